@@ -1,0 +1,1 @@
+"""CloudFormation templates; shipped inside the CLI as wildrydes_cli.templates (see setup.cfg)."""
