@@ -1,1 +1,189 @@
-def handler(event, context): return {}
+"""The deployed function: API Gateway REST proxy event in, proxy response out.
+
+Handler ``index.handler``. Configured by environment (see ``config.py``):
+``OUTPUT_BUCKET``, ``MODEL_PATH``, ``INFERENCE_ENGINE`` (lean|mxnet) and the
+breed-cache knobs. Routes:
+
+    GET  /                 metadata of the default model (MODEL_PATH)
+    POST /                 score rides with the default model
+                           (or a breed's: ?breed=NAME or a "breed" field)
+    GET  /breeds           breeds with a published model (?limit=&next=)
+    GET  /breeds/{breed}   metadata of that breed's newest model
+    POST /breeds/{breed}   score rides with that breed's newest model
+
+Every outcome is a valid proxy response with a JSON body; failures are
+``{"error": ...}`` with 400/404/405/413/415/503, details go to the log and
+never a traceback to the client. The workshop's original function returned a
+bare float as ``body``, which API Gateway answers with 502.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+
+import config
+import formats
+import models
+
+LOG = logging.getLogger()
+LOG.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper() if os.environ.get("LOG_LEVEL", "").upper()
+             in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO")
+
+ALLOWED = {"Allow": "GET, POST"}
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+_store: models.ModelStore | None = None   # one per execution environment
+
+
+def _model_store() -> models.ModelStore:
+    """Create the store on first use: configuration errors become a 503, never an import crash."""
+    global _store
+    if _store is None:
+        try:
+            settings = config.load_config()
+        except config.ConfigError as exc:
+            raise models.ModelError(503, str(exc)) from None
+        import boto3  # noqa: PLC0415 - provided by the Lambda runtime; honours AWS_ENDPOINT_URL
+        _store = models.ModelStore(settings, boto3.client("s3"))
+    return _store
+
+
+def _header(event: dict, name: str) -> str | None:
+    headers = event.get("headers")
+    if not isinstance(headers, dict):
+        return None
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        for key, candidate in headers.items():
+            if isinstance(key, str) and key.lower() == lowered:
+                value = candidate
+                break
+    return value if isinstance(value, str) else None
+
+
+def _body_text(event: dict) -> str:
+    body = event.get("body")
+    if body is None or body == "":
+        raise formats.RequestError(400, "empty body: POST a JSON ride such as "
+                                        '{"distance": 30, "healthpoints": 30, "magicpoints": 2500, '
+                                        '"TMAX": 333, "TMIN": 300, "PRCP": 0}')
+    if not isinstance(body, str):
+        raise formats.RequestError(400, "body must be a string in the proxy event")
+    if len(body) > formats.MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1) + 4:
+        raise formats.RequestError(413, f"body is over {formats.MAX_BODY_BYTES} bytes; send smaller batches")
+    if event.get("isBase64Encoded") is True:
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise formats.RequestError(400, "body is marked isBase64Encoded but is not valid base64") from None
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise formats.RequestError(400, "body is not UTF-8 text") from None
+        if len(body) > formats.MAX_BODY_BYTES:
+            raise formats.RequestError(413, f"body is over {formats.MAX_BODY_BYTES} bytes; send smaller batches")
+    return body
+
+
+def _route(event: dict) -> tuple[str, str | None]:
+    """('root' | 'breeds' | 'breed', breed name) from the path; 404 for anything else."""
+    path = event.get("path")
+    if path is None:
+        path = "/"
+    if not isinstance(path, str):
+        raise formats.RequestError(400, "path must be a string in the proxy event")
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        return "root", None
+    if parts[0] == "breeds" and len(parts) == 1:
+        return "breeds", None
+    if parts[0] == "breeds":
+        params = event.get("pathParameters")
+        name = "/".join(parts[1:])
+        if isinstance(params, dict) and isinstance(params.get("breed"), str):
+            name = params["breed"]
+        return "breed", models.validate_breed(name)
+    raise models.ModelError(404, f"no route {path[:100]!r}: use / or /breeds/{{breed}}")
+
+
+def _query(event: dict, name: str) -> str | None:
+    params = event.get("queryStringParameters")
+    value = params.get(name) if isinstance(params, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _model_for(store: models.ModelStore, breed) -> models.LoadedModel:
+    if breed is None:
+        return store.default()
+    return store.breed(models.validate_breed(breed))
+
+
+def _list_breeds(event: dict) -> dict:
+    raw_limit = _query(event, "limit")
+    limit = DEFAULT_PAGE
+    if raw_limit is not None:
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
+            raise formats.RequestError(400, f"limit must be a whole number from 1 to {MAX_PAGE}, got {raw_limit[:20]!r}")
+        limit = int(raw_limit)
+    start_after = _query(event, "next")
+    if start_after is not None:
+        models.validate_breed(start_after)
+    return _model_store().list_breeds(limit, start_after)
+
+
+def _predict(event: dict, breed) -> dict:
+    text = _body_text(event)
+    kind = formats.body_kind(_header(event, "Content-Type"))
+    store = _model_store()
+    if kind == "json":
+        payload = formats.decode_json(text)
+        if breed is None:
+            breed = formats.breed_field(payload)
+        model = _model_for(store, breed)
+        request = formats.rows_from_json(payload, model.dimension, model.features)
+    else:
+        model = _model_for(store, breed)
+        request = formats.rows_from_csv(text, model.dimension)
+    extra = {"model_path": model.key, "engine": model.info["engine"]}
+    if breed is not None:
+        extra["breed"] = breed
+    return formats.proxy_response(200, formats.shape_response(request, model.score(request.rows), extra))
+
+
+def _handle(event) -> dict:
+    if not isinstance(event, dict):
+        raise formats.RequestError(400, "the event is not an API Gateway proxy event")
+    method = event.get("httpMethod")
+    method = method.upper() if isinstance(method, str) else ""
+    if method not in ("GET", "POST"):
+        return formats.error_response(405, f"method {method or '(none)'} is not allowed; use GET or POST",
+                                      ALLOWED)
+    route, breed = _route(event)
+    if route == "root":
+        breed = _query(event, "breed")
+    if method == "POST":
+        if route == "breeds":
+            return formats.error_response(405, "POST /breeds/{breed} to score with a breed's model", ALLOWED)
+        return _predict(event, breed)
+    if route == "breeds":
+        return formats.proxy_response(200, _list_breeds(event))
+    return formats.proxy_response(200, _model_for(_model_store(), breed).info)
+
+
+def handler(event, context=None) -> dict:
+    """Lambda entry point."""
+    try:
+        return _handle(event)
+    except formats.RequestError as exc:
+        return formats.error_response(exc.status, exc.message)
+    except models.ModelError as exc:
+        if exc.status >= 500:
+            LOG.error("model unavailable: %s", exc.message)
+        return formats.error_response(exc.status, exc.message)
+    except Exception:  # a bug in this function: log it, answer without a traceback
+        LOG.exception("unhandled error")
+        return formats.error_response(500, "internal error in the inference function; see its log")
