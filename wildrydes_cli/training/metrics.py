@@ -1,0 +1,93 @@
+"""Validation metrics and linear-learner's threshold choice, in plain numpy.
+
+Why here and not in the trainer: they are pure functions of (scores, labels),
+tested on small hand-made cases, and the tests use ``auc`` to score the
+generating model on the same rows as the trained one.
+
+Labels follow the deployed function's rule: ``predicted_label = score > threshold``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U), ties counted as half."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels) > 0.5
+    positives = int(labels.sum())
+    negatives = labels.size - positives
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(scores.size, dtype=np.float64)
+    # Average ranks over runs of equal scores.
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [scores.size]))
+    average = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(average, ends - starts)
+    u = ranks[labels].sum() - positives * (positives + 1) / 2.0
+    return float(u / (positives * negatives))
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold that maximises accuracy of ``score > threshold`` (linear-learner's default).
+
+    Candidates lie midway between consecutive distinct scores, so the chosen
+    value does not sit exactly on a validation score.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels) > 0.5
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    # Predicting the top k rows positive: accuracy = TP_k + (negatives - FP_k).
+    tp = np.concatenate(([0], np.cumsum(y)))
+    fp = np.concatenate(([0], np.cumsum(~y)))
+    correct = tp + (int((~y).sum()) - fp)
+    # Only cuts between distinct scores are realisable (k = 0 and k = n always are).
+    valid = np.ones(s.size + 1, dtype=bool)
+    valid[1:-1] = s[:-1] > s[1:]
+    k = int(np.argmax(np.where(valid, correct, -1)))
+    if k == 0:
+        return float(s[0]) if s.size else 0.5
+    if k == s.size:
+        return float(np.nextafter(s[-1], -np.inf))
+    return float((s[k - 1] + s[k]) / 2.0)
+
+
+def classification_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """accuracy, precision, recall, F1 and AUC of ``score > threshold`` against 0/1 labels."""
+    scores = np.asarray(scores, dtype=np.float64)
+    actual = np.asarray(labels) > 0.5
+    predicted = scores > threshold
+    tp = int(np.sum(predicted & actual))
+    fp = int(np.sum(predicted & ~actual))
+    fn = int(np.sum(~predicted & actual))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "accuracy": float(np.mean(predicted == actual)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "auc": auc(scores, actual),
+        "threshold": float(threshold),
+        "positive_rate": float(actual.mean()),
+    }
+
+
+def regression_metrics(predictions: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE and R² (1 - SSE/SST; 0 when the targets are constant)."""
+    predictions = np.asarray(predictions, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    errors = predictions - targets
+    sse = float(np.sum(errors ** 2))
+    sst = float(np.sum((targets - targets.mean()) ** 2))
+    return {
+        "rmse": float(np.sqrt(np.mean(errors ** 2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": 1.0 - sse / sst if sst > 0 else 0.0,
+    }

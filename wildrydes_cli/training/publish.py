@@ -1,0 +1,108 @@
+"""Put a trained model where SageMaker would have: the data bucket, under a training-job key.
+
+Why SageMaker's naming (**contract**): the deploy step, the workshop's
+instructions and the function all look for
+``linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz`` and take the
+newest by that timestamp. A breed's models live under ``breeds/<breed>/`` with
+an index object ``breeds/<breed>/latest.json`` written *after* the model, so a
+reader that follows the index never finds a half-written model.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from wildrydes_cli.errors import NotFoundError, UsageError
+
+LOG = logging.getLogger(__name__)
+
+BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+BREEDS_PREFIX = "breeds"
+LATEST = "latest.json"
+CONTENT_TYPE = "application/x-gzip"
+
+
+def validate_breed(name: str) -> str:
+    """Return ``name`` if it is a valid breed name, else raise UsageError saying the rule."""
+    if not isinstance(name, str) or not BREED_RE.match(name):
+        raise UsageError(f"invalid breed name {name!r}: use 1-63 lowercase letters, digits and '-', "
+                         "starting with a letter or digit (e.g. 'pegasus' or 'shire-2')")
+    return name
+
+
+def job_name(now: datetime) -> str:
+    """SageMaker's training-job name for this instant: ``linear-learner-YYYY-MM-DD-HH-MM-SS-mmm`` (UTC)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    now = now.astimezone(timezone.utc)
+    return f"linear-learner-{now:%Y-%m-%d-%H-%M-%S}-{now.microsecond // 1000:03d}"
+
+
+def model_key(now: datetime, breed: str | None = None) -> str:
+    key = f"{job_name(now)}/output/model.tar.gz"
+    return f"{BREEDS_PREFIX}/{validate_breed(breed)}/{key}" if breed is not None else key
+
+
+def latest_key(breed: str) -> str:
+    return f"{BREEDS_PREFIX}/{validate_breed(breed)}/{LATEST}"
+
+
+def _iso(now: datetime) -> str:
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return now.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def publish_model(s3_client, bucket: str, data: bytes, breed: str | None = None,
+                  now: datetime | None = None, metrics: dict | None = None) -> str:
+    """Upload ``data`` (a model.tar.gz) and, for a breed, then its ``latest.json``; return the model key.
+
+    boto3 errors propagate: callers wrap this in ``Aws.translate`` so they
+    become project errors with a fix.
+    """
+    if breed is not None:
+        validate_breed(breed)
+    now = now or datetime.now(timezone.utc)
+    key = model_key(now, breed)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+    LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
+    if breed is not None:
+        index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {}}
+        s3_client.put_object(Bucket=bucket, Key=latest_key(breed), ContentType="application/json",
+                             Body=json.dumps(index, sort_keys=True).encode("utf-8"))
+        LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
+    return key
+
+
+def save_model(path: Path | str, data: bytes) -> Path:
+    """``--save PATH``: write the artifact locally instead of uploading it."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"--save {path} is a directory; give a file name such as {path / 'model.tar.gz'}")
+    if not path.parent.exists():
+        raise UsageError(f"--save {path}: directory {path.parent} does not exist")
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write --save {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def find_bucket(settings, aws) -> str:
+    """The data bucket: scratchpad's ``DataBucket:`` line, else the prerequisites stack's DataBucket."""
+    from wildrydes_cli import scratchpad
+
+    values = scratchpad.read(settings.scratchpad)
+    for name in (scratchpad.BUCKET_KEY, "bucket"):
+        if values.get(name):
+            return values[name]
+    try:
+        return aws.stack_resource_physical_id(settings.prereq_stack, "DataBucket")
+    except NotFoundError:
+        raise NotFoundError(
+            f"no data bucket to publish to: stack {settings.prereq_stack} does not exist and "
+            f"{settings.scratchpad} has no 'DataBucket:' line. Run `wildrydes bootstrap`, pass --bucket NAME, "
+            "or use --save PATH to keep the model on this machine") from None

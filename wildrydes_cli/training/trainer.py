@@ -1,0 +1,208 @@
+"""Train a linear model with MXNet the way SageMaker's linear-learner does.
+
+The steps, and why each mirrors linear-learner:
+
+1. a shuffled 90/10 train/validation split (the workshop notebook's split);
+2. features standardised with the *training* split's mean and std (and the
+   target too, for a regressor), so one learning rate suits features that
+   range from ~30 (distance) to ~300 (TMAX);
+3. a one-output dense layer trained with Adam on mini-batches: logistic loss
+   for ``binary_classifier``, squared loss for ``regressor``;
+4. the standardisation folded into the exported weights and bias, so the
+   artifact scores raw features as SageMaker's does;
+5. the decision threshold chosen on the validation split to maximise
+   accuracy (linear-learner's default ``binary_classifier_model_selection_criteria``).
+
+Everything random is driven by ``seed``: the same data and seed give the same
+model, bit for bit.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from wildrydes_cli.errors import UsageError
+from wildrydes_cli.training import metrics as metric_fns
+from wildrydes_cli.training.data import FEATURES, LABEL, Dataset
+
+LOG = logging.getLogger(__name__)
+
+PREDICTOR_TYPES = ("binary_classifier", "regressor")
+MIN_ROWS = 10
+VALIDATION_FRACTION = 0.1
+MAX_BATCH = 1000            # linear-learner's default mini_batch_size
+MIN_STEPS_PER_EPOCH = 20    # small data sets still get enough optimizer steps
+
+EpochCallback = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What the user can choose about a training run."""
+
+    predictor_type: str = "binary_classifier"
+    epochs: int = 15            # linear-learner's default
+    learning_rate: float = 0.1  # peak Adam rate, cosine-decayed to 0 over the epochs
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained model in raw-feature form plus how it did on the validation split.
+
+    ``validation_scores`` are the training process's own predictions (the
+    MXNet network on standardised features): the exported artifact must
+    reproduce them from raw features.
+    """
+
+    predictor_type: str
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    metrics: dict[str, float | None]
+    feature_names: tuple[str, ...]
+    train_rows: int
+    validation_rows: int
+    epochs: int
+    seconds: float
+    loss_history: tuple[float, ...]
+    validation_features: np.ndarray = field(repr=False)
+    validation_labels: np.ndarray = field(repr=False)
+    validation_scores: np.ndarray = field(repr=False)
+
+
+def check_labels(labels: np.ndarray, predictor_type: str, source: str) -> None:
+    """Reject labels a ``predictor_type`` cannot learn from, saying what to change."""
+    if predictor_type not in PREDICTOR_TYPES:
+        raise UsageError(f"--predictor-type must be one of {', '.join(PREDICTOR_TYPES)}, not {predictor_type!r}")
+    if predictor_type != "binary_classifier":
+        return
+    bad = np.flatnonzero((labels != 0.0) & (labels != 1.0))
+    if bad.size:
+        row = int(bad[0]) + 1
+        raise UsageError(f"{source} row {row}: {LABEL} is {labels[bad[0]]:g}, but a binary_classifier needs "
+                         f"labels 0 or 1 (use --predictor-type regressor for numeric targets)")
+    classes = np.unique(labels)
+    if classes.size < 2:
+        raise UsageError(f"cannot train a classifier with one class: every {LABEL} in {source} is "
+                         f"{int(classes[0])}; the data needs rides with both 0 and 1")
+
+
+def split(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffled 90/10 split of row indices (train, validation)."""
+    order = np.random.default_rng(seed).permutation(rows)
+    validation = max(1, int(round(rows * VALIDATION_FRACTION)))
+    return order[validation:], order[:validation]
+
+
+def _standardiser(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = values.mean(axis=0)
+    std = values.std(axis=0)
+    return mean, np.where(std > 0, std, 1.0)   # a constant column keeps its (zero) weight
+
+
+def fold(weights: np.ndarray, bias: float, mean: np.ndarray, std: np.ndarray,
+         target_mean: float = 0.0, target_std: float = 1.0) -> tuple[np.ndarray, float]:
+    """Turn ``w . (x - mean) / std + b`` (then ``* target_std + target_mean``) into ``w' . x + b'``."""
+    raw_weights = target_std * weights / std
+    raw_bias = target_std * (bias - float(np.sum(weights * mean / std))) + target_mean
+    return raw_weights, float(raw_bias)
+
+
+def _batch_size(train_rows: int) -> int:
+    return max(1, min(MAX_BATCH, train_rows // MIN_STEPS_PER_EPOCH))
+
+
+def _fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+         on_epoch: EpochCallback | None):
+    """Adam on a one-output dense layer; returns (net, per-epoch mean losses)."""
+    import mxnet as mx
+    from mxnet import autograd, gluon, nd
+
+    mx.random.seed(config.seed)
+    net = gluon.nn.Dense(1, in_units=z_train.shape[1], weight_initializer=mx.init.Zero(),
+                         bias_initializer=mx.init.Zero())
+    net.initialize(ctx=mx.cpu())
+    net.hybridize(static_alloc=True)
+    if config.predictor_type == "binary_classifier":
+        loss_fn = gluon.loss.SigmoidBinaryCrossEntropyLoss(from_sigmoid=False)
+    else:
+        loss_fn = gluon.loss.L2Loss()
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": config.learning_rate})
+    x_all = nd.array(z_train, dtype="float32")
+    y_all = nd.array(y_train.reshape(-1, 1), dtype="float32")
+    rows = z_train.shape[0]
+    batch = _batch_size(rows)
+    steps = rows // batch
+    rng = np.random.default_rng(config.seed + 1)
+    history = []
+    for epoch in range(config.epochs):
+        trainer.set_learning_rate(config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs)))
+        order = nd.array(rng.permutation(rows), dtype="int64")
+        x_epoch, y_epoch = nd.take(x_all, order), nd.take(y_all, order)
+        total = nd.zeros((1,))
+        for step in range(steps):
+            x, y = x_epoch[step * batch:(step + 1) * batch], y_epoch[step * batch:(step + 1) * batch]
+            with autograd.record():
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            trainer.step(batch)
+            total = total + loss.sum()
+        mean_loss = float(total.asscalar()) / (steps * batch)
+        history.append(mean_loss)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, config.epochs, mean_loss)
+    return net, tuple(history)
+
+
+def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
+          on_epoch: EpochCallback | None = None) -> TrainedModel:
+    """Train on ``dataset`` and return the raw-feature model with validation metrics."""
+    if config.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
+    if dataset.rows < MIN_ROWS:
+        raise UsageError(f"{dataset.source} has {dataset.rows} rows; training needs at least {MIN_ROWS} "
+                         "(90% to train, 10% to validate)")
+    check_labels(dataset.labels, config.predictor_type, dataset.source)
+    started = time.perf_counter()
+    train_idx, valid_idx = split(dataset.rows, config.seed)
+    x_train, x_valid = dataset.features[train_idx], dataset.features[valid_idx]
+    y_train, y_valid = dataset.labels[train_idx], dataset.labels[valid_idx]
+    mean, std = _standardiser(x_train)
+    classifier = config.predictor_type == "binary_classifier"
+    target_mean, target_std = (0.0, 1.0) if classifier else _standardiser(y_train.reshape(-1, 1))
+    target_mean, target_std = float(np.ravel(target_mean)[0]), float(np.ravel(target_std)[0])
+    net, history = _fit((x_train - mean) / std, (y_train - target_mean) / target_std, config, on_epoch)
+
+    from mxnet import nd
+
+    raw_output = net(nd.array((x_valid - mean) / std, dtype="float32"))
+    if classifier:
+        scores = raw_output.sigmoid().asnumpy().ravel().astype(np.float64)
+    else:
+        scores = raw_output.asnumpy().ravel().astype(np.float64) * target_std + target_mean
+    weights = net.weight.data().asnumpy().ravel().astype(np.float64)
+    bias = float(net.bias.data().asnumpy().ravel()[0])
+    raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
+    if classifier:
+        threshold = metric_fns.best_threshold(scores, y_valid)
+        results = metric_fns.classification_metrics(scores, y_valid, threshold)
+    else:
+        threshold = 0.5
+        results = metric_fns.regression_metrics(scores, y_valid)
+    results = {key: (None if isinstance(value, float) and math.isnan(value) else value)
+               for key, value in results.items()}
+    seconds = time.perf_counter() - started
+    LOG.info("trained %s on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds, results)
+    return TrainedModel(
+        predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
+        threshold=float(threshold), metrics=results, feature_names=FEATURES,
+        train_rows=int(len(train_idx)), validation_rows=int(len(valid_idx)), epochs=config.epochs,
+        seconds=seconds, loss_history=history, validation_features=x_valid,
+        validation_labels=y_valid, validation_scores=scores,
+    )
