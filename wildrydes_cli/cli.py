@@ -57,6 +57,50 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
                        debug=debug, scratchpad=scratchpad)
 
 
+@cli.command("train")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV with columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, fieldservice "
+                   "(the notebook's merged table). Without it the data is SYNTHETIC.")
+@click.option("--rows", type=int, default=20000, show_default=True,
+              help="How many SYNTHETIC rides to generate (ignored with --data).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data, split and shuffling.")
+@click.option("--breed", default=None,
+              help="Publish under breeds/NAME/ (and seed that breed's synthetic ground truth).")
+@click.option("--predictor-type", type=click.Choice(("binary_classifier", "regressor")),
+              default="binary_classifier", show_default=True,
+              help="Logistic loss (a 0/1 fieldservice label) or squared loss.")
+@click.option("--epochs", type=int, default=15, show_default=True, help="Passes over the training split.")
+@click.option("--bucket", default=None,
+              help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
+@click.pass_context
+def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
+              predictor_type: str, epochs: int, bucket: str | None, save: Path | None) -> None:
+    """Train a linear-learner model locally with MXNet and publish it where SageMaker would.
+
+    \b
+    DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
+    (2018, four New York ground stations, NOAA-style weather) are generated
+    and labelled by a known model in which bad weather raises the risk of
+    needing field service. Pass --data rides.csv to train on your own table.
+
+    The model (a SageMaker-layout model.tar.gz) goes to
+    s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
+    on the current target (or breeds/NAME/... with --breed), or to --save PATH.
+    """
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.training import report, service
+    from wildrydes_cli.training.progress import progress_bar
+
+    settings = _settings(ctx)
+    request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
+                                   epochs=epochs, bucket=bucket, save=save)
+    with progress_bar("training", total=epochs) as advance:
+        result = service.train_model(request, settings, on_epoch=advance)
+    console_for(settings).result(result, lambda console: report.render(console, result))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
