@@ -1,0 +1,195 @@
+"""Start, stop and find the emulator daemon (the CLI side).
+
+``ensure_running(settings)`` is what ``wildrydes_cli.target.resolve`` calls for
+the local target: it returns the endpoint URL of a healthy daemon, starting one
+first when needed. The daemon is a detached process (its own session, output to
+the log file, stdin closed) so it outlives the command that started it; a file
+lock makes two commands starting it at once end up with one daemon.
+
+Port: ``--port``, else ``$WILDRYDES_LOCAL_PORT``, else ``settings.local_port``
+(4566); 0 picks any free port (the daemon records the real one).
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local import state as st
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``local status``/``start``/``stop`` report."""
+
+    running: bool
+    pid: int | None = None
+    port: int | None = None
+    endpoint_url: str | None = None
+    log_file: str | None = None
+    started_at: float | None = None
+    already_running: bool = False
+    stale_pid: int | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def _status(state: st.DaemonState, **extra) -> Status:
+    return Status(running=True, pid=state.pid, port=state.port, endpoint_url=state.url,
+                  log_file=state.log_file, started_at=state.started_at, **extra)
+
+
+def healthy(state: st.DaemonState, timeout: float = 2.0) -> bool:
+    """True when the daemon recorded in ``state`` answers its health probe with its own pid."""
+    try:
+        with urllib.request.urlopen(f"{state.url}/_wildrydes/health", timeout=timeout) as resp:
+            return json.loads(resp.read()).get("pid") == state.pid
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def _live_state(settings: Settings) -> tuple[st.DaemonState | None, int | None]:
+    """(state of a live daemon, None) or (None, stale pid removed from the state file)."""
+    state = st.read_state(settings.state_dir)
+    if state is None:
+        return None, None
+    if st.pid_alive(state.pid) and st.is_daemon_process(state.pid):
+        return state, None
+    LOG.warning("removing stale emulator state: pid %d is not running", state.pid)
+    st.clear_state(settings.state_dir)
+    return None, state.pid
+
+
+def status(settings: Settings) -> Status:
+    state, stale = _live_state(settings)
+    if state is None:
+        return Status(running=False, stale_pid=stale, log_file=str(st.log_file(settings.state_dir)))
+    return _status(state)
+
+
+@contextmanager
+def _start_lock(settings: Settings):
+    path = st.local_dir(settings.state_dir) / "start.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _log_tail(path, lines: int = 15) -> str:
+    try:
+        return "\n".join(open(path, errors="replace").read().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start(settings: Settings, port: int | None = None, *, timeout: float = START_TIMEOUT,
+          sleep: Callable[[float], None] = time.sleep) -> Status:
+    """Start the daemon, or report the one already running."""
+    port = st.resolve_port(port, settings.local_port)
+    with _start_lock(settings):
+        state, stale = _live_state(settings)
+        if state is not None:
+            if not healthy(state):
+                raise LocalTargetError(
+                    f"The emulator (pid {state.pid}) is running but not answering on {state.url}; "
+                    f"run `wildrydes local stop` and start it again (log: {state.log_file}).")
+            return _status(state, already_running=True)
+        if port and st.port_in_use(port):
+            raise LocalTargetError(
+                f"Port {port} on {st.HOST} is already in use by another program; choose another with "
+                f"`wildrydes local start --port N` or {st.PORT_ENV}=N.")
+        log_path = st.log_file(settings.state_dir)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", st.SERVER_MODULE, "--port", str(port),
+                 "--state-dir", str(settings.state_dir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
+                start_new_session=True, cwd=str(log_path.parent),
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code is not None:
+                raise LocalTargetError(
+                    f"The emulator exited during start-up (code {code}). Last lines of {log_path}:\n"
+                    f"{_log_tail(log_path)}")
+            state = st.read_state(settings.state_dir)
+            if state is not None and state.pid == proc.pid and healthy(state, timeout=1.0):
+                return _status(state, stale_pid=stale)
+            sleep(0.05)
+        _kill(proc.pid, proc)
+        raise LocalTargetError(f"The emulator did not become ready within {timeout:.0f} s; see {log_path}.")
+
+
+def _reap(pid: int, proc: subprocess.Popen | None = None) -> None:
+    """Collect the exit status when the daemon is our child (tests), so it leaves no zombie."""
+    try:
+        if proc is not None:
+            proc.poll()
+        else:
+            os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _kill(pid: int, proc: subprocess.Popen | None = None) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the daemon leads its session: its workers go too
+    except (ProcessLookupError, PermissionError):
+        pass
+    _reap(pid, proc)
+
+
+def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[float], None] = time.sleep) -> Status:
+    """Stop the daemon by pid (SIGTERM, then SIGKILL after ``timeout``) and wait for it to exit."""
+    state, stale = _live_state(settings)
+    if state is None:
+        return Status(running=False, stale_pid=stale)
+    os.kill(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(state.pid)
+        if not st.pid_alive(state.pid):
+            break
+        sleep(0.05)
+    else:
+        LOG.warning("emulator pid %d ignored SIGTERM for %.0f s; killing it", state.pid, timeout)
+        _kill(state.pid)
+    # Workers normally die with the daemon; make sure of it.
+    try:
+        os.killpg(state.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    st.clear_state(settings.state_dir, pid=state.pid)
+    return Status(running=False, pid=state.pid, port=state.port, endpoint_url=state.url, log_file=state.log_file)
+
+
+def ensure_running(settings: Settings) -> str:
+    """The endpoint URL of a healthy emulator, starting one if needed."""
+    state, _ = _live_state(settings)
+    if state is not None and healthy(state):
+        return state.url
+    return start(settings).endpoint_url

@@ -1,0 +1,270 @@
+"""The Lambda runner: warm worker processes per deployed function.
+
+One ``FunctionPool`` per function ARN holds up to ``max_workers`` warm
+workers (``worker.py``), all made from the same code and configuration. A
+request takes an idle worker or starts one (cold start), so concurrent
+requests run concurrently, up to the pool size; more wait for a free worker.
+When the function's fingerprint (code sha, handler, environment, timeout,
+...) changes, the pool is retired: idle workers are killed at once, busy ones
+when their request ends, and the next request starts fresh workers on the new
+code and configuration. A request that outlives the function's timeout kills
+its worker and is reported as a timeout.
+
+Everything runs on the daemon's asyncio loop; workers are its child processes
+and are killed when it shuts down.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wildrydes_cli.local.functions import FunctionSpec, extract_zip, fetch_code
+
+LOG = logging.getLogger(__name__)
+
+_HEADER = struct.Struct(">I")
+INIT_TIMEOUT = 60.0           # seconds for a worker to import its handler (mxnet takes ~2 s)
+DEFAULT_MAX_WORKERS = max(2, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an invocation produced: ``ok`` with the result, ``error`` or ``timeout``."""
+
+    kind: str
+    result: object = None
+    error: dict | None = None
+
+
+class WorkerGone(Exception):
+    """The worker died or failed to initialise."""
+
+    def __init__(self, message: str, error: dict | None = None):
+        super().__init__(message)
+        self.error = error
+
+
+class Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process):
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, task_root: Path, handler: str, env: dict[str, str]) -> "Worker":
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wildrydes_cli.local.worker", "--task-root", str(task_root),
+            "--handler", handler, cwd=str(task_root), env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
+        worker = cls(proc)
+        try:
+            hello = await asyncio.wait_for(worker._read(), INIT_TIMEOUT)
+        except asyncio.TimeoutError:
+            worker.kill()
+            raise WorkerGone(f"the function did not initialise within {INIT_TIMEOUT:.0f} s") from None
+        except WorkerGone:
+            worker.kill()
+            raise
+        if hello.get("type") != "ready":
+            worker.kill()
+            raise WorkerGone("the function failed to initialise", hello.get("error"))
+        return worker
+
+    async def _read(self) -> dict:
+        try:
+            header = await self.proc.stdout.readexactly(_HEADER.size)
+            payload = await self.proc.stdout.readexactly(_HEADER.unpack(header)[0])
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise WorkerGone(f"the worker exited (code {self.proc.returncode})") from exc
+        return json.loads(payload)
+
+    async def invoke(self, payload: bytes, timeout: float) -> dict:
+        self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
+        return await asyncio.wait_for(self._read(), timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+
+class FunctionPool:
+    """Warm workers for one function fingerprint."""
+
+    def __init__(self, spec: FunctionSpec, task_root: Path, env: dict[str, str], max_workers: int):
+        self.spec = spec
+        self.task_root = task_root
+        self.env = env
+        self.idle: list[Worker] = []
+        self.busy: set[Worker] = set()
+        self.slots = asyncio.Semaphore(max_workers)
+        self.retired = False
+
+    async def invoke(self, event: dict, context: dict) -> Outcome:
+        await self.slots.acquire()
+        try:
+            worker = self.idle.pop() if self.idle else None
+            if worker is None or not worker.alive:
+                try:
+                    worker = await Worker.start(self.task_root, self.spec.handler, self.env)
+                except WorkerGone as exc:
+                    LOG.error("function %s: %s %s", self.spec.name, exc, (exc.error or {}).get("errorMessage", ""))
+                    return Outcome("error", error=exc.error or {"errorMessage": str(exc)})
+            self.busy.add(worker)
+            payload = json.dumps({"event": event, "context": context}, separators=(",", ":")).encode()
+            try:
+                reply = await worker.invoke(payload, self.spec.timeout)
+            except asyncio.TimeoutError:
+                LOG.warning("function %s timed out after %.1f s; worker killed", self.spec.name, self.spec.timeout)
+                self._discard(worker)
+                return Outcome("timeout")
+            except (WorkerGone, ConnectionError, BrokenPipeError) as exc:
+                LOG.error("function %s: worker died: %s", self.spec.name, exc)
+                self._discard(worker)
+                return Outcome("error", error={"errorMessage": str(exc)})
+            except BaseException:
+                self._discard(worker)
+                raise
+            self.busy.discard(worker)
+            if self.retired or not worker.alive:
+                worker.kill()
+            else:
+                self.idle.append(worker)
+            if reply.get("ok"):
+                return Outcome("ok", result=reply.get("result"))
+            return Outcome("error", error=reply.get("error"))
+        finally:
+            self.slots.release()
+
+    def _discard(self, worker: Worker) -> None:
+        self.busy.discard(worker)
+        worker.kill()
+
+    def retire(self) -> None:
+        """Stop taking requests: kill idle workers now, busy ones when they finish."""
+        self.retired = True
+        for worker in self.idle:
+            worker.kill()
+        self.idle.clear()
+
+    def kill_all(self) -> None:
+        self.retire()
+        for worker in list(self.busy):
+            worker.kill()
+
+    @property
+    def drained(self) -> bool:
+        return self.retired and not self.busy
+
+
+def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -> dict[str, str]:
+    """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
+
+    Credentials are dummies and config files are blanked, so a function run by
+    the emulator can never reach a real AWS account.
+    """
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(task_root),
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(dict(spec.environment))
+    env.update({
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+class Runner:
+    """All function pools of the daemon."""
+
+    def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
+                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time):
+        self.endpoint_url = endpoint_url
+        self.max_workers = max_workers
+        self.fetch = fetch
+        self.clock = clock
+        self.pools: dict[str, FunctionPool] = {}
+        self.retired: list[FunctionPool] = []
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.root = Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+
+    async def _pool(self, spec: FunctionSpec) -> FunctionPool:
+        pool = self.pools.get(spec.arn)
+        if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+            return pool
+        lock = self.locks.setdefault(spec.arn, asyncio.Lock())
+        async with lock:
+            pool = self.pools.get(spec.arn)
+            if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+                return pool
+            loop = asyncio.get_running_loop()
+            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
+            code = await loop.run_in_executor(None, self.fetch, spec)
+            await loop.run_in_executor(None, extract_zip, code, task_root)
+            new = FunctionPool(spec, task_root, worker_environment(spec, self.endpoint_url, task_root),
+                               self.max_workers)
+            if pool is not None:
+                LOG.info("function %s changed; retiring its warm workers", spec.name)
+                pool.retire()
+                self.retired.append(pool)
+            self.pools[spec.arn] = new
+            self._sweep()
+            return new
+
+    def _sweep(self) -> None:
+        for pool in [p for p in self.retired if p.drained]:
+            self.retired.remove(pool)
+            shutil.rmtree(pool.task_root, ignore_errors=True)
+
+    async def invoke(self, spec: FunctionSpec, event: dict, request_id: str) -> Outcome:
+        """Run the function once; never raises for function-side failures."""
+        try:
+            pool = await self._pool(spec)
+        except Exception as exc:
+            LOG.error("cannot prepare function %s: %s", spec.name, exc)
+            return Outcome("error", error={"errorMessage": str(exc)})
+        context = {"function_name": spec.name, "function_arn": spec.arn, "memory_size": spec.memory_size,
+                   "request_id": request_id, "deadline": self.clock() + spec.timeout}
+        return await pool.invoke(event, context)
+
+    def shutdown(self) -> None:
+        """Kill every worker and remove the extracted code."""
+        for pool in list(self.pools.values()) + self.retired:
+            pool.kill_all()
+        self.pools.clear()
+        self.retired.clear()
+        shutil.rmtree(self.root, ignore_errors=True)

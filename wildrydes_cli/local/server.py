@@ -1,0 +1,170 @@
+"""The emulator daemon: one asyncio HTTP server on 127.0.0.1, one port.
+
+Dispatch per request:
+  /_wildrydes/health                                  -> our liveness probe (pid, port)
+  /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
+                                                         Lambda runner, proxy response
+  anything else                                       -> moto's WSGI app (S3, CloudFormation,
+                                                         Lambda, API Gateway, IAM, STS), in a thread
+
+Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
+--state-dir DIR`` in its own session with output to the log file; it writes
+the state file once its socket is bound and removes it on SIGTERM/SIGINT,
+after killing its Lambda workers.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+from wildrydes_cli import __version__
+from wildrydes_cli.local import gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local.functions import find_function
+from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
+
+LOG = logging.getLogger(__name__)
+
+EXECUTE_API = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
+HEALTH_PATH = "/_wildrydes/health"
+
+
+class Emulator:
+    """Request dispatch; holds the runner and the port we serve on."""
+
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS):
+        self.port = port
+        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers)
+
+    async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
+        path = request.path
+        if path == HEALTH_PATH:
+            body = json.dumps({"status": "ok", "pid": os.getpid(), "port": self.port, "version": __version__})
+            return gateway.HttpResponse(200, [("Content-Type", "application/json")], body.encode())
+        match = EXECUTE_API.match(path)
+        if match:
+            return await self.execute_api(request, match, client)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, wsgi.call_moto, request, self.port, client)
+
+    async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
+        api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
+        route = routes.resolve(api_id, stage, request.method, raw_path)
+        if route is None:
+            return gateway.missing_authentication_token()
+        if route.integration_type != "AWS_PROXY" or route.function_arn is None:
+            LOG.error("API %s %s %s: integration %s is not a Lambda proxy; only AWS_PROXY is emulated",
+                      api_id, request.method, route.resource_path, route.integration_type)
+            return gateway.configuration_error()
+        spec = find_function(route.function_arn)
+        if spec is None:
+            LOG.error("API %s: integration points at missing function %s", api_id, route.function_arn)
+            return gateway.configuration_error()
+        event = gateway.build_proxy_event(
+            method=request.method, path=unquote(raw_path), query_string=request.query, headers=request.headers,
+            body=request.body, api_id=api_id, stage=stage, resource_path=route.resource_path,
+            resource_id=route.resource_id, path_parameters=route.path_parameters,
+            stage_variables=route.stage_variables, account_id=route.account_id,
+            source_ip=client[0] if client else "127.0.0.1", domain_name=f"{state.HOST}:{self.port}")
+        request_id = event["requestContext"]["requestId"]
+        outcome = await self.runner.invoke(spec, event, request_id)
+        if outcome.kind == "timeout":
+            return gateway.endpoint_timeout(request_id)
+        if outcome.kind == "error":
+            LOG.warning("function %s failed: %s", spec.name, (outcome.error or {}).get("errorMessage"))
+            return gateway.internal_server_error(request_id)
+        return gateway.proxy_response(outcome.result, request_id)
+
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = writer.get_extra_info("peername")
+        try:
+            while True:
+                try:
+                    request = await httpio.read_request(reader, writer)
+                except httpio.BadRequest as exc:
+                    body = json.dumps({"message": str(exc)}).encode()
+                    response = gateway.HttpResponse(exc.status, [("Content-Type", "application/json")], body)
+                    writer.write(httpio.encode_response(response, keep_alive=False))
+                    break
+                if request is None:
+                    break
+                try:
+                    response = await self.handle(request, client)
+                except Exception:
+                    LOG.exception("unhandled error serving %s %s", request.method, request.target)
+                    response = gateway.HttpResponse(500, [("Content-Type", "application/json")],
+                                                    b'{"message": "Internal server error"}')
+                keep = request.keep_alive
+                writer.write(httpio.encode_response(response, keep_alive=keep, head_only=request.method == "HEAD"))
+                await writer.drain()
+                if not keep:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:  # shutdown with the connection idle in keep-alive
+            pass
+        finally:
+            writer.close()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+
+async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
+    """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
+    wsgi.moto_app()  # import moto before we announce readiness
+    loop = asyncio.get_running_loop()
+    holder: dict = {}
+
+    async def on_connection(reader, writer):
+        await holder["emulator"].connection(reader, writer)
+
+    server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
+                                        reuse_address=True, backlog=1024)
+    bound = server.sockets[0].getsockname()[1]
+    emulator = Emulator(bound, max_workers=int(os.environ.get("WILDRYDES_LOCAL_WORKERS", DEFAULT_MAX_WORKERS)))
+    holder["emulator"] = emulator
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    state.write_state(state_dir, state.DaemonState(pid=os.getpid(), port=bound,
+                                                   log_file=str(state.log_file(state_dir)),
+                                                   started_at=time.time(), version=__version__))
+    LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d)", __version__, state.HOST, bound, os.getpid())
+    if ready_hook:
+        ready_hook(bound)
+    try:
+        await stop.wait()
+    finally:
+        LOG.info("shutting down")
+        server.close()
+        emulator.shutdown()
+        state.clear_state(state_dir, pid=os.getpid())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wildrydes-emulator")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        asyncio.run(serve(args.port, args.state_dir))
+    except OSError as exc:
+        LOG.error("cannot listen on %s:%d: %s", state.HOST, args.port, exc)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

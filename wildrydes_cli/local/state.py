@@ -1,0 +1,149 @@
+"""The emulator daemon's state file and the process/port facts around it.
+
+The daemon writes ``<state_dir>/local/daemon.json`` itself once its socket is
+bound (so the recorded pid and port are the real ones, never a guess by the
+starter) and removes it on a clean exit. Everything here is small and
+synchronous so that ``local status`` and ``ensure_running`` stay cheap.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from wildrydes_cli.errors import UsageError
+
+LOG = logging.getLogger(__name__)
+
+PORT_ENV = "WILDRYDES_LOCAL_PORT"
+SERVER_MODULE = "wildrydes_cli.local.server"
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """What a running daemon recorded about itself."""
+
+    pid: int
+    port: int
+    log_file: str
+    started_at: float
+    version: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def local_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "local"
+
+
+def state_file(state_dir: Path) -> Path:
+    return local_dir(state_dir) / "daemon.json"
+
+
+def log_file(state_dir: Path) -> Path:
+    return local_dir(state_dir) / "daemon.log"
+
+
+def read_state(state_dir: Path) -> DaemonState | None:
+    """The recorded state, or None when there is none (or it is unreadable)."""
+    path = state_file(state_dir)
+    try:
+        data = json.loads(path.read_text())
+        return DaemonState(pid=int(data["pid"]), port=int(data["port"]), log_file=str(data["log_file"]),
+                           started_at=float(data["started_at"]), version=str(data.get("version", "")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        LOG.warning("ignoring unreadable state file %s: %s", path, exc)
+        return None
+
+
+def write_state(state_dir: Path, state: DaemonState) -> None:
+    """Write atomically (temp file + rename) so a reader never sees half a file."""
+    path = state_file(state_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(state)))
+    os.replace(tmp, path)
+
+
+def clear_state(state_dir: Path, pid: int | None = None) -> None:
+    """Remove the state file; with ``pid``, only if it still belongs to that pid."""
+    path = state_file(state_dir)
+    if pid is not None:
+        current = read_state(state_dir)
+        if current is not None and current.pid != pid:
+            return
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def pid_alive(pid: int) -> bool:
+    """True when ``pid`` is a live process (a zombie counts as dead)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): trust kill(0)
+    # The state letter follows the parenthesised command name.
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def is_daemon_process(pid: int) -> bool:
+    """Whether ``pid`` runs our server module (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell (no /proc): assume it is ours
+    return SERVER_MODULE.encode() in cmdline
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """True when something already listens on host:port (we try to bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def parse_port(value: str | int, source: str) -> int:
+    """A port number 0-65535 (0 = any free port), or a UsageError naming ``source``."""
+    try:
+        port = int(str(value).strip())
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise UsageError(f"{source} must be a port number from 1 to 65535 (or 0 for any free port), got {value!r}.")
+    return port
+
+
+def resolve_port(explicit: int | None, default: int) -> int:
+    """--port wins, then $WILDRYDES_LOCAL_PORT, then the settings default (4566)."""
+    if explicit is not None:
+        return parse_port(explicit, "--port")
+    env = os.environ.get(PORT_ENV)
+    if env not in (None, ""):
+        return parse_port(env, PORT_ENV)
+    return parse_port(default, "local_port")

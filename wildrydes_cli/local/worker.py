@@ -1,0 +1,147 @@
+"""One warm Lambda execution environment: a child process of the daemon.
+
+Run as ``python -m wildrydes_cli.local.worker --task-root DIR --handler index.handler``
+with the function's environment already set by the runner. It imports the
+handler once (the "init" phase, where the function loads its model), reports
+``ready`` (or the init error), then serves invocations one at a time over its
+stdin/stdout pipes: 4-byte big-endian length + JSON, in both directions.
+
+The handler's own ``print`` output goes to stderr (the daemon's log), never
+into the protocol stream. Standard library only: this runs next to user code.
+The worker exits when its pipe closes or, on Linux, when the daemon dies
+(``PR_SET_PDEATHSIG``), so no worker outlives the emulator.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import signal
+import struct
+import sys
+import time
+import traceback
+
+_HEADER = struct.Struct(">I")
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # not Linux: the closed pipe still ends us
+        pass
+
+
+def _read_exact(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_message(fd: int) -> dict | None:
+    header = _read_exact(fd, _HEADER.size)
+    if header is None:
+        return None
+    payload = _read_exact(fd, _HEADER.unpack(header)[0])
+    return None if payload is None else json.loads(payload)
+
+
+def write_message(fd: int, message: dict) -> None:
+    payload = json.dumps(message, separators=(",", ":")).encode()
+    data = _HEADER.pack(len(payload)) + payload
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+class LambdaContext:
+    """The subset of the Lambda Python context object handlers use."""
+
+    def __init__(self, info: dict):
+        self.function_name = info.get("function_name", "")
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = info.get("function_arn", "")
+        self.memory_limit_in_mb = int(info.get("memory_size", 128))
+        self.aws_request_id = info.get("request_id", "")
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self.identity = None
+        self.client_context = None
+        self._deadline = float(info.get("deadline", time.time() + 3))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _error(exc: BaseException) -> dict:
+    return {"errorType": type(exc).__name__, "errorMessage": str(exc),
+            "stackTrace": traceback.format_exception(exc)}
+
+
+def load_handler(task_root: str, handler: str):
+    """Import ``module.function`` from the task root (the Lambda init phase)."""
+    module_name, _, function_name = handler.rpartition(".")
+    if not module_name or not function_name:
+        raise ValueError(f"Bad handler {handler!r}: expected 'module.function'")
+    sys.path[:] = [task_root] + [p for p in sys.path if p not in ("", task_root, os.getcwd())]
+    module = importlib.import_module(module_name.replace("/", "."))
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise AttributeError(f"Handler {handler!r}: module {module_name!r} has no function {function_name!r}")
+    return function
+
+
+def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str) -> int:
+    try:
+        handler = load_handler(task_root, handler_name)
+    except BaseException as exc:  # init error: report it, the runner answers 502
+        traceback.print_exc()
+        write_message(out_fd, {"type": "init_error", "error": _error(exc)})
+        return 1
+    write_message(out_fd, {"type": "ready", "pid": os.getpid()})
+    while True:
+        message = read_message(in_fd)
+        if message is None:
+            return 0
+        context = LambdaContext(message.get("context", {}))
+        try:
+            result = handler(message["event"], context)
+            reply = json.dumps({"type": "result", "ok": True, "result": result}, separators=(",", ":"))
+        except Exception as exc:
+            traceback.print_exc()
+            reply = json.dumps({"type": "result", "ok": False, "error": _error(exc)})
+        except BaseException as exc:  # SystemExit in a handler: report, then end this environment
+            write_message(out_fd, {"type": "result", "ok": False, "error": _error(exc)})
+            return 1
+        payload = reply.encode()
+        os.write(out_fd, _HEADER.pack(len(payload)))
+        while payload:
+            payload = payload[os.write(out_fd, payload):]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wildrydes-lambda-worker")
+    parser.add_argument("--task-root", required=True)
+    parser.add_argument("--handler", required=True)
+    args = parser.parse_args(argv)
+    _die_with_parent()
+    # Keep the protocol on private descriptors; the handler's prints go to stderr.
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return serve(in_fd, out_fd, args.task_root, args.handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
