@@ -101,6 +101,48 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     console_for(settings).result(result, lambda console: report.render(console, result))
 
 
+@cli.group("local")
+def local_group() -> None:
+    """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
+
+    Port: --port, else WILDRYDES_LOCAL_PORT, else 4566 (0 picks any free port).
+    """
+
+
+@local_group.command("start")
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
+@click.pass_context
+def local_start_cmd(ctx: click.Context, port: int | None) -> None:
+    """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api)."""
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import daemon, render
+    settings = _settings(ctx)
+    status = daemon.start(settings, port)
+    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "start", status))
+
+
+@local_group.command("stop")
+@click.pass_context
+def local_stop_cmd(ctx: click.Context) -> None:
+    """Stop the emulator daemon and its Lambda workers (everything deployed locally is forgotten)."""
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import daemon, render
+    settings = _settings(ctx)
+    status = daemon.stop(settings)
+    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "stop", status))
+
+
+@local_group.command("status")
+@click.pass_context
+def local_status_cmd(ctx: click.Context) -> None:
+    """Show whether the emulator runs, its pid, endpoint URL and log file."""
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import daemon, render
+    settings = _settings(ctx)
+    status = daemon.status(settings)
+    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "status", status))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
