@@ -21,7 +21,7 @@ WORKSHOP_FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", 
 # Request keys that select a model rather than carry a feature.
 ROUTING_KEYS = ("breed",)
 
-MAX_BODY_BYTES = 1024 * 1024   # 413 above this (API Gateway allows 10 MB; a ride is ~100 bytes)
+MAX_BODY_BYTES = 6 * 1024 * 1024   # 413 above this: Lambda's synchronous payload limit is 6 MB
 MAX_BATCH_ROWS = 1000          # 400 above this: keeps one invocation well inside 128 MB and 3 s
 
 JSON_TYPES = ("application/json", "application/jsonlines", "")

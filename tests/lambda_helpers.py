@@ -1,0 +1,42 @@
+"""Helpers for tests of the deployed function: a moto S3 bucket and proxy events."""
+from __future__ import annotations
+
+import base64
+import json
+
+BUCKET = "wildrydes-test-data"
+WORKSHOP_RIDE = {"distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0}
+# Training order: distance, healthpoints, magicpoints, TMIN, TMAX, PRCP.
+WORKSHOP_WEIGHTS = [0.02, -0.001, 0.0004, 0.003, -0.002, 0.01]
+WORKSHOP_BIAS = -1.5
+
+
+def event(method="POST", body=None, path="/", content_type="application/json", query=None,
+          base64_body=False, path_parameters=None):
+    headers = {"Content-Type": content_type} if content_type else {}
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if base64_body and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    return {
+        "resource": "/", "path": path, "httpMethod": method, "headers": headers,
+        "queryStringParameters": query, "pathParameters": path_parameters,
+        "body": body, "isBase64Encoded": base64_body,
+        "requestContext": {"requestId": "test", "stage": "prod"},
+    }
+
+
+def answer(response):
+    """(status, decoded JSON body) of a proxy response, checking its shape on the way."""
+    assert isinstance(response["statusCode"], int)
+    assert isinstance(response["body"], str)
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert response["isBase64Encoded"] is False
+    return response["statusCode"], json.loads(response["body"])
+
+
+def expected_score(ride, weights=WORKSHOP_WEIGHTS, bias=WORKSHOP_BIAS):
+    import math
+    order = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
+    z = sum(w * ride[name] for w, name in zip(weights, order)) + bias
+    return 1 / (1 + math.exp(-z))
