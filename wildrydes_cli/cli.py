@@ -101,6 +101,132 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     console_for(settings).result(result, lambda console: report.render(console, result))
 
 
+def _aws_context(ctx: click.Context):
+    """Resolved settings (local emulator started if needed), the AWS wrapper and the console."""
+    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.target import resolve
+    settings = resolve(_settings(ctx))
+    return settings, aws_for(settings), console_for(settings)
+
+
+@cli.command()
+@click.pass_context
+def scratchpad(ctx: click.Context) -> None:
+    """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
+    from wildrydes_cli.scratchpad import record_prerequisites
+    settings, aws, console = _aws_context(ctx)
+    result = record_prerequisites(settings, aws)
+    console.result(result, lambda c: c.fields({
+        "scratchpad": result["scratchpad"], "DataBucket": result["bucket"],
+        "DataProcessingExecutionRole": result["role"],
+        "changed": "yes" if result["changed"] else "no (already recorded)"}))
+
+
+@cli.command()
+@click.pass_context
+def bootstrap(ctx: click.Context) -> None:
+    """Create the data bucket and DataProcessingExecutionRole (stack wildrydes-ml-mod1-3)."""
+    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    settings, aws, console = _aws_context(ctx)
+    result = run_bootstrap(settings, aws, console)
+    console.result(result, lambda c: c.fields({
+        "stack": f"{result['stack']} ({'created' if result['created'] else 'already there'})",
+        "DataBucket": result["bucket"], "DataProcessingExecutionRole": result["role"],
+        "scratchpad": result["scratchpad"]}))
+
+
+@cli.command()
+@click.option("--bucket", help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
+@click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
+                             "instead of a new role that may only read the models.")
+@click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
+              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11.")
+@click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
+                                               "with everything wired by CloudFormation.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
+@click.pass_context
+def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
+           complete: bool, yes: bool) -> None:
+    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
+    from wildrydes_cli import deploy as deploying
+    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    settings, aws, console = _aws_context(ctx)
+    request = deploying.DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
+                                      complete=complete, yes=yes)
+    result = deploying.deploy(settings, aws, request, console, confirm=console.confirm,
+                              run_bootstrap=lambda: run_bootstrap(settings, aws, console))
+    console.result(result, lambda c: deploying.render(result, c))
+
+
+@cli.command()
+@click.option("--distance", type=float, help="Ride distance.")
+@click.option("--healthpoints", type=float, help="Unicorn health points.")
+@click.option("--magicpoints", type=float, help="Unicorn magic points.")
+@click.option("--tmax", type=float, help="Maximum temperature (TMAX, tenths of a degree C).")
+@click.option("--tmin", type=float, help="Minimum temperature (TMIN).")
+@click.option("--prcp", type=float, help="Precipitation (PRCP).")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV of rides with a header naming the six features: sends one batch request.")
+@click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
+@click.option("--url", help="Invoke URL to use instead of the deployed one.")
+@click.pass_context
+def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmax, tmin, prcp, file: Path | None,
+            breed: str | None, url: str | None) -> None:
+    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
+    from wildrydes_cli import predict as predicting
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.errors import UsageError
+    settings = _settings(ctx)
+    flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
+             "TMAX": tmax, "TMIN": tmin, "PRCP": prcp}
+    if file is not None and any(v is not None for v in flags.values()):
+        raise UsageError("Use either --file or the six feature flags, not both.")
+    rides = predicting.rides_from_csv(file) if file is not None else [predicting.ride_from_flags(flags)]
+    if url is None:
+        from wildrydes_cli import state
+        from wildrydes_cli.target import invoke_url, resolve
+        deployment = state.current(settings)
+        url = predicting.base_url_from_state(deployment)
+        if settings.is_local:  # the emulator's port may have changed since deploy
+            url = invoke_url(resolve(settings), deployment.api_id)
+    console = console_for(settings)
+    result = predicting.predict(url, rides, breed=breed, batch=file is not None)
+    console.result(result, lambda c: predicting.render(result, c, stdout_is_tty=c.out.isatty()))
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Stacks, function, API and invoke URL; is the newest model deployed?"""
+    from wildrydes_cli import status as statusing
+    settings, aws, console = _aws_context(ctx)
+    result = statusing.status(settings, aws)
+    console.result(result, lambda c: statusing.render(result, c))
+
+
+@cli.command()
+@click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
+@click.pass_context
+def cleanup(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
+    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
+    from wildrydes_cli import cleanup as cleaning
+    settings, aws, console = _aws_context(ctx)
+    result = cleaning.cleanup(settings, aws, console, delete_bucket=delete_bucket,
+                              confirm=console.confirm, yes=yes)
+    console.result(result, lambda c: cleaning.render(result, c))
+
+
+def _wants_json(args: list[str]) -> bool:
+    """``--output json`` / ``--output=json`` among the global options (before the command)."""
+    for i, arg in enumerate(args):
+        if arg == "--output=json" or (arg == "--output" and i + 1 < len(args) and args[i + 1] == "json"):
+            return True
+    return False
+
+
 @cli.group("local")
 def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
@@ -156,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
             traceback.print_exc()
         exc.show()
+        if _wants_json(argv if argv is not None else sys.argv[1:]):
+            from wildrydes_cli.console import render_error
+            render_error(exc, json_output=True)  # scripts still get one JSON object on stdout
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -1,0 +1,426 @@
+"""The one typed AWS wrapper: cached clients, intent-level methods, AWS errors turned into ours.
+
+Why one wrapper (after chalice's ``TypedAWSClient``): the workshop steps read
+as intents ("newest model in the bucket", "set MODEL_PATH keeping the other
+variables") instead of boto3 call sequences, the same code runs against real
+AWS and the local emulator (only ``endpoint_url`` differs), tests inject a
+session, and ``ClientError`` becomes a ``WildrydesError`` with a fix here and
+nowhere else.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
+                                 NoCredentialsError, NoRegionError, PartialCredentialsError,
+                                 ProfileNotFound)
+
+from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+# SageMaker names training jobs linear-learner-YYYY-MM-DD-HH-MM-SS-mmm; the
+# timestamp in the key, not LastModified, says which model is newest.
+MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})/output/model\.tar\.gz$")
+STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
+_MISSING_CODES = {"404", "NoSuchBucket", "NoSuchKey", "NotFound", "ResourceNotFoundException",
+                  "NoSuchEntity", "NotFoundException"}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def is_missing(exc: ClientError) -> bool:
+    """True when AWS says the thing does not exist (the many spellings of 404)."""
+    if _code(exc) in _MISSING_CODES:
+        return True
+    return _code(exc) == "ValidationError" and "does not exist" in _message(exc)
+
+
+class Aws:
+    """Intent-level access to the services one deployment touches.
+
+    ``session`` is injectable (tests pass one; ``None`` builds one from the
+    settings' profile and region). Clients are created on first use and cached.
+    """
+
+    def __init__(self, settings: Settings, session: Any = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self._session = session
+        self._clients: dict[str, Any] = {}
+        self.sleep = sleep
+
+    # -- plumbing -----------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            with self.translate("open an AWS session"):
+                self._session = boto3.session.Session(profile_name=self.settings.profile or None,
+                                                      region_name=self.settings.region)
+        return self._session
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client honouring the target's endpoint, profile and region."""
+        if service not in self._clients:
+            with self.translate(f"create the {service} client"):
+                self._clients[service] = self.session.client(
+                    service, region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
+                    config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+        return self._clients[service]
+
+    @contextmanager
+    def translate(self, doing: str) -> Iterator[None]:
+        """Turn boto errors raised while ``doing`` into project errors that name a fix."""
+        try:
+            yield
+        except ClientError as exc:
+            if is_missing(exc):
+                raise NotFoundError(f"Could not {doing}: {_message(exc)}") from exc
+            code = _code(exc)
+            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"):
+                raise AwsError(f"Could not {doing}: access denied ({_message(exc)}). Use credentials "
+                               "allowed to do this (--profile), or --target local.") from exc
+            if code in ("InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+                        "UnrecognizedClientException", "SignatureDoesNotMatch"):
+                raise AwsError(f"Could not {doing}: your AWS credentials were rejected ({code}). "
+                               "Refresh them (aws configure / aws sso login) or pick another --profile.") from exc
+            raise AwsError(f"Could not {doing}: {code}: {_message(exc)}") from exc
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise AwsError(f"Could not {doing}: no AWS credentials found. Run `aws configure`, set "
+                           "AWS_PROFILE or pass --profile; or use --target local, which needs no account.") from exc
+        except ProfileNotFound as exc:
+            raise UsageError(f"Could not {doing}: {exc}. Pick a profile from ~/.aws/config with --profile.") from exc
+        except NoRegionError as exc:
+            raise UsageError(f"Could not {doing}: no region. Pass --region or set AWS_REGION.") from exc
+        except EndpointConnectionError as exc:
+            hint = (" Is the local emulator running? Try `wildrydes local status`."
+                    if self.settings.endpoint_url else " Check your network and --region.")
+            raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}.{hint}") from exc
+        except BotoCoreError as exc:
+            raise AwsError(f"Could not {doing}: {exc}") from exc
+
+    # -- identity -----------------------------------------------------------------
+    def account_id(self) -> str:
+        """Checks that the credentials work; returns the account id."""
+        with self.translate("check your AWS credentials (sts get-caller-identity)"):
+            return self.client("sts").get_caller_identity()["Account"]
+
+    # -- CloudFormation -----------------------------------------------------------
+    def stack(self, name: str) -> dict | None:
+        """The stack's description, or None when it does not exist (or is deleted)."""
+        try:
+            with self.translate(f"describe stack {name}"):
+                stacks = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        except NotFoundError:
+            return None
+        if not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE":
+            return None
+        return stacks[0]
+
+    def stack_outputs(self, name: str) -> dict[str, str]:
+        stack = self.stack(name)
+        if stack is None:
+            raise NotFoundError(f"Stack {name} does not exist in {self.settings.region}.")
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def stack_parameters(self, name: str) -> dict[str, str]:
+        stack = self.stack(name)
+        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
+
+    def stack_resource_physical_id(self, stack: str, logical_id: str) -> str:
+        """What the workshop's Step 1 reads with describe-stack-resources."""
+        with self.translate(f"read {logical_id} of stack {stack}"):
+            resources = self.client("cloudformation").describe_stack_resources(
+                StackName=stack, LogicalResourceId=logical_id)["StackResources"]
+        physical = resources[0].get("PhysicalResourceId") if resources else None
+        if not physical:
+            raise NotFoundError(f"Stack {stack} has no {logical_id}.")
+        return physical
+
+    def deploy_stack(self, name: str, template_body: str, parameters: dict[str, str]) -> str:
+        """Create the stack or update it in place; returns created, updated or unchanged.
+
+        Only parameters change between runs of one template, which is what
+        both CloudFormation and the emulator handle without replacing the API.
+        """
+        cfn = self.client("cloudformation")
+        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+        caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+        existing = self.stack(name)
+        if existing is not None and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED"):
+            raise AwsError(f"Stack {name} is {existing['StackStatus']} and cannot be updated: "
+                           "run `wildrydes cleanup` and deploy again.")
+        if existing is None:
+            with self.translate(f"create stack {name}"):
+                cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params,
+                                 Capabilities=caps, Tags=[{"Key": "wildrydes", "Value": "true"}])
+            self.wait_stack(name, "create")
+            return "created"
+        if self._stack_matches(name, existing, template_body, parameters):
+            return "unchanged"
+        try:
+            cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+        except ClientError as exc:
+            if "No updates are to be performed" in _message(exc):
+                return "unchanged"
+            with self.translate(f"update stack {name}"):
+                raise
+        self.wait_stack(name, "update")
+        return "updated"
+
+    def _stack_matches(self, name: str, stack: dict, template_body: str, parameters: dict[str, str]) -> bool:
+        """Same template and parameters: skip the update (the emulator would 'update' anyway)."""
+        current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        if any(current.get(k) != v for k, v in parameters.items()):
+            return False
+        with self.translate(f"read the template of stack {name}"):
+            body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
+        return isinstance(body, str) and body.strip() == template_body.strip()
+
+    def wait_stack(self, name: str, action: str, timeout: float = 900.0, poll: float = 3.0) -> str:
+        """Poll until the stack settles; a failure names its reason."""
+        waited = 0.0
+        while True:
+            stack = self.stack(name)
+            if stack is None:
+                if action == "delete":
+                    return "DELETE_COMPLETE"
+                raise AwsError(f"Stack {name} disappeared while waiting for {action}.")
+            status = stack["StackStatus"]
+            if STACK_DONE.search(status) and "IN_PROGRESS" not in status:
+                bad = "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
+                if bad:
+                    reason = stack.get("StackStatusReason", "no reason given")
+                    raise AwsError(f"Stack {name} ended {status}: {reason}. See its events in the "
+                                   "CloudFormation console; `wildrydes cleanup` removes it.")
+                return status
+            if waited >= timeout:
+                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s; check the console.")
+            self.sleep(poll)
+            waited += poll
+
+    def delete_stack(self, name: str) -> bool:
+        """Delete and wait; False when there was no such stack."""
+        if self.stack(name) is None:
+            return False
+        with self.translate(f"delete stack {name}"):
+            self.client("cloudformation").delete_stack(StackName=name)
+        self.wait_stack(name, "delete")
+        return True
+
+    # -- S3 -----------------------------------------------------------------------
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            with self.translate(f"reach bucket {bucket}"):
+                self.client("s3").head_bucket(Bucket=bucket)
+        except NotFoundError:
+            return False
+        return True
+
+    def object_exists(self, bucket: str, key: str) -> bool:
+        try:
+            with self.translate(f"read s3://{bucket}/{key}"):
+                self.client("s3").head_object(Bucket=bucket, Key=key)
+        except NotFoundError:
+            return False
+        return True
+
+    def list_keys(self, bucket: str, prefix: str = "") -> list[dict]:
+        """Every object (Key, LastModified, Size) under ``prefix``."""
+        items: list[dict] = []
+        with self.translate(f"list s3://{bucket}/{prefix}"):
+            for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                items.extend(page.get("Contents", []))
+        return items
+
+    def newest_model_key(self, bucket: str, prefix: str = "linear-learner-") -> str | None:
+        """Key of the newest ``linear-learner-<ts>/output/model.tar.gz`` directly under the root.
+
+        Newest by SageMaker's timestamp in the key; LastModified breaks ties.
+        Per-breed models (under breeds/) are not the default model.
+        """
+        best: tuple | None = None
+        for item in self.list_keys(bucket, prefix):
+            key = item["Key"]
+            match = MODEL_KEY_RE.search(key)
+            if not match or key.count("/") != 2:
+                continue
+            rank = (match.group(1), item.get("LastModified"), key)
+            if best is None or rank > best:
+                best = rank
+        return best[2] if best else None
+
+    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
+        with self.translate(f"upload s3://{bucket}/{key}"):
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
+
+    def upload_file(self, bucket: str, key: str, path: Any) -> None:
+        """Multipart when large (the mxnet zip is ~100 MB)."""
+        with self.translate(f"upload s3://{bucket}/{key}"):
+            self.client("s3").upload_file(str(path), bucket, key)
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> int:
+        """Delete these keys (missing ones are fine); returns how many were asked for."""
+        if not keys:
+            return 0
+        with self.translate(f"delete objects from {bucket}"):
+            for start in range(0, len(keys), 1000):
+                chunk = [{"Key": k} for k in keys[start:start + 1000]]
+                self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        return len(keys)
+
+    def empty_and_delete_bucket(self, bucket: str) -> int:
+        """Remove every object version, then the bucket. Returns objects removed."""
+        s3 = self.client("s3")
+        removed = 0
+        with self.translate(f"empty bucket {bucket}"):
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                           for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+                if entries:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
+                    removed += len(entries)
+        with self.translate(f"delete bucket {bucket}"):
+            s3.delete_bucket(Bucket=bucket)
+        return removed
+
+    # -- IAM ----------------------------------------------------------------------
+    def role_exists(self, name: str) -> bool:
+        try:
+            with self.translate(f"read role {name}"):
+                self.client("iam").get_role(RoleName=name)
+        except NotFoundError:
+            return False
+        return True
+
+    # -- Lambda -------------------------------------------------------------------
+    def function_config(self, name: str) -> dict | None:
+        try:
+            with self.translate(f"read function {name}"):
+                return self.client("lambda").get_function_configuration(FunctionName=name)
+        except NotFoundError:
+            return None
+
+    def function_env(self, name: str) -> dict[str, str]:
+        config = self.function_config(name)
+        if config is None:
+            raise NotFoundError(f"Function {name} does not exist.")
+        return dict((config.get("Environment") or {}).get("Variables") or {})
+
+    def set_function_env(self, name: str, updates: dict[str, str], keep: dict[str, str] | None = None) -> bool:
+        """Set ``updates`` on top of the current variables (plus ``keep``); True if it changed.
+
+        Lambda replaces the whole map on update, so merge first: other
+        variables a user added survive a new MODEL_PATH.
+        """
+        current = self.function_env(name)
+        wanted = {**(keep or {}), **current, **updates}
+        if wanted == current:
+            return False
+        with self.translate(f"update the environment of {name}"):
+            self.client("lambda").update_function_configuration(
+                FunctionName=name, Environment={"Variables": wanted})
+        self.wait_function(name)
+        return True
+
+    def wait_function(self, name: str, timeout: float = 120.0, poll: float = 1.0) -> None:
+        waited = 0.0
+        while True:
+            config = self.function_config(name) or {}
+            status = config.get("LastUpdateStatus", "Successful")
+            if status != "InProgress" and config.get("State", "Active") != "Pending":
+                if status == "Failed":
+                    raise AwsError(f"Updating {name} failed: {config.get('LastUpdateStatusReason', '')}")
+                return
+            if waited >= timeout:
+                raise AwsError(f"Function {name} still updating after {int(timeout)} s.")
+            self.sleep(poll)
+            waited += poll
+
+    def function_policy(self, name: str) -> dict:
+        import json
+        try:
+            with self.translate(f"read the resource policy of {name}"):
+                return json.loads(self.client("lambda").get_policy(FunctionName=name)["Policy"])
+        except NotFoundError:
+            return {"Statement": []}
+
+    def add_invoke_permission(self, name: str, source_arn: str) -> None:
+        """Let API Gateway invoke the function, from this API only."""
+        import uuid
+        with self.translate(f"allow API Gateway to invoke {name}"):
+            self.client("lambda").add_permission(
+                FunctionName=name, StatementId=f"wildrydes-{uuid.uuid4().hex[:12]}",
+                Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+
+    # -- API Gateway --------------------------------------------------------------
+    def rest_api_exists(self, api_id: str) -> bool:
+        try:
+            with self.translate(f"read API {api_id}"):
+                self.client("apigateway").get_rest_api(restApiId=api_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def delete_rest_api(self, api_id: str) -> bool:
+        if not self.rest_api_exists(api_id):
+            return False
+        with self.translate(f"delete API {api_id}"):
+            self.client("apigateway").delete_rest_api(restApiId=api_id)
+        return True
+
+    def api_resources(self, api_id: str) -> dict[str, dict]:
+        """The API's resources by path, with their methods."""
+        with self.translate(f"read the resources of API {api_id}"):
+            pages = self.client("apigateway").get_paginator("get_resources").paginate(
+                restApiId=api_id, embed=["methods"])
+            return {item["path"]: item for page in pages for item in page.get("items", [])}
+
+    def stage_exists(self, api_id: str, stage: str) -> bool:
+        try:
+            with self.translate(f"read stage {stage} of API {api_id}"):
+                self.client("apigateway").get_stage(restApiId=api_id, stageName=stage)
+        except NotFoundError:
+            return False
+        return True
+
+    def count_stages(self, api_id: str) -> int:
+        with self.translate(f"list stages of API {api_id}"):
+            return len(self.client("apigateway").get_stages(restApiId=api_id).get("item", []))
+
+    def put_proxy_method(self, api_id: str, resource_id: str, uri: str) -> None:
+        """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand)."""
+        gw = self.client("apigateway")
+        with self.translate(f"wire API {api_id}"):
+            try:
+                gw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY")
+            except ClientError as exc:
+                if not is_missing(exc):
+                    raise
+                gw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
+                              authorizationType="NONE")
+            gw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
+                               type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
+
+    def create_deployment(self, api_id: str, stage: str) -> str:
+        with self.translate(f"deploy API {api_id} to stage {stage}"):
+            return self.client("apigateway").create_deployment(
+                restApiId=api_id, stageName=stage, description="Deployed by wildrydes.")["id"]
+
+
+def aws_for(settings: Settings, session: Any = None) -> Aws:
+    """The wrapper for these settings (the one seam tests and the local target use)."""
+    return Aws(settings, session=session)

@@ -1,0 +1,135 @@
+"""All terminal output in one place: results on stdout, progress on stderr.
+
+Why one module: commands stay thin (they hand a result dict to ``Console``),
+``--output json`` is guaranteed to print exactly one JSON object on stdout
+(progress never goes there), colour is decided once (off when stdout is not a
+TTY or ``NO_COLOR`` is set), and rich is imported only when something is
+actually drawn, which keeps ``wildrydes --help`` fast.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence, TextIO
+
+LOG = logging.getLogger(__name__)
+
+
+def color_enabled(stream: TextIO) -> bool:
+    """Colour only for a human at a terminal who has not asked for NO_COLOR."""
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Console:
+    """Renders results (text or one JSON object) and progress steps.
+
+    Streams are looked up when used, not at import, so Click's test runner
+    (which swaps sys.stdout) sees the output.
+    """
+
+    def __init__(self, json_output: bool = False, out: TextIO | None = None, err: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.json_output = json_output
+        self._out = out
+        self._err = err
+        self.clock = clock
+
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._err or sys.stderr
+
+    def _rich(self, stream: TextIO) -> Any:
+        from rich.console import Console as RichConsole
+        color = color_enabled(self.out)
+        return RichConsole(file=stream, no_color=not color, highlight=False, soft_wrap=True,
+                           force_terminal=color if color else None, color_system="auto" if color else None,
+                           emoji=False)
+
+    # -- progress (stderr) --------------------------------------------------------
+    def info(self, message: str) -> None:
+        self._rich(self.err).print(message, markup=False)
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[dict]:
+        """A progress line on stderr: '-> title ... done (1.2 s)'. Yields a dict for a detail note."""
+        note: dict = {}
+        started = self.clock()
+        console = self._rich(self.err)
+        console.print(f"[cyan]->[/cyan] {_escape(title)} ...")
+        try:
+            yield note
+        except BaseException:
+            console.print(f"   [red]failed[/red] {_escape(title)}")
+            raise
+        elapsed = self.clock() - started
+        detail = f": {note['detail']}" if note.get("detail") else ""
+        console.print(f"   [green]done[/green] ({elapsed:.1f} s){_escape(detail)}")
+
+    # -- results (stdout) ---------------------------------------------------------
+    def result(self, data: dict, render: Callable[["Console"], None] | None = None) -> None:
+        """Print the command's result: one JSON object, or the text rendering."""
+        if self.json_output:
+            self.out.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+            self.out.flush()
+            return
+        if render is not None:
+            render(self)
+        else:
+            self.fields(data)
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        console = self._rich(self.out)
+        console.print(text, markup=False, style=style)
+
+    def fields(self, data: dict, title: str | None = None) -> None:
+        """``key: value`` lines, aligned."""
+        if title:
+            self.line(title, style="bold")
+        width = max((len(str(k)) for k in data), default=0)
+        for key, value in data.items():
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value, default=str)
+            self.line(f"{str(key).ljust(width)}  {'-' if value is None else value}")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+        from rich.table import Table
+        table = Table(title=title, show_lines=False)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("-" if cell is None else str(cell) for cell in row))
+        self._rich(self.out).print(table)
+
+    def confirm(self, question: str, default: bool = False) -> bool:
+        import click
+        return click.confirm(question, default=default, err=True)
+
+
+def render_error(exc: Exception, json_output: bool, out: TextIO | None = None) -> None:
+    """At the CLI edge: with --output json, the error is the one JSON object on stdout too."""
+    if not json_output:
+        return
+    stream = out or sys.stdout
+    payload = {"error": getattr(exc, "message", str(exc)), "exit_code": getattr(exc, "exit_code", 1)}
+    stream.write(json.dumps(payload) + "\n")
+    stream.flush()
+
+
+def console_for(settings: Any) -> Console:
+    return Console(json_output=bool(getattr(settings, "json_output", False)))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)

@@ -1,0 +1,172 @@
+"""``wildrydes predict``: the workshop's Step 5 over real HTTP, with the standard library.
+
+Why urllib and not boto3/requests: the endpoint is a plain HTTPS URL (or the
+local emulator's), a client needs nothing else, and the CLI shows exactly
+what any other client would see: status, body, latency.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from wildrydes_cli.console import Console
+from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
+
+LOG = logging.getLogger(__name__)
+
+# Request keys (the workshop's spelling) for the CLI flags.
+FEATURES = ("distance", "healthpoints", "magicpoints", "TMAX", "TMIN", "PRCP")
+BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TIMEOUT_S = 30.0
+
+
+def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
+    """The workshop JSON from the six flags; every one is required."""
+    missing = [f"--{name.lower()}" for name in FEATURES if values.get(name) is None]
+    if missing:
+        raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. --distance 30 "
+                         "--healthpoints 30 --magicpoints 2500 --tmax 333 --tmin 300 --prcp 0 (or --file rides.csv).")
+    return {name: _plain(values[name]) for name in FEATURES}
+
+
+def _plain(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def rides_from_csv(path: Path) -> list[dict[str, float]]:
+    """Rides from a CSV with a header naming the six features (any order, any case)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read --file {path}: {exc}.") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = {(name or "").strip().lower(): name for name in (reader.fieldnames or [])}
+    missing = [name for name in FEATURES if name.lower() not in header]
+    if missing:
+        raise UsageError(f"--file {path} needs a header with the columns {', '.join(FEATURES)}; "
+                         f"missing: {', '.join(missing)}.")
+    rides = []
+    for line, row in enumerate(reader, start=2):
+        ride = {}
+        for name in FEATURES:
+            cell = (row.get(header[name.lower()]) or "").strip()
+            try:
+                ride[name] = _plain(float(cell))
+            except ValueError:
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell!r}, not a number.") from None
+        rides.append(ride)
+    if not rides:
+        raise UsageError(f"--file {path} has a header but no rides.")
+    return rides
+
+
+def endpoint(base_url: str, breed: str | None) -> str:
+    if breed is None:
+        return base_url
+    if not BREED_RE.match(breed):
+        raise UsageError(f"--breed {breed!r} is not a breed name: lowercase letters, digits and '-', "
+                         "starting with a letter or digit, at most 63 characters.")
+    return base_url.rstrip("/") + f"/breeds/{breed}"
+
+
+def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
+              clock: Callable[[], float] = time.perf_counter) -> tuple[int, object, float]:
+    """POST JSON; returns (status, decoded body, latency in ms). Non-2xx bodies are returned too."""
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    data = json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    started = clock()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WildrydesError(f"Could not reach {url}: {reason}. Is it deployed? `wildrydes status` shows "
+                             "the invoke URL (on the local target, `wildrydes local status`).") from exc
+    latency_ms = (clock() - started) * 1000.0
+    try:
+        body = json.loads(raw.decode() or "null")
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return status, body, latency_ms
+
+
+def _error_text(status: int, body: object) -> str:
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body)
+    return str(body)[:300]
+
+
+def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: bool = False,
+            post: Callable[..., tuple[int, object, float]] = post_json) -> dict:
+    """Send one ride (or a batch) and return what the command prints."""
+    url = endpoint(base_url, breed)
+    status, body, latency_ms = post(url, rides if batch else rides[0])
+    if status != 200:
+        raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url})")
+    results = _results(body)
+    if results is None or not all(isinstance(r, dict) and "score" in r for r in results):
+        raise WildrydesError(f"The endpoint answered 200 without scores: {str(body)[:200]} ({url}). "
+                             "Is this URL a wildrydes inference API?")
+    if batch:
+        predictions = [{**ride, **_annotate(result)} for ride, result in zip(rides, results)]
+        return {"url": url, "breed": breed, "count": len(predictions), "latency_ms": round(latency_ms, 2),
+                "predictions": predictions}
+    return {"url": url, "breed": breed, "latency_ms": round(latency_ms, 2), "request": rides[0],
+            **_annotate(results[0])}
+
+
+def _results(body: object) -> list | None:
+    if isinstance(body, dict) and isinstance(body.get("predictions"), list):
+        return body["predictions"]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        return body
+    return None
+
+
+def _annotate(result: dict) -> dict:
+    out = dict(result)
+    label = result.get("predicted_label")
+    out["label"] = (None if label is None else
+                    "field service likely" if int(label) == 1 else "field service unlikely")
+    return out
+
+
+def base_url_from_state(deployment) -> str:
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded): "
+                            "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+    return deployment.invoke_url
+
+
+def render(result: dict, console: Console, stdout_is_tty: bool = True) -> None:
+    if "predictions" in result:
+        columns = list(FEATURES) + ["score", "label"]
+        rows = [[p.get(c) for c in columns] for p in result["predictions"]]
+        if not stdout_is_tty:  # redirected: CSV, for spreadsheets and scripts
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(rows)
+            console.out.write(buffer.getvalue())
+            return
+        console.table(columns, rows, title=f"{result['count']} rides in {result['latency_ms']:.0f} ms")
+        return
+    model = result.get("model_path") or result.get("model") or "-"
+    console.fields({"score": result.get("score"), "label": result.get("label") or "-",
+                    "model": model, "breed": result.get("breed") or "-",
+                    "latency": f"{result['latency_ms']:.1f} ms", "url": result["url"]})

@@ -1,0 +1,88 @@
+"""The state file of what ``deploy`` made (after chalice's .chalice/deployed/<stage>.json).
+
+Why: ``predict``, ``status`` and ``cleanup`` read it instead of rediscovering
+resources, and ``cleanup`` removes exactly what was made, including what the
+emulator leaves behind (its delete_stack keeps the RestApi) and the uploaded
+code zips. One file per target and region, in the per-user state directory.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Deployment:
+    """One stack deploy made (function stack or the one-stack complete path)."""
+
+    stack: str
+    bucket: str
+    function_name: str
+    api_id: str
+    invoke_url: str
+    model_path: str
+    engine: str
+    runtime: str
+    code_keys: list[str] = field(default_factory=list)
+    complete: bool = False
+    deployed_at: str = ""
+
+
+def state_path(settings: Settings) -> Path:
+    return Path(settings.state_dir) / "deployed" / f"{settings.target}-{settings.region}.json"
+
+
+def load(settings: Settings) -> dict[str, Deployment]:
+    """Deployments by stack name; empty when nothing is recorded."""
+    path = state_path(settings)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        LOG.warning("ignoring unreadable state file %s: %s", path, exc)
+        return {}
+    known = set(Deployment.__dataclass_fields__)
+    return {name: Deployment(**{k: v for k, v in item.items() if k in known})
+            for name, item in raw.get("deployments", {}).items()}
+
+
+def save(settings: Settings, deployments: dict[str, Deployment], current: str | None = None) -> Path:
+    """Write atomically (rename), so a crash never leaves half a file."""
+    path = state_path(settings)
+    if not deployments:
+        path.unlink(missing_ok=True)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = _current_name(path)
+    data = {"current": current or (previous if previous in deployments else next(iter(deployments))),
+            "deployments": {name: asdict(d) for name, d in deployments.items()}}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def current(settings: Settings) -> Deployment | None:
+    """The deployment made last (what predict talks to by default)."""
+    deployments = load(settings)
+    if not deployments:
+        return None
+    name = _current_name(state_path(settings))
+    return deployments.get(name) or next(iter(deployments.values()))
+
+
+def _current_name(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text()).get("current")
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,41 @@
+"""Resolve the target once per command: real AWS as is, or the embedded emulator's endpoint.
+
+Every command that talks to AWS calls ``resolve`` first, so the rest of the
+code never asks which target it is on: on ``local`` the settings simply carry
+an ``endpoint_url`` and boto3 goes there.
+"""
+from __future__ import annotations
+
+import logging
+
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+
+def resolve(settings: Settings) -> Settings:
+    """Settings ready for AWS calls; starts the local emulator if needed."""
+    if settings.target != "local" or settings.endpoint_url:
+        return settings
+    try:  # lazy: the daemon (and moto) is only needed on the local target
+        from wildrydes_cli.local import daemon
+    except ImportError as exc:
+        raise LocalTargetError(f"The local target is not available in this install ({exc}). "
+                               "Use --target aws, or reinstall wildrydes.") from exc
+    endpoint_url = daemon.ensure_running(settings)
+    LOG.debug("local target at %s", endpoint_url)
+    return settings.with_endpoint(endpoint_url)
+
+
+def invoke_url(settings: Settings, api_id: str, stage: str = "prod") -> str:
+    """The stage URL clients POST to (**contract**: the local form is LocalStack's)."""
+    if settings.endpoint_url:
+        return f"{settings.endpoint_url.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/"
+    return f"https://{api_id}.execute-api.{settings.region}.amazonaws.com/{stage}/"
+
+
+def curl_command(url: str) -> str:
+    """The workshop's Step 5 request, ready to paste."""
+    body = '{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
+    return f"curl -d '{body}' -H \"Content-Type: application/json\" -X POST {url}"
