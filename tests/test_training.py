@@ -1,0 +1,292 @@
+"""Training with MXNet on synthetic rides: the ground truth is recovered and the artifact reproduces it."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import tarfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import artifact
+import engines
+from wildrydes_cli.cli import cli
+from wildrydes_cli.training import metrics
+from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.data import COLUMNS, FEATURES, Dataset, read_csv, write_csv
+from wildrydes_cli.training.synthetic import BASE_SCALE, generate_rides, ground_truth
+from wildrydes_cli.training.trainer import TrainConfig, fold, train
+
+
+def export(model) -> bytes:
+    return write_model_archive(model.weights, model.bias, model.predictor_type, model.threshold,
+                               model.feature_names)
+
+
+def lean_scores(data: bytes, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(engines.create_engine("lean", artifact.read_model_archive(data)).predict(rows.tolist()))
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return train(generate_rides(40000, seed=7), TrainConfig(seed=7))
+
+
+@pytest.fixture(scope="module")
+def regressor():
+    return train(generate_rides(20000, seed=8), TrainConfig(predictor_type="regressor", seed=8))
+
+
+# ------------------------------------------------------------------ recovery
+
+
+def test_validation_auc_matches_the_generating_model(classifier):
+    truth = ground_truth().probability(classifier.validation_features)
+    truth_auc = metrics.auc(truth, classifier.validation_labels)
+    assert classifier.validation_rows == 4000 and classifier.train_rows == 36000
+    assert abs(classifier.metrics["auc"] - truth_auc) <= 0.02
+    assert truth_auc > 0.7   # the data carries real signal, so the comparison means something
+
+
+def test_weights_recover_the_ground_truth_direction(classifier):
+    learned = np.asarray(classifier.weights) * BASE_SCALE      # per standard deviation
+    truth = np.asarray(ground_truth().weights) * BASE_SCALE
+    np.testing.assert_allclose(learned, truth, atol=0.12)
+    assert np.sign(learned).tolist() == np.sign(truth).tolist()
+
+
+def test_artifact_scores_equal_the_training_process_predictions(classifier):
+    scores = lean_scores(export(classifier), classifier.validation_features)
+    np.testing.assert_allclose(scores, classifier.validation_scores, rtol=0, atol=1e-5)
+
+
+def test_threshold_maximises_validation_accuracy(classifier):
+    scores, labels = classifier.validation_scores, classifier.validation_labels
+    assert classifier.threshold != 0.5
+    best = classifier.metrics["accuracy"]
+    for other in (0.3, 0.4, 0.5, 0.6, 0.7):
+        assert best >= metrics.classification_metrics(scores, labels, other)["accuracy"]
+    assert artifact.read_model_archive(export(classifier)).threshold == pytest.approx(classifier.threshold)
+
+
+def test_regressor_artifact_scores_equal_the_training_process_predictions(regressor):
+    assert set(regressor.metrics) == {"rmse", "mae", "r2"}
+    assert 0.1 < regressor.metrics["r2"] < 1 and 0 < regressor.metrics["rmse"] < 0.5
+    scores = lean_scores(export(regressor), regressor.validation_features)
+    np.testing.assert_allclose(scores, regressor.validation_scores, rtol=1e-5, atol=1e-5)
+
+
+def test_exported_classifier_loads_in_mxnet_with_the_lean_engine_scores(classifier, tmp_path):
+    import mxnet as mx
+
+    data = export(classifier)
+    outer = tarfile.open(fileobj=io.BytesIO(data))
+    zipfile.ZipFile(io.BytesIO(outer.extractfile("model_algo-1").read())).extractall(tmp_path)
+    rows = classifier.validation_features[:100]
+    module = mx.module.Module.load(str(tmp_path / "mx-mod"), 0, label_names=None)
+    module.bind(data_shapes=[("data", rows.shape)], for_training=False)
+    reference = module.predict(mx.io.NDArrayIter(rows.astype(np.float32), batch_size=100)).asnumpy().ravel()
+    np.testing.assert_allclose(lean_scores(data, rows), reference, rtol=1e-5, atol=1e-6)
+
+
+def test_same_seed_same_model_bytes():
+    dataset = generate_rides(3000, seed=1)
+    first = export(train(dataset, TrainConfig(seed=1, epochs=3)))
+    assert first == export(train(dataset, TrainConfig(seed=1, epochs=3)))
+    assert first != export(train(dataset, TrainConfig(seed=2, epochs=3)))
+
+
+def test_breeds_get_different_models_for_the_same_ride():
+    ride = np.array([[30.0, 300.0, 300.0, 20.0, 120.0, 150.0]])
+    arabian = train(generate_rides(8000, seed=3, breed="arabian"), TrainConfig(seed=3, epochs=8))
+    mustang = train(generate_rides(8000, seed=3, breed="mustang"), TrainConfig(seed=3, epochs=8))
+    arabian_score = lean_scores(export(arabian), ride)[0]
+    mustang_score = lean_scores(export(mustang), ride)[0]
+    truth_gap = ground_truth("arabian").probability(ride)[0] - ground_truth("mustang").probability(ride)[0]
+    assert truth_gap > 0.3
+    assert arabian_score - mustang_score > truth_gap / 2
+
+
+# ------------------------------------------------------------ pure functions
+
+
+def test_fold_gives_the_same_scores_on_raw_features():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(100, 20, (50, 3))
+    mean, std = raw.mean(0), raw.std(0)
+    w, b = np.array([0.5, -1.0, 2.0]), 0.3
+    folded_w, folded_b = fold(w, b, mean, std, target_mean=4.0, target_std=2.5)
+    np.testing.assert_allclose(raw @ folded_w + folded_b, (((raw - mean) / std) @ w + b) * 2.5 + 4.0)
+
+
+def test_auc_counts_ties_as_half():
+    assert metrics.auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert metrics.auc([0.5, 0.5], [0, 1]) == pytest.approx(0.5)
+    assert metrics.auc([0.2, 0.9], [0, 1]) == 1.0
+    assert np.isnan(metrics.auc([0.2, 0.9], [1, 1]))
+
+
+def test_best_threshold_picks_the_most_accurate_cut():
+    scores = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    labels = np.array([0, 0, 1, 0, 1, 1])
+    threshold = metrics.best_threshold(scores, labels)
+    assert 0.3 < threshold < 0.6 or 0.6 < threshold < 0.7
+    assert metrics.classification_metrics(scores, labels, threshold)["accuracy"] == pytest.approx(5 / 6)
+    assert metrics.best_threshold(np.array([0.2, 0.3]), np.array([0, 0])) >= 0.3   # nobody positive
+
+
+def test_regression_metrics():
+    result = metrics.regression_metrics([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])
+    assert result["rmse"] == pytest.approx(np.sqrt(4 / 3))
+    assert result["r2"] == pytest.approx(1 - 4 / (26 / 3))   # SST around the mean 8/3
+
+
+# -------------------------------------------------------------- synthetic
+
+
+def test_synthetic_rides_look_like_the_workshop():
+    data = generate_rides(20000, seed=11)
+    distance, health, magic, tmin, tmax, prcp = data.features.T
+    assert data.features.shape == (20000, 6) and set(np.unique(data.labels)) == {0.0, 1.0}
+    assert distance.min() >= 29 and distance.max() <= 31
+    assert 8 < np.median(health / distance) < 12 and 8 < np.median(magic / distance) < 12
+    assert np.all(tmin <= tmax) and np.all(prcp >= 0)
+    assert np.all(np.equal(np.mod(tmax, 1), 0))                       # NOAA integers (tenths)
+    assert -200 < tmin.min() and tmax.max() < 450                       # New York, in tenths of degC
+    assert 0.2 < np.mean(prcp > 0) < 0.5
+    assert 0.1 < data.labels.mean() < 0.5
+
+
+def test_bad_weather_raises_the_risk():
+    truth = ground_truth()
+    calm = np.array([[30, 300, 300, 150, 250, 0]])
+    storm = np.array([[30, 300, 300, -50, 250, 300]])
+    assert truth.probability(storm)[0] > truth.probability(calm)[0] + 0.2
+
+
+def test_synthetic_data_is_deterministic_per_seed_and_breed():
+    assert np.array_equal(generate_rides(500, 4).features, generate_rides(500, 4).features)
+    assert not np.array_equal(generate_rides(500, 4).features, generate_rides(500, 5).features)
+    assert not np.array_equal(generate_rides(500, 4, "shire").labels, generate_rides(500, 4).labels)
+    assert ground_truth("shire") == ground_truth("shire") != ground_truth("pegasus")
+
+
+# --------------------------------------------------------------------- CSV
+
+
+def test_csv_columns_are_found_by_name(tmp_path):
+    path = tmp_path / "rides.csv"
+    path.write_text("ride_id,PRCP,TMAX,TMIN,magicpoints,healthpoints,distance,fieldservice\n"
+                    "a,5,200,100,310,290,30.5,1\n\nb,0,250,150,300,300,29.5,0\n")
+    data = read_csv(path)
+    assert data.rows == 2
+    assert data.features.tolist()[0] == [30.5, 290, 310, 100, 200, 5]
+    assert data.labels.tolist() == [1.0, 0.0]
+
+
+def test_csv_round_trip(tmp_path):
+    original = generate_rides(50, seed=2)
+    write_csv(original, tmp_path / "rides.csv")
+    again = read_csv(tmp_path / "rides.csv")
+    assert np.array_equal(original.features, again.features) and np.array_equal(original.labels, again.labels)
+
+
+# ------------------------------------------------------------- CLI (--save)
+
+
+def run(args, **kwargs):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, **kwargs)
+
+
+def test_cli_trains_on_a_csv_and_saves_the_artifact(tmp_path):
+    write_csv(generate_rides(2000, seed=5), tmp_path / "rides.csv")
+    out = tmp_path / "model.tar.gz"
+    result = run(["--output", "json", "train", "--data", str(tmp_path / "rides.csv"), "--save", str(out),
+                  "--epochs", "4"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["model"]["saved_to"] == str(out) and report["synthetic"] is False
+    assert report["rows"] == {"train": 1800, "validation": 200}
+    assert set(report["metrics"]) >= {"accuracy", "precision", "recall", "auc"}
+    model = artifact.read_model_archive(out.read_bytes())
+    assert model.feature_names == FEATURES and model.threshold == pytest.approx(report["threshold"])
+
+
+def test_cli_text_report_says_the_data_is_synthetic(tmp_path):
+    result = run(["train", "--rows", "1000", "--epochs", "2", "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.stdout and "AUC" in result.stdout and "model saved to" in result.stdout
+    assert "SYNTHETIC" in run(["train", "--help"]).stdout
+
+
+# -------------------------------------------------------------- bad input
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "rides.csv"
+    path.write_text(text)
+    return path
+
+
+HEADER = ",".join(COLUMNS)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("distance,healthpoints,magicpoints,TMIN,TMAX,fieldservice\n30,300,300,10,20,1\n",
+     "rides.csv has no column 'PRCP'"),
+    (f"{HEADER}\n30,300,300,10,20,0,1\n30,300,abc,10,20,0,0\n",
+     "rides.csv row 2 (line 3): column 'magicpoints' has value 'abc', which is not a finite number"),
+    (f"{HEADER}\n30,300,300,10,nan,0,1\n", "column 'TMAX' has value 'nan'"),
+    (f"{HEADER}\n30,300,300,10,20,0\n", "rides.csv row 1 (line 2) has 6 fields but the header has 7"),
+    ("", "rides.csv is empty; expected a CSV with a header row"),
+    ("\n\n", "rides.csv is empty"),
+    (f"{HEADER}\n", "rides.csv has a header but no data rows"),
+    (f"{HEADER}\n" + "30,300,300,10,20,0,0\n" * 20, "cannot train a classifier with one class"),
+    (f"{HEADER}\n" + "30,300,300,10,20,0,1\n" * 10 + "30,300,300,10,20,0,2\n",
+     "row 11: fieldservice is 2, but a binary_classifier needs labels 0 or 1"),
+    (f"{HEADER}\n30,300,300,10,20,0,1\n30,300,300,10,20,0,0\n", "has 2 rows; training needs at least 10"),
+])
+def test_bad_csv_is_refused_with_a_message(tmp_path, text, message):
+    path = write(tmp_path, text)
+    result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "m.tar.gz").exists()
+
+
+def test_missing_data_file(tmp_path):
+    result = run(["train", "--data", str(tmp_path / "nope.csv"), "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2 and "cannot read --data" in result.stderr and "nope.csv" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rows", "0"], "--rows must be between 10 and 10,000,000 (got 0)"),
+    (["--rows", "-5"], "--rows must be between 10"),
+    (["--epochs", "0"], "--epochs must be at least 1 (got 0)"),
+    (["--breed", "../etc"], "invalid breed name '../etc'"),
+    (["--breed", "Shire"], "invalid breed name 'Shire'"),
+    (["--bucket", "b"], "--save writes the model to a local file and --bucket uploads it"),
+    (["--predictor-type", "multiclass"], "'multiclass' is not one of"),
+])
+def test_bad_flags_are_refused_with_a_message(tmp_path, args, message):
+    result = run(["train", "--save", str(tmp_path / "m.tar.gz"), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_save_into_a_missing_directory(tmp_path):
+    result = run(["train", "--rows", "100", "--epochs", "1", "--save", str(tmp_path / "no" / "m.tar.gz")])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_regressor_accepts_numeric_targets(tmp_path):
+    rng = np.random.default_rng(0)
+    features = generate_rides(300, seed=1).features
+    write_csv(Dataset(features=features, labels=features[:, 0] * 2 + rng.normal(0, 0.1, 300), source="x"),
+              tmp_path / "rides.csv")
+    result = run(["--output", "json", "train", "--data", str(tmp_path / "rides.csv"),
+                  "--predictor-type", "regressor", "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["metrics"]["r2"] > 0.9

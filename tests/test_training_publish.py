@@ -1,0 +1,144 @@
+"""Publishing trained models where SageMaker would, on moto S3; and `wildrydes train` against it."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+import artifact
+from wildrydes_cli.aws import aws_for
+from wildrydes_cli.cli import cli
+from wildrydes_cli.errors import UsageError
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.publish import job_name, publish_model
+
+BUCKET = "wildrydes-data-bucket"
+NOW = datetime(2026, 11, 24, 21, 5, 9, 123456, tzinfo=timezone.utc)
+MODEL = write_model_archive([0.5, -0.01, -0.01, -0.008, 0.004, 0.016], -10.0, threshold=0.45)
+
+
+@pytest.fixture
+def s3():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+class RecordingS3:
+    """The real (moto) client, remembering the order of the keys it was asked to write."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.keys: list[str] = []
+
+    def put_object(self, **kwargs):
+        self.keys.append(kwargs["Key"])
+        return self.client.put_object(**kwargs)
+
+
+def keys(s3) -> list[str]:
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_default_model_goes_to_the_bucket_root_with_sagemaker_naming(s3):
+    key = publish_model(s3, BUCKET, MODEL, now=NOW)
+    assert key == "linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
+    assert keys(s3) == [key]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == MODEL
+
+
+def test_timestamps_are_utc_with_milliseconds():
+    local = NOW.astimezone(timezone(timedelta(hours=-5)))
+    assert job_name(local) == "linear-learner-2026-11-24-21-05-09-123"
+    assert job_name(datetime(2026, 1, 2, 3, 4, 5, 999)) == "linear-learner-2026-01-02-03-04-05-000"
+
+
+def test_newest_model_is_the_one_just_published(s3):
+    publish_model(s3, BUCKET, MODEL, now=NOW)
+    newer = publish_model(s3, BUCKET, MODEL, now=NOW + timedelta(milliseconds=1))
+    publish_model(s3, BUCKET, MODEL, breed="shire", now=NOW + timedelta(days=1))
+    assert aws_for(Settings(target="aws")).newest_model_key(BUCKET) == newer
+
+
+def test_breed_model_then_its_index(s3):
+    recording = RecordingS3(s3)
+    key = publish_model(recording, BUCKET, MODEL, breed="shire-2", now=NOW, metrics={"auc": 0.76})
+    assert key == "breeds/shire-2/linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
+    assert recording.keys == [key, "breeds/shire-2/latest.json"]   # the index never points at nothing
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/shire-2/latest.json")["Body"].read())
+    assert index == {"key": key, "trained_at": "2026-11-24T21:05:09.123Z", "metrics": {"auc": 0.76}}
+
+
+@pytest.mark.parametrize("breed", ["", "Shire", "../x", "a/b", "-lead", "x" * 64, "s p"])
+def test_bad_breed_names_write_nothing(s3, breed):
+    with pytest.raises(UsageError, match="invalid breed name"):
+        publish_model(s3, BUCKET, MODEL, breed=breed, now=NOW)
+    assert keys(s3) == []
+
+
+# ------------------------------------------------------------------ the command
+
+
+def train(tmp_path, *args):
+    base = ["--target", "aws", "--output", "json", "--scratchpad", str(tmp_path / "scratchpad.txt"),
+            "train", "--rows", "600", "--epochs", "2"]
+    return CliRunner().invoke(cli, base + list(args), catch_exceptions=False)
+
+
+def test_train_publishes_to_the_named_bucket(s3, tmp_path):
+    result = train(tmp_path, "--bucket", BUCKET)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    key = report["model"]["key"]
+    assert report["model"]["location"] == f"s3://{BUCKET}/{key}"
+    assert keys(s3) == [key] and key.startswith("linear-learner-") and key.endswith("/output/model.tar.gz")
+    model = artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert model.threshold == pytest.approx(report["threshold"])
+
+
+def test_train_breed_writes_model_and_latest(s3, tmp_path):
+    result = train(tmp_path, "--bucket", BUCKET, "--breed", "pegasus")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/pegasus/latest.json")["Body"].read())
+    assert index["key"] == report["model"]["key"] and index["key"].startswith("breeds/pegasus/linear-learner-")
+    assert index["metrics"]["auc"] == pytest.approx(report["metrics"]["auc"])
+    assert report["data"] == "synthetic (seed 0, breed pegasus)"
+
+
+def test_bucket_from_the_scratchpad(s3, tmp_path):
+    (tmp_path / "scratchpad.txt").write_text(f'"SomeRole"\nDataBucket: {BUCKET}\n')
+    result = train(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"]["bucket"] == BUCKET
+
+
+def test_bucket_from_the_prerequisites_stack(s3, tmp_path):
+    template = {"Resources": {"DataBucket": {"Type": "AWS::S3::Bucket"}}}
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    cfn.create_stack(StackName="wildrydes-ml-mod1-3", TemplateBody=json.dumps(template))
+    bucket = cfn.describe_stack_resource(StackName="wildrydes-ml-mod1-3",
+                                         LogicalResourceId="DataBucket")["StackResourceDetail"]["PhysicalResourceId"]
+    result = train(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["model"]["bucket"] == bucket
+    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 1
+
+
+def test_no_bucket_anywhere_says_what_to_do(s3, tmp_path):
+    result = train(tmp_path)
+    assert result.exit_code == 3
+    assert "no data bucket to publish to" in result.stderr and "wildrydes bootstrap" in result.stderr
+    assert "--save PATH" in result.stderr
+
+
+def test_missing_bucket_is_reported_before_training(s3, tmp_path):
+    result = train(tmp_path, "--bucket", "no-such-bucket")
+    assert result.exit_code == 3
+    assert "bucket no-such-bucket does not exist" in result.stderr
