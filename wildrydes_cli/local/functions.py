@@ -74,11 +74,29 @@ def _backend_function(arn: str):
         return None
 
 
+_SPECS: dict[str, tuple[tuple, FunctionSpec]] = {}
+
+
 def find_function(arn: str) -> FunctionSpec | None:
-    """The function an integration points at, or None when it does not exist."""
+    """The function an integration points at, or None when it does not exist.
+
+    Called on every request: the spec is rebuilt only when moto's function
+    object, its last-modified time, code sha or environment map changed.
+    """
     fn = _backend_function(arn)
     if fn is None:
         return None
+    version = (id(fn), fn.last_modified, fn.code_sha_256, id(fn.environment_vars), fn.handler, fn.timeout,
+               fn.memory_size)
+    cached = _SPECS.get(arn)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    spec = _spec(fn)
+    _SPECS[arn] = (version, spec)
+    return spec
+
+
+def _spec(fn) -> FunctionSpec:
     code = fn.code or {}
     return FunctionSpec(
         arn=fn.function_arn, name=fn.function_name, account_id=fn.account_id, region=fn.region,

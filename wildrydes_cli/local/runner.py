@@ -89,8 +89,28 @@ class Worker:
         return json.loads(payload)
 
     async def invoke(self, payload: bytes, timeout: float) -> dict:
-        self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
-        return await asyncio.wait_for(self._read(), timeout)
+        """Send one invocation and wait for its reply; past ``timeout`` the worker is killed.
+
+        A timer that kills the process is cheaper per request than
+        ``asyncio.wait_for`` (which creates a task each time).
+        """
+        loop = asyncio.get_running_loop()
+        expired = []
+
+        def expire() -> None:
+            expired.append(True)
+            self.kill()
+
+        timer = loop.call_later(timeout, expire)
+        try:
+            self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
+            return await self._read()
+        except WorkerGone:
+            if expired:
+                raise asyncio.TimeoutError() from None
+            raise
+        finally:
+            timer.cancel()
 
     @property
     def alive(self) -> bool:
