@@ -1,0 +1,244 @@
+"""Benchmark the deployed function, lean engine vs MXNet engine, in one run.
+
+What it measures, for each engine, against a local S3 emulator (moto server on
+127.0.0.1, started here and stopped at the end):
+
+- cold start: wall time of a fresh ``python -I -S`` process whose sys.path
+  holds only the function's code and its engine's dependencies, from spawn
+  to the first answered request (import handler, fetch + parse the model
+  from S3, answer);
+- warm latency: per-request time of in-process invocations of ``handler``
+  with the workshop's request (median, p99);
+- peak RSS of that process;
+- deployment package size (lean: the zip; mxnet: its unzipped dependencies).
+
+And the floor: a fresh process that only imports boto3 and creates an S3
+client. Figures are compared as ratios from this one run.
+
+    python benchmarks/bench_function.py [--runs 5] [--warm 10000]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAMBDA_DIR = ROOT / "lambda"
+MODEL_KEY = "linear-learner-2026-11-24-12-00-00-000/output/model.tar.gz"
+BUCKET = "wildrydes-bench"
+LEAN_DEPS = ["boto3", "botocore", "jmespath", "s3transfer", "dateutil", "six", "urllib3"]
+MXNET_DEPS = LEAN_DEPS + ["mxnet", "numpy", "numpy.libs", "requests", "idna", "charset_normalizer",
+                          "certifi", "graphviz"]
+WORKSHOP_EVENT = {
+    "httpMethod": "POST", "path": "/", "headers": {"Content-Type": "application/json"},
+    "body": json.dumps({"distance": 30, "healthpoints": 30, "magicpoints": 2500,
+                        "TMAX": 333, "TMIN": 300, "PRCP": 0}),
+    "isBase64Encoded": False,
+}
+
+CHILD = r'''
+import json, os, sys, time
+
+
+def peak_rss_kb():
+    # VmHWM, not getrusage: ru_maxrss survives exec on Linux and would report the parent's size.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+
+sys.path[:0] = [p for p in os.environ["BENCH_PATH"].split(os.pathsep) if p]
+mode = os.environ["BENCH_MODE"]
+if mode == "floor":
+    import boto3
+    boto3.client("s3")
+    print(json.dumps({"rss_kb": peak_rss_kb()}), flush=True)
+    raise SystemExit(0)
+import index
+event = json.loads(os.environ["BENCH_EVENT"])
+first = index.handler(event, None)
+assert first["statusCode"] == 200, first
+print(json.dumps({"first": json.loads(first["body"])}), flush=True)
+warm = int(os.environ.get("BENCH_WARM", "0"))
+if warm:
+    clock = time.perf_counter_ns
+    handler = index.handler
+    samples = []
+    for _ in range(warm):
+        t0 = clock()
+        handler(event, None)
+        samples.append(clock() - t0)
+    samples.sort()
+    print(json.dumps({"median_us": samples[len(samples) // 2] / 1000,
+                      "p99_us": samples[int(len(samples) * 0.99)] / 1000}), flush=True)
+print(json.dumps({"rss_kb": peak_rss_kb()}), flush=True)
+'''
+
+
+def site_packages() -> Path:
+    return Path(importlib.util.find_spec("boto3").origin).parents[1]
+
+
+def deps_dir(names: list[str], dest: Path) -> Path:
+    """A directory with only these top-level packages, linked from this environment."""
+    dest.mkdir(parents=True, exist_ok=True)
+    site = site_packages()
+    for name in names:
+        for candidate in (site / name, site / f"{name}.py"):
+            if candidate.exists():
+                (dest / candidate.name).symlink_to(candidate)
+    return dest
+
+
+def function_dir(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for source in LAMBDA_DIR.glob("*.py"):
+        if source.name != "__init__.py":
+            shutil.copy(source, dest / source.name)
+    return dest
+
+
+def lean_zip_size(code: Path) -> int:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(code.glob("*.py")):
+            archive.write(path, path.name)
+    return len(out.getvalue())
+
+
+def tree_size(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        path = path.resolve()
+        if path.is_file():
+            total += path.stat().st_size
+            continue
+        for root, _dirs, files in os.walk(path):
+            total += sum(os.path.getsize(os.path.join(root, f)) for f in files if not f.endswith(".pyc"))
+    return total
+
+
+def run_child(env: dict, runs: int) -> tuple[list[float], list[dict]]:
+    times, outputs = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD], env=env, capture_output=True,
+                              text=True, timeout=300)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark child failed:\n{proc.stderr[-3000:]}")
+        times.append(elapsed)
+        merged = {}
+        for line in proc.stdout.splitlines():
+            merged.update(json.loads(line))
+        outputs.append(merged)
+    return times, outputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="cold starts per engine (median reported)")
+    parser.add_argument("--warm", type=int, default=10000, help="warm invocations per engine")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        creds = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        s3.create_bucket(Bucket=BUCKET)
+        weights = [0.02, -0.001, 0.0004, 0.003, -0.002, 0.01]
+        s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=write_model_archive(weights, -1.5, "binary_classifier"))
+
+        with tempfile.TemporaryDirectory(prefix="wildrydes-bench-") as tmp:
+            tmp = Path(tmp)
+            code = function_dir(tmp / "function")
+            lean_deps = deps_dir(LEAN_DEPS, tmp / "lean-deps")
+            mx_deps = deps_dir(MXNET_DEPS, tmp / "mxnet-deps")
+            base_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), **creds,
+                        "AWS_ENDPOINT_URL": endpoint, "OUTPUT_BUCKET": BUCKET, "MODEL_PATH": MODEL_KEY,
+                        "BENCH_EVENT": json.dumps(WORKSHOP_EVENT), "AWS_EC2_METADATA_DISABLED": "true",
+                        "OPENBLAS_NUM_THREADS": "1", "LOG_LEVEL": "WARNING"}
+            for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+                if name in os.environ:  # keep the machine's OpenBLAS safety settings
+                    base_env[name] = os.environ[name]
+            envs = {
+                "floor": dict(base_env, BENCH_MODE="floor", BENCH_PATH=str(lean_deps)),
+                "lean": dict(base_env, BENCH_MODE="handler", INFERENCE_ENGINE="lean",
+                             BENCH_PATH=os.pathsep.join([str(code), str(lean_deps)])),
+                "mxnet": dict(base_env, BENCH_MODE="handler", INFERENCE_ENGINE="mxnet",
+                              BENCH_PATH=os.pathsep.join([str(code), str(mx_deps)])),
+            }
+            # Interleave the cold starts so that load from anything else on the
+            # machine falls on all three alike.
+            cold: dict[str, list[float]] = {name: [] for name in envs}
+            for _ in range(args.runs):
+                for name, env in envs.items():
+                    cold[name] += run_child(env, 1)[0]
+            results = {"floor": {"cold_ms": statistics.median(cold["floor"]) * 1000,
+                                 "rss_mb": run_child(envs["floor"], 1)[1][0]["rss_kb"] / 1024}}
+            for engine in ("lean", "mxnet"):
+                _, warm = run_child(dict(envs[engine], BENCH_WARM=str(args.warm)), 1)
+                size = lean_zip_size(code) if engine == "lean" else (
+                    tree_size(list(code.glob("*.py"))) + tree_size(
+                        [p for p in mx_deps.iterdir() if p.name not in LEAN_DEPS and p.name != "six.py"]))
+                results[engine] = {
+                    "cold_ms": statistics.median(cold[engine]) * 1000,
+                    "warm_median_us": warm[0]["median_us"], "warm_p99_us": warm[0]["p99_us"],
+                    "rss_mb": warm[0]["rss_kb"] / 1024, "package_bytes": size,
+                    "score": warm[0]["first"]["score"],
+                }
+    finally:
+        server.stop()
+
+    lean, mx, floor = results["lean"], results["mxnet"], results["floor"]
+    assert abs(lean["score"] - mx["score"]) <= 1e-5 * abs(mx["score"]), (lean["score"], mx["score"])
+    meta = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "python": platform.python_version(),
+            "machine": platform.machine(), "runs": args.runs, "warm": args.warm}
+    if args.json:
+        print(json.dumps({"meta": meta, **results}, indent=2))
+        return
+    print(f"# bench_function ({meta['date']}, {meta['cores']} cores, Python {meta['python']}, "
+          f"{args.runs} cold runs, {args.warm} warm invocations)\n")
+    print("| figure | floor (boto3 + S3 client) | lean | mxnet | lean / mxnet |")
+    print("|---|---|---|---|---|")
+    print(f"| cold start, ms (median) | {floor['cold_ms']:.0f} | {lean['cold_ms']:.0f} "
+          f"(floor + {lean['cold_ms'] - floor['cold_ms']:.0f}) | {mx['cold_ms']:.0f} | "
+          f"{lean['cold_ms'] / mx['cold_ms']:.3f} |")
+    print(f"| warm latency median, µs | | {lean['warm_median_us']:.1f} | {mx['warm_median_us']:.1f} | "
+          f"{lean['warm_median_us'] / mx['warm_median_us']:.3f} |")
+    print(f"| warm latency p99, µs | | {lean['warm_p99_us']:.1f} | {mx['warm_p99_us']:.1f} | "
+          f"{lean['warm_p99_us'] / mx['warm_p99_us']:.3f} |")
+    print(f"| peak RSS, MB | {floor['rss_mb']:.1f} | {lean['rss_mb']:.1f} "
+          f"(floor + {lean['rss_mb'] - floor['rss_mb']:.1f}) | {mx['rss_mb']:.1f} | "
+          f"{lean['rss_mb'] / mx['rss_mb']:.3f} |")
+    print(f"| package, bytes | | {lean['package_bytes']:,} (zip) | {mx['package_bytes']:,} (unzipped deps) | "
+          f"{lean['package_bytes'] / mx['package_bytes']:.5f} |")
+
+
+if __name__ == "__main__":
+    main()
