@@ -1,0 +1,218 @@
+"""One function, many breed models: routing, refresh, LRU bounds, isolation of failures."""
+from __future__ import annotations
+
+import json
+import threading
+from functools import lru_cache
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import config
+import index
+import models
+from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
+from wildrydes_cli.training.artifact_writer import write_model_archive
+
+
+@lru_cache(maxsize=None)
+def archive(bias: float, weight: float = 0.001) -> bytes:
+    return write_model_archive([weight] * 6, bias, "binary_classifier", threshold=0.5)
+
+
+def publish(s3, breed: str, stamp: str, data: bytes) -> str:
+    """Publish the way `wildrydes train --breed` does: model first, then the index."""
+    key = f"breeds/{breed}/linear-learner-{stamp}/output/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    s3.put_object(Bucket=BUCKET, Key=f"breeds/{breed}/latest.json", Body=json.dumps({"key": key}))
+    return key
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
+        monkeypatch.delenv("MODEL_PATH", raising=False)
+        monkeypatch.setattr(index, "_store", None)
+        yield client
+        index._store = None
+
+
+def store(s3, clock=None, **env) -> models.ModelStore:
+    settings = config.load_config({"OUTPUT_BUCKET": BUCKET, "MODEL_RETRY_SECONDS": "0",
+                                   **{k.upper(): str(v) for k, v in env.items()}})
+    built = models.ModelStore(settings, s3, clock or Clock())
+    index._store = built
+    return built
+
+
+def score(path="/breeds/appaloosa", **kwargs):
+    return answer(index.handler(event(path=path, **kwargs), None))
+
+
+def test_two_breeds_give_different_scores_for_the_same_ride(s3):
+    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(-1.0))
+    publish(s3, "pegasus", "2026-11-01-00-00-00-000", archive(1.0))
+    store(s3)
+    status_a, a = score("/breeds/appaloosa", body=WORKSHOP_RIDE)
+    status_p, p = score("/breeds/pegasus", body=WORKSHOP_RIDE)
+    assert status_a == status_p == 200
+    assert a["score"] != pytest.approx(p["score"], rel=1e-3)
+    assert a["breed"] == "appaloosa" and a["model_path"].startswith("breeds/appaloosa/")
+
+
+def test_breed_by_query_parameter_and_by_field(s3):
+    publish(s3, "pegasus", "2026-11-01-00-00-00-000", archive(1.0))
+    store(s3)
+    by_path = score("/breeds/pegasus", body=WORKSHOP_RIDE)[1]["score"]
+    assert score("/", body=WORKSHOP_RIDE, query={"breed": "pegasus"})[1]["score"] == by_path
+    assert score("/", body=dict(WORKSHOP_RIDE, breed="pegasus"))[1]["score"] == by_path
+
+
+def test_get_breed_metadata_and_list(s3):
+    for name in ("appaloosa", "pegasus", "shire"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    store(s3)
+    status, meta = score("/breeds/shire", method="GET")
+    assert status == 200 and meta["breed"] == "shire" and meta["dimension"] == 6
+    status, page = score("/breeds", method="GET", query={"limit": "2"})
+    assert status == 200 and page["breeds"] == ["appaloosa", "pegasus"] and page["next"] == "pegasus"
+    status, page = score("/breeds", method="GET", query={"limit": "2", "next": "pegasus"})
+    assert page == {"breeds": ["shire"]}
+
+
+@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1"])
+def test_bad_page_limit(s3, limit):
+    store(s3)
+    status, body = score("/breeds", method="GET", query={"limit": limit})
+    assert status == 400 and "limit must be a whole number from 1 to 1000" in body["error"]
+
+
+@pytest.mark.parametrize("path", ["/breeds/..", "/breeds/../../etc/passwd", "/breeds/Appaloosa",
+                                  "/breeds/" + "a" * 64, "/breeds/a%2Fb", "/breeds/-x"])
+def test_invalid_breed_names_are_400_and_never_reach_s3(s3, path):
+    built = store(s3)
+    built.s3 = None  # any S3 call would raise: the name must be refused before
+    status, body = score(path, body=WORKSHOP_RIDE)
+    assert status == 400 and "invalid breed name" in body["error"]
+    assert "lowercase letters, digits and '-'" in body["error"]
+
+
+def test_invalid_breed_field_is_400(s3):
+    store(s3)
+    status, body = score("/", body=dict(WORKSHOP_RIDE, breed=["x"]))
+    assert status == 400 and "invalid breed name" in body["error"]
+
+
+def test_unknown_breed_is_404_naming_it(s3):
+    store(s3)
+    status, body = score("/breeds/unicornus", body=WORKSHOP_RIDE)
+    assert status == 404 and "unknown breed 'unicornus'" in body["error"]
+
+
+def test_newer_model_is_picked_up_after_the_refresh_interval_only(s3):
+    clock = Clock()
+    old = publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(-1.0))
+    publish(s3, "pegasus", "2026-11-01-00-00-00-000", archive(1.0))
+    store(s3, clock, model_refresh_seconds=60)
+    first = score(body=WORKSHOP_RIDE)[1]
+    pegasus = score("/breeds/pegasus", body=WORKSHOP_RIDE)[1]
+    new = publish(s3, "appaloosa", "2026-11-02-00-00-00-000", archive(2.0))
+    clock.now += 30
+    assert score(body=WORKSHOP_RIDE)[1]["model_path"] == old       # still inside the interval
+    clock.now += 31
+    refreshed = score(body=WORKSHOP_RIDE)[1]
+    assert refreshed["model_path"] == new and refreshed["score"] > first["score"]
+    assert score("/breeds/pegasus", body=WORKSHOP_RIDE)[1] == pegasus  # the other breed is untouched
+
+
+def test_lru_evicts_by_count(s3):
+    for name in ("a1", "a2", "a3"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3, model_cache_max_models=2)
+    for name in ("a1", "a2", "a1", "a3"):
+        assert score(f"/breeds/{name}", body=WORKSHOP_RIDE)[0] == 200
+    assert list(built._breeds) == ["a1", "a3"]          # a2 was least recently used
+    assert built.cache_stats()["breeds_cached"] == 2
+
+
+def test_lru_evicts_by_bytes(s3):
+    for name in ("b1", "b2", "b3"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    one_model = models.LoadedModel("k", __import__("artifact").read_model_archive(archive(0.0)), None,
+                                   "lean", None).footprint
+    built = store(s3, model_cache_max_bytes=2 * one_model + 10)
+    for name in ("b1", "b2", "b3"):
+        assert score(f"/breeds/{name}", body=WORKSHOP_RIDE)[0] == 200
+    assert list(built._breeds) == ["b2", "b3"]
+    assert built.cache_stats()["cache_bytes"] == 2 * one_model
+
+
+def test_a_corrupt_breed_model_leaves_the_others_serving(s3):
+    publish(s3, "good", "2026-11-01-00-00-00-000", archive(0.0))
+    publish(s3, "broken", "2026-11-01-00-00-00-000", b"not a model")
+    s3.put_object(Bucket=BUCKET, Key="breeds/badindex/latest.json", Body=b"{")
+    store(s3)
+    status, body = score("/breeds/broken", body=WORKSHOP_RIDE)
+    assert status == 503 and "cannot be served" in body["error"]
+    status, body = score("/breeds/badindex", body=WORKSHOP_RIDE)
+    assert status == 503 and "breeds/badindex/latest.json is not a valid model index" in body["error"]
+    assert score("/breeds/good", body=WORKSHOP_RIDE)[0] == 200
+
+
+def test_index_pointing_outside_the_breed_prefix_is_refused(s3):
+    publish(s3, "good", "2026-11-01-00-00-00-000", archive(0.0))
+    s3.put_object(Bucket=BUCKET, Key="breeds/sneaky/latest.json",
+                  Body=json.dumps({"key": "breeds/good/linear-learner-2026-11-01-00-00-00-000/output/model.tar.gz"}))
+    store(s3)
+    status, body = score("/breeds/sneaky", body=WORKSHOP_RIDE)
+    assert status == 503 and "points outside breeds/sneaky/" in body["error"]
+
+
+def test_a_failed_refresh_keeps_serving_the_loaded_model(s3):
+    clock = Clock()
+    key = publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
+    store(s3, clock, model_refresh_seconds=1)
+    assert score(body=WORKSHOP_RIDE)[0] == 200
+    s3.put_object(Bucket=BUCKET, Key="breeds/appaloosa/latest.json", Body=b"garbage")
+    clock.now += 5
+    status, body = score(body=WORKSHOP_RIDE)
+    assert status == 200 and body["model_path"] == key
+
+
+def test_concurrent_first_requests_load_a_breed_once(s3):
+    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3)
+    loads = []
+    original = built._load
+
+    def counting_load(key, breed):
+        loads.append(key)
+        return original(key, breed)
+
+    built._load = counting_load
+    barrier = threading.Barrier(8)
+    results = []
+
+    def worker():
+        barrier.wait()
+        results.append(built.breed("appaloosa").key)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert len(loads) == 1
