@@ -142,3 +142,38 @@ def test_missing_bucket_is_reported_before_training(s3, tmp_path):
     result = train(tmp_path, "--bucket", "no-such-bucket")
     assert result.exit_code == 3
     assert "bucket no-such-bucket does not exist" in result.stderr
+
+
+def test_train_several_breeds(s3, tmp_path):
+    result = train(tmp_path, "--bucket", BUCKET, "--breeds", "3")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [item["breed"] for item in report["breeds"]] == ["breed-0001", "breed-0002", "breed-0003"]
+    for item in report["breeds"]:
+        index = json.loads(s3.get_object(Bucket=BUCKET, Key=f"breeds/{item['breed']}/latest.json")["Body"].read())
+        assert index["key"] == item["key"]
+        artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=item["key"])["Body"].read())
+    weights = {artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=i["key"])["Body"].read()).weights
+               for i in report["breeds"]}
+    assert len(weights) == 3   # each breed its own data and model
+
+
+def test_train_several_breeds_text_report(s3, tmp_path):
+    base = ["--target", "aws", "--scratchpad", str(tmp_path / "s.txt"), "train", "--rows", "300",
+            "--epochs", "1", "--bucket", BUCKET, "--breeds", "2"]
+    result = CliRunner().invoke(cli, base, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "breed-0002" in result.stdout and "SYNTHETIC breeds" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--breeds", "0"], "--breeds must be between 1 and 10,000 (got 0)"),
+    (["--breeds", "2", "--breed", "shire"], "--breeds names the breeds itself"),
+    (["--breeds", "2", "--save", "m.tar.gz"], "--breeds publishes every breed to the data bucket"),
+    (["--breeds", "2", "--data", "rides.csv"], "cannot be combined with --data"),
+])
+def test_bad_breeds_flags(s3, tmp_path, args, message):
+    result = train(tmp_path, "--bucket", BUCKET, *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert keys(s3) == []

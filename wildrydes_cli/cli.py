@@ -74,9 +74,12 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
               help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
+@click.option("--breeds", "breeds", type=int, default=None,
+              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own ground truth.")
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
-              predictor_type: str, epochs: int, bucket: str | None, save: Path | None) -> None:
+              predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
+              breeds: int | None) -> None:
     """Train a linear-learner model locally with MXNet and publish it where SageMaker would.
 
     \b
@@ -96,6 +99,11 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     settings = _settings(ctx)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save)
+    if breeds is not None:
+        with progress_bar("breeds", total=max(breeds, 1)) as advance:
+            result = service.train_breeds(request, breeds, settings, on_breed=advance)
+        console_for(settings).result(result, lambda console: report.render_breeds(console, result))
+        return
     with progress_bar("training", total=epochs) as advance:
         result = service.train_model(request, settings, on_epoch=advance)
     console_for(settings).result(result, lambda console: report.render(console, result))

@@ -33,3 +33,22 @@ def render(console, result: dict) -> None:
         console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
     else:
         console.line("serve it with: wildrydes deploy (it picks the newest linear-learner-* model)")
+
+
+SHOWN_BREEDS = 20
+
+
+def render_breeds(console, result: dict) -> None:
+    """One row per breed (the first SHOWN_BREEDS), then where the models are."""
+    classifier = result["predictor_type"] == "binary_classifier"
+    names = ("AUC", "accuracy") if classifier else ("RMSE", "R²")
+    keys = ("auc", "accuracy") if classifier else ("rmse", "r2")
+    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"])
+            for item in result["breeds"][:SHOWN_BREEDS]]
+    title = (f"{result['count']} SYNTHETIC breeds, {result['rows_per_breed']} rides each "
+             f"({result['seconds']:.1f} s training)")
+    console.table(["breed", *names, "model key"], rows, title=title)
+    hidden = result["count"] - len(rows)
+    if hidden > 0:
+        console.line(f"... and {hidden} more (--output json lists them all)")
+    console.line(f"published to s3://{result['bucket']}/breeds/<breed>/ with a latest.json index per breed")

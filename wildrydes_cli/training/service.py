@@ -8,7 +8,7 @@ never upload anything when training fails.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +21,7 @@ LOG = logging.getLogger(__name__)
 
 DEFAULT_ROWS = 20000
 MAX_ROWS = 10_000_000
+MAX_BREEDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -131,3 +132,44 @@ def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Cal
     model = train(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
     return summary(request, dataset, model, location)
+
+
+def breed_names(count: int) -> list[str]:
+    """Names of ``--breeds N`` synthetic breeds: breed-0001, breed-0002, ..."""
+    return [f"breed-{number:04d}" for number in range(1, count + 1)]
+
+
+def check_breeds_request(request: TrainRequest, count: int) -> None:
+    if not 1 <= count <= MAX_BREEDS:
+        raise UsageError(f"--breeds must be between 1 and {MAX_BREEDS:,} (got {count})")
+    if request.data is not None:
+        raise UsageError("--breeds generates synthetic rides for each breed; it cannot be combined with --data "
+                         "(train your own data per breed with --data FILE --breed NAME)")
+    if request.breed is not None:
+        raise UsageError("--breeds names the breeds itself (breed-0001, ...); drop --breed, or drop --breeds")
+    if request.save is not None:
+        raise UsageError("--breeds publishes every breed to the data bucket; --save keeps one model only")
+    check_request(request)
+
+
+def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
+                 aws_factory: Callable | None = None) -> dict:
+    """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
+    check_breeds_request(request, count)
+    destination = Destination(request, settings, aws_factory)
+    destination.prepare()
+    config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
+    trained = []
+    seconds = 0.0
+    for done, breed in enumerate(breed_names(count), start=1):
+        model = train(load_dataset(replace(request, breed=breed)), config)
+        location = destination.deliver(package(model), breed, model.metrics)
+        seconds += model.seconds
+        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics})
+        if on_breed is not None:
+            on_breed(done, count)
+    return {
+        "predictor_type": request.predictor_type, "synthetic": True, "bucket": destination.bucket,
+        "count": count, "rows_per_breed": request.rows, "epochs": request.epochs,
+        "seconds": round(seconds, 3), "breeds": trained,
+    }
