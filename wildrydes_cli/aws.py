@@ -68,8 +68,15 @@ class Aws:
     def session(self) -> Any:
         if self._session is None:
             with self.translate("open an AWS session"):
-                self._session = boto3.session.Session(profile_name=self.settings.profile or None,
-                                                      region_name=self.settings.region)
+                if self.settings.is_local:
+                    # The emulator accepts any credentials; fixed dummy ones keep a
+                    # user's real keys (or their absence) out of the local target.
+                    self._session = boto3.session.Session(aws_access_key_id="wildrydes-local",
+                                                          aws_secret_access_key="wildrydes-local",
+                                                          region_name=self.settings.region)
+                else:
+                    self._session = boto3.session.Session(profile_name=self.settings.profile or None,
+                                                          region_name=self.settings.region)
         return self._session
 
     def client(self, service: str) -> Any:
