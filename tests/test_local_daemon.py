@@ -1,0 +1,131 @@
+"""The emulator daemon's life cycle: start, already running, stale pid, taken port, status, stop."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
+import emulated  # noqa: E402
+
+from wildrydes_cli.cli import cli  # noqa: E402
+from wildrydes_cli.errors import LocalTargetError  # noqa: E402
+from wildrydes_cli.local import daemon, state  # noqa: E402
+from wildrydes_cli.settings import Settings  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def settings(tmp_path: Path, port: int = 0) -> Settings:
+    return Settings(state_dir=tmp_path, local_port=port)
+
+
+def test_start_status_second_start_and_stop(tmp_path, monkeypatch):
+    monkeypatch.delenv(state.PORT_ENV, raising=False)
+    port = emulated.free_port()
+    s = settings(tmp_path, port)
+    assert daemon.status(s).running is False
+    started = daemon.start(s)
+    try:
+        assert started.running and started.port == port and not started.already_running
+        assert started.endpoint_url == f"http://127.0.0.1:{port}"
+        assert state.is_daemon_process(started.pid) and os.getpgid(started.pid) == started.pid  # own session
+        with urllib.request.urlopen(f"{started.endpoint_url}/_wildrydes/health") as resp:
+            assert json.loads(resp.read())["pid"] == started.pid
+        again = daemon.start(s)
+        assert again.already_running and again.pid == started.pid
+        assert daemon.ensure_running(s) == started.endpoint_url
+        current = daemon.status(s)
+        assert current.running and current.pid == started.pid and Path(current.log_file).exists()
+    finally:
+        stopped = daemon.stop(s)
+    assert stopped.pid == started.pid and emulated.pid_gone(started.pid)
+    assert state.read_state(tmp_path) is None
+    assert daemon.stop(s).running is False  # stopping twice is fine
+
+
+def test_env_port_is_honoured(tmp_path, monkeypatch):
+    port = emulated.free_port()
+    monkeypatch.setenv(state.PORT_ENV, str(port))
+    s = settings(tmp_path, 4566)
+    url = daemon.ensure_running(s)
+    try:
+        assert url == f"http://127.0.0.1:{port}"
+    finally:
+        pid = daemon.status(s).pid
+        daemon.stop(s)
+    assert emulated.pid_gone(pid)
+
+
+def test_taken_port_gets_a_clear_message(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(LocalTargetError, match=f"Port {port} on 127.0.0.1 is already in use.*--port"):
+            daemon.start(settings(tmp_path, port))
+    assert state.read_state(tmp_path) is None
+
+
+def test_stale_pid_is_reported_and_replaced(tmp_path):
+    stale = state.DaemonState(pid=2 ** 22 + 11, port=1, log_file="x", started_at=0.0)
+    state.write_state(tmp_path, stale)
+    status = daemon.status(settings(tmp_path))
+    assert status.running is False and status.stale_pid == stale.pid
+    state.write_state(tmp_path, stale)
+    started = daemon.start(settings(tmp_path))
+    try:
+        assert started.stale_pid == stale.pid and started.pid != stale.pid
+    finally:
+        daemon.stop(settings(tmp_path))
+    assert emulated.pid_gone(started.pid)
+
+
+def test_live_pid_that_is_not_our_daemon_counts_as_stale(tmp_path):
+    state.write_state(tmp_path, state.DaemonState(pid=os.getpid(), port=1, log_file="x", started_at=0.0))
+    status = daemon.status(settings(tmp_path))
+    assert status.running is False and status.stale_pid == os.getpid()
+    assert daemon.stop(settings(tmp_path)).running is False  # never signals a stranger
+
+
+def test_daemon_that_dies_at_start_up_reports_its_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(state, "SERVER_MODULE", "wildrydes_cli.local.no_such_module")
+    with pytest.raises(LocalTargetError, match="(?s)exited during start-up.*No module named"):
+        daemon.start(settings(tmp_path))
+
+
+def test_cli_local_commands(tmp_path, monkeypatch):
+    port = emulated.free_port()
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["local", "status"])
+    assert out.exit_code == 0 and "not running" in out.output
+    out = runner.invoke(cli, ["--output", "json", "local", "start", "--port", str(port)])
+    assert out.exit_code == 0, out.output
+    pid = json.loads(out.output)["pid"]
+    try:
+        out = runner.invoke(cli, ["local", "start", "--port", str(port)])
+        assert "already running" in out.output and str(pid) in out.output
+        out = runner.invoke(cli, ["--output", "json", "local", "status"])
+        assert json.loads(out.output)["endpoint_url"] == f"http://127.0.0.1:{port}"
+    finally:
+        out = runner.invoke(cli, ["local", "stop"])
+    assert f"stopped (pid {pid})" in out.output and emulated.pid_gone(pid)
+
+
+def test_cli_bad_port_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["local", "start", "--port", "99999"])
+    assert out.exit_code == 2 and "--port must be a port number" in out.output
+    monkeypatch.setenv(state.PORT_ENV, "http")
+    out = runner.invoke(cli, ["local", "start"])
+    assert out.exit_code == 2 and "WILDRYDES_LOCAL_PORT must be a port number" in out.output
+    out = runner.invoke(cli, ["local", "start", "--port", "abc"])
+    assert out.exit_code == 2 and "abc" in out.output
