@@ -1,0 +1,73 @@
+"""Console: one JSON object with --output json, progress on stderr, colour rules; target resolution."""
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from wildrydes_cli import target
+from wildrydes_cli.console import Console, color_enabled
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.settings import Settings
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_json_result_is_one_object_and_progress_goes_to_stderr():
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(json_output=True, out=out, err=err)
+    with console.step("Package") as note:
+        note["detail"] = "12 KB"
+    console.result({"invoke_url": "https://x/prod/"}, lambda c: c.line("text!"))
+    assert json.loads(out.getvalue()) == {"invoke_url": "https://x/prod/"}
+    assert "Package" in err.getvalue() and "12 KB" in err.getvalue()
+
+
+def test_text_result_has_no_escape_codes_when_not_a_tty():
+    out = io.StringIO()
+    Console(out=out, err=io.StringIO()).result({"score": 0.5, "label": None})
+    assert "\x1b[" not in out.getvalue() and "score" in out.getvalue() and "label  -" in out.getvalue()
+
+
+def test_colour_rules(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert color_enabled(Tty()) is True
+    assert color_enabled(io.StringIO()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert color_enabled(Tty()) is False
+
+
+def test_failed_step_is_reported_and_reraised():
+    err = io.StringIO()
+    with pytest.raises(ValueError):
+        with Console(out=io.StringIO(), err=err).step("Upload"):
+            raise ValueError("boom")
+    assert "failed" in err.getvalue()
+
+
+def test_resolve_aws_is_unchanged():
+    settings = Settings(target="aws")
+    assert target.resolve(settings) is settings
+
+
+def test_resolve_local_uses_the_daemon(monkeypatch):
+    from wildrydes_cli.local import daemon
+    monkeypatch.setattr(daemon, "ensure_running", lambda settings: "http://127.0.0.1:4999")
+    resolved = target.resolve(Settings(target="local"))
+    assert resolved.endpoint_url == "http://127.0.0.1:4999"
+    assert target.invoke_url(resolved, "abc") == "http://127.0.0.1:4999/restapis/abc/prod/_user_request_/"
+    assert target.invoke_url(Settings(target="aws", region="eu-west-1"), "abc") == \
+        "https://abc.execute-api.eu-west-1.amazonaws.com/prod/"
+
+
+def test_resolve_local_without_daemon_module(monkeypatch):
+    import sys
+    import wildrydes_cli.local
+    monkeypatch.setitem(sys.modules, "wildrydes_cli.local.daemon", None)   # import fails
+    monkeypatch.delattr(wildrydes_cli.local, "daemon", raising=False)
+    with pytest.raises(LocalTargetError, match="--target aws"):
+        target.resolve(Settings(target="local"))

@@ -1,0 +1,181 @@
+"""predict over real HTTP: a stdlib server on 127.0.0.1:0 runs the deployed handler (index.handler)
+against a model in moto's S3, so the request, the function and the CLI's rendering are all real."""
+from __future__ import annotations
+
+import json
+import math
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from conftest import MODEL_KEY
+from wildrydes_cli import state
+from wildrydes_cli.settings import Settings
+
+# Training order: distance, healthpoints, magicpoints, TMIN, TMAX, PRCP.
+WEIGHTS = [0.02, -0.001, 0.0004, 0.003, -0.002, 0.01]
+BIAS = -1.5
+RIDE_FLAGS = ["--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+              "--tmax", "333", "--tmin", "300", "--prcp", "0"]
+
+
+def expected(distance, healthpoints, magicpoints, tmin, tmax, prcp) -> float:
+    z = sum(w * x for w, x in zip(WEIGHTS, (distance, healthpoints, magicpoints, tmin, tmax, prcp))) + BIAS
+    return 1 / (1 + math.exp(-z))
+
+
+@pytest.fixture(scope="session")
+def classifier_bytes() -> bytes:
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    return write_model_archive(WEIGHTS, BIAS, "binary_classifier", 0.5)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    """Turns an HTTP request into a REST proxy event for index.handler, as API Gateway would."""
+
+    def _serve(self) -> None:
+        import index
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else None
+        path = urlsplit(self.path).path
+        event = {"resource": "/", "path": path, "httpMethod": self.command,
+                 "headers": dict(self.headers), "queryStringParameters": None,
+                 "pathParameters": None, "body": body, "isBase64Encoded": False,
+                 "requestContext": {"requestId": "test", "stage": "prod"}}
+        response = index.handler(event, None)
+        payload = response["body"].encode()
+        self.send_response(response["statusCode"])
+        for key, value in response.get("headers", {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+
+@pytest.fixture
+def endpoint(aws, classifier_bytes, monkeypatch):
+    """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3."""
+    import index
+    bucket = "wildrydes-predict-test"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=MODEL_KEY, Body=classifier_bytes)
+    monkeypatch.setenv("OUTPUT_BUCKET", bucket)
+    monkeypatch.setenv("MODEL_PATH", MODEL_KEY)
+    monkeypatch.setenv("INFERENCE_ENGINE", "lean")
+    monkeypatch.setattr(index, "_store", None)   # a fresh execution environment
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def test_predict_workshop_ride(wildrydes, endpoint):
+    result = wildrydes.json("predict", *RIDE_FLAGS, "--url", endpoint)
+    assert result["score"] == pytest.approx(expected(30, 30, 2500, 300, 333, 0), rel=1e-5)
+    assert result["predicted_label"] == (1 if result["score"] > 0.5 else 0)
+    assert result["label"].startswith("field service")
+    assert result["model_path"] == MODEL_KEY and result["latency_ms"] > 0
+
+
+def test_predict_text_output(wildrydes, endpoint):
+    out = wildrydes("predict", *RIDE_FLAGS, "--url", endpoint, json_output=False).stdout
+    assert "score" in out and "field service" in out and MODEL_KEY in out and "ms" in out
+
+
+def test_predict_uses_the_recorded_deployment(wildrydes, endpoint):
+    settings = Settings(target="aws", region="us-east-1")
+    deployment = state.Deployment(stack="wildrydes-ml-mod3-4", bucket="b", function_name="f", api_id="a",
+                                  invoke_url=endpoint, model_path=MODEL_KEY, engine="lean", runtime="python3.13")
+    state.save(settings, {deployment.stack: deployment})
+    result = wildrydes.json("predict", *RIDE_FLAGS)
+    assert result["url"] == endpoint and "score" in result
+
+
+def test_predict_nothing_deployed(wildrydes):
+    result = wildrydes("predict", *RIDE_FLAGS, expect=3, json_output=False)
+    assert "Nothing is deployed" in result.stderr and "wildrydes deploy" in result.stderr
+
+
+def test_predict_batch_file(wildrydes, endpoint, tmp_path):
+    rides = tmp_path / "rides.csv"
+    rides.write_text("TMIN,TMAX,PRCP,distance,healthpoints,magicpoints\n300,333,0,30,30,2500\n250,300,12,5,80,100\n")
+    result = wildrydes.json("predict", "--file", str(rides), "--url", endpoint)
+    assert result["count"] == 2
+    scores = [p["score"] for p in result["predictions"]]
+    assert scores == pytest.approx([expected(30, 30, 2500, 300, 333, 0), expected(5, 80, 100, 250, 300, 12)],
+                                   rel=1e-5)
+    # redirected text output is CSV, ready for a spreadsheet
+    csv_out = wildrydes("predict", "--file", str(rides), "--url", endpoint, json_output=False).stdout
+    lines = csv_out.strip().splitlines()
+    assert lines[0] == "distance,healthpoints,magicpoints,TMAX,TMIN,PRCP,score,label" and len(lines) == 3
+
+
+@pytest.mark.parametrize("content, message", [
+    ("distance,healthpoints\n1,2\n", "missing: magicpoints, TMAX, TMIN, PRCP"),
+    ("distance,healthpoints,magicpoints,TMAX,TMIN,PRCP\n1,2,x,4,5,6\n", "line 2: magicpoints is 'x', not a number"),
+    ("distance,healthpoints,magicpoints,TMAX,TMIN,PRCP\n", "has a header but no rides"),
+])
+def test_predict_bad_file(wildrydes, tmp_path, content, message):
+    rides = tmp_path / "rides.csv"
+    rides.write_text(content)
+    result = wildrydes("predict", "--file", str(rides), "--url", "http://127.0.0.1:9/", expect=2, json_output=False)
+    assert message in result.stderr
+
+
+def test_predict_missing_file(wildrydes, tmp_path):
+    result = wildrydes("predict", "--file", str(tmp_path / "nope.csv"), "--url", "http://127.0.0.1:9/",
+                       expect=2, json_output=False)
+    assert "Cannot read --file" in result.stderr
+
+
+def test_predict_missing_flags(wildrydes):
+    result = wildrydes("predict", "--distance", "30", "--url", "http://127.0.0.1:9/", expect=2, json_output=False)
+    assert "Missing --healthpoints, --magicpoints, --tmax, --tmin, --prcp" in result.stderr
+
+
+def test_predict_file_and_flags_together(wildrydes, tmp_path):
+    result = wildrydes("predict", "--file", str(tmp_path / "r.csv"), "--distance", "1", expect=2, json_output=False)
+    assert "either --file or the six feature flags" in result.stderr
+
+
+def test_predict_bad_number_flag(wildrydes):
+    result = wildrydes("predict", "--distance", "far", expect=2, json_output=False)
+    assert "'far' is not a valid float" in result.stderr
+
+
+def test_predict_bad_url(wildrydes):
+    result = wildrydes("predict", *RIDE_FLAGS, "--url", "ftp://example", expect=2, json_output=False)
+    assert "is not an http(s) URL" in result.stderr
+
+
+def test_predict_unreachable(wildrydes):
+    import socket
+    with socket.socket() as sock:   # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = wildrydes("predict", *RIDE_FLAGS, "--url", f"http://127.0.0.1:{port}/", expect=1, json_output=False)
+    assert "Could not reach" in result.stderr and "wildrydes status" in result.stderr
+
+
+def test_predict_bad_breed_name(wildrydes):
+    result = wildrydes("predict", *RIDE_FLAGS, "--breed", "../etc", "--url", "http://127.0.0.1:9/",
+                       expect=2, json_output=False)
+    assert "is not a breed name" in result.stderr
+
+
+def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
+    result = wildrydes("predict", *RIDE_FLAGS, "--breed", "pegasus", "--url", endpoint, expect=1, json_output=False)
+    assert "answered 404" in result.stderr and "pegasus" in result.stderr
+    assert "/breeds/pegasus" in result.stderr

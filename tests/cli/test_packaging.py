@@ -1,0 +1,162 @@
+"""The Lambda zip: only the function's own files, deterministic, runnable from a bare interpreter;
+the mxnet build's pruning, size guard and cache (with a fake downloader: no network in tests)."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from wildrydes_cli import packaging
+from wildrydes_cli.errors import UsageError, WildrydesError
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
+MODEL_KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
+
+
+def test_lean_zip_holds_only_the_function_files(tmp_path):
+    package = packaging.build("lean", tmp_path)
+    expected = sorted(p.name for p in LAMBDA_DIR.glob("*.py") if p.name != "__init__.py")
+    assert list(package.files) == expected and "index.py" in package.files
+    names = zipfile.ZipFile(package.path).namelist()
+    assert names == expected
+    assert not any("__pycache__" in n or n.endswith(".pyc") or n == "__init__.py" for n in names)
+    assert package.size < 100 * 1024 and package.runtime == "python3.13"
+    assert package.key == f"code/wildrydes-lean-{package.sha256[:16]}.zip"
+
+
+def test_lean_zip_is_deterministic_and_cached(tmp_path):
+    first = packaging.build("lean", tmp_path / "a")
+    second = packaging.build("lean", tmp_path / "b")
+    assert first.sha256 == second.sha256 and first.path.read_bytes() == second.path.read_bytes()
+    again = packaging.build("lean", tmp_path / "a")
+    assert again.path == first.path and again.sha256 == first.sha256
+
+
+def test_unknown_engine(tmp_path):
+    with pytest.raises(UsageError, match="Unknown engine 'onnx': use lean or mxnet"):
+        packaging.build("onnx", tmp_path)
+
+
+def _deps_dir(tmp_path: Path) -> Path:
+    """boto3 and its dependencies, linked into a directory of their own."""
+    import boto3 as b, botocore, dateutil, jmespath, s3transfer, six, urllib3
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for module in (b, botocore, dateutil, jmespath, s3transfer, urllib3):
+        source = Path(module.__file__).parent
+        (deps / source.name).symlink_to(source)
+    (deps / "six.py").symlink_to(Path(six.__file__))
+    return deps
+
+
+@pytest.fixture
+def s3_server():
+    """moto in server mode on a free loopback port, with the workshop model in a bucket."""
+    from moto.server import ThreadedMotoServer
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    s3 = boto3.client("s3", endpoint_url=url)
+    s3.create_bucket(Bucket="zip-test")
+    s3.put_object(Bucket="zip-test", Key=MODEL_KEY,
+                  Body=write_model_archive([0.02, -0.001, 0.0004, 0.003, -0.002, 0.01], -1.5))
+    yield url
+    server.stop()
+
+
+def test_lean_zip_runs_index_handler_in_a_bare_interpreter(tmp_path, s3_server):
+    package = packaging.build("lean", tmp_path / "cache")
+    site = tmp_path / "function"
+    zipfile.ZipFile(package.path).extractall(site)
+    deps = _deps_dir(tmp_path)
+    ride = {"distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0}
+    script = (
+        "import sys, json\n"
+        f"sys.path[:] = [{str(site)!r}, {str(deps)!r}] + [p for p in sys.path if 'site-packages' not in p]\n"
+        "import index\n"
+        f"event = {{'httpMethod': 'POST', 'path': '/', 'headers': {{'Content-Type': 'application/json'}},"
+        f" 'body': {json.dumps(json.dumps(ride))}, 'isBase64Encoded': False}}\n"
+        "print(json.dumps(index.handler(event, None)))\n"
+        "print(json.dumps(sorted(m.__file__ or '' for m in sys.modules.values() "
+        "if getattr(m, '__file__', None) and 'site-packages' in m.__file__)))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "OUTPUT_BUCKET": "zip-test", "MODEL_PATH": MODEL_KEY, "INFERENCE_ENGINE": "lean"}
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    response_line, modules_line = done.stdout.strip().splitlines()[-2:]
+    response = json.loads(response_line)
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert 0 < body["score"] < 1 and body["model_path"] == MODEL_KEY
+    assert json.loads(modules_line) == []  # nothing came from site-packages: only the zip and boto3
+
+
+# -- mxnet: pruning, size guard, cache (fake wheels) ------------------------------------
+
+def _wheel(path: Path, files: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+
+
+def _fake_downloader(big: int = 0, calls: list | None = None):
+    def download(requirements: list[str], dest: Path) -> None:
+        if calls is not None:
+            calls.append(list(requirements))
+        assert requirements == ["mxnet==1.9.1", "numpy<1.24"]
+        _wheel(dest / "mxnet-1.9.1-py3-none-manylinux2014_x86_64.whl", {
+            "mxnet/__init__.py": b"VERSION = '1.9.1'\n", "mxnet/libmxnet.so": b"\0" * (1000 + big),
+            "mxnet/tests/test_x.py": b"x" * 5000, "mxnet/include/mx.h": b"h" * 5000,
+            "mxnet/__pycache__/a.cpython-311.pyc": b"c" * 100})
+        _wheel(dest / "numpy-1.23.5-cp311-cp311-manylinux_2_17_x86_64.whl", {
+            "numpy/__init__.py": b"", "numpy/core/tests/test_y.py": b"y" * 5000, "numpy/doc/readme.txt": b"d"})
+    return download
+
+
+def test_mxnet_build_prunes_and_adds_the_function(tmp_path):
+    calls: list = []
+    package = packaging.build("mxnet", tmp_path, downloader=_fake_downloader(calls=calls))
+    names = set(package.files)
+    assert {"index.py", "mxnet/__init__.py", "mxnet/libmxnet.so", "numpy/__init__.py"} <= names
+    assert not any("/tests/" in n or "/include/" in n or n.endswith(".pyc") or "/doc/" in n for n in names)
+    assert package.runtime == "python3.11" and package.key.startswith("code/wildrydes-mxnet-")
+    again = packaging.build("mxnet", tmp_path, downloader=_fake_downloader(calls=calls))
+    assert again.sha256 == package.sha256 and len(calls) == 1   # cached: no second download
+
+
+def test_mxnet_build_refuses_over_the_limit(tmp_path):
+    with pytest.raises(WildrydesError, match=r"over Lambda's 0 MiB limit.*--engine lean"):
+        packaging.build("mxnet", tmp_path, downloader=_fake_downloader(big=50_000), limit=40_000)
+    assert list(tmp_path.glob("*.zip")) == []
+
+
+def test_mxnet_download_without_mxnet_wheel(tmp_path):
+    with pytest.raises(WildrydesError, match="no mxnet wheel"):
+        packaging.build("mxnet", tmp_path, downloader=lambda reqs, dest: None)
+
+
+def test_unsafe_wheel_member_refused(tmp_path):
+    def evil(requirements, dest):
+        _wheel(dest / "mxnet-1.9.1-py3-none-any.whl", {"../../escape.py": b"x"})
+    with pytest.raises(WildrydesError, match="unsafe path"):
+        packaging.build("mxnet", tmp_path, downloader=evil)
+    assert not (tmp_path.parent / "escape.py").exists()
+
+
+def test_pip_download_failure_message(tmp_path, monkeypatch):
+    class Done:
+        returncode, stdout, stderr = 1, "", "ERROR: No matching distribution found for mxnet==1.9.1"
+    monkeypatch.setattr(packaging.subprocess, "run", lambda *a, **k: Done())
+    with pytest.raises(WildrydesError, match="No matching distribution.*--engine lean"):
+        packaging.pip_download(["mxnet==1.9.1"], tmp_path)
