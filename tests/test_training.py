@@ -290,3 +290,16 @@ def test_regressor_accepts_numeric_targets(tmp_path):
                   "--predictor-type", "regressor", "--save", str(tmp_path / "m.tar.gz")])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["metrics"]["r2"] > 0.9
+
+
+def test_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "rides.csv"
+    path.write_bytes(("\ufeff" + HEADER + "\n30,300,300,10,20,0,1\n").encode("utf-8"))
+    assert read_csv(path).rows == 1
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "rides.csv"
+    path.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00\x01" * 10)
+    result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2 and "rides.csv is not UTF-8 text" in result.stderr
