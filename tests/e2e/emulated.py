@@ -128,12 +128,12 @@ def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildryd
 
 
 def http(method: str, url: str, body: bytes | str | None = None, headers: dict | None = None,
-         timeout: float = 30.0) -> tuple[int, dict, bytes]:
+         timeout: float = 30.0) -> tuple[int, "email.message.Message", bytes]:
     """(status, headers, body) over real HTTP; HTTP errors are answers, not exceptions."""
     data = body.encode() if isinstance(body, str) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
