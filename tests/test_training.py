@@ -303,3 +303,8 @@ def test_binary_file_is_refused(tmp_path):
     path.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe\x00\x01" * 10)
     result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
     assert result.exit_code == 2 and "rides.csv is not UTF-8 text" in result.stderr
+
+
+def test_save_onto_a_directory(tmp_path):
+    result = run(["train", "--rows", "100", "--epochs", "1", "--save", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.stderr
