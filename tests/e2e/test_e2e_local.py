@@ -1,0 +1,85 @@
+"""The whole workshop on one machine with the real executable: start, bootstrap,
+train, deploy, the workshop's curl, predict, a newer model served without a
+restart, the AWS CLI seeing the stack, cleanup, stop - and no process left."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from clitools import AWS, curl_post
+import emulated
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+WORKSHOP = emulated.WORKSHOP_BODY
+PREDICT = ["predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+           "--tmax", "333", "--tmin", "300", "--prcp", "0"]
+TRAIN = ["train", "--rows", "3000", "--epochs", "3"]
+
+
+@pytest.fixture(scope="module")
+def deployed(cli):
+    started = cli.json("local", "start")
+    assert started["running"] and started["port"] == cli.port
+    assert cli.json("local", "start")["already_running"] is True
+    cli.run("bootstrap")
+    cli.run(*TRAIN)
+    deploy = cli.json("deploy", "--yes")
+    return {"pid": started["pid"], "deploy": deploy}
+
+
+def test_workshop_curl_and_predict_agree(cli, deployed):
+    url = deployed["deploy"]["invoke_url"]
+    assert url == f"http://127.0.0.1:{cli.port}/restapis/{deployed['deploy']['api_id']}/prod/_user_request_/"
+    status, body = curl_post(url, WORKSHOP)
+    assert status == 200, body
+    assert isinstance(body["score"], float) and body["predicted_label"] in (0, 1)
+    assert body["model_path"] == deployed["deploy"]["model_path"]
+    predicted = cli.json(*PREDICT)
+    assert predicted["score"] == pytest.approx(body["score"], rel=1e-9)
+
+
+def test_newer_model_is_served_after_deploy_without_restart(cli, deployed):
+    first_path = deployed["deploy"]["model_path"]
+    cli.run(*TRAIN, "--seed", "7")
+    again = cli.json("deploy", "--yes")
+    assert again["model_path"] != first_path and again["api_id"] == deployed["deploy"]["api_id"]
+    status, body = curl_post(again["invoke_url"], WORKSHOP)
+    assert status == 200 and body["model_path"] == again["model_path"]
+    assert cli.json("local", "status")["pid"] == deployed["pid"], "the emulator was not restarted"
+
+
+def test_aws_cli_sees_the_deployed_stack_function_and_api(cli, deployed):
+    if not AWS.exists():
+        pytest.skip("awscli not installed in this environment")
+    url = f"http://127.0.0.1:{cli.port}"
+
+    def aws(*args):
+        out = subprocess.run([str(AWS), *args, "--endpoint-url", url, "--region", "us-east-1", "--output", "json"],
+                             env=cli.env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    stacks = {s["StackName"]: s for s in aws("cloudformation", "describe-stacks")["Stacks"]}
+    assert stacks["wildrydes-ml-mod3-4"]["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    assert "wildrydes-ml-mod1-3" in stacks
+    function = aws("lambda", "get-function-configuration", "--function-name", deployed["deploy"]["function_name"])
+    assert function["Handler"] == "index.handler"
+    assert function["Environment"]["Variables"]["MODEL_PATH"].endswith("model.tar.gz")
+    apis = [a["id"] for a in aws("apigateway", "get-rest-apis")["items"]]
+    assert deployed["deploy"]["api_id"] in apis
+
+
+def test_cleanup_then_stop_leaves_no_process(cli, deployed):
+    url = deployed["deploy"]["invoke_url"]
+    cli.run("cleanup", "--yes")
+    status, _ = curl_post(url, WORKSHOP)
+    assert status == 403, "the API is gone after cleanup"
+    worker_pids = subprocess.run(["pgrep", "-P", str(deployed["pid"])], capture_output=True, text=True).stdout.split()
+    stopped = cli.json("local", "stop")
+    assert stopped["pid"] == deployed["pid"] and stopped["running"] is False
+    assert emulated.pid_gone(deployed["pid"])
+    assert all(emulated.pid_gone(int(p)) for p in worker_pids)
+    assert cli.daemon_pid() is None and cli.json("local", "status")["running"] is False
