@@ -277,6 +277,20 @@ def local_status_cmd(ctx: click.Context) -> None:
     console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "status", status))
 
 
+@cli.command("models")
+@click.option("--bucket", default=None,
+              help="Data bucket holding the models (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+@click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
+@click.pass_context
+def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
+    """List the models in the data bucket: default models and each breed's newest, with metrics."""
+    from wildrydes_cli import catalog
+    from wildrydes_cli.training.publish import find_bucket
+    settings, aws, console = _aws_context(ctx)
+    result = catalog.list_models(aws, bucket or find_bucket(settings, aws), breeds_only=breeds_only)
+    console.result(result, lambda c: catalog.render(result, c))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
