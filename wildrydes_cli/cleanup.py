@@ -91,8 +91,11 @@ def _summary(removed: dict) -> str:
     return ", ".join(parts) + "."
 
 
+_SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "bucket"}
+
+
 def render(result: dict, console: Console) -> None:
     console.line(result["message"])
     for kind in ("stacks", "apis", "code", "buckets"):
         for item in result[kind]:
-            console.line(f"  removed {kind[:-1]} {item}")
+            console.line(f"  removed {_SINGULAR[kind]} {item}")

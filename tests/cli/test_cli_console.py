@@ -71,3 +71,15 @@ def test_resolve_local_without_daemon_module(monkeypatch):
     monkeypatch.delattr(wildrydes_cli.local, "daemon", raising=False)
     with pytest.raises(LocalTargetError, match="--target aws"):
         target.resolve(Settings(target="local"))
+
+
+def test_help_imports_nothing_heavy():
+    """`wildrydes --help` must stay fast: no boto3, rich, MXNet or core modules at import."""
+    import subprocess
+    import sys
+    code = ("import sys\nfrom wildrydes_cli.cli import main\nmain(['--help'])\n"
+            "heavy = [m for m in ('boto3', 'botocore', 'rich', 'mxnet', 'numpy', 'moto', 'wildrydes_cli.aws') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in done.stdout, done.stdout + done.stderr
+    assert "deploy" in done.stdout and "predict" in done.stdout and "cleanup" in done.stdout

@@ -160,3 +160,28 @@ def test_pip_download_failure_message(tmp_path, monkeypatch):
     monkeypatch.setattr(packaging.subprocess, "run", lambda *a, **k: Done())
     with pytest.raises(WildrydesError, match="No matching distribution.*--engine lean"):
         packaging.pip_download(["mxnet==1.9.1"], tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("os").environ.get("WILDRYDES_NETWORK_TESTS"),
+                    reason="downloads ~70 MB of wheels from PyPI; set WILDRYDES_NETWORK_TESTS=1")
+def test_real_mxnet_package_fits_and_runs(tmp_path, sagemaker_regressor_bytes):
+    """The real build: manylinux wheels, pruned under 250 MiB, MXNet engine runs from the zip alone."""
+    package = packaging.build("mxnet", tmp_path / "cache")
+    assert package.unzipped_bytes <= packaging.LAMBDA_UNZIPPED_LIMIT
+    site = tmp_path / "site"
+    zipfile.ZipFile(package.path).extractall(site)
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(sagemaker_regressor_bytes)
+    script = (
+        "import sys\n"
+        f"sys.path[:] = [{str(site)!r}] + [p for p in sys.path if 'site-packages' not in p]\n"
+        "import artifact, engines, mxnet\n"
+        f"assert mxnet.__file__.startswith({str(site)!r})\n"
+        f"m = artifact.read_model_archive(open({str(model)!r}, 'rb').read())\n"
+        "row = [[1.0] * m.dimension]\n"
+        "a, b = engines.create_engine('mxnet', m).predict(row)[0], engines.create_engine('lean', m).predict(row)[0]\n"
+        "assert abs(a - b) <= 1e-5 * max(1.0, abs(b)), (a, b)\n"
+        "print('OK', a)\n")
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", script], capture_output=True, text=True, timeout=300)
+    assert "OK" in done.stdout, done.stderr[-2000:]
