@@ -140,19 +140,20 @@ def bench_deploy() -> dict:
         env = cli_env(home, emulated.free_port())
         status = run_cli(["local", "start"], env)
         try:
-            for step in (["bootstrap", "--yes"], ["train"]):
+            for step in (["bootstrap"], ["train", "--rows", "3000", "--epochs", "3"]):
                 run_cli(step, env)
             t0 = time.perf_counter()
             out = run_cli(["deploy", "--yes"], env)
             first = time.perf_counter() - t0
-            run_cli(["train"], env)
+            run_cli(["train", "--rows", "3000", "--epochs", "3", "--seed", "7"], env)
             t0 = time.perf_counter()
             run_cli(["deploy", "--yes"], env)
             second = time.perf_counter() - t0
         finally:
             run_cli(["local", "stop"], env)
             assert emulated.pid_gone(status["pid"])
-    return {"deploy_first_s": round(first, 2), "deploy_update_s": round(second, 2), "invoke_url": out.get("invoke_url")}
+    return {"deploy_first_s": round(first, 2), "deploy_newer_model_s": round(second, 2),
+            "engine": out.get("engine"), "invoke_url": out.get("invoke_url")}
 
 
 def main() -> int:

@@ -87,6 +87,15 @@ def test_stale_pid_is_reported_and_replaced(tmp_path):
     assert emulated.pid_gone(started.pid)
 
 
+def test_cli_reports_a_stale_pid(tmp_path, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    state.write_state(tmp_path, state.DaemonState(pid=2 ** 22 + 13, port=1, log_file="x", started_at=0.0))
+    out = CliRunner().invoke(cli, ["local", "status"])
+    assert out.exit_code == 0
+    assert f"Removed stale emulator state (pid {2 ** 22 + 13} was not running)" in out.output
+    assert "not running" in out.output
+
+
 def test_live_pid_that_is_not_our_daemon_counts_as_stale(tmp_path):
     state.write_state(tmp_path, state.DaemonState(pid=os.getpid(), port=1, log_file="x", started_at=0.0))
     status = daemon.status(settings(tmp_path))

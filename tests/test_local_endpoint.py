@@ -86,6 +86,8 @@ def test_proxy_event_reaches_the_handler_with_its_configuration(daemon_url):
     _, _, again = call(d.invoke_url)
     assert again["pid"] == body["pid"], "a warm worker serves the next request"
     assert again["request_id"] != body["request_id"]
+    # the handler's own prints go to the daemon's log, not into the worker protocol
+    assert "init hello" in Path(daemon_url.log_file).read_text()
 
 
 def test_get_and_other_methods_use_the_any_method(daemon_url):

@@ -151,8 +151,13 @@ async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
 
 
 def _run(coro) -> None:
-    """Run on uvloop when installed (about a third less CPU per request), else asyncio's loop."""
+    """Run on uvloop when installed (about a quarter less CPU per request), else asyncio's loop.
+
+    ``WILDRYDES_LOCAL_LOOP=asyncio`` forces the standard loop (for comparison).
+    """
     try:
+        if os.environ.get("WILDRYDES_LOCAL_LOOP", "").lower() == "asyncio":
+            raise ImportError("asyncio loop requested")
         import uvloop
     except ImportError:
         asyncio.run(coro)
