@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import lru_cache
 
 BUCKET = "wildrydes-test-data"
 WORKSHOP_RIDE = {"distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0}
@@ -40,3 +41,10 @@ def expected_score(ride, weights=WORKSHOP_WEIGHTS, bias=WORKSHOP_BIAS):
     order = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
     z = sum(w * ride[name] for w, name in zip(weights, order)) + bias
     return 1 / (1 + math.exp(-z))
+
+
+@lru_cache(maxsize=None)
+def workshop_archive(predictor_type="binary_classifier", threshold=0.5, bias=WORKSHOP_BIAS) -> bytes:
+    """A 6-feature model in the workshop's feature order, written once per test session."""
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    return write_model_archive(WORKSHOP_WEIGHTS, bias, predictor_type, threshold=threshold)

@@ -10,9 +10,8 @@ from moto import mock_aws
 
 import formats
 import index
-from lambda_helpers import (BUCKET, WORKSHOP_BIAS, WORKSHOP_RIDE, WORKSHOP_WEIGHTS, answer, event,
-                            expected_score)
 from wildrydes_cli.training.artifact_writer import write_model_archive
+from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event, expected_score, workshop_archive
 
 DEFAULT_KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
 REGRESSOR_KEY = "linear-learner-2020-04-03-00-00-00-000/output/model.tar.gz"
@@ -34,7 +33,7 @@ def s3(monkeypatch):
 @pytest.fixture
 def classifier(s3):
     s3.put_object(Bucket=BUCKET, Key=DEFAULT_KEY,
-                  Body=write_model_archive(WORKSHOP_WEIGHTS, WORKSHOP_BIAS, "binary_classifier", threshold=0.4))
+                  Body=workshop_archive(threshold=0.4))
     return s3
 
 
@@ -258,7 +257,7 @@ def test_missing_model_object_is_503_then_recovers(s3):
     assert status == 503
     assert f"model s3://{BUCKET}/{DEFAULT_KEY} does not exist" in body["error"]
     s3.put_object(Bucket=BUCKET, Key=DEFAULT_KEY,
-                  Body=write_model_archive(WORKSHOP_WEIGHTS, WORKSHOP_BIAS, "binary_classifier"))
+                  Body=workshop_archive())
     assert call(body=WORKSHOP_RIDE)[0] == 200   # retried on a later request, no restart
 
 
@@ -266,7 +265,7 @@ def test_failed_load_is_not_retried_before_the_retry_interval(s3, monkeypatch):
     monkeypatch.setenv("MODEL_RETRY_SECONDS", "3600")
     assert call(body=WORKSHOP_RIDE)[0] == 503
     s3.put_object(Bucket=BUCKET, Key=DEFAULT_KEY,
-                  Body=write_model_archive(WORKSHOP_WEIGHTS, WORKSHOP_BIAS, "binary_classifier"))
+                  Body=workshop_archive())
     assert call(body=WORKSHOP_RIDE)[0] == 503   # remembered: no S3 call per request while broken
 
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 import index
-from lambda_helpers import BUCKET, WORKSHOP_BIAS, WORKSHOP_RIDE, WORKSHOP_WEIGHTS
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from lambda_helpers import BUCKET, WORKSHOP_RIDE, workshop_archive
 
 KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
 
@@ -80,7 +79,7 @@ def _check(response):
 @given(ev=events)
 def test_any_event_with_a_model_never_answers_5xx(handler_env, ev):
     handler_env.put_object(Bucket=BUCKET, Key=KEY,
-                           Body=write_model_archive(WORKSHOP_WEIGHTS, WORKSHOP_BIAS, "binary_classifier"))
+                           Body=workshop_archive())
     status = _check(index.handler(ev, None))
     # 503 is allowed only for an unknown-breed lookup that reaches S3 and finds nothing
     # (404), so with the default model present nothing may be 5xx.
@@ -98,7 +97,7 @@ def test_any_event_without_a_model_answers_at_most_503(handler_env, ev):
 @given(ride=rides)
 def test_any_workshop_ride_gets_200_or_a_400_naming_a_field(handler_env, ride):
     handler_env.put_object(Bucket=BUCKET, Key=KEY,
-                           Body=write_model_archive(WORKSHOP_WEIGHTS, WORKSHOP_BIAS, "binary_classifier"))
+                           Body=workshop_archive())
     event = {"httpMethod": "POST", "path": "/", "headers": {"Content-Type": "application/json"},
              "body": json.dumps(dict(WORKSHOP_RIDE, **ride))}
     response = index.handler(event, None)
