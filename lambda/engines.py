@@ -81,9 +81,12 @@ class MXNetEngine:
                 handle.write(model.symbol_json)
             with open(f"{prefix}-0000.params", "wb") as handle:
                 handle.write(model.params)
-            self._symbol, self._arg_params, self._aux_params = mx.model.load_checkpoint(prefix, 0)
-        self._modules: dict[int, object] = {}
-        self._module_for(1)  # bind the single-request module now: fail at load, not at request
+            # The workshop's loader; the graph's out_label stays unbound (inference only).
+            loaded = mx.module.Module.load(prefix, 0, label_names=None)
+        loaded.bind(data_shapes=[("data", (1, model.dimension))], for_training=False)
+        self._symbol = loaded.symbol
+        self._params = loaded.get_params()
+        self._modules: dict[int, object] = {1: loaded}
 
     def _module_for(self, rows: int):
         size = 1
@@ -92,10 +95,9 @@ class MXNetEngine:
         module = self._modules.get(size)
         if module is None:
             mx = self._mx
-            # What Module.load(prefix, 0, label_names=None) does, without re-reading the files.
             module = mx.module.Module(self._symbol, label_names=None, context=mx.cpu())
             module.bind(data_shapes=[("data", (size, self.model.dimension))], for_training=False)
-            module.set_params(self._arg_params, self._aux_params, allow_missing=True)
+            module.set_params(*self._params, allow_missing=True)
             self._modules[size] = module
         return size, module
 
