@@ -12,16 +12,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
-                                 NoCredentialsError, NoRegionError, PartialCredentialsError,
-                                 ProfileNotFound)
+from botocore.exceptions import ClientError
 
-from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
+from wildrydes_cli.aws_errors import is_missing, message_of, translate
+from wildrydes_cli.errors import AwsError, NotFoundError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -30,23 +28,6 @@ LOG = logging.getLogger(__name__)
 # timestamp in the key, not LastModified, says which model is newest.
 MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})/output/model\.tar\.gz$")
 STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
-_MISSING_CODES = {"404", "NoSuchBucket", "NoSuchKey", "NotFound", "ResourceNotFoundException",
-                  "NoSuchEntity", "NotFoundException"}
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-
-
-def is_missing(exc: ClientError) -> bool:
-    """True when AWS says the thing does not exist (the many spellings of 404)."""
-    if _code(exc) in _MISSING_CODES:
-        return True
-    return _code(exc) == "ValidationError" and "does not exist" in _message(exc)
 
 
 class Aws:
@@ -88,36 +69,9 @@ class Aws:
                     config=Config(retries={"max_attempts": 3, "mode": "standard"}))
         return self._clients[service]
 
-    @contextmanager
-    def translate(self, doing: str) -> Iterator[None]:
+    def translate(self, doing: str):
         """Turn boto errors raised while ``doing`` into project errors that name a fix."""
-        try:
-            yield
-        except ClientError as exc:
-            if is_missing(exc):
-                raise NotFoundError(f"Could not {doing}: {_message(exc)}") from exc
-            code = _code(exc)
-            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"):
-                raise AwsError(f"Could not {doing}: access denied ({_message(exc)}). Use credentials "
-                               "allowed to do this (--profile), or --target local.") from exc
-            if code in ("InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
-                        "UnrecognizedClientException", "SignatureDoesNotMatch"):
-                raise AwsError(f"Could not {doing}: your AWS credentials were rejected ({code}). "
-                               "Refresh them (aws configure / aws sso login) or pick another --profile.") from exc
-            raise AwsError(f"Could not {doing}: {code}: {_message(exc)}") from exc
-        except (NoCredentialsError, PartialCredentialsError) as exc:
-            raise AwsError(f"Could not {doing}: no AWS credentials found. Run `aws configure`, set "
-                           "AWS_PROFILE or pass --profile; or use --target local, which needs no account.") from exc
-        except ProfileNotFound as exc:
-            raise UsageError(f"Could not {doing}: {exc}. Pick a profile from ~/.aws/config with --profile.") from exc
-        except NoRegionError as exc:
-            raise UsageError(f"Could not {doing}: no region. Pass --region or set AWS_REGION.") from exc
-        except EndpointConnectionError as exc:
-            hint = (" Is the local emulator running? Try `wildrydes local status`."
-                    if self.settings.endpoint_url else " Check your network and --region.")
-            raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}.{hint}") from exc
-        except BotoCoreError as exc:
-            raise AwsError(f"Could not {doing}: {exc}") from exc
+        return translate(doing, local=bool(self.settings.endpoint_url))
 
     # -- identity -----------------------------------------------------------------
     def account_id(self) -> str:
@@ -181,7 +135,7 @@ class Aws:
         try:
             cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
         except ClientError as exc:
-            if "No updates are to be performed" in _message(exc):
+            if "No updates are to be performed" in message_of(exc):
                 return "unchanged"
             with self.translate(f"update stack {name}"):
                 raise

@@ -115,7 +115,11 @@ def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: b
     url = endpoint(base_url, breed)
     status, body, latency_ms = post(url, rides if batch else rides[0])
     if status != 200:
-        raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url})")
+        hint = ""
+        if status == 403 and "Missing Authentication Token" in _error_text(status, body):
+            hint = (" - no API is deployed at this URL (after a restart the local emulator starts empty): "
+                    "run `wildrydes deploy`")
+        raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url}){hint}")
     results = _results(body)
     if results is None or not all(isinstance(r, dict) and "score" in r for r in results):
         raise WildrydesError(f"The endpoint answered 200 without scores: {str(body)[:200]} ({url}). "

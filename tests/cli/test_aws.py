@@ -118,3 +118,13 @@ def test_stack_wait_times_out(aws_):
     aws_.stack = lambda name: {"StackStatus": "UPDATE_IN_PROGRESS"}
     with pytest.raises(AwsError, match="still UPDATE_IN_PROGRESS"):
         aws_.wait_stack("s", "update", timeout=3, poll=1)
+
+
+def test_unreachable_local_endpoint_says_check_the_emulator():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    wrapper = Aws(Settings(target="local", endpoint_url=f"http://127.0.0.1:{port}"))
+    with pytest.raises(AwsError, match="cannot reach .*wildrydes local status"):
+        wrapper.account_id()

@@ -184,3 +184,19 @@ def test_json_error_is_one_object(with_model, tmp_path):
     assert code == 3
     payload = json.loads(out.getvalue())
     assert payload["exit_code"] == 3 and "NoSuchRole" in payload["error"]
+
+
+def test_redeploy_with_another_engine_rolls_it_out(wildrydes, deployed, monkeypatch):
+    from test_packaging import _fake_downloader
+    from wildrydes_cli import packaging
+    monkeypatch.setattr(packaging, "pip_download", _fake_downloader())   # no PyPI in tests
+    lam = boto3.client("lambda")
+    mx = wildrydes.json("deploy", "--engine", "mxnet")
+    assert mx["stack_action"] == "updated" and mx["code_key"].startswith("code/wildrydes-mxnet-")
+    config = lam.get_function_configuration(FunctionName=deployed["function_name"])
+    assert (config["Runtime"], config["MemorySize"]) == ("python3.11", 1024)
+    assert config["Environment"]["Variables"]["INFERENCE_ENGINE"] == "mxnet"
+    lean = wildrydes.json("deploy")
+    config = lam.get_function_configuration(FunctionName=deployed["function_name"])
+    assert (config["Runtime"], config["MemorySize"]) == ("python3.13", 128) and lean["engine"] == "lean"
+    assert len(lam.list_functions()["Functions"]) == 1

@@ -179,3 +179,18 @@ def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
     result = wildrydes("predict", *RIDE_FLAGS, "--breed", "pegasus", "--url", endpoint, expect=1, json_output=False)
     assert "answered 404" in result.stderr and "pegasus" in result.stderr
     assert "/breeds/pegasus" in result.stderr
+
+
+def test_predict_missing_api_hint():
+    from wildrydes_cli import predict as predicting
+    from wildrydes_cli.errors import WildrydesError
+    answer = lambda url, payload: (403, {"message": "Missing Authentication Token"}, 1.0)
+    with pytest.raises(WildrydesError, match="answered 403.*run `wildrydes deploy`"):
+        predicting.predict("http://127.0.0.1:1/restapis/x/prod/_user_request_/", [{"distance": 1}], post=answer)
+
+
+def test_predict_200_without_score_is_an_error():
+    from wildrydes_cli import predict as predicting
+    from wildrydes_cli.errors import WildrydesError
+    with pytest.raises(WildrydesError, match="without scores"):
+        predicting.predict("http://x/", [{}], post=lambda url, payload: (200, {"hello": "world"}, 1.0))

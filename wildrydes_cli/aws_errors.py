@@ -1,0 +1,68 @@
+"""Where boto errors become project errors (the only place; used by ``aws.Aws``).
+
+Why separate: the mapping (missing -> NotFoundError, denied or bad credentials
+-> AwsError naming the fix, no region or profile -> UsageError) is policy the
+whole CLI shares, and it is easier to read and test on its own than inside the
+wrapper's many intent methods.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError,
+                                 NoRegionError, PartialCredentialsError, ProfileNotFound)
+
+from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
+
+_MISSING_CODES = {"404", "NoSuchBucket", "NoSuchKey", "NotFound", "ResourceNotFoundException",
+                  "NoSuchEntity", "NotFoundException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"}
+_BAD_CREDENTIALS = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+                    "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
+
+
+def code_of(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def message_of(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+
+
+def is_missing(exc: ClientError) -> bool:
+    """True when AWS says the thing does not exist (the many spellings of 404)."""
+    if code_of(exc) in _MISSING_CODES:
+        return True
+    return code_of(exc) == "ValidationError" and "does not exist" in message_of(exc)
+
+
+@contextmanager
+def translate(doing: str, local: bool = False) -> Iterator[None]:
+    """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it."""
+    try:
+        yield
+    except ClientError as exc:
+        code = code_of(exc)
+        if is_missing(exc):
+            raise NotFoundError(f"Could not {doing}: {message_of(exc)}") from exc
+        if code in _DENIED:
+            raise AwsError(f"Could not {doing}: access denied ({message_of(exc)}). Use credentials "
+                           "allowed to do this (--profile), or --target local.") from exc
+        if code in _BAD_CREDENTIALS:
+            raise AwsError(f"Could not {doing}: your AWS credentials were rejected ({code}). "
+                           "Refresh them (aws configure / aws sso login) or pick another --profile.") from exc
+        raise AwsError(f"Could not {doing}: {code}: {message_of(exc)}") from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise AwsError(f"Could not {doing}: no AWS credentials found. Run `aws configure`, set "
+                       "AWS_PROFILE or pass --profile; or use --target local, which needs no account.") from exc
+    except ProfileNotFound as exc:
+        raise UsageError(f"Could not {doing}: {exc}. Pick a profile from ~/.aws/config with --profile.") from exc
+    except NoRegionError as exc:
+        raise UsageError(f"Could not {doing}: no region. Pass --region or set AWS_REGION.") from exc
+    except EndpointConnectionError as exc:
+        hint = (" Is the local emulator running? Try `wildrydes local status`." if local
+                else " Check your network and --region.")
+        raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}.{hint}") from exc
+    except BotoCoreError as exc:
+        raise AwsError(f"Could not {doing}: {exc}") from exc
