@@ -151,8 +151,14 @@ class Aws:
             body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
         return isinstance(body, str) and body.strip() == template_body.strip()
 
-    def wait_stack(self, name: str, action: str, timeout: float = 900.0, poll: float = 3.0) -> str:
-        """Poll until the stack settles; a failure names its reason."""
+    def wait_stack(self, name: str, action: str, timeout: float | None = None, poll: float = 3.0) -> str:
+        """Poll until the stack settles; a failure names its reason.
+
+        The emulator is synchronous but never rolls back a failed resource
+        (the stack stays IN_PROGRESS), so on the local target give up soon.
+        """
+        if timeout is None:
+            timeout = 30.0 if self.settings.endpoint_url else 1800.0
         waited = 0.0
         while True:
             stack = self.stack(name)
@@ -169,7 +175,9 @@ class Aws:
                                    "CloudFormation console; `wildrydes cleanup` removes it.")
                 return status
             if waited >= timeout:
-                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s; check the console.")
+                where = ("`wildrydes local stop` and start again to reset the emulator"
+                         if self.settings.endpoint_url else "check its events in the CloudFormation console")
+                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: {where}.")
             self.sleep(poll)
             waited += poll
 
@@ -287,6 +295,7 @@ class Aws:
         Lambda replaces the whole map on update, so merge first: other
         variables a user added survive a new MODEL_PATH.
         """
+        self.wait_function(name)  # Lambda refuses a change while a previous one is in progress
         current = self.function_env(name)
         wanted = {**(keep or {}), **current, **updates}
         if wanted == current:

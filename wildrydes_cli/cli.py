@@ -52,7 +52,9 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
 
     Runs on this machine with no AWS account by default (--target local).
     """
-    region = region or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    if not region:
+        from wildrydes_cli.target import profile_region  # stdlib only: keeps startup fast
+        region = os.environ.get("AWS_DEFAULT_REGION") or profile_region(profile) or DEFAULT_REGION
     ctx.obj = Settings(target=target, region=region, profile=profile, output=output,
                        debug=debug, scratchpad=scratchpad)
 

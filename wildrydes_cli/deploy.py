@@ -152,7 +152,8 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
         note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"
 
-    url = invoke_url(settings, api_id)
+    # On AWS the stack's output is authoritative (other partitions' URL suffixes); locally, ours.
+    url = invoke_url(settings, api_id) if settings.endpoint_url else outputs.get("InvokeUrl") or invoke_url(settings, api_id)
     recorded = state.load(settings)
     old = recorded.get(plan.stack)
     code_keys = list(dict.fromkeys((old.code_keys if old else []) + [code_key]))

@@ -83,3 +83,25 @@ def test_help_imports_nothing_heavy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in done.stdout, done.stdout + done.stderr
     assert "deploy" in done.stdout and "predict" in done.stdout and "cleanup" in done.stdout
+
+
+def test_region_from_profile(tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = eu-west-1\n[profile work]\nregion = ap-southeast-2\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    assert target.profile_region(None) == "eu-west-1"
+    assert target.profile_region("work") == "ap-southeast-2"
+    assert target.profile_region("missing") is None
+    from click.testing import CliRunner
+    from wildrydes_cli.cli import cli
+    seen = {}
+
+    def resolve(settings):   # record what the command would act on, then stop
+        seen["s"] = settings
+        raise LocalTargetError("stop here")
+    monkeypatch.setattr(target, "resolve", resolve)
+    result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "work", "status"])
+    assert result.exit_code == LocalTargetError.exit_code
+    assert seen["s"].region == "ap-southeast-2" and seen["s"].profile == "work"
