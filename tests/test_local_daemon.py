@@ -138,3 +138,29 @@ def test_cli_bad_port_values(tmp_path, monkeypatch):
     assert out.exit_code == 2 and "WILDRYDES_LOCAL_PORT must be a port number" in out.output
     out = runner.invoke(cli, ["local", "start", "--port", "abc"])
     assert out.exit_code == 2 and "abc" in out.output
+
+
+def test_workers_die_with_a_killed_daemon_and_the_stale_state_is_cleaned(tmp_path):
+    import concurrent.futures
+    import signal
+
+    s = settings(tmp_path)
+    started = daemon.start(s)
+    try:
+        d = emulated.deploy(started.endpoint_url, emulated.zip_files(
+            {"index.py": "import os\ndef handler(e, c):\n    return {'statusCode': 200, 'body': str(os.getpid())}\n"}),
+            {})
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            pids = {int(r[2]) for r in pool.map(lambda _: emulated.http("POST", d.invoke_url, "x"), range(6))}
+        assert pids and all(state.pid_alive(p) for p in pids)
+    finally:
+        os.kill(started.pid, signal.SIGKILL)
+    assert emulated.pid_gone(started.pid)
+    assert all(emulated.pid_gone(p, timeout=5) for p in pids), "no worker outlives the daemon"
+    assert state.read_state(tmp_path) is not None      # left behind by the kill
+    again = daemon.start(s)
+    try:
+        assert again.stale_pid == started.pid and again.pid != started.pid
+    finally:
+        daemon.stop(s)
+    assert emulated.pid_gone(again.pid)

@@ -95,14 +95,31 @@ def function_arn_from_uri(uri: str | None) -> str | None:
 
 # --- reading moto's backends (in-process) ----------------------------------------------
 
+_WHERE: dict[str, tuple[str, str]] = {}
+
+
 def _find_api(api_id: str):
-    """(account_id, region, RestAPI) for an API id in any account/region moto has created."""
+    """(account_id, region, RestAPI) for an API id in any account/region moto has created.
+
+    The location of a known id is remembered, so the usual request costs two
+    dict lookups; the scan copies moto's dicts first because moto's own threads
+    may add a region backend meanwhile.
+    """
     from moto.apigateway.models import apigateway_backends
 
-    for account_id, per_account in dict.items(apigateway_backends):
-        for region, backend in dict.items(per_account):
+    where = _WHERE.get(api_id)
+    if where is not None:
+        per_account = dict.get(apigateway_backends, where[0])
+        backend = dict.get(per_account, where[1]) if per_account is not None else None
+        api = backend.apis.get(api_id) if backend is not None else None
+        if api is not None:
+            return where[0], where[1], api
+        _WHERE.pop(api_id, None)
+    for account_id, per_account in list(dict.items(apigateway_backends)):
+        for region, backend in list(dict.items(per_account)):
             api = backend.apis.get(api_id)
             if api is not None:
+                _WHERE[api_id] = (account_id, region)
                 return account_id, region, api
     return None
 
