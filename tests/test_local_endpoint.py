@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import subprocess
 import sys
 import time
@@ -216,6 +217,10 @@ def test_aws_apis_are_served_by_moto_on_the_same_port(daemon_url):
     head = aws["s3"].head_object(Bucket=bucket, Key="dir/with space/k.bin")
     assert head["ContentLength"] == len(big) and head["Metadata"] == {"with_underscore": "1"}
     assert aws["s3"].get_object(Bucket=bucket, Key="dir/with space/k.bin")["Body"].read() == big
+    import io
+    large = os.urandom(9 * 1024 * 1024)           # above boto3's 8 MB multipart threshold, streamed
+    aws["s3"].upload_fileobj(io.BytesIO(large), bucket, "a%2Fb c+d.bin")
+    assert aws["s3"].get_object(Bucket=bucket, Key="a%2Fb c+d.bin")["Body"].read() == large
     import boto3
     sts = boto3.client("sts", endpoint_url=daemon_url.endpoint_url, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
