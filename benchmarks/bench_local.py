@@ -119,9 +119,12 @@ def bench_endpoint(duration: int, connections: list[int]) -> list[dict]:
                                    {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
                                     "INFERENCE_ENGINE": "lean"},
                                    extra_objects={"m/model.tar.gz": emulated.workshop_model()})
+        t0 = time.perf_counter()
         code, _, body = emulated.http("POST", deployed.invoke_url, emulated.WORKSHOP_BODY,
                                       {"Content-Type": "application/json"})
+        cold = time.perf_counter() - t0
         assert code == 200, (code, body)
+        results.append({"cold_start_first_request_ms": round(cold * 1000, 1)})
         print("sample response:", body.decode(), file=sys.stderr)
         load = wrk_load if shutil.which("wrk") else python_load
         load(deployed.invoke_url, emulated.WORKSHOP_BODY, 2, max(connections))  # warm every worker
@@ -169,7 +172,7 @@ def main() -> int:
     if args.deploy:
         report["deploy"] = bench_deploy()
     print(json.dumps(report, indent=2))
-    ok = all(r["errors"] == 0 for r in report["endpoint"])
+    ok = all(r.get("errors", 0) == 0 for r in report["endpoint"])
     return 0 if ok else 1
 
 
