@@ -8,7 +8,7 @@ import zipfile
 import boto3
 import pytest
 
-from conftest import MODEL_KEY, NEWER_KEY, function_stack_resources, upload_model
+from cli_helpers import MODEL_KEY, NEWER_KEY, function_stack_resources, upload_model
 
 
 def _api_root(api_id: str) -> dict:
@@ -187,7 +187,7 @@ def test_json_error_is_one_object(with_model, tmp_path):
 
 
 def test_redeploy_with_another_engine_rolls_it_out(wildrydes, deployed, monkeypatch):
-    from test_packaging import _fake_downloader
+    from cli_helpers import _fake_downloader
     from wildrydes_cli import packaging
     monkeypatch.setattr(packaging, "pip_download", _fake_downloader())   # no PyPI in tests
     lam = boto3.client("lambda")

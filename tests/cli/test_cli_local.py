@@ -9,7 +9,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURE_MODEL, MODEL_KEY
+from cli_helpers import FIXTURE_MODEL, MODEL_KEY
 from wildrydes_cli.cli import cli
 
 

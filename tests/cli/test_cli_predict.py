@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from conftest import MODEL_KEY
+from cli_helpers import MODEL_KEY
 from wildrydes_cli import state
 from wildrydes_cli.settings import Settings
 

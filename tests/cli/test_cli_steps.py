@@ -4,7 +4,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from conftest import MODEL_KEY, NEWER_KEY, upload_model
+from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
 from wildrydes_cli import state
 from wildrydes_cli.settings import Settings
 

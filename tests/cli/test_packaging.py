@@ -15,6 +15,8 @@ import pytest
 from wildrydes_cli import packaging
 from wildrydes_cli.errors import UsageError, WildrydesError
 
+from cli_helpers import _fake_downloader, _wheel
+
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 MODEL_KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
 
@@ -103,26 +105,6 @@ def test_lean_zip_runs_index_handler_in_a_bare_interpreter(tmp_path, s3_server):
 
 
 # -- mxnet: pruning, size guard, cache (fake wheels) ------------------------------------
-
-def _wheel(path: Path, files: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-
-
-def _fake_downloader(big: int = 0, calls: list | None = None):
-    def download(requirements: list[str], dest: Path) -> None:
-        if calls is not None:
-            calls.append(list(requirements))
-        assert requirements == ["mxnet==1.9.1", "numpy<1.24"]
-        _wheel(dest / "mxnet-1.9.1-py3-none-manylinux2014_x86_64.whl", {
-            "mxnet/__init__.py": b"VERSION = '1.9.1'\n", "mxnet/libmxnet.so": b"\0" * (1000 + big),
-            "mxnet/tests/test_x.py": b"x" * 5000, "mxnet/include/mx.h": b"h" * 5000,
-            "mxnet/__pycache__/a.cpython-311.pyc": b"c" * 100})
-        _wheel(dest / "numpy-1.23.5-cp311-cp311-manylinux_2_17_x86_64.whl", {
-            "numpy/__init__.py": b"", "numpy/core/tests/test_y.py": b"y" * 5000, "numpy/doc/readme.txt": b"d"})
-    return download
-
 
 def test_mxnet_build_prunes_and_adds_the_function(tmp_path):
     calls: list = []
