@@ -64,7 +64,8 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
         if bucket and aws.bucket_exists(bucket):
             if yes or confirm(f"Delete bucket {bucket} and EVERY object in it (all models)?"):
                 with console.step(f"Delete bucket {bucket}") as note:
-                    note["detail"] = f"{aws.empty_and_delete_bucket(bucket)} objects removed"
+                    count = aws.empty_and_delete_bucket(bucket)
+                    note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
                 removed["buckets"].append(bucket)
                 _drop_prerequisites_if_theirs(settings, aws, bucket, removed)
             else:

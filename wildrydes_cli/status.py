@@ -12,6 +12,7 @@ from wildrydes_cli import state
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.console import Console
 from wildrydes_cli.settings import Settings
+from wildrydes_cli.target import invoke_url
 
 LOG = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def status(settings: Settings, aws: Aws) -> dict:
     result.update({
         "stack": deployment.stack, "bucket": deployment.bucket, "function": function,
         "api_id": deployment.api_id if aws.rest_api_exists(deployment.api_id) else None,
-        "invoke_url": deployment.invoke_url, "deployed_model": deployed_model, "newest_model": newest,
+        # locally the emulator's port may have changed since deploy: rebuild the URL
+        "invoke_url": invoke_url(settings, deployment.api_id) if settings.endpoint_url else deployment.invoke_url, "deployed_model": deployed_model, "newest_model": newest,
         "up_to_date": newest is None or newest == deployed_model, "deployed_at": deployment.deployed_at,
     })
     return result

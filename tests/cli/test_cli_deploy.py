@@ -6,7 +6,6 @@ import json
 import zipfile
 
 import boto3
-import pytest
 
 from cli_helpers import MODEL_KEY, NEWER_KEY, function_stack_resources, upload_model
 

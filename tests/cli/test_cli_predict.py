@@ -2,7 +2,6 @@
 against a model in moto's S3, so the request, the function and the CLI's rendering are all real."""
 from __future__ import annotations
 
-import json
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import boto3
-import pytest
 
 from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
 from wildrydes_cli import state

@@ -2,7 +2,6 @@
 the mxnet build's pruning, size guard and cache (with a fake downloader: no network in tests)."""
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
