@@ -26,7 +26,9 @@ LOG = logging.getLogger(__name__)
 
 # SageMaker names training jobs linear-learner-YYYY-MM-DD-HH-MM-SS-mmm; the
 # timestamp in the key, not LastModified, says which model is newest.
-MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})/output/model\.tar\.gz$")
+# A suffix after the timestamp is allowed (job names like ...-000-retry); two
+# jobs with one timestamp are then a tie, which LastModified breaks.
+MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})[^/]*/output/model\.tar\.gz$")
 STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
 
 

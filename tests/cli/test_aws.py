@@ -45,13 +45,16 @@ def test_newest_model_by_key_timestamp_then_last_modified(aws_):
 
 
 def test_newest_model_tie_broken_by_last_modified(aws_, monkeypatch):
-    a = "linear-learner-2026-03-01-00-00-00-000/output/model.tar.gz"
-    items = [{"Key": a, "LastModified": datetime.datetime(2026, 3, 2)},
-             {"Key": "x/" + a, "LastModified": datetime.datetime(2026, 3, 3)}]
+    ts = "linear-learner-2026-03-01-00-00-00-000"
+    items = [{"Key": f"{ts}/output/model.tar.gz", "LastModified": datetime.datetime(2026, 3, 2)},
+             {"Key": f"{ts}-retry/output/model.tar.gz", "LastModified": datetime.datetime(2026, 3, 1)},
+             {"Key": "linear-learner-2026-02-28-00-00-00-000/output/model.tar.gz",
+              "LastModified": datetime.datetime(2026, 3, 9)},          # uploaded last, trained earlier
+             {"Key": f"x/{ts}-z/output/model.tar.gz", "LastModified": datetime.datetime(2026, 3, 9)}]
     monkeypatch.setattr(aws_, "list_keys", lambda bucket, prefix="": items)
-    assert aws_.newest_model_key("b") == a   # x/... is not at the root
-    items.append({"Key": a.replace("model.tar.gz", "model.tar.gz"), "LastModified": datetime.datetime(2026, 3, 9)})
-    assert aws_.newest_model_key("b") == a
+    assert aws_.newest_model_key("b") == f"{ts}/output/model.tar.gz"
+    items[1]["LastModified"] = datetime.datetime(2026, 3, 5)
+    assert aws_.newest_model_key("b") == f"{ts}-retry/output/model.tar.gz"
 
 
 def test_newest_model_none_when_empty(aws_):

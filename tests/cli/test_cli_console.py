@@ -105,3 +105,15 @@ def test_region_from_profile(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "work", "status"])
     assert result.exit_code == LocalTargetError.exit_code
     assert seen["s"].region == "ap-southeast-2" and seen["s"].profile == "work"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_errors_at_the_edge_traceback_only_with_debug(capsys, debug):
+    from wildrydes_cli.cli import main
+    argv = (["--debug"] if debug else []) + ["--target", "aws", "predict", "--distance", "1", "--healthpoints", "1",
+                                             "--magicpoints", "1", "--tmax", "1", "--tmin", "1", "--prcp", "1",
+                                             "--url", "ftp://nowhere"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Error: --url 'ftp://nowhere' is not an http(s) URL." in err
+    assert ("Traceback (most recent call last)" in err) is debug
