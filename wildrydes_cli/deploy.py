@@ -124,7 +124,8 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
 
-    with console.step(f"Package the {plan.engine} function for {runtime}") as note:
+    first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
+    with console.step(f"Package the {plan.engine} function for {runtime}{first}") as note:
         package = packaging.build(plan.engine, settings.state_dir / "packages", downloader)
         note["detail"] = f"{package.size / 1024:.0f} KB zip, {len(package.files)} files"
     with console.step(f"Upload s3://{plan.bucket}/{package.key}") as note:
