@@ -199,3 +199,22 @@ def test_redeploy_with_another_engine_rolls_it_out(wildrydes, deployed, monkeypa
     config = lam.get_function_configuration(FunctionName=deployed["function_name"])
     assert (config["Runtime"], config["MemorySize"]) == ("python3.13", 128) and lean["engine"] == "lean"
     assert len(lam.list_functions()["Functions"]) == 1
+
+
+def test_deploy_repairs_missing_method_and_permission(wildrydes, deployed):
+    gw, lam = boto3.client("apigateway"), boto3.client("lambda")
+    api, name = deployed["api_id"], deployed["function_name"]
+    root = _api_root(api)
+    gw.delete_method(restApiId=api, resourceId=root["id"], httpMethod="ANY")
+    for statement in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]:
+        lam.remove_permission(FunctionName=name, StatementId=statement["Sid"])
+
+    again = wildrydes.json("deploy")
+    assert any(item.startswith("ANY / ->") for item in again["repaired"])
+    assert any(item.startswith("permission for") for item in again["repaired"])
+    integration = gw.get_integration(restApiId=api, resourceId=root["id"], httpMethod="ANY")
+    assert integration["type"] == "AWS_PROXY" and name in integration["uri"]
+    arns = [s["Condition"]["ArnLike"]["AWS:SourceArn"]
+            for s in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]]
+    assert arns == [f"arn:aws:execute-api:us-east-1:123456789012:{api}/*"]
+    assert wildrydes.json("deploy")["repaired"] == []   # and then it stays put

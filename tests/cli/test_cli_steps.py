@@ -145,3 +145,33 @@ def test_cleanup_complete_stack(wildrydes, with_model):
     result = wildrydes.json("cleanup")
     assert result["stacks"] == ["wildrydes-ml-mod0-4"] and made["api_id"] in result["apis"]
     assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+# -- bad environment and files ---------------------------------------------------------
+
+def test_corrupt_state_file_is_ignored(wildrydes, boot):
+    path = state.state_path(Settings(target="aws"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    assert wildrydes.json("status")["deployed"] is False
+
+
+def test_unreadable_scratchpad(wildrydes, boot):
+    wildrydes.scratchpad.write_bytes(b"\xff\xfe\x00bad")
+    result = wildrydes("deploy", expect=2, json_output=False)
+    assert "Cannot read scratchpad" in result.stderr and "--scratchpad" in result.stderr
+
+
+def test_bad_target_env_value(wildrydes, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_TARGET", "gcp")
+    from click.testing import CliRunner
+    from wildrydes_cli.cli import cli
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2 and "'gcp' is not one of 'local', 'aws'" in result.stderr
+
+
+def test_unknown_profile(wildrydes):
+    from click.testing import CliRunner
+    from wildrydes_cli.cli import cli
+    result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "nope", "status"])
+    assert result.exit_code == 2 and "could not be found" in result.stderr and "--profile" in result.stderr
