@@ -120,7 +120,7 @@ def _aws_context(ctx: click.Context):
     return settings, aws_for(settings), console_for(settings)
 
 
-@cli.command()
+@cli.command(short_help="Step 1: record bucket and role in the scratchpad.")
 @click.pass_context
 def scratchpad(ctx: click.Context) -> None:
     """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
@@ -133,7 +133,7 @@ def scratchpad(ctx: click.Context) -> None:
         "changed": "yes" if result["changed"] else "no (already recorded)"}))
 
 
-@cli.command()
+@cli.command(short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
 @click.pass_context
 def bootstrap(ctx: click.Context) -> None:
     """Create the data bucket and DataProcessingExecutionRole (stack wildrydes-ml-mod1-3)."""
@@ -146,7 +146,7 @@ def bootstrap(ctx: click.Context) -> None:
         "scratchpad": result["scratchpad"]}))
 
 
-@cli.command()
+@cli.command(short_help="Steps 2-4: package, create the stack, wire the API.")
 @click.option("--bucket", help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
                              "instead of a new role that may only read the models.")
@@ -170,7 +170,7 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
     console.result(result, lambda c: deploying.render(result, c))
 
 
-@cli.command()
+@cli.command(short_help="Step 5: POST a ride to the endpoint, show the score.")
 @click.option("--distance", type=float, help="Ride distance.")
 @click.option("--healthpoints", type=float, help="Unicorn health points.")
 @click.option("--magicpoints", type=float, help="Unicorn magic points.")
@@ -206,7 +206,7 @@ def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmax, tmin,
     console.result(result, lambda c: predicting.render(result, c, stdout_is_tty=c.out.isatty()))
 
 
-@cli.command()
+@cli.command(short_help="What is deployed, and is it the newest model?")
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Stacks, function, API and invoke URL; is the newest model deployed?"""
@@ -216,7 +216,7 @@ def status(ctx: click.Context) -> None:
     console.result(result, lambda c: statusing.render(result, c))
 
 
-@cli.command()
+@cli.command(short_help="Delete what deploy made (models stay).")
 @click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
 @click.pass_context
