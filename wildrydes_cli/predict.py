@@ -26,6 +26,7 @@ LOG = logging.getLogger(__name__)
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMAX", "TMIN", "PRCP")
 BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TIMEOUT_S = 30.0
+BATCH_ROWS = 1000   # the function's per-request limit (lambda/formats.py MAX_BATCH_ROWS)
 
 
 def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
@@ -111,8 +112,14 @@ def _error_text(status: int, body: object) -> str:
 
 def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: bool = False,
             post: Callable[..., tuple[int, object, float]] = post_json) -> dict:
-    """Send one ride (or a batch) and return what the command prints."""
+    """Send one ride (or a batch, in requests of at most BATCH_ROWS) and return what the command prints."""
     url = endpoint(base_url, breed)
+    if batch and len(rides) > BATCH_ROWS:
+        parts = [predict(base_url, rides[i:i + BATCH_ROWS], breed, True, post)
+                 for i in range(0, len(rides), BATCH_ROWS)]
+        predictions = [p for part in parts for p in part["predictions"]]
+        return {"url": url, "breed": breed, "count": len(predictions), "requests": len(parts),
+                "latency_ms": round(sum(part["latency_ms"] for part in parts), 2), "predictions": predictions}
     status, body, latency_ms = post(url, rides if batch else rides[0])
     if status != 200:
         hint = ""
@@ -126,8 +133,8 @@ def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: b
                              "Is this URL a wildrydes inference API?")
     if batch:
         predictions = [{**ride, **_annotate(result)} for ride, result in zip(rides, results)]
-        return {"url": url, "breed": breed, "count": len(predictions), "latency_ms": round(latency_ms, 2),
-                "predictions": predictions}
+        return {"url": url, "breed": breed, "count": len(predictions), "requests": 1,
+                "latency_ms": round(latency_ms, 2), "predictions": predictions}
     return {"url": url, "breed": breed, "latency_ms": round(latency_ms, 2), "request": rides[0],
             **_annotate(results[0])}
 

@@ -193,3 +193,16 @@ def test_predict_200_without_score_is_an_error():
     from wildrydes_cli.errors import WildrydesError
     with pytest.raises(WildrydesError, match="without scores"):
         predicting.predict("http://x/", [{}], post=lambda url, payload: (200, {"hello": "world"}, 1.0))
+
+
+def test_large_batch_is_split_to_the_function_limit():
+    from wildrydes_cli import predict as predicting
+    sizes = []
+
+    def answer(url, payload):
+        sizes.append(len(payload))
+        return 200, [{"score": ride["distance"]} for ride in payload], 2.0
+    rides = [{"distance": i} for i in range(2500)]
+    result = predicting.predict("http://x/", rides, batch=True, post=answer)
+    assert sizes == [1000, 1000, 500] and result["requests"] == 3 and result["latency_ms"] == 6.0
+    assert [p["score"] for p in result["predictions"]] == list(range(2500))
