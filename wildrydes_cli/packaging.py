@@ -128,7 +128,7 @@ def build(engine: str, cache_dir: Path, downloader: Downloader | None = None,
     if cached.exists():
         LOG.debug("package cache hit %s", cached)
         return _describe(engine, cached)
-    tmp = cached.with_suffix(".zip.tmp")
+    tmp = cache_dir / f".{cached.stem}.{os.getpid()}.tmp"   # per process: concurrent builds never clobber
     if engine == "lean":
         unzipped, names = write_zip(sources.items(), tmp)
         return _finish(engine, tmp, cached, unzipped, names)
