@@ -5,9 +5,7 @@ import json
 import threading
 from functools import lru_cache
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import config
 import index
@@ -38,15 +36,9 @@ class Clock:
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-        monkeypatch.delenv("MODEL_PATH", raising=False)
-        monkeypatch.setattr(index, "_store", None)
-        yield client
-        index._store = None
+def s3(function_bucket, monkeypatch):
+    monkeypatch.delenv("MODEL_PATH", raising=False)
+    return function_bucket
 
 
 def store(s3, clock=None, **env) -> models.ModelStore:
@@ -216,3 +208,11 @@ def test_concurrent_first_requests_load_a_breed_once(s3):
         thread.join()
     assert len(results) == 8 and len(set(results)) == 1
     assert len(loads) == 1
+
+
+def test_the_cli_and_the_function_agree_on_the_bucket_layout():
+    """lambda/ cannot import the CLI: its copy of the layout rules must not drift."""
+    from wildrydes_cli import layout
+    assert models.BREED_PATTERN.pattern == layout.BREED_RE.pattern
+    assert models.BREEDS_PREFIX == layout.BREEDS_PREFIX
+    assert models.breed_index_key("shire") == layout.breed_index_key("shire")

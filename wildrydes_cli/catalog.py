@@ -14,11 +14,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from wildrydes_cli.aws import MODEL_KEY_RE
+from wildrydes_cli.layout import BREEDS_PREFIX, INDEX_NAME, breed_index_key
 
 LOG = logging.getLogger(__name__)
 
-BREEDS_PREFIX = "breeds/"
-INDEX_NAME = "latest.json"
 PARALLEL_READS = 16
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
 
@@ -33,7 +32,7 @@ def _breed_names(s3, bucket: str) -> list[str]:
 
 def _read_index(s3, bucket: str, breed: str) -> dict:
     """One breed's row; a missing or broken index is reported in the row, not raised."""
-    key = f"{BREEDS_PREFIX}{breed}/{INDEX_NAME}"
+    key = breed_index_key(breed)
     row = {"breed": breed, "model_path": None, "trained_at": None, "metrics": {}, "problem": None}
     try:
         index = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -10,13 +10,13 @@ import csv
 import io
 import json
 import logging
-import re
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from wildrydes_cli import layout
 from wildrydes_cli.console import Console
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 
@@ -24,7 +24,6 @@ LOG = logging.getLogger(__name__)
 
 # Request keys (the workshop's spelling) for the CLI flags.
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMAX", "TMIN", "PRCP")
-BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 TIMEOUT_S = 30.0
 BATCH_ROWS = 1000   # the function's per-request limit (lambda/formats.py MAX_BATCH_ROWS)
 
@@ -72,10 +71,9 @@ def rides_from_csv(path: Path) -> list[dict[str, float]]:
 def endpoint(base_url: str, breed: str | None) -> str:
     if breed is None:
         return base_url
-    if not BREED_RE.match(breed):
-        raise UsageError(f"--breed {breed!r} is not a breed name: lowercase letters, digits and '-', "
-                         "starting with a letter or digit, at most 63 characters.")
-    return base_url.rstrip("/") + f"/breeds/{breed}"
+    if not layout.is_breed_name(breed):
+        raise UsageError(f"--breed {breed!r} is not a breed name: use {layout.BREED_RULE}.")
+    return base_url.rstrip("/") + f"/{layout.breed_prefix(breed).rstrip('/')}"
 
 
 def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,

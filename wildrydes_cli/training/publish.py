@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wildrydes_cli import layout
 from wildrydes_cli.errors import NotFoundError, UsageError
 
 LOG = logging.getLogger(__name__)
 
-BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-BREEDS_PREFIX = "breeds"
-LATEST = "latest.json"
 CONTENT_TYPE = "application/x-gzip"
 
 
 def validate_breed(name: str) -> str:
     """Return ``name`` if it is a valid breed name, else raise UsageError saying the rule."""
-    if not isinstance(name, str) or not BREED_RE.match(name):
-        raise UsageError(f"invalid breed name {name!r}: use 1-63 lowercase letters, digits and '-', "
-                         "starting with a letter or digit (e.g. 'pegasus' or 'shire-2')")
+    if not layout.is_breed_name(name):
+        raise UsageError(f"invalid breed name {name!r}: use {layout.BREED_RULE}")
     return name
 
 
@@ -43,11 +39,11 @@ def job_name(now: datetime) -> str:
 
 def model_key(now: datetime, breed: str | None = None) -> str:
     key = f"{job_name(now)}/output/model.tar.gz"
-    return f"{BREEDS_PREFIX}/{validate_breed(breed)}/{key}" if breed is not None else key
+    return f"{layout.breed_prefix(validate_breed(breed))}{key}" if breed is not None else key
 
 
 def latest_key(breed: str) -> str:
-    return f"{BREEDS_PREFIX}/{validate_breed(breed)}/{LATEST}"
+    return layout.breed_index_key(validate_breed(breed))
 
 
 def _iso(now: datetime) -> str:

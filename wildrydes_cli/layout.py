@@ -1,0 +1,33 @@
+"""The data bucket's layout (**contract**), in one place for the CLI.
+
+Publishing (``train``), listing (``models``) and asking (``predict --breed``)
+must agree with each other and with the deployed function (lambda/models.py,
+which cannot import this package and keeps its own copy; a test holds the two
+equal) on where a breed's models live and what a breed name may be::
+
+    breeds/<breed>/linear-learner-<timestamp>/output/model.tar.gz
+    breeds/<breed>/latest.json      {"key": ..., "trained_at": ..., "metrics": {...}}
+
+A breed name is also a path segment and part of an S3 key, so the rule is
+strict: nothing that could climb out of ``breeds/<breed>/``.
+"""
+from __future__ import annotations
+
+import re
+
+BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
+BREEDS_PREFIX = "breeds/"
+INDEX_NAME = "latest.json"
+
+
+def is_breed_name(name: object) -> bool:
+    return isinstance(name, str) and BREED_RE.match(name) is not None
+
+
+def breed_prefix(breed: str) -> str:
+    return f"{BREEDS_PREFIX}{breed}/"
+
+
+def breed_index_key(breed: str) -> str:
+    return f"{breed_prefix(breed)}{INDEX_NAME}"
