@@ -248,7 +248,7 @@ def parse_params(data: bytes) -> dict[str, tuple[tuple[int, ...], tuple[float, .
     Names keep MXNet's ``arg:`` / ``aux:`` prefixes.
     """
     reader = _Reader(data)
-    magic, _reserved = reader.u64(), reader.u64()
+    magic, _ = reader.u64(), reader.u64()  # the second word is reserved
     if magic != LIST_MAGIC:
         raise ArtifactError(f"{PARAMS_FILE} is not an MXNet NDArray list (magic 0x{magic:X})")
     count = reader.u64()

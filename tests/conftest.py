@@ -45,3 +45,22 @@ def aws_safety(monkeypatch, tmp_path_factory):
 def sagemaker_regressor_bytes() -> bytes:
     """The real SageMaker linear-learner artifact (regressor, 513 features)."""
     return SAGEMAKER_REGRESSOR.read_bytes()
+
+
+@pytest.fixture
+def function_bucket(monkeypatch):
+    """A moto S3 bucket named in OUTPUT_BUCKET, and a fresh model store in the handler module."""
+    import boto3
+    from moto import mock_aws
+
+    import index
+    from lambda_helpers import BUCKET
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
+        monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
+        monkeypatch.setattr(index, "_store", None)
+        yield client
+        index._store = None

@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import random
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import formats
 import index
@@ -18,16 +16,9 @@ REGRESSOR_KEY = "linear-learner-2020-04-03-00-00-00-000/output/model.tar.gz"
 
 
 @pytest.fixture
-def s3(monkeypatch):
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-        monkeypatch.setenv("MODEL_PATH", DEFAULT_KEY)
-        monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
-        monkeypatch.setattr(index, "_store", None)
-        yield client
-        index._store = None
+def s3(function_bucket, monkeypatch):
+    monkeypatch.setenv("MODEL_PATH", DEFAULT_KEY)
+    return function_bucket
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 import index
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, workshop_archive
@@ -52,16 +50,9 @@ events = st.fixed_dictionaries(
 
 
 @pytest.fixture
-def handler_env(monkeypatch):
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-        monkeypatch.setenv("MODEL_PATH", KEY)
-        monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
-        monkeypatch.setattr(index, "_store", None)
-        yield s3
-        index._store = None
+def handler_env(function_bucket, monkeypatch):
+    monkeypatch.setenv("MODEL_PATH", KEY)
+    return function_bucket
 
 
 def _check(response):

@@ -8,9 +8,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-# Re-exported: some tests import these names from conftest.
-from cli_helpers import (FIXTURE_MODEL, MODEL_KEY, NEWER_KEY, Wildrydes,  # noqa: F401
-                         function_stack_resources, upload_model)
+from cli_helpers import Wildrydes, upload_model
 
 
 @pytest.fixture

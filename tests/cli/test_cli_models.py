@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import boto3
-from conftest import MODEL_KEY, NEWER_KEY, upload_model
+from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
 
 from wildrydes_cli.training.publish import publish_model
 

@@ -128,7 +128,7 @@ def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildryd
 
 
 def http(method: str, url: str, body: bytes | str | None = None, headers: dict | None = None,
-         timeout: float = 30.0) -> tuple[int, "email.message.Message", bytes]:
+         timeout: float = 30.0) -> tuple[int, "http.client.HTTPMessage", bytes]:
     """(status, headers, body) over real HTTP; HTTP errors are answers, not exceptions."""
     data = body.encode() if isinstance(body, str) else body
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
