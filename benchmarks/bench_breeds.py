@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_function import LEAN_DEPS, deps_dir, function_dir  # noqa: E402
+from bench_function import LEAN_DEPS, deps_dir, unpacked_package  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET = "wildrydes-bench-breeds"
@@ -152,7 +152,7 @@ def main() -> None:
         names = [breed_name(i) for i in range(args.breeds)]
         random.Random(0).shuffle(names)
         with tempfile.TemporaryDirectory(prefix="wildrydes-bench-") as tmp:
-            code = function_dir(Path(tmp) / "function")
+            _, code = unpacked_package("lean", Path(tmp) / "function")
             deps = deps_dir(LEAN_DEPS, Path(tmp) / "deps")
             env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "AWS_ACCESS_KEY_ID": "bench",
                    "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
