@@ -15,10 +15,15 @@ Breed layout in the data bucket (written by ``wildrydes train --breed``)::
 Reading ``latest.json`` (one small GET, at most every ``refresh_seconds`` per
 breed) finds a breed's newest model without listing the bucket on the
 request path; the model object is written before the index, so a request
-never sees a half-written model.
+never sees a half-written model. A small model also travels inside its index
+(``model_base64``, checked against ``sha256``), which saves the second GET
+on a breed's first request; a larger one is fetched by its key.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import logging
 import re
@@ -36,7 +41,7 @@ BREED_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 BREED_RULE = "1-63 characters: lowercase letters, digits and '-', starting with a letter or digit"
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
-MAX_INDEX_BYTES = 64 * 1024
+MAX_INDEX_BYTES = 128 * 1024   # an index with a model of up to 64 KiB inline
 
 
 class ModelError(Exception):
@@ -142,8 +147,9 @@ class ModelStore:
             raise ModelError(503, f"s3://{self.config.bucket}/{key} is larger than {limit} bytes")
         return data
 
-    def _load(self, key: str, breed: str | None) -> LoadedModel:
-        data = self._get(key)
+    def _load(self, key: str, breed: str | None, data: bytes | None = None) -> LoadedModel:
+        if data is None:
+            data = self._get(key)
         if data is None:
             raise ModelError(503, f"model s3://{self.config.bucket}/{key} does not exist; "
                                   "train and publish one (wildrydes train) or fix MODEL_PATH")
@@ -155,18 +161,25 @@ class ModelStore:
         LOG.info("loaded %s (%d features, %s engine)", key, model.dimension, self.config.engine)
         return LoadedModel(key, model, engine, self.config.engine, breed)
 
-    def _resolve_breed_key(self, breed: str) -> str:
+    def _read_breed_index(self, breed: str) -> tuple[str, bytes | None]:
+        """(model key, the model's bytes when the index carries them) from ``latest.json``."""
         raw = self._get(breed_index_key(breed), limit=MAX_INDEX_BYTES)
         if raw is None:
             raise ModelError(404, f"unknown breed {breed!r}: no model published under "
                                   f"{BREEDS_PREFIX}{breed}/ (wildrydes train --breed {breed})")
         try:
-            key = json.loads(raw)["key"]
-        except (ValueError, KeyError, TypeError):
+            index = json.loads(raw)
+            key = index["key"]
+            inline = index.get("model_base64")
+            data = base64.b64decode(inline, validate=True) if isinstance(inline, str) else None
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
             raise ModelError(503, f"{breed_index_key(breed)} is not a valid model index") from None
         if not isinstance(key, str) or not key.startswith(f"{BREEDS_PREFIX}{breed}/"):
             raise ModelError(503, f"{breed_index_key(breed)} points outside {BREEDS_PREFIX}{breed}/")
-        return key
+        if data is not None and hashlib.sha256(data).hexdigest() != index.get("sha256"):
+            LOG.warning("%s: inline model does not match its sha256; fetching %s", breed_index_key(breed), key)
+            data = None
+        return key, data
 
     # ------------------------------------------------------------- lookups
 
@@ -228,10 +241,10 @@ class ModelStore:
             return entry.model
 
     def _refresh(self, breed: str, current: LoadedModel | None) -> LoadedModel:
-        key = self._resolve_breed_key(breed)
+        key, data = self._read_breed_index(breed)
         if current is not None and current.key == key:
             return current
-        return self._load(key, breed)
+        return self._load(key, breed, data)
 
     def _account(self, breed: str, entry: _Entry, previous: LoadedModel | None) -> None:
         """Update the byte count after a (re)load and evict least recently used breeds."""

@@ -1,6 +1,8 @@
 """One function, many breed models: routing, refresh, LRU bounds, isolation of failures."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 from functools import lru_cache
@@ -24,6 +26,16 @@ def publish(s3, breed: str, stamp: str, data: bytes) -> str:
     key = f"breeds/{breed}/linear-learner-{stamp}/output/model.tar.gz"
     s3.put_object(Bucket=BUCKET, Key=key, Body=data)
     s3.put_object(Bucket=BUCKET, Key=f"breeds/{breed}/latest.json", Body=json.dumps({"key": key}))
+    return key
+
+
+def publish_inline(s3, breed: str, stamp: str, data: bytes, digest: bytes | None = None) -> str:
+    """Publish with the model also inside its index, as `wildrydes train` does for small models."""
+    key = f"breeds/{breed}/linear-learner-{stamp}/output/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    index = {"key": key, "sha256": hashlib.sha256(digest or data).hexdigest(),
+             "model_base64": base64.b64encode(data).decode()}
+    s3.put_object(Bucket=BUCKET, Key=f"breeds/{breed}/latest.json", Body=json.dumps(index))
     return key
 
 
@@ -189,9 +201,9 @@ def test_concurrent_first_requests_load_a_breed_once(s3):
     loads = []
     original = built._load
 
-    def counting_load(key, breed):
+    def counting_load(key, breed, data=None):
         loads.append(key)
-        return original(key, breed)
+        return original(key, breed, data)
 
     built._load = counting_load
     barrier = threading.Barrier(8)
@@ -216,3 +228,32 @@ def test_the_cli_and_the_function_agree_on_the_bucket_layout():
     assert models.BREED_PATTERN.pattern == layout.BREED_RE.pattern
     assert models.BREEDS_PREFIX == layout.BREEDS_PREFIX
     assert models.breed_index_key("shire") == layout.breed_index_key("shire")
+
+
+def test_a_model_inside_its_index_is_served_with_one_get(s3):
+    key = publish_inline(s3, "pegasus", "2026-11-01-00-00-00-000", archive(1.0))
+    s3.delete_object(Bucket=BUCKET, Key=key)   # proves the model object itself is not read
+    built = store(s3)
+    status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
+    assert status == 200 and body["model_path"] == key
+    assert built.cache_stats()["breeds_cached"] == 1
+
+
+def test_an_inline_model_that_fails_its_checksum_is_fetched_by_key(s3):
+    key = publish_inline(s3, "pegasus", "2026-11-01-00-00-00-000", archive(1.0), digest=b"something else")
+    store(s3)
+    status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
+    assert status == 200 and body["model_path"] == key
+    s3.delete_object(Bucket=BUCKET, Key=key)
+    index._store = None
+    store(s3)
+    status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
+    assert status == 503 and "does not exist" in body["error"]
+
+
+def test_an_index_with_broken_base64_is_503(s3):
+    s3.put_object(Bucket=BUCKET, Key="breeds/pegasus/latest.json",
+                  Body=json.dumps({"key": "breeds/pegasus/x/model.tar.gz", "model_base64": "!!"}))
+    store(s3)
+    status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
+    assert status == 503 and "not a valid model index" in body["error"]

@@ -1,6 +1,8 @@
 """Publishing trained models where SageMaker would, on moto S3; and `wildrydes train` against it."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -15,6 +17,7 @@ from wildrydes_cli.cli import cli
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.layout import INLINE_MODEL_MAX_BYTES
 from wildrydes_cli.training.publish import job_name, publish_model
 
 BUCKET = "wildrydes-data-bucket"
@@ -72,7 +75,18 @@ def test_breed_model_then_its_index(s3):
     assert key == "breeds/shire-2/linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
     assert recording.keys == [key, "breeds/shire-2/latest.json"]   # the index never points at nothing
     index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/shire-2/latest.json")["Body"].read())
-    assert index == {"key": key, "trained_at": "2026-11-24T21:05:09.123Z", "metrics": {"auc": 0.76}}
+    inline = base64.b64decode(index.pop("model_base64"))
+    assert inline == MODEL   # a small model travels inside its index: one GET for the function
+    assert index == {"key": key, "trained_at": "2026-11-24T21:05:09.123Z", "metrics": {"auc": 0.76},
+                     "sha256": hashlib.sha256(MODEL).hexdigest()}
+
+
+def test_a_large_model_is_not_inlined_in_its_index(s3):
+    big = b"m" * (INLINE_MODEL_MAX_BYTES + 1)
+    key = publish_model(s3, BUCKET, big, breed="shire", now=NOW)
+    index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/shire/latest.json")["Body"].read())
+    assert "model_base64" not in index and index["key"] == key
+    assert index["sha256"] == hashlib.sha256(big).hexdigest()
 
 
 @pytest.mark.parametrize("breed", ["", "Shire", "../x", "a/b", "-lead", "x" * 64, "s p"])

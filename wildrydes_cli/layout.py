@@ -6,7 +6,8 @@ which cannot import this package and keeps its own copy; a test holds the two
 equal) on where a breed's models live and what a breed name may be::
 
     breeds/<breed>/linear-learner-<timestamp>/output/model.tar.gz
-    breeds/<breed>/latest.json      {"key": ..., "trained_at": ..., "metrics": {...}}
+    breeds/<breed>/latest.json      {"key": ..., "trained_at": ..., "metrics": {...},
+                                     "sha256": ..., "model_base64": ... (models up to 64 KiB)}
 
 A breed name is also a path segment and part of an S3 key, so the rule is
 strict: nothing that could climb out of ``breeds/<breed>/``.
@@ -19,6 +20,9 @@ BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
+# A model this small also travels inside its index, so the function needs one
+# GET, not two, for a breed's first request (a linear model of ~16,000 features).
+INLINE_MODEL_MAX_BYTES = 64 * 1024
 
 
 def is_breed_name(name: object) -> bool:

@@ -9,6 +9,8 @@ reader that follows the index never finds a half-written model.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 from datetime import datetime, timezone
@@ -66,7 +68,12 @@ def publish_model(s3_client, bucket: str, data: bytes, breed: str | None = None,
     s3_client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
     if breed is not None:
-        index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {}}
+        index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {},
+                 "sha256": hashlib.sha256(data).hexdigest()}
+        if len(data) <= layout.INLINE_MODEL_MAX_BYTES:
+            # The function reads this index first anyway: carrying a small model
+            # here saves the second S3 GET on a breed's first request.
+            index["model_base64"] = base64.b64encode(data).decode("ascii")
         s3_client.put_object(Bucket=bucket, Key=latest_key(breed), ContentType="application/json",
                              Body=json.dumps(index, sort_keys=True).encode("utf-8"))
         LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
