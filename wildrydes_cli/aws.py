@@ -234,10 +234,6 @@ class Aws:
                 best = rank
         return best[2] if best else None
 
-    def put_bytes(self, bucket: str, key: str, data: bytes) -> None:
-        with self.translate(f"upload s3://{bucket}/{key}"):
-            self.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
-
     def upload_file(self, bucket: str, key: str, path: Any) -> None:
         """Multipart when large (the mxnet zip is ~100 MB)."""
         with self.translate(f"upload s3://{bucket}/{key}"):
@@ -368,10 +364,6 @@ class Aws:
         except NotFoundError:
             return False
         return True
-
-    def count_stages(self, api_id: str) -> int:
-        with self.translate(f"list stages of API {api_id}"):
-            return len(self.client("apigateway").get_stages(restApiId=api_id).get("item", []))
 
     def put_proxy_method(self, api_id: str, resource_id: str, uri: str) -> None:
         """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand)."""

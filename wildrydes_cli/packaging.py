@@ -12,7 +12,6 @@ built zips are cached in the state directory keyed by a hash of their inputs.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import shutil
@@ -214,11 +213,3 @@ def upload(aws, bucket: str, package: Package) -> tuple[str, bool]:
     aws.upload_file(bucket, package.key, package.path)
     return package.key, True
 
-
-def zip_bytes(package: Package) -> bytes:
-    return package.path.read_bytes()
-
-
-def list_zip(data: bytes) -> list[str]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return archive.namelist()
