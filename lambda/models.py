@@ -37,8 +37,9 @@ import formats
 
 LOG = logging.getLogger(__name__)
 
-BREED_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-BREED_RULE = "1-63 characters: lowercase letters, digits and '-', starting with a letter or digit"
+# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
+BREED_PATTERN = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
+BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit"
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
 MAX_INDEX_BYTES = 128 * 1024   # an index with a model of up to 64 KiB inline

@@ -104,13 +104,21 @@ def test_bad_page_limit(s3, limit):
 
 
 @pytest.mark.parametrize("path", ["/breeds/..", "/breeds/../../etc/passwd", "/breeds/Appaloosa",
-                                  "/breeds/" + "a" * 64, "/breeds/a%2Fb", "/breeds/-x"])
+                                  "/breeds/" + "a" * 64, "/breeds/a%2Fb", "/breeds/-x", "/breeds/pegasus\n"])
 def test_invalid_breed_names_are_400_and_never_reach_s3(s3, path):
     built = store(s3)
     built.s3 = None  # any S3 call would raise: the name must be refused before
     status, body = score(path, body=WORKSHOP_RIDE)
     assert status == 400 and "invalid breed name" in body["error"]
     assert "lowercase letters, digits and '-'" in body["error"]
+
+
+@pytest.mark.parametrize("name", ["pegasus\n", "pegasus\r\n", " pegasus", ""])
+def test_invalid_breed_query_parameter_never_reaches_s3(s3, name):
+    built = store(s3)
+    built.s3 = None
+    status, body = score("/", body=WORKSHOP_RIDE, query={"breed": name})
+    assert status == 400 and "invalid breed name" in body["error"]
 
 
 def test_invalid_breed_field_is_400(s3):
@@ -228,6 +236,8 @@ def test_the_cli_and_the_function_agree_on_the_bucket_layout():
     assert models.BREED_PATTERN.pattern == layout.BREED_RE.pattern
     assert models.BREEDS_PREFIX == layout.BREEDS_PREFIX
     assert models.breed_index_key("shire") == layout.breed_index_key("shire")
+    for name in ("shire", "shire-2", "shire\n", "Shire", "a" * 64, "../x"):
+        assert (models.BREED_PATTERN.match(name) is not None) == layout.is_breed_name(name), name
 
 
 def test_a_model_inside_its_index_is_served_with_one_get(s3):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-BREED_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
+BREED_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
