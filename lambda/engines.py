@@ -58,14 +58,14 @@ class MXNetEngine:
 
     A bound MXNet executor has a fixed batch size, and the graph's
     ``out_label`` input stops ``Module.reshape`` from changing it. So the
-    module is bound once per batch-size bucket (1, 8, 64, ...) on first use
-    and a batch is padded up to its bucket: every request is one forward pass
-    and nothing is re-bound per request.
+    module is bound once per batch-size bucket (1, 2, 4, ..., 1024) on first
+    use and a batch is padded up to its bucket (less than twice its rows):
+    every request is one forward pass and nothing is re-bound per request.
     """
 
     name = "mxnet"
     PREFIX = "mx-mod"
-    BUCKET_GROWTH = 8
+    BUCKET_GROWTH = 2
 
     def __init__(self, model) -> None:
         try:

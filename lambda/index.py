@@ -33,6 +33,7 @@ LOG.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper() if os.environ.get("LOG_
 
 ALLOWED = {"Allow": "GET, POST"}
 DEFAULT_PAGE = 100
+_BASE64_LIMIT = -(-formats.MAX_BODY_BYTES // 3) * 4   # base64 length of a MAX_BODY_BYTES body
 MAX_PAGE = 1000
 
 _store: models.ModelStore | None = None   # one per execution environment
@@ -73,9 +74,11 @@ def _body_text(event: dict) -> str:
                                         '"TMAX": 333, "TMIN": 300, "PRCP": 0}')
     if not isinstance(body, str):
         raise formats.RequestError(400, "body must be a string in the proxy event")
-    if len(body) > formats.MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1) + 4:
+    encoded = event.get("isBase64Encoded") is True
+    # Refuse an oversized body before decoding it: base64 carries 3 bytes in 4 characters.
+    if len(body) > (_BASE64_LIMIT if encoded else formats.MAX_BODY_BYTES):
         raise formats.RequestError(413, f"body is over {formats.MAX_BODY_BYTES} bytes; send smaller batches")
-    if event.get("isBase64Encoded") is True:
+    if encoded:
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):

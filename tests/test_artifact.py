@@ -233,3 +233,64 @@ def test_sigmoid_is_stable():
     assert engines.sigmoid(-1000.0) == 0.0
     assert engines.sigmoid(1000.0) == 1.0
     assert engines.sigmoid(0.0) == 0.5
+
+
+def _mxnet_graph_archive(tmp_path, op: str, bias_op: str | None, head: str, dim: int = 6) -> bytes:
+    """An artifact whose graph MXNet itself builds with the given ops (as other exporters write them)."""
+    import mxnet as mx
+    data = mx.sym.Variable("data")
+    weight = mx.sym.Variable("fc0_weight", shape=(1, dim) if op == "FullyConnected" else (dim, 1))
+    if op == "FullyConnected":
+        bias = mx.sym.Variable("fc0_bias", shape=(1,))
+        out = mx.sym.FullyConnected(data=data, weight=weight, bias=bias, num_hidden=1, name="fc0")
+        params = {"arg:fc0_weight": mx.nd.array([[0.1 * (i + 1) for i in range(dim)]]),
+                  "arg:fc0_bias": mx.nd.array([0.25])}
+    else:
+        bias = mx.sym.Variable("fc0_bias", shape=(1, 1))
+        out = getattr(mx.sym, bias_op)(mx.sym.dot(data, weight), bias)
+        params = {"arg:fc0_weight": mx.nd.array([[0.1 * (i + 1)] for i in range(dim)]),
+                  "arg:fc0_bias": mx.nd.array([[0.25]])}
+    out = getattr(mx.sym, head)(data=out, label=mx.sym.Variable("out_label"))
+    mx.nd.save(str(tmp_path / "p.params"), params)
+    graph = out.tojson()
+    if bias_op == "broadcast_plus":  # MXNet saves its alias as broadcast_add; older graphs name it
+        graph = graph.replace('"op": "broadcast_add"', '"op": "broadcast_plus"')
+        assert '"broadcast_plus"' in graph
+    return _tar_gz({"model_algo-1": _zip({"mx-mod-symbol.json": graph.encode(),
+                                          "mx-mod-0000.params": (tmp_path / "p.params").read_bytes()})})
+
+
+@pytest.mark.parametrize("op, bias_op, head", [
+    ("FullyConnected", None, "LogisticRegressionOutput"),
+    ("dot", "broadcast_plus", "LinearRegressionOutput"),
+    ("dot", "broadcast_add", "LogisticRegressionOutput"),
+])
+def test_lean_evaluates_every_graph_linear_learner_writes(tmp_path, op, bias_op, head):
+    model = artifact.read_model_archive(_mxnet_graph_archive(tmp_path, op, bias_op, head))
+    assert model.lean_error is None and model.dimension == 6 and model.bias == pytest.approx(0.25)
+    assert model.predictor_type == ("binary_classifier" if head.startswith("Logistic") else "regressor")
+    rng = random.Random(5)
+    rows = [[rng.uniform(-3, 3) for _ in range(6)] for _ in range(20)]
+    lean = engines.create_engine("lean", model).predict(rows)
+    assert lean == pytest.approx(engines.create_engine("mxnet", model).predict(rows), rel=1e-5)
+
+
+def test_mxnet_engine_binds_once_per_batch_size_bucket_not_per_request(sagemaker_regressor_bytes, monkeypatch):
+    import mxnet as mx
+    binds = []
+    original = mx.module.Module.bind
+
+    def counting_bind(self, *args, **kwargs):
+        binds.append(kwargs.get("data_shapes") or args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(mx.module.Module, "bind", counting_bind)
+    engine = engines.create_engine("mxnet", artifact.read_model_archive(sagemaker_regressor_bytes))
+    assert len(binds) == 1                       # bound at load, for single requests
+    for _ in range(5):
+        engine.predict([[0.0] * 513])
+    assert len(binds) == 1                       # no re-bind per request
+    for _ in range(3):
+        engine.predict([[0.0] * 513] * 5)
+    assert len(binds) == 2                       # one more bucket (8 rows), bound once
+    assert [shape[0][1][0] for shape in binds] == [1, 8]

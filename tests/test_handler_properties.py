@@ -72,8 +72,8 @@ def test_any_event_with_a_model_never_answers_5xx(handler_env, ev):
     handler_env.put_object(Bucket=BUCKET, Key=KEY,
                            Body=workshop_archive())
     status = _check(index.handler(ev, None))
-    # 503 is allowed only for an unknown-breed lookup that reaches S3 and finds nothing
-    # (404), so with the default model present nothing may be 5xx.
+    # With the default model present nothing may be 5xx: unknown breeds are 404,
+    # everything a client can get wrong is 4xx.
     assert status < 500, ev
 
 
