@@ -1,0 +1,20 @@
+"""A command that needs the local target starts the emulator itself, and `local stop` ends it."""
+from __future__ import annotations
+
+import pytest
+
+import emulated
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_bootstrap_starts_the_emulator_when_it_is_not_running(cli):
+    assert cli.json("local", "status")["running"] is False
+    booted = cli.json("bootstrap")
+    assert booted["bucket"]
+    status = cli.json("local", "status")
+    assert status["running"] is True and status["port"] == cli.port
+    pid = status["pid"]
+    cli.run("local", "stop")
+    assert emulated.pid_gone(pid)
+    assert cli.json("local", "status")["running"] is False
