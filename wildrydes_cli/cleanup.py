@@ -87,12 +87,16 @@ def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, rem
         removed["stacks"].append(name)
 
 
+# What each kind of removed thing is called: (one, many).
+_NOUNS = {"stacks": ("stack", "stacks"), "apis": ("API", "APIs"), "code": ("code zip", "code zips"),
+          "buckets": ("bucket", "buckets")}
+_SINGULAR = {kind: nouns[0] for kind, nouns in _NOUNS.items()}
+
+
 def _summary(removed: dict) -> str:
-    parts = [f"{len(v)} {k}" for k, v in removed.items() if v]
+    """'1 stack, 2 APIs, 1 code zip.': counts with the noun in the right number."""
+    parts = [f"{len(v)} {_NOUNS[k][len(v) != 1]}" for k, v in removed.items() if v]
     return ", ".join(parts) + "."
-
-
-_SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "bucket"}
 
 
 def render(result: dict, console: Console) -> None:
