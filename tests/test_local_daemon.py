@@ -73,6 +73,69 @@ def test_taken_port_gets_a_clear_message(tmp_path):
     assert state.read_state(tmp_path) is None
 
 
+def test_cli_taken_port_exits_5_naming_both_ways_to_choose_another(tmp_path, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    monkeypatch.delenv(state.PORT_ENV, raising=False)
+    with socket.socket() as other:          # another program's listener, with SO_REUSEADDR as servers do
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        out = CliRunner().invoke(cli, ["local", "start", "--port", str(port)])
+    assert out.exit_code == 5, out.output
+    assert f"Port {port} on 127.0.0.1 is already in use by another program" in out.output
+    assert "wildrydes local start --port N" in out.output and "WILDRYDES_LOCAL_PORT=N" in out.output
+    assert state.read_state(tmp_path) is None
+
+
+def _time_wait_on(port: int) -> bool:
+    """Whether a TIME_WAIT socket has ``port`` as its local port (Linux /proc; state 06)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "06":
+            return True
+    return False
+
+
+def test_stop_then_start_on_the_same_port_despite_time_wait(tmp_path, monkeypatch):
+    """Regression: the served connections' TIME_WAIT sockets (~60 s) made `local start` right after
+    `local stop` fail with "already in use" (exit 5) although nothing listened."""
+    import http.client
+
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    monkeypatch.delenv(state.PORT_ENV, raising=False)
+    port = emulated.free_port()
+    s = settings(tmp_path, port)
+    runner = CliRunner()
+    first = daemon.start(s)
+    pids = [first.pid]
+    try:
+        for _ in range(5):   # urllib sends "Connection: close": the server closes first
+            with urllib.request.urlopen(f"{first.endpoint_url}/_wildrydes/health") as resp:
+                assert json.loads(resp.read())["pid"] == first.pid
+        idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)  # keep-alive, closed by stop
+        idle.request("GET", "/_wildrydes/health")
+        assert idle.getresponse().read()
+        out = runner.invoke(cli, ["local", "stop"])
+        assert out.exit_code == 0 and f"stopped (pid {first.pid})" in out.output
+        assert emulated.pid_gone(first.pid)
+        idle.close()
+        assert _time_wait_on(port), "precondition: the served connections left TIME_WAIT sockets"
+        out = runner.invoke(cli, ["--output", "json", "local", "start", "--port", str(port)])
+        assert out.exit_code == 0, out.output
+        second = json.loads(out.output)
+        pids.append(second["pid"])
+        assert second["port"] == port and second["pid"] != first.pid
+        daemon.stop(s)
+        assert emulated.pid_gone(second["pid"])
+        url = daemon.ensure_running(s)      # the auto-start every local command does
+        pids.append(daemon.status(s).pid)
+        assert url == f"http://127.0.0.1:{port}"
+    finally:
+        daemon.stop(s)
+    assert all(emulated.pid_gone(pid) for pid in pids)
+
+
 def test_stale_pid_is_reported_and_replaced(tmp_path):
     stale = state.DaemonState(pid=2 ** 22 + 11, port=1, log_file="x", started_at=0.0)
     state.write_state(tmp_path, stale)

@@ -61,6 +61,57 @@ def test_port_in_use():
     assert not st.port_in_use(free)
 
 
+def _time_wait_on(port: int) -> bool:
+    """Whether the kernel holds a TIME_WAIT socket whose local port is ``port`` (Linux /proc)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "06":  # 06 = TIME_WAIT
+                return True
+    return False
+
+
+def _server_closes_first(port_holder: socket.socket) -> None:
+    """One connection to ``port_holder`` that the server side closes first, leaving TIME_WAIT on its port."""
+    with socket.create_connection(port_holder.getsockname()) as client:
+        conn, _ = port_holder.accept()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        conn.close()                      # the active close: this end goes to TIME_WAIT
+        assert client.recv(100).startswith(b"HTTP/1.1 200")
+        assert client.recv(100) == b""    # the peer's FIN
+
+
+def test_time_wait_sockets_do_not_make_a_port_taken():
+    """After a server stops, its port keeps TIME_WAIT sockets for ~60 s; the emulator (bound with
+    SO_REUSEADDR, as asyncio does) can still listen there, so the probe must not call it taken."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        for _ in range(3):
+            _server_closes_first(server)
+        assert st.port_in_use(port)       # still listening
+    assert _time_wait_on(port), "precondition: the closed connections left TIME_WAIT sockets"
+    assert not st.port_in_use(port)
+
+
+@pytest.mark.parametrize("host, reuse", [("127.0.0.1", False), ("127.0.0.1", True), ("0.0.0.0", False),
+                                         ("0.0.0.0", True)])
+def test_a_port_another_program_listens_on_is_taken(host, reuse):
+    """Whether or not the other program set SO_REUSEADDR, and on loopback or on all addresses."""
+    with socket.socket() as other:
+        if reuse:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind((host, 0))
+        other.listen()
+        assert st.port_in_use(other.getsockname()[1])
+
+
 def test_port_precedence(monkeypatch):
     monkeypatch.delenv(st.PORT_ENV, raising=False)
     assert st.resolve_port(None, 4566) == 4566

@@ -117,10 +117,19 @@ def is_daemon_process(pid: int) -> bool:
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:
-    """True when something already listens on host:port (we try to bind it)."""
+    """True when another program listens on host:port, i.e. the daemon could not listen there.
+
+    We try to bind and listen the way the daemon does: asyncio's ``start_server`` (and uvloop's)
+    sets SO_REUSEADDR, so the probe must too. Without it, the TIME_WAIT sockets left for ~60 s by
+    connections a stopped daemon served count as a listener, and ``local stop`` then ``local start``
+    on the same port failed although nothing listened. With it, a real listener (with or without
+    SO_REUSEADDR, on this address or the wildcard) still makes bind fail with EADDRINUSE.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(1)
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                 return True
