@@ -47,7 +47,7 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
       wildrydes bootstrap      create the data bucket and role (modules 1-2)
       wildrydes train          train a model locally and publish it where SageMaker would
       wildrydes deploy         package the function, create the stack, wire and deploy the API
-      wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmax 333 --tmin 300 --prcp 0
+      wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0
       wildrydes cleanup        delete what deploy made
 
     Runs on this machine with no AWS account by default (--target local).
@@ -174,15 +174,16 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
 @click.option("--distance", type=float, help="Ride distance.")
 @click.option("--healthpoints", type=float, help="Unicorn health points.")
 @click.option("--magicpoints", type=float, help="Unicorn magic points.")
-@click.option("--tmax", type=float, help="Maximum temperature (TMAX, tenths of a degree C).")
-@click.option("--tmin", type=float, help="Minimum temperature (TMIN).")
+@click.option("--tmin", type=float, help="Minimum temperature (TMIN, tenths of a degree C).")
+@click.option("--tmax", type=float, help="Maximum temperature (TMAX).")
 @click.option("--prcp", type=float, help="Precipitation (PRCP).")
 @click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
-              help="CSV of rides with a header naming the six features: sends one batch request.")
+              help="CSV of rides with a header naming the six features (distance, healthpoints, magicpoints, "
+                   "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
 @click.option("--url", help="Invoke URL to use instead of the deployed one.")
 @click.pass_context
-def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmax, tmin, prcp, file: Path | None,
+def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
             breed: str | None, url: str | None) -> None:
     """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
     from wildrydes_cli import predict as predicting
@@ -190,7 +191,7 @@ def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmax, tmin,
     from wildrydes_cli.errors import UsageError
     settings = _settings(ctx)
     flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
-             "TMAX": tmax, "TMIN": tmin, "PRCP": prcp}
+             "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
     if file is not None and any(v is not None for v in flags.values()):
         raise UsageError("Use either --file or the six feature flags, not both.")
     rides = predicting.rides_from_csv(file) if file is not None else [predicting.ride_from_flags(flags)]

@@ -192,4 +192,4 @@ def render(result: dict, console: Console) -> None:
     console.line("Try it:")
     console.line(f"  {result['curl']}")
     console.line("  or: wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 "
-                 "--tmax 333 --tmin 300 --prcp 0")
+                 "--tmin 300 --tmax 333 --prcp 0")

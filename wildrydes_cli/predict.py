@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import math
 import time
 import urllib.error
 import urllib.request
@@ -22,18 +23,23 @@ from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 
 LOG = logging.getLogger(__name__)
 
-# Request keys (the workshop's spelling) for the CLI flags.
-FEATURES = ("distance", "healthpoints", "magicpoints", "TMAX", "TMIN", "PRCP")
+# Request keys (the workshop's spelling), in the training order every message uses; the request
+# names each key, so the order on the wire does not matter.
+FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 TIMEOUT_S = 30.0
 BATCH_ROWS = 1000   # the function's per-request limit (lambda/formats.py MAX_BATCH_ROWS)
+EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0"
 
 
 def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
-    """The workshop JSON from the six flags; every one is required."""
+    """The workshop JSON from the six flags; every one is required and finite."""
     missing = [f"--{name.lower()}" for name in FEATURES if values.get(name) is None]
     if missing:
-        raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. --distance 30 "
-                         "--healthpoints 30 --magicpoints 2500 --tmax 333 --tmin 300 --prcp 0 (or --file rides.csv).")
+        raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. {EXAMPLE_FLAGS} "
+                         "(or --file rides.csv).")
+    for name in FEATURES:
+        if not math.isfinite(values[name]):
+            raise UsageError(f"--{name.lower()} is {values[name]}: every feature must be a finite number.")
     return {name: _plain(values[name]) for name in FEATURES}
 
 
@@ -59,9 +65,12 @@ def rides_from_csv(path: Path) -> list[dict[str, float]]:
         for name in FEATURES:
             cell = (row.get(header[name.lower()]) or "").strip()
             try:
-                ride[name] = _plain(float(cell))
+                value = float(cell)
             except ValueError:
                 raise UsageError(f"--file {path}, line {line}: {name} is {cell!r}, not a number.") from None
+            if not math.isfinite(value):
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell!r}, not a finite number.")
+            ride[name] = _plain(value)
         rides.append(ride)
     if not rides:
         raise UsageError(f"--file {path} has a header but no rides.")

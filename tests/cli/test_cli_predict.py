@@ -118,13 +118,18 @@ def test_predict_batch_file(wildrydes, endpoint, tmp_path):
     # redirected text output is CSV, ready for a spreadsheet
     csv_out = wildrydes("predict", "--file", str(rides), "--url", endpoint, json_output=False).stdout
     lines = csv_out.strip().splitlines()
-    assert lines[0] == "distance,healthpoints,magicpoints,TMAX,TMIN,PRCP,score,label" and len(lines) == 3
+    assert lines[0] == "distance,healthpoints,magicpoints,TMIN,TMAX,PRCP,score,label" and len(lines) == 3
 
 
 @pytest.mark.parametrize("content, message", [
-    ("distance,healthpoints\n1,2\n", "missing: magicpoints, TMAX, TMIN, PRCP"),
+    ("distance,healthpoints\n1,2\n", "columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP; "
+                                      "missing: magicpoints, TMIN, TMAX, PRCP."),
     ("distance,healthpoints,magicpoints,TMAX,TMIN,PRCP\n1,2,x,4,5,6\n", "line 2: magicpoints is 'x', not a number"),
     ("distance,healthpoints,magicpoints,TMAX,TMIN,PRCP\n", "has a header but no rides"),
+    ("distance,healthpoints,magicpoints,TMIN,TMAX,PRCP\n1,2,3,4,5,6\n1,2,3,4,5,nan\n",
+     "rides.csv, line 3: PRCP is 'nan', not a finite number."),
+    ("distance,healthpoints,magicpoints,TMIN,TMAX,PRCP\n1,2,3,-inf,5,6\n", "line 2: TMIN is '-inf', not a finite number."),
+    ("distance,healthpoints,magicpoints,TMIN,TMAX,PRCP\n1,2,3,4,Infinity,6\n", "line 2: TMAX is 'Infinity'"),
 ])
 def test_predict_bad_file(wildrydes, tmp_path, content, message):
     rides = tmp_path / "rides.csv"
@@ -141,7 +146,21 @@ def test_predict_missing_file(wildrydes, tmp_path):
 
 def test_predict_missing_flags(wildrydes):
     result = wildrydes("predict", "--distance", "30", "--url", "http://127.0.0.1:9/", expect=2, json_output=False)
-    assert "Missing --healthpoints, --magicpoints, --tmax, --tmin, --prcp" in result.stderr
+    assert "Missing --healthpoints, --magicpoints, --tmin, --tmax, --prcp" in result.stderr
+    assert "--tmin 300 --tmax 333" in result.stderr
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--prcp", "nan", "--prcp is nan: every feature must be a finite number."),
+    ("--distance", "inf", "--distance is inf: every feature must be a finite number."),
+    ("--tmin", "-inf", "--tmin is -inf"),
+])
+def test_predict_non_finite_flag_is_refused_locally(wildrydes, flag, value, message):
+    flags = dict(zip(RIDE_FLAGS[::2], RIDE_FLAGS[1::2]))
+    flags[flag] = value
+    argv = [item for pair in flags.items() for item in pair]
+    result = wildrydes("predict", *argv, "--url", "http://127.0.0.1:9/", expect=2, json_output=False)
+    assert message in result.stderr
 
 
 def test_predict_file_and_flags_together(wildrydes, tmp_path):
