@@ -132,3 +132,25 @@ def test_bad_port_in_environment_names_the_variable(monkeypatch, value):
 def test_bad_port_flag_names_the_flag():
     with pytest.raises(UsageError, match="--port must be a port number .* got 70000"):
         st.resolve_port(70000, 4566)
+
+
+@pytest.mark.parametrize("raw", ["many", "0", "33", "-1", "2.5"])
+def test_bad_worker_count_is_refused_before_the_daemon_starts(monkeypatch, tmp_path, raw):
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli import cli
+    monkeypatch.setenv("WILDRYDES_LOCAL_WORKERS", raw)
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    result = CliRunner().invoke(cli, ["local", "start", "--port", "0"])
+    assert result.exit_code == 2
+    assert f"WILDRYDES_LOCAL_WORKERS must be a whole number from 1 to 32 (warm workers per function), got {raw!r}" \
+        in result.output
+    assert not (tmp_path / "local" / "daemon.json").exists()
+
+
+def test_worker_count_from_the_environment(monkeypatch):
+    from wildrydes_cli.local import state
+    monkeypatch.setenv("WILDRYDES_LOCAL_WORKERS", " 3 ")
+    assert state.resolve_workers(default=2) == 3
+    monkeypatch.delenv("WILDRYDES_LOCAL_WORKERS")
+    assert state.resolve_workers(default=2) == 2

@@ -108,6 +108,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
           sleep: Callable[[float], None] = time.sleep) -> Status:
     """Start the daemon, or report the one already running."""
     port = st.resolve_port(port, settings.local_port)
+    st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
     with _start_lock(settings):
         state, stale = _live_state(settings)
         if state is not None:

@@ -130,7 +130,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
-    emulator = Emulator(bound, max_workers=int(os.environ.get("WILDRYDES_LOCAL_WORKERS", DEFAULT_MAX_WORKERS)))
+    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS))
     holder["emulator"] = emulator
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -20,6 +20,8 @@ from wildrydes_cli.errors import UsageError
 LOG = logging.getLogger(__name__)
 
 PORT_ENV = "WILDRYDES_LOCAL_PORT"
+WORKERS_ENV = "WILDRYDES_LOCAL_WORKERS"
+MAX_WORKERS = 32
 SERVER_MODULE = "wildrydes_cli.local.server"
 HOST = "127.0.0.1"
 
@@ -156,3 +158,22 @@ def resolve_port(explicit: int | None, default: int) -> int:
     if env not in (None, ""):
         return parse_port(env, PORT_ENV)
     return parse_port(default, "local_port")
+
+
+def resolve_workers(default: int) -> int:
+    """Warm workers per function: $WILDRYDES_LOCAL_WORKERS (1-32), else ``default``.
+
+    Checked by the CLI before it starts the daemon, so a bad value is a message
+    to the user, not a daemon that dies in its log.
+    """
+    raw = os.environ.get(WORKERS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"{WORKERS_ENV} must be a whole number from 1 to {MAX_WORKERS} "
+                         f"(warm workers per function), got {raw!r}.")
+    return workers
