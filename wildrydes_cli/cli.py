@@ -295,34 +295,44 @@ def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: run the CLI and map errors to exit codes."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Console-script entry point: run the CLI and map errors to exit codes.
+
+    Every failure leaves one line on stderr and, with ``--output json``, one
+    JSON object ``{"error", "exit_code"}`` on stdout, so scripts always get JSON.
+    """
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
     try:
         cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        return 130
+    except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
+        return _fail(args, "Aborted.", 130)
     except click.ClickException as exc:  # includes every WildrydesError
         if debug:
             import traceback
             traceback.print_exc()
         exc.show()
-        if _wants_json(argv if argv is not None else sys.argv[1:]):
-            from wildrydes_cli.console import render_error
-            render_error(exc, json_output=True)  # scripts still get one JSON object on stdout
-        return exc.exit_code
+        return _fail(args, exc.format_message(), exc.exit_code, shown=True)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return 130
+        return _fail(args, "Interrupted.", 130)
     except Exception as exc:  # a bug: say so plainly, traceback only with --debug
         if debug:
             raise
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)",
-                   err=True)
-        return 70
+        message = f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)"
+        click.echo(f"Error: {message}", err=True)
+        return _fail(args, message, 70, shown=True)
     return 0
+
+
+def _fail(args: list[str], message: str, exit_code: int, shown: bool = False) -> int:
+    """The one error path of the CLI edge: a line on stderr, and the JSON object scripts expect."""
+    if not shown:
+        click.echo(message, err=True)
+    if _wants_json(args):
+        from wildrydes_cli.console import render_error
+        render_error(None, json_output=True, message=message, exit_code=exit_code)
+    return exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

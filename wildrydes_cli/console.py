@@ -19,6 +19,15 @@ from typing import Any, Callable, Iterator, Sequence, TextIO
 LOG = logging.getLogger(__name__)
 
 
+def stdin_is_interactive() -> bool:
+    """Can we ask a question? Only when a person can answer it at a terminal."""
+    isatty = getattr(sys.stdin, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed stdin
+        return False
+
+
 def color_enabled(stream: TextIO) -> bool:
     """Colour only for a human at a terminal who has not asked for NO_COLOR."""
     if "NO_COLOR" in os.environ:
@@ -112,16 +121,37 @@ class Console:
         self._rich(self.out).print(table)
 
     def confirm(self, question: str, default: bool = False) -> bool:
+        """Ask on stderr; refuse (a UsageError naming --yes) when nobody can answer.
+
+        Why refuse rather than read stdin anyway: a script or CI job piping into
+        wildrydes would otherwise hit end-of-input mid-command and get "Aborted."
+        instead of one JSON object and a message saying what to pass.
+        """
         import click
-        return click.confirm(question, default=default, err=True)
+
+        from wildrydes_cli.errors import UsageError
+        if not stdin_is_interactive():
+            raise UsageError(f"{question} Cannot ask: stdin is not a terminal. "
+                             "Pass --yes to answer yes without being asked.")
+        self.err.flush()
+        try:
+            return click.confirm(question, default=default, err=True)
+        except click.exceptions.Abort:
+            click.echo(err=True)  # end the prompt's line: what follows starts on a line of its own
+            raise
 
 
-def render_error(exc: Exception, json_output: bool, out: TextIO | None = None) -> None:
-    """At the CLI edge: with --output json, the error is the one JSON object on stdout too."""
+def render_error(exc: Exception | None, json_output: bool, out: TextIO | None = None,
+                 message: str | None = None, exit_code: int | None = None) -> None:
+    """At the CLI edge: with --output json, the error is the one JSON object on stdout too.
+
+    ``message``/``exit_code`` override what ``exc`` carries (an Abort or a bug carries neither).
+    """
     if not json_output:
         return
     stream = out or sys.stdout
-    payload = {"error": getattr(exc, "message", str(exc)), "exit_code": getattr(exc, "exit_code", 1)}
+    payload = {"error": message if message is not None else getattr(exc, "message", str(exc)),
+               "exit_code": exit_code if exit_code is not None else getattr(exc, "exit_code", 1)}
     stream.write(json.dumps(payload) + "\n")
     stream.flush()
 

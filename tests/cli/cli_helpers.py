@@ -36,6 +36,21 @@ class Wildrydes:
         return json.loads(self(*args, **kwargs).stdout)
 
 
+def run_main(argv: list[str], input: str | None = None) -> tuple[int, str, str]:
+    """Run the console-script entry point (the CLI edge, with its JSON error path) with Click's
+    isolated streams: stdin is ``input`` and, like a pipe, not a terminal. Returns (code, stdout, stderr)."""
+    from wildrydes_cli.cli import main
+    with CliRunner().isolation(input=input) as (out, err, _):
+        code = main(list(argv))
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def interactive(monkeypatch) -> None:
+    """Pretend a person sits at a terminal, so confirmation prompts read Click's test input."""
+    from wildrydes_cli import console
+    monkeypatch.setattr(console, "stdin_is_interactive", lambda: True)
+
+
 def upload_model(bucket: str, key: str = MODEL_KEY, data: bytes | None = None) -> str:
     boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data or FIXTURE_MODEL.read_bytes())
     return key

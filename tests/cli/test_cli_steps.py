@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import boto3
 
-from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
+import json
+
+from cli_helpers import MODEL_KEY, NEWER_KEY, interactive, run_main, upload_model
 from wildrydes_cli import state
 from wildrydes_cli.settings import Settings
 
@@ -127,19 +129,37 @@ def test_cleanup_without_state_still_finds_the_stack(wildrydes, deployed):
     assert boto3.client("apigateway").get_rest_apis()["items"] == []
 
 
-def test_cleanup_delete_bucket_declined(wildrydes, deployed, with_model):
+def test_cleanup_delete_bucket_declined(wildrydes, deployed, with_model, monkeypatch):
+    interactive(monkeypatch)
     result = wildrydes("cleanup", "--delete-bucket", input="n\n", json_output=False)
     assert "Kept bucket" in result.stderr
     boto3.client("s3").head_bucket(Bucket=with_model["bucket"])
 
 
-def test_cleanup_delete_bucket_confirmed(wildrydes, deployed, with_model):
+def test_cleanup_delete_bucket_confirmed(wildrydes, deployed, with_model, monkeypatch):
+    interactive(monkeypatch)
     result = wildrydes("cleanup", "--delete-bucket", input="y\n", json_output=False)
     assert "Delete bucket" in result.stderr
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert "wildrydes-ml-mod1-3" not in _stack_names()
     again = wildrydes.json("cleanup", "--delete-bucket", "--yes")
     assert again["nothing_to_do"] is True
+
+
+def test_cleanup_delete_bucket_without_a_terminal_refuses_and_names_yes(wildrydes, deployed, with_model):
+    result = wildrydes("cleanup", "--delete-bucket", expect=2, json_output=False)   # stdin is not a TTY
+    assert "Delete bucket" in result.stderr and "Cannot ask: stdin is not a terminal. Pass --yes" in result.stderr
+    assert "Aborted" not in result.stderr
+    boto3.client("s3").head_bucket(Bucket=with_model["bucket"])                  # still there
+
+
+def test_cleanup_delete_bucket_without_a_terminal_json_is_one_object(wildrydes, with_model):
+    code, out, err = run_main(["--target", "aws", "--output", "json", "--scratchpad", str(wildrydes.scratchpad),
+                               "cleanup", "--delete-bucket"])
+    assert code == 2
+    error = json.loads(out)
+    assert error["exit_code"] == 2 and "--yes" in error["error"]
+    boto3.client("s3").head_bucket(Bucket=with_model["bucket"])
 
 
 def test_cleanup_delete_bucket_yes(wildrydes, with_model):
