@@ -261,6 +261,36 @@ def test_missing_data_file(tmp_path):
     assert result.exit_code == 2 and "cannot read --data" in result.stderr and "nope.csv" in result.stderr
 
 
+@pytest.fixture
+def no_emulator(monkeypatch):
+    """A guard: resolving the local target fails loudly instead of starting the emulator daemon."""
+    from wildrydes_cli.errors import LocalTargetError
+    from wildrydes_cli.local import daemon
+
+    def refuse(settings):
+        raise LocalTargetError("the emulator would have been started")
+    monkeypatch.setattr(daemon, "ensure_running", refuse)
+
+
+def test_missing_data_file_is_reported_before_the_target_starts(tmp_path, no_emulator):
+    """No --save, no bucket, local target: the missing file is the error, and no emulator is started."""
+    from wildrydes_cli.local import state as daemon_state
+    from wildrydes_cli.settings import Settings
+    result = run(["--target", "local", "--scratchpad", str(tmp_path / "scratchpad.txt"),
+                  "train", "--data", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2, result.stderr
+    assert "cannot read --data" in result.stderr and "missing.csv" in result.stderr
+    assert "emulator" not in result.stderr and "no data bucket" not in result.stderr
+    state_dir = Settings(target="local").state_dir
+    assert daemon_state.read_state(state_dir) is None and not daemon_state.local_dir(state_dir).exists()
+
+
+def test_bad_data_file_is_reported_before_the_target_starts(tmp_path, no_emulator):
+    path = write(tmp_path, "distance,healthpoints\n1,2\n")
+    result = run(["--target", "local", "train", "--data", str(path)])
+    assert result.exit_code == 2 and "rides.csv has no column 'magicpoints'" in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["--rows", "0"], "--rows must be between 10 and 10,000,000 (got 0)"),
     (["--rows", "-5"], "--rows must be between 10"),

@@ -2,8 +2,10 @@
 
 Why a separate module from the Click command: the command only parses flags
 and renders; this is what tests drive, and it decides the order that matters
-to users: find (and check) the bucket *before* spending time on training, and
-never upload anything when training fails.
+to users: read the user's own files first (a typo in --data is reported as
+such, before any emulator starts or AWS is called), then find (and check) the
+bucket *before* spending time on training, and never upload anything when
+training fails.
 """
 from __future__ import annotations
 
@@ -125,9 +127,12 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
 def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Callable | None = None) -> dict:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
+    # Local input first: a missing or bad --data file must not start the emulator or call AWS.
+    dataset = read_csv(request.data) if request.data is not None else None
     destination = Destination(request, settings, aws_factory)
     destination.prepare()
-    dataset = load_dataset(request)
+    if dataset is None:  # synthetic: generated only once the bucket is known to exist
+        dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     model = train(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
