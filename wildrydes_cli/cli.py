@@ -96,19 +96,19 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     """
     from wildrydes_cli.console import console_for
     from wildrydes_cli.training import report, service
-    from wildrydes_cli.training.progress import progress_bar
 
     settings = _settings(ctx)
+    console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save)
     if breeds is not None:
-        with progress_bar("breeds", total=max(breeds, 1)) as advance:
+        with console.progress("breeds", total=max(breeds, 1)) as advance:
             result = service.train_breeds(request, breeds, settings, on_breed=advance)
-        console_for(settings).result(result, lambda console: report.render_breeds(console, result))
+        console.result(result, lambda c: report.render_breeds(c, result))
         return
-    with progress_bar("training", total=epochs) as advance:
+    with console.progress("training", total=epochs) as advance:
         result = service.train_model(request, settings, on_epoch=advance)
-    console_for(settings).result(result, lambda console: report.render(console, result))
+    console.result(result, lambda c: report.render(c, result))
 
 
 def _aws_context(ctx: click.Context):

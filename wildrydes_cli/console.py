@@ -85,6 +85,34 @@ class Console:
         detail = f": {note['detail']}" if note.get("detail") else ""
         console.print(f"   [green]done[/green] ({elapsed:.1f} s){_escape(detail)}")
 
+    @contextmanager
+    def progress(self, description: str, total: int,
+                 enabled: bool | None = None) -> Iterator[Callable[..., None]]:
+        """A progress bar on stderr; yields ``advance(done, total=None, loss=None)``.
+
+        Drawn only on a terminal by default (a bar in a log file is noise); stdout is
+        never touched, so ``--output json`` still prints its one object.
+        """
+        stream = self.err
+        if enabled is None:
+            enabled = bool(getattr(stream, "isatty", lambda: False)())
+        if not enabled:
+            yield lambda *args, **kwargs: None
+            return
+        from rich.console import Console as RichConsole
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = RichConsole(file=stream, no_color=not color_enabled(stream))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[note]}"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(description, total=total, note="")
+
+            def advance(done: int, _total: int | None = None, loss: float | None = None) -> None:
+                bar.update(task, completed=done, note=f"loss {loss:.4f}" if loss is not None else "")
+
+            yield advance
+
     # -- results (stdout) ---------------------------------------------------------
     def result(self, data: dict, render: Callable[["Console"], None] | None = None) -> None:
         """Print the command's result: one JSON object, or the text rendering."""

@@ -117,3 +117,31 @@ def test_errors_at_the_edge_traceback_only_with_debug(capsys, debug):
     err = capsys.readouterr().err
     assert "Error: --url 'ftp://nowhere' is not an http(s) URL." in err
     assert ("Traceback (most recent call last)" in err) is debug
+
+
+def test_progress_bar_draws_on_stderr_only_even_in_json_mode():
+    out, err = io.StringIO(), io.StringIO()
+    console = Console(json_output=True, out=out, err=err)
+    with console.progress("training", total=3, enabled=True) as advance:
+        for epoch in range(1, 4):
+            advance(epoch, 3, loss=0.5 / epoch)
+    console.result({"ok": True})
+    assert json.loads(out.getvalue()) == {"ok": True}          # stdout: the one JSON object, no bar
+    drawn = err.getvalue()
+    assert "training" in drawn and "3/3" in drawn and "loss 0.1667" in drawn
+
+
+def test_progress_bar_is_off_when_stderr_is_not_a_terminal():
+    out, err = io.StringIO(), io.StringIO()
+    with Console(out=out, err=err).progress("breeds", total=2) as advance:
+        advance(1, 2)
+        advance(2, 2)
+    assert out.getvalue() == "" and err.getvalue() == ""
+
+
+def test_progress_bar_draws_by_default_on_a_terminal(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    err = Tty()
+    with Console(out=io.StringIO(), err=err).progress("training", total=2) as advance:
+        advance(2, 2)
+    assert "training" in err.getvalue() and "2/2" in err.getvalue() and "\x1b[3" not in err.getvalue()
