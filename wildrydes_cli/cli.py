@@ -251,33 +251,33 @@ def local_group() -> None:
 @click.pass_context
 def local_start_cmd(ctx: click.Context, port: int | None) -> None:
     """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api)."""
-    from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import daemon, render
-    settings = _settings(ctx)
-    status = daemon.start(settings, port)
-    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "start", status))
+    from wildrydes_cli.local import daemon
+    _local_result(ctx, "start", lambda settings: daemon.start(settings, port))
 
 
 @local_group.command("stop")
 @click.pass_context
 def local_stop_cmd(ctx: click.Context) -> None:
     """Stop the emulator daemon and its Lambda workers (everything deployed locally is forgotten)."""
-    from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import daemon, render
-    settings = _settings(ctx)
-    status = daemon.stop(settings)
-    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "stop", status))
+    from wildrydes_cli.local import daemon
+    _local_result(ctx, "stop", daemon.stop)
 
 
 @local_group.command("status")
 @click.pass_context
 def local_status_cmd(ctx: click.Context) -> None:
     """Show whether the emulator runs, its pid, endpoint URL and log file."""
+    from wildrydes_cli.local import daemon
+    _local_result(ctx, "status", daemon.status)
+
+
+def _local_result(ctx: click.Context, verb: str, action) -> None:
+    """Run a daemon action on the settings and render its status (text or one JSON object)."""
     from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import daemon, render
+    from wildrydes_cli.local import render
     settings = _settings(ctx)
-    status = daemon.status(settings)
-    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, "status", status))
+    status = action(settings)
+    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, verb, status))
 
 
 @cli.command("models")
