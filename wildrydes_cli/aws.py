@@ -192,22 +192,22 @@ class Aws:
         self.wait_stack(name, "delete")
         return True
 
-    # -- S3 -----------------------------------------------------------------------
-    def bucket_exists(self, bucket: str) -> bool:
+    def _exists(self, doing: str, call: Callable[[], Any]) -> bool:
+        """True unless AWS answers that the thing does not exist (other errors propagate)."""
         try:
-            with self.translate(f"reach bucket {bucket}"):
-                self.client("s3").head_bucket(Bucket=bucket)
+            with self.translate(doing):
+                call()
         except NotFoundError:
             return False
         return True
 
+    # -- S3 -----------------------------------------------------------------------
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._exists(f"reach bucket {bucket}", lambda: self.client("s3").head_bucket(Bucket=bucket))
+
     def object_exists(self, bucket: str, key: str) -> bool:
-        try:
-            with self.translate(f"read s3://{bucket}/{key}"):
-                self.client("s3").head_object(Bucket=bucket, Key=key)
-        except NotFoundError:
-            return False
-        return True
+        return self._exists(f"read s3://{bucket}/{key}",
+                            lambda: self.client("s3").head_object(Bucket=bucket, Key=key))
 
     def list_keys(self, bucket: str, prefix: str = "") -> list[dict]:
         """Every object (Key, LastModified, Size) under ``prefix``."""
@@ -266,12 +266,7 @@ class Aws:
 
     # -- IAM ----------------------------------------------------------------------
     def role_exists(self, name: str) -> bool:
-        try:
-            with self.translate(f"read role {name}"):
-                self.client("iam").get_role(RoleName=name)
-        except NotFoundError:
-            return False
-        return True
+        return self._exists(f"read role {name}", lambda: self.client("iam").get_role(RoleName=name))
 
     # -- Lambda -------------------------------------------------------------------
     def function_config(self, name: str) -> dict | None:
@@ -336,12 +331,8 @@ class Aws:
 
     # -- API Gateway --------------------------------------------------------------
     def rest_api_exists(self, api_id: str) -> bool:
-        try:
-            with self.translate(f"read API {api_id}"):
-                self.client("apigateway").get_rest_api(restApiId=api_id)
-        except NotFoundError:
-            return False
-        return True
+        return self._exists(f"read API {api_id}",
+                            lambda: self.client("apigateway").get_rest_api(restApiId=api_id))
 
     def delete_rest_api(self, api_id: str) -> bool:
         if not self.rest_api_exists(api_id):
@@ -358,12 +349,8 @@ class Aws:
             return {item["path"]: item for page in pages for item in page.get("items", [])}
 
     def stage_exists(self, api_id: str, stage: str) -> bool:
-        try:
-            with self.translate(f"read stage {stage} of API {api_id}"):
-                self.client("apigateway").get_stage(restApiId=api_id, stageName=stage)
-        except NotFoundError:
-            return False
-        return True
+        return self._exists(f"read stage {stage} of API {api_id}",
+                            lambda: self.client("apigateway").get_stage(restApiId=api_id, stageName=stage))
 
     def put_proxy_method(self, api_id: str, resource_id: str, uri: str) -> None:
         """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand)."""
