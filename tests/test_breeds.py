@@ -10,6 +10,7 @@ from functools import lru_cache
 import pytest
 
 import config
+import formats
 import index
 import models
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
@@ -235,6 +236,7 @@ def test_the_cli_and_the_function_agree_on_the_bucket_layout():
     from wildrydes_cli import layout
     assert models.BREED_PATTERN.pattern == layout.BREED_RE.pattern
     assert models.BREEDS_PREFIX == layout.BREEDS_PREFIX
+    assert formats.WORKSHOP_FEATURES == layout.FEATURES
     assert models.breed_index_key("shire") == layout.breed_index_key("shire")
     for name in ("shire", "shire-2", "shire\n", "Shire", "a" * 64, "../x"):
         assert (models.BREED_PATTERN.match(name) is not None) == layout.is_breed_name(name), name

@@ -17,6 +17,10 @@ from __future__ import annotations
 import re
 
 # \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
+# contract: the notebook's feature order, which models are trained on; requests name
+# features and the function maps them to this order (lambda/formats.py keeps its copy).
+FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
+
 BREED_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"

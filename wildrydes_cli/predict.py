@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import Callable
 
 from wildrydes_cli import layout
+from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.console import Console
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 
 LOG = logging.getLogger(__name__)
 
-# Request keys (the workshop's spelling), in the training order every message uses; the request
-# names each key, so the order on the wire does not matter.
-FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 TIMEOUT_S = 30.0
 BATCH_ROWS = 1000   # the function's per-request limit (lambda/formats.py MAX_BATCH_ROWS)
 EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0"

@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from wildrydes_cli.errors import UsageError
+from wildrydes_cli.layout import FEATURES
 
 LOG = logging.getLogger(__name__)
 
-# contract: the workshop notebook's feature order; the function maps names to it.
-FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 LABEL = "fieldservice"
 COLUMNS = FEATURES + (LABEL,)
 
