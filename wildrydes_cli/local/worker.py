@@ -6,8 +6,11 @@ handler once (the "init" phase, where the function loads its model), reports
 ``ready`` (or the init error), then serves invocations one at a time over its
 stdin/stdout pipes: 4-byte big-endian length + JSON, in both directions.
 
-The handler's own ``print`` output goes to stderr (the daemon's log), never
-into the protocol stream. Standard library only: this runs next to user code.
+The handler's own output (``print`` and the root logger, formatted as
+Lambda's Python runtime formats it) goes to stderr (the daemon's log) and is
+also collected per invocation and returned with the result, with the
+duration and the process's peak RSS, so the runner can write Lambda's
+START/END/REPORT log lines; it never enters the protocol stream. Standard library only: this runs next to user code.
 The worker exits when its pipe closes or, on Linux, when the daemon dies
 (``PR_SET_PDEATHSIG``), so no worker outlives the emulator.
 """
@@ -15,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
+import logging
 import os
+import resource
 import signal
 import struct
 import sys
@@ -24,6 +30,81 @@ import time
 import traceback
 
 _HEADER = struct.Struct(">I")
+MAX_CAPTURED_LINES = 1000          # per invocation: a chatty function cannot balloon the daemon
+MAX_CAPTURED_CHARS = 256 * 1024
+
+
+class OutputCapture(io.TextIOBase):
+    """A text stream that keeps the current invocation's lines (bounded) and echoes to ``echo``."""
+
+    def __init__(self, echo) -> None:
+        self.echo = echo
+        self.lines: list[str] = []
+        self.chars = 0
+        self.dropped = 0
+        self._partial = ""
+        self.request_id = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.echo.write(text)
+        *complete, self._partial = (self._partial + text).split("\n")
+        for line in complete:
+            self._keep(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.echo.flush()
+
+    def _keep(self, line: str) -> None:
+        if len(self.lines) >= MAX_CAPTURED_LINES or self.chars + len(line) > MAX_CAPTURED_CHARS:
+            self.dropped += 1
+            return
+        self.lines.append(line)
+        self.chars += len(line)
+
+    def take(self) -> list[str]:
+        """The lines since the last call (a trailing partial line included), then start afresh."""
+        if self._partial:
+            self._keep(self._partial)
+            self._partial = ""
+        lines = self.lines
+        if self.dropped:
+            lines.append(f"[wildrydes] {self.dropped} more output lines of this invocation were dropped")
+        self.lines, self.chars, self.dropped = [], 0, 0
+        return lines
+
+
+class LambdaLogFormatter(logging.Formatter):
+    """Lambda's Python runtime format: ``[LEVEL]\t<UTC time>Z\t<request id>\t<message>``."""
+
+    converter = time.gmtime
+
+    def __init__(self, capture: OutputCapture) -> None:
+        super().__init__("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                         "%Y-%m-%dT%H:%M:%S")
+        self.capture = capture
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.aws_request_id = self.capture.request_id
+        return super().format(record)
+
+
+def install_capture() -> OutputCapture:
+    """Route print() and the root logger into one capture, as Lambda's runtime does."""
+    capture = OutputCapture(sys.__stderr__)
+    sys.stdout = sys.stderr = capture
+    handler = logging.StreamHandler(capture)
+    handler.setFormatter(LambdaLogFormatter(capture))
+    logging.getLogger().addHandler(handler)
+    return capture
+
+
+def peak_rss_mb() -> int:
+    """This process's peak resident set so far, in MB (ru_maxrss is KiB on Linux)."""
+    return max(1, round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 def _die_with_parent() -> None:
@@ -100,29 +181,42 @@ def load_handler(task_root: str, handler: str):
     return function
 
 
-def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str) -> int:
+def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str,
+          capture: OutputCapture | None = None) -> int:
+    capture = capture or OutputCapture(sys.__stderr__)
+    started = time.perf_counter()
     try:
         handler = load_handler(task_root, handler_name)
     except BaseException as exc:  # init error: report it, the runner answers 502
         traceback.print_exc()
-        write_message(out_fd, {"type": "init_error", "error": _error(exc)})
+        write_message(out_fd, {"type": "init_error", "error": _error(exc), "logs": capture.take()})
         return 1
-    write_message(out_fd, {"type": "ready", "pid": os.getpid()})
+    write_message(out_fd, {"type": "ready", "pid": os.getpid(), "logs": capture.take(),
+                           "init_ms": (time.perf_counter() - started) * 1000})
     while True:
         message = read_message(in_fd)
         if message is None:
             return 0
         context = LambdaContext(message.get("context", {}))
+        capture.request_id = context.aws_request_id
+        started = time.perf_counter()
         try:
             result = handler(message["event"], context)
-            reply = json.dumps({"type": "result", "ok": True, "result": result}, separators=(",", ":"))
+            reply = {"type": "result", "ok": True, "result": result}
         except Exception as exc:
             traceback.print_exc()
-            reply = json.dumps({"type": "result", "ok": False, "error": _error(exc)})
+            reply = {"type": "result", "ok": False, "error": _error(exc)}
         except BaseException as exc:  # SystemExit in a handler: report, then end this environment
-            write_message(out_fd, {"type": "result", "ok": False, "error": _error(exc)})
+            write_message(out_fd, {"type": "result", "ok": False, "error": _error(exc), "logs": capture.take()})
             return 1
-        payload = reply.encode()
+        reply.update(logs=capture.take(), duration_ms=(time.perf_counter() - started) * 1000,
+                     max_memory_mb=peak_rss_mb())
+        try:
+            text = json.dumps(reply, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:  # a result JSON cannot carry: the runtime's error
+            reply.update(ok=False, error=_error(exc), result=None)
+            text = json.dumps(reply, separators=(",", ":"))
+        payload = text.encode()
         os.write(out_fd, _HEADER.pack(len(payload)))
         while payload:
             payload = payload[os.write(out_fd, payload):]
@@ -139,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return serve(in_fd, out_fd, args.task_root, args.handler)
+    return serve(in_fd, out_fd, args.task_root, args.handler, install_capture())
 
 
 if __name__ == "__main__":
