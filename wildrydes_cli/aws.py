@@ -371,6 +371,18 @@ class Aws:
             return self.client("apigateway").create_deployment(
                 restApiId=api_id, stageName=stage, description="Deployed by wildrydes.")["id"]
 
+    # -- CloudWatch Logs -------------------------------------------------------------
+    def log_events(self, group: str, start_ms: int, filter_pattern: str | None = None,
+                   next_token: str | None = None) -> dict:
+        """One page of FilterLogEvents; a missing group raises NotFoundError."""
+        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+        if filter_pattern:
+            kwargs["filterPattern"] = filter_pattern
+        if next_token:
+            kwargs["nextToken"] = next_token
+        with self.translate(f"read log group {group}"):
+            return self.client("logs").filter_log_events(**kwargs)
+
 
 def aws_for(settings: Settings, session: Any = None) -> Aws:
     """The wrapper for these settings (the one seam tests and the local target use)."""
