@@ -47,20 +47,43 @@ def sagemaker_regressor_bytes() -> bytes:
     return SAGEMAKER_REGRESSOR.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def moto_s3_url():
+    """moto in server mode on a free loopback port, for the whole session (reset per test).
+
+    The function reads S3 over real HTTP with its own signed GETs (lambda/s3get.py),
+    which moto's in-process mock cannot intercept; its server can answer them."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture
-def function_bucket(monkeypatch):
-    """A moto S3 bucket named in OUTPUT_BUCKET, and a fresh model store in the handler module."""
+def function_bucket(monkeypatch, moto_s3_url):
+    """A moto S3 bucket named in OUTPUT_BUCKET, and a fresh model store in the handler module.
+
+    The function reaches it through AWS_ENDPOINT_URL_S3, as the local target's runner
+    passes AWS_ENDPOINT_URL; the yielded boto3 client seeds it."""
+    import urllib.request
+
     import boto3
-    from moto import mock_aws
 
     import index
     from lambda_helpers import BUCKET
 
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-        monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
-        monkeypatch.setattr(index, "_store", None)
-        yield client
-        index._store = None
+    urllib.request.urlopen(urllib.request.Request(f"{moto_s3_url}/moto-api/reset", method="POST"), timeout=10)
+    client = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_s3_url)
+    client.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3_url)
+    monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
+    monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
+    monkeypatch.setattr(index, "_store", None)
+    yield client
+    close = getattr(getattr(index._store, "s3", None), "close", None)
+    if close is not None:
+        close()
+    index._store = None
