@@ -60,11 +60,14 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def endpoint(aws, classifier_bytes, monkeypatch):
-    """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3."""
+def endpoint(aws, classifier_bytes, monkeypatch, moto_s3_url):
+    """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3.
+
+    The function reads S3 over real HTTP (lambda/s3get.py), so its bucket is in moto's server."""
     import index
     bucket = "wildrydes-predict-test"
-    s3 = boto3.client("s3")
+    s3 = boto3.client("s3", endpoint_url=moto_s3_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3_url)
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=MODEL_KEY, Body=classifier_bytes)
     monkeypatch.setenv("OUTPUT_BUCKET", bucket)
