@@ -114,7 +114,7 @@ class S3Client:
     def __init__(self, region: str, endpoint: str | None = None, addressing: str = "auto", env=None,
                  connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
                  deadline: float = CALL_DEADLINE, max_attempts: int = MAX_ATTEMPTS,
-                 sleep=time.sleep, clock=time.monotonic, rand=random.random) -> None:
+                 sleep=None, clock=time.monotonic, rand=None) -> None:
         self.region = region
         self.custom_endpoint = bool(endpoint)
         parts = urlsplit(endpoint or aws_endpoint(region))
@@ -127,7 +127,9 @@ class S3Client:
         self.env = env
         self.connect_timeout, self.read_timeout, self.deadline = connect_timeout, read_timeout, deadline
         self.max_attempts = max_attempts
-        self.sleep, self.clock, self.rand = sleep, clock, rand
+        # Injectable for tests; looked up at construction so a test may patch the module's.
+        self.sleep = time.sleep if sleep is None else sleep
+        self.clock, self.rand = clock, random.random if rand is None else rand
         self._connections: dict[str, http.client.HTTPConnection] = {}
         self.connections_opened = 0   # observable connection reuse (benchmarks, tests)
 
@@ -213,9 +215,10 @@ class S3Client:
             except _Retryable as failed:
                 remaining = give_up_at - self.clock()
                 if attempt >= self.max_attempts or remaining <= 0:
-                    LOG.warning("S3 %s%s: giving up after %d attempt(s): %s", host, path, attempt,
-                                failed.error.message)
-                    raise failed.error from None
+                    error = failed.error
+                    LOG.warning("S3 %s%s: giving up after %d attempt(s): %s", host, path, attempt, error.message)
+                    raise S3Error(f"reading s3://{bucket}/{key} failed after {attempt} attempt(s): "
+                                  f"{error.message}", error.status, error.code) from None
                 delay = min(self.rand() * min(MAX_BACKOFF, 2.0 ** (attempt - 1)), remaining)
                 LOG.info("S3 %s%s: %s; retry %d in %.2f s", host, path, failed.error.message, attempt, delay)
                 self.sleep(delay)
