@@ -47,7 +47,7 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 def signing_key(secret_key: str, day: str, region: str, service: str) -> bytes:
     """The derived key: HMAC chain over date, region, service and ``aws4_request``."""
-    key = _hmac(f"AWS4{secret_key}".encode("utf-8"), day)
+    key = _hmac(f"AWS4{secret_key}".encode(), day)
     key = _hmac(key, region)
     key = _hmac(key, service)
     return _hmac(key, "aws4_request")

@@ -82,7 +82,7 @@ class FakeS3:
         """Distinct client (address, port) pairs: one per TCP connection the reader opened."""
         return {r["client"] for r in self.requests}
 
-    def __enter__(self) -> "FakeS3":
+    def __enter__(self) -> FakeS3:
         self.thread.start()
         return self
 
