@@ -32,6 +32,7 @@ import os
 import random
 import re
 import socket
+import ssl  # already imported by http.client; the costly part is a context
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -131,6 +132,7 @@ class S3Client:
         self.sleep = time.sleep if sleep is None else sleep
         self.clock, self.rand = clock, random.random if rand is None else rand
         self._connections: dict[str, http.client.HTTPConnection] = {}
+        self._tls: ssl.SSLContext | None = None   # made on the first HTTPS connection (real AWS)
         self.connections_opened = 0   # observable connection reuse (benchmarks, tests)
 
     @classmethod
@@ -286,10 +288,11 @@ class S3Client:
             return connection, True
         hostname, _, port = host.rpartition(":") if host.rsplit(":", 1)[-1].isdigit() else (host, "", "")
         if self.scheme == "https":
-            import ssl  # only real AWS needs TLS; the local target is plain HTTP
-            context = ssl.create_default_context()
+            if self._tls is None:
+                # Loading the CA bundle costs tens of ms: once per execution environment, not per connection.
+                self._tls = ssl.create_default_context()
             connection = http.client.HTTPSConnection(hostname, int(port or 443), timeout=self.connect_timeout,
-                                                     context=context)
+                                                     context=self._tls)
         else:
             connection = http.client.HTTPConnection(hostname, int(port or 80), timeout=self.connect_timeout)
         connection.connect()

@@ -29,7 +29,7 @@ class Answer:
 
 
 class FakeS3:
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.script: list[tuple[str, Answer]] = []   # (path prefix, answer), used once each
         self.default = Answer(404, error_xml("NoSuchKey"))
         self.requests: list[dict] = []
@@ -71,7 +71,14 @@ class FakeS3:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:   # (certificate file, key file): answer over HTTPS as S3 does
+            import ssl
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://localhost:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
 

@@ -212,6 +212,40 @@ def test_list_objects_parses_prefixes_keys_and_truncation(fake):
                                          "&start-after=breeds%2Fa%2F~")
 
 
+# -- HTTPS, as on real AWS ---------------------------------------------------------------
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for localhost, and its key, made with the openssl CLI."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
+def test_https_verifies_the_certificate_and_reuses_one_tls_context(tmp_path, monkeypatch):
+    cert, key = self_signed(tmp_path)
+    with FakeS3(tls=(cert, key)) as server:
+        for n in range(3):
+            server.add("/", Answer(200, b"tls%d" % n, drop_after=n == 0))
+        monkeypatch.setenv("SSL_CERT_FILE", cert)    # trust it the way the system store would
+        reader = client(server)
+        assert reader.get_object(BUCKET, "a", 100) == b"tls0"
+        context = reader._tls
+        time.sleep(0.05)
+        assert reader.get_object(BUCKET, "b", 100) == b"tls1"   # a new connection (the first was dropped)
+        assert reader.get_object(BUCKET, "c", 100) == b"tls2"
+        assert reader._tls is context and reader.connections_opened == 2
+
+
+def test_https_refuses_an_untrusted_certificate(tmp_path):
+    cert, key = self_signed(tmp_path)
+    with FakeS3(tls=(cert, key)) as server:
+        server.default = Answer(200, b"secret")
+        with pytest.raises(s3get.S3Error, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            client(server).get_object(BUCKET, "a", 100)
+
+
 # -- what the handler answers ---------------------------------------------------------------
 
 @pytest.fixture
