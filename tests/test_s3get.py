@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -314,13 +315,13 @@ print(json.dumps({"first": first, "second": second, "heavy": heavy,
 
 
 def test_a_cold_lean_process_serves_from_s3_without_importing_boto3(function_bucket, moto_s3_url, tmp_path):
-    from conftest import LAMBDA_DIR
+    lambda_dir = Path(__file__).resolve().parents[1] / "lambda"
     key = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
     function_bucket.put_object(Bucket=BUCKET, Key=key, Body=workshop_archive())
     env = {"PATH": "/usr/bin:/bin", "AWS_ENDPOINT_URL": moto_s3_url, "AWS_ACCESS_KEY_ID": "testing",
            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", "AWS_REGION": "us-east-1",
            "OUTPUT_BUCKET": BUCKET, "MODEL_PATH": key, "INFERENCE_ENGINE": "lean"}
-    done = subprocess.run([sys.executable, "-I", "-c", LEAN_PROBE % (WORKSHOP_RIDE,), str(LAMBDA_DIR)],
+    done = subprocess.run([sys.executable, "-I", "-c", LEAN_PROBE % (WORKSHOP_RIDE,), str(lambda_dir)],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
