@@ -119,8 +119,11 @@ class S3Client:
         self.region = region
         self.custom_endpoint = bool(endpoint)
         parts = urlsplit(endpoint or aws_endpoint(region))
+        # A bad endpoint is reported by every call (a 503 naming it), never a crash at start-up.
+        self.config_error: str | None = None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"S3 endpoint {endpoint!r} is not an http(s) URL")
+            self.config_error = (f"S3 endpoint {endpoint!r} (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) "
+                                 "is not an http(s) URL")
         self.scheme = parts.scheme
         self.netloc = parts.netloc.rpartition("@")[2]
         self.base_path = parts.path.rstrip("/")
@@ -204,6 +207,8 @@ class S3Client:
 
     def _call(self, bucket: str, key: str, query: list, limit: int) -> tuple[int, str, bytes]:
         """(status, error code, body) of the first non-retryable answer, within the deadline."""
+        if self.config_error:
+            raise S3Error(self.config_error, code="BadEndpoint")
         credentials = credentials_from_env(self.env)
         host, path = self._address(bucket, key)
         encoded_query = sigv4.canonical_query(query)

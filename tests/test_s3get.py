@@ -291,6 +291,12 @@ def test_s3_down_is_503_naming_the_key_after_retries(fake, handler_on):
     assert len(fake.requests) == 3
 
 
+def test_a_malformed_endpoint_is_a_503_naming_it(handler_on, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "localhost:4566")
+    status, body = handler_on("/breeds/shire", body=WORKSHOP_RIDE)
+    assert status == 503 and "S3 endpoint 'localhost:4566'" in body["error"] and "AWS_ENDPOINT_URL" in body["error"]
+
+
 def test_missing_credentials_are_a_503_naming_them(fake, handler_on, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
