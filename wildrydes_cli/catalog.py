@@ -33,7 +33,7 @@ def _breed_names(s3, bucket: str) -> list[str]:
 def _read_index(s3, bucket: str, breed: str) -> dict:
     """One breed's row; a missing or broken index is reported in the row, not raised."""
     key = breed_index_key(breed)
-    row = {"breed": breed, "model_path": None, "trained_at": None, "metrics": {}, "problem": None}
+    row: dict = {"breed": breed, "model_path": None, "trained_at": None, "metrics": {}, "problem": None}
     try:
         index = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         row.update(model_path=index["key"], trained_at=index.get("trained_at"),

@@ -20,7 +20,9 @@ from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_object(Settings)
+    settings = ctx.find_object(Settings)
+    assert settings is not None, "the cli group sets the settings first"
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -200,7 +202,7 @@ def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax,
         from wildrydes_cli.target import invoke_url, resolve
         deployment = state.current(settings)
         url = predicting.base_url_from_state(deployment)
-        if settings.is_local:  # the emulator's port may have changed since deploy
+        if settings.is_local and deployment is not None:  # the emulator's port may have changed since deploy
             url = invoke_url(resolve(settings), deployment.api_id)
     console = console_for(settings)
     result = predicting.predict(url, rides, breed=breed, batch=file is not None)

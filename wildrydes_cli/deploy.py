@@ -93,10 +93,11 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:
-            model_path = aws.newest_model_key(bucket)
-            if model_path is None:
+            newest = aws.newest_model_key(bucket)
+            if newest is None:
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
+            model_path = newest
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")

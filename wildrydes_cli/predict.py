@@ -35,10 +35,11 @@ def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
     if missing:
         raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. {EXAMPLE_FLAGS} "
                          "(or --file rides.csv).")
-    for name in FEATURES:
-        if not math.isfinite(values[name]):
-            raise UsageError(f"--{name.lower()} is {values[name]}: every feature must be a finite number.")
-    return {name: _plain(values[name]) for name in FEATURES}
+    given = {name: float(values[name] or 0.0) for name in FEATURES}
+    for name, value in given.items():
+        if not math.isfinite(value):
+            raise UsageError(f"--{name.lower()} is {value}: every feature must be a finite number.")
+    return {name: _plain(value) for name, value in given.items()}
 
 
 def _plain(value: float) -> float | int:

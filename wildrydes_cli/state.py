@@ -78,7 +78,7 @@ def current(settings: Settings) -> Deployment | None:
     if not deployments:
         return None
     name = _current_name(state_path(settings))
-    return deployments.get(name) or next(iter(deployments.values()))
+    return deployments.get(name or "") or next(iter(deployments.values()))
 
 
 def _current_name(path: Path) -> str | None:

@@ -65,7 +65,8 @@ def test_newest_model_none_when_empty(aws_):
 def test_set_function_env_merges(aws_):
     iam = boto3.client("iam")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    import io, zipfile
+    import io
+    import zipfile
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("index.py", "def handler(e, c): return {}")

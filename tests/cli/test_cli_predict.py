@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
@@ -62,6 +63,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint(aws, classifier_bytes, monkeypatch):
     """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "lambda"))  # this test only
     import index
     bucket = "wildrydes-predict-test"
     s3 = boto3.client("s3")
@@ -202,7 +204,8 @@ def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
 def test_predict_missing_api_hint():
     from wildrydes_cli import predict as predicting
     from wildrydes_cli.errors import WildrydesError
-    answer = lambda url, payload: (403, {"message": "Missing Authentication Token"}, 1.0)
+    def answer(url, payload):
+        return 403, {"message": "Missing Authentication Token"}, 1.0
     with pytest.raises(WildrydesError, match="answered 403.*run `wildrydes deploy`"):
         predicting.predict("http://127.0.0.1:1/restapis/x/prod/_user_request_/", [{"distance": 1}], post=answer)
 

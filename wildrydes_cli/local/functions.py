@@ -120,7 +120,7 @@ def fetch_code(spec: FunctionSpec) -> bytes:
         except Exception as exc:  # moto's MissingBucket / MissingKey
             LOG.info("code object s3://%s/%s not readable: %s", spec.code_bucket, spec.code_key, exc)
     fn = _backend_function(spec.arn)
-    if fn is not None and getattr(fn, "code_bytes", b""):
+    if fn is not None and getattr(fn, "code_bytes", None):
         candidates.append(("the function's code snapshot", fn.code_bytes))
     for source, data in candidates:
         if code_sha256(data) == spec.code_sha256:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.training import publish
@@ -76,7 +76,7 @@ class Destination:
         self.request = request
         self.settings = settings
         self._aws_factory = aws_factory
-        self.aws = None
+        self.aws: Any = None
         self.bucket: str | None = None
 
     def prepare(self) -> None:
@@ -101,7 +101,7 @@ class Destination:
             path = publish.save_model(self.request.save, data)
             return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
         with self.aws.translate(f"publish the model to s3://{self.bucket}"):
-            key = publish.publish_model(self.aws.client("s3"), self.bucket, data, breed=breed, metrics=metrics)
+            key = publish.publish_model(self.aws.client("s3"), str(self.bucket), data, breed=breed, metrics=metrics)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
         if breed is not None:
             result["index"] = publish.latest_key(breed)
