@@ -26,7 +26,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for name, item in state.load(settings).items():
         found[name] = {"api_id": item.api_id, "bucket": item.bucket, "code_keys": list(item.code_keys)}
-    for name in (settings.function_stack, settings.complete_stack):
+    for name in settings.function_stacks:
         if aws.stack(name) is None:
             continue
         outputs = aws.stack_outputs(name)
@@ -73,7 +73,7 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
 
     nothing = not any(removed.values())
     message = (f"Nothing to clean up on target {settings.target} ({settings.region}): no deployment recorded "
-               f"and no stack {settings.function_stack} or {settings.complete_stack}."
+               f"and no stack {' or '.join(settings.function_stacks)}."
                if nothing else "Cleaned up: " + _summary(removed))
     return {"target": settings.target, "region": settings.region, "nothing_to_do": nothing,
             "message": message, **removed}

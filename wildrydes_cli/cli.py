@@ -166,7 +166,7 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
     from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
     settings, aws, console = _aws_context(ctx)
     request = deploying.DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
-                                      complete=complete, yes=yes)
+                                      stack=settings.complete_stack if complete else None, yes=yes)
     result = deploying.deploy(settings, aws, request, console, confirm=console.confirm,
                               run_bootstrap=lambda: run_bootstrap(settings, aws, console))
     console.result(result, lambda c: deploying.render(result, c))

@@ -33,11 +33,13 @@ MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE")
 
 @dataclass(frozen=True)
 class DeployRequest:
+    """What the user asked for; ``stack`` None is the function stack (--complete names mod0-4)."""
+
     bucket: str | None = None
     role: str | None = None
     model_path: str | None = None
     engine: str = "lean"
-    complete: bool = False
+    stack: str | None = None
     yes: bool = False
 
 
@@ -48,7 +50,6 @@ class Plan:
     model_path: str
     engine: str
     stack: str
-    complete: bool
 
 
 def default_bucket(settings: Settings, aws: Aws) -> str | None:
@@ -102,8 +103,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")
         note["detail"] = f"s3://{bucket}/{model_path}"
-    stack = settings.complete_stack if request.complete else settings.function_stack
-    return Plan(bucket, request.role, model_path, request.engine, stack, request.complete)
+    return Plan(bucket, request.role, model_path, request.engine, request.stack or settings.function_stack)
 
 
 def _missing_bucket(settings: Settings, bucket: str | None, request: DeployRequest,
@@ -134,11 +134,10 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
         note["detail"] = "uploaded" if uploaded else "already there"
 
     previous_env = _previous_env(aws, plan.stack)
-    template = stacks.COMPLETE if plan.complete else stacks.FUNCTION
     params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
                                         memory, plan.role)
     with console.step(f"Create or update stack {plan.stack}") as note:
-        outcome = aws.deploy_stack(plan.stack, stacks.template_body(template), params)
+        outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)
         note["detail"] = outcome
     outputs = aws.stack_outputs(plan.stack)
     function_name, api_id = outputs["FunctionName"], outputs["ApiId"]
@@ -162,7 +161,7 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
     recorded[plan.stack] = state.Deployment(
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
         model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
-        complete=plan.complete, deployed_at=now().isoformat(timespec="seconds"))
+        deployed_at=now().isoformat(timespec="seconds"))
     state.save(settings, recorded, current=plan.stack)
     return {
         "stack": plan.stack, "stack_action": outcome, "target": settings.target, "region": settings.region,

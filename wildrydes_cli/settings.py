@@ -50,6 +50,11 @@ class Settings:
     state_dir: Path = field(default_factory=default_state_dir)
 
     @property
+    def function_stacks(self) -> tuple[str, str]:
+        """Every stack name deploy may create from function.yml (status and cleanup look at each)."""
+        return (self.function_stack, self.complete_stack)
+
+    @property
     def is_local(self) -> bool:
         return self.target == "local"
 

@@ -21,7 +21,7 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class Deployment:
-    """One stack deploy made (function stack or the one-stack complete path)."""
+    """One stack deploy made from function.yml (under wildrydes-ml-mod3-4, or mod0-4 with --complete)."""
 
     stack: str
     bucket: str
@@ -32,7 +32,6 @@ class Deployment:
     engine: str
     runtime: str
     code_keys: list[str] = field(default_factory=list)
-    complete: bool = False
     deployed_at: str = ""
 
 

@@ -19,7 +19,7 @@ LOG = logging.getLogger(__name__)
 
 def status(settings: Settings, aws: Aws) -> dict:
     stacks = {}
-    for name in (settings.prereq_stack, settings.function_stack, settings.complete_stack):
+    for name in (settings.prereq_stack, *settings.function_stacks):
         stack = aws.stack(name)
         stacks[name] = stack["StackStatus"] if stack else "absent"
     deployment = state.current(settings)

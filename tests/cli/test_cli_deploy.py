@@ -113,6 +113,19 @@ def test_deploy_complete_one_stack(wildrydes, with_model):
     assert "wildrydes-ml-mod0-4" in result["function_name"]
 
 
+def test_the_newest_deploy_is_the_current_one(wildrydes, deployed):
+    """deploy, then deploy --complete: status and predict talk to the newer stack's API."""
+    from wildrydes_cli import predict, state
+    from wildrydes_cli.settings import Settings
+    complete = wildrydes.json("deploy", "--complete")
+    assert complete["api_id"] != deployed["api_id"]
+    shown = wildrydes.json("status")
+    assert shown["stack"] == "wildrydes-ml-mod0-4" and shown["api_id"] == complete["api_id"]
+    assert predict.base_url_from_state(state.current(Settings(target="aws"))) == complete["invoke_url"]
+    again = wildrydes.json("deploy")   # and back: the function stack is current again
+    assert wildrydes.json("status")["api_id"] == again["api_id"] == deployed["api_id"]
+
+
 # -- preflight: nothing is created when a check fails --------------------------------
 
 def _nothing_created() -> None:
