@@ -12,7 +12,6 @@ from pathlib import Path
 
 TARGETS = ("local", "aws")
 OUTPUTS = ("text", "json")
-ENGINES = ("lean", "mxnet")
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_LOCAL_PORT = 4566

@@ -115,13 +115,14 @@ def test_deploy_complete_one_stack(wildrydes, with_model):
 
 def test_the_newest_deploy_is_the_current_one(wildrydes, deployed):
     """deploy, then deploy --complete: status and predict talk to the newer stack's API."""
-    from wildrydes_cli import predict, state
+    from wildrydes_cli import state, target
     from wildrydes_cli.settings import Settings
     complete = wildrydes.json("deploy", "--complete")
     assert complete["api_id"] != deployed["api_id"]
     shown = wildrydes.json("status")
     assert shown["stack"] == "wildrydes-ml-mod0-4" and shown["api_id"] == complete["api_id"]
-    assert predict.base_url_from_state(state.current(Settings(target="aws"))) == complete["invoke_url"]
+    current = state.current(Settings(target="aws"))
+    assert target.resolve(Settings(target="aws")).deployment_url(current) == complete["invoke_url"]  # predict's URL
     again = wildrydes.json("deploy")   # and back: the function stack is current again
     assert wildrydes.json("status")["api_id"] == again["api_id"] == deployed["api_id"]
 

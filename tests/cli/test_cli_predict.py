@@ -225,6 +225,6 @@ def test_large_batch_is_split_to_the_function_limit():
         sizes.append(len(payload))
         return 200, [{"score": ride["distance"]} for ride in payload], 2.0
     rides = [{"distance": i} for i in range(2500)]
-    result = predicting.predict("http://x/", rides, batch=True, post=answer)
-    assert sizes == [1000, 1000, 500] and result["requests"] == 3 and result["latency_ms"] == 6.0
-    assert [p["score"] for p in result["predictions"]] == list(range(2500))
+    result = predicting.predict_batch("http://x/", rides, post=answer)
+    assert sizes == [1000, 1000, 500] and result.requests == 3 and result.latency_ms == 6.0
+    assert [p["score"] for p in result.predictions] == list(range(2500))
