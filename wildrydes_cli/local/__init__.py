@@ -12,5 +12,4 @@ Modules, one job each:
   moto_backends.py  every read of moto's in-memory backends (the one place a moto upgrade can break)
   runner.py     warm worker pools per function; timeouts; replacement on change
   worker.py     the worker process: imports the handler once, serves invocations
-  render.py     text output of ``wildrydes local ...``
 """
