@@ -228,3 +228,13 @@ def test_large_batch_is_split_to_the_function_limit():
     result = predicting.predict_batch("http://x/", rides, post=answer)
     assert sizes == [1000, 1000, 500] and result.requests == 3 and result.latency_ms == 6.0
     assert [p["score"] for p in result.predictions] == list(range(2500))
+
+
+@pytest.mark.parametrize("label, text", [(1, "field service likely"), (0, "field service unlikely"), (None, None)])
+def test_the_label_says_what_the_predicted_label_means(label, text):
+    from wildrydes_cli import predict as predicting
+    answer = {"score": 0.7} if label is None else {"score": 0.7, "predicted_label": label}
+    result = predicting.predict("http://x/", [{"distance": 1}], post=lambda url, payload: (200, answer, 1.0))
+    assert result.answer["label"] == text and result.to_json()["label"] == text
+    batch = predicting.predict_batch("http://x/", [{"distance": 1}], post=lambda url, payload: (200, [answer], 1.0))
+    assert batch.predictions[0]["label"] == text
