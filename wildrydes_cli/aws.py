@@ -1,6 +1,6 @@
 """The one typed AWS wrapper: cached clients, intent-level methods, AWS errors turned into ours.
 
-Why one wrapper (after chalice's ``TypedAWSClient``): the workshop steps read
+Why one wrapper: the workshop steps read
 as intents ("newest model in the bucket", "set MODEL_PATH keeping the other
 variables") instead of boto3 call sequences, the same code runs against real
 AWS and the local emulator (the ``Target`` says how to reach each), tests

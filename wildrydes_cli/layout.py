@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
 # contract: the notebook's feature order, which models are trained on; requests name
 # features and the function maps them to this order (lambda/formats.py keeps its copy).
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
@@ -29,6 +28,7 @@ FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})[^/]*/output/model\.tar\.gz$")
 DEFAULT_MODELS_PREFIX = "linear-learner-"
 
+# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
 BREED_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"

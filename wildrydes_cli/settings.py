@@ -1,8 +1,8 @@
 """One dataclass of settings shared by every command.
 
-Grouping them here keeps function signatures short (SAM's ``do_cli`` takes 32
-positional parameters; we take one ``Settings``) and keeps defaults in one
-place: the workshop's stack names, the scratchpad path, the target.
+Grouping them here keeps function signatures short (every command takes one
+``Settings``, not a dozen options) and keeps defaults in one place: the
+workshop's stack names, the scratchpad path, the target.
 """
 from __future__ import annotations
 
