@@ -54,10 +54,6 @@ class Settings:
         return (self.function_stack, self.complete_stack)
 
     @property
-    def is_local(self) -> bool:
-        return self.target == "local"
-
-    @property
     def json_output(self) -> bool:
         return self.output == "json"
 
