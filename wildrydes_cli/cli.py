@@ -1,7 +1,7 @@
 """The ``wildrydes`` command line: Click commands only.
 
 Each command parses its options, calls one function from the core modules and
-hands the result to ``console`` to render. Heavy imports (boto3, rich, MXNet)
+hands the result to ``presentation.show``. Heavy imports (boto3, rich, MXNet)
 happen inside the commands so that ``wildrydes --help`` stays fast. Exit codes
 are decided here and nowhere else: a ``WildrydesError`` becomes its own exit
 code and a one-line message; anything else is a bug, shown with a traceback

@@ -1,4 +1,4 @@
-"""The state file of what ``deploy`` made: one JSON file per target and region.
+"""The state file of what ``deploy`` made (what predict, status and cleanup start from).
 
 Why: ``predict``, ``status`` and ``cleanup`` read it instead of rediscovering
 resources, and ``cleanup`` removes exactly what was made, including what the
