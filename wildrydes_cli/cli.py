@@ -121,9 +121,9 @@ def _aws_context(ctx: click.Context):
     return target.settings, Aws(target), console_for(target.settings)
 
 
-@cli.command(short_help="Step 1: record bucket and role in the scratchpad.")
+@cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
 @click.pass_context
-def scratchpad(ctx: click.Context) -> None:
+def scratchpad_cmd(ctx: click.Context) -> None:
     """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
     from wildrydes_cli import presentation
     from wildrydes_cli.scratchpad import record_prerequisites
@@ -131,17 +131,17 @@ def scratchpad(ctx: click.Context) -> None:
     presentation.show(console, record_prerequisites(settings, aws))
 
 
-@cli.command(short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
+@cli.command("bootstrap", short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
 @click.pass_context
-def bootstrap(ctx: click.Context) -> None:
+def bootstrap_cmd(ctx: click.Context) -> None:
     """Create the data bucket and DataProcessingExecutionRole (stack wildrydes-ml-mod1-3)."""
     from wildrydes_cli import presentation
-    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    from wildrydes_cli.bootstrap import bootstrap
     settings, aws, console = _aws_context(ctx)
-    presentation.show(console, run_bootstrap(settings, aws, console))
+    presentation.show(console, bootstrap(settings, aws, console))
 
 
-@cli.command(short_help="Steps 2-4: package, create the stack, wire the API.")
+@cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
 @click.option("--bucket", help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
                              "instead of a new role that may only read the models.")
@@ -152,21 +152,21 @@ def bootstrap(ctx: click.Context) -> None:
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
 @click.pass_context
-def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
+def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
            complete: bool, yes: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
     from wildrydes_cli import presentation
-    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
-    from wildrydes_cli.deploy import DeployRequest, deploy as run_deploy
+    from wildrydes_cli.bootstrap import bootstrap
+    from wildrydes_cli.deploy import DeployRequest, deploy
     settings, aws, console = _aws_context(ctx)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
                             stack=settings.complete_stack if complete else None, yes=yes)
-    result = run_deploy(settings, aws, request, console, confirm=console.confirm,
-                        run_bootstrap=lambda: run_bootstrap(settings, aws, console))
+    result = deploy(settings, aws, request, console, confirm=console.confirm,
+                    run_bootstrap=lambda: bootstrap(settings, aws, console))
     presentation.show(console, result)
 
 
-@cli.command(short_help="Step 5: POST a ride to the endpoint, show the score.")
+@cli.command("predict", short_help="Step 5: POST a ride to the endpoint, show the score.")
 @click.option("--distance", type=float, help="Ride distance.")
 @click.option("--healthpoints", type=float, help="Unicorn health points.")
 @click.option("--magicpoints", type=float, help="Unicorn magic points.")
@@ -179,52 +179,52 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
 @click.option("--url", help="Invoke URL to use instead of the deployed one.")
 @click.pass_context
-def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
+def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
             breed: str | None, url: str | None) -> None:
     """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
-    from wildrydes_cli import predict as predicting
     from wildrydes_cli import presentation
     from wildrydes_cli.console import console_for
     from wildrydes_cli.errors import UsageError
+    from wildrydes_cli.predict import predict, predict_batch, require_deployment, ride_from_flags, rides_from_csv
     settings = _settings(ctx)
     flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
              "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
     if file is not None and any(v is not None for v in flags.values()):
         raise UsageError("Use either --file or the six feature flags, not both.")
-    rides = predicting.rides_from_csv(file) if file is not None else [predicting.ride_from_flags(flags)]
+    rides = rides_from_csv(file) if file is not None else [ride_from_flags(flags)]
     if url is None:
         from wildrydes_cli import state
         from wildrydes_cli.target import resolve
-        deployment = predicting.require_deployment(state.current(settings))   # before starting anything
+        deployment = require_deployment(state.current(settings))   # before starting anything
         url = resolve(settings).deployment_url(deployment)
     console = console_for(settings)
     if file is not None:
-        presentation.show(console, predicting.predict_batch(url, rides, breed=breed))
+        presentation.show(console, predict_batch(url, rides, breed=breed))
     else:
-        presentation.show(console, predicting.predict(url, rides, breed=breed))
+        presentation.show(console, predict(url, rides, breed=breed))
 
 
-@cli.command(short_help="What is deployed, and is it the newest model?")
+@cli.command("status", short_help="What is deployed, and is it the newest model?")
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status_cmd(ctx: click.Context) -> None:
     """Stacks, function, API and invoke URL; is the newest model deployed?"""
     from wildrydes_cli import presentation
-    from wildrydes_cli.status import status as current_status
+    from wildrydes_cli.status import status
     settings, aws, console = _aws_context(ctx)
-    presentation.show(console, current_status(settings, aws))
+    presentation.show(console, status(settings, aws))
 
 
-@cli.command(short_help="Delete what deploy made (models stay).")
+@cli.command("cleanup", short_help="Delete what deploy made (models stay).")
 @click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
 @click.pass_context
-def cleanup(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
+def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
     """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
     from wildrydes_cli import presentation
-    from wildrydes_cli.cleanup import cleanup as run_cleanup
+    from wildrydes_cli.cleanup import cleanup
     settings, aws, console = _aws_context(ctx)
-    presentation.show(console, run_cleanup(settings, aws, console, delete_bucket=delete_bucket,
-                                           confirm=console.confirm, yes=yes))
+    presentation.show(console, cleanup(settings, aws, console, delete_bucket=delete_bucket,
+                                       confirm=console.confirm, yes=yes))
 
 
 def _wants_json(args: list[str]) -> bool:
