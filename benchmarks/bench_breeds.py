@@ -98,16 +98,20 @@ def breed_name(i: int) -> str:
     return f"breed-{i:04d}"
 
 
-def publish_all(s3, count: int) -> None:
+def publish_all(s3, count: int, endpoint: str) -> None:
     """Publish with the real publisher (model, then its index), 8 uploads at a time."""
+    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.settings import Settings
     from wildrydes_cli.training.artifact_writer import write_model_archive
     from wildrydes_cli.training.publish import publish_model
+
+    aws = aws_for(Settings(target="local", endpoint_url=endpoint))
 
     def one(i: int) -> None:
         rng = random.Random(i)
         weights = [rng.gauss(0, 0.01) for _ in range(6)]
         data = write_model_archive(weights, rng.gauss(-1, 0.5), "binary_classifier", threshold=0.5)
-        publish_model(s3, BUCKET, data, breed=breed_name(i))
+        publish_model(aws, BUCKET, data, breed=breed_name(i))
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one, range(count)))
@@ -150,7 +154,7 @@ def main() -> None:
                           aws_access_key_id="bench", aws_secret_access_key="bench")
         s3.create_bucket(Bucket=BUCKET)
         started = time.perf_counter()
-        publish_all(s3, args.breeds)
+        publish_all(s3, args.breeds, endpoint)
         publish_seconds = time.perf_counter() - started
         names = [breed_name(i) for i in range(args.breeds)]
         random.Random(0).shuffle(names)

@@ -3,6 +3,7 @@ reach a real AWS account: dummy credentials, no profile, no config files, no
 stray endpoint overrides, and a private wildrydes state directory."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -14,10 +15,34 @@ LAMBDA_DIR = ROOT / "lambda"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAGEMAKER_REGRESSOR = FIXTURES / "sagemaker-linear-learner-regressor" / "model.tar.gz"
 
-# The deployed function's modules (index, artifact, engines, formats) are
-# top-level modules at the root of the Lambda zip; tests import them the same way.
-if str(LAMBDA_DIR) not in sys.path:
-    sys.path.insert(0, str(LAMBDA_DIR))
+
+def _ship_source_subpackages() -> None:
+    """Let ``python -m pytest`` from the repository root find what an install maps.
+
+    ``python -m`` puts the working directory first on ``sys.path``, so
+    ``wildrydes_cli`` is then the source folder, which lacks the two packages
+    setup.cfg maps from other folders (``wildrydes_cli.function`` = lambda/,
+    ``wildrydes_cli.templates`` = cloudformation/). Register them from those
+    folders, exactly as an install lays them out; an install already has them.
+    """
+    import wildrydes_cli
+    if Path(wildrydes_cli.__file__).resolve().parent != ROOT / "wildrydes_cli":
+        return
+    for name, folder in (("wildrydes_cli.function", LAMBDA_DIR), ("wildrydes_cli.templates", ROOT / "cloudformation")):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                continue
+        except ImportError:
+            pass
+        spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_ship_source_subpackages()
 
 
 @pytest.fixture(autouse=True)
@@ -60,30 +85,3 @@ def moto_s3_url():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
-
-
-@pytest.fixture
-def function_bucket(monkeypatch, moto_s3_url):
-    """A moto S3 bucket named in OUTPUT_BUCKET, and a fresh model store in the handler module.
-
-    The function reaches it through AWS_ENDPOINT_URL_S3, as the local target's runner
-    passes AWS_ENDPOINT_URL; the yielded boto3 client seeds it."""
-    import urllib.request
-
-    import boto3
-
-    import index
-    from lambda_helpers import BUCKET
-
-    urllib.request.urlopen(urllib.request.Request(f"{moto_s3_url}/moto-api/reset", method="POST"), timeout=10)
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url=moto_s3_url)
-    client.create_bucket(Bucket=BUCKET)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3_url)
-    monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-    monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
-    monkeypatch.setattr(index, "_store", None)
-    yield client
-    close = getattr(getattr(index._store, "s3", None), "close", None)
-    if close is not None:
-        close()
-    index._store = None

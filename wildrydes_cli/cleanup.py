@@ -14,8 +14,9 @@ from typing import Callable
 
 from wildrydes_cli import state
 from wildrydes_cli.aws import Aws
-from wildrydes_cli.console import Console
-from wildrydes_cli.deploy import default_bucket
+from wildrydes_cli.data_bucket import find_data_bucket
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import CleanupResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for name, item in state.load(settings).items():
         found[name] = {"api_id": item.api_id, "bucket": item.bucket, "code_keys": list(item.code_keys)}
-    for name in (settings.function_stack, settings.complete_stack):
+    for name in settings.function_stacks:
         if aws.stack(name) is None:
             continue
         outputs = aws.stack_outputs(name)
@@ -39,8 +40,8 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
     return found
 
 
-def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool = False,
-            confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> dict:
+def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool = False,
+            confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> CleanupResult:
     removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
     targets = _targets(settings, aws)
     for name, entry in targets.items():
@@ -60,7 +61,7 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
     state.save(settings, {})
 
     if delete_bucket:
-        bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or default_bucket(settings, aws)
+        bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or find_data_bucket(settings, aws)
         if bucket and aws.bucket_exists(bucket):
             if yes or confirm(f"Delete bucket {bucket} and EVERY object in it (all models)?"):
                 with console.step(f"Delete bucket {bucket}") as note:
@@ -73,10 +74,10 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
 
     nothing = not any(removed.values())
     message = (f"Nothing to clean up on target {settings.target} ({settings.region}): no deployment recorded "
-               f"and no stack {settings.function_stack} or {settings.complete_stack}."
+               f"and no stack {' or '.join(settings.function_stacks)}."
                if nothing else "Cleaned up: " + _summary(removed))
-    return {"target": settings.target, "region": settings.region, "nothing_to_do": nothing,
-            "message": message, **removed}
+    return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=nothing, message=message,
+                         **removed)
 
 
 def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
@@ -90,7 +91,6 @@ def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, rem
 # What each kind of removed thing is called: (one, many).
 _NOUNS = {"stacks": ("stack", "stacks"), "apis": ("API", "APIs"), "code": ("code zip", "code zips"),
           "buckets": ("bucket", "buckets")}
-_SINGULAR = {kind: nouns[0] for kind, nouns in _NOUNS.items()}
 
 
 def _summary(removed: dict) -> str:
@@ -98,9 +98,3 @@ def _summary(removed: dict) -> str:
     parts = [f"{len(v)} {_NOUNS[k][len(v) != 1]}" for k, v in removed.items() if v]
     return ", ".join(parts) + "."
 
-
-def render(result: dict, console: Console) -> None:
-    console.line(result["message"])
-    for kind in ("stacks", "apis", "code", "buckets"):
-        for item in result[kind]:
-            console.line(f"  removed {_SINGULAR[kind]} {item}")

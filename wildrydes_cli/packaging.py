@@ -197,7 +197,7 @@ def _build_mxnet(sources: dict[str, bytes], tmp: Path, cached: Path, downloader:
 
 
 def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
-    """Extract a wheel, refusing absolute paths and ``..`` (Zappa does not check)."""
+    """Extract a wheel, refusing absolute paths and ``..`` (a wheel is downloaded, so it is input like any other)."""
     root = dest.resolve()
     for info in archive.infolist():
         target = (dest / info.filename).resolve()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
@@ -64,6 +65,7 @@ def endpoint(aws, classifier_bytes, monkeypatch, moto_s3_url):
     """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3.
 
     The function reads S3 over real HTTP (lambda/s3get.py), so its bucket is in moto's server."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "lambda"))  # this test only
     import index
     bucket = "wildrydes-predict-test"
     s3 = boto3.client("s3", endpoint_url=moto_s3_url)
@@ -205,7 +207,8 @@ def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
 def test_predict_missing_api_hint():
     from wildrydes_cli import predict as predicting
     from wildrydes_cli.errors import WildrydesError
-    answer = lambda url, payload: (403, {"message": "Missing Authentication Token"}, 1.0)
+    def answer(url, payload):
+        return 403, {"message": "Missing Authentication Token"}, 1.0
     with pytest.raises(WildrydesError, match="answered 403.*run `wildrydes deploy`"):
         predicting.predict("http://127.0.0.1:1/restapis/x/prod/_user_request_/", [{"distance": 1}], post=answer)
 
@@ -225,6 +228,16 @@ def test_large_batch_is_split_to_the_function_limit():
         sizes.append(len(payload))
         return 200, [{"score": ride["distance"]} for ride in payload], 2.0
     rides = [{"distance": i} for i in range(2500)]
-    result = predicting.predict("http://x/", rides, batch=True, post=answer)
-    assert sizes == [1000, 1000, 500] and result["requests"] == 3 and result["latency_ms"] == 6.0
-    assert [p["score"] for p in result["predictions"]] == list(range(2500))
+    result = predicting.predict_batch("http://x/", rides, post=answer)
+    assert sizes == [1000, 1000, 500] and result.requests == 3 and result.latency_ms == 6.0
+    assert [p["score"] for p in result.predictions] == list(range(2500))
+
+
+@pytest.mark.parametrize("label, text", [(1, "field service likely"), (0, "field service unlikely"), (None, None)])
+def test_the_label_says_what_the_predicted_label_means(label, text):
+    from wildrydes_cli import predict as predicting
+    answer = {"score": 0.7} if label is None else {"score": 0.7, "predicted_label": label}
+    result = predicting.predict("http://x/", [{"distance": 1}], post=lambda url, payload: (200, answer, 1.0))
+    assert result.answer["label"] == text and result.to_json()["label"] == text
+    batch = predicting.predict_batch("http://x/", [{"distance": 1}], post=lambda url, payload: (200, [answer], 1.0))
+    assert batch.predictions[0]["label"] == text

@@ -46,7 +46,13 @@ def test_unknown_engine(tmp_path):
 
 def _deps_dir(tmp_path: Path) -> Path:
     """boto3 and its dependencies, linked into a directory of their own."""
-    import boto3 as b, botocore, dateutil, jmespath, s3transfer, six, urllib3
+    import boto3 as b
+    import botocore
+    import dateutil
+    import jmespath
+    import s3transfer
+    import six
+    import urllib3
     deps = tmp_path / "deps"
     deps.mkdir()
     for module in (b, botocore, dateutil, jmespath, s3transfer, urllib3):

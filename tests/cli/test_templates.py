@@ -18,7 +18,7 @@ def _cfn_lint() -> list[str]:
 
 
 def test_templates_exist():
-    assert {p.name for p in ALL} >= {"prerequisites.yml", "function.yml", "complete.yml"}
+    assert {p.name for p in ALL} >= {"prerequisites.yml", "function.yml"}
 
 
 @pytest.mark.parametrize("template", ALL, ids=lambda p: p.name)
@@ -32,13 +32,6 @@ def _load(name: str) -> dict:
     template, matches = decode(str(TEMPLATES / name))
     assert not matches
     return template
-
-
-def test_complete_matches_function_stack():
-    function, complete = _load("function.yml"), _load("complete.yml")
-    assert complete["Resources"] == function["Resources"]
-    assert complete["Parameters"] == function["Parameters"]
-    assert complete["Outputs"] == function["Outputs"]
 
 
 def test_function_role_reads_only_models():

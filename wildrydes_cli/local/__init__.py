@@ -9,7 +9,7 @@ Modules, one job each:
   routes.py     execute-api request -> resource/method/integration, from moto's backends
   gateway.py    pure functions: proxy event (v1) and proxy response validation, canned errors
   functions.py  the deployed function's configuration and verified code
+  moto_backends.py  every read of moto's in-memory backends (the one place a moto upgrade can break)
   runner.py     warm worker pools per function; timeouts; replacement on change
   worker.py     the worker process: imports the handler once, serves invocations
-  render.py     text output of ``wildrydes local ...``
 """

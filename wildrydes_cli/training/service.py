@@ -12,12 +12,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.results import TrainBreedsResult, TrainResult
+from wildrydes_cli.settings import Settings
 from wildrydes_cli.training import publish
 from wildrydes_cli.training.data import Dataset, read_csv
 from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
+
+if TYPE_CHECKING:
+    from wildrydes_cli.aws import Aws
 
 LOG = logging.getLogger(__name__)
 
@@ -69,68 +74,70 @@ def package(model: TrainedModel) -> bytes:
                                model.feature_names)
 
 
-class Destination:
-    """Where the artifact goes: a local file, or the data bucket on the configured target."""
+class FileDestination:
+    """``--save PATH``: the artifact goes to a local file; no AWS, no emulator."""
 
-    def __init__(self, request: TrainRequest, settings, aws_factory: Callable | None = None) -> None:
-        self.request = request
-        self.settings = settings
-        self._aws_factory = aws_factory
-        self.aws = None
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.bucket: str | None = None
 
-    def prepare(self) -> None:
+    def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
+        path = publish.save_model(self.path, data)
+        return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
+
+
+class BucketDestination:
+    """The data bucket on the configured target, resolved and checked before any training starts."""
+
+    def __init__(self, aws: Aws, bucket: str) -> None:
+        self.aws = aws
+        self.bucket = bucket
+
+    @classmethod
+    def prepare(cls, request: TrainRequest, settings: Settings) -> "BucketDestination":
         """Resolve the target and the bucket, and check the bucket exists (fail before training)."""
-        if self.request.save is not None:
-            return
+        from wildrydes_cli.aws import Aws
+        from wildrydes_cli.data_bucket import require_data_bucket
         from wildrydes_cli.target import resolve
 
-        settings = resolve(self.settings)
-        if self._aws_factory is None:
-            from wildrydes_cli.aws import aws_for
-            self.aws = aws_for(settings)
-        else:
-            self.aws = self._aws_factory(settings)
-        self.bucket = self.request.bucket or publish.find_bucket(settings, self.aws)
-        if not self.aws.bucket_exists(self.bucket):
-            raise NotFoundError(f"bucket {self.bucket} does not exist on target {settings.target}: run "
+        target = resolve(settings)
+        aws = Aws(target)
+        bucket = request.bucket or require_data_bucket(
+            target.settings, aws, "publish to", ", or use --save PATH to keep the model on this machine")
+        if not aws.bucket_exists(bucket):
+            raise NotFoundError(f"bucket {bucket} does not exist on target {target.name}: run "
                                 "`wildrydes bootstrap`, pass an existing --bucket, or use --save PATH")
+        return cls(aws, bucket)
 
     def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
-        if self.request.save is not None:
-            path = publish.save_model(self.request.save, data)
-            return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
-        with self.aws.translate(f"publish the model to s3://{self.bucket}"):
-            key = publish.publish_model(self.aws.client("s3"), self.bucket, data, breed=breed, metrics=metrics)
+        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
         if breed is not None:
             result["index"] = publish.latest_key(breed)
         return result
 
 
-def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> dict:
-    """The command's result: one JSON-ready dict."""
-    return {
-        "predictor_type": model.predictor_type,
-        "data": dataset.source,
-        "synthetic": request.data is None,
-        "breed": request.breed,
-        "rows": {"train": model.train_rows, "validation": model.validation_rows},
-        "epochs": model.epochs,
-        "seconds": round(model.seconds, 3),
-        "threshold": model.threshold,
-        "metrics": model.metrics,
-        "model": location,
-    }
+def destination_for(request: TrainRequest, settings: Settings) -> FileDestination | BucketDestination:
+    if request.save is not None:
+        return FileDestination(request.save)
+    return BucketDestination.prepare(request, settings)
 
 
-def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Callable | None = None) -> dict:
+def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> TrainResult:
+    """The command's result."""
+    return TrainResult(
+        predictor_type=model.predictor_type, data=dataset.source, synthetic=request.data is None,
+        breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
+        epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
+        metrics=dict(model.metrics), model=location)
+
+
+def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
     dataset = read_csv(request.data) if request.data is not None else None
-    destination = Destination(request, settings, aws_factory)
-    destination.prepare()
+    destination = destination_for(request, settings)
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
@@ -157,12 +164,10 @@ def check_breeds_request(request: TrainRequest, count: int) -> None:
     check_request(request)
 
 
-def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
-                 aws_factory: Callable | None = None) -> dict:
+def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed=None) -> TrainBreedsResult:
     """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
     check_breeds_request(request, count)
-    destination = Destination(request, settings, aws_factory)
-    destination.prepare()
+    destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     trained = []
     seconds = 0.0
@@ -173,8 +178,6 @@ def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
         trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics})
         if on_breed is not None:
             on_breed(done, count)
-    return {
-        "predictor_type": request.predictor_type, "synthetic": True, "bucket": destination.bucket,
-        "count": count, "rows_per_breed": request.rows, "epochs": request.epochs,
-        "seconds": round(seconds, 3), "breeds": trained,
-    }
+    return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
+                             count=count, rows_per_breed=request.rows, epochs=request.epochs,
+                             seconds=round(seconds, 3), breeds=trained)

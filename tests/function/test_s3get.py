@@ -321,7 +321,7 @@ print(json.dumps({"first": first, "second": second, "heavy": heavy,
 
 
 def test_a_cold_lean_process_serves_from_s3_without_importing_boto3(function_bucket, moto_s3_url, tmp_path):
-    lambda_dir = Path(__file__).resolve().parents[1] / "lambda"
+    lambda_dir = Path(__file__).resolve().parents[2] / "lambda"
     key = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
     function_bucket.put_object(Bucket=BUCKET, Key=key, Body=workshop_archive())
     env = {"PATH": "/usr/bin:/bin", "AWS_ENDPOINT_URL": moto_s3_url, "AWS_ACCESS_KEY_ID": "testing",

@@ -9,8 +9,6 @@ from wildrydes_cli.training import synthetic
 def test_weather_is_one_year_at_four_new_york_stations():
     tmin, tmax, prcp = synthetic.daily_weather(np.random.default_rng(0))
     assert tmin.shape == tmax.shape == prcp.shape == (synthetic.DAYS, 4) == (365, 4)
-    assert synthetic.YEAR == 2018
-    assert [code for code, _ in synthetic.STATIONS] == ["USW00094728", "USW00014732", "USW00094789", "USW00014734"]
     assert all(name.endswith(("PARK", "AIRPORT")) for _, name in synthetic.STATIONS)
 
 
