@@ -87,9 +87,9 @@ def status(settings: Settings) -> Status:
 
 @contextmanager
 def _start_lock(settings: Settings):
-    path = st.local_dir(settings.state_dir) / "start.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    st.private_dir(settings.state_dir)
+    path = st.private_dir(st.local_dir(settings.state_dir)) / "start.lock"
+    with st.open_private(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -122,8 +122,8 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 f"Port {port} on {st.HOST} is already in use by another program; choose another with "
                 f"`wildrydes local start --port N` or {st.PORT_ENV}=N.")
         log_path = st.log_file(settings.state_dir)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
+        st.private_dir(log_path.parent)
+        with st.open_private(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", st.SERVER_MODULE, "--port", str(port),
                  "--state-dir", str(settings.state_dir)],
