@@ -22,11 +22,12 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import ClassVar
 
-import httptools
+import httptools  # type: ignore[import-untyped]
 
 from wildrydes_cli.local.gateway import HttpResponse
 
@@ -98,24 +99,24 @@ class Limits:
     idle_timeout: float = 30.0
     max_connections: int = 0
 
-    ENV = {"header_timeout": "WILDRYDES_LOCAL_HEADER_TIMEOUT", "body_timeout": "WILDRYDES_LOCAL_BODY_TIMEOUT",
+    ENV: ClassVar[dict[str, str]] = {"header_timeout": "WILDRYDES_LOCAL_HEADER_TIMEOUT", "body_timeout": "WILDRYDES_LOCAL_BODY_TIMEOUT",
            "idle_timeout": "WILDRYDES_LOCAL_IDLE_TIMEOUT", "max_connections": "WILDRYDES_LOCAL_MAX_CONNECTIONS"}
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         """Defaults, overridden by WILDRYDES_LOCAL_{HEADER,BODY,IDLE}_TIMEOUT / _MAX_CONNECTIONS.
 
         A bad value raises ValueError naming the variable; the daemon exits with it in its log.
         """
-        environ = os.environ if environ is None else environ
+        source: Mapping[str, str] = os.environ if environ is None else environ
         values: dict = {}
         for field_name, var in cls.ENV.items():
-            raw = environ.get(var, "").strip()
+            raw = source.get(var, "").strip()
             if not raw:
                 continue
             kind = int if field_name == "max_connections" else float
             try:
-                value = kind(raw)
+                value: float = kind(raw)
             except ValueError:
                 value = -1
             if not 0 < value < 86400 * 365 and not (field_name == "max_connections" and value == 0):

@@ -81,6 +81,7 @@ class Worker:
         return worker
 
     async def _read(self) -> dict:
+        assert self.proc.stdout is not None
         try:
             header = await self.proc.stdout.readexactly(_HEADER.size)
             payload = await self.proc.stdout.readexactly(_HEADER.unpack(header)[0])
@@ -102,6 +103,7 @@ class Worker:
             self.kill()
 
         timer = loop.call_later(timeout, expire)
+        assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
             return await self._read()
