@@ -58,6 +58,8 @@ class Connection:
         self.deadline: float | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.timed_out = False
+        self._timeouts = {"idle": limits.idle_timeout, "head": limits.header_timeout, "body": limits.body_timeout,
+                          "write": limits.body_timeout}
         self._arm("idle")
 
     # --- deadlines ------------------------------------------------------------
@@ -70,8 +72,7 @@ class Connection:
         self.phase = phase
         now = self.loop.time()
         self.since = now
-        timeout = {"idle": self.limits.idle_timeout, "head": self.limits.header_timeout,
-                   "body": self.limits.body_timeout, "write": self.limits.body_timeout}.get(phase)
+        timeout = self._timeouts.get(phase)
         self.deadline = None if timeout is None else now + timeout
         if self.deadline is not None and self.timer is None:
             self.timer = self.loop.call_at(self.deadline, self._expire)

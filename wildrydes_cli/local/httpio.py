@@ -38,6 +38,8 @@ API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024     # API Gateway REST: 10 MB reque
 AWS_API_BODY_LIMIT = 256 * 1024 * 1024           # moto calls: an mxnet function zip is ~64 MB
 EXECUTE_API_PREFIX = "/restapis/"
 _LOCAL_HOSTS = (b"127.0.0.1", b"localhost")
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
 
 
 class BadRequest(Exception):
@@ -125,11 +127,6 @@ class Limits:
         return cls(**values)
 
 
-def body_limit(path: bytes, limits: Limits) -> int:
-    """API Gateway's payload limit for invoke URLs, a larger bound for AWS API calls."""
-    return limits.max_body if path.startswith(EXECUTE_API_PREFIX.encode()) else limits.max_aws_body
-
-
 class RequestParser:
     """httptools callbacks -> complete ``HttpRequest`` objects in ``ready`` (pipelining keeps order).
 
@@ -159,6 +156,8 @@ class RequestParser:
         self._body: list[bytes] = []
         self._body_size = 0
         self._head_size = 0
+        self._length = -1
+        self._expect = False
         self._limit = 0
         self._request: HttpRequest | None = None
 
@@ -171,7 +170,7 @@ class RequestParser:
         self._error = BadRequest(message, status)
         raise self._error
 
-    # --- httptools callbacks ------------------------------------------------
+    # --- httptools callbacks (per request: keep them lean, see bench_http_parse.py) ---
     def on_message_begin(self) -> None:
         self._reset()
         self._began = True
@@ -185,22 +184,28 @@ class RequestParser:
         self._head_size += len(name) + len(value) + 4
         if self._head_size > self.limits.max_header_bytes:
             self._fail(f"request head over {self.limits.max_header_bytes} bytes", 431)
+        lowered = name.lower()
+        if lowered == b"content-length":
+            self._length = int(value)  # llhttp has checked: digits only, and only one
+        elif lowered == b"expect":
+            self._expect = value.lower() == b"100-continue"
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        version = self.parser.get_http_version()
-        if version not in ("1.1", "1.0"):
-            self._fail(f"unsupported HTTP version {version[:10]!r}; this server speaks HTTP/1.1 and HTTP/1.0")
+        version = _VERSIONS.get(self.parser.get_http_version())
+        if version is None:
+            self._fail(f"unsupported HTTP version {self.parser.get_http_version()[:10]!r}; "
+                       "this server speaks HTTP/1.1 and HTTP/1.0")
         target = self._origin_form(self._url)
-        self._limit = body_limit(target.encode("latin-1"), self.limits)
-        request = HttpRequest(self.parser.get_method().decode("ascii", "replace"), target, f"HTTP/{version}",
-                              self._headers)
-        length = request.header("content-length")
-        if length is not None and int(length) > self._limit:  # llhttp has checked it is digits only
-            self._fail(f"request body of {int(length)} bytes is over the {self._limit}-byte limit", 413)
-        if (request.header("expect") or "").lower() == "100-continue" and not self.ready:
+        limits = self.limits
+        self._limit = limits.max_body if target.startswith(EXECUTE_API_PREFIX) else limits.max_aws_body
+        if self._length > self._limit:
+            self._fail(f"request body of {self._length} bytes is over the {self._limit}-byte limit", 413)
+        method = self.parser.get_method()
+        self._request = HttpRequest(_METHODS.get(method) or method.decode("ascii", "replace"), target, version,
+                                    self._headers)
+        if self._expect and not self.ready:
             self.expect_continue = True
-        self._request = request
         self._set_phase("body")
 
     def on_body(self, data: bytes) -> None:
@@ -212,9 +217,9 @@ class RequestParser:
     def on_message_complete(self) -> None:
         request = self._request
         assert request is not None
-        request.body = b"".join(self._body)
+        body = self._body
+        request.body = body[0] if len(body) == 1 else b"".join(body)
         self.ready.append(request)
-        self._reset()
         self._set_phase("idle")
 
     # --- our checks ---------------------------------------------------------
