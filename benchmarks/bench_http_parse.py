@@ -1,6 +1,6 @@
 """CPU per request of the local target's HTTP/1.1 front, parser alone: hand-written vs httptools vs h11.
 
-    python benchmarks/bench_http_parse.py --baseline DIR [--requests 200000]
+    python benchmarks/bench_http_parse.py --baseline DIR [--requests 50000]
 
 Why: issue 11 replaced the hand-written reader by a library; this measures
 what each choice costs per request on the request ``wrk`` sends in
@@ -100,7 +100,7 @@ async def with_h11(n: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, required=True, help="source tree with the hand-written httpio.py")
-    parser.add_argument("--requests", type=int, default=200_000)
+    parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     old = load_baseline(args.baseline)
