@@ -304,3 +304,29 @@ def test_refused_code_zips_leave_no_task_directory(front):
     for _ in range(5):
         assert emulated.http("GET", f"{deployed.invoke_url}refused")[0] == 502
     assert sorted(root_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize("var, raw", [("WILDRYDES_LOCAL_IDLE_TIMEOUT", "soon"), ("WILDRYDES_LOCAL_BODY_TIMEOUT", "0"),
+                                      ("WILDRYDES_LOCAL_MAX_CONNECTIONS", "-5")])
+def test_bad_limit_in_the_environment_is_a_usage_error_before_the_daemon_starts(monkeypatch, tmp_path, var, raw):
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli import cli
+    monkeypatch.setenv(var, raw)
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    result = CliRunner().invoke(cli, ["local", "start", "--port", "0"])
+    assert result.exit_code == 2 and f"{var} must be a positive number, got {raw!r}" in result.output
+    assert not state.state_file(tmp_path).exists()
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(front):
+    status, deployed, _ = front
+    with socket.create_connection(("127.0.0.1", status.port), timeout=5) as sock:
+        sock.sendall(f"POST {invoke_path(deployed)} HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"{}")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert status_of(data) == 200

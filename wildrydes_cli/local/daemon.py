@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import state as st
 from wildrydes_cli.settings import Settings
 
@@ -97,6 +97,16 @@ def _start_lock(settings: Settings):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _check_limits() -> None:
+    """The front's timeouts from the environment, checked here so a bad value is a usage error."""
+    from wildrydes_cli.local.httpio import Limits
+
+    try:
+        Limits.from_env()
+    except ValueError as exc:
+        raise UsageError(f"{exc} (seconds, or connections for WILDRYDES_LOCAL_MAX_CONNECTIONS).") from None
+
+
 def _log_tail(path, lines: int = 15) -> str:
     try:
         return "\n".join(open(path, errors="replace").read().splitlines()[-lines:])
@@ -109,6 +119,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
     """Start the daemon, or report the one already running."""
     port = st.resolve_port(port, settings.local_port)
     st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
+    _check_limits()
     with _start_lock(settings):
         state, stale = _live_state(settings)
         if state is not None:
