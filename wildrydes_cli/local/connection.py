@@ -2,9 +2,11 @@
 
 Timeouts like a gateway's, cheap enough for thousands of requests a second: a
 connection keeps one deadline for its current phase (``idle`` between
-requests, ``head``, ``body``, ``write``) and one timer that, when it fires
-early, re-arms itself for the current deadline. A request therefore costs a
-few ``loop.time()`` reads, not a task per read (``asyncio.wait_for``). On
+requests, ``head``, ``body``, ``write``) and one timer. The timer is never
+scheduled further than the shortest timeout ahead, so it always fires at or
+before any deadline a phase can set later, and when it fires early it just
+re-arms. A request therefore costs a few ``loop.time()`` reads, not a task
+per read (``asyncio.wait_for``) nor a timer per phase. On
 expiry a connection waiting for a head or body is answered 408 and closed;
 an idle one is closed; one whose client does not read its response is aborted.
 While a request is being served (``busy``) no front timeout applies: the
@@ -60,6 +62,7 @@ class Connection:
         self.timed_out = False
         self._timeouts = {"idle": limits.idle_timeout, "head": limits.header_timeout, "body": limits.body_timeout,
                           "write": limits.body_timeout}
+        self._tick = min(self._timeouts.values())
         self._arm("idle")
 
     # --- deadlines ------------------------------------------------------------
@@ -75,14 +78,15 @@ class Connection:
         timeout = self._timeouts.get(phase)
         self.deadline = None if timeout is None else now + timeout
         if self.deadline is not None and self.timer is None:
-            self.timer = self.loop.call_at(self.deadline, self._expire)
+            self.timer = self.loop.call_at(min(self.deadline, now + self._tick), self._expire)
 
     def _expire(self) -> None:
         self.timer = None
         if self.deadline is None or self.writer.is_closing():
             return
-        if self.loop.time() < self.deadline:
-            self.timer = self.loop.call_at(self.deadline, self._expire)
+        now = self.loop.time()
+        if now < self.deadline:
+            self.timer = self.loop.call_at(min(self.deadline, now + self._tick), self._expire)
             return
         self.timed_out = True
         transport = self.writer.transport

@@ -7,6 +7,9 @@ Dispatch per request:
   anything else                                       -> moto's WSGI app (S3, CloudFormation,
                                                          Lambda, API Gateway, IAM, STS), in a thread
 
+Connections (timeouts, the cap on open connections, HTTP parsing and its
+limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
+
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
 --state-dir DIR`` in its own session with output to the log file; it writes
 the state file once its socket is bound and removes it on SIGTERM/SIGINT,
