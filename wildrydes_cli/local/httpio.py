@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 import httptools  # type: ignore[import-untyped]
 
@@ -166,7 +166,7 @@ class RequestParser:
         if self.on_phase is not None:
             self.on_phase(phase)
 
-    def _fail(self, message: str, status: int = 400) -> None:
+    def _fail(self, message: str, status: int = 400) -> NoReturn:
         self._error = BadRequest(message, status)
         raise self._error
 
@@ -237,7 +237,6 @@ class RequestParser:
                 return path + ("?" + parsed.query.decode("latin-1") if parsed.query else "")
             self._fail("absolute-form request target for another server; this is not a proxy")
         self._fail(f"request target must start with '/', got {url[:40].decode('latin-1')!r}")
-        raise AssertionError("unreachable")
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``; complete requests land in ``ready``. Raises BadRequest.
