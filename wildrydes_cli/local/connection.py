@@ -54,7 +54,7 @@ class Connection:
         self.limits = limits
         self.loop = asyncio.get_running_loop()
         self.client = writer.get_extra_info("peername")
-        self.parser = httpio.RequestParser(limits, port, on_phase=self._phase_changed)
+        self.parser = httpio.RequestParser(limits, port)
         self.phase = "idle"
         self.since = self.loop.time()
         self.deadline: float | None = None
@@ -66,11 +66,6 @@ class Connection:
         self._arm("idle")
 
     # --- deadlines ------------------------------------------------------------
-    def _phase_changed(self, phase: str) -> None:
-        if phase == "idle" and self.parser.ready:
-            return  # a request is complete; the serve loop sets the next phase
-        self._arm(phase)
-
     def _arm(self, phase: str) -> None:
         self.phase = phase
         now = self.loop.time()
@@ -118,6 +113,11 @@ class Connection:
         while not parser.ready:
             if parser.upgraded:
                 return None
+            if parser.phase != self.phase:
+                # Phases are read at read boundaries, not from parser callbacks: a request that
+                # arrives in one read arms nothing, and a head's deadline still counts from the
+                # read that began it (a slow sender cannot push it back).
+                self._arm(parser.phase)
             data = await self.reader.read(READ_SIZE)
             if not data:
                 return None
@@ -155,7 +155,6 @@ class Connection:
                 await writer.drain()
                 if not keep:
                     break
-                self._arm(self.parser.phase)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:  # shutdown with the connection idle in keep-alive

@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import ClassVar, NoReturn
@@ -136,10 +136,9 @@ class RequestParser:
     the front of the line asked for ``100 Continue`` and its body is allowed.
     """
 
-    def __init__(self, limits: Limits, port: int, on_phase: Callable[[str], None] | None = None):
+    def __init__(self, limits: Limits, port: int):
         self.limits = limits
         self.port = port
-        self.on_phase = on_phase
         self.parser = httptools.HttpRequestParser(self)
         self.ready: deque[HttpRequest] = deque()
         self.phase = "idle"
@@ -161,11 +160,6 @@ class RequestParser:
         self._limit = 0
         self._request: HttpRequest | None = None
 
-    def _set_phase(self, phase: str) -> None:
-        self.phase = phase
-        if self.on_phase is not None:
-            self.on_phase(phase)
-
     def _fail(self, message: str, status: int = 400) -> NoReturn:
         self._error = BadRequest(message, status)
         raise self._error
@@ -174,7 +168,7 @@ class RequestParser:
     def on_message_begin(self) -> None:
         self._reset()
         self._began = True
-        self._set_phase("head")
+        self.phase = "head"
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -206,7 +200,7 @@ class RequestParser:
                                     self._headers)
         if self._expect and not self.ready:
             self.expect_continue = True
-        self._set_phase("body")
+        self.phase = "body"
 
     def on_body(self, data: bytes) -> None:
         self._body_size += len(data)
@@ -220,7 +214,7 @@ class RequestParser:
         body = self._body
         request.body = body[0] if len(body) == 1 else b"".join(body)
         self.ready.append(request)
-        self._set_phase("idle")
+        self.phase = "idle"
 
     # --- our checks ---------------------------------------------------------
     def _origin_form(self, url: bytes) -> str:
