@@ -201,6 +201,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--deploy", action="store_true", help="also time `wildrydes deploy` (needs the CLI commands)")
     parser.add_argument("--baseline", metavar="DIR", help="also load a daemon run from this source tree; ratios")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: repeat the alternation")
     parser.add_argument("--skip-start", action="store_true", help="do not time `local start`")
     args = parser.parse_args()
     report = {"cpu_count": os.cpu_count()}
@@ -210,14 +211,23 @@ def main() -> int:
                                       "all": [round(t, 3) for t in starts]}
         print(json.dumps(report), file=sys.stderr)
     if args.baseline:
-        report["endpoint"], report["baseline"], report["ratio_rps"] = [], [], {}
-        for conns in args.connections:  # alternate, so both see the same background load
-            new = bench_endpoint(args.duration, [conns])
-            old = bench_endpoint(args.duration, [conns], tree=args.baseline)
-            report["endpoint"] += new
-            report["baseline"] += old
-            report["ratio_rps"][conns] = round(new[-1]["rps"] / old[-1]["rps"], 3)
-            print(json.dumps({"connections": conns, "ratio_rps": report["ratio_rps"][conns]}), file=sys.stderr)
+        # Alternate which daemon goes first (per connection count and per round), so that
+        # neither always meets the same moment of the other jobs' load; ratio = median of rounds.
+        report["endpoint"], report["baseline"], ratios = [], [], {}
+        step = 0
+        for _ in range(args.rounds):
+            for conns in args.connections:
+                order = [(None, "endpoint"), (args.baseline, "baseline")]
+                if step % 2:
+                    order.reverse()
+                step += 1
+                got = {}
+                for tree, key in order:
+                    got[key] = bench_endpoint(args.duration, [conns], tree=tree)
+                    report[key] += got[key]
+                ratios.setdefault(conns, []).append(got["endpoint"][-1]["rps"] / got["baseline"][-1]["rps"])
+                print(json.dumps({"connections": conns, "ratio_rps": round(ratios[conns][-1], 3)}), file=sys.stderr)
+        report["ratio_rps_median"] = {c: round(statistics.median(r), 3) for c, r in ratios.items()}
     else:
         report["endpoint"] = bench_endpoint(args.duration, args.connections)
     if args.deploy:

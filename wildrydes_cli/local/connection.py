@@ -31,6 +31,8 @@ from wildrydes_cli.local.gateway import HttpResponse
 LOG = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+LINGER_SECONDS = 1.0        # after a 4xx, read and drop what the client still sends, at most this long
+LINGER_BYTES = 1024 * 1024  # ... and this much, so that closing does not reset the answer away
 DESCRIPTOR_HEADROOM = 128   # workers' pipes, moto's files, the log, the listening socket
 
 Handler = Callable[[httpio.HttpRequest, tuple | None], Awaitable[HttpResponse]]
@@ -128,6 +130,22 @@ class Connection:
                     self.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return parser.ready.popleft()
 
+    async def _linger(self) -> None:
+        """Half-close, then drain briefly: closing a socket with unread input sends a reset,
+        which can destroy the 4xx we just wrote before the client reads it (nginx's lingering close)."""
+        try:
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+            end = self.loop.time() + LINGER_SECONDS
+            dropped = 0
+            while dropped < LINGER_BYTES and (left := end - self.loop.time()) > 0:
+                data = await asyncio.wait_for(self.reader.read(READ_SIZE), left)
+                if not data:
+                    break
+                dropped += len(data)
+        except (TimeoutError, ConnectionError, OSError):
+            pass
+
     async def serve(self) -> None:
         writer = self.writer
         try:
@@ -139,6 +157,7 @@ class Connection:
                     self._arm("write")
                     writer.write(httpio.encode_response(httpio.error_response(exc), keep_alive=False))
                     await writer.drain()
+                    await self._linger()
                     break
                 if request is None:
                     break
