@@ -61,10 +61,10 @@ class Worker:
         self.proc = proc
 
     @classmethod
-    async def start(cls, task_root: Path, handler: str, env: dict[str, str]) -> "Worker":
+    async def start(cls, task_root: Path, handler: str, env: dict[str, str], memory_mb: int = 0) -> "Worker":
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "wildrydes_cli.local.worker", "--task-root", str(task_root),
-            "--handler", handler, cwd=str(task_root), env=env,
+            "--handler", handler, "--memory-mb", str(memory_mb), cwd=str(task_root), env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
         worker = cls(proc)
         try:
@@ -81,6 +81,7 @@ class Worker:
         return worker
 
     async def _read(self) -> dict:
+        assert self.proc.stdout is not None
         try:
             header = await self.proc.stdout.readexactly(_HEADER.size)
             payload = await self.proc.stdout.readexactly(_HEADER.unpack(header)[0])
@@ -102,6 +103,7 @@ class Worker:
             self.kill()
 
         timer = loop.call_later(timeout, expire)
+        assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
             return await self._read()
@@ -142,7 +144,7 @@ class FunctionPool:
             worker = self.idle.pop() if self.idle else None
             if worker is None or not worker.alive:
                 try:
-                    worker = await Worker.start(self.task_root, self.spec.handler, self.env)
+                    worker = await Worker.start(self.task_root, self.spec.handler, self.env, self.spec.memory_size)
                 except WorkerGone as exc:
                     LOG.error("function %s: %s %s", self.spec.name, exc, (exc.error or {}).get("errorMessage", ""))
                     return Outcome("error", error=exc.error or {"errorMessage": str(exc)})
@@ -162,7 +164,7 @@ class FunctionPool:
                 self._discard(worker)
                 raise
             self.busy.discard(worker)
-            if self.retired or not worker.alive:
+            if self.retired or not worker.alive or reply.get("exit"):
                 worker.kill()
             else:
                 self.idle.append(worker)
@@ -228,11 +230,35 @@ def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -
     return env
 
 
+def task_root_for(task_dir: Path | None) -> Path:
+    """A private directory for this daemon's unpacked code, after removing what dead daemons left.
+
+    Under the state directory (``<state>/local/lambda/<pid>``) rather than
+    /tmp, so a ``kill -9`` leaves nothing in /tmp, and the next daemon on the
+    same state directory removes every ``<pid>`` whose process is gone. Without
+    ``task_dir`` (tests of the runner alone) a private temp directory.
+    """
+    if task_dir is None:
+        return Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+    from wildrydes_cli.local import state
+
+    state.private_dir(task_dir)
+    for child in Path(task_dir).iterdir():
+        if child.name.isdigit() and int(child.name) != os.getpid() and not (
+                state.pid_alive(int(child.name)) and state.is_daemon_process(int(child.name))):
+            LOG.info("removing function code left by a dead emulator (pid %s): %s", child.name, child)
+            shutil.rmtree(child, ignore_errors=True)
+    root = Path(task_dir) / str(os.getpid())
+    shutil.rmtree(root, ignore_errors=True)  # a previous daemon with our (reused) pid
+    return state.private_dir(root)
+
+
 class Runner:
     """All function pools of the daemon."""
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
-                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time):
+                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
+                 task_dir: Path | None = None):
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers
         self.fetch = fetch
@@ -240,7 +266,7 @@ class Runner:
         self.pools: dict[str, FunctionPool] = {}
         self.retired: list[FunctionPool] = []
         self.locks: dict[str, asyncio.Lock] = {}
-        self.root = Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+        self.root = task_root_for(task_dir)
 
     async def _pool(self, spec: FunctionSpec) -> FunctionPool:
         pool = self.pools.get(spec.arn)
@@ -252,9 +278,13 @@ class Runner:
             if pool is not None and pool.spec.fingerprint == spec.fingerprint:
                 return pool
             loop = asyncio.get_running_loop()
-            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
             code = await loop.run_in_executor(None, self.fetch, spec)
-            await loop.run_in_executor(None, extract_zip, code, task_root)
+            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
+            try:
+                await loop.run_in_executor(None, extract_zip, code, task_root)
+            except BaseException:  # a refused or broken zip leaves no directory behind
+                shutil.rmtree(task_root, ignore_errors=True)
+                raise
             new = FunctionPool(spec, task_root, worker_environment(spec, self.endpoint_url, task_root),
                                self.max_workers)
             if pool is not None:

@@ -7,6 +7,9 @@ Dispatch per request:
   anything else                                       -> moto's WSGI app (S3, CloudFormation,
                                                          Lambda, API Gateway, IAM, STS), in a thread
 
+Connections (timeouts, the cap on open connections, HTTP parsing and its
+limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
+
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
 --state-dir DIR`` in its own session with output to the log file; it writes
 the state file once its socket is bound and removes it on SIGTERM/SIGINT,
@@ -27,7 +30,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import connection, gateway, httpio, routes, state, wsgi
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -40,9 +43,9 @@ HEALTH_PATH = "/_wildrydes/health"
 class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
-    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS):
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, task_dir: Path | None = None):
         self.port = port
-        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers)
+        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
         path = request.path
@@ -83,62 +86,34 @@ class Emulator:
             return gateway.internal_server_error(request_id)
         return gateway.proxy_response(outcome.result, request_id)
 
-    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        client = writer.get_extra_info("peername")
-        try:
-            while True:
-                try:
-                    request = await httpio.read_request(reader, writer)
-                except httpio.BadRequest as exc:
-                    body = json.dumps({"message": str(exc)}).encode()
-                    response = gateway.HttpResponse(exc.status, [("Content-Type", "application/json")], body)
-                    writer.write(httpio.encode_response(response, keep_alive=False))
-                    break
-                if request is None:
-                    break
-                try:
-                    response = await self.handle(request, client)
-                except Exception:
-                    LOG.exception("unhandled error serving %s %s", request.method, request.target)
-                    response = gateway.HttpResponse(500, [("Content-Type", "application/json")],
-                                                    b'{"message": "Internal server error"}')
-                keep = request.keep_alive
-                writer.write(httpio.encode_response(response, keep_alive=keep, head_only=request.method == "HEAD"))
-                await writer.drain()
-                if not keep:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:  # shutdown with the connection idle in keep-alive
-            pass
-        finally:
-            writer.close()
-
     def shutdown(self) -> None:
         self.runner.shutdown()
 
 
-async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
+async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
     wsgi.moto_app()  # import moto before we announce readiness
     loop = asyncio.get_running_loop()
     holder: dict = {}
 
     async def on_connection(reader, writer):
-        await holder["emulator"].connection(reader, writer)
+        await holder["connections"].accept(reader, writer)
 
+    limits = limits or httpio.Limits.from_env()
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
-    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS))
-    holder["emulator"] = emulator
+    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
+                        task_dir=state.tasks_dir(state_dir))
+    holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     state.write_state(state_dir, state.DaemonState(pid=os.getpid(), port=bound,
                                                    log_file=str(state.log_file(state_dir)),
                                                    started_at=time.time(), version=__version__))
-    LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d)", __version__, state.HOST, bound, os.getpid())
+    LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d); %s, at most %d connections",
+             __version__, state.HOST, bound, os.getpid(), limits, holder["connections"].cap)
     if ready_hook:
         ready_hook(bound)
     try:
@@ -175,7 +150,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        _run(serve(args.port, args.state_dir))
+        limits = httpio.Limits.from_env()
+    except ValueError as exc:
+        LOG.error("%s", exc)
+        return 2
+    try:
+        _run(serve(args.port, args.state_dir, limits=limits))
     except OSError as exc:
         LOG.error("cannot listen on %s:%d: %s", state.HOST, args.port, exc)
         return 3
