@@ -52,11 +52,10 @@ class Aws:
         if self._session is None:
             with self.translate("open an AWS session"):
                 if self.settings.is_local:
-                    # The emulator accepts any credentials; fixed dummy ones keep a
-                    # user's real keys (or their absence) out of the local target.
-                    self._session = boto3.session.Session(aws_access_key_id="wildrydes-local",
-                                                          aws_secret_access_key="wildrydes-local",
-                                                          region_name=self.settings.region)
+                    # The local target's own per-user credentials (its SigV4 gate admits
+                    # nothing else); a user's real keys never go there.
+                    from wildrydes_cli.target import local_session_arguments
+                    self._session = boto3.session.Session(**local_session_arguments(self.settings))
                 else:
                     self._session = boto3.session.Session(profile_name=self.settings.profile or None,
                                                           region_name=self.settings.region)

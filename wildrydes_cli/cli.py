@@ -271,6 +271,24 @@ def local_status_cmd(ctx: click.Context) -> None:
     _local_result(ctx, "status", daemon.status)
 
 
+@local_group.command("env")
+@click.pass_context
+def local_env_cmd(ctx: click.Context) -> None:
+    """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
+
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    """
+    from dataclasses import replace
+
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import render
+    from wildrydes_cli.local.credentials import local_credentials, shell_environment
+    from wildrydes_cli.target import resolve
+    settings = resolve(replace(_settings(ctx), target="local"))
+    env = shell_environment(settings.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
+    console_for(settings).result(env, lambda console: render.render_env(console, env))
+
+
 def _local_result(ctx: click.Context, verb: str, action) -> None:
     """Run a daemon action on the settings and render its status (text or one JSON object)."""
     from wildrydes_cli.console import console_for

@@ -31,6 +31,14 @@ def resolve(settings: Settings) -> Settings:
     return settings.with_endpoint(endpoint_url)
 
 
+def local_session_arguments(settings: Settings) -> dict:
+    """boto3 Session arguments for the local target: this user's generated credentials (local/credentials.py)."""
+    from wildrydes_cli.local.credentials import local_credentials
+    credentials = local_credentials(settings.state_dir)
+    return {"aws_access_key_id": credentials.access_key_id, "aws_secret_access_key": credentials.secret_access_key,
+            "region_name": settings.region}
+
+
 def invoke_url(settings: Settings, api_id: str, stage: str = "prod") -> str:
     """The stage URL clients POST to (**contract**: the local form is LocalStack's)."""
     if settings.endpoint_url:

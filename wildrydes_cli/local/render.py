@@ -19,3 +19,10 @@ def render_status(console, verb: str, status: Status) -> None:
     if verb == "start":
         console.line("Emulator is already running." if status.already_running else "Emulator started.")
     console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
+
+
+def render_env(console, env: dict[str, str]) -> None:
+    """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
+    import shlex
+    console.out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items()))
+    console.out.flush()

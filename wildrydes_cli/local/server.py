@@ -4,8 +4,9 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
-  anything else                                       -> moto's WSGI app (S3, CloudFormation,
-                                                         Lambda, API Gateway, IAM, STS), in a thread
+  anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
+                                                         app (S3, CloudFormation, Lambda, API Gateway,
+                                                         IAM, STS), in a thread
 
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
 --state-dir DIR`` in its own session with output to the log file; it writes
@@ -27,7 +28,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import auth, gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local.credentials import Credentials, local_credentials
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -40,9 +42,11 @@ HEALTH_PATH = "/_wildrydes/health"
 class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
-    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS):
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, *, gate: auth.Gate,
+                 credentials: Credentials):
         self.port = port
-        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers)
+        self.gate = gate
+        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, credentials=credentials)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
         path = request.path
@@ -53,7 +57,8 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, wsgi.call_moto, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py); checked in the thread, off the event loop.
+        return await loop.run_in_executor(None, self.gate.call, wsgi.call_moto, request, self.port, client)
 
     async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -121,6 +126,7 @@ class Emulator:
 async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
     wsgi.moto_app()  # import moto before we announce readiness
+    credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
     holder: dict = {}
 
@@ -130,7 +136,8 @@ async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
-    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS))
+    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
+                        gate=auth.Gate(state_dir, credentials), credentials=credentials)
     holder["emulator"] = emulator
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
