@@ -96,6 +96,9 @@ def local_credentials(state_dir: Path) -> Credentials:
         return read_credentials(path)
     except FileNotFoundError:
         pass
+    except OSError as exc:  # a symlink (O_NOFOLLOW), a file where a directory should be, ...
+        raise LocalTargetError(f"Cannot read the local target's credentials file {path}: {exc.strerror or exc}. "
+                               "Check that WILDRYDES_HOME is a directory of yours.") from exc
     try:
         _private_dir(path.parent)
         credentials = _new()
