@@ -383,3 +383,27 @@ def test_execute_api_and_health_stay_open(daemon):
 def test_daemon_credentials_file_is_private(daemon):
     path = credentials_file(Path(emulated._STATE_DIRS[daemon.endpoint_url]))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.stat().st_uid == os.getuid()
+
+
+@pytest.mark.slow
+def test_local_env_prints_exports_and_json_for_the_running_daemon(daemon, monkeypatch):
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli import cli
+
+    monkeypatch.setenv("WILDRYDES_HOME", str(emulated._STATE_DIRS[daemon.endpoint_url]))
+    monkeypatch.setenv("WILDRYDES_LOCAL_PORT", str(daemon.port))
+    keys = emulated.credentials(daemon.endpoint_url)
+    expected = {"AWS_ACCESS_KEY_ID": keys.access_key_id, "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+                "AWS_ENDPOINT_URL": daemon.endpoint_url, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    as_json = CliRunner().invoke(cli, ["--output", "json", "local", "env"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == expected
+    text = CliRunner().invoke(cli, ["local", "env"])
+    assert text.exit_code == 0 and all(line.startswith("export ") for line in text.stdout.splitlines())
+    shell = subprocess.run(["bash", "-c", text.stdout + "env"], capture_output=True, text=True, env={}, check=True)
+    exported = dict(line.split("=", 1) for line in shell.stdout.splitlines() if line.startswith("AWS_"))
+    assert exported == expected
+    assert CliRunner().invoke(cli, ["local", "status"]).stdout.count(str(daemon.pid)) == 1  # the same daemon

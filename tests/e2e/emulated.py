@@ -97,8 +97,8 @@ def clients(url: str, region: str = "us-east-1", state_dir: Path | None = None,
     import boto3
 
     creds = credentials(url, state_dir)
-    kw = dict(endpoint_url=url, region_name=region, aws_access_key_id=creds.access_key_id,
-              aws_secret_access_key=creds.secret_access_key)
+    kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": creds.access_key_id,
+          "aws_secret_access_key": creds.secret_access_key}
     return {name: boto3.client(name, **kw) for name in services}
 
 
@@ -114,8 +114,9 @@ class Deployed:
 
 def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildrydes-local-data",
            function_name: str = "wildrydes-fn", timeout: int = 3, memory: int = 128,
-           extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None) -> Deployed:
-    aws = clients(url)
+           extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None,
+           state_dir: Path | None = None) -> Deployed:
+    aws = clients(url, state_dir=state_dir)
     s3, lam, apig, iam = aws["s3"], aws["lambda"], aws["apigateway"], aws["iam"]
     s3.create_bucket(Bucket=bucket)
     for key, data in (extra_objects or {}).items():

@@ -78,9 +78,9 @@ def read_credentials(path: Path) -> Credentials:
                 f"the command again: new credentials are made.")
         raw = handle.read(MAX_FILE_BYTES + 1)
     try:
-        data = json.loads(raw) if len(raw) <= MAX_FILE_BYTES else None
+        data = json.loads(raw) if len(raw) <= MAX_FILE_BYTES else {}
         credentials = Credentials(str(data["aws_access_key_id"]), str(data["aws_secret_access_key"]))
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError):  # not JSON, not an object, a key missing
         credentials = Credentials("", "")
     if not credentials.access_key_id or not credentials.secret_access_key:
         raise LocalTargetError(
