@@ -201,6 +201,25 @@ def test_presigned_urls_are_checked_with_their_expiry(tmp_path, keys):
     assert gate_for(tmp_path, keys).refusal(request) is not None
 
 
+@pytest.mark.parametrize("declared", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                                      "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
+def test_s3_literal_payload_hashes_are_signed_like_any_header(tmp_path, keys, declared):
+    """Seed signatures of streaming uploads (SDKs other than botocore send them) are checked; chunks are not."""
+    def signed(secret):
+        request = AWSRequest("PUT", "http://127.0.0.1:4566/data-bucket/key", data=b"5;chunk-signature=x\r\nhello",
+                             headers={"X-Amz-Content-SHA256": declared})
+        SigV4Auth(BotoCredentials(keys.access_key_id, secret), "s3", "us-east-1").add_auth(request)
+        return Req("PUT", "/data-bucket/key", [*request.headers.items(), ("Host", "127.0.0.1:4566")], request.body)
+
+    gate = gate_for(tmp_path, keys)
+    assert gate.refusal(signed(keys.secret_access_key)) is None
+    assert b"SignatureDoesNotMatch" in gate.refusal(signed("wrong")).body
+    other = "STREAMING-UNSIGNED-PAYLOAD-TRAILER" if declared == "UNSIGNED-PAYLOAD" else "UNSIGNED-PAYLOAD"
+    forged = signed(keys.secret_access_key)
+    forged.headers = [(k, other if v == declared else v) for k, v in forged.headers]
+    assert b"SignatureDoesNotMatch" in gate.refusal(forged).body
+
+
 def test_canonical_path_and_query_match_botocore():
     """The two encodings the gate rebuilds, against botocore's signers on the same URL."""
     creds = BotoCredentials("k", "s")
@@ -252,6 +271,17 @@ def test_a_readable_or_broken_credentials_file_is_refused_with_the_fix(tmp_path)
     path.write_text("{not json")
     with pytest.raises(LocalTargetError, match="not a valid credentials file"):
         local_credentials(tmp_path)
+
+
+def test_the_daemon_does_not_start_on_an_unusable_credentials_file(tmp_path):
+    from wildrydes_cli.local import daemon
+    from wildrydes_cli.settings import Settings
+
+    local_credentials(tmp_path)
+    os.chmod(credentials_file(tmp_path), 0o640)
+    with pytest.raises(LocalTargetError, match="not a private file of yours"):
+        daemon.start(Settings(state_dir=tmp_path, local_port=emulated.free_port()))
+    assert daemon.status(Settings(state_dir=tmp_path)).running is False
 
 
 def test_an_unwritable_state_dir_is_a_clear_error(tmp_path):

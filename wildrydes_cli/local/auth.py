@@ -231,7 +231,8 @@ class Gate:
         credentials = self._current(access_key)
         if not hmac.compare_digest(access_key.encode(), credentials.access_key_id.encode()):
             raise Refused("unknown_key", f"The AWS access key id {access_key[:64]!r} is not the local target's "
-                                         "(the credentials of another account, profile or emulator?). " + FIX)
+                                         "(the credentials of another account or profile, or another user's "
+                                         "emulator on this port?). " + FIX)
         request_time = _amz_time(amz_date)
         if not amz_date.startswith(date) or request_time < 0:
             raise Refused("malformed", f"The credential scope date {date[:16]!r} does not match the request time "
