@@ -204,8 +204,9 @@ class Gate:
             amz_date = request.header("x-amz-date") or ""
         elif "AWSAccessKeyId=" in query:
             raise Refused("malformed", "Signature Version 2 presigned URLs are not accepted: the local target "
-                                       "accepts Signature Version 4 only (botocore: "
-                                       "Config(signature_version='s3v4')). " + FIX)
+                                       "accepts Signature Version 4 only (AWS CLI: `aws configure set "
+                                       "default.s3.signature_version s3v4`; botocore: "
+                                       "Config(signature_version='s3v4')).")
         else:
             raise Refused("missing", "Request is missing Authentication Token: the local target accepts AWS API "
                                      "calls only when they are signed (AWS Signature Version 4) with its own "
