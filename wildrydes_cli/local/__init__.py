@@ -6,6 +6,8 @@ Modules, one job each:
   server.py     the daemon process: asyncio HTTP server, dispatch, shutdown
   httpio.py     minimal HTTP/1.1 reading/writing for that server
   wsgi.py       hands AWS API requests to moto's WSGI app (in-process)
+  auth.py       the SigV4 gate in front of moto: only calls signed with the local credentials pass
+  credentials.py  the per-user credentials file (0600) the gate, the CLI and the functions use
   routes.py     execute-api request -> resource/method/integration, from moto's backends
   gateway.py    pure functions: proxy event (v1) and proxy response validation, canned errors
   functions.py  the deployed function's configuration and verified code
