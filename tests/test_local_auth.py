@@ -127,9 +127,10 @@ def test_botocore_signed_requests_of_each_service_pass(tmp_path, keys, service):
         assert gate.refusal(request) is None, request.target
 
 
-@pytest.mark.parametrize("service,code", [("s3", "SignatureDoesNotMatch"), ("lambda", "InvalidSignatureException"),
-                                          ("cloudformation", "SignatureDoesNotMatch"), ("sts", "SignatureDoesNotMatch"),
-                                          ("apigateway", "InvalidSignatureException"), ("iam", "SignatureDoesNotMatch")])
+@pytest.mark.parametrize("service,code", [
+    ("s3", "SignatureDoesNotMatch"), ("lambda", "InvalidSignatureException"),
+    ("cloudformation", "SignatureDoesNotMatch"), ("sts", "SignatureDoesNotMatch"),
+    ("apigateway", "InvalidSignatureException"), ("iam", "SignatureDoesNotMatch")])
 def test_a_wrong_secret_is_refused_in_the_services_error_shape(tmp_path, keys, service, code):
     request = captured(service, CALLS[service][0], keys.access_key_id, "not-the-secret")
     refusal = gate_for(tmp_path, keys).refusal(request)
@@ -394,7 +395,7 @@ def test_tampered_and_old_requests_are_refused_over_http(daemon, monkeypatch):
     status, _, answer = _send(url, "PUT", "/tamper-bucket/key", put, b"evil")
     assert status == 400 and b"XAmzContentSHA256Mismatch" in answer
     assert _send(url, "PUT", "/tamper-bucket/key", put, b"good")[0] == 200
-    old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
+    old = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=20)
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: old)
     stale = _signed(daemon, "s3", "GET", "/tamper-bucket/key")
     status, _, answer = _send(url, "GET", "/tamper-bucket/key", stale)
@@ -437,3 +438,17 @@ def test_local_env_prints_exports_and_json_for_the_running_daemon(daemon, monkey
     exported = dict(line.split("=", 1) for line in shell.stdout.splitlines() if line.startswith("AWS_"))
     assert exported == expected
     assert CliRunner().invoke(cli, ["local", "status"]).stdout.count(str(daemon.pid)) == 1  # the same daemon
+
+
+def test_functions_get_the_local_credentials_and_no_session_token(tmp_path, keys):
+    """A deployed function signs its S3 calls with these (the workshop function's model fetch goes through the gate)."""
+    from wildrydes_cli.local.functions import FunctionSpec
+    from wildrydes_cli.local.runner import worker_environment
+
+    spec = FunctionSpec(arn="arn:aws:lambda:us-east-1:123456789012:function:fn", name="fn",
+                        account_id="123456789012", region="us-east-1", handler="index.handler", runtime="python3.13",
+                        timeout=3.0, memory_size=128, environment=(("AWS_ACCESS_KEY_ID", "mine"),), code_sha256="",
+                        last_modified="", code_bucket=None, code_key=None)
+    env = worker_environment(spec, "http://127.0.0.1:1", tmp_path, keys)
+    assert env["AWS_ACCESS_KEY_ID"] == keys.access_key_id and env["AWS_SECRET_ACCESS_KEY"] == keys.secret_access_key
+    assert "AWS_SESSION_TOKEN" not in env

@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
 
+from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.credentials import Credentials, credentials_file, read_credentials
 from wildrydes_cli.local.gateway import HttpResponse
 
@@ -155,7 +156,7 @@ class Gate:
                     self.credentials = read_credentials(self.path)
                     self._keys.clear()
                     LOG.info("re-read the local target credentials from %s", self.path)
-                except Exception as exc:  # a bad file keeps the old key: say so, once per change
+                except (OSError, LocalTargetError) as exc:  # a bad file keeps the old key: say so, once per change
                     LOG.warning("ignoring the changed credentials file: %s", exc)
                 self._file_id = file_id
         return self.credentials
@@ -291,10 +292,10 @@ class Gate:
             LOG.debug("canonical request:\n%s", canonical)
             raise Refused("signature", "The request signature we calculated does not match the signature you "
                                        "provided. Check your secret access key and signing method. " + FIX)
-        if declared is not None and _HEX64.match(declared):
-            if not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared):
-                raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
-                                         "computed from the body.")
+        if (declared is not None and _HEX64.match(declared)
+                and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
+            raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
+                                     "computed from the body.")
 
 
 # -- refusals in the shape of each protocol ------------------------------------------
