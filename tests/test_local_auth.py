@@ -189,6 +189,14 @@ def test_unknown_key_missing_and_malformed_authorization(tmp_path, keys):
     assert b"Signature Version 2" in v2.body
 
 
+def test_refusals_are_logged_at_most_twenty_a_minute(tmp_path, keys, caplog):
+    gate = gate_for(tmp_path, keys)
+    with caplog.at_level("INFO", logger="wildrydes_cli.local.auth"):
+        for _ in range(500):
+            assert gate.refusal(Req("GET", "/bucket/key")) is not None
+    assert len([r for r in caplog.records if "refused GET /bucket/key" in r.getMessage()]) == 20
+
+
 def test_presigned_urls_are_checked_with_their_expiry(tmp_path, keys):
     s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
                       aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,

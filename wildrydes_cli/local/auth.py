@@ -49,6 +49,7 @@ LOG = logging.getLogger(__name__)
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+LOG_REFUSALS_PER_MINUTE = 20  # a flood of bad requests must not grow the daemon's log without bound
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 LITERAL_PAYLOADS = frozenset({"UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
                               "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"})
@@ -139,6 +140,7 @@ class Gate:
         self.clock = clock
         self._file_id = self._stat()
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._log_window = (0.0, 0)  # (minute start, refusals logged in it)
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -185,8 +187,20 @@ class Gate:
             self._verify(request)
             return None
         except Refused as exc:
-            LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
+            self._log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc))
+
+    def _log_refusal(self, request, exc: Refused) -> None:
+        start, count = self._log_window
+        now = time.monotonic()
+        if now - start >= 60:
+            if count > LOG_REFUSALS_PER_MINUTE:
+                LOG.warning("%d more AWS API calls refused in the last minute (not logged)",
+                            count - LOG_REFUSALS_PER_MINUTE)
+            start, count = now, 0
+        self._log_window = (start, count + 1)
+        if count < LOG_REFUSALS_PER_MINUTE:
+            LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
 
     def _verify(self, request) -> None:
         authorization = request.header("authorization")
