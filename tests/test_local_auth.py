@@ -262,6 +262,13 @@ def test_credentials_are_made_once_private_and_atomically(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["credentials.json"]  # no temp file left
 
 
+def test_an_existing_open_local_directory_is_made_private(tmp_path):
+    (tmp_path / "local").mkdir(mode=0o755)
+    os.chmod(tmp_path / "local", 0o755)
+    local_credentials(tmp_path)
+    assert stat.S_IMODE((tmp_path / "local").stat().st_mode) == 0o700
+
+
 def test_concurrent_first_use_agrees_on_one_secret(tmp_path):
     import multiprocessing
 

@@ -101,6 +101,9 @@ def local_credentials(state_dir: Path) -> Credentials:
                                "Check that WILDRYDES_HOME is a directory of yours.") from exc
     try:
         _private_dir(path.parent)
+        info = path.parent.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            os.chmod(path.parent, 0o700)  # made by an older version with the umask's mode
         credentials = _new()
         tmp = path.with_name(f".{FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
