@@ -259,8 +259,8 @@ class Runner:
             task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
             code = await loop.run_in_executor(None, self.fetch, spec)
             await loop.run_in_executor(None, extract_zip, code, task_root)
-            new = FunctionPool(spec, task_root, worker_environment(spec, self.endpoint_url, task_root, self.credentials),
-                               self.max_workers)
+            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
+            new = FunctionPool(spec, task_root, env, self.max_workers)
             if pool is not None:
                 LOG.info("function %s changed; retiring its warm workers", spec.name)
                 pool.retire()
