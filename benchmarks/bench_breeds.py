@@ -150,8 +150,12 @@ def main() -> None:
     try:
         host = "127.0.0.1"
         endpoint = f"http://{host}:{port}"
+        local_env = json.loads(subprocess.run(  # the local target's own credentials (its SigV4 gate)
+            [cli[0], "--output", "json", "local", "env"], env=daemon_env, check=True, capture_output=True,
+            text=True, timeout=120).stdout)
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench")
+                          aws_access_key_id=local_env["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=local_env["AWS_SECRET_ACCESS_KEY"])
         s3.create_bucket(Bucket=BUCKET)
         started = time.perf_counter()
         publish_all(s3, args.breeds, endpoint)
@@ -160,8 +164,8 @@ def main() -> None:
         random.Random(0).shuffle(names)
         with tempfile.TemporaryDirectory(prefix="wildrydes-bench-") as tmp:
             _, code = unpacked_package("lean", Path(tmp) / "function")
-            env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "AWS_ACCESS_KEY_ID": "bench",
-                   "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "AWS_ACCESS_KEY_ID": local_env["AWS_ACCESS_KEY_ID"],
+                   "AWS_SECRET_ACCESS_KEY": local_env["AWS_SECRET_ACCESS_KEY"], "AWS_DEFAULT_REGION": "us-east-1",
                    "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true",
                    "OUTPUT_BUCKET": BUCKET, "MODEL_PATH": DEFAULT_KEY, "LOG_LEVEL": "WARNING",
                    "BENCH_PATH": str(code), "BENCH_BREEDS": json.dumps(names),

@@ -268,6 +268,26 @@ def local_status_cmd(ctx: click.Context) -> None:
     _local_result(ctx, "status", daemon.status)
 
 
+@local_group.command("env")
+@click.pass_context
+def local_env_cmd(ctx: click.Context) -> None:
+    """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
+
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    """
+    from dataclasses import replace
+
+    from wildrydes_cli import presentation
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local.credentials import local_credentials, shell_environment
+    from wildrydes_cli.results import LocalEnvResult
+    from wildrydes_cli.target import resolve
+    target = resolve(replace(_settings(ctx), target="local"))
+    settings = target.settings
+    env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
+    presentation.show(console_for(settings), LocalEnvResult(env))
+
+
 def _local_result(ctx: click.Context, verb: str, action) -> None:
     """Run a daemon action on the settings and render its status (text or one JSON object)."""
     from wildrydes_cli import presentation

@@ -17,7 +17,7 @@ from wildrydes_cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (BatchPredictResult, BootstrapResult, CleanupResult, DeployResult,
                                    ModelsResult, PredictResult, Result, ScratchpadResult, StatusResult,
-                                   TrainBreedsResult, TrainResult)
+                                   LocalEnvResult, TrainBreedsResult, TrainResult)
 
 LOG = logging.getLogger(__name__)
 
@@ -199,9 +199,16 @@ def local_status(console: Console, verb: str, status: Any) -> None:
     console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
 
 
+def local_env(console: Console, result: LocalEnvResult) -> None:
+    """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
+    import shlex
+    console.out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in result.env.items()))
+    console.out.flush()
+
+
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
-    TrainResult: train, TrainBreedsResult: train_breeds,
+    TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env,
 }
 

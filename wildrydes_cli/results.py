@@ -185,3 +185,13 @@ class TrainBreedsResult(Result):
     epochs: int
     seconds: float
     breeds: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LocalEnvResult(Result):
+    """``local env``: the variables that point the AWS CLI and SDKs at the local target."""
+
+    env: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.env)

@@ -64,10 +64,12 @@ class LocalTarget:
     may_bootstrap = True
 
     def session_args(self) -> dict[str, Any]:
-        # The emulator accepts any credentials; fixed dummy ones keep a user's real
-        # keys (or their absence) out of the local target.
-        return {"aws_access_key_id": "wildrydes-local", "aws_secret_access_key": "wildrydes-local",
-                "region_name": self.settings.region}
+        # This user's generated credentials (local/credentials.py): the emulator's SigV4
+        # gate admits nothing else, and a user's real keys never go there.
+        from wildrydes_cli.local.credentials import local_credentials
+        credentials = local_credentials(self.settings.state_dir)
+        return {"aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key, "region_name": self.settings.region}
 
     def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
         """The stage URL clients POST to (**contract**: LocalStack's form); the stack's output is AWS's."""

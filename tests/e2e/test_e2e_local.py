@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from clitools import AWS, curl_post
+from clitools import AWS, WILDRYDES, curl_post
 import emulated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -52,13 +52,15 @@ def test_newer_model_is_served_after_deploy_without_restart(cli, deployed):
 
 
 def test_aws_cli_sees_the_deployed_stack_function_and_api(cli, deployed):
+    """The AWS CLI gets endpoint, region and the local target's credentials from `wildrydes local env`."""
     if not AWS.exists():
         pytest.skip("awscli not installed in this environment")
-    url = f"http://127.0.0.1:{cli.port}"
+    local_env = cli.json("local", "env")
+    assert local_env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{cli.port}"
 
     def aws(*args):
-        out = subprocess.run([str(AWS), *args, "--endpoint-url", url, "--region", "us-east-1", "--output", "json"],
-                             env=cli.env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([str(AWS), *args, "--output", "json"], env={**cli.env, **local_env},
+                             capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
@@ -70,6 +72,20 @@ def test_aws_cli_sees_the_deployed_stack_function_and_api(cli, deployed):
     assert function["Environment"]["Variables"]["MODEL_PATH"].endswith("model.tar.gz")
     apis = [a["id"] for a in aws("apigateway", "get-rest-apis")["items"]]
     assert deployed["deploy"]["api_id"] in apis
+
+
+def test_eval_local_env_points_the_aws_cli_at_the_local_target(cli, deployed):
+    """`eval "$(wildrydes local env)"` in a shell; the CLI's old dummy keys are refused with the fix named."""
+    if not AWS.exists():
+        pytest.skip("awscli not installed in this environment")
+    script = f'eval "$({WILDRYDES} local env)" && {AWS} sts get-caller-identity --output json'
+    out = subprocess.run(["bash", "-c", script], env=cli.env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Account"] == emulated.ACCOUNT
+    dummy = subprocess.run([str(AWS), "sts", "get-caller-identity", "--endpoint-url", f"http://127.0.0.1:{cli.port}",
+                            "--region", "us-east-1"], env=cli.env, capture_output=True, text=True, timeout=120)
+    assert dummy.returncode != 0
+    assert "InvalidClientTokenId" in dummy.stderr and 'eval "$(wildrydes local env)"' in dummy.stderr
 
 
 def test_cleanup_then_stop_leaves_no_process(cli, deployed):

@@ -7,6 +7,8 @@ Modules, one job each:
   httpio.py     HTTP/1.1 requests parsed by llhttp (httptools) with our limits; responses written
   connection.py one client connection: head/body/idle timeouts, pipelining; the connection cap
   wsgi.py       hands AWS API requests to moto's WSGI app (in-process)
+  auth.py       the SigV4 gate in front of moto: only calls signed with the local credentials pass
+  credentials.py  the per-user credentials file (0600) the gate, the CLI and the functions use
   routes.py     execute-api request -> resource/method/integration, from moto's backends
   gateway.py    pure functions: proxy event (v1) and proxy response validation, canned errors
   functions.py  the deployed function's configuration and verified code

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import state as st
+from wildrydes_cli.local.credentials import local_credentials
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
     port = st.resolve_port(port, settings.local_port)
     st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
     _check_limits()
+    local_credentials(settings.state_dir)  # likewise: an unusable credentials file is a message here
     with _start_lock(settings):
         state, stale = _live_state(settings)
         if state is not None:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wildrydes_cli.local.credentials import Credentials
 from wildrydes_cli.local.functions import FunctionSpec, extract_zip, fetch_code
 
 LOG = logging.getLogger(__name__)
@@ -195,11 +196,13 @@ class FunctionPool:
         return self.retired and not self.busy
 
 
-def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -> dict[str, str]:
+def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path,
+                       credentials: Credentials | None = None) -> dict[str, str]:
     """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
 
-    Credentials are dummies and config files are blanked, so a function run by
-    the emulator can never reach a real AWS account.
+    Credentials are the local target's own (its SigV4 gate admits nothing else;
+    dummies when none are given) and config files are blanked, so a function run
+    by the emulator can never reach a real AWS account.
     """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -219,9 +222,8 @@ def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id if credentials else "testing",
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key if credentials else "testing",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -258,8 +260,9 @@ class Runner:
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
                  fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
-                 task_dir: Path | None = None):
+                 task_dir: Path | None = None, credentials: Credentials | None = None):
         self.endpoint_url = endpoint_url
+        self.credentials = credentials
         self.max_workers = max_workers
         self.fetch = fetch
         self.clock = clock
@@ -285,8 +288,8 @@ class Runner:
             except BaseException:  # a refused or broken zip leaves no directory behind
                 shutil.rmtree(task_root, ignore_errors=True)
                 raise
-            new = FunctionPool(spec, task_root, worker_environment(spec, self.endpoint_url, task_root),
-                               self.max_workers)
+            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
+            new = FunctionPool(spec, task_root, env, self.max_workers)
             if pool is not None:
                 LOG.info("function %s changed; retiring its warm workers", spec.name)
                 pool.retire()

@@ -4,8 +4,9 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
-  anything else                                       -> moto's WSGI app (S3, CloudFormation,
-                                                         Lambda, API Gateway, IAM, STS), in a thread
+  anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
+                                                         app (S3, CloudFormation, Lambda, API Gateway,
+                                                         IAM, STS), in a thread
 
 Connections (timeouts, the cap on open connections, HTTP parsing and its
 limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
@@ -30,7 +31,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import connection, gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import auth, connection, gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local.credentials import Credentials, local_credentials
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -43,9 +45,12 @@ HEALTH_PATH = "/_wildrydes/health"
 class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
-    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, task_dir: Path | None = None):
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, *, gate: auth.Gate,
+                 credentials: Credentials, task_dir: Path | None = None):
         self.port = port
-        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir)
+        self.gate = gate
+        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
+                             credentials=credentials)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
         path = request.path
@@ -56,7 +61,8 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, wsgi.call_moto, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py); checked in the thread, off the event loop.
+        return await loop.run_in_executor(None, self.gate.call, wsgi.call_moto, request, self.port, client)
 
     async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -93,6 +99,7 @@ class Emulator:
 async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
     wsgi.moto_app()  # import moto before we announce readiness
+    credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
     holder: dict = {}
 
@@ -104,7 +111,8 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
     emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
-                        task_dir=state.tasks_dir(state_dir))
+                        task_dir=state.tasks_dir(state_dir), gate=auth.Gate(state_dir, credentials),
+                        credentials=credentials)
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
