@@ -256,7 +256,7 @@ def test_idle_sockets_beyond_the_descriptor_limit_do_not_starve_other_requests(t
         for _ in range(20):
             code = emulated.http("GET", f"http://127.0.0.1:{port}/_wildrydes/health", timeout=10)[0]
             ok += code == 200
-        s3 = emulated.clients(f"http://127.0.0.1:{port}")["s3"]
+        s3 = emulated.clients(f"http://127.0.0.1:{port}", state_dir=tmp_path)["s3"]
         s3.create_bucket(Bucket="still-served")
         assert ok == 20 and [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["still-served"]
     finally:
