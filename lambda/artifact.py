@@ -31,6 +31,7 @@ except ImportError:
 # Archive bounds (sizes, member counts, MAX_PARAM_VALUES) live in archive.py.
 ArtifactError = archive.ArtifactError
 ALGO_MEMBER = archive.ALGO_MEMBER
+MAX_ARCHIVE_BYTES = archive.MAX_ARCHIVE_BYTES   # fetch at most this much (+1 to notice more)
 SYMBOL_FILE = "mx-mod-symbol.json"
 PARAMS_FILE = "mx-mod-0000.params"
 PARAMS_MEMBER = "additional-params.json"
@@ -297,6 +298,8 @@ def read_model_archive(data: bytes) -> LinearModel:
     params = parse_params(params_bytes)
     w_shape, w_values = _lookup(params, weight_name)
     lean_error = _lean_support(ops, head, w_shape)
+    if not all(map(math.isfinite, w_values)):  # every score would be NaN or infinite
+        raise ArtifactError(f"weight {weight_name} holds values that are not finite (NaN or infinity)")
     if len(w_shape) != 2:
         raise ArtifactError(f"weight {weight_name} has shape {w_shape}, expected a matrix")
     # dot(data, W) keeps W as (dim, outputs); FullyConnected keeps (outputs, dim).
@@ -307,6 +310,8 @@ def read_model_archive(data: bytes) -> LinearModel:
         if len(b_values) != 1:
             raise ArtifactError(f"bias {bias_name} has {len(b_values)} values, expected 1")
         bias = b_values[0]
+        if not math.isfinite(bias):
+            raise ArtifactError(f"bias {bias_name} is not a finite number ({bias})")
     extra = _json_member(files, PARAMS_MEMBER)
     predictor_type = extra.get("predictor_type") or (
         "binary_classifier" if head == "LogisticRegressionOutput" else "regressor")

@@ -279,3 +279,42 @@ def test_deeply_nested_json_member_is_a_bad_member_not_a_crash():
     members = dict(_good_members(), **{"mx-mod-symbol.json": b"[" * 100_000})
     with pytest.raises(artifact.ArtifactError, match="mx-mod-symbol.json is not an MXNet graph .*nested too deeply"):
         artifact.read_model_archive(_with_inner(_inner(members)))
+
+
+def test_weights_that_are_not_finite_are_refused():
+    """1e39 is a finite float64 but infinite in float32, which linear-learner stores."""
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    with pytest.raises(artifact.ArtifactError, match="weight fc0_weight holds values that are not finite"):
+        artifact.read_model_archive(write_model_archive([1.0, 1e39, 1.0], 0.0, "regressor"))
+    with pytest.raises(artifact.ArtifactError, match=r"bias fc0_bias is not a finite number \(inf\)"):
+        artifact.read_model_archive(write_model_archive([1.0, 1.0, 1.0], 1e39, "regressor"))
+
+
+def test_inline_breed_model_goes_through_the_same_bounds(function_bucket):
+    """A breed's latest.json may carry its model inline: a bomb there is a 503 naming the bound."""
+    import base64
+    import hashlib
+    import json
+
+    import index
+    from lambda_helpers import BUCKET, answer, event
+
+    bomb = _gz(_header("././@LongLink", 64 * MiB, tarfile.GNUTYPE_LONGNAME)) + _zeros_gz(64)
+    key = "breeds/bomb/linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
+    function_bucket.put_object(Bucket=BUCKET, Key="breeds/bomb/latest.json", Body=json.dumps({
+        "key": key, "sha256": hashlib.sha256(bomb).hexdigest(), "model_base64": base64.b64encode(bomb).decode()}))
+    status, body = answer(index.handler(event("GET", path="/breeds/bomb"), None))
+    assert status == 503
+    assert body["error"] == (f"model s3://{BUCKET}/{key} cannot be served: model archive inflates to more than "
+                             "16 MiB; a linear-learner model.tar.gz is far smaller")
+
+
+def test_an_s3_object_over_the_archive_limit_is_not_read_whole(function_bucket, monkeypatch):
+    import index
+    from lambda_helpers import BUCKET, answer, event
+
+    key = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
+    monkeypatch.setenv("MODEL_PATH", key)
+    function_bucket.put_object(Bucket=BUCKET, Key=key, Body=b"\x1f\x8b" + b"\0" * archive.MAX_ARCHIVE_BYTES)
+    status, body = answer(index.handler(event("GET"), None))
+    assert status == 503 and body["error"] == f"s3://{BUCKET}/{key} is larger than 16777216 bytes"
