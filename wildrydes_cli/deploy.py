@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import packaging, scratchpad, stacks, state, wiring
+from wildrydes_cli import modelcheck, packaging, scratchpad, stacks, state, wiring
 from wildrydes_cli.aws import MODEL_KEY_RE, Aws
 from wildrydes_cli.console import Console
 from wildrydes_cli.errors import NotFoundError, UsageError
@@ -97,6 +97,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
             if model_path is None:
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
+        modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")

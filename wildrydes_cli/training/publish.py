@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
-from wildrydes_cli import layout
+from wildrydes_cli import layout, modelcheck
 from wildrydes_cli.errors import NotFoundError, UsageError
 
 LOG = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def publish_model(s3_client, bucket: str, data: bytes, breed: str | None = None,
     """
     if breed is not None:
         validate_breed(breed)
+    modelcheck.check_model(data, "The trained model")  # nothing is uploaded unless the function could serve it
     now = now or datetime.now(timezone.utc)
     key = model_key(now, breed)
     s3_client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
