@@ -11,6 +11,7 @@ before it publishes; both then stop with exit code 3 and the reason.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 from typing import Any
@@ -18,6 +19,12 @@ from typing import Any
 from wildrydes_cli.errors import ModelRefusedError
 
 LOG = logging.getLogger(__name__)
+FUNCTION_PACKAGE = "wildrydes_cli.function"   # lambda/, mapped by setup.cfg's package_dir (see packaging.py)
+
+
+def _function_module(name: str) -> Any:
+    """A module of the deployed function, imported from the installed package (not from the Lambda zip)."""
+    return importlib.import_module(f"{FUNCTION_PACKAGE}.{name}")
 
 
 def check_model(data: bytes, where: str, engine: str = "lean") -> dict[str, Any]:
@@ -26,8 +33,7 @@ def check_model(data: bytes, where: str, engine: str = "lean") -> dict[str, Any]
     ``engine`` is the engine the function will run: a graph only the mxnet
     engine evaluates is refused for ``lean`` and accepted (parsed) for ``mxnet``.
     """
-    from wildrydes_cli.function import artifact, engines
-
+    artifact, engines = _function_module("artifact"), _function_module("engines")
     try:
         model = artifact.read_model_archive(data)
     except artifact.ArtifactError as exc:
@@ -50,8 +56,7 @@ def check_model(data: bytes, where: str, engine: str = "lean") -> dict[str, Any]
 
 def check_s3_model(aws, bucket: str, key: str, engine: str = "lean") -> dict[str, Any]:
     """``check_model`` for s3://bucket/key, reading at most the archive bound (the function's limit)."""
-    from wildrydes_cli.function import artifact
-
+    artifact = _function_module("artifact")
     where = f"The model s3://{bucket}/{key}"
     s3 = aws.client("s3")
     with aws.translate(f"read the model s3://{bucket}/{key}"):
