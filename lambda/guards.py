@@ -25,14 +25,15 @@ used to become a 500, a hang or invalid JSON into a 4xx naming the problem:
   So any body this function accepts fits in a 6 MB event, and a body over the
   limit that API Gateway can still deliver gets this function's 413, not
   API Gateway's 500.
-- **JSON nesting** (400): CPython's decoder recurses once per ``[`` or ``{``;
-  a cheap pre-scan (C-speed string operations, no recursion) refuses more
-  than ``MAX_DEPTH`` levels before ``json.loads`` runs.
-- **Numbers beyond a float** (400): ``1e400`` or a 400-digit integer becomes an
-  ``OutOfRange`` (an infinite float that remembers its text), so the field
-  check that already refuses non-finite values names the field and shows the
-  number; integers are never converted past 300 digits (Python refuses over
-  4,300 and the conversion is quadratic).
+- **JSON nesting** (400): CPython's decoder recurses once per ``[`` or ``{``
+  (and from 3.12 its C recursion limit is not ``sys.setrecursionlimit``'s, so
+  the depth cannot be bounded by lowering that); a pre-scan made of C-speed
+  string and regex operations refuses more than ``MAX_DEPTH`` levels before
+  the decoder runs (costs: benchmarks/RESULTS.md, bench_guards.py).
+- **Numbers beyond a float** (400): integers are decoded as floats, so
+  ``1e400`` and a 400-digit integer both become ``inf`` and the field check
+  that refuses non-finite values names the field (a big int used to overflow
+  later, a 500; one over 4,300 digits was a ValueError without the field).
 - **Duplicate keys** (400): ``json.loads`` keeps the last silently; features
   are matched case-insensitively, so ``distance`` and ``DISTANCE`` are
   duplicates too.
@@ -44,7 +45,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Self
 
 LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024            # "Request must be smaller than 6291456 bytes"
 EVENT_RESERVE = 256 * 1024                      # headers x2, query x2, requestContext (see above)
@@ -52,9 +52,9 @@ EVENT_BODY_BUDGET = LAMBDA_EVENT_LIMIT - EVENT_RESERVE
 MAX_BODY_BYTES = 4 * 1024 * 1024                # the decoded body
 MAX_BASE64_CHARS = -(-MAX_BODY_BYTES // 3) * 4  # base64 length of a MAX_BODY_BYTES body
 MAX_DEPTH = 32                                  # the deepest request this API takes has 4 levels
-_INT_DIGITS = 300                               # 10**300 < 1.8e308: always fits a float
+_WORST_ESCAPE = 6                               # a character takes at most 6 bytes escaped (\u001f)
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)   # a JSON string, escapes and all
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _AS_PARENS = str.maketrans("[{]}", "(())")
 
@@ -80,6 +80,8 @@ def check_text_body(body: str) -> None:
     """413 unless ``body`` (not base64) is within MAX_BODY_BYTES and fits the event once escaped."""
     if len(body) > MAX_BODY_BYTES:  # characters <= UTF-8 bytes: refuse without encoding
         raise _too_large(f"body is over {MAX_BODY_BYTES:,} bytes")
+    if len(body) * _WORST_ESCAPE <= EVENT_BODY_BUDGET:  # the common case: cannot be over either bound
+        return
     size = len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise _too_large(f"body is {size:,} bytes")
@@ -105,65 +107,37 @@ def check_decoded_body(raw: bytes) -> None:
 # ------------------------------------------------------------------- JSON in
 
 
-class OutOfRange(float):
-    """A JSON number beyond a 64-bit float: infinite, and shown as the client wrote it.
-
-    Being a float that is not finite, it is refused by the same check that
-    names the field for any other non-finite value.
-    """
-
-    text: str
-
-    def __new__(cls, text: str) -> Self:
-        value = super().__new__(cls, "-inf" if text.startswith("-") else "inf")
-        value.text = text
-        return value
-
-    def __str__(self) -> str:
-        shown = self.text if len(self.text) <= 24 else f"{self.text[:20]}... ({len(self.text)} characters)"
-        return f"{shown}, beyond a float's range of +-1.8e308"
-
-    __repr__ = __str__
-
-
-def _parse_int(text: str):
-    if len(text.lstrip("-")) <= _INT_DIGITS:
-        return int(text)
-    return _parse_float(text)
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    return value if math.isfinite(value) else OutOfRange(text)
-
-
 def _object(pairs: list) -> dict:
     """Build a JSON object, refusing a key given twice, also in another case."""
-    result: dict = {}
+    result = dict(pairs)
+    if len(result) == len(pairs) and len({key.lower() for key in result}) == len(result):
+        return result
     seen: dict[str, str] = {}
-    for key, value in pairs:
-        folded = key.lower()
-        first = seen.get(folded)
-        if first is not None:
+    for key, _ in pairs:
+        first = seen.get(key.lower())
+        if first is None:
+            seen[key.lower()] = key
+        else:
             also = "" if first == key else f" (same as {first!r}: keys are not case-sensitive)"
             raise InputError(400, f"duplicate key {key!r} in a JSON object{also}; send each feature once")
-        seen[folded] = key
-        result[key] = value
-    return result
+    return result  # not reached: one of the two checks above found a duplicate
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether JSON ``text`` nests arrays/objects more than ``limit`` levels (no recursion, C-speed).
 
-    Strings are removed, then brackets kept; each ``replace("()", "")`` pass
-    removes the innermost pairs, so valid JSON of depth d empties in d passes.
-    Whatever is left unmatched after ``limit`` passes is either deeper pairs
-    or open brackets, which the decoder would also recurse into.
+    Strings are removed (brackets inside them do not nest), then everything
+    but brackets; each ``replace("()", "")`` pass removes the innermost pairs,
+    so valid JSON d levels deep empties in d passes. A pair left after
+    ``limit`` passes means deeper nesting. Unmatched open brackets left over
+    would each be recursed into by the decoder too, so more than ``limit`` of
+    them counts as too deep (fewer: the decoder goes at most 2 x limit deep
+    before it reports the syntax error). Cost: O(length x depth), at most
+    ``limit`` passes; measured below the cost of decoding the same text.
     """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    if len(brackets) <= limit:
+    if text.count("[") + text.count("{") <= limit:  # the common case, e.g. one ride
         return False
-    shape = brackets.translate(_AS_PARENS)
+    shape = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_AS_PARENS)
     for _ in range(limit):
         reduced = shape.replace("()", "")
         if reduced == shape:
@@ -172,13 +146,19 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     return "()" in shape or shape.count("(") > limit
 
 
+# parse_int=float: a C call, no Python frame per number. Features are floats anyway; an integer
+# beyond a float becomes inf (refused naming its field) instead of a big int that overflows later,
+# and Python's 4,300-digit limit on int conversion (a ValueError) never applies.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=float)
+
+
 def loads(text: str):
     """``json.loads`` for request bodies, with the guards above; 400 naming the problem."""
     if too_deep(text):
         raise InputError(400, f"body nests JSON arrays or objects more than {MAX_DEPTH} levels deep; "
                               'a request needs 4 at most ({"instances": [{"features": [...]}]})')
     try:
-        return json.loads(text, object_pairs_hook=_object, parse_int=_parse_int, parse_float=_parse_float)
+        return _DECODER.decode(text)
     except InputError:
         raise
     except (ValueError, RecursionError) as exc:

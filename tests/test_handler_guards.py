@@ -151,12 +151,10 @@ def test_base64_body_that_decodes_past_the_limit_is_413(classifier):
 
 
 @pytest.mark.parametrize("number, shown", [
-    ("1" * 400, "11111111111111111111... (400 characters), beyond a float's range of +-1.8e308"),
-    ("-" + "9" * 5000, "-9999999999999999999... (5001 characters), beyond a float's range of +-1.8e308"),
-    ("1e400", "1e400, beyond a float's range of +-1.8e308"),
-    ("-2.5E+999", "-2.5E+999, beyond a float's range of +-1.8e308"),
+    ("1" * 400, "inf"), ("-" + "9" * 5000, "-inf"), ("1e400", "inf"), ("-2.5E+999", "-inf"),
 ])
-def test_numbers_beyond_a_float_are_400_naming_the_field_and_the_number(classifier, number, shown):
+def test_numbers_beyond_a_float_are_400_naming_the_field(classifier, number, shown):
+    """A 400-digit integer used to be a 500 (OverflowError); over 4,300 digits a 400 that named no field."""
     text = json.dumps(WORKSHOP_RIDE).replace("2500", number)
     status, body = raw_call(text)
     assert status == 400
@@ -165,13 +163,13 @@ def test_numbers_beyond_a_float_are_400_naming_the_field_and_the_number(classifi
 
 def test_numbers_beyond_a_float_in_sagemaker_instances_and_batches(classifier):
     status, body = raw_call('{"instances": [{"features": [1, 2, ' + "7" * 400 + ', 4, 5, 6]}]}')
-    assert status == 400 and body["error"].startswith("instances[0].features[2] must be a finite number, got 777")
+    assert status == 400 and body["error"] == "instances[0].features[2] must be a finite number, got inf"
     status, body = raw_call("[" + json.dumps(WORKSHOP_RIDE) + "," + json.dumps(WORKSHOP_RIDE).replace("333", "1e309") + "]")
-    assert status == 400 and body["error"].startswith("feature 'TMAX' in ride 1 must be a finite number, got 1e309")
+    assert status == 400 and body["error"] == "feature 'TMAX' in ride 1 must be a finite number, got inf"
 
 
 def test_big_but_finite_numbers_still_parse():
-    assert guards.loads("[" + "9" * 300 + ", 1e308, -0, 12]") == [int("9" * 300), 1e308, 0, 12]
+    assert guards.loads("[" + "9" * 300 + ", 1e308, -0, 12]") == [float("9" * 300), 1e308, 0.0, 12.0]
     assert guards.loads("1" + "0" * 305) == 1e305
 
 
