@@ -318,3 +318,9 @@ def test_an_s3_object_over_the_archive_limit_is_not_read_whole(function_bucket, 
     function_bucket.put_object(Bucket=BUCKET, Key=key, Body=b"\x1f\x8b" + b"\0" * archive.MAX_ARCHIVE_BYTES)
     status, body = answer(index.handler(event("GET"), None))
     assert status == 503 and body["error"] == f"s3://{BUCKET}/{key} is larger than 16777216 bytes"
+
+
+def test_a_plain_tar_cut_inside_model_algo_is_truncated():
+    data = _header("model_algo-1", 4096) + b"x" * 100
+    with pytest.raises(artifact.ArtifactError, match="model archive is truncated"):
+        artifact.read_model_archive(data)
