@@ -11,8 +11,9 @@ breed-cache knobs. Routes:
     GET  /breeds/{breed}   metadata of that breed's newest model
     POST /breeds/{breed}   score rides with that breed's newest model
 
-Every outcome is a valid proxy response with a JSON body; failures are
-``{"error": ...}`` with 400/404/405/413/415/503, details go to the log and
+Every outcome is a valid proxy response with a strict JSON body (no NaN);
+failures are ``{"error": ...}`` with 400/404/405/413/415/422/503 (422: the
+model's score for finite inputs is not finite, see ``guards``), details go to the log and
 never a traceback to the client. The workshop's original function returned a
 bare float as ``body``, which API Gateway answers with 502.
 """
@@ -25,6 +26,7 @@ import os
 
 import config
 import formats
+import guards
 import models
 import s3get
 
@@ -34,7 +36,6 @@ LOG.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper() if os.environ.get("LOG_
 
 ALLOWED = {"Allow": "GET, POST"}
 DEFAULT_PAGE = 100
-_BASE64_LIMIT = -(-formats.MAX_BODY_BYTES // 3) * 4   # base64 length of a MAX_BODY_BYTES body
 MAX_PAGE = 1000
 
 _store: models.ModelStore | None = None   # one per execution environment
@@ -76,20 +77,20 @@ def _body_text(event: dict) -> str:
     if not isinstance(body, str):
         raise formats.RequestError(400, "body must be a string in the proxy event")
     encoded = event.get("isBase64Encoded") is True
-    # Refuse an oversized body before decoding it: base64 carries 3 bytes in 4 characters.
-    if len(body) > (_BASE64_LIMIT if encoded else formats.MAX_BODY_BYTES):
-        raise formats.RequestError(413, f"body is over {formats.MAX_BODY_BYTES} bytes; send smaller batches")
-    if encoded:
+    # Refuse an oversized body before decoding it (the arithmetic is in guards' docstring).
+    if not encoded:
+        guards.check_text_body(body)
+    else:
+        guards.check_base64_body(body)
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise formats.RequestError(400, "body is marked isBase64Encoded but is not valid base64") from None
+        guards.check_decoded_body(raw)
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise formats.RequestError(400, "body is not UTF-8 text") from None
-        if len(body) > formats.MAX_BODY_BYTES:
-            raise formats.RequestError(413, f"body is over {formats.MAX_BODY_BYTES} bytes; send smaller batches")
     return body
 
 
@@ -155,7 +156,9 @@ def _predict(event: dict, breed) -> dict:
     extra = {"model_path": model.key, "engine": model.info["engine"]}
     if breed is not None:
         extra["breed"] = breed
-    return formats.proxy_response(200, formats.shape_response(request, model.score(request.rows), extra))
+    results = model.score(request.rows)
+    guards.check_scores(results, request.rows, model.features.names, request.style)
+    return formats.proxy_response(200, formats.shape_response(request, results, extra))
 
 
 def _handle(event) -> dict:
@@ -182,7 +185,7 @@ def handler(event, context=None) -> dict:
     """Lambda entry point."""
     try:
         return _handle(event)
-    except formats.RequestError as exc:
+    except (formats.RequestError, guards.InputError) as exc:
         return formats.error_response(exc.status, exc.message)
     except models.ModelError as exc:
         if exc.status >= 500:

@@ -159,7 +159,7 @@ class ModelStore:
 
     def _load(self, key: str, breed: str | None, data: bytes | None = None) -> LoadedModel:
         if data is None:
-            data = self._get(key)
+            data = self._get(key, limit=artifact.MAX_ARCHIVE_BYTES)
         if data is None:
             raise ModelError(503, f"model s3://{self.config.bucket}/{key} does not exist; "
                                   "train and publish one (wildrydes train) or fix MODEL_PATH")

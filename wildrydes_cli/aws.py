@@ -220,6 +220,15 @@ class Aws:
             body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         return json.loads(body)
 
+    def read_object(self, bucket: str, key: str, limit: int) -> tuple[int, bytes | None]:
+        """(size, bytes) of an object; the bytes are None when it is over ``limit`` (not downloaded)."""
+        s3 = self.client("s3")
+        with self.translate(f"read s3://{bucket}/{key}"):
+            size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+            if size > limit:
+                return size, None
+            return size, s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
+
     def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         """One small object in one request (models up to a few MB, index files)."""
         with self.translate(f"upload s3://{bucket}/{key}"):

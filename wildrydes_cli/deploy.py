@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import layout, packaging, stacks, state, wiring
+from wildrydes_cli import layout, modelcheck, packaging, stacks, state, wiring
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.data_bucket import find_data_bucket
 from wildrydes_cli.errors import NotFoundError, UsageError
@@ -90,6 +90,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
             model_path = newest
+        modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")

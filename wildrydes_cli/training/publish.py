@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wildrydes_cli import layout
+from wildrydes_cli import layout, modelcheck
 from wildrydes_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
     """Upload ``data`` (a model.tar.gz) and, for a breed, then its ``latest.json``; return the model key."""
     if breed is not None:
         validate_breed(breed)
+    modelcheck.check_model(data, "The trained model")  # nothing is uploaded unless the function could serve it
     now = now or datetime.now(timezone.utc)
     key = model_key(now, breed)
     aws.put_object(bucket, key, data, CONTENT_TYPE)
