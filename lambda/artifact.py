@@ -18,15 +18,16 @@ Layout written by SageMaker::
 """
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import struct
 from dataclasses import dataclass
 
-try:  # a top-level module in the Lambda zip; wildrydes_cli.function.archive in the CLI (deploy's check)
-    from . import archive
-except ImportError:
-    import archive  # type: ignore[no-redef,import-not-found]
+if not __package__:  # a top-level module at the root of the Lambda zip
+    import archive
+else:  # wildrydes_cli.function.artifact, imported by the CLI's deploy-time model check
+    archive = importlib.import_module(f"{__package__}.archive")  # type: ignore[no-redef]
 
 # Archive bounds (sizes, member counts, MAX_PARAM_VALUES) live in archive.py.
 ArtifactError = archive.ArtifactError
