@@ -158,7 +158,7 @@ def _annotate(result: dict) -> dict:
     out = dict(result)
     label = result.get("predicted_label")
     out["label"] = (None if label is None else
-                    "field service likely" if int(label) == 1 else "field service unlikely")
+                    "heavy magic use likely" if int(label) == 1 else "heavy magic use unlikely")
     return out
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 METRIC_LABELS = {
     "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1", "auc": "AUC",
-    "threshold": "threshold (max accuracy)", "positive_rate": "share of rides needing service",
+    "threshold": "threshold (max accuracy)", "positive_rate": "share of rides with heavy magic use",
     "rmse": "RMSE", "mae": "MAE", "r2": "R²",
 }
 

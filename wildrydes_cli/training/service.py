@@ -16,7 +16,7 @@ from typing import Callable
 
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.training import publish
-from wildrydes_cli.training.data import Dataset, read_csv
+from wildrydes_cli.training.data import Dataset, read_data
 from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
 
 LOG = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def check_request(request: TrainRequest) -> None:
 def load_dataset(request: TrainRequest) -> Dataset:
     """The user's CSV, or synthetic rides (seeded by --seed and --breed)."""
     if request.data is not None:
-        return read_csv(request.data)
+        return read_data(request.data)
     from wildrydes_cli.training.synthetic import generate_rides
 
     return generate_rides(request.rows, seed=request.seed, breed=request.breed)
@@ -128,7 +128,7 @@ def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Cal
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
-    dataset = read_csv(request.data) if request.data is not None else None
+    dataset = read_data(request.data) if request.data is not None else None
     destination = Destination(request, settings, aws_factory)
     destination.prepare()
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
