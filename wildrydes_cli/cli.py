@@ -185,10 +185,14 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
                    "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
 @click.option("--url", help="Invoke URL to use instead of the deployed one.")
+@click.option("--explain", is_flag=True,
+              help="Also show why: each feature's term (weight x value) of the margin, as a sorted bar chart "
+                   "(with --output json, as data).")
 @click.pass_context
 def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
-            breed: str | None, url: str | None) -> None:
-    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
+            breed: str | None, url: str | None, explain: bool) -> None:
+    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label (heavy magic use
+    likely/unlikely), model, latency."""
     from wildrydes_cli import predict as predicting
     from wildrydes_cli.console import console_for
     from wildrydes_cli.errors import UsageError
@@ -206,8 +210,17 @@ def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax,
         if settings.is_local:  # the emulator's port may have changed since deploy
             url = invoke_url(resolve(settings), deployment.api_id)
     console = console_for(settings)
-    result = predicting.predict(url, rides, breed=breed, batch=file is not None)
-    console.result(result, lambda c: predicting.render(result, c, stdout_is_tty=c.out.isatty()))
+    result = predicting.predict(url, rides, breed=breed, batch=file is not None, explain=explain)
+
+    def show(c) -> None:
+        predicting.render(result, c, stdout_is_tty=c.out.isatty())
+        if explain:
+            from wildrydes_cli import explain_view
+            if "predictions" not in result:
+                explain_view.render_explanation(result, c)
+            elif c.out.isatty():  # redirected batch output stays plain CSV
+                explain_view.render_batch_explanations(result, c)
+    console.result(result, show)
 
 
 @cli.command(short_help="What is deployed, and is it the newest model?")

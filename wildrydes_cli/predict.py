@@ -116,11 +116,16 @@ def _error_text(status: int, body: object) -> str:
 
 
 def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: bool = False,
-            post: Callable[..., tuple[int, object, float]] = post_json) -> dict:
-    """Send one ride (or a batch, in requests of at most BATCH_ROWS) and return what the command prints."""
+            post: Callable[..., tuple[int, object, float]] = post_json, explain: bool = False) -> dict:
+    """Send one ride (or a batch, in requests of at most BATCH_ROWS) and return what the command prints.
+
+    ``explain`` asks the function for each feature's term of the margin (``?explain=true``).
+    """
     url = endpoint(base_url, breed)
+    if explain:
+        url += ("&" if "?" in url else "?") + "explain=true"
     if batch and len(rides) > BATCH_ROWS:
-        parts = [predict(base_url, rides[i:i + BATCH_ROWS], breed, True, post)
+        parts = [predict(base_url, rides[i:i + BATCH_ROWS], breed, True, post, explain)
                  for i in range(0, len(rides), BATCH_ROWS)]
         predictions = [p for part in parts for p in part["predictions"]]
         return {"url": url, "breed": breed, "count": len(predictions), "requests": len(parts),

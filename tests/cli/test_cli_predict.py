@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
@@ -39,9 +39,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         import index
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else None
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path, query = parts.path, dict(parse_qsl(parts.query)) or None
         event = {"resource": "/", "path": path, "httpMethod": self.command,
-                 "headers": dict(self.headers), "queryStringParameters": None,
+                 "headers": dict(self.headers), "queryStringParameters": query,
                  "pathParameters": None, "body": body, "isBase64Encoded": False,
                  "requestContext": {"requestId": "test", "stage": "prod"}}
         response = index.handler(event, None)
