@@ -5,12 +5,13 @@ A linear-learner score is ``head(bias + sum(weight_i * value_i))``. With
 prediction also carries::
 
     "contributions": {feature name: weight x value as sent, ...},
-    "intercept": bias,
-    "margin": intercept + sum(contributions)
+    "intercept": bias
 
-``margin`` is what the head turns into ``score``: the logit of the score for
-a binary classifier (score = 1 / (1 + exp(-margin))), the score itself for a
-regressor. Features are named by the model's ``feature_names``; a model
+and ``intercept + sum(contributions)`` is the margin, what the head turns
+into ``score``: the logit of the score for a binary classifier
+(score = 1 / (1 + exp(-margin))), the score itself for a regressor. The margin
+itself is not sent: it is that sum, and every extra float costs ~0.2-0.5 µs
+of JSON encoding per prediction (benchmarks/bench_explain.py). Features are named by the model's ``feature_names``; a model
 without names that takes the workshop's six features uses the workshop's
 names (as the request parser does), any other nameless model ``f0 .. fN-1``
 (SageMaker's nameless ``instances``/CSV rows are named the same way).
@@ -53,13 +54,12 @@ def feature_names(names, dimension: int) -> tuple[str, ...]:
 
 
 def add_explanations(results: list, engine, rows: list, names: tuple[str, ...]) -> list:
-    """Attach contributions, intercept and margin to each result (in place); returns ``results``."""
+    """Attach contributions and intercept to each result (in place); returns ``results``."""
     try:
         explained = engine.explain(rows)
     except engines.EngineError as exc:
         raise formats.RequestError(400, str(exc)) from None
-    for result, (terms, intercept, margin) in zip(results, explained):
+    for result, (terms, intercept, _margin) in zip(results, explained):
         result["contributions"] = dict(zip(names, terms))
         result["intercept"] = intercept
-        result["margin"] = margin
     return results

@@ -1,7 +1,7 @@
 """Terminal rendering of "why this score": each feature's term of the margin as a sorted bar chart.
 
 The function answers ``?explain=true`` with ``contributions`` (weight x value
-per feature), ``intercept`` and ``margin`` (lambda/explain.py). A linear
+per feature) and ``intercept``, which sum to the margin (lambda/explain.py). A linear
 model's answer is that sum, so a chart of the terms, largest first, shows what
 pushed a ride towards "heavy magic use" (right, green) or away from it (left,
 red). Only drawing lives here; ``--output json`` prints the numbers as data.
@@ -59,8 +59,9 @@ def render_explanation(result: dict, console: Console, title: str | None = None)
         shown = sent.get(name, "-") if isinstance(sent, dict) else "-"
         table.add_row(name, str(shown), f"{value:+.4g}", chart)
     console._rich(console.out).print(table)
-    intercept, margin = result.get("intercept"), result.get("margin")
-    if isinstance(intercept, (int, float)) and isinstance(margin, (int, float)):
+    intercept = result.get("intercept")
+    if isinstance(intercept, (int, float)):
+        margin = intercept + sum(value for _, value in terms)
         line = f"intercept {intercept:+.4g}  ->  margin {margin:+.4g}"
         if result.get("predicted_label") is not None and abs(margin) < 700:
             line += f"  ->  score 1/(1+e^-margin) = {1.0 / (1.0 + math.exp(-margin)):.4g}"
