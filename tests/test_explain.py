@@ -4,13 +4,20 @@ from __future__ import annotations
 import math
 import random
 
-import numpy as np
-import pytest
-
 import artifact
 import engines
 import index
-from lambda_helpers import BUCKET, WORKSHOP_BIAS, WORKSHOP_RIDE, WORKSHOP_WEIGHTS, answer, event, workshop_archive
+import numpy as np
+import pytest
+from lambda_helpers import (
+    BUCKET,
+    WORKSHOP_BIAS,
+    WORKSHOP_RIDE,
+    WORKSHOP_WEIGHTS,
+    answer,
+    event,
+    workshop_archive,
+)
 
 DEFAULT_KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")

@@ -5,14 +5,19 @@ its own example ride (2500 magic points over 30 miles) is the textbook positive.
 """
 from __future__ import annotations
 
+import artifact
+import engines
 import numpy as np
 import pytest
 
-import artifact
-import engines
 from wildrydes_cli.training.artifact_writer import write_model_archive
 from wildrydes_cli.training.service import DEFAULT_ROWS
-from wildrydes_cli.training.synthetic import MILD_TMAX, GroundTruth, generate_rides, ground_truth
+from wildrydes_cli.training.synthetic import (
+    MILD_TMAX,
+    GroundTruth,
+    generate_rides,
+    ground_truth,
+)
 from wildrydes_cli.training.trainer import TrainConfig, train
 
 WORKSHOP_RIDE = [30.0, 30.0, 2500.0, 300.0, 333.0, 0.0]   # distance, health, magic, TMIN, TMAX, PRCP

@@ -21,7 +21,7 @@ SHOWN_RIDES = 10        # a batch draws a chart for its first rides only
 
 def bar(value: float, largest: float, width: int = BAR_WIDTH) -> tuple[str, str]:
     """(left half, right half) of a two-sided bar: negative values grow left, positive right."""
-    cells = 0 if largest <= 0 else min(width, int(round(width * abs(value) / largest)))
+    cells = 0 if largest <= 0 else min(width, round(width * abs(value) / largest))
     if value != 0 and cells == 0:
         cells = 1   # a visible sliver: the feature did move the margin
     if value < 0:

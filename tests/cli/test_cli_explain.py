@@ -4,8 +4,15 @@ from __future__ import annotations
 import math
 
 import pytest
+from test_cli_predict import (  # noqa: F401
+    BIAS,
+    RIDE_FLAGS,
+    WEIGHTS,
+    classifier_bytes,
+    endpoint,
+    expected,
+)
 
-from test_cli_predict import BIAS, RIDE_FLAGS, WEIGHTS, classifier_bytes, endpoint, expected  # noqa: F401
 from wildrydes_cli import explain_view
 
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
