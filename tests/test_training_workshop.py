@@ -114,3 +114,23 @@ def test_two_trained_breeds_disagree_on_a_rainy_ride_and_agree_on_a_mild_dry_one
         answers[name] = (model(rainy)[1].tolist(), model(mild)[1].tolist())
     assert answers["shire"][0] == [1.0] and answers["arabian"][0] == [0.0]
     assert answers["shire"][1] == answers["arabian"][1] == [1.0, 0.0]
+
+
+def test_train_reports_the_rule_that_labelled_its_synthetic_rides(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--output", "json", "train", "--rows", "500", "--epochs", "1", "--breed", "shire",
+                                 "--save", str(tmp_path / "m.tar.gz")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rule = json.loads(result.stdout)["rule"]
+    assert (rule["temperature"], rule["rain"]) == (9.19, -10.06)
+    assert rule["text"] == ("heavy_utilization = magicpoints >= distance * "
+                            "(50 +9.19 * (TMAX - 200) / 100 -10.06 * PRCP / 100)")
+    text = runner.invoke(cli, ["train", "--rows", "500", "--epochs", "1", "--save", str(tmp_path / "d.tar.gz")],
+                         catch_exceptions=False).stdout
+    assert "labelled by: heavy_utilization = magicpoints >= 50 * distance" in text

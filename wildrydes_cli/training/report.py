@@ -24,6 +24,8 @@ def render(console, result: dict) -> None:
     console.table(["metric", "value"], rows, title=title)
     console.line(f"data: {result['data']}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                                if result.get("synthetic") else ""))
+    if result.get("rule"):
+        console.line(f"labelled by: {result['rule']['text']}")
     model = result["model"]
     if "saved_to" in model:
         console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)")

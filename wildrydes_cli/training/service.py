@@ -108,9 +108,21 @@ class Destination:
         return result
 
 
+def synthetic_rule(breed: str | None) -> dict:
+    """The rule that labelled the synthetic rides, so a user can see what the model should learn."""
+    from wildrydes_cli.training.synthetic import MAGIC_PER_MILE, MILD_TMAX, ground_truth
+
+    truth = ground_truth(breed)
+    text = f"heavy_utilization = magicpoints >= {MAGIC_PER_MILE:g} * distance"
+    if breed is not None:
+        text = (f"heavy_utilization = magicpoints >= distance * ({MAGIC_PER_MILE:g} "
+                f"{truth.temperature:+g} * (TMAX - {MILD_TMAX:g}) / 100 {truth.rain:+g} * PRCP / 100)")
+    return {"magic_per_mile": MAGIC_PER_MILE, "temperature": truth.temperature, "rain": truth.rain, "text": text}
+
+
 def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> dict:
-    """The command's result: one JSON-ready dict."""
-    return {
+    """The command's result: one JSON-ready dict (with the generating rule for synthetic rides)."""
+    result = {
         "predictor_type": model.predictor_type,
         "data": dataset.source,
         "synthetic": request.data is None,
@@ -122,6 +134,9 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
         "metrics": model.metrics,
         "model": location,
     }
+    if request.data is None:
+        result["rule"] = synthetic_rule(request.breed)
+    return result
 
 
 def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Callable | None = None) -> dict:
@@ -159,7 +174,10 @@ def check_breeds_request(request: TrainRequest, count: int) -> None:
 
 def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
                  aws_factory: Callable | None = None) -> dict:
-    """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
+    """``--breeds N``: train and publish N synthetic breeds, each with its own weather sensitivity.
+
+    (``synthetic.ground_truth(breed)``; each breed's is in its result's ``rule``.)
+    """
     check_breeds_request(request, count)
     destination = Destination(request, settings, aws_factory)
     destination.prepare()
@@ -170,7 +188,8 @@ def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
         model = train(load_dataset(replace(request, breed=breed)), config)
         location = destination.deliver(package(model), breed, model.metrics)
         seconds += model.seconds
-        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics})
+        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
+                        "rule": synthetic_rule(breed)})
         if on_breed is not None:
             on_breed(done, count)
     return {
