@@ -41,6 +41,8 @@ def render_explanation(result: dict, console: Console, title: str | None = None)
 
     contributions = result.get("contributions")
     if not isinstance(contributions, dict):
+        console.line("The endpoint sent no explanation: its function predates ?explain=true; "
+                     "run `wildrydes deploy` to update it.")
         return
     terms = sorted_terms(contributions)
     largest = max((abs(v) for _, v in terms), default=0.0)

@@ -58,3 +58,13 @@ def test_bars_grow_left_for_negative_terms_and_right_for_positive():
     assert explain_view.bar(0.001, 4.0, width=8)[1].count("█") == 1   # small but not nothing
     assert explain_view.bar(0.0, 4.0, width=8) == (" " * 8, " " * 8)
     assert [n for n, _ in explain_view.sorted_terms({"a": 0.1, "b": -3.0, "c": 2.0})] == ["b", "c", "a"]
+
+
+def test_an_answer_without_explanation_says_how_to_get_one():
+    import io
+
+    from wildrydes_cli.console import Console
+
+    out = io.StringIO()
+    explain_view.render_explanation({"score": 0.5, "predicted_label": 0}, Console(out=out))
+    assert "sent no explanation" in out.getvalue() and "wildrydes deploy" in out.getvalue()
