@@ -20,8 +20,8 @@ import guards
 
 # The notebook's column order: the models are trained on this order (contract).
 WORKSHOP_FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
-# Request keys that select a model rather than carry a feature.
-ROUTING_KEYS = ("breed",)
+# Request keys that select a model or ask for more output rather than carry a feature.
+ROUTING_KEYS = ("breed", "explain")
 
 MAX_BODY_BYTES = guards.MAX_BODY_BYTES   # 413 above this: 4 MiB, so any request fits Lambda's 6 MB event
 MAX_BATCH_ROWS = 1000          # 400 above this: keeps one invocation well inside 128 MB and 3 s

@@ -6,7 +6,9 @@ breed-cache knobs. Routes:
 
     GET  /                 metadata of the default model (MODEL_PATH)
     POST /                 score rides with the default model
-                           (or a breed's: ?breed=NAME or a "breed" field)
+                           (or a breed's: ?breed=NAME or a "breed" field;
+                           ?explain=true or "explain": true adds each
+                           feature's term of the margin, see explain.py)
     GET  /breeds           breeds with a published model (?limit=&next=)
     GET  /breeds/{breed}   metadata of that breed's newest model
     POST /breeds/{breed}   score rides with that breed's newest model
@@ -25,6 +27,7 @@ import logging
 import os
 
 import config
+import explain
 import formats
 import guards
 import models
@@ -144,6 +147,7 @@ def _predict(event: dict, breed) -> dict:
     text = _body_text(event)
     kind = formats.body_kind(_header(event, "Content-Type"))
     store = _model_store()
+    payload = None
     if kind == "json":
         payload = formats.decode_json(text)
         if breed is None:
@@ -158,6 +162,9 @@ def _predict(event: dict, breed) -> dict:
         extra["breed"] = breed
     results = model.score(request.rows)
     guards.check_scores(results, request.rows, model.features.names, request.style)
+    if explain.wanted(_query(event, "explain"), payload):
+        names = explain.feature_names(model.features.names, model.dimension)
+        explain.add_explanations(results, model.engine, request.rows, names)
     return formats.proxy_response(200, formats.shape_response(request, results, extra))
 
 

@@ -63,23 +63,24 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
 
 @cli.command("train")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV with columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, fieldservice "
-                   "(the notebook's merged table). Without it the data is SYNTHETIC.")
+              help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
+                   "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
+                   "Without it the data is SYNTHETIC.")
 @click.option("--rows", type=int, default=20000, show_default=True,
               help="How many SYNTHETIC rides to generate (ignored with --data).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for data, split and shuffling.")
 @click.option("--breed", default=None,
-              help="Publish under breeds/NAME/ (and seed that breed's synthetic ground truth).")
+              help="Publish under breeds/NAME/ (and seed that breed's synthetic weather sensitivity).")
 @click.option("--predictor-type", type=click.Choice(("binary_classifier", "regressor")),
               default="binary_classifier", show_default=True,
-              help="Logistic loss (a 0/1 fieldservice label) or squared loss.")
+              help="Logistic loss (a 0/1 heavy_utilization label) or squared loss.")
 @click.option("--epochs", type=int, default=15, show_default=True, help="Passes over the training split.")
 @click.option("--bucket", default=None,
               help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
 @click.option("--breeds", "breeds", type=int, default=None,
-              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own ground truth.")
+              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own weather sensitivity.")
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
@@ -88,9 +89,11 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
 
     \b
     DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
-    (2018, four New York ground stations, NOAA-style weather) are generated
-    and labelled by a known model in which bad weather raises the risk of
-    needing field service. Pass --data rides.csv to train on your own table.
+    (2010-2019, four New York ground stations, NOAA-style weather) are
+    generated and labelled by the workshop's rule, heavy_utilization =
+    magicpoints >= 50 * distance. With --breed NAME a breed's usual magic per
+    mile also moves with TMAX and PRCP (its own sensitivity, seeded by NAME).
+    Pass --data rides.csv (or rides.jsonl) to train on your own table.
 
     The model (a SageMaker-layout model.tar.gz) goes to
     s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
@@ -178,10 +181,14 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_p
                    "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
 @click.option("--url", help="Invoke URL to use instead of the deployed one.")
+@click.option("--explain", is_flag=True,
+              help="Also show why: each feature's term (weight x value) of the margin, as a sorted bar chart "
+                   "(with --output json, as data).")
 @click.pass_context
 def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
-            breed: str | None, url: str | None) -> None:
-    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
+                breed: str | None, url: str | None, explain: bool) -> None:
+    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label (heavy magic use
+    likely/unlikely), model, latency; with --explain, why."""
     from wildrydes_cli import presentation
     from wildrydes_cli.console import console_for
     from wildrydes_cli.errors import UsageError
@@ -199,9 +206,9 @@ def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, t
         url = resolve(settings).deployment_url(deployment)
     console = console_for(settings)
     if file is not None:
-        presentation.show(console, predict_batch(url, rides, breed=breed))
+        presentation.show(console, predict_batch(url, rides, breed=breed, explain=explain))
     else:
-        presentation.show(console, predict(url, rides, breed=breed))
+        presentation.show(console, predict(url, rides, breed=breed, explain=explain))
 
 
 @cli.command("status", short_help="What is deployed, and is it the newest model?")

@@ -117,19 +117,25 @@ def _error_text(status: int, body: object) -> str:
     return str(body)[:300]
 
 
+def _with_explain(url: str, explain: bool) -> str:
+    """``?explain=true`` asks the function for each feature's term of the margin."""
+    return url + ("&" if "?" in url else "?") + "explain=true" if explain else url
+
+
 def predict(base_url: str, rides: list[dict], breed: str | None = None,
-            post: Callable[..., tuple[int, object, float]] = post_json) -> PredictResult:
+            post: Callable[..., tuple[int, object, float]] = post_json, explain: bool = False) -> PredictResult:
     """Send one ride and return the function's answer, with a readable label."""
-    url = endpoint(base_url, breed)
+    url = _with_explain(endpoint(base_url, breed), explain)
     results, latency_ms = _ask(url, rides[0], post)
     return PredictResult(url=url, breed=breed, latency_ms=round(latency_ms, 2), request=rides[0],
-                         answer=_annotate(results[0]))
+                         answer=_annotate(results[0]), explained=explain)
 
 
 def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
-                  post: Callable[..., tuple[int, object, float]] = post_json) -> BatchPredictResult:
+                  post: Callable[..., tuple[int, object, float]] = post_json,
+                  explain: bool = False) -> BatchPredictResult:
     """Send rides in requests of at most BATCH_ROWS; each prediction comes back beside its ride."""
-    url = endpoint(base_url, breed)
+    url = _with_explain(endpoint(base_url, breed), explain)
     predictions: list[dict] = []
     latency_ms = 0.0
     requests = 0
@@ -140,7 +146,7 @@ def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
         latency_ms += round(took, 2)
         requests += 1
     return BatchPredictResult(url=url, breed=breed, count=len(predictions), requests=requests,
-                              latency_ms=round(latency_ms, 2), predictions=predictions)
+                              latency_ms=round(latency_ms, 2), predictions=predictions, explained=explain)
 
 
 def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float]]) -> tuple[list, float]:
@@ -173,7 +179,7 @@ def _annotate(result: dict) -> dict:
     out = dict(result)
     label = result.get("predicted_label")
     out["label"] = (None if label is None else
-                    "field service likely" if int(label) == 1 else "field service unlikely")
+                    "heavy magic use likely" if int(label) == 1 else "heavy magic use unlikely")
     return out
 
 

@@ -90,6 +90,9 @@ def predict(console: Console, result: PredictResult) -> None:
     console.fields({"score": answer.get("score"), "label": answer.get("label") or "-",
                     "model": model, "breed": result.breed or "-",
                     "latency": f"{result.latency_ms:.1f} ms", "url": result.url})
+    if result.explained:
+        from wildrydes_cli import explain_view
+        explain_view.render_explanation({**answer, "request": result.request}, console)
 
 
 def predict_batch(console: Console, result: BatchPredictResult) -> None:
@@ -102,8 +105,11 @@ def predict_batch(console: Console, result: BatchPredictResult) -> None:
         writer.writerow(columns)
         writer.writerows(rows)
         console.out.write(buffer.getvalue())
-        return
+        return   # redirected batch output stays plain CSV, explained or not
     console.table(columns, rows, title=f"{result.count} rides in {result.latency_ms:.0f} ms")
+    if result.explained:
+        from wildrydes_cli import explain_view
+        explain_view.render_batch_explanations({"predictions": result.predictions}, console)
 
 
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
@@ -133,7 +139,7 @@ def models(console: Console, result: ModelsResult) -> None:
 
 METRIC_LABELS = {
     "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1", "auc": "AUC",
-    "threshold": "threshold (max accuracy)", "positive_rate": "share of rides needing service",
+    "threshold": "threshold (max accuracy)", "positive_rate": "share of rides with heavy magic use",
     "rmse": "RMSE", "mae": "MAE", "r2": "R²",
 }
 
@@ -154,6 +160,8 @@ def train(console: Console, result: TrainResult) -> None:
     console.table(["metric", "value"], rows, title=title)
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else ""))
+    if result.rule:
+        console.line(f"labelled by: {result.rule['text']}")
     model = result.model
     if "saved_to" in model:
         console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)")

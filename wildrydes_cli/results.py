@@ -114,6 +114,7 @@ class PredictResult(Result):
     latency_ms: float
     request: dict[str, Any]
     answer: dict[str, Any]     # the function's fields (score, predicted_label, ...) and "label"
+    explained: bool = False    # --explain asked for contributions (they are in ``answer`` when sent)
 
     @property
     def score(self) -> Any:
@@ -132,6 +133,12 @@ class BatchPredictResult(Result):
     requests: int
     latency_ms: float
     predictions: list[dict[str, Any]]
+    explained: bool = False    # --explain asked for contributions (each prediction carries them)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["explained"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,13 @@ class TrainResult(Result):
     threshold: float | None
     metrics: dict[str, Any]
     model: dict[str, Any]      # where it went: saved_to, or bucket/key/location (and index for a breed)
+    rule: dict[str, Any] | None = None   # the rule that labelled SYNTHETIC rides (None with --data)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.rule is None:
+            del data["rule"]
+        return data
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ restart, the AWS CLI seeing the stack, cleanup, stop - and no process left."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 
 import pytest
@@ -39,6 +40,16 @@ def test_workshop_curl_and_predict_agree(cli, deployed):
     assert body["model_path"] == deployed["deploy"]["model_path"]
     predicted = cli.json(*PREDICT)
     assert predicted["score"] == pytest.approx(body["score"], rel=1e-9)
+    # The workshop's ride is the textbook positive of its rule (magicpoints >= 50 * distance).
+    assert body["predicted_label"] == 1 and predicted["label"] == "heavy magic use likely"
+
+
+def test_predict_explain_through_the_deployed_function(cli, deployed):
+    explained = cli.json(*PREDICT, "--explain")
+    total = explained["intercept"] + sum(explained["contributions"].values())
+    assert total == pytest.approx(math.log(explained["score"] / (1 - explained["score"])), rel=1e-6)
+    assert max(explained["contributions"], key=lambda k: abs(explained["contributions"][k])) == "magicpoints"
+    assert "why this score" in cli.run(*PREDICT, "--explain").stdout
 
 
 def test_newer_model_is_served_after_deploy_without_restart(cli, deployed):

@@ -18,7 +18,7 @@ from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training import publish
-from wildrydes_cli.training.data import Dataset, read_csv
+from wildrydes_cli.training.data import Dataset, read_data
 from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def check_request(request: TrainRequest) -> None:
 def load_dataset(request: TrainRequest) -> Dataset:
     """The user's CSV, or synthetic rides (seeded by --seed and --breed)."""
     if request.data is not None:
-        return read_csv(request.data)
+        return read_data(request.data)
     from wildrydes_cli.training.synthetic import generate_rides
 
     return generate_rides(request.rows, seed=request.seed, breed=request.breed)
@@ -123,20 +123,33 @@ def destination_for(request: TrainRequest, settings: Settings) -> FileDestinatio
     return BucketDestination.prepare(request, settings)
 
 
+def synthetic_rule(breed: str | None) -> dict:
+    """The rule that labelled the synthetic rides, so a user can see what the model should learn."""
+    from wildrydes_cli.training.synthetic import MAGIC_PER_MILE, MILD_TMAX, ground_truth
+
+    truth = ground_truth(breed)
+    text = f"heavy_utilization = magicpoints >= {MAGIC_PER_MILE:g} * distance"
+    if breed is not None:
+        text = (f"heavy_utilization = magicpoints >= distance * ({MAGIC_PER_MILE:g} "
+                f"{truth.temperature:+g} * (TMAX - {MILD_TMAX:g}) / 100 {truth.rain:+g} * PRCP / 100)")
+    return {"magic_per_mile": MAGIC_PER_MILE, "temperature": truth.temperature, "rain": truth.rain, "text": text}
+
+
 def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> TrainResult:
     """The command's result."""
     return TrainResult(
         predictor_type=model.predictor_type, data=dataset.source, synthetic=request.data is None,
         breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
         epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
-        metrics=dict(model.metrics), model=location)
+        metrics=dict(model.metrics), model=location,
+        rule=synthetic_rule(request.breed) if request.data is None else None)
 
 
 def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
-    dataset = read_csv(request.data) if request.data is not None else None
+    dataset = read_data(request.data) if request.data is not None else None
     destination = destination_for(request, settings)
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
@@ -165,7 +178,10 @@ def check_breeds_request(request: TrainRequest, count: int) -> None:
 
 
 def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed=None) -> TrainBreedsResult:
-    """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
+    """``--breeds N``: train and publish N synthetic breeds, each with its own weather sensitivity.
+
+    (``synthetic.ground_truth(breed)``; each breed's is in its result's ``rule``.)
+    """
     check_breeds_request(request, count)
     destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
@@ -175,7 +191,8 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
         model = train(load_dataset(replace(request, breed=breed)), config)
         location = destination.deliver(package(model), breed, model.metrics)
         seconds += model.seconds
-        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics})
+        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
+                        "rule": synthetic_rule(breed)})
         if on_breed is not None:
             on_breed(done, count)
     return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
