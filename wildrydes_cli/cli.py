@@ -116,8 +116,11 @@ def _aws_context(ctx: click.Context):
     from wildrydes_cli.aws import aws_for
     from wildrydes_cli.console import console_for
     from wildrydes_cli.target import resolve
+    from wildrydes_cli.accounts import bind
     settings = resolve(_settings(ctx))
-    return settings, aws_for(settings), console_for(settings)
+    aws = aws_for(settings)
+    settings = bind(settings, aws)   # state and locks are per account (issue 10, defect 9)
+    return settings, aws, console_for(settings)
 
 
 @cli.command(short_help="Step 1: record bucket and role in the scratchpad.")
@@ -196,9 +199,10 @@ def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax,
         raise UsageError("Use either --file or the six feature flags, not both.")
     rides = predicting.rides_from_csv(file) if file is not None else [predicting.ride_from_flags(flags)]
     if url is None:
-        from wildrydes_cli import state
+        from wildrydes_cli.accounts import bind, current_deployment
         from wildrydes_cli.target import invoke_url, resolve
-        deployment = state.current(settings)
+        settings = bind(settings)
+        deployment = current_deployment(settings)
         url = predicting.base_url_from_state(deployment)
         if settings.is_local:  # the emulator's port may have changed since deploy
             url = invoke_url(resolve(settings), deployment.api_id)

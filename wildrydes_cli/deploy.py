@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import packaging, scratchpad, stacks, state, wiring
+from wildrydes_cli import apistage, awschecks, locks, packaging, scratchpad, settle, stacks, state, wiring
 from wildrydes_cli.aws import MODEL_KEY_RE, Aws
 from wildrydes_cli.console import Console
 from wildrydes_cli.errors import NotFoundError, UsageError
@@ -87,6 +87,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
         bucket = request.bucket or default_bucket(settings, aws)
         if bucket is None or not aws.bucket_exists(bucket):
             bucket = _missing_bucket(settings, bucket, request, confirm, run_bootstrap)
+        awschecks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
         if request.model_path:
             model_path = normalise_model_path(request.model_path, bucket)
             if not aws.object_exists(bucket, model_path):
@@ -97,6 +98,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
             if model_path is None:
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
+        awschecks.check_model_readable(model_path, request.role)   # issue 10, defect 2
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")
@@ -120,8 +122,18 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
            run_bootstrap: Callable[[], dict] | None = None,
            downloader: packaging.Downloader | None = None,
            now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> dict:
-    """Run the whole deploy; returns what the command prints."""
+    """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
+    account = getattr(settings, "account", None) or ("local" if settings.is_local else aws.account_id())
+    path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
+    with locks.held(path, sleep=aws.sleep, on_wait=console.info):
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap, downloader, now)
+
+
+def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Console,
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], dict] | None,
+            downloader: packaging.Downloader | None, now: Callable[[], datetime]) -> dict:
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
+    settle.check_usable(plan.stack, settle.wait_settled(aws, plan.stack))   # issue 10, defect 3
     runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -136,6 +148,7 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
     template = stacks.COMPLETE if plan.complete else stacks.FUNCTION
     params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
                                         memory, plan.role)
+    old_template = aws.stack_template(plan.stack)
     with console.step(f"Create or update stack {plan.stack}") as note:
         outcome = aws.deploy_stack(plan.stack, stacks.template_body(template), params)
         note["detail"] = outcome
@@ -151,6 +164,12 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
+        # issue 10, defect 5: stage prod keeps its snapshot until a new deployment
+        stage = f"deployment to stage {wiring.STAGE}"
+        if outcome == "updated" and stage not in repaired and \
+                apistage.touches_api(old_template, stacks.template_body(template)):
+            aws.create_deployment(api_id, wiring.STAGE)
+            repaired.append(stage)
         note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"
 
     # On AWS the stack's output is authoritative (other partitions' URL suffixes); locally, ours.

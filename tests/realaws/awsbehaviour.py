@@ -49,6 +49,8 @@ and where the documentation says so:
    / ``SlowDown`` for the first attempts of an operation (``throttle``).
 8. Another account behind the same profile name (STS GetCallerIdentity)
    (``use_account``).
+9. DeleteObjects answering HTTP 200 with per-key ``Errors`` (S3 API Reference,
+   DeleteObjects: "the result of each key") (``refuse_delete``).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -110,6 +112,7 @@ class AwsBehaviour:
         self.throttles: dict[tuple[str, str], int] = {}
         self.throttled: list[tuple[str, str]] = []
         self.account: str | None = None
+        self.undeletable: set[str] = set()
         self.api_current: dict[str, str] = {}                 # api id -> fingerprint of its methods
         self.stage_served: dict[tuple[str, str], str] = {}    # (api id, stage) -> fingerprint deployed
         self.deployment_ids: dict[str, list[str]] = {}        # api id -> the template's Deployment ids
@@ -161,6 +164,10 @@ class AwsBehaviour:
 
     def throttle(self, service: str, operation: str, times: int = 2) -> None:
         self.throttles[(service, operation)] = times
+
+    def refuse_delete(self, key: str) -> None:
+        """DeleteObjects answers 200 with a per-key AccessDenied for ``key`` (and keeps it)."""
+        self.undeletable.add(key)
 
     def use_account(self, account: str) -> None:
         self.account = account
@@ -214,6 +221,15 @@ class AwsBehaviour:
                 status = stack.pending.pop(0)
                 return _response(200), {"Stacks": [{**stack.last, "StackStatus": status}],
                                         "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if service == "s3" and operation == "DeleteObjects":
+            objects = params.get("Delete", {}).get("Objects", [])
+            refused = [o for o in objects if o["Key"] in self.undeletable]
+            if refused:
+                rest = [o for o in objects if o["Key"] not in self.undeletable]
+                if rest:
+                    self.raw("s3").delete_objects(Bucket=params["Bucket"], Delete={"Objects": rest, "Quiet": True})
+                errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"} for o in refused]
+                return _response(200), {"Errors": errors, "ResponseMetadata": {"HTTPStatusCode": 200}}
         if service == "lambda" and operation in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
             name = params.get("FunctionName", "")
             if self.busy_functions.get(name):

@@ -1,0 +1,165 @@
+"""deploy, cleanup and bootstrap against real AWS behaviour (issue 10's defects 3-10, one scenario each).
+
+Each test failed before its fix: moto alone never shows these states."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
+
+FUNCTION_STACK = "wildrydes-ml-mod3-4"
+PREREQ_STACK = "wildrydes-ml-mod1-3"
+
+
+def _said(result) -> str:
+    return (result.stdout or "") + (result.stderr or "")
+
+
+# -- defect 3: stacks in progress, failed states, the deploy lock ------------------------
+
+def test_deploy_waits_for_a_stack_found_create_in_progress(wildrydes, with_model, real):
+    wildrydes.json("deploy")
+    real.stack_in_progress(FUNCTION_STACK, "CREATE_IN_PROGRESS", polls=10)   # e.g. an interrupted first deploy
+    result = wildrydes.json("deploy")
+    assert result["function_name"] and result["stack_action"] == "unchanged"
+
+
+def test_deploy_waits_for_an_update_in_progress_before_updating(wildrydes, with_model, real):
+    wildrydes.json("deploy")
+    upload_model(with_model["bucket"], NEWER_KEY)
+    real.stack_in_progress(FUNCTION_STACK, "UPDATE_IN_PROGRESS", polls=10)   # a concurrent deploy elsewhere
+    result = wildrydes.json("deploy", "--model-path", NEWER_KEY)
+    assert result["model_path"] == NEWER_KEY
+
+
+@pytest.mark.parametrize("status, hint", [
+    ("ROLLBACK_FAILED", "delete it in the CloudFormation console"),
+    ("UPDATE_ROLLBACK_FAILED", "continue-update-rollback"),
+    ("DELETE_FAILED", "retain"),
+])
+def test_stacks_needing_manual_action_get_a_hint(wildrydes, with_model, real, status, hint):
+    wildrydes.json("deploy")
+    real.set_status(FUNCTION_STACK, status, "something went wrong")
+    result = wildrydes("deploy", expect=4, json_output=False)
+    assert status in _said(result) and hint in _said(result)
+    assert "Traceback" not in _said(result)
+
+
+def test_update_rollback_complete_is_a_usable_stack(wildrydes, with_model, real):
+    wildrydes.json("deploy")
+    upload_model(with_model["bucket"], NEWER_KEY)
+    real.fail_next(FUNCTION_STACK, "ModelInferenceFunction", "Memory size out of range")
+    failed = wildrydes("deploy", "--model-path", NEWER_KEY, expect=4, json_output=False)
+    assert "UPDATE_ROLLBACK_COMPLETE" in _said(failed) and "cleanup" not in _said(failed)
+    assert "still serves the previous deployment" in _said(failed)
+    again = wildrydes.json("deploy", "--model-path", NEWER_KEY)   # usable: deploy goes on from it
+    assert again["model_path"] == NEWER_KEY
+
+
+# -- defect 4: the first *_FAILED event says why ---------------------------------------
+
+def test_failed_create_names_the_resource_and_reason(wildrydes, with_model, real):
+    real.fail_next(FUNCTION_STACK, "ModelInferenceFunction",
+                   "The role defined for the function cannot be assumed by Lambda.")
+    result = wildrydes("deploy", expect=4, json_output=False)
+    said = " ".join(_said(result).split())
+    assert "ModelInferenceFunction: The role defined for the function cannot be assumed by Lambda." in said
+    assert "Resource creation cancelled" not in said
+
+
+# -- defect 5: a template change that touches the API reaches stage prod ---------------
+
+def test_stack_update_touching_the_api_redeploys_prod(wildrydes, with_model, real, monkeypatch):
+    first = wildrydes.json("deploy")
+    assert real.stale_stages() == set()
+    from wildrydes_cli import stacks
+    original = stacks.template_body
+
+    def changed(name: str) -> str:   # a new release of the template: one method gains an API key
+        body = original(name)
+        return body.replace("      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n",
+                            "      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n"
+                            "      ApiKeyRequired: false\n", 1) if name == stacks.FUNCTION else body
+    monkeypatch.setattr(stacks, "template_body", changed)
+    second = wildrydes.json("deploy")
+    assert second["stack_action"] == "updated"
+    assert real.stale_stages() == set(), "stage prod still serves the API as of the first deploy"
+    assert second["api_id"] == first["api_id"]
+
+
+# -- defect 6: the bucket's region is checked before anything is uploaded --------------
+
+def test_bucket_in_another_region_is_refused_in_preflight(wildrydes, with_model, real):
+    real.bucket_in_region(with_model["bucket"], "eu-west-1")
+    before = len(real.calls)
+    result = wildrydes("deploy", expect=2, json_output=False)
+    said = " ".join(_said(result).split())
+    assert "eu-west-1" in said and "us-east-1" in said and with_model["bucket"] in said
+    assert not {"PutObject", "CreateMultipartUpload", "CreateStack"} & {op for _, op, _ in real.calls[before:]}
+
+
+# -- defect 8: per-key delete errors are reported, not counted as removed -------------
+
+def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
+    deployed = wildrydes.json("deploy")
+    real.refuse_delete(deployed["code_key"])
+    result = wildrydes("cleanup", expect=4, json_output=False)
+    said = " ".join(_said(result).split())
+    assert deployed["code_key"] in said and "AccessDenied" in said
+    s3 = boto3.client("s3")
+    assert s3.head_object(Bucket=with_model["bucket"], Key=deployed["code_key"])   # it is still there
+
+
+# -- defect 9: state of one account is not used in another ------------------------------
+
+def test_state_is_per_account(wildrydes, with_model, real):
+    wildrydes.json("deploy")
+    real.use_account("210987654321")
+    result = wildrydes("predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+                       "--tmin", "300", "--tmax", "333", "--prcp", "0", expect=3, json_output=False)
+    assert "210987654321" in _said(result)
+    status = wildrydes.json("status")
+    assert status["deployed"] is False
+
+
+# -- defect 10: bootstrap does not reuse a failed prerequisites stack -----------------
+
+def test_bootstrap_refuses_a_rolled_back_prerequisites_stack(wildrydes, real, tmp_path):
+    wildrydes.json("bootstrap")
+    wildrydes.scratchpad.unlink()
+    real.set_status(PREREQ_STACK, "ROLLBACK_COMPLETE", "The following resource(s) failed to create: [DataBucket].")
+    result = wildrydes("bootstrap", expect=4, json_output=False)
+    said = " ".join(_said(result).split())
+    assert "ROLLBACK_COMPLETE" in said and "delete-stack" in said
+    assert not wildrydes.scratchpad.exists()
+
+
+# -- defect 2 (CLI side): a model the function role could not read ---------------------
+
+def test_model_path_the_role_cannot_read_is_refused(wildrydes, with_model, real):
+    upload_model(with_model["bucket"], "my-models/model.tar.gz")
+    before = len(real.calls)
+    result = wildrydes("deploy", "--model-path", "my-models/model.tar.gz", expect=2, json_output=False)
+    said = " ".join(_said(result).split())
+    assert "my-models/model.tar.gz" in said and "linear-learner-" in said and "breeds/" in said
+    assert "CreateStack" not in {op for _, op, _ in real.calls[before:]}
+
+
+# -- Lambda's update in progress and throttling on the deploy path ---------------------
+
+def test_deploy_survives_throttling_and_a_busy_function(wildrydes, with_model, real):
+    first = wildrydes.json("deploy")
+    upload_model(with_model["bucket"], NEWER_KEY)
+    real.function_busy(first["function_name"], polls=2)
+    real.throttle("cloudformation", "DescribeStacks", times=2)
+    real.throttle("lambda", "GetFunctionConfiguration", times=2)
+    result = wildrydes.json("deploy", "--model-path", NEWER_KEY)
+    assert result["model_path"] == NEWER_KEY
+    assert ("lambda", "GetFunctionConfiguration") in real.throttled
+    env = boto3.client("lambda").get_function_configuration(FunctionName=first["function_name"])["Environment"]
+    assert env["Variables"]["MODEL_PATH"] == NEWER_KEY
+
+
