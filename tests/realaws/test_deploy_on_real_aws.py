@@ -163,3 +163,41 @@ def test_deploy_survives_throttling_and_a_busy_function(wildrydes, with_model, r
     assert env["Variables"]["MODEL_PATH"] == NEWER_KEY
 
 
+
+
+# -- defect 3: two deploys at once on one machine are serialized ------------------------
+
+def test_deploy_waits_for_the_lock_of_another_deploy(wildrydes, with_model, real, slept, tmp_path):
+    from wildrydes_cli import locks
+    from wildrydes_cli.settings import default_state_dir
+    path = locks.lock_path(default_state_dir(), "aws", "123456789012", "us-east-1")
+    with locks.held(path):     # another deploy of this target, account and region is running
+        before = len(real.calls)
+        result = wildrydes("deploy", expect=4, json_output=False)
+        said = " ".join(_said(result).split())
+        assert "Another wildrydes deploy" in said and f"pid {__import__('os').getpid()}" in said
+        assert "CreateStack" not in {op for _, op, _ in real.calls[before:]}
+        assert sum(slept) >= 900
+    assert wildrydes.json("deploy")["function_name"]   # released: the next deploy goes on
+
+
+def test_lock_is_per_account_and_region(tmp_path):
+    from wildrydes_cli import locks
+    one = locks.lock_path(tmp_path, "aws", "111111111111", "us-east-1")
+    with locks.held(one), locks.held(locks.lock_path(tmp_path, "aws", "222222222222", "us-east-1"), timeout=0), \
+            locks.held(locks.lock_path(tmp_path, "aws", "111111111111", "eu-west-1"), timeout=0):
+        with pytest.raises(Exception, match="Another wildrydes deploy"):
+            with locks.held(one, timeout=0):
+                pass
+
+
+# -- defect 8: the function's log group belongs to the stack ---------------------------
+
+def test_cleanup_removes_the_functions_log_group(wildrydes, with_model, real):
+    deployed = wildrydes.json("deploy")
+    logs = boto3.client("logs")
+    name = f"/aws/lambda/{deployed['function_name']}"
+    groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name] and groups[0]["retentionInDays"] == 14
+    wildrydes.json("cleanup")
+    assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
