@@ -57,8 +57,8 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
         bucket = entry["bucket"]
         if bucket and entry["code_keys"] and aws.bucket_exists(bucket):
             present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
-            deleted, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
-            removed["code"].extend(f"s3://{bucket}/{k}" for k in deleted)
+            gone, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
+            removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
             refused.update({f"s3://{bucket}/{k}": why for k, why in failed.items()})
     state.save(settings, {})
     if refused:

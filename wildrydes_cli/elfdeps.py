@@ -47,7 +47,8 @@ def needed(path: Path) -> list[str]:
         elf = ELFFile(handle)
         for section in elf.iter_sections():
             if isinstance(section, DynamicSection):
-                return [tag.needed for tag in section.iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+                return [tag.needed for tag in section.iter_tags()  # type: ignore[attr-defined]
+                        if tag.entry.d_tag == "DT_NEEDED"]
     return []
 
 

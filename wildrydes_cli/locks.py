@@ -14,9 +14,9 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from wildrydes_cli.errors import AwsError
 

@@ -218,6 +218,16 @@ def test_real_mxnet_package_fits_and_runs(tmp_path, sagemaker_regressor_bytes):
         command = _without_host_libs(command, empty)
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert "OK" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    # The zip is first on Lambda's sys.path, so the runtime's own boto3 imports the zip's urllib3:
+    # botocore (here the installed one) must work with it.
+    host = sorted({str(Path(m.__file__).parents[1]) for m in (boto3,)})
+    check = (f"import sys; sys.path[:] = [{str(site)!r}] + {host!r} + sys.path\n"
+             "import urllib3, boto3\n"
+             f"assert urllib3.__file__.startswith({str(site)!r}), urllib3.__file__\n"
+             "boto3.client('s3', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='y')\n"
+             "print('BOTO OK', urllib3.__version__)\n")
+    botocheck = subprocess.run([sys.executable, "-I", "-S", "-c", check], capture_output=True, text=True, timeout=120)
+    assert "BOTO OK 1.26.20" in botocheck.stdout, botocheck.stderr[-2000:]
     if reason is not None:
         pytest.skip(f"MXNet ran from the zip, but the host's libraries were not hidden: {reason}")
     assert "HIDDEN libgomp.so.1,libquadmath.so.0" in done.stdout   # the host copies really were unusable
