@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
-from wildrydes_cli.errors import UsageError
+from wildrydes_cli.errors import AwsError, UsageError
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +44,25 @@ def check_model_readable(key: str, own_role: str | None) -> None:
                      "only " + " and ".join(READABLE_MODEL_PATTERNS) + " in the data bucket (least privilege). "
                      "Copy the model to such a key (e.g. linear-learner-<timestamp>/output/model.tar.gz), or pass "
                      "--role with a role that may read it.")
+
+
+def model_exists(aws: Any, bucket: str, key: str) -> bool:
+    """HeadObject, telling the user what an S3 403 means here.
+
+    Without ``s3:ListBucket`` on the bucket, S3 answers a missing key with 403
+    AccessDenied instead of 404, so "access denied" may well mean "no such key".
+    """
+    try:
+        return bool(aws.object_exists(bucket, key))
+    except AwsError as exc:
+        cause = exc.__cause__
+        code = str(getattr(cause, "response", {}).get("Error", {}).get("Code", "")) if cause else ""
+        if code not in ("403", "AccessDenied"):
+            raise
+        raise AwsError(f"S3 answered 403 for s3://{bucket}/{key}: either there is no such key (without "
+                       "s3:ListBucket on the bucket S3 says 403, not 404) or your credentials may not read it. "
+                       "Check --model-path with `aws s3 ls`, or use credentials allowed s3:ListBucket and "
+                       "s3:GetObject on the bucket.") from exc
 
 
 def check_bucket_region(bucket: str, bucket_region: str | None, target_region: str) -> None:

@@ -90,7 +90,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Con
         awschecks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
         if request.model_path:
             model_path = normalise_model_path(request.model_path, bucket)
-            if not aws.object_exists(bucket, model_path):
+            if not awschecks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:

@@ -201,3 +201,13 @@ def test_cleanup_removes_the_functions_log_group(wildrydes, with_model, real):
     assert [g["logGroupName"] for g in groups] == [name] and groups[0]["retentionInDays"] == 14
     wildrydes.json("cleanup")
     assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
+
+
+# -- S3's 403 for a missing key without s3:ListBucket ----------------------------------
+
+def test_missing_model_under_credentials_without_list_bucket(wildrydes, with_model, real):
+    real.deny_list_bucket(with_model["bucket"])
+    missing = "linear-learner-2030-01-01-00-00-00-000/output/model.tar.gz"
+    result = wildrydes("deploy", "--model-path", missing, expect=4, json_output=False)
+    said = " ".join(_said(result).split())
+    assert missing in said and "no such key" in said and "s3:ListBucket" in said
