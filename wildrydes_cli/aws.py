@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from wildrydes_cli import layout
 from wildrydes_cli.aws_errors import is_missing, message_of, translate
-from wildrydes_cli.errors import AwsError, NotFoundError
+from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.target import Target, target_for
 
@@ -160,9 +160,9 @@ class Aws:
             if STACK_DONE.search(status) and "IN_PROGRESS" not in status:
                 bad = "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
                 if bad:
-                    reason = stack.get("StackStatusReason", "no reason given")
-                    raise AwsError(f"Stack {name} ended {status}: {reason}. See its events in the "
-                                   "CloudFormation console; `wildrydes cleanup` removes it.")
+                    from wildrydes_cli.settle import failure_message
+                    reason = self.first_failure(name) or stack.get("StackStatusReason", "no reason given")
+                    raise AwsError(failure_message(name, status, reason, action))
                 return status
             if waited >= timeout:
                 raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: "
@@ -372,6 +372,51 @@ class Aws:
         with self.translate(f"deploy API {api_id} to stage {stage}"):
             return self.client("apigateway").create_deployment(
                 restApiId=api_id, stageName=stage, description="Deployed by wildrydes.")["id"]
+
+
+    # -- real-AWS behaviour (issue 10): stack events, bucket region, per-key delete errors ----
+    def stack_events(self, name: str) -> list[dict]:
+        """The stack's events, newest first (first page: the latest operation's are there)."""
+        with self.translate(f"read the events of stack {name}"):
+            return list(self.client("cloudformation").describe_stack_events(StackName=name).get("StackEvents", []))
+
+    def first_failure(self, name: str) -> str | None:
+        """'Resource: reason' of the first *_FAILED event of the stack's latest operation."""
+        from wildrydes_cli import settle
+        try:
+            return settle.first_failure(self.stack_events(name))
+        except WildrydesError as exc:   # the reason is a courtesy: never hide the failure behind it
+            LOG.debug("could not read the events of %s: %s", name, exc)
+            return None
+
+    def stack_template(self, name: str) -> str | None:
+        """The template body the stack runs now (None without a stack)."""
+        if self.stack(name) is None:
+            return None
+        with self.translate(f"read the template of stack {name}"):
+            body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
+        return body if isinstance(body, str) else None
+
+    def bucket_region(self, bucket: str) -> str | None:
+        """The bucket's region from HeadBucket (BucketRegion / x-amz-bucket-region), if AWS says."""
+        with self.translate(f"reach bucket {bucket}"):
+            head = self.client("s3").head_bucket(Bucket=bucket)
+        headers = (head.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        return head.get("BucketRegion") or headers.get("x-amz-bucket-region")
+
+    def delete_keys_checked(self, bucket: str, keys: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Delete these keys; returns (deleted, {key: 'Code: message'} for the ones S3 refused).
+
+        DeleteObjects answers 200 even when keys fail: the failures are in its per-key Errors.
+        """
+        failed: dict[str, str] = {}
+        with self.translate(f"delete objects from {bucket}"):
+            for start in range(0, len(keys), 1000):
+                chunk = [{"Key": k} for k in keys[start:start + 1000]]
+                answer = self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+                for error in answer.get("Errors", []):
+                    failed[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+        return [k for k in keys if k not in failed], failed
 
 
 def aws_for(settings: Settings, session: Any = None) -> Aws:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from wildrydes_cli import scratchpad, stacks
+from wildrydes_cli import scratchpad, settle, stacks
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult
@@ -21,7 +21,7 @@ LOG = logging.getLogger(__name__)
 def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResult:
     """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
     name = settings.prereq_stack
-    existing = aws.stack(name)
+    existing = settle.check_prerequisites(aws, name)   # issue 10, defect 10: never reuse a failed stack
     created = False
     if existing is None:
         aws.account_id()

@@ -15,6 +15,7 @@ from typing import Callable
 from wildrydes_cli import state
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.data_bucket import find_data_bucket
+from wildrydes_cli.errors import AwsError
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import CleanupResult
 from wildrydes_cli.settings import Settings
@@ -43,6 +44,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
 def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool = False,
             confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> CleanupResult:
     removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
+    refused: dict[str, str] = {}
     targets = _targets(settings, aws)
     for name, entry in targets.items():
         with console.step(f"Delete stack {name}") as note:
@@ -56,9 +58,14 @@ def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool
         bucket = entry["bucket"]
         if bucket and entry["code_keys"] and aws.bucket_exists(bucket):
             present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
-            aws.delete_keys(bucket, present)
-            removed["code"].extend(f"s3://{bucket}/{k}" for k in present)
+            gone, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
+            removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
+            refused.update({f"s3://{bucket}/{k}": why for k, why in failed.items()})
     state.save(settings, {})
+    if refused:
+        raise AwsError("Cleanup removed " + (_summary(removed) if any(removed.values()) else "nothing") +
+                       " but S3 refused to delete " + "; ".join(f"{k} ({why})" for k, why in sorted(refused.items()))
+                       + ". Delete them with credentials allowed to (aws s3 rm), or they stay billed.")
 
     if delete_bucket:
         bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or find_data_bucket(settings, aws)

@@ -120,8 +120,11 @@ def _aws_context(ctx: click.Context):
     from wildrydes_cli.aws import Aws
     from wildrydes_cli.console import console_for
     from wildrydes_cli.target import resolve
+    from wildrydes_cli.accounts import bind
     target = resolve(_settings(ctx))
-    return target.settings, Aws(target), console_for(target.settings)
+    aws = Aws(target)
+    settings = bind(target.settings, aws)   # state and locks are per account (issue 10, defect 9)
+    return settings, aws, console_for(settings)
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
@@ -200,9 +203,10 @@ def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, t
         raise UsageError("Use either --file or the six feature flags, not both.")
     rides = rides_from_csv(file) if file is not None else [ride_from_flags(flags)]
     if url is None:
-        from wildrydes_cli import state
+        from wildrydes_cli.accounts import bind, current_deployment
         from wildrydes_cli.target import resolve
-        deployment = require_deployment(state.current(settings))   # before starting anything
+        settings = bind(settings)
+        deployment = require_deployment(current_deployment(settings))   # before starting anything
         url = resolve(settings).deployment_url(deployment)
     console = console_for(settings)
     if file is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import layout, modelcheck, packaging, stacks, state, wiring
+from wildrydes_cli import apistage, awschecks, layout, locks, modelcheck, packaging, settle, stacks, state, wiring
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.data_bucket import find_data_bucket
 from wildrydes_cli.errors import NotFoundError, UsageError
@@ -79,9 +79,10 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         bucket = request.bucket or find_data_bucket(settings, aws)
         if bucket is None or not aws.bucket_exists(bucket):
             bucket = _missing_bucket(settings, aws, bucket, request, confirm, run_bootstrap)
+        awschecks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
         if request.model_path:
             model_path = normalise_model_path(request.model_path, bucket)
-            if not aws.object_exists(bucket, model_path):
+            if not awschecks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:
@@ -90,6 +91,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
             model_path = newest
+        awschecks.check_model_readable(model_path, request.role)   # issue 10, defect 2
         modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
@@ -112,8 +114,17 @@ def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: D
 def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
            confirm: Callable[[str], bool] = lambda question: False,
            run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
-    """Run the whole deploy; returns what the command prints."""
+    """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
+    account = settings.account or ("local" if settings.target == "local" else aws.account_id())
+    path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
+    with locks.held(path, sleep=aws.sleep, on_wait=console.info):
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap)
+
+
+def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
+    settle.check_usable(plan.stack, settle.wait_settled(aws, plan.stack))   # issue 10, defect 3
     runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -127,6 +138,7 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progre
     previous_env = _previous_env(aws, plan.stack)
     params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
                                         memory, plan.role)
+    old_template = aws.stack_template(plan.stack)
     with console.step(f"Create or update stack {plan.stack}") as note:
         outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)
         note["detail"] = outcome
@@ -142,6 +154,12 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progre
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
+        # issue 10, defect 5: stage prod keeps its snapshot until a new deployment
+        stage = f"deployment to stage {wiring.STAGE}"
+        if outcome == "updated" and stage not in repaired and \
+                apistage.touches_api(old_template, stacks.template_body(stacks.FUNCTION)):
+            aws.create_deployment(api_id, wiring.STAGE)
+            repaired.append(stage)
         note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"
 
     url = aws.target.invoke_url(api_id, stack_url=outputs.get("InvokeUrl"))

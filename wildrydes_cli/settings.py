@@ -47,6 +47,8 @@ class Settings:
     endpoint_url: str | None = None
     local_port: int = DEFAULT_LOCAL_PORT
     state_dir: Path = field(default_factory=default_state_dir)
+    # The AWS account of the credentials (accounts.bind); names the state file and the deploy lock.
+    account: str | None = None
 
     @property
     def function_stacks(self) -> tuple[str, str]:

@@ -36,7 +36,10 @@ class Deployment:
 
 
 def state_path(settings: Settings) -> Path:
-    return Path(settings.state_dir) / "deployed" / f"{settings.target}-{settings.region}.json"
+    """One file per target, account (when bound, see accounts.bind) and region."""
+    account = getattr(settings, "account", None)
+    name = f"{settings.target}-{account}-{settings.region}" if account else f"{settings.target}-{settings.region}"
+    return Path(settings.state_dir) / "deployed" / f"{name}.json"
 
 
 def load(settings: Settings) -> dict[str, Deployment]:

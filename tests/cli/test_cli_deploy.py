@@ -140,8 +140,8 @@ def test_the_newest_deploy_is_the_current_one(wildrydes, deployed):
     assert complete["api_id"] != deployed["api_id"]
     shown = wildrydes.json("status")
     assert shown["stack"] == "wildrydes-ml-mod0-4" and shown["api_id"] == complete["api_id"]
-    current = state.current(Settings(target="aws"))
-    assert target.resolve(Settings(target="aws")).deployment_url(current) == complete["invoke_url"]  # predict's URL
+    current = state.current(Settings(target="aws", account="123456789012"))
+    assert target.resolve(Settings(target="aws", account="123456789012")).deployment_url(current) == complete["invoke_url"]  # predict's URL
     again = wildrydes.json("deploy")   # and back: the function stack is current again
     assert wildrydes.json("status")["api_id"] == again["api_id"] == deployed["api_id"]
 

@@ -100,7 +100,7 @@ def test_predict_text_output(wildrydes, endpoint):
 
 
 def test_predict_uses_the_recorded_deployment(wildrydes, endpoint):
-    settings = Settings(target="aws", region="us-east-1")
+    settings = Settings(target="aws", region="us-east-1", account="123456789012")   # moto's account
     deployment = state.Deployment(stack="wildrydes-ml-mod3-4", bucket="b", function_name="f", api_id="a",
                                   invoke_url=endpoint, model_path=MODEL_KEY, engine="lean", runtime="python3.13")
     state.save(settings, {deployment.stack: deployment})
