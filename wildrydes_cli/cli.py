@@ -78,11 +78,14 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
 @click.option("--breeds", "breeds", type=int, default=None,
               help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own ground truth.")
+@click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
+              help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
+                   "and write the same artifact.")
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None) -> None:
-    """Train a linear-learner model locally with MXNet and publish it where SageMaker would.
+              breeds: int | None, trainer: str) -> None:
+    """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
     DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
@@ -100,7 +103,7 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
-                                   epochs=epochs, bucket=bucket, save=save)
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
             result = service.train_breeds(request, breeds, settings, on_breed=advance)
@@ -162,6 +165,8 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
     from wildrydes_cli import deploy as deploying
     from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    from wildrydes_cli.mxnet_support import check_local_engine
+    check_local_engine(engine, _settings(ctx).is_local)   # before the emulator starts
     settings, aws, console = _aws_context(ctx)
     request = deploying.DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
                                       complete=complete, yes=yes)

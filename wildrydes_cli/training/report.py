@@ -20,7 +20,8 @@ def render(console, result: dict) -> None:
     """Metrics table, then where the model went and what to do next."""
     rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result["metrics"].items()]
     title = (f"{result['predictor_type']} on {result['rows']['validation']} validation rows "
-             f"({result['rows']['train']} trained, {result['epochs']} epochs, {result['seconds']:.1f} s)")
+             f"({result['rows']['train']} trained, {result['epochs']} epochs, "
+             f"{result.get('trainer', 'mxnet')} trainer, {result['seconds']:.1f} s)")
     console.table(["metric", "value"], rows, title=title)
     console.line(f"data: {result['data']}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                                if result.get("synthetic") else ""))

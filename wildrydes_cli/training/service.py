@@ -1,4 +1,4 @@
-"""``wildrydes train`` below the command line: data -> MXNet training -> artifact -> S3 or a file.
+"""``wildrydes train`` below the command line: data -> training (MXNet or numpy) -> artifact -> S3 or a file.
 
 Why a separate module from the Click command: the command only parses flags
 and renders; this is what tests drive, and it decides the order that matters
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Callable
 
 from wildrydes_cli.errors import NotFoundError, UsageError
-from wildrydes_cli.training import publish
+from wildrydes_cli.training import publish, trainers
 from wildrydes_cli.training.data import Dataset, read_csv
-from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
+from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class TrainRequest:
     epochs: int = 15
     bucket: str | None = None
     save: Path | None = None
+    trainer: str = "auto"      # trainers.TRAINERS: auto = mxnet where importable, else numpy
 
 
 def check_request(request: TrainRequest) -> None:
@@ -108,7 +109,8 @@ class Destination:
         return result
 
 
-def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> dict:
+def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict,
+            trainer: str = "mxnet") -> dict:
     """The command's result: one JSON-ready dict."""
     return {
         "predictor_type": model.predictor_type,
@@ -117,6 +119,7 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
         "breed": request.breed,
         "rows": {"train": model.train_rows, "validation": model.validation_rows},
         "epochs": model.epochs,
+        "trainer": trainer,
         "seconds": round(model.seconds, 3),
         "threshold": model.threshold,
         "metrics": model.metrics,
@@ -127,6 +130,7 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
 def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Callable | None = None) -> dict:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
+    trainer = trainers.resolve(request.trainer)   # a missing MXNet is reported before anything else
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
     dataset = read_csv(request.data) if request.data is not None else None
     destination = Destination(request, settings, aws_factory)
@@ -134,9 +138,9 @@ def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Cal
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    model = train(dataset, config, on_epoch=on_epoch)
+    model = trainers.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
-    return summary(request, dataset, model, location)
+    return summary(request, dataset, model, location, trainer)
 
 
 def breed_names(count: int) -> list[str]:
@@ -161,6 +165,8 @@ def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
                  aws_factory: Callable | None = None) -> dict:
     """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
     check_breeds_request(request, count)
+    trainer = trainers.resolve(request.trainer)
+    train = trainers.train_function(trainer)
     destination = Destination(request, settings, aws_factory)
     destination.prepare()
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
@@ -175,6 +181,6 @@ def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
             on_breed(done, count)
     return {
         "predictor_type": request.predictor_type, "synthetic": True, "bucket": destination.bucket,
-        "count": count, "rows_per_breed": request.rows, "epochs": request.epochs,
+        "count": count, "rows_per_breed": request.rows, "epochs": request.epochs, "trainer": trainer,
         "seconds": round(seconds, 3), "breeds": trained,
     }
