@@ -67,7 +67,11 @@ def _loss_and_gradient(outputs: np.ndarray, targets: np.ndarray, classifier: boo
     if classifier:
         # relu(x) - x*y + log(1 + exp(-|x|)): logistic loss on the logit, stable for any x.
         loss = np.maximum(outputs, 0.0) - outputs * targets + np.log1p(np.exp(-np.abs(outputs)))
-        return float(loss.sum()), _sigmoid(outputs) - targets
+        # The derivative MXNet's autograd takes of that formula: sigmoid(x) - y, except at x == 0
+        # exactly, where relu' and abs' are 0 and it gives -y. That is every row of the first step
+        # (weights start at zero), and it decides which way the bias first moves.
+        gradient = (outputs > 0) - targets - np.sign(outputs) * _sigmoid(-np.abs(outputs))
+        return float(loss.sum()), gradient
     errors = outputs - targets
     return float(0.5 * np.sum(errors ** 2)), errors
 
