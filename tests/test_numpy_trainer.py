@@ -187,3 +187,24 @@ def test_cli_local_mxnet_deploy_is_refused_before_the_emulator_starts(monkeypatc
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "deploy --engine mxnet on the local target" in result.stderr and "--engine lean" in result.stderr
+
+
+def test_the_main_path_never_imports_mxnet(tmp_path):
+    """Python 3.12+ has no MXNet: train (auto, without MXNet), write and read the artifact, import
+    every main-path module, in a fresh interpreter where ``import mxnet`` fails - MXNet stays unimported."""
+    import subprocess
+    code = f"""
+import sys
+sys.modules["mxnet"] = None            # as on a Python where MXNet does not install
+import wildrydes_cli.cli, wildrydes_cli.deploy, wildrydes_cli.predict, wildrydes_cli.packaging
+import wildrydes_cli.local.daemon, wildrydes_cli.local.runner, wildrydes_cli.training.service
+from wildrydes_cli.cli import main
+code = main(["train", "--rows", "500", "--epochs", "2", "--save", {str(tmp_path / "m.tar.gz")!r}])
+sys.path.insert(0, {str(__import__("conftest").LAMBDA_DIR)!r})
+import artifact
+model = artifact.read_model_archive(open({str(tmp_path / "m.tar.gz")!r}, "rb").read())
+print(code, model.dimension, sys.modules["mxnet"])
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["0", "6", "None"], done.stdout
