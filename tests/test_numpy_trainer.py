@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,7 +201,7 @@ import wildrydes_cli.cli, wildrydes_cli.deploy, wildrydes_cli.predict, wildrydes
 import wildrydes_cli.local.daemon, wildrydes_cli.local.runner, wildrydes_cli.training.service
 from wildrydes_cli.cli import main
 code = main(["train", "--rows", "500", "--epochs", "2", "--save", {str(tmp_path / "m.tar.gz")!r}])
-sys.path.insert(0, {str(__import__("conftest").LAMBDA_DIR)!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "lambda")!r})
 import artifact
 model = artifact.read_model_archive(open({str(tmp_path / "m.tar.gz")!r}, "rb").read())
 print(code, model.dimension, sys.modules["mxnet"])
