@@ -7,12 +7,17 @@ import json
 import tarfile
 import zipfile
 
+import artifact
+import engines
 import numpy as np
 import pytest
 
-import artifact
-import engines
-from wildrydes_cli.training.artifact_writer import HEADS, PREDICTOR_TYPES, _mxnet_files, write_model_archive
+from wildrydes_cli.training.artifact_writer import (
+    HEADS,
+    PREDICTOR_TYPES,
+    _mxnet_files,
+    write_model_archive,
+)
 
 FEATURES = ["distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP"]
 WEIGHTS = [0.61, -0.0167, -0.0091, -0.0084, 0.0045, 0.0158]

@@ -34,8 +34,8 @@ def _python(version_info=None) -> str:
 def import_mxnet(what: str):
     """Import and return ``mxnet``, or raise a UsageError naming ``what`` needs it and how to get it."""
     try:
-        import mxnet  # noqa: PLC0415 - ~2 s, only where MXNet is really used
-    except Exception as exc:  # ImportError, or numpy >= 1.24 breaking MXNet's own import
+        import mxnet  # ~2 s: only where MXNet is really used
+    except Exception as exc:  # noqa: BLE001 - ImportError, or numpy >= 1.24 breaking MXNet's own import
         raise UsageError(f"{what} needs MXNet, which this Python {_python()} cannot import "
                          f"({type(exc).__name__}: {exc}). {INSTALL_HINT}") from None
     return mxnet

@@ -31,7 +31,7 @@ import math
 import struct
 import tarfile
 import zipfile
-from typing import Sequence
+from collections.abc import Sequence
 
 LOG = logging.getLogger(__name__)
 

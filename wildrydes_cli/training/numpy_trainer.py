@@ -114,9 +114,10 @@ def fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
     return weights, float(bias), tuple(history)
 
 
-def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
+def train(dataset: Dataset, config: TrainConfig | None = None,
           on_epoch: EpochCallback | None = None) -> TrainedModel:
     """Train on ``dataset`` and return the raw-feature model with validation metrics (no MXNet)."""
+    config = config or TrainConfig()
     if config.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
     if dataset.rows < MIN_ROWS:
@@ -138,19 +139,19 @@ def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
     raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
     if classifier:
         threshold = metric_fns.best_threshold(scores, y_valid)
-        results = metric_fns.classification_metrics(scores, y_valid, threshold)
+        computed = metric_fns.classification_metrics(scores, y_valid, threshold)
     else:
         threshold = 0.5
-        results = metric_fns.regression_metrics(scores, y_valid)
-    results = {key: (None if isinstance(value, float) and math.isnan(value) else value)
-               for key, value in results.items()}
+        computed = metric_fns.regression_metrics(scores, y_valid)
+    results: dict[str, float | None] = {key: (None if math.isnan(value) else value)
+                                        for key, value in computed.items()}
     seconds = time.perf_counter() - started
     LOG.info("trained %s with numpy on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds,
              results)
     return TrainedModel(
         predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
         threshold=float(threshold), metrics=results, feature_names=tuple(dataset.feature_names),
-        train_rows=int(len(train_idx)), validation_rows=int(len(valid_idx)), epochs=config.epochs,
+        train_rows=len(train_idx), validation_rows=len(valid_idx), epochs=config.epochs,
         seconds=seconds, loss_history=history, validation_features=x_valid,
         validation_labels=y_valid, validation_scores=scores,
     )

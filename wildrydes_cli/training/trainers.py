@@ -9,7 +9,7 @@ artifact, so the main job needs nothing that does not install.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from wildrydes_cli.errors import UsageError
 
