@@ -81,11 +81,14 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
 @click.option("--breeds", "breeds", type=int, default=None,
               help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own weather sensitivity.")
+@click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
+              help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
+                   "and write the same artifact.")
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None) -> None:
-    """Train a linear-learner model locally with MXNet and publish it where SageMaker would.
+              breeds: int | None, trainer: str) -> None:
+    """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
     DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
@@ -106,7 +109,7 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
-                                   epochs=epochs, bucket=bucket, save=save)
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
             presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
@@ -164,6 +167,8 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_p
     from wildrydes_cli import presentation
     from wildrydes_cli.bootstrap import bootstrap
     from wildrydes_cli.deploy import DeployRequest, deploy
+    from wildrydes_cli.mxnet_support import check_local_engine
+    check_local_engine(engine, _settings(ctx).target == "local")   # before the emulator starts
     settings, aws, console = _aws_context(ctx)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
                             stack=settings.complete_stack if complete else None, yes=yes)

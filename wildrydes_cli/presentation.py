@@ -156,7 +156,8 @@ def train(console: Console, result: TrainResult) -> None:
     """Metrics table, then where the model went and what to do next."""
     rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result.metrics.items()]
     title = (f"{result.predictor_type} on {result.rows['validation']} validation rows "
-             f"({result.rows['train']} trained, {result.epochs} epochs, {result.seconds:.1f} s)")
+             f"({result.rows['train']} trained, {result.epochs} epochs, {result.trainer} trainer, "
+             f"{result.seconds:.1f} s)")
     console.table(["metric", "value"], rows, title=title)
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else ""))

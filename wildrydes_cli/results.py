@@ -181,6 +181,7 @@ class TrainResult(Result):
     metrics: dict[str, Any]
     model: dict[str, Any]      # where it went: saved_to, or bucket/key/location (and index for a breed)
     rule: dict[str, Any] | None = None   # the rule that labelled SYNTHETIC rides (None with --data)
+    trainer: str = "mxnet"               # which trainer ran (train --trainer)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -199,6 +200,7 @@ class TrainBreedsResult(Result):
     epochs: int
     seconds: float
     breeds: list[dict[str, Any]]
+    trainer: str = "mxnet"
 
 
 @dataclass(frozen=True)

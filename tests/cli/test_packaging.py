@@ -237,3 +237,20 @@ def test_real_mxnet_package_fits_and_runs(tmp_path, sagemaker_regressor_bytes):
     if reason is not None:
         pytest.skip(f"MXNet ran from the zip, but the host's libraries were not hidden: {reason}")
     assert "HIDDEN libgomp.so.1,libquadmath.so.0" in done.stdout   # the host copies really were unusable
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(__import__("os").environ.get("WILDRYDES_OFFLINE_TESTS")),
+                    reason="WILDRYDES_OFFLINE_TESTS is set: this test downloads ~70 MB of wheels from PyPI")
+def test_real_mxnet_package_is_for_lambdas_python_whatever_python_builds_it(tmp_path):
+    """On 3.12/3.13 (no MXNet here) the package still carries MXNet and CPython 3.11 manylinux numpy.
+
+    .ci/run runs this on the newest Python present as well as on 3.11.
+    """
+    package = packaging.build("mxnet", tmp_path / "cache")
+    assert package.runtime == "python3.11"
+    names = set(package.files)
+    assert "index.py" in names and "mxnet/libmxnet.so" in names
+    assert any(n.startswith("numpy-1.23.") and n.endswith(".dist-info/WHEEL") for n in names)
+    extensions = [n for n in names if n.startswith("numpy/") and n.endswith(".so")]
+    assert extensions and all("cpython-311-x86_64-linux-gnu" in n for n in extensions), extensions[:3]

@@ -26,9 +26,17 @@ def deployed(cli):
     assert started["running"] and started["port"] == cli.port
     assert cli.json("local", "start")["already_running"] is True
     cli.run("bootstrap")
-    cli.run(*TRAIN)
+    trained = cli.json(*TRAIN)
     deploy = cli.json("deploy", "--yes")
-    return {"pid": started["pid"], "deploy": deploy}
+    return {"pid": started["pid"], "deploy": deploy, "train": trained}
+
+
+def test_train_uses_mxnet_where_installed_else_numpy(deployed):
+    """`--trainer auto`: MXNet on Python 3.11 (the default install), the numpy trainer on 3.12+."""
+    import importlib.util
+    expected = "mxnet" if importlib.util.find_spec("mxnet") else "numpy"
+    assert deployed["train"]["trainer"] == expected
+    assert deployed["train"]["metrics"]["auc"] > 0.6
 
 
 def test_workshop_curl_and_predict_agree(cli, deployed):

@@ -1,4 +1,4 @@
-"""``wildrydes train`` below the command line: data -> MXNet training -> artifact -> S3 or a file.
+"""``wildrydes train`` below the command line: data -> training (MXNet or numpy) -> artifact -> S3 or a file.
 
 Why a separate module from the Click command: the command only parses flags
 and renders; this is what tests drive, and it decides the order that matters
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.training import publish
+from wildrydes_cli.training import publish, trainers
 from wildrydes_cli.training.data import Dataset, read_data
-from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
+from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel
 
 if TYPE_CHECKING:
     from wildrydes_cli.aws import Aws
@@ -43,6 +43,7 @@ class TrainRequest:
     epochs: int = 15
     bucket: str | None = None
     save: Path | None = None
+    trainer: str = "auto"      # trainers.TRAINERS: auto = mxnet where importable, else numpy
 
 
 def check_request(request: TrainRequest) -> None:
@@ -135,9 +136,10 @@ def synthetic_rule(breed: str | None) -> dict:
     return {"magic_per_mile": MAGIC_PER_MILE, "temperature": truth.temperature, "rain": truth.rain, "text": text}
 
 
-def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> TrainResult:
+def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict,
+            trainer: str = "mxnet") -> TrainResult:
     """The command's result."""
-    return TrainResult(
+    return TrainResult(trainer=trainer, 
         predictor_type=model.predictor_type, data=dataset.source, synthetic=request.data is None,
         breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
         epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
@@ -148,15 +150,16 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
 def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
+    trainer = trainers.resolve(request.trainer)   # a missing MXNet is reported before anything else
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
     dataset = read_data(request.data) if request.data is not None else None
     destination = destination_for(request, settings)
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    model = train(dataset, config, on_epoch=on_epoch)
+    model = trainers.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
-    return summary(request, dataset, model, location)
+    return summary(request, dataset, model, location, trainer)
 
 
 def breed_names(count: int) -> list[str]:
@@ -183,6 +186,8 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
     (``synthetic.ground_truth(breed)``; each breed's is in its result's ``rule``.)
     """
     check_breeds_request(request, count)
+    trainer = trainers.resolve(request.trainer)
+    train = trainers.train_function(trainer)
     destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     trained = []
@@ -197,4 +202,4 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
             on_breed(done, count)
     return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
                              count=count, rows_per_breed=request.rows, epochs=request.epochs,
-                             seconds=round(seconds, 3), breeds=trained)
+                             seconds=round(seconds, 3), breeds=trained, trainer=trainer)
