@@ -24,7 +24,8 @@ lean function ~0. 64 MiB covers the lean function's threads and is small next
 to 1024 (mxnet's MemorySize), whose 1088 MiB cap still leaves it 700 MB.
 An allocation past the cap raises MemoryError; if it escapes the handler the
 worker reports it and exits (Lambda's "Runtime exited"), and the next request
-gets a fresh worker. RLIMIT_AS was rejected: mxnet alone maps 612 MB of
+gets a fresh worker. Growth under the cap but over MemorySize is caught after
+the request by the peak RSS (``getrusage``), with the same outcome. RLIMIT_AS was rejected: mxnet alone maps 612 MB of
 address space before doing anything.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ import argparse
 import importlib
 import json
 import os
+import resource
 import signal
 import struct
 import sys
@@ -45,8 +47,6 @@ ALLOWANCE_MB = 64
 
 def limit_memory(memory_mb: int) -> None:
     """Cap the data segment at ``memory_mb`` + the allowance (see the module docstring)."""
-    import resource
-
     limit = (memory_mb + ALLOWANCE_MB) * 1024 * 1024
     try:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -128,7 +128,40 @@ def load_handler(task_root: str, handler: str):
     return function
 
 
-def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str) -> int:
+def _peak_rss_reader():
+    """A function returning this process's peak RSS in kB (``VmHWM``), or None without /proc."""
+    try:
+        fd = os.open("/proc/self/status", os.O_RDONLY)
+    except OSError:
+        return None
+
+    def peak_kb() -> int:
+        data = os.pread(fd, 4096, 0)
+        start = data.index(b"VmHWM:") + 6
+        return int(data[start:data.index(b"kB", start)])
+
+    return peak_kb
+
+
+def _out_of_memory(out_fd: int, context: LambdaContext) -> int:
+    error = {"errorType": "Runtime.OutOfMemory",
+             "errorMessage": f"Runtime exited: function used more than its {context.memory_limit_in_mb} MB"}
+    print(f"wildrydes worker: {error['errorMessage']}", file=sys.stderr)
+    write_message(out_fd, {"type": "result", "ok": False, "exit": True, "error": error})
+    return 1
+
+
+def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str, memory_mb: int = 0) -> int:
+    """Init, then invocations until the pipe closes.
+
+    With ``memory_mb``, an invocation after which the peak RSS is over
+    MemorySize ends this environment with an out-of-memory error, like an
+    allocation refused by the RLIMIT_DATA cap: Lambda's limit is on resident
+    memory, the cap only stops runaway growth. The peak is ``VmHWM`` of this
+    process image (~3 us per request); ``getrusage``'s ``ru_maxrss`` would be
+    cheaper but carries the daemon's peak over fork and exec.
+    """
+    peak_kb = _peak_rss_reader() if memory_mb else None
     try:
         handler = load_handler(task_root, handler_name)
     except BaseException as exc:  # init error: report it, the runner answers 502
@@ -145,17 +178,15 @@ def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str) -> int:
             result = handler(message["event"], context)
             reply = json.dumps({"type": "result", "ok": True, "result": result}, separators=(",", ":"))
         except MemoryError:  # over MemorySize: Lambda stops the environment; so do we
-            error = {"errorType": "Runtime.OutOfMemory",
-                     "errorMessage": f"Runtime exited: function used more than its {context.memory_limit_in_mb} MB"}
-            print(f"wildrydes worker: {error['errorMessage']}", file=sys.stderr)
-            write_message(out_fd, {"type": "result", "ok": False, "exit": True, "error": error})
-            return 1
+            return _out_of_memory(out_fd, context)
         except Exception as exc:
             traceback.print_exc()
             reply = json.dumps({"type": "result", "ok": False, "error": _error(exc)})
         except BaseException as exc:  # SystemExit in a handler: report, then end this environment
             write_message(out_fd, {"type": "result", "ok": False, "exit": True, "error": _error(exc)})
             return 1
+        if peak_kb is not None and peak_kb() > memory_mb * 1024:
+            return _out_of_memory(out_fd, context)
         payload = reply.encode()
         os.write(out_fd, _HEADER.pack(len(payload)))
         while payload:
@@ -177,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    return serve(in_fd, out_fd, args.task_root, args.handler)
+    return serve(in_fd, out_fd, args.task_root, args.handler, args.memory_mb)
 
 
 if __name__ == "__main__":
