@@ -32,10 +32,12 @@ TIMEOUTS = {"WILDRYDES_LOCAL_HEADER_TIMEOUT": "1", "WILDRYDES_LOCAL_BODY_TIMEOUT
             "WILDRYDES_LOCAL_IDLE_TIMEOUT": "3"}
 HUNGRY = '''
 import os
+CACHE = []
 def handler(event, context):
-    if (event.get("queryStringParameters") or {}).get("eat"):
-        hoard = bytearray(512 * 1024 * 1024)
-        return {"statusCode": 200, "body": str(len(hoard))}
+    query = event.get("queryStringParameters") or {}
+    if query.get("eat"):
+        CACHE.append(bytearray(int(query["eat"]) * 1024 * 1024))  # zero-filled, every page touched, kept
+        return {"statusCode": 200, "body": str(len(CACHE[-1]))}
     return {"statusCode": 200, "body": str(os.getpid())}
 '''
 
@@ -202,15 +204,24 @@ def test_pipelined_requests_are_answered_in_order(front):
     assert data.count(b"HTTP/1.1 200 OK") == 3 and data.index(b'"status"') < data.index(b"\r\n\r\n", 200)
 
 
-def test_function_over_its_memory_size_gets_502_and_a_fresh_worker(front):
+@pytest.mark.parametrize("mib", [512, 150])  # refused by the data cap / allocated and kept: over 128 MB resident
+def test_function_over_its_memory_size_gets_502_and_a_fresh_worker(front, mib):
     status, deployed, _ = front
     url = f"{status.endpoint_url}{invoke_path(deployed)}"
     code, _, before = emulated.http("GET", url)
     assert code == 200
-    code, _, body = emulated.http("GET", url + "?eat=1")
+    code, _, body = emulated.http("GET", url + f"?eat={mib}")
     assert code == 502 and b"Internal server error" in body
     code, _, after = emulated.http("GET", url)
     assert code == 200 and after != before  # another worker process
+
+
+def test_a_function_within_its_memory_size_keeps_its_worker(front):
+    status, deployed, _ = front
+    url = f"{status.endpoint_url}{invoke_path(deployed)}"
+    pid = emulated.http("GET", url)[2]
+    assert emulated.http("GET", url + "?eat=40")[:1] == (200,)
+    assert emulated.http("GET", url)[2] == pid
 
 
 def test_state_directory_and_files_are_private(front):

@@ -161,7 +161,7 @@ class Connection:
                     break
                 if request is None:
                     break
-                self._arm("busy")
+                self.phase, self.deadline = "busy", None  # the function's timeout applies, not ours
                 try:
                     response = await self.handler(request, self.client)
                 except Exception:
@@ -169,9 +169,10 @@ class Connection:
                     response = HttpResponse(500, [("Content-Type", "application/json")],
                                             b'{"message": "Internal server error"}')
                 keep = request.keep_alive and not self.parser.upgraded and not self.timed_out
-                self._arm("write")
                 writer.write(httpio.encode_response(response, keep_alive=keep, head_only=request.method == "HEAD"))
-                await writer.drain()
+                if writer.transport.get_write_buffer_size():  # the socket did not take it all: bound the wait
+                    self._arm("write")
+                    await writer.drain()
                 if not keep:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
