@@ -5,7 +5,11 @@ figure depends on keeping boto3, rich, MXNet and our core modules out of
 import time (commands import them inside their functions). Each sample is a
 fresh process; the median of N is reported, with `python -c pass` as the floor.
 
-    /work/venv/bin/python benchmarks/bench_cli_help.py [--runs 21] [--json]
+    /work/venv/bin/python benchmarks/bench_cli_help.py [--runs 21] [--json] [--against DIR]
+
+``--against DIR`` also times ``--help`` from another source tree (e.g. the
+``wildrydes_cli`` of an older commit, from ``git archive``), interleaved with
+this one so that a busy machine slows both alike, and reports the ratio.
 """
 from __future__ import annotations
 
@@ -31,6 +35,24 @@ def _time(command: list[str], runs: int) -> list[float]:
     return samples
 
 
+def _help_from(root: str) -> list[str]:
+    code = f"import sys; sys.path.insert(0, {root!r}); from wildrydes_cli.cli import main; sys.exit(main(['--help']))"
+    return [sys.executable, "-c", code]
+
+
+def compare(against: str, runs: int) -> dict:
+    """Median --help of this tree and of ``against``, sample by sample interleaved."""
+    ours, theirs = _help_from(str(Path(__file__).resolve().parents[1])), _help_from(against)
+    mine: list[float] = []
+    other: list[float] = []
+    for _ in range(runs):
+        mine += _time(ours, 1)
+        other += _time(theirs, 1)
+    return {"against": against, "this_median_s": round(statistics.median(mine), 4),
+            "against_median_s": round(statistics.median(other), 4),
+            "ratio": round(statistics.median(mine) / statistics.median(other), 3)}
+
+
 def heavy_imports() -> list[str]:
     """Heavy modules loaded by `--help` (should be none)."""
     code = ("import sys\nfrom wildrydes_cli.cli import main\n"
@@ -45,6 +67,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", help="another source tree holding wildrydes_cli/, timed interleaved")
     args = parser.parse_args()
     exe = shutil.which("wildrydes", path=str(Path(sys.executable).parent)) or shutil.which("wildrydes")
     help_cmd = [exe, "--help"] if exe else [sys.executable, "-m", "wildrydes_cli.cli", "--help"]
@@ -61,6 +84,8 @@ def main() -> int:
         "heavy_modules_imported": heavy_imports(), "target_s": TARGET_S,
     }
     result["pass"] = result["help_median_s"] <= TARGET_S and not result["heavy_modules_imported"]
+    if args.against:
+        result["comparison"] = compare(args.against, args.runs)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -70,6 +95,10 @@ def main() -> int:
               f"python -c pass: {result['bare_python_median_s']*1000:.0f} ms; "
               f"heavy modules at --help: {result['heavy_modules_imported'] or 'none'}; "
               f"target <= {TARGET_S*1000:.0f} ms: {'PASS' if result['pass'] else 'FAIL'}")
+        if args.against:
+            c = result["comparison"]
+            print(f"this tree {c['this_median_s']*1000:.0f} ms vs {c['against']} {c['against_median_s']*1000:.0f} ms: "
+                  f"ratio {c['ratio']:.3f}")
     return 0 if result["pass"] else 1
 
 

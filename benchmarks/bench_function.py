@@ -1,25 +1,29 @@
-"""Benchmark the deployed function, lean engine vs MXNet engine, in one run.
+"""Benchmark the deployed function's cold start: lean vs the boto3 floor vs bare Python vs MXNet, in one run.
 
-What it measures, for each engine, against a local S3 emulator (moto server on
-127.0.0.1, started here and stopped at the end):
+What it measures, against a local S3 emulator (moto server on 127.0.0.1,
+started here and stopped at the end), with the cold starts of all processes
+interleaved so that load from anything else on the machine falls on all alike:
 
-- cold start: wall time of a fresh ``python -I -S`` process whose sys.path
-  holds only the function's code and its engine's dependencies, from spawn
-  to the first answered request (import handler, fetch + parse the model
-  from S3, answer);
+- cold start: wall time of a fresh ``python -I -S`` process, from spawn to
+  the first answered request (import handler, fetch + parse the model from S3,
+  answer) for ``lean`` and ``mxnet``; and three floors: ``bare`` (a Python
+  process that does nothing), ``tls`` (``import ssl`` + a default context,
+  what the lean path adds on real AWS, where S3 is HTTPS and the emulator is
+  not), ``boto3`` (``import boto3`` + an S3 client: what the function paid
+  before issue 13);
 - warm latency: per-request time of in-process invocations of ``handler``
   with the workshop's request (median, p99);
-- peak RSS of that process;
+- peak RSS (VmHWM) of each process;
+- whether the lean process imported boto3/botocore (it must not), and how many
+  connections it opened for its requests (keep-alive reuse);
 - deployment package size, zipped and unzipped.
 
 The function's code and, for mxnet, MXNet and numpy come from the packages
 ``wildrydes deploy`` builds (``wildrydes_cli.packaging.build``; the first mxnet
 build downloads its manylinux wheels from PyPI and is cached in
-benchmarks/.work/); boto3 comes from this environment, as the Lambda runtime
-provides it.
-
-And the floor: a fresh process that only imports boto3 and creates an S3
-client. Figures are compared as ratios from this one run.
+benchmarks/.work/). The lean process gets only its package on sys.path (no
+boto3 to fall back on); mxnet and the boto3 floor get boto3 from this
+environment, as the Lambda runtime provides it.
 
     python benchmarks/bench_function.py [--runs 5] [--warm 10000]
 """
@@ -63,16 +67,25 @@ def peak_rss_kb():
 
 sys.path[:0] = [p for p in os.environ["BENCH_PATH"].split(os.pathsep) if p]
 mode = os.environ["BENCH_MODE"]
-if mode == "floor":
-    import boto3
-    boto3.client("s3")
+if mode != "handler":
+    if mode == "boto3":
+        import boto3
+        boto3.client("s3")
+    elif mode == "tls":
+        import ssl
+        ssl.create_default_context()
     print(json.dumps({"rss_kb": peak_rss_kb()}), flush=True)
     raise SystemExit(0)
+started = time.perf_counter()
 import index
+imported = time.perf_counter()
 event = json.loads(os.environ["BENCH_EVENT"])
 first = index.handler(event, None)
+answered = time.perf_counter()
+print(json.dumps({"import_ms": (imported - started) * 1000, "first_ms": (answered - imported) * 1000}))
 assert first["statusCode"] == 200, first
-print(json.dumps({"first": json.loads(first["body"])}), flush=True)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore", "s3transfer", "urllib3"))
+print(json.dumps({"first": json.loads(first["body"]), "heavy": heavy}), flush=True)
 warm = int(os.environ.get("BENCH_WARM", "0"))
 if warm:
     clock = time.perf_counter_ns
@@ -85,7 +98,8 @@ if warm:
     samples.sort()
     print(json.dumps({"median_us": samples[len(samples) // 2] / 1000,
                       "p99_us": samples[int(len(samples) * 0.99)] / 1000}), flush=True)
-print(json.dumps({"rss_kb": peak_rss_kb()}), flush=True)
+connections = getattr(getattr(index._store, "s3", None), "connections_opened", None)
+print(json.dumps({"rss_kb": peak_rss_kb(), "connections": connections}), flush=True)
 '''
 
 
@@ -170,59 +184,78 @@ def main() -> None:
                 if name in os.environ:  # keep the machine's OpenBLAS safety settings
                     base_env[name] = os.environ[name]
             envs = {
-                "floor": dict(base_env, BENCH_MODE="floor", BENCH_PATH=str(lean_deps)),
+                "bare": dict(base_env, BENCH_MODE="bare", BENCH_PATH=""),
+                "tls": dict(base_env, BENCH_MODE="tls", BENCH_PATH=""),
+                "boto3": dict(base_env, BENCH_MODE="boto3", BENCH_PATH=str(lean_deps)),
                 "lean": dict(base_env, BENCH_MODE="handler", INFERENCE_ENGINE="lean",
-                             BENCH_PATH=os.pathsep.join([str(packages["lean"][1]), str(lean_deps)])),
+                             BENCH_PATH=str(packages["lean"][1])),
                 "mxnet": dict(base_env, BENCH_MODE="handler", INFERENCE_ENGINE="mxnet",
                               BENCH_PATH=os.pathsep.join([str(packages["mxnet"][1]), str(lean_deps)])),
             }
             # Interleave the cold starts so that load from anything else on the
-            # machine falls on all three alike.
+            # machine falls on all of them alike.
             cold: dict[str, list[float]] = {name: [] for name in envs}
+            rss: dict[str, list[float]] = {name: [] for name in envs}
+            phases: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.runs):
                 for name, env in envs.items():
-                    cold[name] += run_child(env, 1)[0]
-            results = {"floor": {"cold_ms": statistics.median(cold["floor"]) * 1000,
-                                 "rss_mb": run_child(envs["floor"], 1)[1][0]["rss_kb"] / 1024}}
+                    times, outputs = run_child(env, 1)
+                    cold[name] += times
+                    rss[name].append(outputs[0]["rss_kb"] / 1024)
+                    for phase in ("import_ms", "first_ms"):
+                        if phase in outputs[0]:
+                            phases.setdefault((name, phase), []).append(outputs[0][phase])
+            results = {name: {"cold_ms": statistics.median(cold[name]) * 1000, "rss_mb": max(rss[name])}
+                       for name in ("bare", "tls", "boto3")}
             for engine in ("lean", "mxnet"):
                 _, warm = run_child(dict(envs[engine], BENCH_WARM=str(args.warm)), 1)
                 package = packages[engine][0]
                 results[engine] = {
                     "cold_ms": statistics.median(cold[engine]) * 1000,
                     "warm_median_us": warm[0]["median_us"], "warm_p99_us": warm[0]["p99_us"],
-                    "rss_mb": warm[0]["rss_kb"] / 1024, "package_bytes": package.size,
+                    "rss_mb": max(rss[engine]), "package_bytes": package.size,
                     "unzipped_bytes": package.unzipped_bytes,
-                    "score": warm[0]["first"]["score"],
+                    "score": warm[0]["first"]["score"], "heavy_modules": warm[0]["heavy"],
+                    "connections": warm[0]["connections"],
+                    "import_ms": statistics.median(phases[(engine, "import_ms")]),
+                    "first_request_ms": statistics.median(phases[(engine, "first_ms")]),
                 }
     finally:
         server.stop()
 
-    lean, mx, floor = results["lean"], results["mxnet"], results["floor"]
+    lean, mx, floor, bare, tls = (results[k] for k in ("lean", "mxnet", "boto3", "bare", "tls"))
     assert abs(lean["score"] - mx["score"]) <= 1e-5 * abs(mx["score"]), (lean["score"], mx["score"])
     meta = {"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(), "python": platform.python_version(),
             "machine": platform.machine(), "runs": args.runs, "warm": args.warm}
+    ratios = {"lean_over_boto3_floor": lean["cold_ms"] / floor["cold_ms"],
+              "mxnet_over_lean": mx["cold_ms"] / lean["cold_ms"],
+              "lean_plus_tls_over_boto3_floor": (lean["cold_ms"] + tls["cold_ms"] - bare["cold_ms"]) / floor["cold_ms"]}
     if args.json:
-        print(json.dumps({"meta": meta, **results}, indent=2))
+        print(json.dumps({"meta": meta, **results, "ratios": ratios}, indent=2))
         return
     print(f"# bench_function ({meta['date']}, {meta['cores']} cores, Python {meta['python']}, "
-          f"{args.runs} cold runs, {args.warm} warm invocations)\n")
-    print("| figure | floor (boto3 + S3 client) | lean | mxnet | lean / mxnet |")
-    print("|---|---|---|---|---|")
-    print(f"| cold start, ms (median) | {floor['cold_ms']:.0f} | {lean['cold_ms']:.0f} "
-          f"(floor + {lean['cold_ms'] - floor['cold_ms']:.0f}) | {mx['cold_ms']:.0f} | "
-          f"{lean['cold_ms'] / mx['cold_ms']:.3f} |")
-    print(f"| warm latency median, µs | | {lean['warm_median_us']:.1f} | {mx['warm_median_us']:.1f} | "
-          f"{lean['warm_median_us'] / mx['warm_median_us']:.3f} |")
-    print(f"| warm latency p99, µs | | {lean['warm_p99_us']:.1f} | {mx['warm_p99_us']:.1f} | "
-          f"{lean['warm_p99_us'] / mx['warm_p99_us']:.3f} |")
-    print(f"| peak RSS, MB | {floor['rss_mb']:.1f} | {lean['rss_mb']:.1f} "
-          f"(floor + {lean['rss_mb'] - floor['rss_mb']:.1f}) | {mx['rss_mb']:.1f} | "
-          f"{lean['rss_mb'] / mx['rss_mb']:.3f} |")
-    print(f"| package zip, bytes | | {lean['package_bytes']:,} | {mx['package_bytes']:,} | "
-          f"{lean['package_bytes'] / mx['package_bytes']:.5f} |")
-    print(f"| package unzipped, bytes (Lambda limit 262,144,000) | | {lean['unzipped_bytes']:,} | "
-          f"{mx['unzipped_bytes']:,} | {lean['unzipped_bytes'] / mx['unzipped_bytes']:.5f} |")
-
+          f"{args.runs} interleaved cold runs each, {args.warm} warm invocations)\n")
+    print("| figure | bare python | + ssl context | boto3 floor (import + S3 client) | lean | mxnet |")
+    print("|---|---|---|---|---|---|")
+    print(f"| cold start, ms (median) | {bare['cold_ms']:.0f} | {tls['cold_ms']:.0f} | {floor['cold_ms']:.0f} | "
+          f"{lean['cold_ms']:.0f} | {mx['cold_ms']:.0f} |")
+    print(f"| peak RSS, MB (max over runs) | {bare['rss_mb']:.1f} | {tls['rss_mb']:.1f} | {floor['rss_mb']:.1f} | "
+          f"{lean['rss_mb']:.1f} | {mx['rss_mb']:.1f} |")
+    print(f"| of which: import index, ms (median) | | | | {lean['import_ms']:.0f} | {mx['import_ms']:.0f} |")
+    print(f"| of which: first request (S3 GET + parse + answer), ms | | | | {lean['first_request_ms']:.0f} | "
+          f"{mx['first_request_ms']:.0f} |")
+    print(f"| warm latency median, µs | | | | {lean['warm_median_us']:.1f} | {mx['warm_median_us']:.1f} |")
+    print(f"| warm latency p99, µs | | | | {lean['warm_p99_us']:.1f} | {mx['warm_p99_us']:.1f} |")
+    print(f"| package zip, bytes | | | | {lean['package_bytes']:,} | {mx['package_bytes']:,} |")
+    print(f"| package unzipped, bytes (Lambda limit 262,144,000) | | | | {lean['unzipped_bytes']:,} | "
+          f"{mx['unzipped_bytes']:,} |")
+    print()
+    print(f"- lean cold start / boto3 floor: {ratios['lean_over_boto3_floor']:.2f} (target ≤ 0.3)")
+    print(f"- lean cold start + TLS setup (as on real AWS) / boto3 floor: "
+          f"{ratios['lean_plus_tls_over_boto3_floor']:.2f}")
+    print(f"- mxnet cold start / lean: {ratios['mxnet_over_lean']:.1f}× (target ≥ 5×)")
+    print(f"- lean imported boto3/botocore: {lean['heavy_modules'] or 'no'}; "
+          f"S3 connections opened for {args.warm + 1} requests: {lean['connections']}")
 
 if __name__ == "__main__":
     main()

@@ -11,11 +11,16 @@
   Errors = non-2xx + socket errors; the run fails if any.
 * deploy (``--deploy``): ``wildrydes deploy`` on a running emulator (needs
   bootstrap + train first; done here through the CLI), lean engine.
+* baseline (``--baseline DIR``): the same endpoint load against a daemon run
+  from another source tree (e.g. ``git archive <commit> | tar -x -C DIR``),
+  alternating new/baseline per connection count in this one run, with the
+  ratio new/baseline: the figure to trust on a machine shared with other jobs.
 Every process started here is stopped by pid.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -112,9 +117,36 @@ print(json.dumps({"requests": len(lat), "rps": len(lat)/el, "p50_ms": lat[len(la
     return result
 
 
-def bench_endpoint(duration: int, connections: list[int]) -> list[dict]:
+@contextlib.contextmanager
+def daemon_from(tree: str | None):
+    """While active, daemons started by emulated.emulator run the wildrydes_cli of ``tree`` (None: ours)."""
+    saved = os.environ.get("PYTHONPATH")
+    if tree:
+        os.environ["PYTHONPATH"] = str(Path(tree).resolve())
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds of the daemon, of its live children = the Lambda workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int) -> float:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own(pid), sum(own(int(c)) for c in children if Path(f"/proc/{c}").exists())
+
+
+def bench_endpoint(duration: int, connections: list[int], tree: str | None = None) -> list[dict]:
     results = []
-    with tempfile.TemporaryDirectory() as tmp, emulated.emulator(Path(tmp)) as status:
+    with daemon_from(tree), tempfile.TemporaryDirectory() as tmp, emulated.emulator(Path(tmp)) as status:
         deployed = emulated.deploy(status.endpoint_url, emulated.function_package(),
                                    {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
                                     "INFERENCE_ENGINE": "lean"},
@@ -129,8 +161,13 @@ def bench_endpoint(duration: int, connections: list[int]) -> list[dict]:
         load = wrk_load if shutil.which("wrk") else python_load
         load(deployed.invoke_url, emulated.WORKSHOP_BODY, 2, max(connections))  # warm every worker
         for conns in connections:
+            cpu0 = cpu_seconds(status.pid)
             result = load(deployed.invoke_url, emulated.WORKSHOP_BODY, duration, conns)
+            cpu1 = cpu_seconds(status.pid)
             result.pop("raw", None)
+            # CPU per request moves far less than req/s when other jobs share the cores
+            result["daemon_cpu_us_per_request"] = round((cpu1[0] - cpu0[0]) / result["requests"] * 1e6, 1)
+            result["workers_cpu_us_per_request"] = round((cpu1[1] - cpu0[1]) / result["requests"] * 1e6, 1)
             results.append(result)
             print(json.dumps(result), file=sys.stderr)
     return results
@@ -163,16 +200,40 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--deploy", action="store_true", help="also time `wildrydes deploy` (needs the CLI commands)")
+    parser.add_argument("--baseline", metavar="DIR", help="also load a daemon run from this source tree; ratios")
+    parser.add_argument("--rounds", type=int, default=1, help="with --baseline: repeat the alternation")
+    parser.add_argument("--skip-start", action="store_true", help="do not time `local start`")
     args = parser.parse_args()
     report = {"cpu_count": os.cpu_count()}
-    starts = bench_start()
-    report["start_to_ready_s"] = {"median": round(statistics.median(starts), 3), "all": [round(t, 3) for t in starts]}
-    print(json.dumps(report), file=sys.stderr)
-    report["endpoint"] = bench_endpoint(args.duration, args.connections)
+    if not args.skip_start:
+        starts = bench_start()
+        report["start_to_ready_s"] = {"median": round(statistics.median(starts), 3),
+                                      "all": [round(t, 3) for t in starts]}
+        print(json.dumps(report), file=sys.stderr)
+    if args.baseline:
+        # Alternate which daemon goes first (per connection count and per round), so that
+        # neither always meets the same moment of the other jobs' load; ratio = median of rounds.
+        report["endpoint"], report["baseline"], ratios = [], [], {}
+        step = 0
+        for _ in range(args.rounds):
+            for conns in args.connections:
+                order = [(None, "endpoint"), (args.baseline, "baseline")]
+                if step % 2:
+                    order.reverse()
+                step += 1
+                got = {}
+                for tree, key in order:
+                    got[key] = bench_endpoint(args.duration, [conns], tree=tree)
+                    report[key] += got[key]
+                ratios.setdefault(conns, []).append(got["endpoint"][-1]["rps"] / got["baseline"][-1]["rps"])
+                print(json.dumps({"connections": conns, "ratio_rps": round(ratios[conns][-1], 3)}), file=sys.stderr)
+        report["ratio_rps_median"] = {c: round(statistics.median(r), 3) for c, r in ratios.items()}
+    else:
+        report["endpoint"] = bench_endpoint(args.duration, args.connections)
     if args.deploy:
         report["deploy"] = bench_deploy()
     print(json.dumps(report, indent=2))
-    ok = all(r.get("errors", 0) == 0 for r in report["endpoint"])
+    ok = all(r.get("errors", 0) == 0 for r in report["endpoint"] + report.get("baseline", []))
     return 0 if ok else 1
 
 

@@ -8,6 +8,11 @@ Measures, each as the median of --repeat runs on this machine:
   cli        a fresh `wildrydes train --rows N --save FILE` process, end to end
              (Python start, MXNet import, data, training, artifact)
 
+and what the model learned: validation AUC and accuracy, accuracy against the
+workshop's rule (magicpoints >= 50 * distance) on 100,000 fresh synthetic rides
+(all, and those more than 100 magic points from the boundary), the score of
+the workshop's ride, and training throughput in rows/s (rows x epochs / s).
+
 Run:  /work/venv/bin/python benchmarks/bench_training.py [--rows 100000] [--repeat 3] [--json]
 """
 from __future__ import annotations
@@ -67,11 +72,28 @@ def main() -> int:
         env = dict(os.environ, NO_COLOR="1")
         results["cli"], _ = timed(lambda: subprocess.run(command, check=True, capture_output=True, env=env),
                                   args.repeat)
+    import numpy as np
+
+    from wildrydes_cli.training.synthetic import ground_truth
+
+    fresh = generate_rides(100_000, seed=424242)
+    weights = np.asarray(model.weights)
+    predicted = (1.0 / (1.0 + np.exp(-(fresh.features @ weights + model.bias)))) > model.threshold
+    rule = fresh.labels > 0.5
+    away = np.abs(ground_truth().margin(fresh.features)) > 100
+    workshop_ride = np.array([30.0, 30.0, 2500.0, 300.0, 333.0, 0.0])
+    workshop_score = float(1.0 / (1.0 + np.exp(-(workshop_ride @ weights + model.bias))))
     report = {
         "rows": args.rows, "epochs": args.epochs, "repeat": args.repeat,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "seconds": {name: round(value, 3) for name, value in results.items()},
         "validation_auc": round(model.metrics["auc"], 4),
+        "validation_accuracy": round(model.metrics["accuracy"], 4),
+        "accuracy_vs_rule_fresh": round(float(np.mean(predicted == rule)), 4),
+        "accuracy_vs_rule_away_from_boundary": round(float(np.mean(predicted[away] == rule[away])), 4),
+        "workshop_ride_score": round(workshop_score, 4),
+        "train_rows_per_s": round(model.train_rows * args.epochs / results["train"]),
+        "cli_rows_per_s": round(args.rows / results["cli"]),
         "artifact_bytes": len(archive),
         "target_seconds": 10.0,
         "meets_target": results["cli"] <= 10.0,
@@ -86,7 +108,13 @@ def main() -> int:
               "write": "write model.tar.gz", "cli": "`wildrydes train --save` end to end"}
     for name, label in labels.items():
         print(f"  {label:<44} {results[name]:7.3f} s")
-    print(f"  validation AUC {report['validation_auc']}, artifact {len(archive)} bytes; "
+    print(f"  validation AUC {report['validation_auc']}, accuracy {report['validation_accuracy']}; against the "
+          f"rule on 100,000 fresh rides {report['accuracy_vs_rule_fresh']} "
+          f"({report['accuracy_vs_rule_away_from_boundary']} away from the boundary); workshop ride "
+          f"{report['workshop_ride_score']}")
+    print(f"  throughput {report['train_rows_per_s']:,} rows/s in training (rows x epochs), "
+          f"{report['cli_rows_per_s']:,} rows/s end to end")
+    print(f"  artifact {len(archive)} bytes; "
           f"target <= 10 s end to end: {'met' if report['meets_target'] else 'NOT met'}")
     return 0
 

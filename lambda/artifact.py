@@ -2,7 +2,8 @@
 
 Why not MXNet: importing MXNet costs ~2 s and ~190 MB, while a linear-learner
 model is one weight vector and a bias. This module unpacks the archive in
-memory (no ``tar`` subprocess, nothing written to disk), parses MXNet's
+memory through ``archive``'s bounded readers (no ``tar`` subprocess, nothing
+written to disk, every member checked, bombs refused), parses MXNet's
 NDArray-list ``.params`` format itself and checks that the graph is one the
 lean engine can evaluate exactly.
 
@@ -17,19 +18,21 @@ Layout written by SageMaker::
 """
 from __future__ import annotations
 
-import io
+import importlib
 import json
 import math
 import struct
-import tarfile
-import zipfile
-import zlib
 from dataclasses import dataclass
 
-# Archive guards: a linear-learner model with 10^6 features is ~4 MB; anything
-# far larger is not a linear-learner artifact and must not exhaust a 128 MB function.
-MAX_MEMBER_BYTES = 64 * 1024 * 1024
-ALGO_MEMBER = "model_algo-1"
+if not __package__:  # a top-level module at the root of the Lambda zip
+    import archive
+else:  # wildrydes_cli.function.artifact, imported by the CLI's deploy-time model check
+    archive = importlib.import_module(f"{__package__}.archive")  # type: ignore[no-redef]
+
+# Archive bounds (sizes, member counts, MAX_PARAM_VALUES) live in archive.py.
+ArtifactError = archive.ArtifactError
+ALGO_MEMBER = archive.ALGO_MEMBER
+MAX_ARCHIVE_BYTES = archive.MAX_ARCHIVE_BYTES   # fetch at most this much (+1 to notice more)
 SYMBOL_FILE = "mx-mod-symbol.json"
 PARAMS_FILE = "mx-mod-0000.params"
 PARAMS_MEMBER = "additional-params.json"
@@ -60,13 +63,6 @@ SUPPORTED_OPS = LINEAR_OPS | BIAS_OPS | HEAD_OPS
 PREDICTOR_TYPES = ("binary_classifier", "regressor", "multiclass_classifier")
 
 
-class ArtifactError(ValueError):
-    """The archive is not a linear-learner model this reader understands.
-
-    The message names the member, field or op at fault.
-    """
-
-
 @dataclass(frozen=True)
 class LinearModel:
     """A parsed linear-learner model: enough to score rows and to describe itself."""
@@ -92,66 +88,11 @@ class LinearModel:
 # --------------------------------------------------------------------- archive
 
 
-def _read_limited(fileobj, name: str) -> bytes:
-    data = fileobj.read(MAX_MEMBER_BYTES + 1)
-    if len(data) > MAX_MEMBER_BYTES:
-        raise ArtifactError(f"{name} is larger than {MAX_MEMBER_BYTES // (1024 * 1024)} MB")
-    return data
-
-
-def _safe_member_name(name: str) -> bool:
-    """Reject absolute paths and parent references (tar/zip slip)."""
-    parts = name.replace("\\", "/").split("/")
-    return not (name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0])
-
-
-def _unpack_tar(data: bytes) -> bytes:
-    """Return the ``model_algo-1`` bytes from the outer tar.gz (or plain tar)."""
-    try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:*")
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ArtifactError(f"model archive is not a readable tar.gz ({exc})") from None
-    with archive:
-        try:
-            members = archive.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise ArtifactError(f"model archive is truncated or corrupt ({exc})") from None
-        for member in members:
-            if not _safe_member_name(member.name):
-                raise ArtifactError(f"model archive has an unsafe member path {member.name!r}")
-            if member.name.lstrip("./") != ALGO_MEMBER:
-                continue
-            if not member.isfile():
-                raise ArtifactError(f"{ALGO_MEMBER} in the model archive is not a regular file")
-            extracted = archive.extractfile(member)
-            try:
-                return _read_limited(extracted, ALGO_MEMBER)
-            except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-                raise ArtifactError(f"model archive is truncated or corrupt ({exc})") from None
-    names = ", ".join(m.name for m in members[:5]) or "nothing"
-    raise ArtifactError(f"model archive has no {ALGO_MEMBER} member (found {names}); "
-                        "is this a SageMaker linear-learner output/model.tar.gz?")
-
-
-def _unpack_zip(data: bytes) -> dict[str, bytes]:
-    """Return the members of the inner ``model_algo-1`` ZIP by name."""
-    try:
-        inner = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ArtifactError(f"{ALGO_MEMBER} is not a ZIP archive ({exc})") from None
-    files: dict[str, bytes] = {}
-    with inner:
-        for info in inner.infolist():
-            if not _safe_member_name(info.filename):
-                raise ArtifactError(f"{ALGO_MEMBER} has an unsafe member path {info.filename!r}")
-            if info.is_dir():
-                continue
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise ArtifactError(f"{info.filename} is larger than {MAX_MEMBER_BYTES // (1024 * 1024)} MB")
-            try:
-                files[info.filename.rsplit("/", 1)[-1]] = inner.read(info)
-            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-                raise ArtifactError(f"{info.filename} in {ALGO_MEMBER} is corrupt ({exc})") from None
+def _unpack(data: bytes) -> dict[str, bytes]:
+    """The inner members this reader uses, through ``archive``'s bounded readers."""
+    files = archive.unpack_zip(archive.unpack_tar(data), {
+        SYMBOL_FILE: archive.MAX_JSON_BYTES, PARAMS_FILE: archive.MAX_PARAMS_BYTES,
+        PARAMS_MEMBER: archive.MAX_JSON_BYTES})
     for required in (SYMBOL_FILE, PARAMS_FILE):
         if required not in files:
             raise ArtifactError(f"{ALGO_MEMBER} has no {required}")
@@ -213,7 +154,8 @@ def _decode(raw: bytes, type_flag: int, count: int) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def _read_ndarray(reader: _Reader) -> tuple[tuple[int, ...], tuple[float, ...]]:
+def _read_ndarray(reader: _Reader, budget: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """One array; ``budget`` is how many more numbers the file may hold (checked before decoding)."""
     magic = reader.u32()
     if magic in (NDARRAY_V2_MAGIC, NDARRAY_V3_MAGIC):
         storage_type = reader.i32()
@@ -238,6 +180,10 @@ def _read_ndarray(reader: _Reader) -> tuple[tuple[int, ...], tuple[float, ...]]:
     count = 1
     for dim in shape:
         count *= dim
+    if count > budget:
+        raise ArtifactError(f"{PARAMS_FILE} holds more than {archive.MAX_PARAM_VALUES:,} numbers "
+                            f"(an array of shape {shape}); the limit fits 1M features, "
+                            "which is more than linear-learner models are trained with here")
     raw = reader.take(count * DTYPES[type_flag][1])
     return shape, _decode(raw, type_flag, count)
 
@@ -254,7 +200,11 @@ def parse_params(data: bytes) -> dict[str, tuple[tuple[int, ...], tuple[float, .
     count = reader.u64()
     if count > 1024:
         raise ArtifactError(f"{PARAMS_FILE} claims {count} arrays; a linear-learner model has 2")
-    arrays = [_read_ndarray(reader) for _ in range(count)]
+    arrays = []
+    budget = archive.MAX_PARAM_VALUES
+    for _ in range(count):
+        arrays.append(_read_ndarray(reader, budget))
+        budget -= len(arrays[-1][1])
     name_count = reader.u64()
     if name_count != count:
         raise ArtifactError(f"{PARAMS_FILE} has {count} arrays but {name_count} names")
@@ -271,10 +221,22 @@ def parse_params(data: bytes) -> dict[str, tuple[tuple[int, ...], tuple[float, .
 # ----------------------------------------------------------------------- graph
 
 
+def _loads(text: bytes):
+    """json.loads for the archive's small JSON members (at most archive.MAX_JSON_BYTES).
+
+    CPython's C decoder raises RecursionError cleanly on deep nesting; a
+    crafted member must read as a bad member, not as an error in this function.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _graph_ops(symbol_json: bytes) -> tuple[tuple[str, ...], str, str, str | None]:
     """Return (ops in order, head op, weight name, bias name) of the graph."""
     try:
-        graph = json.loads(symbol_json)
+        graph = _loads(symbol_json)
         nodes = graph["nodes"]
         heads = graph["heads"]
         ops = tuple(str(node.get("op")) for node in nodes if node.get("op") != "null")
@@ -316,7 +278,7 @@ def _json_member(files: dict[str, bytes], name: str) -> dict:
     if name not in files:
         return {}
     try:
-        value = json.loads(files[name])
+        value = _loads(files[name])
     except ValueError as exc:
         raise ArtifactError(f"{name} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
@@ -331,12 +293,14 @@ def read_model_archive(data: bytes) -> LinearModel:
     that the lean engine cannot evaluate still parses (the mxnet engine can
     serve it); ``lean_error`` then says why.
     """
-    files = _unpack_zip(_unpack_tar(data))
+    files = _unpack(data)
     symbol_json, params_bytes = files[SYMBOL_FILE], files[PARAMS_FILE]
     ops, head, weight_name, bias_name = _graph_ops(symbol_json)
     params = parse_params(params_bytes)
     w_shape, w_values = _lookup(params, weight_name)
     lean_error = _lean_support(ops, head, w_shape)
+    if not all(map(math.isfinite, w_values)):  # every score would be NaN or infinite
+        raise ArtifactError(f"weight {weight_name} holds values that are not finite (NaN or infinity)")
     if len(w_shape) != 2:
         raise ArtifactError(f"weight {weight_name} has shape {w_shape}, expected a matrix")
     # dot(data, W) keeps W as (dim, outputs); FullyConnected keeps (outputs, dim).
@@ -347,6 +311,8 @@ def read_model_archive(data: bytes) -> LinearModel:
         if len(b_values) != 1:
             raise ArtifactError(f"bias {bias_name} has {len(b_values)} values, expected 1")
         bias = b_values[0]
+        if not math.isfinite(bias):
+            raise ArtifactError(f"bias {bias_name} is not a finite number ({bias})")
     extra = _json_member(files, PARAMS_MEMBER)
     predictor_type = extra.get("predictor_type") or (
         "binary_classifier" if head == "LogisticRegressionOutput" else "regressor")

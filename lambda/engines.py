@@ -24,6 +24,12 @@ class EngineError(RuntimeError):
     """The engine cannot serve this model; the message says which engine to use instead."""
 
 
+def _explainable(model) -> None:
+    """``explain`` splits ``data . weight + bias``; a graph with more in it has no such split."""
+    if model.lean_error:
+        raise EngineError(f"this model cannot be explained term by term: {model.lean_error}")
+
+
 def sigmoid(value: float) -> float:
     """Logistic function without overflow for large negative inputs."""
     if value >= 0:
@@ -51,6 +57,16 @@ class LeanEngine:
         if self._logistic:
             return [sigmoid(s) for s in scores]
         return scores
+
+    def explain(self, rows):
+        """Per row: (weight x value per feature, bias, margin). ``margin`` is exactly
+        ``bias + sum(terms)`` and the value ``predict`` puts through the head."""
+        weights, bias = self._weights, self._bias
+        explained = []
+        for row in rows:
+            terms = list(map(mul, row, weights))
+            explained.append((terms, bias, sum(terms) + bias))
+        return explained
 
 
 class MXNetEngine:
@@ -109,6 +125,25 @@ class MXNetEngine:
         module.forward(mx.io.DataBatch([mx.nd.array(padded, dtype="float32")]), is_train=False)
         output = module.get_outputs()[0].asnumpy().reshape(size, -1)[:count, 0]
         return [float(v) for v in output]
+
+    def explain(self, rows):
+        """Per row: (weight x value per feature, bias, margin), with MXNet's float32 arrays.
+
+        The terms are MXNet's own products of the loaded parameters and the
+        request's values; ``margin`` is their sum plus the bias, which the
+        graph's head turns into the score (to float32 precision).
+        """
+        _explainable(self.model)
+        mx = self._mx
+        arg_params = self._params[0]
+        weight = next(v for k, v in arg_params.items() if k.endswith("weight"))
+        bias_params = [v for k, v in arg_params.items() if k.endswith("bias")]
+        bias = float(bias_params[0].asnumpy().ravel()[0]) if bias_params else 0.0
+        terms = (mx.nd.array(rows, dtype="float32") * weight.reshape((1, -1))).asnumpy()
+        explained = []
+        for row_terms in terms.tolist():
+            explained.append((row_terms, bias, sum(row_terms) + bias))
+        return explained
 
 
 def create_engine(name: str, model):

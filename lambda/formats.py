@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import math
 
+import guards
+
 # The notebook's column order: the models are trained on this order (contract).
 WORKSHOP_FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
-# Request keys that select a model rather than carry a feature.
-ROUTING_KEYS = ("breed",)
+# Request keys that select a model or ask for more output rather than carry a feature.
+ROUTING_KEYS = ("breed", "explain")
 
-MAX_BODY_BYTES = 6 * 1024 * 1024   # 413 above this: Lambda's synchronous payload limit is 6 MB
+MAX_BODY_BYTES = guards.MAX_BODY_BYTES   # 413 above this: 4 MiB, so any request fits Lambda's 6 MB event
 MAX_BATCH_ROWS = 1000          # 400 above this: keeps one invocation well inside 128 MB and 3 s
 
 JSON_TYPES = ("application/json", "application/jsonlines", "")
@@ -109,10 +111,8 @@ class FeatureMap:
 
 
 def decode_json(text: str):
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise RequestError(400, f"body is not valid JSON ({exc})") from None
+    """The decoded body; ``guards.InputError`` (400) for bad, too deep or ambiguous JSON."""
+    return guards.loads(text)
 
 
 def body_kind(content_type: str | None) -> str:
@@ -205,7 +205,7 @@ def proxy_response(status: int, payload, headers: dict | None = None) -> dict:
     if headers:
         all_headers.update(headers)
     return {"statusCode": status, "headers": all_headers,
-            "body": json.dumps(payload, separators=(",", ":")), "isBase64Encoded": False}
+            "body": guards.dumps(payload), "isBase64Encoded": False}
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> dict:

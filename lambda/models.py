@@ -27,13 +27,13 @@ import hashlib
 import json
 import logging
 import re
-import threading
 import time
 from collections import OrderedDict
 
 import artifact
 import engines
 import formats
+import s3get
 
 LOG = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or 
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
 MAX_INDEX_BYTES = 128 * 1024   # an index with a model of up to 64 KiB inline
+# A model archive is read into memory: bound it well inside a 128 MB function
+# (a linear-learner model with 10^6 features is ~4 MB).
+MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 
 class ModelError(Exception):
@@ -105,10 +108,9 @@ class LoadedModel:
 class _Entry:
     """One cache slot: the loaded model or the last failure, and when to look again."""
 
-    __slots__ = ("lock", "model", "error", "retry_at", "check_at")
+    __slots__ = ("model", "error", "retry_at", "check_at")
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
         self.model: LoadedModel | None = None
         self.error: ModelError | None = None
         self.retry_at = 0.0
@@ -116,41 +118,48 @@ class _Entry:
 
 
 class ModelStore:
-    """Fetches models from one bucket and caches them (default model + per-breed LRU)."""
+    """Fetches models from one bucket and caches them (default model + per-breed LRU).
+
+    No locks: Lambda, and the local target's worker, call the handler one
+    request at a time per execution environment, so a lookup, a load and an
+    eviction never overlap.
+    """
 
     def __init__(self, config, s3_client, clock=time.monotonic) -> None:
         self.config = config
-        self.s3 = s3_client
+        self.s3 = s3_client   # s3get.S3Client, or anything with its get_object/list_objects
         self.clock = clock
-        self._lock = threading.Lock()
         self._breeds: OrderedDict[str, _Entry] = OrderedDict()
         self._default = _Entry()
         self._bytes = 0
 
     # ---------------------------------------------------------------- S3
 
-    def _get(self, key: str, limit: int | None = None) -> bytes | None:
-        """Object bytes, or None when the key does not exist; other failures -> 503."""
+    def _get(self, key: str, limit: int = MAX_MODEL_BYTES) -> bytes | None:
+        """Object bytes, or None when the key does not exist; other failures -> 503 naming the key."""
         try:
-            response = self.s3.get_object(Bucket=self.config.bucket, Key=key)
-            body = response["Body"]
-            data = body.read(limit + 1) if limit else body.read()
-        except Exception as exc:  # botocore's errors, without importing botocore here
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
+            return self.s3.get_object(self.config.bucket, key, limit)
+        except s3get.S3Error as exc:
+            if exc.access_denied and self._absent(key):
                 return None
-            if code == "NoSuchBucket":
-                raise ModelError(503, f"bucket {self.config.bucket!r} (OUTPUT_BUCKET) does not exist") from None
-            LOG.exception("reading s3://%s/%s failed", self.config.bucket, key)
-            raise ModelError(503, f"could not read s3://{self.config.bucket}/{key} "
-                                  f"({code or type(exc).__name__})") from None
-        if limit and len(data) > limit:
-            raise ModelError(503, f"s3://{self.config.bucket}/{key} is larger than {limit} bytes")
-        return data
+            if exc.code == "TooLarge":
+                raise ModelError(503, f"s3://{self.config.bucket}/{key} is larger than {limit} bytes") from None
+            LOG.error("reading s3://%s/%s failed: %s", self.config.bucket, key, exc.message)
+            raise ModelError(503, exc.message) from None
+
+    def _absent(self, key: str) -> bool:
+        """After a 403: does a listing of exactly this key (allowed by a prefix-scoped
+        s3:ListBucket) show that it does not exist? Without ListBucket S3 answers a
+        missing key with 403, and a missing breed must still be a 404 (issue 10)."""
+        try:
+            page = self.s3.list_objects(self.config.bucket, prefix=key, max_keys=1)
+        except s3get.S3Error:
+            return False
+        return key not in page["keys"]
 
     def _load(self, key: str, breed: str | None, data: bytes | None = None) -> LoadedModel:
         if data is None:
-            data = self._get(key)
+            data = self._get(key, limit=artifact.MAX_ARCHIVE_BYTES)
         if data is None:
             raise ModelError(503, f"model s3://{self.config.bucket}/{key} does not exist; "
                                   "train and publish one (wildrydes train) or fix MODEL_PATH")
@@ -192,54 +201,49 @@ class ModelStore:
         if not self.config.model_path:
             raise ModelError(503, "environment variable MODEL_PATH is not set; set it to the key of a "
                                   "model.tar.gz in OUTPUT_BUCKET (wildrydes deploy does this)")
-        with entry.lock:
-            if entry.model is None:
-                self._fill(entry, lambda: self._load(self.config.model_path, None))
-        return entry.model
+        return self._fill(entry, lambda: self._load(self.config.model_path, None))
 
-    def _fill(self, entry: _Entry, loader) -> None:
-        """Run ``loader`` into ``entry`` unless a recent failure says wait (caller holds entry.lock)."""
+    def _fill(self, entry: _Entry, loader) -> LoadedModel:
+        """Run ``loader`` into ``entry`` unless a recent failure says wait."""
         now = self.clock()
         if entry.error is not None and now < entry.retry_at:
             raise entry.error
         try:
             entry.model = loader()
-            entry.error = None
-            entry.check_at = now + self.config.refresh_seconds
         except ModelError as exc:
             entry.error, entry.retry_at = exc, now + self.config.retry_seconds
             raise
+        entry.error = None
+        entry.check_at = now + self.config.refresh_seconds
+        return entry.model
 
     def breed(self, breed: str) -> LoadedModel:
-        """The newest model of a breed, from the cache or loaded now (once, under a per-breed lock)."""
-        with self._lock:
-            entry = self._breeds.get(breed)
-            if entry is None:
-                entry = self._breeds[breed] = _Entry()
-            else:
-                self._breeds.move_to_end(breed)
+        """The newest model of a breed: cached, re-checked every refresh_seconds, or loaded now."""
+        entry = self._breeds.get(breed)
+        if entry is None:
+            entry = self._breeds[breed] = _Entry()
+        else:
+            self._breeds.move_to_end(breed)   # most recently used
         current = entry.model
         if current is not None and self.clock() < entry.check_at:
             return current
-        with entry.lock:
-            current = entry.model
-            if current is not None and self.clock() < entry.check_at:
-                return current  # another request refreshed it while we waited
-            try:
-                self._fill(entry, lambda: self._refresh(breed, current))
-            except ModelError as exc:
-                if exc.status == 404:
-                    self._forget(breed, entry)
-                    raise
-                if current is None:
-                    raise
-                # The breed has a working model: keep serving it, look again later.
-                LOG.warning("refreshing breed %s failed, serving %s: %s", breed, current.key, exc.message)
-                entry.model, entry.error = current, None
-                entry.check_at = self.clock() + self.config.retry_seconds
-                return current
-            self._account(breed, entry, current)
-            return entry.model
+        try:
+            model = self._fill(entry, lambda: self._refresh(breed, current))
+        except ModelError as exc:
+            if exc.status == 404 and entry.model is None:
+                del self._breeds[breed]   # nothing cached for a breed that does not exist
+                raise
+            if current is None or exc.status == 404:
+                raise
+            # The breed has a working model: keep serving it, look again later.
+            LOG.warning("refreshing breed %s failed, serving %s: %s", breed, current.key, exc.message)
+            entry.error = None
+            entry.check_at = self.clock() + self.config.retry_seconds
+            return current
+        if model is not current:
+            self._bytes += model.footprint - (current.footprint if current else 0)
+            self._evict()
+        return model
 
     def _refresh(self, breed: str, current: LoadedModel | None) -> LoadedModel:
         key, data = self._read_breed_index(breed)
@@ -247,49 +251,32 @@ class ModelStore:
             return current
         return self._load(key, breed, data)
 
-    def _account(self, breed: str, entry: _Entry, previous: LoadedModel | None) -> None:
-        """Update the byte count after a (re)load and evict least recently used breeds."""
-        with self._lock:
-            if self._breeds.get(breed) is not entry:
-                return  # evicted while it loaded: it is not in the cache, so not counted
-            if entry.model is not previous:
-                self._bytes += entry.model.footprint - (previous.footprint if previous else 0)
-            while len(self._breeds) > 1 and (len(self._breeds) > self.config.cache_max_models
-                                             or self._bytes > self.config.cache_max_bytes):
-                name, evicted = self._breeds.popitem(last=False)
-                if evicted is entry:  # never evict the model about to be returned
-                    self._breeds[name] = evicted
-                    break
-                if evicted.model is not None:
-                    self._bytes -= evicted.model.footprint
-                LOG.info("evicted breed %s from the model cache", name)
+    def _evict(self) -> None:
+        """Drop least recently used breeds until count and bytes are within bounds.
 
-    def _forget(self, breed: str, entry: _Entry) -> None:
-        with self._lock:
-            if self._breeds.get(breed) is entry and entry.model is None:
-                del self._breeds[breed]
+        The breed just used is the most recent, so it is the last to go: it
+        always stays, even when it alone is over the byte bound.
+        """
+        while len(self._breeds) > 1 and (len(self._breeds) > self.config.cache_max_models
+                                         or self._bytes > self.config.cache_max_bytes):
+            name, evicted = self._breeds.popitem(last=False)
+            if evicted.model is not None:
+                self._bytes -= evicted.model.footprint
+            LOG.info("evicted breed %s from the model cache", name)
 
     # --------------------------------------------------------------- info
 
-    def cache_stats(self) -> dict:
-        with self._lock:
-            loaded = sum(1 for e in self._breeds.values() if e.model is not None)
-            return {"breeds_cached": loaded, "cache_bytes": self._bytes,
-                    "cache_max_models": self.config.cache_max_models,
-                    "cache_max_bytes": self.config.cache_max_bytes}
-
     def list_breeds(self, limit: int, start_after: str | None) -> dict:
         """One page of breed names that have a prefix under breeds/ (GET /breeds)."""
-        kwargs = {"Bucket": self.config.bucket, "Prefix": BREEDS_PREFIX, "Delimiter": "/", "MaxKeys": limit}
-        if start_after:
-            kwargs["StartAfter"] = f"{BREEDS_PREFIX}{start_after}/~"
+        start = f"{BREEDS_PREFIX}{start_after}/~" if start_after else None
         try:
-            response = self.s3.list_objects_v2(**kwargs)
-        except Exception as exc:
-            LOG.exception("listing breeds failed")
-            raise ModelError(503, f"could not list breeds in {self.config.bucket!r} ({type(exc).__name__})") from None
-        names = [p["Prefix"][len(BREEDS_PREFIX):-1] for p in response.get("CommonPrefixes", [])]
-        page = {"breeds": names}
-        if response.get("IsTruncated") and names:
+            response = self.s3.list_objects(self.config.bucket, prefix=BREEDS_PREFIX, delimiter="/",
+                                            max_keys=limit, start_after=start)
+        except s3get.S3Error as exc:
+            LOG.error("listing breeds failed: %s", exc.message)
+            raise ModelError(503, f"could not list breeds in {self.config.bucket!r}: {exc.message}") from None
+        names = [p[len(BREEDS_PREFIX):-1] for p in response["prefixes"]]
+        page: dict = {"breeds": names}
+        if response["truncated"] and names:
             page["next"] = names[-1]
         return page

@@ -3,6 +3,7 @@ reach a real AWS account: dummy credentials, no profile, no config files, no
 stray endpoint overrides, and a private wildrydes state directory."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -14,10 +15,34 @@ LAMBDA_DIR = ROOT / "lambda"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAGEMAKER_REGRESSOR = FIXTURES / "sagemaker-linear-learner-regressor" / "model.tar.gz"
 
-# The deployed function's modules (index, artifact, engines, formats) are
-# top-level modules at the root of the Lambda zip; tests import them the same way.
-if str(LAMBDA_DIR) not in sys.path:
-    sys.path.insert(0, str(LAMBDA_DIR))
+
+def _ship_source_subpackages() -> None:
+    """Let ``python -m pytest`` from the repository root find what an install maps.
+
+    ``python -m`` puts the working directory first on ``sys.path``, so
+    ``wildrydes_cli`` is then the source folder, which lacks the two packages
+    setup.cfg maps from other folders (``wildrydes_cli.function`` = lambda/,
+    ``wildrydes_cli.templates`` = cloudformation/). Register them from those
+    folders, exactly as an install lays them out; an install already has them.
+    """
+    import wildrydes_cli
+    if Path(wildrydes_cli.__file__).resolve().parent != ROOT / "wildrydes_cli":
+        return
+    for name, folder in (("wildrydes_cli.function", LAMBDA_DIR), ("wildrydes_cli.templates", ROOT / "cloudformation")):
+        try:
+            if importlib.util.find_spec(name) is not None:
+                continue
+        except ImportError:
+            pass
+        spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                      submodule_search_locations=[str(folder)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_ship_source_subpackages()
 
 
 @pytest.fixture(autouse=True)
@@ -47,20 +72,16 @@ def sagemaker_regressor_bytes() -> bytes:
     return SAGEMAKER_REGRESSOR.read_bytes()
 
 
-@pytest.fixture
-def function_bucket(monkeypatch):
-    """A moto S3 bucket named in OUTPUT_BUCKET, and a fresh model store in the handler module."""
-    import boto3
-    from moto import mock_aws
+@pytest.fixture(scope="session")
+def moto_s3_url():
+    """moto in server mode on a free loopback port, for the whole session (reset per test).
 
-    import index
-    from lambda_helpers import BUCKET
+    The function reads S3 over real HTTP with its own signed GETs (lambda/s3get.py),
+    which moto's in-process mock cannot intercept; its server can answer them."""
+    from moto.server import ThreadedMotoServer
 
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        monkeypatch.setenv("OUTPUT_BUCKET", BUCKET)
-        monkeypatch.setenv("MODEL_RETRY_SECONDS", "0")
-        monkeypatch.setattr(index, "_store", None)
-        yield client
-        index._store = None
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

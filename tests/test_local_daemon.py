@@ -212,7 +212,7 @@ def test_workers_die_with_a_killed_daemon_and_the_stale_state_is_cleaned(tmp_pat
     try:
         d = emulated.deploy(started.endpoint_url, emulated.zip_files(
             {"index.py": "import os\ndef handler(e, c):\n    return {'statusCode': 200, 'body': str(os.getpid())}\n"}),
-            {})
+            {}, state_dir=tmp_path)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             pids = {int(r[2]) for r in pool.map(lambda _: emulated.http("POST", d.invoke_url, "x"), range(6))}
         assert pids and all(state.pid_alive(p) for p in pids)

@@ -221,7 +221,5 @@ def test_aws_apis_are_served_by_moto_on_the_same_port(daemon_url):
     large = os.urandom(9 * 1024 * 1024)           # above boto3's 8 MB multipart threshold, streamed
     aws["s3"].upload_fileobj(io.BytesIO(large), bucket, "a%2Fb c+d.bin")
     assert aws["s3"].get_object(Bucket=bucket, Key="a%2Fb c+d.bin")["Body"].read() == large
-    import boto3
-    sts = boto3.client("sts", endpoint_url=daemon_url.endpoint_url, region_name="us-east-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    sts = emulated.clients(daemon_url.endpoint_url, services=("sts",))["sts"]
     assert sts.get_caller_identity()["Account"] == emulated.ACCOUNT

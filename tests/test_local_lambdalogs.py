@@ -41,19 +41,21 @@ def test_stream_names_follow_lambdas_format():
     assert name == "1970/01/01/[$LATEST]" + "ab" * 16
 
 
+ACCOUNT = "123456789012"   # moto's default account: what boto3 under mock_aws reads
+
+
 @pytest.fixture
 def logs_backend():
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.logs.models import logs_backends
+    from wildrydes_cli.local.moto_backends import append_log_events
     with mock_aws():
-        yield lambda region: logs_backends[DEFAULT_ACCOUNT_ID][region], boto3.client("logs", region_name="us-east-1")
+        yield append_log_events, boto3.client("logs", region_name="us-east-1")
 
 
 def test_sink_creates_group_and_stream_and_events_read_back_in_order(logs_backend):
-    backend_for, client = logs_backend
-    sink = LogSink(backend_for)
+    write, client = logs_backend
+    sink = LogSink(write)
     stream = lambdalogs.stream_name()
-    sink.add("us-east-1", "ModelInferenceFunction", stream, invocation_lines(Invocation(RID, ("a", "b"), 2.0, 128, 40)))
+    sink.add(ACCOUNT, "us-east-1", "ModelInferenceFunction", stream, invocation_lines(Invocation(RID, ("a", "b"), 2.0, 128, 40)))
     events = client.filter_log_events(logGroupName="/aws/lambda/ModelInferenceFunction")["events"]
     assert [e["message"] for e in events][:4] == [f"START RequestId: {RID} Version: $LATEST", "a", "b",
                                                   f"END RequestId: {RID}"]
@@ -61,11 +63,11 @@ def test_sink_creates_group_and_stream_and_events_read_back_in_order(logs_backen
 
 
 def test_sink_batches_until_flushed(logs_backend):
-    backend_for, client = logs_backend
+    write, client = logs_backend
     scheduled = []
-    sink = LogSink(backend_for, schedule=lambda delay, callback: scheduled.append((delay, callback)))
-    sink.add("us-east-1", "fn", "s1", ["one"])
-    sink.add("us-east-1", "fn", "s1", ["two"])
+    sink = LogSink(write, schedule=lambda delay, callback: scheduled.append((delay, callback)))
+    sink.add(ACCOUNT, "us-east-1", "fn", "s1", ["one"])
+    sink.add(ACCOUNT, "us-east-1", "fn", "s1", ["two"])
     assert len(scheduled) == 1                      # one timer for both invocations
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.filter_log_events(logGroupName="/aws/lambda/fn")
@@ -74,21 +76,21 @@ def test_sink_batches_until_flushed(logs_backend):
 
 
 def test_sink_keeps_a_bounded_number_of_events_per_stream(logs_backend, monkeypatch):
-    backend_for, client = logs_backend
+    write, client = logs_backend
     monkeypatch.setattr(LogSink, "MAX_EVENTS_PER_STREAM", 5)
-    sink = LogSink(backend_for)
+    sink = LogSink(write)
     for i in range(12):
-        sink.add("us-east-1", "fn", "s1", [f"line {i}"])
+        sink.add(ACCOUNT, "us-east-1", "fn", "s1", [f"line {i}"])
     messages = [e["message"] for e in client.filter_log_events(logGroupName="/aws/lambda/fn")["events"]]
     assert messages == [f"line {i}" for i in range(7, 12)]
 
 
 def test_sink_survives_a_deleted_group_and_recreates_it(logs_backend, caplog):
-    backend_for, client = logs_backend
-    sink = LogSink(backend_for)
-    sink.add("us-east-1", "fn", "s1", ["before"])
+    write, client = logs_backend
+    sink = LogSink(write)
+    sink.add(ACCOUNT, "us-east-1", "fn", "s1", ["before"])
     client.delete_log_group(logGroupName="/aws/lambda/fn")
-    sink.add("us-east-1", "fn", "s1", ["after"])
+    sink.add(ACCOUNT, "us-east-1", "fn", "s1", ["after"])
     assert [e["message"] for e in client.filter_log_events(logGroupName="/aws/lambda/fn")["events"]] == ["after"]
 
 

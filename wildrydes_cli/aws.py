@@ -1,47 +1,47 @@
 """The one typed AWS wrapper: cached clients, intent-level methods, AWS errors turned into ours.
 
-Why one wrapper (after chalice's ``TypedAWSClient``): the workshop steps read
+Why one wrapper: the workshop steps read
 as intents ("newest model in the bucket", "set MODEL_PATH keeping the other
 variables") instead of boto3 call sequences, the same code runs against real
-AWS and the local emulator (only ``endpoint_url`` differs), tests inject a
-session, and ``ClientError`` becomes a ``WildrydesError`` with a fix here and
-nowhere else.
+AWS and the local emulator (the ``Target`` says how to reach each), tests
+inject a session, and ``ClientError`` becomes a ``WildrydesError`` with a fix
+here and nowhere else. No other module holds a boto3 client.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+import uuid
 from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from wildrydes_cli import layout
 from wildrydes_cli.aws_errors import is_missing, message_of, translate
-from wildrydes_cli.errors import AwsError, NotFoundError
+from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 from wildrydes_cli.settings import Settings
+from wildrydes_cli.target import Target, target_for
 
 LOG = logging.getLogger(__name__)
 
-# SageMaker names training jobs linear-learner-YYYY-MM-DD-HH-MM-SS-mmm; the
-# timestamp in the key, not LastModified, says which model is newest.
-# A suffix after the timestamp is allowed (job names like ...-000-retry); two
-# jobs with one timestamp are then a tie, which LastModified breaks.
-MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})[^/]*/output/model\.tar\.gz$")
 STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
 
 
 class Aws:
-    """Intent-level access to the services one deployment touches.
+    """Intent-level access to the services one deployment touches, on one target.
 
-    ``session`` is injectable (tests pass one; ``None`` builds one from the
-    settings' profile and region). Clients are created on first use and cached.
+    ``session`` is injectable (tests pass one; ``None`` builds one as the
+    target says). Clients are created on first use and cached.
     """
 
-    def __init__(self, settings: Settings, session: Any = None,
+    def __init__(self, target: Target, session: Any = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
+        self.target = target
+        self.settings = target.settings
         self._session = session
         self._clients: dict[str, Any] = {}
         self.sleep = sleep
@@ -51,15 +51,7 @@ class Aws:
     def session(self) -> Any:
         if self._session is None:
             with self.translate("open an AWS session"):
-                if self.settings.is_local:
-                    # The emulator accepts any credentials; fixed dummy ones keep a
-                    # user's real keys (or their absence) out of the local target.
-                    self._session = boto3.session.Session(aws_access_key_id="wildrydes-local",
-                                                          aws_secret_access_key="wildrydes-local",
-                                                          region_name=self.settings.region)
-                else:
-                    self._session = boto3.session.Session(profile_name=self.settings.profile or None,
-                                                          region_name=self.settings.region)
+                self._session = boto3.session.Session(**self.target.session_args())
         return self._session
 
     def client(self, service: str) -> Any:
@@ -67,13 +59,13 @@ class Aws:
         if service not in self._clients:
             with self.translate(f"create the {service} client"):
                 self._clients[service] = self.session.client(
-                    service, region_name=self.settings.region, endpoint_url=self.settings.endpoint_url,
+                    service, region_name=self.settings.region, endpoint_url=self.target.endpoint_url,
                     config=Config(retries={"max_attempts": 3, "mode": "standard"}))
         return self._clients[service]
 
     def translate(self, doing: str):
         """Turn boto errors raised while ``doing`` into project errors that name a fix."""
-        return translate(doing, local=bool(self.settings.endpoint_url))
+        return translate(doing, unreachable_hint=self.target.unreachable_hint)
 
     # -- identity -----------------------------------------------------------------
     def account_id(self) -> str:
@@ -154,13 +146,9 @@ class Aws:
         return isinstance(body, str) and body.strip() == template_body.strip()
 
     def wait_stack(self, name: str, action: str, timeout: float | None = None, poll: float = 3.0) -> str:
-        """Poll until the stack settles; a failure names its reason.
-
-        The emulator is synchronous but never rolls back a failed resource
-        (the stack stays IN_PROGRESS), so on the local target give up soon.
-        """
+        """Poll until the stack settles (at most as long as the target allows); a failure names its reason."""
         if timeout is None:
-            timeout = 30.0 if self.settings.endpoint_url else 1800.0
+            timeout = self.target.stack_timeout_s
         waited = 0.0
         while True:
             stack = self.stack(name)
@@ -172,14 +160,13 @@ class Aws:
             if STACK_DONE.search(status) and "IN_PROGRESS" not in status:
                 bad = "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
                 if bad:
-                    reason = stack.get("StackStatusReason", "no reason given")
-                    raise AwsError(f"Stack {name} ended {status}: {reason}. See its events in the "
-                                   "CloudFormation console; `wildrydes cleanup` removes it.")
+                    from wildrydes_cli.settle import failure_message
+                    reason = self.first_failure(name) or stack.get("StackStatusReason", "no reason given")
+                    raise AwsError(failure_message(name, status, reason, action))
                 return status
             if waited >= timeout:
-                where = ("`wildrydes local stop` and start again to reset the emulator"
-                         if self.settings.endpoint_url else "check its events in the CloudFormation console")
-                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: {where}.")
+                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: "
+                               f"{self.target.stack_stuck_hint}.")
             self.sleep(poll)
             waited += poll
 
@@ -217,22 +204,39 @@ class Aws:
                 items.extend(page.get("Contents", []))
         return items
 
-    def newest_model_key(self, bucket: str, prefix: str = "linear-learner-") -> str | None:
-        """Key of the newest ``linear-learner-<ts>/output/model.tar.gz`` directly under the root.
+    def list_prefixes(self, bucket: str, prefix: str) -> list[str]:
+        """The "folders" directly under ``prefix`` (each ending in /), as S3's delimiter lists them."""
+        found: list[str] = []
+        with self.translate(f"list s3://{bucket}/{prefix}"):
+            pages = self.client("s3").get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, Delimiter="/")
+            for page in pages:
+                found.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+        return found
 
-        Newest by SageMaker's timestamp in the key; LastModified breaks ties.
-        Per-breed models (under breeds/) are not the default model.
-        """
-        best: tuple | None = None
-        for item in self.list_keys(bucket, prefix):
-            key = item["Key"]
-            match = MODEL_KEY_RE.search(key)
-            if not match or key.count("/") != 2:
-                continue
-            rank = (match.group(1), item.get("LastModified"), key)
-            if best is None or rank > best:
-                best = rank
-        return best[2] if best else None
+    def read_json(self, bucket: str, key: str) -> Any:
+        """The decoded JSON object at ``key``; NotFoundError when it is missing, ValueError when not JSON."""
+        with self.translate(f"read s3://{bucket}/{key}"):
+            body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+
+    def read_object(self, bucket: str, key: str, limit: int) -> tuple[int, bytes | None]:
+        """(size, bytes) of an object; the bytes are None when it is over ``limit`` (not downloaded)."""
+        s3 = self.client("s3")
+        with self.translate(f"read s3://{bucket}/{key}"):
+            size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+            if size > limit:
+                return size, None
+            return size, s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
+
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        """One small object in one request (models up to a few MB, index files)."""
+        with self.translate(f"upload s3://{bucket}/{key}"):
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def newest_model_key(self, bucket: str) -> str | None:
+        """Key of the newest default model in the bucket (the rule is ``layout.newest_default_model``)."""
+        return layout.newest_default_model(self.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX))
 
     def upload_file(self, bucket: str, key: str, path: Any) -> None:
         """Multipart when large (the mxnet zip is ~100 MB)."""
@@ -314,7 +318,6 @@ class Aws:
             waited += poll
 
     def function_policy(self, name: str) -> dict:
-        import json
         try:
             with self.translate(f"read the resource policy of {name}"):
                 return json.loads(self.client("lambda").get_policy(FunctionName=name)["Policy"])
@@ -323,7 +326,6 @@ class Aws:
 
     def add_invoke_permission(self, name: str, source_arn: str) -> None:
         """Let API Gateway invoke the function, from this API only."""
-        import uuid
         with self.translate(f"allow API Gateway to invoke {name}"):
             self.client("lambda").add_permission(
                 FunctionName=name, StatementId=f"wildrydes-{uuid.uuid4().hex[:12]}",
@@ -384,6 +386,51 @@ class Aws:
             return self.client("logs").filter_log_events(**kwargs)
 
 
+    # -- real-AWS behaviour (issue 10): stack events, bucket region, per-key delete errors ----
+    def stack_events(self, name: str) -> list[dict]:
+        """The stack's events, newest first (first page: the latest operation's are there)."""
+        with self.translate(f"read the events of stack {name}"):
+            return list(self.client("cloudformation").describe_stack_events(StackName=name).get("StackEvents", []))
+
+    def first_failure(self, name: str) -> str | None:
+        """'Resource: reason' of the first *_FAILED event of the stack's latest operation."""
+        from wildrydes_cli import settle
+        try:
+            return settle.first_failure(self.stack_events(name))
+        except WildrydesError as exc:   # the reason is a courtesy: never hide the failure behind it
+            LOG.debug("could not read the events of %s: %s", name, exc)
+            return None
+
+    def stack_template(self, name: str) -> str | None:
+        """The template body the stack runs now (None without a stack)."""
+        if self.stack(name) is None:
+            return None
+        with self.translate(f"read the template of stack {name}"):
+            body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
+        return body if isinstance(body, str) else None
+
+    def bucket_region(self, bucket: str) -> str | None:
+        """The bucket's region from HeadBucket (BucketRegion / x-amz-bucket-region), if AWS says."""
+        with self.translate(f"reach bucket {bucket}"):
+            head = self.client("s3").head_bucket(Bucket=bucket)
+        headers = (head.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        return head.get("BucketRegion") or headers.get("x-amz-bucket-region")
+
+    def delete_keys_checked(self, bucket: str, keys: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Delete these keys; returns (deleted, {key: 'Code: message'} for the ones S3 refused).
+
+        DeleteObjects answers 200 even when keys fail: the failures are in its per-key Errors.
+        """
+        failed: dict[str, str] = {}
+        with self.translate(f"delete objects from {bucket}"):
+            for start in range(0, len(keys), 1000):
+                chunk = [{"Key": k} for k in keys[start:start + 1000]]
+                answer = self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+                for error in answer.get("Errors", []):
+                    failed[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+        return [k for k in keys if k not in failed], failed
+
+
 def aws_for(settings: Settings, session: Any = None) -> Aws:
-    """The wrapper for these settings (the one seam tests and the local target use)."""
-    return Aws(settings, session=session)
+    """The wrapper for settings whose target is known (aws, or local with its endpoint set)."""
+    return Aws(target_for(settings), session=session)

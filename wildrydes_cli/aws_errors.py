@@ -38,7 +38,7 @@ def is_missing(exc: ClientError) -> bool:
 
 
 @contextmanager
-def translate(doing: str, local: bool = False) -> Iterator[None]:
+def translate(doing: str, unreachable_hint: str = " Check your network and --region.") -> Iterator[None]:
     """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it."""
     try:
         yield
@@ -61,8 +61,7 @@ def translate(doing: str, local: bool = False) -> Iterator[None]:
     except NoRegionError as exc:
         raise UsageError(f"Could not {doing}: no region. Pass --region or set AWS_REGION.") from exc
     except EndpointConnectionError as exc:
-        hint = (" Is the local emulator running? Try `wildrydes local status`." if local
-                else " Check your network and --region.")
-        raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}.{hint}") from exc
+        raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}."
+                       f"{unreachable_hint}") from exc
     except BotoCoreError as exc:
         raise AwsError(f"Could not {doing}: {exc}") from exc

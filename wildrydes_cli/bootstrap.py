@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import logging
 
-from wildrydes_cli import scratchpad, stacks
+from wildrydes_cli import scratchpad, settle, stacks
 from wildrydes_cli.aws import Aws
-from wildrydes_cli.console import Console
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import BootstrapResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
 
-def bootstrap(settings: Settings, aws: Aws, console: Console) -> dict:
+def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResult:
     """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
     name = settings.prereq_stack
-    existing = aws.stack(name)
+    existing = settle.check_prerequisites(aws, name)   # issue 10, defect 10: never reuse a failed stack
     created = False
     if existing is None:
         aws.account_id()
@@ -32,5 +33,4 @@ def bootstrap(settings: Settings, aws: Aws, console: Console) -> dict:
     role = (outputs.get("DataProcessingExecutionRoleName")
             or aws.stack_resource_physical_id(name, "DataProcessingExecutionRole"))
     scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
-    return {"stack": name, "created": created, "bucket": bucket, "role": role,
-            "scratchpad": str(settings.scratchpad)}
+    return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad))

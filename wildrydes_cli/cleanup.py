@@ -14,8 +14,10 @@ from typing import Callable
 
 from wildrydes_cli import state
 from wildrydes_cli.aws import Aws
-from wildrydes_cli.console import Console
-from wildrydes_cli.deploy import default_bucket
+from wildrydes_cli.data_bucket import find_data_bucket
+from wildrydes_cli.errors import AwsError
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import CleanupResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for name, item in state.load(settings).items():
         found[name] = {"api_id": item.api_id, "bucket": item.bucket, "code_keys": list(item.code_keys)}
-    for name in (settings.function_stack, settings.complete_stack):
+    for name in settings.function_stacks:
         if aws.stack(name) is None:
             continue
         outputs = aws.stack_outputs(name)
@@ -39,9 +41,10 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
     return found
 
 
-def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool = False,
-            confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> dict:
+def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool = False,
+            confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> CleanupResult:
     removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
+    refused: dict[str, str] = {}
     targets = _targets(settings, aws)
     for name, entry in targets.items():
         with console.step(f"Delete stack {name}") as note:
@@ -55,12 +58,17 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
         bucket = entry["bucket"]
         if bucket and entry["code_keys"] and aws.bucket_exists(bucket):
             present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
-            aws.delete_keys(bucket, present)
-            removed["code"].extend(f"s3://{bucket}/{k}" for k in present)
+            gone, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
+            removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
+            refused.update({f"s3://{bucket}/{k}": why for k, why in failed.items()})
     state.save(settings, {})
+    if refused:
+        raise AwsError("Cleanup removed " + (_summary(removed) if any(removed.values()) else "nothing") +
+                       " but S3 refused to delete " + "; ".join(f"{k} ({why})" for k, why in sorted(refused.items()))
+                       + ". Delete them with credentials allowed to (aws s3 rm), or they stay billed.")
 
     if delete_bucket:
-        bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or default_bucket(settings, aws)
+        bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or find_data_bucket(settings, aws)
         if bucket and aws.bucket_exists(bucket):
             if yes or confirm(f"Delete bucket {bucket} and EVERY object in it (all models)?"):
                 with console.step(f"Delete bucket {bucket}") as note:
@@ -73,10 +81,10 @@ def cleanup(settings: Settings, aws: Aws, console: Console, delete_bucket: bool 
 
     nothing = not any(removed.values())
     message = (f"Nothing to clean up on target {settings.target} ({settings.region}): no deployment recorded "
-               f"and no stack {settings.function_stack} or {settings.complete_stack}."
+               f"and no stack {' or '.join(settings.function_stacks)}."
                if nothing else "Cleaned up: " + _summary(removed))
-    return {"target": settings.target, "region": settings.region, "nothing_to_do": nothing,
-            "message": message, **removed}
+    return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=nothing, message=message,
+                         **removed)
 
 
 def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
@@ -90,7 +98,6 @@ def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, rem
 # What each kind of removed thing is called: (one, many).
 _NOUNS = {"stacks": ("stack", "stacks"), "apis": ("API", "APIs"), "code": ("code zip", "code zips"),
           "buckets": ("bucket", "buckets")}
-_SINGULAR = {kind: nouns[0] for kind, nouns in _NOUNS.items()}
 
 
 def _summary(removed: dict) -> str:
@@ -98,9 +105,3 @@ def _summary(removed: dict) -> str:
     parts = [f"{len(v)} {_NOUNS[k][len(v) != 1]}" for k, v in removed.items() if v]
     return ", ".join(parts) + "."
 
-
-def render(result: dict, console: Console) -> None:
-    console.line(result["message"])
-    for kind in ("stacks", "apis", "code", "buckets"):
-        for item in result[kind]:
-            console.line(f"  removed {_SINGULAR[kind]} {item}")

@@ -1,7 +1,7 @@
 """The ``wildrydes`` command line: Click commands only.
 
 Each command parses its options, calls one function from the core modules and
-hands the result to ``console`` to render. Heavy imports (boto3, rich, MXNet)
+hands the result to ``presentation.show``. Heavy imports (boto3, rich, MXNet)
 happen inside the commands so that ``wildrydes --help`` stays fast. Exit codes
 are decided here and nowhere else: a ``WildrydesError`` becomes its own exit
 code and a one-line message; anything else is a bug, shown with a traceback
@@ -20,7 +20,9 @@ from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_object(Settings)
+    settings = ctx.find_object(Settings)
+    assert settings is not None, "the cli group sets the settings first"
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -61,92 +63,94 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
 
 @cli.command("train")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV with columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, fieldservice "
-                   "(the notebook's merged table). Without it the data is SYNTHETIC.")
+              help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
+                   "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
+                   "Without it the data is SYNTHETIC.")
 @click.option("--rows", type=int, default=20000, show_default=True,
               help="How many SYNTHETIC rides to generate (ignored with --data).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for data, split and shuffling.")
 @click.option("--breed", default=None,
-              help="Publish under breeds/NAME/ (and seed that breed's synthetic ground truth).")
+              help="Publish under breeds/NAME/ (and seed that breed's synthetic weather sensitivity).")
 @click.option("--predictor-type", type=click.Choice(("binary_classifier", "regressor")),
               default="binary_classifier", show_default=True,
-              help="Logistic loss (a 0/1 fieldservice label) or squared loss.")
+              help="Logistic loss (a 0/1 heavy_utilization label) or squared loss.")
 @click.option("--epochs", type=int, default=15, show_default=True, help="Passes over the training split.")
 @click.option("--bucket", default=None,
               help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
 @click.option("--breeds", "breeds", type=int, default=None,
-              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own ground truth.")
+              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own weather sensitivity.")
+@click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
+              help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
+                   "and write the same artifact.")
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None) -> None:
-    """Train a linear-learner model locally with MXNet and publish it where SageMaker would.
+              breeds: int | None, trainer: str) -> None:
+    """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
     DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
-    (2018, four New York ground stations, NOAA-style weather) are generated
-    and labelled by a known model in which bad weather raises the risk of
-    needing field service. Pass --data rides.csv to train on your own table.
+    (2010-2019, four New York ground stations, NOAA-style weather) are
+    generated and labelled by the workshop's rule, heavy_utilization =
+    magicpoints >= 50 * distance. With --breed NAME a breed's usual magic per
+    mile also moves with TMAX and PRCP (its own sensitivity, seeded by NAME).
+    Pass --data rides.csv (or rides.jsonl) to train on your own table.
 
     The model (a SageMaker-layout model.tar.gz) goes to
     s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
     on the current target (or breeds/NAME/... with --breed), or to --save PATH.
     """
+    from wildrydes_cli import presentation
     from wildrydes_cli.console import console_for
-    from wildrydes_cli.training import report, service
+    from wildrydes_cli.training import service
 
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
-                                   epochs=epochs, bucket=bucket, save=save)
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
-            result = service.train_breeds(request, breeds, settings, on_breed=advance)
-        console.result(result, lambda c: report.render_breeds(c, result))
+            presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
         return
     with console.progress("training", total=epochs) as advance:
-        result = service.train_model(request, settings, on_epoch=advance)
-    console.result(result, lambda c: report.render(c, result))
+        presentation.show(console, service.train_model(request, settings, on_epoch=advance))
 
 
 def _aws_context(ctx: click.Context):
-    """Resolved settings (local emulator started if needed), the AWS wrapper and the console."""
-    from wildrydes_cli.aws import aws_for
+    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console."""
+    from wildrydes_cli.aws import Aws
     from wildrydes_cli.console import console_for
     from wildrydes_cli.target import resolve
-    settings = resolve(_settings(ctx))
-    return settings, aws_for(settings), console_for(settings)
+    from wildrydes_cli.accounts import bind
+    target = resolve(_settings(ctx))
+    aws = Aws(target)
+    settings = bind(target.settings, aws)   # state and locks are per account (issue 10, defect 9)
+    return settings, aws, console_for(settings)
 
 
-@cli.command(short_help="Step 1: record bucket and role in the scratchpad.")
+@cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
 @click.pass_context
-def scratchpad(ctx: click.Context) -> None:
+def scratchpad_cmd(ctx: click.Context) -> None:
     """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
+    from wildrydes_cli import presentation
     from wildrydes_cli.scratchpad import record_prerequisites
     settings, aws, console = _aws_context(ctx)
-    result = record_prerequisites(settings, aws)
-    console.result(result, lambda c: c.fields({
-        "scratchpad": result["scratchpad"], "DataBucket": result["bucket"],
-        "DataProcessingExecutionRole": result["role"],
-        "changed": "yes" if result["changed"] else "no (already recorded)"}))
+    presentation.show(console, record_prerequisites(settings, aws))
 
 
-@cli.command(short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
+@cli.command("bootstrap", short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
 @click.pass_context
-def bootstrap(ctx: click.Context) -> None:
+def bootstrap_cmd(ctx: click.Context) -> None:
     """Create the data bucket and DataProcessingExecutionRole (stack wildrydes-ml-mod1-3)."""
-    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    from wildrydes_cli import presentation
+    from wildrydes_cli.bootstrap import bootstrap
     settings, aws, console = _aws_context(ctx)
-    result = run_bootstrap(settings, aws, console)
-    console.result(result, lambda c: c.fields({
-        "stack": f"{result['stack']} ({'created' if result['created'] else 'already there'})",
-        "DataBucket": result["bucket"], "DataProcessingExecutionRole": result["role"],
-        "scratchpad": result["scratchpad"]}))
+    presentation.show(console, bootstrap(settings, aws, console))
 
 
-@cli.command(short_help="Steps 2-4: package, create the stack, wire the API.")
+@cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
 @click.option("--bucket", help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
                              "instead of a new role that may only read the models.")
@@ -157,20 +161,23 @@ def bootstrap(ctx: click.Context) -> None:
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
 @click.pass_context
-def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
+def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
            complete: bool, yes: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
-    from wildrydes_cli import deploy as deploying
-    from wildrydes_cli.bootstrap import bootstrap as run_bootstrap
+    from wildrydes_cli import presentation
+    from wildrydes_cli.bootstrap import bootstrap
+    from wildrydes_cli.deploy import DeployRequest, deploy
+    from wildrydes_cli.mxnet_support import check_local_engine
+    check_local_engine(engine, _settings(ctx).target == "local")   # before the emulator starts
     settings, aws, console = _aws_context(ctx)
-    request = deploying.DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
-                                      complete=complete, yes=yes)
-    result = deploying.deploy(settings, aws, request, console, confirm=console.confirm,
-                              run_bootstrap=lambda: run_bootstrap(settings, aws, console))
-    console.result(result, lambda c: deploying.render(result, c))
+    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
+                            stack=settings.complete_stack if complete else None, yes=yes)
+    result = deploy(settings, aws, request, console, confirm=console.confirm,
+                    run_bootstrap=lambda: bootstrap(settings, aws, console))
+    presentation.show(console, result)
 
 
-@cli.command(short_help="Step 5: POST a ride to the endpoint, show the score.")
+@cli.command("predict", short_help="Step 5: POST a ride to the endpoint, show the score.")
 @click.option("--distance", type=float, help="Ride distance.")
 @click.option("--healthpoints", type=float, help="Unicorn health points.")
 @click.option("--magicpoints", type=float, help="Unicorn magic points.")
@@ -182,52 +189,58 @@ def deploy(ctx: click.Context, bucket: str | None, role: str | None, model_path:
                    "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
 @click.option("--url", help="Invoke URL to use instead of the deployed one.")
+@click.option("--explain", is_flag=True,
+              help="Also show why: each feature's term (weight x value) of the margin, as a sorted bar chart "
+                   "(with --output json, as data).")
 @click.pass_context
-def predict(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
-            breed: str | None, url: str | None) -> None:
-    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label, model, latency."""
-    from wildrydes_cli import predict as predicting
+def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
+                breed: str | None, url: str | None, explain: bool) -> None:
+    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label (heavy magic use
+    likely/unlikely), model, latency; with --explain, why."""
+    from wildrydes_cli import presentation
     from wildrydes_cli.console import console_for
     from wildrydes_cli.errors import UsageError
+    from wildrydes_cli.predict import predict, predict_batch, require_deployment, ride_from_flags, rides_from_csv
     settings = _settings(ctx)
     flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
              "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
     if file is not None and any(v is not None for v in flags.values()):
         raise UsageError("Use either --file or the six feature flags, not both.")
-    rides = predicting.rides_from_csv(file) if file is not None else [predicting.ride_from_flags(flags)]
+    rides = rides_from_csv(file) if file is not None else [ride_from_flags(flags)]
     if url is None:
-        from wildrydes_cli import state
-        from wildrydes_cli.target import invoke_url, resolve
-        deployment = state.current(settings)
-        url = predicting.base_url_from_state(deployment)
-        if settings.is_local:  # the emulator's port may have changed since deploy
-            url = invoke_url(resolve(settings), deployment.api_id)
+        from wildrydes_cli.accounts import bind, current_deployment
+        from wildrydes_cli.target import resolve
+        settings = bind(settings)
+        deployment = require_deployment(current_deployment(settings))   # before starting anything
+        url = resolve(settings).deployment_url(deployment)
     console = console_for(settings)
-    result = predicting.predict(url, rides, breed=breed, batch=file is not None)
-    console.result(result, lambda c: predicting.render(result, c, stdout_is_tty=c.out.isatty()))
+    if file is not None:
+        presentation.show(console, predict_batch(url, rides, breed=breed, explain=explain))
+    else:
+        presentation.show(console, predict(url, rides, breed=breed, explain=explain))
 
 
-@cli.command(short_help="What is deployed, and is it the newest model?")
+@cli.command("status", short_help="What is deployed, and is it the newest model?")
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status_cmd(ctx: click.Context) -> None:
     """Stacks, function, API and invoke URL; is the newest model deployed?"""
-    from wildrydes_cli import status as statusing
+    from wildrydes_cli import presentation
+    from wildrydes_cli.status import status
     settings, aws, console = _aws_context(ctx)
-    result = statusing.status(settings, aws)
-    console.result(result, lambda c: statusing.render(result, c))
+    presentation.show(console, status(settings, aws))
 
 
-@cli.command(short_help="Delete what deploy made (models stay).")
+@cli.command("cleanup", short_help="Delete what deploy made (models stay).")
 @click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
 @click.pass_context
-def cleanup(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
+def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
     """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
-    from wildrydes_cli import cleanup as cleaning
+    from wildrydes_cli import presentation
+    from wildrydes_cli.cleanup import cleanup
     settings, aws, console = _aws_context(ctx)
-    result = cleaning.cleanup(settings, aws, console, delete_bucket=delete_bucket,
-                              confirm=console.confirm, yes=yes)
-    console.result(result, lambda c: cleaning.render(result, c))
+    presentation.show(console, cleanup(settings, aws, console, delete_bucket=delete_bucket,
+                                       confirm=console.confirm, yes=yes))
 
 
 def _wants_json(args: list[str]) -> bool:
@@ -271,13 +284,32 @@ def local_status_cmd(ctx: click.Context) -> None:
     _local_result(ctx, "status", daemon.status)
 
 
+@local_group.command("env")
+@click.pass_context
+def local_env_cmd(ctx: click.Context) -> None:
+    """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
+
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    """
+    from dataclasses import replace
+
+    from wildrydes_cli import presentation
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local.credentials import local_credentials, shell_environment
+    from wildrydes_cli.results import LocalEnvResult
+    from wildrydes_cli.target import resolve
+    target = resolve(replace(_settings(ctx), target="local"))
+    settings = target.settings
+    env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
+    presentation.show(console_for(settings), LocalEnvResult(env))
+
+
 def _local_result(ctx: click.Context, verb: str, action) -> None:
     """Run a daemon action on the settings and render its status (text or one JSON object)."""
+    from wildrydes_cli import presentation
     from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import render
     settings = _settings(ctx)
-    status = action(settings)
-    console_for(settings).result(status.to_dict(), lambda console: render.render_status(console, verb, status))
+    presentation.show(console_for(settings), action(settings), verb=verb)
 
 
 @cli.command("models")
@@ -287,11 +319,11 @@ def _local_result(ctx: click.Context, verb: str, action) -> None:
 @click.pass_context
 def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
     """List the models in the data bucket: default models and each breed's newest, with metrics."""
-    from wildrydes_cli import catalog
-    from wildrydes_cli.training.publish import find_bucket
+    from wildrydes_cli import catalog, presentation
+    from wildrydes_cli.data_bucket import require_data_bucket
     settings, aws, console = _aws_context(ctx)
-    result = catalog.list_models(aws, bucket or find_bucket(settings, aws), breeds_only=breeds_only)
-    console.result(result, lambda c: catalog.render(result, c))
+    bucket = bucket or require_data_bucket(settings, aws, "list")
+    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import packaging, scratchpad, stacks, state, wiring
-from wildrydes_cli.aws import MODEL_KEY_RE, Aws
-from wildrydes_cli.console import Console
+from wildrydes_cli import apistage, awschecks, layout, locks, modelcheck, packaging, settle, stacks, state, wiring
+from wildrydes_cli.aws import Aws
+from wildrydes_cli.data_bucket import find_data_bucket
 from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import BootstrapResult, DeployResult
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.target import curl_command, invoke_url
+from wildrydes_cli.target import curl_command
 
 LOG = logging.getLogger(__name__)
 
@@ -33,11 +35,13 @@ MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE")
 
 @dataclass(frozen=True)
 class DeployRequest:
+    """What the user asked for; ``stack`` None is the function stack (--complete names mod0-4)."""
+
     bucket: str | None = None
     role: str | None = None
     model_path: str | None = None
     engine: str = "lean"
-    complete: bool = False
+    stack: str | None = None
     yes: bool = False
 
 
@@ -48,18 +52,6 @@ class Plan:
     model_path: str
     engine: str
     stack: str
-    complete: bool
-
-
-def default_bucket(settings: Settings, aws: Aws) -> str | None:
-    """--bucket, else the scratchpad, else the prerequisites stack."""
-    recorded = scratchpad.read(settings.scratchpad).get(scratchpad.BUCKET_KEY)
-    if recorded:
-        return recorded
-    if aws.stack(settings.prereq_stack) is None:
-        return None
-    outputs = aws.stack_outputs(settings.prereq_stack)
-    return outputs.get("DataBucket") or aws.stack_resource_physical_id(settings.prereq_stack, "DataBucket")
 
 
 def normalise_model_path(value: str, bucket: str) -> str:
@@ -77,67 +69,78 @@ def normalise_model_path(value: str, bucket: str) -> str:
     return value
 
 
-def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Console,
-              confirm: Callable[[str], bool], run_bootstrap: Callable[[], dict] | None = None) -> Plan:
+def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+              confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None = None) -> Plan:
     """Everything deploy needs, checked before anything is created."""
     if request.role and ("/" in request.role or ":" in request.role):
         raise UsageError(f"--role takes a role name, not an ARN or path: got {request.role!r}.")
     with console.step("Preflight: credentials, bucket, model, role") as note:
         aws.account_id()
-        bucket = request.bucket or default_bucket(settings, aws)
+        bucket = request.bucket or find_data_bucket(settings, aws)
         if bucket is None or not aws.bucket_exists(bucket):
-            bucket = _missing_bucket(settings, bucket, request, confirm, run_bootstrap)
+            bucket = _missing_bucket(settings, aws, bucket, request, confirm, run_bootstrap)
+        awschecks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
         if request.model_path:
             model_path = normalise_model_path(request.model_path, bucket)
-            if not aws.object_exists(bucket, model_path):
+            if not awschecks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:
-            model_path = aws.newest_model_key(bucket)
-            if model_path is None:
+            newest = aws.newest_model_key(bucket)
+            if newest is None:
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
+            model_path = newest
+        awschecks.check_model_readable(model_path, request.role)   # issue 10, defect 2
+        modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")
         note["detail"] = f"s3://{bucket}/{model_path}"
-    stack = settings.complete_stack if request.complete else settings.function_stack
-    return Plan(bucket, request.role, model_path, request.engine, stack, request.complete)
+    return Plan(bucket, request.role, model_path, request.engine, request.stack or settings.function_stack)
 
 
-def _missing_bucket(settings: Settings, bucket: str | None, request: DeployRequest,
-                    confirm: Callable[[str], bool], run_bootstrap: Callable[[], dict] | None) -> str:
+def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: DeployRequest,
+                    confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> str:
     where = f"Bucket {bucket} does not exist" if bucket else "No data bucket is known"
-    if settings.is_local and run_bootstrap is not None and request.bucket is None:
-        if request.yes or confirm(f"{where} on the local target. Create it and the role now (wildrydes bootstrap)?"):
-            return run_bootstrap()["bucket"]
+    if aws.target.may_bootstrap and run_bootstrap is not None and request.bucket is None:
+        if request.yes or confirm(f"{where} on the {aws.target.name} target. "
+                                  "Create it and the role now (wildrydes bootstrap)?"):
+            return run_bootstrap().bucket
     raise NotFoundError(f"{where}: pass --bucket NAME, or run `wildrydes bootstrap` to create stack "
                         f"{settings.prereq_stack} (then `wildrydes scratchpad` records it).")
 
 
-def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Console,
+def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
            confirm: Callable[[str], bool] = lambda question: False,
-           run_bootstrap: Callable[[], dict] | None = None,
-           downloader: packaging.Downloader | None = None,
-           now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> dict:
-    """Run the whole deploy; returns what the command prints."""
+           run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
+    """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
+    account = settings.account or ("local" if settings.target == "local" else aws.account_id())
+    path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
+    with locks.held(path, sleep=aws.sleep, on_wait=console.info):
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap)
+
+
+def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
+    settle.check_usable(plan.stack, settle.wait_settled(aws, plan.stack))   # issue 10, defect 3
     runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
     with console.step(f"Package the {plan.engine} function for {runtime}{first}") as note:
-        package = packaging.build(plan.engine, settings.state_dir / "packages", downloader)
+        package = packaging.build(plan.engine, settings.state_dir / "packages")
         note["detail"] = f"{package.size / 1024:.0f} KB zip, {len(package.files)} files"
     with console.step(f"Upload s3://{plan.bucket}/{package.key}") as note:
         code_key, uploaded = packaging.upload(aws, plan.bucket, package)
         note["detail"] = "uploaded" if uploaded else "already there"
 
     previous_env = _previous_env(aws, plan.stack)
-    template = stacks.COMPLETE if plan.complete else stacks.FUNCTION
     params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
                                         memory, plan.role)
+    old_template = aws.stack_template(plan.stack)
     with console.step(f"Create or update stack {plan.stack}") as note:
-        outcome = aws.deploy_stack(plan.stack, stacks.template_body(template), params)
+        outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)
         note["detail"] = outcome
     outputs = aws.stack_outputs(plan.stack)
     function_name, api_id = outputs["FunctionName"], outputs["ApiId"]
@@ -151,25 +154,29 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Consol
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
+        # issue 10, defect 5: stage prod keeps its snapshot until a new deployment
+        stage = f"deployment to stage {wiring.STAGE}"
+        if outcome == "updated" and stage not in repaired and \
+                apistage.touches_api(old_template, stacks.template_body(stacks.FUNCTION)):
+            aws.create_deployment(api_id, wiring.STAGE)
+            repaired.append(stage)
         note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"
 
-    # On AWS the stack's output is authoritative (other partitions' URL suffixes); locally, ours.
-    url = invoke_url(settings, api_id) if settings.endpoint_url else outputs.get("InvokeUrl") or invoke_url(settings, api_id)
+    url = aws.target.invoke_url(api_id, stack_url=outputs.get("InvokeUrl"))
     recorded = state.load(settings)
     old = recorded.get(plan.stack)
     code_keys = list(dict.fromkeys((old.code_keys if old else []) + [code_key]))
     recorded[plan.stack] = state.Deployment(
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
         model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
-        complete=plan.complete, deployed_at=now().isoformat(timespec="seconds"))
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     state.save(settings, recorded, current=plan.stack)
-    return {
-        "stack": plan.stack, "stack_action": outcome, "target": settings.target, "region": settings.region,
-        "bucket": plan.bucket, "model_path": plan.model_path, "model_timestamp": _timestamp(plan.model_path),
-        "engine": plan.engine, "runtime": runtime, "memory_mb": memory, "code_key": code_key,
-        "function_name": function_name, "api_id": api_id, "invoke_url": url, "curl": curl_command(url),
-        "repaired": repaired,
-    }
+    return DeployResult(
+        stack=plan.stack, stack_action=outcome, target=settings.target, region=settings.region,
+        bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
+        engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
+        function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
+        repaired=tuple(repaired))
 
 
 def _previous_env(aws: Aws, stack: str) -> dict[str, str]:
@@ -179,17 +186,3 @@ def _previous_env(aws: Aws, stack: str) -> dict[str, str]:
     config = aws.function_config(name) if name else None
     return dict(((config or {}).get("Environment") or {}).get("Variables") or {})
 
-
-def _timestamp(key: str) -> str | None:
-    match = MODEL_KEY_RE.search(key)
-    return match.group(1) if match else None
-
-
-def render(result: dict, console: Console) -> None:
-    console.line(f"Deployed {result['function_name']} ({result['engine']}, {result['runtime']}) "
-                 f"serving s3://{result['bucket']}/{result['model_path']}")
-    console.line(f"Invoke URL: {result['invoke_url']}", style="bold")
-    console.line("Try it:")
-    console.line(f"  {result['curl']}")
-    console.line("  or: wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 "
-                 "--tmin 300 --tmax 333 --prcp 0")

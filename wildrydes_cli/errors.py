@@ -38,3 +38,13 @@ class LocalTargetError(WildrydesError):
     """The embedded local emulator could not be started, reached or stopped."""
 
     exit_code = 5
+
+
+class ModelRefusedError(WildrydesError):
+    """The model could not be served by the function (empty, corrupt, foreign, over the archive bounds).
+
+    Exit code 3 like ``NotFoundError``: the command has no usable model. Raised
+    before anything is created, uploaded or modified.
+    """
+
+    exit_code = 3

@@ -15,12 +15,20 @@ strict: nothing that could climb out of ``breeds/<breed>/``.
 from __future__ import annotations
 
 import re
+from typing import Any, Iterable
 
-# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
 # contract: the notebook's feature order, which models are trained on; requests name
 # features and the function maps them to this order (lambda/formats.py keeps its copy).
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 
+# SageMaker names training jobs linear-learner-YYYY-MM-DD-HH-MM-SS-mmm; the
+# timestamp in the key, not LastModified, says which model is newest.
+# A suffix after the timestamp is allowed (job names like ...-000-retry); two
+# jobs with one timestamp are then a tie, which LastModified breaks.
+MODEL_KEY_RE = re.compile(r"(?:^|/)linear-learner-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-\d{3})[^/]*/output/model\.tar\.gz$")
+DEFAULT_MODELS_PREFIX = "linear-learner-"
+
+# \Z, not $: "$" also matches before a trailing newline, which must not reach an S3 key.
 BREED_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"
@@ -40,3 +48,30 @@ def breed_prefix(breed: str) -> str:
 
 def breed_index_key(breed: str) -> str:
     return f"{breed_prefix(breed)}{INDEX_NAME}"
+
+
+def model_timestamp(key: str) -> str | None:
+    """The training job's timestamp in a model key, or None when the key is not a model's."""
+    match = MODEL_KEY_RE.search(key)
+    return match.group(1) if match else None
+
+
+def is_default_model(key: str) -> bool:
+    """A ``linear-learner-<ts>/output/model.tar.gz`` directly under the root (per-breed ones are not)."""
+    return model_timestamp(key) is not None and key.count("/") == 2
+
+
+def newest_default_model(items: Iterable[dict[str, Any]]) -> str | None:
+    """Key of the newest default model among listed objects (Key, LastModified).
+
+    Newest by SageMaker's timestamp in the key; LastModified breaks ties.
+    """
+    best: tuple | None = None
+    for item in items:
+        key = item["Key"]
+        if not is_default_model(key):
+            continue
+        rank = (model_timestamp(key), item.get("LastModified"), key)
+        if best is None or rank > best:
+            best = rank
+    return best[2] if best else None

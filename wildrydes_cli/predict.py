@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 from wildrydes_cli import layout
-from wildrydes_cli.layout import FEATURES
-from wildrydes_cli.console import Console
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
+from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.results import BatchPredictResult, PredictResult
+from wildrydes_cli.state import Deployment
 
 LOG = logging.getLogger(__name__)
 
@@ -35,10 +36,11 @@ def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
     if missing:
         raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. {EXAMPLE_FLAGS} "
                          "(or --file rides.csv).")
-    for name in FEATURES:
-        if not math.isfinite(values[name]):
-            raise UsageError(f"--{name.lower()} is {values[name]}: every feature must be a finite number.")
-    return {name: _plain(values[name]) for name in FEATURES}
+    given = {name: float(values[name] or 0.0) for name in FEATURES}
+    for name, value in given.items():
+        if not math.isfinite(value):
+            raise UsageError(f"--{name.lower()} is {value}: every feature must be a finite number.")
+    return {name: _plain(value) for name, value in given.items()}
 
 
 def _plain(value: float) -> float | int:
@@ -115,17 +117,41 @@ def _error_text(status: int, body: object) -> str:
     return str(body)[:300]
 
 
-def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: bool = False,
-            post: Callable[..., tuple[int, object, float]] = post_json) -> dict:
-    """Send one ride (or a batch, in requests of at most BATCH_ROWS) and return what the command prints."""
-    url = endpoint(base_url, breed)
-    if batch and len(rides) > BATCH_ROWS:
-        parts = [predict(base_url, rides[i:i + BATCH_ROWS], breed, True, post)
-                 for i in range(0, len(rides), BATCH_ROWS)]
-        predictions = [p for part in parts for p in part["predictions"]]
-        return {"url": url, "breed": breed, "count": len(predictions), "requests": len(parts),
-                "latency_ms": round(sum(part["latency_ms"] for part in parts), 2), "predictions": predictions}
-    status, body, latency_ms = post(url, rides if batch else rides[0])
+def _with_explain(url: str, explain: bool) -> str:
+    """``?explain=true`` asks the function for each feature's term of the margin."""
+    return url + ("&" if "?" in url else "?") + "explain=true" if explain else url
+
+
+def predict(base_url: str, rides: list[dict], breed: str | None = None,
+            post: Callable[..., tuple[int, object, float]] = post_json, explain: bool = False) -> PredictResult:
+    """Send one ride and return the function's answer, with a readable label."""
+    url = _with_explain(endpoint(base_url, breed), explain)
+    results, latency_ms = _ask(url, rides[0], post)
+    return PredictResult(url=url, breed=breed, latency_ms=round(latency_ms, 2), request=rides[0],
+                         answer=_annotate(results[0]), explained=explain)
+
+
+def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
+                  post: Callable[..., tuple[int, object, float]] = post_json,
+                  explain: bool = False) -> BatchPredictResult:
+    """Send rides in requests of at most BATCH_ROWS; each prediction comes back beside its ride."""
+    url = _with_explain(endpoint(base_url, breed), explain)
+    predictions: list[dict] = []
+    latency_ms = 0.0
+    requests = 0
+    for start in range(0, len(rides), BATCH_ROWS):
+        chunk = rides[start:start + BATCH_ROWS]
+        results, took = _ask(url, chunk, post)
+        predictions += [{**ride, **_annotate(result)} for ride, result in zip(chunk, results)]
+        latency_ms += round(took, 2)
+        requests += 1
+    return BatchPredictResult(url=url, breed=breed, count=len(predictions), requests=requests,
+                              latency_ms=round(latency_ms, 2), predictions=predictions, explained=explain)
+
+
+def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float]]) -> tuple[list, float]:
+    """POST one request; the function's results and the latency, or an error saying what went wrong."""
+    status, body, latency_ms = post(url, payload)
     if status != 200:
         hint = ""
         if status == 403 and "Missing Authentication Token" in _error_text(status, body):
@@ -133,15 +159,10 @@ def predict(base_url: str, rides: list[dict], breed: str | None = None, batch: b
                     "run `wildrydes deploy`")
         raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url}){hint}")
     results = _results(body)
-    if results is None or not all(isinstance(r, dict) and "score" in r for r in results):
+    if results is None or not results or not all(isinstance(r, dict) and "score" in r for r in results):
         raise WildrydesError(f"The endpoint answered 200 without scores: {str(body)[:200]} ({url}). "
                              "Is this URL a wildrydes inference API?")
-    if batch:
-        predictions = [{**ride, **_annotate(result)} for ride, result in zip(rides, results)]
-        return {"url": url, "breed": breed, "count": len(predictions), "requests": 1,
-                "latency_ms": round(latency_ms, 2), "predictions": predictions}
-    return {"url": url, "breed": breed, "latency_ms": round(latency_ms, 2), "request": rides[0],
-            **_annotate(results[0])}
+    return results, latency_ms
 
 
 def _results(body: object) -> list | None:
@@ -158,31 +179,14 @@ def _annotate(result: dict) -> dict:
     out = dict(result)
     label = result.get("predicted_label")
     out["label"] = (None if label is None else
-                    "field service likely" if int(label) == 1 else "field service unlikely")
+                    "heavy magic use likely" if int(label) == 1 else "heavy magic use unlikely")
     return out
 
 
-def base_url_from_state(deployment) -> str:
+def require_deployment(deployment: Deployment | None) -> Deployment:
+    """What predict talks to by default; without one, say how to get one."""
     if deployment is None:
         raise NotFoundError("Nothing is deployed on this target and region (no state recorded): "
                             "run `wildrydes deploy`, or pass --url INVOKE_URL.")
-    return deployment.invoke_url
+    return deployment
 
-
-def render(result: dict, console: Console, stdout_is_tty: bool = True) -> None:
-    if "predictions" in result:
-        columns = list(FEATURES) + ["score", "label"]
-        rows = [[p.get(c) for c in columns] for p in result["predictions"]]
-        if not stdout_is_tty:  # redirected: CSV, for spreadsheets and scripts
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(columns)
-            writer.writerows(rows)
-            console.out.write(buffer.getvalue())
-            return
-        console.table(columns, rows, title=f"{result['count']} rides in {result['latency_ms']:.0f} ms")
-        return
-    model = result.get("model_path") or result.get("model") or "-"
-    console.fields({"score": result.get("score"), "label": result.get("label") or "-",
-                    "model": model, "breed": result.get("breed") or "-",
-                    "latency": f"{result['latency_ms']:.1f} ms", "url": result["url"]})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from wildrydes_cli.aws import Aws
 from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.results import ScratchpadResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def write(path: Path, values: dict[str, str]) -> bool:
     return True
 
 
-def record_prerequisites(settings: Settings, aws: Aws) -> dict:
+def record_prerequisites(settings: Settings, aws: Aws) -> ScratchpadResult:
     """Step 1: read the role and bucket from the prerequisites stack, record them."""
     stack = settings.prereq_stack
     if aws.stack(stack) is None:
@@ -76,4 +77,4 @@ def record_prerequisites(settings: Settings, aws: Aws) -> dict:
     role = aws.stack_resource_physical_id(stack, "DataProcessingExecutionRole")
     bucket = aws.stack_resource_physical_id(stack, "DataBucket")
     changed = write(settings.scratchpad, {BUCKET_KEY: bucket, ROLE_KEY: role})
-    return {"scratchpad": str(settings.scratchpad), "bucket": bucket, "role": role, "changed": changed}
+    return ScratchpadResult(scratchpad=str(settings.scratchpad), bucket=bucket, role=role, changed=changed)

@@ -1,8 +1,8 @@
 """One dataclass of settings shared by every command.
 
-Grouping them here keeps function signatures short (SAM's ``do_cli`` takes 32
-positional parameters; we take one ``Settings``) and keeps defaults in one
-place: the workshop's stack names, the scratchpad path, the target.
+Grouping them here keeps function signatures short (every command takes one
+``Settings``, not a dozen options) and keeps defaults in one place: the
+workshop's stack names, the scratchpad path, the target.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 TARGETS = ("local", "aws")
 OUTPUTS = ("text", "json")
-ENGINES = ("lean", "mxnet")
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_LOCAL_PORT = 4566
@@ -48,10 +47,13 @@ class Settings:
     endpoint_url: str | None = None
     local_port: int = DEFAULT_LOCAL_PORT
     state_dir: Path = field(default_factory=default_state_dir)
+    # The AWS account of the credentials (accounts.bind); names the state file and the deploy lock.
+    account: str | None = None
 
     @property
-    def is_local(self) -> bool:
-        return self.target == "local"
+    def function_stacks(self) -> tuple[str, str]:
+        """Every stack name deploy may create from function.yml (status and cleanup look at each)."""
+        return (self.function_stack, self.complete_stack)
 
     @property
     def json_output(self) -> bool:

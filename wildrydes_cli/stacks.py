@@ -9,8 +9,7 @@ from __future__ import annotations
 from importlib import resources
 
 PREREQUISITES = "prerequisites.yml"   # stack wildrydes-ml-mod1-3
-FUNCTION = "function.yml"             # stack wildrydes-ml-mod3-4
-COMPLETE = "complete.yml"             # stack wildrydes-ml-mod0-4 (break glass)
+FUNCTION = "function.yml"             # stack wildrydes-ml-mod3-4, and wildrydes-ml-mod0-4 (--complete)
 
 
 def template_body(name: str) -> str:

@@ -1,4 +1,4 @@
-"""The state file of what ``deploy`` made (after chalice's .chalice/deployed/<stage>.json).
+"""The state file of what ``deploy`` made (what predict, status and cleanup start from).
 
 Why: ``predict``, ``status`` and ``cleanup`` read it instead of rediscovering
 resources, and ``cleanup`` removes exactly what was made, including what the
@@ -21,7 +21,7 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class Deployment:
-    """One stack deploy made (function stack or the one-stack complete path)."""
+    """One stack deploy made from function.yml (under wildrydes-ml-mod3-4, or mod0-4 with --complete)."""
 
     stack: str
     bucket: str
@@ -32,12 +32,14 @@ class Deployment:
     engine: str
     runtime: str
     code_keys: list[str] = field(default_factory=list)
-    complete: bool = False
     deployed_at: str = ""
 
 
 def state_path(settings: Settings) -> Path:
-    return Path(settings.state_dir) / "deployed" / f"{settings.target}-{settings.region}.json"
+    """One file per target, account (when bound, see accounts.bind) and region."""
+    account = getattr(settings, "account", None)
+    name = f"{settings.target}-{account}-{settings.region}" if account else f"{settings.target}-{settings.region}"
+    return Path(settings.state_dir) / "deployed" / f"{name}.json"
 
 
 def load(settings: Settings) -> dict[str, Deployment]:
@@ -78,7 +80,7 @@ def current(settings: Settings) -> Deployment | None:
     if not deployments:
         return None
     name = _current_name(state_path(settings))
-    return deployments.get(name) or next(iter(deployments.values()))
+    return deployments.get(name or "") or next(iter(deployments.values()))
 
 
 def _current_name(path: Path) -> str | None:

@@ -1,26 +1,101 @@
-"""Resolve the target once per command: real AWS as is, or the embedded emulator's endpoint.
+"""The target a command acts on: real AWS, or the embedded emulator on 127.0.0.1.
 
-Every command that talks to AWS calls ``resolve`` first, so the rest of the
-code never asks which target it is on: on ``local`` the settings simply carry
-an ``endpoint_url`` and boto3 goes there.
+Every command that talks to AWS calls ``resolve`` first and gets a ``Target``
+that answers every question whose answer depends on where we are: how to open
+a session, where boto3 sends requests, how long a stack may take, what to say
+when the endpoint cannot be reached, which URL a deployment answers on, and
+whether deploy may create the prerequisites by itself. Nothing else in the
+code asks which target it is on.
 """
 from __future__ import annotations
 
 import configparser
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Union
 
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
+STAGE = "prod"
 
-def resolve(settings: Settings) -> Settings:
-    """Settings ready for AWS calls; starts the local emulator if needed."""
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Real AWS: the default credential chain (or --profile), the region's public endpoints."""
+
+    settings: Settings
+    name = "aws"
+    endpoint_url: str | None = None
+    # CloudFormation takes minutes to create a function and an API, and rolls back on failure.
+    stack_timeout_s = 1800.0
+    stack_stuck_hint = "check its events in the CloudFormation console"
+    unreachable_hint = " Check your network and --region."
+    # Creating a bucket and a role in someone's account is never done unasked.
+    may_bootstrap = False
+
+    def session_args(self) -> dict[str, Any]:
+        return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
+
+    def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
+        """The stack's own output when there is one (other partitions' URL suffixes), else the usual form."""
+        return stack_url or f"https://{api_id}.execute-api.{self.settings.region}.amazonaws.com/{stage}/"
+
+    def deployment_url(self, deployment: Any) -> str:
+        """The URL a recorded deployment answers on: the one recorded, it does not move."""
+        return deployment.invoke_url
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    """The embedded emulator at ``endpoint_url``; everything made there lives as long as the daemon."""
+
+    settings: Settings
+    endpoint_url: str
+    name = "local"
+    # The emulator is synchronous but never rolls a failed resource back: give up soon.
+    stack_timeout_s = 30.0
+    stack_stuck_hint = "`wildrydes local stop` and start again to reset the emulator"
+    unreachable_hint = " Is the local emulator running? Try `wildrydes local status`."
+    may_bootstrap = True
+
+    def session_args(self) -> dict[str, Any]:
+        # This user's generated credentials (local/credentials.py): the emulator's SigV4
+        # gate admits nothing else, and a user's real keys never go there.
+        from wildrydes_cli.local.credentials import local_credentials
+        credentials = local_credentials(self.settings.state_dir)
+        return {"aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key, "region_name": self.settings.region}
+
+    def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
+        """The stage URL clients POST to (**contract**: LocalStack's form); the stack's output is AWS's."""
+        return f"{self.endpoint_url.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/"
+
+    def deployment_url(self, deployment: Any) -> str:
+        """Rebuilt from the API id: the emulator's port may have changed since deploy."""
+        return self.invoke_url(deployment.api_id)
+
+
+Target = Union[AwsTarget, LocalTarget]
+
+
+def target_for(settings: Settings) -> Target:
+    """The target these settings name, without starting anything (the local one needs its endpoint)."""
+    if settings.target != "local":
+        return AwsTarget(settings)
+    if not settings.endpoint_url:
+        raise LocalTargetError("The local emulator's endpoint is not known yet: resolve the target first.")
+    return LocalTarget(settings, settings.endpoint_url)
+
+
+def resolve(settings: Settings) -> Target:
+    """The target, ready for AWS calls; starts the local emulator if needed."""
     if settings.target != "local" or settings.endpoint_url:
-        return settings
+        return target_for(settings)
     try:  # lazy: the daemon (and moto) is only needed on the local target
         from wildrydes_cli.local import daemon
     except ImportError as exc:
@@ -28,14 +103,7 @@ def resolve(settings: Settings) -> Settings:
                                "Use --target aws, or reinstall wildrydes.") from exc
     endpoint_url = daemon.ensure_running(settings)
     LOG.debug("local target at %s", endpoint_url)
-    return settings.with_endpoint(endpoint_url)
-
-
-def invoke_url(settings: Settings, api_id: str, stage: str = "prod") -> str:
-    """The stage URL clients POST to (**contract**: the local form is LocalStack's)."""
-    if settings.endpoint_url:
-        return f"{settings.endpoint_url.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/"
-    return f"https://{api_id}.execute-api.{settings.region}.amazonaws.com/{stage}/"
+    return target_for(settings.with_endpoint(endpoint_url))
 
 
 def curl_command(url: str) -> str:

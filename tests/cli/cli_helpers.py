@@ -72,7 +72,8 @@ def _fake_downloader(big: int = 0, calls: list | None = None):
     def download(requirements: list[str], dest: Path) -> None:
         if calls is not None:
             calls.append(list(requirements))
-        assert requirements == ["mxnet==1.9.1", "numpy<1.24"]
+        from wildrydes_cli import packaging
+        assert requirements == list(packaging.MXNET_REQUIREMENTS + packaging.LIBRARY_DONORS)
         _wheel(dest / "mxnet-1.9.1-py3-none-manylinux2014_x86_64.whl", {
             "mxnet/__init__.py": b"VERSION = '1.9.1'\n", "mxnet/libmxnet.so": b"\0" * (1000 + big),
             "mxnet/tests/test_x.py": b"x" * 5000, "mxnet/include/mx.h": b"h" * 5000,

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from wildrydes_cli.aws import Aws, aws_for
+from wildrydes_cli.aws import aws_for
 from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
 from wildrydes_cli.settings import Settings
 
@@ -20,7 +20,7 @@ def aws_(aws):
 
 
 def test_clients_are_cached_and_honour_endpoint():
-    wrapper = Aws(Settings(target="local", endpoint_url="http://127.0.0.1:1"))
+    wrapper = aws_for(Settings(target="local", endpoint_url="http://127.0.0.1:1"))
     assert wrapper.client("s3") is wrapper.client("s3")
     assert wrapper.client("s3").meta.endpoint_url == "http://127.0.0.1:1"
     assert wrapper.client("s3").meta.region_name == "us-east-1"
@@ -28,7 +28,7 @@ def test_clients_are_cached_and_honour_endpoint():
 
 def test_unknown_profile_is_a_usage_error():
     with pytest.raises(UsageError, match="--profile"):
-        Aws(Settings(target="aws", profile="nope")).client("s3")
+        aws_for(Settings(target="aws", profile="nope")).client("s3")
 
 
 def test_newest_model_by_key_timestamp_then_last_modified(aws_):
@@ -65,7 +65,8 @@ def test_newest_model_none_when_empty(aws_):
 def test_set_function_env_merges(aws_):
     iam = boto3.client("iam")
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    import io, zipfile
+    import io
+    import zipfile
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("index.py", "def handler(e, c): return {}")
@@ -128,6 +129,6 @@ def test_unreachable_local_endpoint_says_check_the_emulator():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    wrapper = Aws(Settings(target="local", endpoint_url=f"http://127.0.0.1:{port}"))
+    wrapper = aws_for(Settings(target="local", endpoint_url=f"http://127.0.0.1:{port}"))
     with pytest.raises(AwsError, match="cannot reach .*wildrydes local status"):
         wrapper.account_id()

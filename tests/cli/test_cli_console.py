@@ -49,19 +49,23 @@ def test_failed_step_is_reported_and_reraised():
     assert "failed" in err.getvalue()
 
 
-def test_resolve_aws_is_unchanged():
+def test_resolve_aws_is_the_settings_as_they_are():
     settings = Settings(target="aws")
-    assert target.resolve(settings) is settings
+    resolved = target.resolve(settings)
+    assert resolved.settings is settings and resolved.endpoint_url is None and not resolved.may_bootstrap
 
 
 def test_resolve_local_uses_the_daemon(monkeypatch):
     from wildrydes_cli.local import daemon
     monkeypatch.setattr(daemon, "ensure_running", lambda settings: "http://127.0.0.1:4999")
     resolved = target.resolve(Settings(target="local"))
-    assert resolved.endpoint_url == "http://127.0.0.1:4999"
-    assert target.invoke_url(resolved, "abc") == "http://127.0.0.1:4999/restapis/abc/prod/_user_request_/"
-    assert target.invoke_url(Settings(target="aws", region="eu-west-1"), "abc") == \
-        "https://abc.execute-api.eu-west-1.amazonaws.com/prod/"
+    assert resolved.endpoint_url == "http://127.0.0.1:4999" and resolved.settings.endpoint_url == resolved.endpoint_url
+    assert resolved.invoke_url("abc") == "http://127.0.0.1:4999/restapis/abc/prod/_user_request_/"
+    # locally the emulator's URL is ours even when a stack output says otherwise
+    assert resolved.invoke_url("abc", stack_url="https://x/") == resolved.invoke_url("abc")
+    aws = target.resolve(Settings(target="aws", region="eu-west-1"))
+    assert aws.invoke_url("abc") == "https://abc.execute-api.eu-west-1.amazonaws.com/prod/"
+    assert aws.invoke_url("abc", stack_url="https://abc.execute-api.cn/prod/") == "https://abc.execute-api.cn/prod/"
 
 
 def test_resolve_local_without_daemon_module(monkeypatch):

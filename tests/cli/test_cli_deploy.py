@@ -94,6 +94,25 @@ def test_deploy_with_model_path_and_role(wildrydes, with_model):
     assert "ModelInferenceFunctionRole" not in function_stack_resources()
 
 
+def test_a_permission_for_another_api_does_not_count(wildrydes, deployed):
+    """Only a permission scoped to this API lets API Gateway call the function: one for another API is repaired."""
+    lam = boto3.client("lambda")
+    name = deployed["function_name"]
+    for statement in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]:
+        lam.remove_permission(FunctionName=name, StatementId=statement["Sid"])
+    arn = lam.get_function_configuration(FunctionName=name)["FunctionArn"]
+    account = arn.split(":")[4]
+    other = f"arn:aws:execute-api:us-east-1:{account}:otherapi/*"
+    lam.add_permission(FunctionName=name, StatementId="other", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com", SourceArn=other)
+    again = wildrydes.json("deploy")
+    ours = f"arn:aws:execute-api:us-east-1:{account}:{deployed['api_id']}/*"
+    assert f"permission for {ours}" in again["repaired"]
+    conditions = [s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+                  for s in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]]
+    assert sorted(conditions) == sorted([other, ours])
+
+
 def test_deploy_repairs_a_missing_stage(wildrydes, deployed):
     gw = boto3.client("apigateway")
     gw.delete_stage(restApiId=deployed["api_id"], stageName="prod")
@@ -111,6 +130,20 @@ def test_deploy_complete_one_stack(wildrydes, with_model):
     assert env["Variables"]["MODEL_PATH"] == MODEL_KEY   # set by CloudFormation, not by hand
     assert result["repaired"] == []                      # everything wired by the template
     assert "wildrydes-ml-mod0-4" in result["function_name"]
+
+
+def test_the_newest_deploy_is_the_current_one(wildrydes, deployed):
+    """deploy, then deploy --complete: status and predict talk to the newer stack's API."""
+    from wildrydes_cli import state, target
+    from wildrydes_cli.settings import Settings
+    complete = wildrydes.json("deploy", "--complete")
+    assert complete["api_id"] != deployed["api_id"]
+    shown = wildrydes.json("status")
+    assert shown["stack"] == "wildrydes-ml-mod0-4" and shown["api_id"] == complete["api_id"]
+    current = state.current(Settings(target="aws", account="123456789012"))
+    assert target.resolve(Settings(target="aws", account="123456789012")).deployment_url(current) == complete["invoke_url"]  # predict's URL
+    again = wildrydes.json("deploy")   # and back: the function stack is current again
+    assert wildrydes.json("status")["api_id"] == again["api_id"] == deployed["api_id"]
 
 
 # -- preflight: nothing is created when a check fails --------------------------------

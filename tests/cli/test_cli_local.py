@@ -39,7 +39,7 @@ def _seed_model_when_bootstrapped(monkeypatch, url):
 
     def bootstrap_then_train(settings, aws, console):
         result = real(settings, aws, console)
-        boto3.client("s3", endpoint_url=url).put_object(Bucket=result["bucket"], Key=MODEL_KEY,
+        boto3.client("s3", endpoint_url=url).put_object(Bucket=result.bucket, Key=MODEL_KEY,
                                                         Body=FIXTURE_MODEL.read_bytes())
         return result
     monkeypatch.setattr(bootstrapping, "bootstrap", bootstrap_then_train)

@@ -6,19 +6,24 @@ from datetime import datetime, timezone
 import boto3
 from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
 
+from wildrydes_cli.aws import aws_for
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training.artifact_writer import write_model_archive
 from wildrydes_cli.training.publish import publish_model
+
+MODEL = write_model_archive([0.1] * 6, 0.0)   # publish_model refuses what the function could not serve
 
 
 def test_lists_default_models_newest_first_and_breeds_with_metrics(wildrydes, boot):
     bucket = boot["bucket"]
     upload_model(bucket, MODEL_KEY)
     upload_model(bucket, NEWER_KEY)
-    s3 = boto3.client("s3")
-    publish_model(s3, bucket, b"model", breed="pegasus", now=datetime(2026, 11, 1, tzinfo=timezone.utc),
+    aws = aws_for(Settings(target="aws"))
+    publish_model(aws, bucket, MODEL, breed="pegasus", now=datetime(2026, 11, 1, tzinfo=timezone.utc),
                   metrics={"auc": 0.81, "accuracy": 0.77})
-    newest = publish_model(s3, bucket, b"model", breed="pegasus", now=datetime(2026, 11, 2, tzinfo=timezone.utc),
+    newest = publish_model(aws, bucket, MODEL, breed="pegasus", now=datetime(2026, 11, 2, tzinfo=timezone.utc),
                            metrics={"auc": 0.83})
-    publish_model(s3, bucket, b"model", breed="appaloosa", metrics={"auc": 0.7})
+    publish_model(aws, bucket, MODEL, breed="appaloosa", metrics={"auc": 0.7})
     result = wildrydes.json("models")
     assert [m["model_path"] for m in result["default_models"]] == [NEWER_KEY, MODEL_KEY]
     rows = {b["breed"]: b for b in result["breeds"]}

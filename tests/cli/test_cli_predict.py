@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
@@ -39,9 +40,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         import index
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else None
-        path = urlsplit(self.path).path
+        parts = urlsplit(self.path)
+        path, query = parts.path, dict(parse_qsl(parts.query)) or None
         event = {"resource": "/", "path": path, "httpMethod": self.command,
-                 "headers": dict(self.headers), "queryStringParameters": None,
+                 "headers": dict(self.headers), "queryStringParameters": query,
                  "pathParameters": None, "body": body, "isBase64Encoded": False,
                  "requestContext": {"requestId": "test", "stage": "prod"}}
         response = index.handler(event, None)
@@ -60,11 +62,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def endpoint(aws, classifier_bytes, monkeypatch):
-    """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3."""
+def endpoint(aws, classifier_bytes, monkeypatch, moto_s3_url):
+    """The lean handler behind http://127.0.0.1:<free port>/, serving MODEL_KEY from moto's S3.
+
+    The function reads S3 over real HTTP (lambda/s3get.py), so its bucket is in moto's server."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "lambda"))  # this test only
     import index
     bucket = "wildrydes-predict-test"
-    s3 = boto3.client("s3")
+    s3 = boto3.client("s3", endpoint_url=moto_s3_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3_url)
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=MODEL_KEY, Body=classifier_bytes)
     monkeypatch.setenv("OUTPUT_BUCKET", bucket)
@@ -84,17 +90,17 @@ def test_predict_workshop_ride(wildrydes, endpoint):
     result = wildrydes.json("predict", *RIDE_FLAGS, "--url", endpoint)
     assert result["score"] == pytest.approx(expected(30, 30, 2500, 300, 333, 0), rel=1e-5)
     assert result["predicted_label"] == (1 if result["score"] > 0.5 else 0)
-    assert result["label"].startswith("field service")
+    assert result["label"].startswith("heavy magic use")
     assert result["model_path"] == MODEL_KEY and result["latency_ms"] > 0
 
 
 def test_predict_text_output(wildrydes, endpoint):
     out = wildrydes("predict", *RIDE_FLAGS, "--url", endpoint, json_output=False).stdout
-    assert "score" in out and "field service" in out and MODEL_KEY in out and "ms" in out
+    assert "score" in out and "heavy magic use" in out and MODEL_KEY in out and "ms" in out
 
 
 def test_predict_uses_the_recorded_deployment(wildrydes, endpoint):
-    settings = Settings(target="aws", region="us-east-1")
+    settings = Settings(target="aws", region="us-east-1", account="123456789012")   # moto's account
     deployment = state.Deployment(stack="wildrydes-ml-mod3-4", bucket="b", function_name="f", api_id="a",
                                   invoke_url=endpoint, model_path=MODEL_KEY, engine="lean", runtime="python3.13")
     state.save(settings, {deployment.stack: deployment})
@@ -202,7 +208,8 @@ def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
 def test_predict_missing_api_hint():
     from wildrydes_cli import predict as predicting
     from wildrydes_cli.errors import WildrydesError
-    answer = lambda url, payload: (403, {"message": "Missing Authentication Token"}, 1.0)
+    def answer(url, payload):
+        return 403, {"message": "Missing Authentication Token"}, 1.0
     with pytest.raises(WildrydesError, match="answered 403.*run `wildrydes deploy`"):
         predicting.predict("http://127.0.0.1:1/restapis/x/prod/_user_request_/", [{"distance": 1}], post=answer)
 
@@ -222,6 +229,16 @@ def test_large_batch_is_split_to_the_function_limit():
         sizes.append(len(payload))
         return 200, [{"score": ride["distance"]} for ride in payload], 2.0
     rides = [{"distance": i} for i in range(2500)]
-    result = predicting.predict("http://x/", rides, batch=True, post=answer)
-    assert sizes == [1000, 1000, 500] and result["requests"] == 3 and result["latency_ms"] == 6.0
-    assert [p["score"] for p in result["predictions"]] == list(range(2500))
+    result = predicting.predict_batch("http://x/", rides, post=answer)
+    assert sizes == [1000, 1000, 500] and result.requests == 3 and result.latency_ms == 6.0
+    assert [p["score"] for p in result.predictions] == list(range(2500))
+
+
+@pytest.mark.parametrize("label, text", [(1, "heavy magic use likely"), (0, "heavy magic use unlikely"), (None, None)])
+def test_the_label_says_what_the_predicted_label_means(label, text):
+    from wildrydes_cli import predict as predicting
+    answer = {"score": 0.7} if label is None else {"score": 0.7, "predicted_label": label}
+    result = predicting.predict("http://x/", [{"distance": 1}], post=lambda url, payload: (200, answer, 1.0))
+    assert result.answer["label"] == text and result.to_json()["label"] == text
+    batch = predicting.predict_batch("http://x/", [{"distance": 1}], post=lambda url, payload: (200, [answer], 1.0))
+    assert batch.predictions[0]["label"] == text

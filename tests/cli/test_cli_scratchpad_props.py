@@ -27,7 +27,7 @@ def test_write_is_idempotent_and_keeps_other_lines(lines, first, second):
         assert scratchpad.write(path, second) is False
         assert path.read_text(encoding="utf-8") == once
         text_lines = once.splitlines()
-        assert [l for l in text_lines if not any(l.startswith(k + ":") for k in OWNED)] == lines
+        assert [t for t in text_lines if not any(t.startswith(k + ":") for k in OWNED)] == lines
         for key in OWNED:
             assert text_lines.count(f"{key}: {second[key]}") == 1
         assert {k: v for k, v in scratchpad.read(path).items() if k in OWNED} == second

@@ -108,7 +108,7 @@ def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, 
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [MODEL_KEY]                                # models stay, code is gone
     assert "wildrydes-ml-mod1-3" in _stack_names()            # and the prerequisites too
-    assert not state.state_path(Settings(target="aws")).exists()
+    assert not state.state_path(Settings(target="aws", account="123456789012")).exists()
 
     again = wildrydes.json("cleanup")
     assert again["nothing_to_do"] is True
@@ -123,7 +123,7 @@ def test_cleanup_summary_reads_naturally():
 
 
 def test_cleanup_without_state_still_finds_the_stack(wildrydes, deployed):
-    state.save(Settings(target="aws"), {})       # state lost
+    state.save(Settings(target="aws", account="123456789012"), {})       # state lost
     result = wildrydes.json("cleanup")
     assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["apis"] == [deployed["api_id"]]
     assert boto3.client("apigateway").get_rest_apis()["items"] == []
@@ -178,7 +178,7 @@ def test_cleanup_complete_stack(wildrydes, with_model):
 # -- bad environment and files ---------------------------------------------------------
 
 def test_corrupt_state_file_is_ignored(wildrydes, boot):
-    path = state.state_path(Settings(target="aws"))
+    path = state.state_path(Settings(target="aws", account="123456789012"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
     assert wildrydes.json("status")["deployed"] is False

@@ -18,7 +18,7 @@ def _cfn_lint() -> list[str]:
 
 
 def test_templates_exist():
-    assert {p.name for p in ALL} >= {"prerequisites.yml", "function.yml", "complete.yml"}
+    assert {p.name for p in ALL} >= {"prerequisites.yml", "function.yml"}
 
 
 @pytest.mark.parametrize("template", ALL, ids=lambda p: p.name)
@@ -34,21 +34,43 @@ def _load(name: str) -> dict:
     return template
 
 
-def test_complete_matches_function_stack():
-    function, complete = _load("function.yml"), _load("complete.yml")
-    assert complete["Resources"] == function["Resources"]
-    assert complete["Parameters"] == function["Parameters"]
-    assert complete["Outputs"] == function["Outputs"]
-
-
 def test_function_role_reads_only_models():
     role = _load("function.yml")["Resources"]["ModelInferenceFunctionRole"]
     statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
     assert actions == ["s3:GetObject", "s3:ListBucket"]
     resources = statements[0]["Resource"]
-    assert [r["Fn::Sub"] for r in resources] == ["arn:${AWS::Partition}:s3:::${DataBucket}/linear-learner-*",
-                                                  "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*"]
+    # exactly the objects the function reads: model archives and breed indexes, not whole prefixes
+    assert [r["Fn::Sub"] for r in resources] == [
+        "arn:${AWS::Partition}:s3:::${DataBucket}/linear-learner-*/output/model.tar.gz",
+        "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/linear-learner-*/output/model.tar.gz",
+        "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/latest.json"]
+    assert statements[1]["Condition"] == {"StringEquals": {"s3:prefix": "breeds/"}}   # GET /breeds only
+
+
+def test_preflight_patterns_are_the_roles():
+    from wildrydes_cli import awschecks
+    role = _load("function.yml")["Resources"]["ModelInferenceFunctionRole"]
+    granted = [r["Fn::Sub"].split("${DataBucket}/", 1)[1]
+               for r in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"]]
+    assert [g for g in granted if g.endswith("model.tar.gz")] == list(awschecks.READABLE_MODEL_PATTERNS)
+    assert awschecks.role_can_read("linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz")
+    assert awschecks.role_can_read("breeds/unicorn/linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz")
+    assert not awschecks.role_can_read("linear-learner-2026/output/other.bin")
+    assert not awschecks.role_can_read("my-models/model.tar.gz")
+
+
+def test_function_timeout_is_under_api_gateways_29_seconds():
+    function = _load("function.yml")["Resources"]["ModelInferenceFunction"]["Properties"]
+    assert function["Timeout"] <= 29
+
+
+def test_the_stack_owns_the_functions_log_group_with_a_retention():
+    resources = _load("function.yml")["Resources"]
+    groups = [r for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert len(groups) == 1 and groups[0]["Properties"]["RetentionInDays"] > 0
+    assert groups[0]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ModelInferenceFunction}"}
+    assert groups[0].get("DeletionPolicy") == "Delete"
 
 
 def test_runtime_parameter_only_allows_current_and_mxnet_runtime():

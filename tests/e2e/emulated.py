@@ -22,6 +22,7 @@ LAMBDA_DIR = ROOT / "lambda"
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
 WORKSHOP_BODY = '{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
 ACCOUNT = "123456789012"
+_STATE_DIRS: dict[str, Path] = {}  # endpoint URL -> state dir of the daemons ``emulator`` started
 
 
 def free_port() -> int:
@@ -53,9 +54,11 @@ def emulator(state_dir: Path, port: int = 0):
 
     settings = Settings(state_dir=Path(state_dir), local_port=port)
     status = daemon.start(settings)
+    _STATE_DIRS[status.endpoint_url] = Path(state_dir)
     try:
         yield status
     finally:
+        _STATE_DIRS.pop(status.endpoint_url, None)
         daemon.stop(settings)
         assert pid_gone(status.pid), f"emulator pid {status.pid} still alive"
 
@@ -81,11 +84,22 @@ def workshop_model(scale: float = 1.0) -> bytes:
     return write_model_archive(weights, -1.0, "binary_classifier", 0.5, FEATURES)
 
 
-def clients(url: str, region: str = "us-east-1") -> dict:
+def credentials(url: str, state_dir: Path | None = None):
+    """The local target's credentials for the daemon at ``url`` (started by ``emulator`` or from ``state_dir``)."""
+    from wildrydes_cli.local.credentials import local_credentials
+
+    return local_credentials(state_dir if state_dir is not None else _STATE_DIRS[url])
+
+
+def clients(url: str, region: str = "us-east-1", state_dir: Path | None = None,
+            services: tuple[str, ...] = ("s3", "lambda", "apigateway", "iam")) -> dict:
+    """boto3 clients signed with the daemon's own credentials (its SigV4 gate admits nothing else)."""
     import boto3
 
-    kw = dict(endpoint_url=url, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
-    return {name: boto3.client(name, **kw) for name in ("s3", "lambda", "apigateway", "iam")}
+    creds = credentials(url, state_dir)
+    kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": creds.access_key_id,
+          "aws_secret_access_key": creds.secret_access_key}
+    return {name: boto3.client(name, **kw) for name in services}
 
 
 @dataclass
@@ -100,8 +114,9 @@ class Deployed:
 
 def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildrydes-local-data",
            function_name: str = "wildrydes-fn", timeout: int = 3, memory: int = 128,
-           extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None) -> Deployed:
-    aws = clients(url)
+           extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None,
+           state_dir: Path | None = None) -> Deployed:
+    aws = clients(url, state_dir=state_dir)
     s3, lam, apig, iam = aws["s3"], aws["lambda"], aws["apigateway"], aws["iam"]
     s3.create_bucket(Bucket=bucket)
     for key, data in (extra_objects or {}).items():

@@ -64,7 +64,7 @@ def test_unknown_and_invalid_breeds(cli, deployed):
 
 
 def test_newer_breed_model_is_served_after_the_refresh_interval(cli, deployed):
-    clients = emulated.clients(f"http://127.0.0.1:{cli.port}")
+    clients = emulated.clients(f"http://127.0.0.1:{cli.port}", state_dir=cli.home / "state")
     function = deployed["deploy"]["function_name"]
     config = clients["lambda"].get_function_configuration(FunctionName=function)
     env = dict(config["Environment"]["Variables"], MODEL_REFRESH_SECONDS="1")

@@ -4,11 +4,12 @@ restart, the AWS CLI seeing the stack, cleanup, stop - and no process left."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 
 import pytest
 
-from clitools import AWS, curl_post
+from clitools import AWS, WILDRYDES, curl_post
 import emulated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -25,9 +26,17 @@ def deployed(cli):
     assert started["running"] and started["port"] == cli.port
     assert cli.json("local", "start")["already_running"] is True
     cli.run("bootstrap")
-    cli.run(*TRAIN)
+    trained = cli.json(*TRAIN)
     deploy = cli.json("deploy", "--yes")
-    return {"pid": started["pid"], "deploy": deploy}
+    return {"pid": started["pid"], "deploy": deploy, "train": trained}
+
+
+def test_train_uses_mxnet_where_installed_else_numpy(deployed):
+    """`--trainer auto`: MXNet on Python 3.11 (the default install), the numpy trainer on 3.12+."""
+    import importlib.util
+    expected = "mxnet" if importlib.util.find_spec("mxnet") else "numpy"
+    assert deployed["train"]["trainer"] == expected
+    assert deployed["train"]["metrics"]["auc"] > 0.6
 
 
 def test_workshop_curl_and_predict_agree(cli, deployed):
@@ -39,6 +48,16 @@ def test_workshop_curl_and_predict_agree(cli, deployed):
     assert body["model_path"] == deployed["deploy"]["model_path"]
     predicted = cli.json(*PREDICT)
     assert predicted["score"] == pytest.approx(body["score"], rel=1e-9)
+    # The workshop's ride is the textbook positive of its rule (magicpoints >= 50 * distance).
+    assert body["predicted_label"] == 1 and predicted["label"] == "heavy magic use likely"
+
+
+def test_predict_explain_through_the_deployed_function(cli, deployed):
+    explained = cli.json(*PREDICT, "--explain")
+    total = explained["intercept"] + sum(explained["contributions"].values())
+    assert total == pytest.approx(math.log(explained["score"] / (1 - explained["score"])), rel=1e-6)
+    assert max(explained["contributions"], key=lambda k: abs(explained["contributions"][k])) == "magicpoints"
+    assert "why this score" in cli.run(*PREDICT, "--explain").stdout
 
 
 def test_newer_model_is_served_after_deploy_without_restart(cli, deployed):
@@ -52,13 +71,15 @@ def test_newer_model_is_served_after_deploy_without_restart(cli, deployed):
 
 
 def test_aws_cli_sees_the_deployed_stack_function_and_api(cli, deployed):
+    """The AWS CLI gets endpoint, region and the local target's credentials from `wildrydes local env`."""
     if not AWS.exists():
         pytest.skip("awscli not installed in this environment")
-    url = f"http://127.0.0.1:{cli.port}"
+    local_env = cli.json("local", "env")
+    assert local_env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{cli.port}"
 
     def aws(*args):
-        out = subprocess.run([str(AWS), *args, "--endpoint-url", url, "--region", "us-east-1", "--output", "json"],
-                             env=cli.env, capture_output=True, text=True, timeout=120)
+        out = subprocess.run([str(AWS), *args, "--output", "json"], env={**cli.env, **local_env},
+                             capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
@@ -70,6 +91,20 @@ def test_aws_cli_sees_the_deployed_stack_function_and_api(cli, deployed):
     assert function["Environment"]["Variables"]["MODEL_PATH"].endswith("model.tar.gz")
     apis = [a["id"] for a in aws("apigateway", "get-rest-apis")["items"]]
     assert deployed["deploy"]["api_id"] in apis
+
+
+def test_eval_local_env_points_the_aws_cli_at_the_local_target(cli, deployed):
+    """`eval "$(wildrydes local env)"` in a shell; the CLI's old dummy keys are refused with the fix named."""
+    if not AWS.exists():
+        pytest.skip("awscli not installed in this environment")
+    script = f'eval "$({WILDRYDES} local env)" && {AWS} sts get-caller-identity --output json'
+    out = subprocess.run(["bash", "-c", script], env=cli.env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Account"] == emulated.ACCOUNT
+    dummy = subprocess.run([str(AWS), "sts", "get-caller-identity", "--endpoint-url", f"http://127.0.0.1:{cli.port}",
+                            "--region", "us-east-1"], env=cli.env, capture_output=True, text=True, timeout=120)
+    assert dummy.returncode != 0
+    assert "InvalidClientTokenId" in dummy.stderr and 'eval "$(wildrydes local env)"' in dummy.stderr
 
 
 def test_cleanup_then_stop_leaves_no_process(cli, deployed):

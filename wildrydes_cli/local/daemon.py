@@ -25,8 +25,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import state as st
+from wildrydes_cli.local.credentials import local_credentials
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -87,14 +88,24 @@ def status(settings: Settings) -> Status:
 
 @contextmanager
 def _start_lock(settings: Settings):
-    path = st.local_dir(settings.state_dir) / "start.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    st.private_dir(settings.state_dir)
+    path = st.private_dir(st.local_dir(settings.state_dir)) / "start.lock"
+    with st.open_private(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_limits() -> None:
+    """The front's timeouts from the environment, checked here so a bad value is a usage error."""
+    from wildrydes_cli.local.httpio import Limits
+
+    try:
+        Limits.from_env()
+    except ValueError as exc:
+        raise UsageError(f"{exc} (seconds, or connections for WILDRYDES_LOCAL_MAX_CONNECTIONS).") from None
 
 
 def _log_tail(path, lines: int = 15) -> str:
@@ -109,6 +120,8 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
     """Start the daemon, or report the one already running."""
     port = st.resolve_port(port, settings.local_port)
     st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
+    _check_limits()
+    local_credentials(settings.state_dir)  # likewise: an unusable credentials file is a message here
     with _start_lock(settings):
         state, stale = _live_state(settings)
         if state is not None:
@@ -122,8 +135,8 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 f"Port {port} on {st.HOST} is already in use by another program; choose another with "
                 f"`wildrydes local start --port N` or {st.PORT_ENV}=N.")
         log_path = st.log_file(settings.state_dir)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
+        st.private_dir(log_path.parent)
+        with st.open_private(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", st.SERVER_MODULE, "--port", str(port),
                  "--state-dir", str(settings.state_dir)],

@@ -1,9 +1,10 @@
 """The deployed Lambda function as the runner needs it: configuration and code.
 
 Read from moto's in-memory Lambda and S3 backends (same process as the
-daemon). ``get_function``'s ``Code.Location`` is a fake URL, so the code comes
-from the S3 bucket/key the function was created from, verified against
-``CodeSha256`` (base64 of the SHA-256 of the zip). Lambda snapshots the code at
+daemon), through ``moto_backends``. ``get_function``'s ``Code.Location`` is
+a fake URL, so the code comes from the S3 bucket/key the function was
+created from, verified against ``CodeSha256`` (base64 of the SHA-256 of the
+zip). Lambda snapshots the code at
 create/update time, so when that S3 object has since been overwritten we fall
 back to moto's own snapshot, which must verify too.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local import moto_backends
 
 LOG = logging.getLogger(__name__)
 
@@ -56,24 +58,6 @@ def code_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
-def _backend_function(arn: str):
-    from moto.awslambda.models import lambda_backends
-
-    parts = arn.split(":")
-    if len(parts) < 7:
-        return None
-    region, account_id, name = parts[3], parts[4], parts[6]
-    if account_id not in dict.keys(lambda_backends):
-        return None
-    per_account = lambda_backends[account_id]
-    if region not in dict.keys(per_account):
-        return None
-    try:
-        return per_account[region].get_function(name)
-    except Exception:  # moto raises its own UnknownFunctionException
-        return None
-
-
 _SPECS: dict[str, tuple[tuple, FunctionSpec]] = {}
 
 
@@ -83,45 +67,37 @@ def find_function(arn: str) -> FunctionSpec | None:
     Called on every request: the spec is rebuilt only when moto's function
     object, its last-modified time, code sha or environment map changed.
     """
-    fn = _backend_function(arn)
+    fn = moto_backends.lambda_function(arn)
     if fn is None:
         return None
-    version = (id(fn), fn.last_modified, fn.code_sha_256, id(fn.environment_vars), fn.handler, fn.timeout,
-               fn.memory_size)
+    version = moto_backends.function_version(fn)
     cached = _SPECS.get(arn)
     if cached is not None and cached[0] == version:
         return cached[1]
-    spec = _spec(fn)
+    spec = _spec(moto_backends.function_config(fn))
     _SPECS[arn] = (version, spec)
     return spec
 
 
-def _spec(fn) -> FunctionSpec:
-    code = fn.code or {}
+def _spec(fn: moto_backends.LambdaFunction) -> FunctionSpec:
     return FunctionSpec(
-        arn=fn.function_arn, name=fn.function_name, account_id=fn.account_id, region=fn.region,
-        handler=fn.handler or "", runtime=fn.run_time or "", timeout=float(fn.timeout or 3),
-        memory_size=int(fn.memory_size or 128),
-        environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
-        code_sha256=fn.code_sha_256, last_modified=str(fn.last_modified),
-        code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"))
+        arn=fn.arn, name=fn.name, account_id=fn.account_id, region=fn.region, handler=fn.handler,
+        runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
+        environment=tuple(sorted(fn.environment.items())), code_sha256=fn.code_sha256,
+        last_modified=fn.last_modified, code_bucket=fn.code_bucket, code_key=fn.code_key)
 
 
 def fetch_code(spec: FunctionSpec) -> bytes:
     """The function's zip, verified against CodeSha256."""
     candidates: list[tuple[str, bytes]] = []
     if spec.code_bucket and spec.code_key:
-        from moto.s3.models import s3_backends
-
-        try:
-            key = s3_backends[spec.account_id]["aws"].get_object(spec.code_bucket, spec.code_key)
-            if key is not None:
-                candidates.append((f"s3://{spec.code_bucket}/{spec.code_key}", key.value))
-        except Exception as exc:  # moto's MissingBucket / MissingKey
-            LOG.info("code object s3://%s/%s not readable: %s", spec.code_bucket, spec.code_key, exc)
-    fn = _backend_function(spec.arn)
-    if fn is not None and getattr(fn, "code_bytes", b""):
-        candidates.append(("the function's code snapshot", fn.code_bytes))
+        stored = moto_backends.s3_object(spec.account_id, spec.code_bucket, spec.code_key)
+        if stored is not None:
+            candidates.append((f"s3://{spec.code_bucket}/{spec.code_key}", stored))
+    fn = moto_backends.lambda_function(spec.arn)
+    snapshot = moto_backends.function_code_snapshot(fn) if fn is not None else None
+    if snapshot:
+        candidates.append(("the function's code snapshot", snapshot))
     for source, data in candidates:
         if code_sha256(data) == spec.code_sha256:
             return data

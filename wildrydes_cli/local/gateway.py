@@ -1,12 +1,12 @@
 """API Gateway's REST proxy integration as pure functions.
 
-Two conversions, done exactly once per request and unit-tested directly (the
-way SAM CLI's ``local start-api`` splits them out):
+Two conversions, done exactly once per request and kept free of I/O so that
+tests hold them to API Gateway's behaviour without a server:
 
 * ``build_proxy_event``: an HTTP request -> the proxy event (payload v1) a
   Lambda function receives. ``requestId`` and the request time are produced per
   call from injected ``new_id``/``now`` callables, never computed at import
-  (SAM once shipped ``request_time_epoch=int(time())`` as a default argument).
+  (a default argument would freeze one time for every request).
 * ``proxy_response``: what the function returned -> the HTTP response, with
   API Gateway's validation: anything but a dict of the known keys with the
   right types is a 502 ``{"message": "Internal server error"}``.

@@ -13,7 +13,8 @@ log group ``/aws/lambda/<function>`` and one stream per execution environment
 (``Init Duration`` only on an environment's first invocation; Lambda bills
 duration in whole milliseconds, rounded up.) The daemon runs moto in-process,
 so the lines go straight into moto's CloudWatch Logs backend through the
-moto adapter; no HTTP round trip on the request path.
+moto adapter (``moto_backends.append_log_events``); no HTTP round trip, and
+no SigV4 gate, on the request path.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LOG = logging.getLogger(__name__)
@@ -64,33 +66,33 @@ def invocation_lines(invocation: Invocation) -> list[str]:
 
 
 class LogSink:
-    """Writes invocation lines into the emulator's CloudWatch Logs, creating group and stream as Lambda does.
+    """Buffers invocation lines and writes them into the emulator's CloudWatch Logs.
 
-    Lines are buffered and written in one batch per stream at most every
-    ``FLUSH_SECONDS`` (Lambda's own log delivery is asynchronous too), so an
-    invocation pays a list append, not a moto call. Each stream keeps at most
+    Lines are written in one batch per stream at most every ``FLUSH_SECONDS``
+    (Lambda's own log delivery is asynchronous too), so an invocation pays a
+    list append, not a moto call. Each stream keeps at most
     ``MAX_EVENTS_PER_STREAM`` events, oldest dropped first, so a load test
     cannot grow the daemon without bound (a retention by count, where AWS has
     one by days).
 
-    ``backend_for(region)`` returns moto's logs backend for the emulator's
-    account and that region (see ``motoadapter``); injected so tests can use
-    moto's backend directly or any object with its methods.
+    ``write(account_id, region, group, stream, events, keep)`` is
+    ``moto_backends.append_log_events`` in the daemon; ``schedule(delay,
+    callback)`` is the event loop's ``call_later`` (None writes at once).
     """
 
     FLUSH_SECONDS = 0.2
     MAX_EVENTS_PER_STREAM = 20_000
 
-    def __init__(self, backend_for, schedule=None) -> None:
-        self.backend_for = backend_for
-        self.schedule = schedule          # schedule(delay, callback); None: write at once
-        self.pending: dict[tuple[str, str, str], list[dict]] = {}
+    def __init__(self, write: Callable[..., None], schedule: Callable[[float, Callable[[], None]], object] | None = None):
+        self.write = write
+        self.schedule = schedule
+        self.pending: dict[tuple[str, str, str, str], list[dict]] = {}
         self.flush_scheduled = False
 
-    def add(self, region: str, function_name: str, stream: str, lines: list[str],
+    def add(self, account_id: str, region: str, function_name: str, stream: str, lines: list[str],
             now_ms: int | None = None) -> None:
         stamp = int(time.time() * 1000) if now_ms is None else now_ms
-        events = self.pending.setdefault((region, log_group(function_name), stream), [])
+        events = self.pending.setdefault((account_id, region, log_group(function_name), stream), [])
         events.extend({"timestamp": stamp, "message": line} for line in lines)
         if self.schedule is None:
             self.flush()
@@ -102,17 +104,8 @@ class LogSink:
         """Write every pending batch; a logging failure is logged and never fails an invocation."""
         self.flush_scheduled = False
         pending, self.pending = self.pending, {}
-        for (region, group, stream), events in pending.items():
+        for (account_id, region, group, stream), events in pending.items():
             try:
-                backend = self.backend_for(region)
-                if group not in backend.groups:
-                    backend.create_log_group(group, {})
-                streams = backend.groups[group].streams
-                if stream not in streams:
-                    backend.create_log_stream(group, stream)
-                backend.put_log_events(group, stream, events)
-                stored = streams[stream].events
-                if len(stored) > self.MAX_EVENTS_PER_STREAM:
-                    del stored[:len(stored) - self.MAX_EVENTS_PER_STREAM]
-            except Exception as exc:  # the group was deleted meanwhile, or moto changed: keep serving
+                self.write(account_id, region, group, stream, events, self.MAX_EVENTS_PER_STREAM)
+            except Exception as exc:  # moto changed, or refused the batch: keep serving
                 LOG.warning("could not write %d log events to %s: %s", len(events), group, exc)

@@ -1,8 +1,8 @@
 """Find what an execute-api request should run, from the emulated API Gateway.
 
 The daemon hosts moto in the same process, so routes are read straight from
-moto's in-memory API Gateway backends (no HTTP call to ourselves, a few dict
-lookups per request). What ``deploy`` changed is visible on the next request.
+moto's in-memory API Gateway backends through ``moto_backends`` (no HTTP call
+to ourselves, a few dict lookups per request). What ``deploy`` changed is visible on the next request.
 
 Matching follows API Gateway: a literal path segment beats ``{param}``, which
 beats a greedy ``{proxy+}``; a method falls back to ``ANY``; anything not found
@@ -14,6 +14,8 @@ import logging
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from wildrydes_cli.local import moto_backends
 
 LOG = logging.getLogger(__name__)
 
@@ -93,39 +95,27 @@ def function_arn_from_uri(uri: str | None) -> str | None:
     return found.group("arn") if found else None
 
 
-# --- reading moto's backends (in-process) ----------------------------------------------
+# --- the emulated API Gateway, through the one moto adapter ----------------------------
 
 _WHERE: dict[str, tuple[str, str]] = {}
 
 
 def _find_api(api_id: str):
-    """(account_id, region, RestAPI) for an API id in any account/region moto has created.
-
-    The location of a known id is remembered, so the usual request costs two
-    dict lookups; the scan copies moto's dicts first because moto's own threads
-    may add a region backend meanwhile.
-    """
-    from moto.apigateway.models import apigateway_backends
-
+    """(account_id, region, RestAPI) for an API id; a known id's location is remembered (two dict lookups)."""
     where = _WHERE.get(api_id)
     if where is not None:
-        per_account = dict.get(apigateway_backends, where[0])
-        backend = dict.get(per_account, where[1]) if per_account is not None else None
-        api = backend.apis.get(api_id) if backend is not None else None
+        api = moto_backends.rest_api_in(where[0], where[1], api_id)
         if api is not None:
             return where[0], where[1], api
         _WHERE.pop(api_id, None)
-    for account_id, per_account in list(dict.items(apigateway_backends)):
-        for region, backend in list(dict.items(per_account)):
-            api = backend.apis.get(api_id)
-            if api is not None:
-                _WHERE[api_id] = (account_id, region)
-                return account_id, region, api
-    return None
+    found = moto_backends.find_rest_api(api_id)
+    if found is not None:
+        _WHERE[api_id] = (found[0], found[1])
+    return found
 
 
 def _resources(api) -> list[Resource]:
-    by_id = api.resources
+    by_id = {r.resource_id: r for r in moto_backends.api_resources(api)}
     paths: dict[str, str] = {}
 
     def path_of(rid: str) -> str:
@@ -140,14 +130,7 @@ def _resources(api) -> list[Resource]:
         paths[rid] = result
         return result
 
-    out = []
-    for rid, res in list(by_id.items()):
-        methods = {}
-        for name, method in list(res.resource_methods.items()):
-            integ = method.method_integration
-            methods[name.upper()] = (integ.integration_type, integ.uri) if integ is not None else None
-        out.append(Resource(rid, path_of(rid), methods))
-    return out
+    return [Resource(rid, path_of(rid), res.methods) for rid, res in by_id.items()]
 
 
 def resolve(api_id: str, stage: str, method: str, raw_path: str) -> Route | None:
@@ -156,8 +139,8 @@ def resolve(api_id: str, stage: str, method: str, raw_path: str) -> Route | None
     if found is None:
         return None
     account_id, region, api = found
-    stage_obj = api.stages.get(stage)
-    if stage_obj is None:
+    variables = moto_backends.stage_variables(api, stage)
+    if variables is None:
         return None
     matched = match_resource(_resources(api), raw_path or "/")
     if matched is None:
@@ -169,6 +152,6 @@ def resolve(api_id: str, stage: str, method: str, raw_path: str) -> Route | None
     integration_type, uri = integration
     return Route(api_id=api_id, account_id=account_id, region=region, stage=stage,
                  resource_id=resource.resource_id, resource_path=resource.path,
-                 path_parameters=params or None, stage_variables=dict(stage_obj.variables or {}) or None,
+                 path_parameters=params or None, stage_variables=variables or None,
                  integration_type=str(integration_type or "").upper(),
                  function_arn=function_arn_from_uri(uri))

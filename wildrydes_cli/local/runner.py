@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wildrydes_cli.local import lambdalogs, moto_backends
+from wildrydes_cli.local.credentials import Credentials
 from wildrydes_cli.local.functions import FunctionSpec, extract_zip, fetch_code
 
 LOG = logging.getLogger(__name__)
@@ -59,12 +61,15 @@ class Worker:
 
     def __init__(self, proc: asyncio.subprocess.Process):
         self.proc = proc
+        self.stream = lambdalogs.stream_name()   # one log stream per execution environment, as Lambda
+        self.init_ms: float | None = None        # reported on this environment's first REPORT line
+        self.init_output: list[str] = []
 
     @classmethod
-    async def start(cls, task_root: Path, handler: str, env: dict[str, str]) -> "Worker":
+    async def start(cls, task_root: Path, handler: str, env: dict[str, str], memory_mb: int = 0) -> "Worker":
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "wildrydes_cli.local.worker", "--task-root", str(task_root),
-            "--handler", handler, cwd=str(task_root), env=env,
+            "--handler", handler, "--memory-mb", str(memory_mb), cwd=str(task_root), env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
         worker = cls(proc)
         try:
@@ -78,9 +83,18 @@ class Worker:
         if hello.get("type") != "ready":
             worker.kill()
             raise WorkerGone("the function failed to initialise", hello.get("error"))
+        worker.init_ms = float(hello.get("init_ms") or 0.0)
+        worker.init_output = [str(line) for line in hello.get("logs") or []]
         return worker
 
+    def first_report(self) -> tuple[float | None, list[str]]:
+        """(init duration, init output) once: only the environment's first invocation carries them."""
+        init = self.init_ms, self.init_output
+        self.init_ms, self.init_output = None, []
+        return init
+
     async def _read(self) -> dict:
+        assert self.proc.stdout is not None
         try:
             header = await self.proc.stdout.readexactly(_HEADER.size)
             payload = await self.proc.stdout.readexactly(_HEADER.unpack(header)[0])
@@ -102,6 +116,7 @@ class Worker:
             self.kill()
 
         timer = loop.call_later(timeout, expire)
+        assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
             return await self._read()
@@ -127,8 +142,10 @@ class Worker:
 class FunctionPool:
     """Warm workers for one function fingerprint."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, env: dict[str, str], max_workers: int):
+    def __init__(self, spec: FunctionSpec, task_root: Path, env: dict[str, str], max_workers: int,
+                 logs: lambdalogs.LogSink | None = None):
         self.spec = spec
+        self.logs = logs
         self.task_root = task_root
         self.env = env
         self.idle: list[Worker] = []
@@ -142,27 +159,37 @@ class FunctionPool:
             worker = self.idle.pop() if self.idle else None
             if worker is None or not worker.alive:
                 try:
-                    worker = await Worker.start(self.task_root, self.spec.handler, self.env)
+                    worker = await Worker.start(self.task_root, self.spec.handler, self.env, self.spec.memory_size)
                 except WorkerGone as exc:
                     LOG.error("function %s: %s %s", self.spec.name, exc, (exc.error or {}).get("errorMessage", ""))
                     return Outcome("error", error=exc.error or {"errorMessage": str(exc)})
             self.busy.add(worker)
             payload = json.dumps({"event": event, "context": context}, separators=(",", ":")).encode()
+            started = time.perf_counter()
             try:
                 reply = await worker.invoke(payload, self.spec.timeout)
             except asyncio.TimeoutError:
                 LOG.warning("function %s timed out after %.1f s; worker killed", self.spec.name, self.spec.timeout)
                 self._discard(worker)
+                self._log(worker, context, [f"Task timed out after {self.spec.timeout:.2f} seconds"],
+                          self.spec.timeout * 1000)
                 return Outcome("timeout")
             except (WorkerGone, ConnectionError, BrokenPipeError) as exc:
                 LOG.error("function %s: worker died: %s", self.spec.name, exc)
                 self._discard(worker)
+                self._log(worker, context, [f"Runtime exited: {exc}"], (time.perf_counter() - started) * 1000)
                 return Outcome("error", error={"errorMessage": str(exc)})
             except BaseException:
                 self._discard(worker)
                 raise
             self.busy.discard(worker)
-            if self.retired or not worker.alive:
+            output = [str(line) for line in reply.get("logs") or []]
+            if not reply.get("ok"):
+                error = reply.get("error") or {}
+                output.append(f"[ERROR] {error.get('errorType', 'Error')}: {error.get('errorMessage', '')}")
+            self._log(worker, context, output, float(reply.get("duration_ms") or (time.perf_counter() - started) * 1000),
+                      int(reply.get("max_memory_mb") or 0))
+            if self.retired or not worker.alive or reply.get("exit"):
                 worker.kill()
             else:
                 self.idle.append(worker)
@@ -171,6 +198,17 @@ class FunctionPool:
             return Outcome("error", error=reply.get("error"))
         finally:
             self.slots.release()
+
+    def _log(self, worker: Worker, context: dict, output: list[str], duration_ms: float,
+             max_memory_mb: int = 0) -> None:
+        """Lambda's lines for one invocation, into the function's log group (when the runner keeps logs)."""
+        if self.logs is None:
+            return
+        init_ms, init_output = worker.first_report()
+        invocation = lambdalogs.Invocation(str(context.get("request_id", "")), tuple(output), duration_ms,
+                                           self.spec.memory_size, max_memory_mb, init_ms)
+        self.logs.add(self.spec.account_id, self.spec.region, self.spec.name, worker.stream,
+                      init_output + lambdalogs.invocation_lines(invocation))
 
     def _discard(self, worker: Worker) -> None:
         self.busy.discard(worker)
@@ -193,11 +231,13 @@ class FunctionPool:
         return self.retired and not self.busy
 
 
-def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -> dict[str, str]:
+def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path,
+                       credentials: Credentials | None = None) -> dict[str, str]:
     """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
 
-    Credentials are dummies and config files are blanked, so a function run by
-    the emulator can never reach a real AWS account.
+    Credentials are the local target's own (its SigV4 gate admits nothing else;
+    dummies when none are given) and config files are blanked, so a function run
+    by the emulator can never reach a real AWS account.
     """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -217,9 +257,8 @@ def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id if credentials else "testing",
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key if credentials else "testing",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -228,19 +267,45 @@ def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path) -
     return env
 
 
+def task_root_for(task_dir: Path | None) -> Path:
+    """A private directory for this daemon's unpacked code, after removing what dead daemons left.
+
+    Under the state directory (``<state>/local/lambda/<pid>``) rather than
+    /tmp, so a ``kill -9`` leaves nothing in /tmp, and the next daemon on the
+    same state directory removes every ``<pid>`` whose process is gone. Without
+    ``task_dir`` (tests of the runner alone) a private temp directory.
+    """
+    if task_dir is None:
+        return Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+    from wildrydes_cli.local import state
+
+    state.private_dir(task_dir)
+    for child in Path(task_dir).iterdir():
+        if child.name.isdigit() and int(child.name) != os.getpid() and not (
+                state.pid_alive(int(child.name)) and state.is_daemon_process(int(child.name))):
+            LOG.info("removing function code left by a dead emulator (pid %s): %s", child.name, child)
+            shutil.rmtree(child, ignore_errors=True)
+    root = Path(task_dir) / str(os.getpid())
+    shutil.rmtree(root, ignore_errors=True)  # a previous daemon with our (reused) pid
+    return state.private_dir(root)
+
+
 class Runner:
     """All function pools of the daemon."""
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
-                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time):
+                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
+                 task_dir: Path | None = None, credentials: Credentials | None = None):
         self.endpoint_url = endpoint_url
+        self.credentials = credentials
         self.max_workers = max_workers
         self.fetch = fetch
         self.clock = clock
         self.pools: dict[str, FunctionPool] = {}
         self.retired: list[FunctionPool] = []
         self.locks: dict[str, asyncio.Lock] = {}
-        self.root = Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+        self.root = task_root_for(task_dir)
+        self.logs: lambdalogs.LogSink | None = None   # made on the event loop, on first use
 
     async def _pool(self, spec: FunctionSpec) -> FunctionPool:
         pool = self.pools.get(spec.arn)
@@ -252,11 +317,17 @@ class Runner:
             if pool is not None and pool.spec.fingerprint == spec.fingerprint:
                 return pool
             loop = asyncio.get_running_loop()
-            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
             code = await loop.run_in_executor(None, self.fetch, spec)
-            await loop.run_in_executor(None, extract_zip, code, task_root)
-            new = FunctionPool(spec, task_root, worker_environment(spec, self.endpoint_url, task_root),
-                               self.max_workers)
+            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
+            try:
+                await loop.run_in_executor(None, extract_zip, code, task_root)
+            except BaseException:  # a refused or broken zip leaves no directory behind
+                shutil.rmtree(task_root, ignore_errors=True)
+                raise
+            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
+            if self.logs is None:
+                self.logs = lambdalogs.LogSink(moto_backends.append_log_events, schedule=loop.call_later)
+            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
             if pool is not None:
                 LOG.info("function %s changed; retiring its warm workers", spec.name)
                 pool.retire()
@@ -282,7 +353,9 @@ class Runner:
         return await pool.invoke(event, context)
 
     def shutdown(self) -> None:
-        """Kill every worker and remove the extracted code."""
+        """Kill every worker, write the logs still buffered, and remove the extracted code."""
+        if self.logs is not None:
+            self.logs.flush()
         for pool in list(self.pools.values()) + self.retired:
             pool.kill_all()
         self.pools.clear()

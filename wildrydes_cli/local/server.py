@@ -4,8 +4,12 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
-  anything else                                       -> moto's WSGI app (S3, CloudFormation,
-                                                         Lambda, API Gateway, IAM, STS), in a thread
+  anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
+                                                         app (S3, CloudFormation, Lambda, API Gateway,
+                                                         IAM, STS), in a thread
+
+Connections (timeouts, the cap on open connections, HTTP parsing and its
+limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
 
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
 --state-dir DIR`` in its own session with output to the log file; it writes
@@ -27,7 +31,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import auth, connection, gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local.credentials import Credentials, local_credentials
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -40,9 +45,12 @@ HEALTH_PATH = "/_wildrydes/health"
 class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
-    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS):
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, *, gate: auth.Gate,
+                 credentials: Credentials, task_dir: Path | None = None):
         self.port = port
-        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers)
+        self.gate = gate
+        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
+                             credentials=credentials)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
         path = request.path
@@ -53,7 +61,8 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, wsgi.call_moto, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py); checked in the thread, off the event loop.
+        return await loop.run_in_executor(None, self.gate.call, wsgi.call_moto, request, self.port, client)
 
     async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -83,62 +92,36 @@ class Emulator:
             return gateway.internal_server_error(request_id)
         return gateway.proxy_response(outcome.result, request_id)
 
-    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        client = writer.get_extra_info("peername")
-        try:
-            while True:
-                try:
-                    request = await httpio.read_request(reader, writer)
-                except httpio.BadRequest as exc:
-                    body = json.dumps({"message": str(exc)}).encode()
-                    response = gateway.HttpResponse(exc.status, [("Content-Type", "application/json")], body)
-                    writer.write(httpio.encode_response(response, keep_alive=False))
-                    break
-                if request is None:
-                    break
-                try:
-                    response = await self.handle(request, client)
-                except Exception:
-                    LOG.exception("unhandled error serving %s %s", request.method, request.target)
-                    response = gateway.HttpResponse(500, [("Content-Type", "application/json")],
-                                                    b'{"message": "Internal server error"}')
-                keep = request.keep_alive
-                writer.write(httpio.encode_response(response, keep_alive=keep, head_only=request.method == "HEAD"))
-                await writer.drain()
-                if not keep:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:  # shutdown with the connection idle in keep-alive
-            pass
-        finally:
-            writer.close()
-
     def shutdown(self) -> None:
         self.runner.shutdown()
 
 
-async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
+async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
     wsgi.moto_app()  # import moto before we announce readiness
+    credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
     holder: dict = {}
 
     async def on_connection(reader, writer):
-        await holder["emulator"].connection(reader, writer)
+        await holder["connections"].accept(reader, writer)
 
+    limits = limits or httpio.Limits.from_env()
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
-    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS))
-    holder["emulator"] = emulator
+    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
+                        task_dir=state.tasks_dir(state_dir), gate=auth.Gate(state_dir, credentials),
+                        credentials=credentials)
+    holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     state.write_state(state_dir, state.DaemonState(pid=os.getpid(), port=bound,
                                                    log_file=str(state.log_file(state_dir)),
                                                    started_at=time.time(), version=__version__))
-    LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d)", __version__, state.HOST, bound, os.getpid())
+    LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d); %s, at most %d connections",
+             __version__, state.HOST, bound, os.getpid(), limits, holder["connections"].cap)
     if ready_hook:
         ready_hook(bound)
     try:
@@ -175,7 +158,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        _run(serve(args.port, args.state_dir))
+        limits = httpio.Limits.from_env()
+    except ValueError as exc:
+        LOG.error("%s", exc)
+        return 2
+    try:
+        _run(serve(args.port, args.state_dir, limits=limits))
     except OSError as exc:
         LOG.error("cannot listen on %s:%d: %s", state.HOST, args.port, exc)
         return 3

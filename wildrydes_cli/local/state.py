@@ -45,6 +45,38 @@ def local_dir(state_dir: Path) -> Path:
     return Path(state_dir) / "local"
 
 
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) 0700, and tighten it if it exists: only its user may enter.
+
+    The daemon's state, log, lock and unpacked function code are nobody else's business.
+    """
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+    info = path.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def open_private(path: Path, mode: str = "a", **kwargs):
+    """``open`` for a file only its owner may read or write (0600, tightened if it existed)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode.startswith("a") else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, mode, **kwargs)
+
+
+def tasks_dir(state_dir: Path) -> Path:
+    """Where the daemon unpacks function code: ``<state>/local/lambda/<daemon pid>/`` (see runner)."""
+    return local_dir(state_dir) / "lambda"
+
+
 def state_file(state_dir: Path) -> Path:
     return local_dir(state_dir) / "daemon.json"
 
@@ -70,9 +102,10 @@ def read_state(state_dir: Path) -> DaemonState | None:
 def write_state(state_dir: Path, state: DaemonState) -> None:
     """Write atomically (temp file + rename) so a reader never sees half a file."""
     path = state_file(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state)))
+    with open_private(tmp, "w") as handle:
+        handle.write(json.dumps(asdict(state)))
     os.replace(tmp, path)
 
 

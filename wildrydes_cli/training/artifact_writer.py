@@ -11,11 +11,15 @@ trained here is published in exactly that shape::
         ├── manifest.json
         └── additional-params.json   predictor_type, threshold, loss_type, [feature_names]
 
-The symbol and the parameters are built and saved by MXNet itself (``mx.sym``,
-``mx.nd.save``), so ``mx.module.Module.load(prefix, 0)`` reads them by
-construction rather than by our imitation of its format. Timestamps in the tar
-and zip headers are fixed so the same model always gives the same bytes (a
-content hash then identifies a model).
+Why the symbol JSON and the ``.params`` bytes are written here with the
+standard library rather than by MXNet (``mx.sym``, ``mx.nd.save``): MXNet 1.9.1
+installs only on Python 3.11, and ``wildrydes train`` must work on 3.12 and
+3.13 too. The two files are small and fixed in shape (one dense layer), so this
+module writes exactly the bytes MXNet 1.9.1 writes for the same graph and
+arrays; tests/test_artifact_writer.py holds them byte-equal to MXNet's own
+output and loads them with ``mx.module.Module.load`` wherever MXNet is
+installed. Timestamps in the tar and zip headers are fixed so the same model
+always gives the same bytes (a content hash then identifies a model).
 """
 from __future__ import annotations
 
@@ -24,11 +28,10 @@ import io
 import json
 import logging
 import math
+import struct
 import tarfile
-import tempfile
 import zipfile
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 LOG = logging.getLogger(__name__)
 
@@ -40,19 +43,71 @@ PREFIX = "mx-mod"
 # ZIP cannot store dates before 1980; any fixed date keeps the bytes stable.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 MANIFEST = {"additional-params.json": "json", "mx-mod": "mxnet_module", "version": 1}
+MXNET_VERSION = 10901             # the version MXNet 1.9.1 stamps into a symbol's attrs
+# MXNet's NDArray serialisation constants (the lean reader in lambda/artifact.py has the same).
+LIST_MAGIC = 0x112
+NDARRAY_V2_MAGIC = 0xF993FAC9
+STORAGE_DEFAULT = 0
+DEVICE_CPU = 1
+DTYPE_FLOAT32 = 0
 
 
-def build_symbol(dimension: int, predictor_type: str):
-    """The graph linear-learner writes: ``dot(data, w) + b`` into a regression-output head."""
-    import mxnet as mx
+def symbol_json(dimension: int, predictor_type: str) -> bytes:
+    """The graph linear-learner writes: ``dot(data, w) + b`` into a regression-output head.
 
-    data = mx.sym.Variable("data")
-    weight = mx.sym.Variable("fc0_weight", shape=(dimension, 1))
-    bias = mx.sym.Variable("fc0_bias", shape=(1, 1))
-    linear = mx.sym.broadcast_add(mx.sym.dot(data, weight, name="dot0"), bias, name="broadcast_plus0")
-    label = mx.sym.Variable("out_label")
-    head = getattr(mx.sym, HEADS[predictor_type])
-    return head(data=linear, label=label, name=HEADS[predictor_type].lower() + "0")
+    Byte for byte what MXNet 1.9.1's ``Symbol.tojson()`` gives for that graph
+    (dmlc's JSON writer: two-space indent, ``", "`` before each newline).
+    """
+    head = HEADS[predictor_type]
+    nodes = [
+        _node("null", "data", "[]"),
+        _node("null", "fc0_weight", "[]", f"({dimension}, 1)"),
+        _node("dot", "dot0", "[[0, 0, 0], [1, 0, 0]]"),
+        _node("null", "fc0_bias", "[]", "(1, 1)"),
+        _node("broadcast_add", "broadcast_plus0", "[[2, 0, 0], [3, 0, 0]]"),
+        _node("null", "out_label", "[]"),
+        _node(head, head.lower() + "0", "[[4, 0, 0], [5, 0, 0]]"),
+    ]
+    text = ("{\n  \"nodes\": [\n" + ", \n".join(nodes) + "\n  ], \n"
+            '  "arg_nodes": [0, 1, 3, 5], \n'
+            '  "node_row_ptr": [0, 1, 2, 3, 4, 5, 6, 7], \n'
+            '  "heads": [[6, 0, 0]], \n'
+            f'  "attrs": {{"mxnet_version": ["int", {MXNET_VERSION}]}}\n}}')
+    return text.encode("utf-8")
+
+
+def _node(op: str, name: str, inputs: str, shape: str | None = None) -> str:
+    lines = [f'      "op": "{op}"', f'      "name": "{name}"']
+    if shape is not None:
+        lines.append(f'      "attrs": {{"__shape__": "{shape}"}}')
+    lines.append(f'      "inputs": {inputs}')
+    return "    {\n" + ", \n".join(lines) + "\n    }"
+
+
+def params_bytes(arrays: Sequence[tuple[str, tuple[int, ...], Sequence[float]]]) -> bytes:
+    """MXNet's NDArray-list file (``mx.nd.save`` of a dict) for dense float32 CPU arrays.
+
+    Layout (src/c_api/c_api.cc, src/ndarray/ndarray.cc): list magic, a reserved
+    word and the array count; per array the V2 magic, storage type (dense),
+    shape (ndim, int64 dims), context (cpu, 0), dtype flag (float32) and the
+    little-endian data; then the names.
+    """
+    out = [struct.pack("<QQQ", LIST_MAGIC, 0, len(arrays))]
+    for name, shape, values in arrays:
+        if math.prod(shape) != len(values):
+            raise ValueError(f"{name}: shape {shape} does not hold {len(values)} values")
+        out.append(struct.pack("<Iii", NDARRAY_V2_MAGIC, STORAGE_DEFAULT, len(shape)))
+        out.append(struct.pack(f"<{len(shape)}q", *shape))
+        out.append(struct.pack("<iii", DEVICE_CPU, 0, DTYPE_FLOAT32))
+        try:
+            out.append(struct.pack(f"<{len(values)}f", *values))
+        except OverflowError:
+            raise ValueError(f"{name} holds a value outside float32's range") from None
+    out.append(struct.pack("<Q", len(arrays)))
+    for name, _, _ in arrays:
+        encoded = name.encode("utf-8")
+        out.append(struct.pack("<Q", len(encoded)) + encoded)
+    return b"".join(out)
 
 
 def additional_params(predictor_type: str, threshold: float,
@@ -88,20 +143,9 @@ def _validate(weights: list[float], bias: float, predictor_type: str, threshold:
 
 
 def _mxnet_files(weights: list[float], bias: float, predictor_type: str) -> tuple[bytes, bytes]:
-    """Symbol JSON and ``.params`` bytes, written by MXNet into a private temp dir."""
-    import mxnet as mx
-    import numpy as np
-
-    symbol = build_symbol(len(weights), predictor_type)
-    arrays = {
-        "arg:fc0_weight": mx.nd.array(np.asarray(weights, dtype=np.float32).reshape(-1, 1), dtype="float32"),
-        "arg:fc0_bias": mx.nd.array(np.asarray([[bias]], dtype=np.float32), dtype="float32"),
-    }
-    with tempfile.TemporaryDirectory(prefix="wildrydes-artifact-") as tmp:
-        params_path = Path(tmp) / f"{PREFIX}-0000.params"
-        mx.nd.save(str(params_path), arrays)
-        params = params_path.read_bytes()
-    return symbol.tojson().encode("utf-8"), params
+    """Symbol JSON and ``.params`` bytes, as MXNet's ``Symbol.tojson`` and ``nd.save`` write them."""
+    params = params_bytes([("arg:fc0_weight", (len(weights), 1), weights), ("arg:fc0_bias", (1, 1), [bias])])
+    return symbol_json(len(weights), predictor_type), params
 
 
 def _zip(files: list[tuple[str, bytes]]) -> bytes:

@@ -15,9 +15,13 @@ import json
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wildrydes_cli import layout
-from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli import layout, modelcheck
+from wildrydes_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from wildrydes_cli.aws import Aws
 
 LOG = logging.getLogger(__name__)
 
@@ -54,18 +58,15 @@ def _iso(now: datetime) -> str:
     return now.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def publish_model(s3_client, bucket: str, data: bytes, breed: str | None = None,
+def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
                   now: datetime | None = None, metrics: dict | None = None) -> str:
-    """Upload ``data`` (a model.tar.gz) and, for a breed, then its ``latest.json``; return the model key.
-
-    boto3 errors propagate: callers wrap this in ``Aws.translate`` so they
-    become project errors with a fix.
-    """
+    """Upload ``data`` (a model.tar.gz) and, for a breed, then its ``latest.json``; return the model key."""
     if breed is not None:
         validate_breed(breed)
+    modelcheck.check_model(data, "The trained model")  # nothing is uploaded unless the function could serve it
     now = now or datetime.now(timezone.utc)
     key = model_key(now, breed)
-    s3_client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=CONTENT_TYPE)
+    aws.put_object(bucket, key, data, CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
     if breed is not None:
         index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {},
@@ -74,8 +75,8 @@ def publish_model(s3_client, bucket: str, data: bytes, breed: str | None = None,
             # The function reads this index first anyway: carrying a small model
             # here saves the second S3 GET on a breed's first request.
             index["model_base64"] = base64.b64encode(data).decode("ascii")
-        s3_client.put_object(Bucket=bucket, Key=latest_key(breed), ContentType="application/json",
-                             Body=json.dumps(index, sort_keys=True).encode("utf-8"))
+        aws.put_object(bucket, latest_key(breed), json.dumps(index, sort_keys=True).encode("utf-8"),
+                       "application/json")
         LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
     return key
 
@@ -93,19 +94,3 @@ def save_model(path: Path | str, data: bytes) -> Path:
         raise UsageError(f"cannot write --save {path}: {exc.strerror or exc}") from None
     return path
 
-
-def find_bucket(settings, aws) -> str:
-    """The data bucket: scratchpad's ``DataBucket:`` line, else the prerequisites stack's DataBucket."""
-    from wildrydes_cli import scratchpad
-
-    values = scratchpad.read(settings.scratchpad)
-    for name in (scratchpad.BUCKET_KEY, "bucket"):
-        if values.get(name):
-            return values[name]
-    try:
-        return aws.stack_resource_physical_id(settings.prereq_stack, "DataBucket")
-    except NotFoundError:
-        raise NotFoundError(
-            f"no data bucket to publish to: stack {settings.prereq_stack} does not exist and "
-            f"{settings.scratchpad} has no 'DataBucket:' line. Run `wildrydes bootstrap`, pass --bucket NAME, "
-            "or use --save PATH to keep the model on this machine") from None

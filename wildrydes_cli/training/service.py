@@ -1,4 +1,4 @@
-"""``wildrydes train`` below the command line: data -> MXNet training -> artifact -> S3 or a file.
+"""``wildrydes train`` below the command line: data -> training (MXNet or numpy) -> artifact -> S3 or a file.
 
 Why a separate module from the Click command: the command only parses flags
 and renders; this is what tests drive, and it decides the order that matters
@@ -12,12 +12,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from wildrydes_cli.errors import NotFoundError, UsageError
-from wildrydes_cli.training import publish
-from wildrydes_cli.training.data import Dataset, read_csv
-from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel, train
+from wildrydes_cli.results import TrainBreedsResult, TrainResult
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training import publish, trainers
+from wildrydes_cli.training.data import Dataset, read_data
+from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel
+
+if TYPE_CHECKING:
+    from wildrydes_cli.aws import Aws
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ class TrainRequest:
     epochs: int = 15
     bucket: str | None = None
     save: Path | None = None
+    trainer: str = "auto"      # trainers.TRAINERS: auto = mxnet where importable, else numpy
 
 
 def check_request(request: TrainRequest) -> None:
@@ -56,7 +62,7 @@ def check_request(request: TrainRequest) -> None:
 def load_dataset(request: TrainRequest) -> Dataset:
     """The user's CSV, or synthetic rides (seeded by --seed and --breed)."""
     if request.data is not None:
-        return read_csv(request.data)
+        return read_data(request.data)
     from wildrydes_cli.training.synthetic import generate_rides
 
     return generate_rides(request.rows, seed=request.seed, breed=request.breed)
@@ -69,74 +75,91 @@ def package(model: TrainedModel) -> bytes:
                                model.feature_names)
 
 
-class Destination:
-    """Where the artifact goes: a local file, or the data bucket on the configured target."""
+class FileDestination:
+    """``--save PATH``: the artifact goes to a local file; no AWS, no emulator."""
 
-    def __init__(self, request: TrainRequest, settings, aws_factory: Callable | None = None) -> None:
-        self.request = request
-        self.settings = settings
-        self._aws_factory = aws_factory
-        self.aws = None
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self.bucket: str | None = None
 
-    def prepare(self) -> None:
+    def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
+        path = publish.save_model(self.path, data)
+        return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
+
+
+class BucketDestination:
+    """The data bucket on the configured target, resolved and checked before any training starts."""
+
+    def __init__(self, aws: Aws, bucket: str) -> None:
+        self.aws = aws
+        self.bucket = bucket
+
+    @classmethod
+    def prepare(cls, request: TrainRequest, settings: Settings) -> "BucketDestination":
         """Resolve the target and the bucket, and check the bucket exists (fail before training)."""
-        if self.request.save is not None:
-            return
+        from wildrydes_cli.aws import Aws
+        from wildrydes_cli.data_bucket import require_data_bucket
         from wildrydes_cli.target import resolve
 
-        settings = resolve(self.settings)
-        if self._aws_factory is None:
-            from wildrydes_cli.aws import aws_for
-            self.aws = aws_for(settings)
-        else:
-            self.aws = self._aws_factory(settings)
-        self.bucket = self.request.bucket or publish.find_bucket(settings, self.aws)
-        if not self.aws.bucket_exists(self.bucket):
-            raise NotFoundError(f"bucket {self.bucket} does not exist on target {settings.target}: run "
+        target = resolve(settings)
+        aws = Aws(target)
+        bucket = request.bucket or require_data_bucket(
+            target.settings, aws, "publish to", ", or use --save PATH to keep the model on this machine")
+        if not aws.bucket_exists(bucket):
+            raise NotFoundError(f"bucket {bucket} does not exist on target {target.name}: run "
                                 "`wildrydes bootstrap`, pass an existing --bucket, or use --save PATH")
+        return cls(aws, bucket)
 
     def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
-        if self.request.save is not None:
-            path = publish.save_model(self.request.save, data)
-            return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
-        with self.aws.translate(f"publish the model to s3://{self.bucket}"):
-            key = publish.publish_model(self.aws.client("s3"), self.bucket, data, breed=breed, metrics=metrics)
+        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
         if breed is not None:
             result["index"] = publish.latest_key(breed)
         return result
 
 
-def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict) -> dict:
-    """The command's result: one JSON-ready dict."""
-    return {
-        "predictor_type": model.predictor_type,
-        "data": dataset.source,
-        "synthetic": request.data is None,
-        "breed": request.breed,
-        "rows": {"train": model.train_rows, "validation": model.validation_rows},
-        "epochs": model.epochs,
-        "seconds": round(model.seconds, 3),
-        "threshold": model.threshold,
-        "metrics": model.metrics,
-        "model": location,
-    }
+def destination_for(request: TrainRequest, settings: Settings) -> FileDestination | BucketDestination:
+    if request.save is not None:
+        return FileDestination(request.save)
+    return BucketDestination.prepare(request, settings)
 
 
-def train_model(request: TrainRequest, settings, on_epoch=None, aws_factory: Callable | None = None) -> dict:
+def synthetic_rule(breed: str | None) -> dict:
+    """The rule that labelled the synthetic rides, so a user can see what the model should learn."""
+    from wildrydes_cli.training.synthetic import MAGIC_PER_MILE, MILD_TMAX, ground_truth
+
+    truth = ground_truth(breed)
+    text = f"heavy_utilization = magicpoints >= {MAGIC_PER_MILE:g} * distance"
+    if breed is not None:
+        text = (f"heavy_utilization = magicpoints >= distance * ({MAGIC_PER_MILE:g} "
+                f"{truth.temperature:+g} * (TMAX - {MILD_TMAX:g}) / 100 {truth.rain:+g} * PRCP / 100)")
+    return {"magic_per_mile": MAGIC_PER_MILE, "temperature": truth.temperature, "rain": truth.rain, "text": text}
+
+
+def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict,
+            trainer: str = "mxnet") -> TrainResult:
+    """The command's result."""
+    return TrainResult(trainer=trainer, 
+        predictor_type=model.predictor_type, data=dataset.source, synthetic=request.data is None,
+        breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
+        epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
+        metrics=dict(model.metrics), model=location,
+        rule=synthetic_rule(request.breed) if request.data is None else None)
+
+
+def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
+    trainer = trainers.resolve(request.trainer)   # a missing MXNet is reported before anything else
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
-    dataset = read_csv(request.data) if request.data is not None else None
-    destination = Destination(request, settings, aws_factory)
-    destination.prepare()
+    dataset = read_data(request.data) if request.data is not None else None
+    destination = destination_for(request, settings)
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    model = train(dataset, config, on_epoch=on_epoch)
+    model = trainers.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
-    return summary(request, dataset, model, location)
+    return summary(request, dataset, model, location, trainer)
 
 
 def breed_names(count: int) -> list[str]:
@@ -157,12 +180,15 @@ def check_breeds_request(request: TrainRequest, count: int) -> None:
     check_request(request)
 
 
-def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
-                 aws_factory: Callable | None = None) -> dict:
-    """``--breeds N``: train and publish N synthetic breeds, each with its own ground truth."""
+def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed=None) -> TrainBreedsResult:
+    """``--breeds N``: train and publish N synthetic breeds, each with its own weather sensitivity.
+
+    (``synthetic.ground_truth(breed)``; each breed's is in its result's ``rule``.)
+    """
     check_breeds_request(request, count)
-    destination = Destination(request, settings, aws_factory)
-    destination.prepare()
+    trainer = trainers.resolve(request.trainer)
+    train = trainers.train_function(trainer)
+    destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     trained = []
     seconds = 0.0
@@ -170,11 +196,10 @@ def train_breeds(request: TrainRequest, count: int, settings, on_breed=None,
         model = train(load_dataset(replace(request, breed=breed)), config)
         location = destination.deliver(package(model), breed, model.metrics)
         seconds += model.seconds
-        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics})
+        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
+                        "rule": synthetic_rule(breed)})
         if on_breed is not None:
             on_breed(done, count)
-    return {
-        "predictor_type": request.predictor_type, "synthetic": True, "bucket": destination.bucket,
-        "count": count, "rows_per_breed": request.rows, "epochs": request.epochs,
-        "seconds": round(seconds, 3), "breeds": trained,
-    }
+    return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
+                             count=count, rows_per_breed=request.rows, epochs=request.epochs,
+                             seconds=round(seconds, 3), breeds=trained, trainer=trainer)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index
-from lambda_helpers import BUCKET, WORKSHOP_RIDE, workshop_archive
+from lambda_helpers import BUCKET, WORKSHOP_RIDE, strict_loads, workshop_archive
 
 KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
 
@@ -61,7 +61,7 @@ def _check(response):
     assert isinstance(response["statusCode"], int)
     assert isinstance(response["body"], str)
     assert response["headers"]["Content-Type"] == "application/json"
-    json.loads(response["body"])
+    strict_loads(response["body"])
     assert "Traceback" not in response["body"]
     return response["statusCode"]
 

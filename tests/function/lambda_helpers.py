@@ -27,13 +27,20 @@ def event(method="POST", body=None, path="/", content_type="application/json", q
     }
 
 
+def strict_loads(text: str):
+    """json.loads that refuses NaN and Infinity, which Python writes but JSON does not have."""
+    def refuse(constant):
+        raise AssertionError(f"{constant} in a response body is not JSON: {text[:200]}")
+    return json.loads(text, parse_constant=refuse)
+
+
 def answer(response):
     """(status, decoded JSON body) of a proxy response, checking its shape on the way."""
     assert isinstance(response["statusCode"], int)
     assert isinstance(response["body"], str)
     assert response["headers"]["Content-Type"] == "application/json"
     assert response["isBase64Encoded"] is False
-    return response["statusCode"], json.loads(response["body"])
+    return response["statusCode"], strict_loads(response["body"])
 
 
 def expected_score(ride, weights=WORKSHOP_WEIGHTS, bias=WORKSHOP_BIAS):

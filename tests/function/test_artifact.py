@@ -185,7 +185,7 @@ def test_params_errors_name_the_problem(data, message):
 def test_archive_errors(sagemaker_regressor_bytes):
     cases = [
         (b"not a tarball", "not a readable tar.gz"),
-        (sagemaker_regressor_bytes[:200], "truncated or corrupt|not a readable"),
+        (sagemaker_regressor_bytes[:200], "truncated"),
         (_tar_gz({"other": b"x"}), "no model_algo-1 member"),
         (_tar_gz({"../model_algo-1": b"x"}), "unsafe member path"),
         (_tar_gz({"/etc/model_algo-1": b"x"}), "unsafe member path"),

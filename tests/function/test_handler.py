@@ -189,21 +189,7 @@ def test_bad_base64_body(classifier):
     assert status == 400 and "not valid base64" in body["error"]
 
 
-def test_body_too_large_is_413(classifier):
-    status, body = call(body=" " * (formats.MAX_BODY_BYTES + 1))
-    assert status == 413 and f"over {formats.MAX_BODY_BYTES} bytes" in body["error"]
-
-
-def test_body_at_the_limit_is_not_413(classifier):
-    status, body = call(body=" " * (formats.MAX_BODY_BYTES - 2) + "[]")
-    assert status == 400 and "empty batch" in body["error"]
-
-
-def test_base64_body_over_the_limit_is_413_and_at_the_limit_is_not(classifier):
-    status, body = call(body=" " * (formats.MAX_BODY_BYTES + 1), base64_body=True)
-    assert status == 413
-    status, body = call(body=" " * (formats.MAX_BODY_BYTES - 2) + "[]", base64_body=True)
-    assert status == 400 and "empty batch" in body["error"]
+# Body size limits: tests/test_handler_guards.py
 
 
 def test_unsupported_content_type_is_415(classifier):

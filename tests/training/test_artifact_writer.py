@@ -1,4 +1,5 @@
-"""The artifact writer: SageMaker's layout, read back by MXNet's Module.load and by the lean engine."""
+"""The artifact writer: SageMaker's layout, byte-equal to what MXNet writes, read back by
+MXNet's Module.load and by the lean engine."""
 from __future__ import annotations
 
 import io
@@ -6,12 +7,17 @@ import json
 import tarfile
 import zipfile
 
+import artifact
+import engines
 import numpy as np
 import pytest
 
-import artifact
-import engines
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.artifact_writer import (
+    HEADS,
+    PREDICTOR_TYPES,
+    _mxnet_files,
+    write_model_archive,
+)
 
 FEATURES = ["distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP"]
 WEIGHTS = [0.61, -0.0167, -0.0091, -0.0084, 0.0045, 0.0158]
@@ -119,3 +125,36 @@ def test_bad_arguments_are_refused(kwargs, message):
     arguments = {"weights": WEIGHTS, "bias": BIAS, **kwargs}
     with pytest.raises(ValueError, match=message):
         write_model_archive(**arguments)
+
+
+def mxnet_files(weights: list[float], bias: float, predictor_type: str, workdir) -> tuple[bytes, bytes]:
+    """The oracle: the symbol and params as MXNet itself builds and saves them (``mx.sym``, ``mx.nd.save``)."""
+    import mxnet as mx
+
+    data = mx.sym.Variable("data")
+    weight = mx.sym.Variable("fc0_weight", shape=(len(weights), 1))
+    bias_var = mx.sym.Variable("fc0_bias", shape=(1, 1))
+    linear = mx.sym.broadcast_add(mx.sym.dot(data, weight, name="dot0"), bias_var, name="broadcast_plus0")
+    head = getattr(mx.sym, HEADS[predictor_type])
+    symbol = head(data=linear, label=mx.sym.Variable("out_label"), name=HEADS[predictor_type].lower() + "0")
+    arrays = {"arg:fc0_weight": mx.nd.array(np.asarray(weights, dtype=np.float32).reshape(-1, 1), dtype="float32"),
+              "arg:fc0_bias": mx.nd.array(np.asarray([[bias]], dtype=np.float32), dtype="float32")}
+    path = workdir / "oracle-0000.params"
+    mx.nd.save(str(path), arrays)
+    return symbol.tojson().encode("utf-8"), path.read_bytes()
+
+
+@pytest.mark.parametrize("predictor_type", PREDICTOR_TYPES)
+@pytest.mark.parametrize("dimension", [1, 6, 513])
+def test_symbol_and_params_are_the_bytes_mxnet_writes(predictor_type, dimension, tmp_path):
+    """The stdlib writer (no MXNet on Python 3.12+) gives exactly MXNet 1.9.1's bytes."""
+    pytest.importorskip("mxnet")
+    rng = np.random.default_rng(dimension)
+    weights = rng.normal(0, 100, dimension).tolist()
+    bias = float(rng.normal(0, 10))
+    assert _mxnet_files(weights, bias, predictor_type) == mxnet_files(weights, bias, predictor_type, tmp_path)
+
+
+def test_weights_beyond_float32_are_refused():
+    with pytest.raises(ValueError, match="outside float32's range"):
+        write_model_archive([1e39] + WEIGHTS[1:], BIAS)

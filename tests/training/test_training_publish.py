@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 import artifact
-from wildrydes_cli.aws import aws_for
+from wildrydes_cli.aws import Aws, aws_for
 from wildrydes_cli.cli import cli
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
@@ -33,24 +33,27 @@ def s3():
         yield client
 
 
-class RecordingS3:
-    """The real (moto) client, remembering the order of the keys it was asked to write."""
+@pytest.fixture
+def aws(s3) -> Aws:
+    return aws_for(Settings(target="aws"))
 
-    def __init__(self, client) -> None:
-        self.client = client
-        self.keys: list[str] = []
 
-    def put_object(self, **kwargs):
-        self.keys.append(kwargs["Key"])
-        return self.client.put_object(**kwargs)
+class RecordingAws(Aws):
+    """The real wrapper (on moto), remembering the order of the keys it was asked to write."""
+
+    keys: list[str]
+
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        self.keys.append(key)
+        super().put_object(bucket, key, body, content_type)
 
 
 def keys(s3) -> list[str]:
     return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
 
 
-def test_default_model_goes_to_the_bucket_root_with_sagemaker_naming(s3):
-    key = publish_model(s3, BUCKET, MODEL, now=NOW)
+def test_default_model_goes_to_the_bucket_root_with_sagemaker_naming(s3, aws):
+    key = publish_model(aws, BUCKET, MODEL, now=NOW)
     assert key == "linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
     assert keys(s3) == [key]
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == MODEL
@@ -62,15 +65,16 @@ def test_timestamps_are_utc_with_milliseconds():
     assert job_name(datetime(2026, 1, 2, 3, 4, 5, 999)) == "linear-learner-2026-01-02-03-04-05-000"
 
 
-def test_newest_model_is_the_one_just_published(s3):
-    publish_model(s3, BUCKET, MODEL, now=NOW)
-    newer = publish_model(s3, BUCKET, MODEL, now=NOW + timedelta(milliseconds=1))
-    publish_model(s3, BUCKET, MODEL, breed="shire", now=NOW + timedelta(days=1))
+def test_newest_model_is_the_one_just_published(s3, aws):
+    publish_model(aws, BUCKET, MODEL, now=NOW)
+    newer = publish_model(aws, BUCKET, MODEL, now=NOW + timedelta(milliseconds=1))
+    publish_model(aws, BUCKET, MODEL, breed="shire", now=NOW + timedelta(days=1))
     assert aws_for(Settings(target="aws")).newest_model_key(BUCKET) == newer
 
 
-def test_breed_model_then_its_index(s3):
-    recording = RecordingS3(s3)
+def test_breed_model_then_its_index(s3, aws):
+    recording = RecordingAws(aws.target)
+    recording.keys = []
     key = publish_model(recording, BUCKET, MODEL, breed="shire-2", now=NOW, metrics={"auc": 0.76})
     assert key == "breeds/shire-2/linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
     assert recording.keys == [key, "breeds/shire-2/latest.json"]   # the index never points at nothing
@@ -81,18 +85,21 @@ def test_breed_model_then_its_index(s3):
                      "sha256": hashlib.sha256(MODEL).hexdigest()}
 
 
-def test_a_large_model_is_not_inlined_in_its_index(s3):
-    big = b"m" * (INLINE_MODEL_MAX_BYTES + 1)
-    key = publish_model(s3, BUCKET, big, breed="shire", now=NOW)
+def test_a_large_model_is_not_inlined_in_its_index(s3, aws):
+    import random
+    rng = random.Random(7)   # random weights: gzip cannot shrink them below the inline bound
+    big = write_model_archive([rng.uniform(-1, 1) for _ in range(INLINE_MODEL_MAX_BYTES // 3)], 0.0, "regressor")
+    assert len(big) > INLINE_MODEL_MAX_BYTES
+    key = publish_model(aws, BUCKET, big, breed="shire", now=NOW)
     index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/shire/latest.json")["Body"].read())
     assert "model_base64" not in index and index["key"] == key
     assert index["sha256"] == hashlib.sha256(big).hexdigest()
 
 
 @pytest.mark.parametrize("breed", ["", "Shire", "../x", "a/b", "-lead", "x" * 64, "s p"])
-def test_bad_breed_names_write_nothing(s3, breed):
+def test_bad_breed_names_write_nothing(s3, aws, breed):
     with pytest.raises(UsageError, match="invalid breed name"):
-        publish_model(s3, BUCKET, MODEL, breed=breed, now=NOW)
+        publish_model(aws, BUCKET, MODEL, breed=breed, now=NOW)
     assert keys(s3) == []
 
 

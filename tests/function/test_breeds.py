@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from functools import lru_cache
 
 import pytest
@@ -13,6 +12,7 @@ import config
 import formats
 import index
 import models
+import s3get
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
 from wildrydes_cli.training.artifact_writer import write_model_archive
 
@@ -57,9 +57,14 @@ def s3(function_bucket, monkeypatch):
 def store(s3, clock=None, **env) -> models.ModelStore:
     settings = config.load_config({"OUTPUT_BUCKET": BUCKET, "MODEL_RETRY_SECONDS": "0",
                                    **{k.upper(): str(v) for k, v in env.items()}})
-    built = models.ModelStore(settings, s3, clock or Clock())
+    built = models.ModelStore(settings, s3get.S3Client.from_env(), clock or Clock())
     index._store = built
     return built
+
+
+def cached(built: models.ModelStore) -> list:
+    """Breeds whose model is in the cache, least recently used first."""
+    return [name for name, entry in built._breeds.items() if entry.model is not None]
 
 
 def score(path="/breeds/appaloosa", **kwargs):
@@ -157,7 +162,7 @@ def test_lru_evicts_by_count(s3):
     for name in ("a1", "a2", "a1", "a3"):
         assert score(f"/breeds/{name}", body=WORKSHOP_RIDE)[0] == 200
     assert list(built._breeds) == ["a1", "a3"]          # a2 was least recently used
-    assert built.cache_stats()["breeds_cached"] == 2
+    assert cached(built) == ["a1", "a3"]
 
 
 def test_lru_evicts_by_bytes(s3):
@@ -169,7 +174,7 @@ def test_lru_evicts_by_bytes(s3):
     for name in ("b1", "b2", "b3"):
         assert score(f"/breeds/{name}", body=WORKSHOP_RIDE)[0] == 200
     assert list(built._breeds) == ["b2", "b3"]
-    assert built.cache_stats()["cache_bytes"] == 2 * one_model
+    assert built._bytes == 2 * one_model
 
 
 def test_a_corrupt_breed_model_leaves_the_others_serving(s3):
@@ -204,10 +209,9 @@ def test_a_failed_refresh_keeps_serving_the_loaded_model(s3):
     assert status == 200 and body["model_path"] == key
 
 
-def test_concurrent_first_requests_load_a_breed_once(s3):
-    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
-    built = store(s3)
-    loads = []
+def counting_loads(built: models.ModelStore) -> list:
+    """Record the keys the store loads (parses), leaving the loading itself untouched."""
+    loads: list = []
     original = built._load
 
     def counting_load(key, breed, data=None):
@@ -215,20 +219,64 @@ def test_concurrent_first_requests_load_a_breed_once(s3):
         return original(key, breed, data)
 
     built._load = counting_load
-    barrier = threading.Barrier(8)
-    results = []
+    return loads
 
-    def worker():
-        barrier.wait()
-        results.append(built.breed("appaloosa").key)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(results) == 8 and len(set(results)) == 1
-    assert len(loads) == 1
+def test_eviction_order_follows_use_not_load(s3):
+    for name in ("a1", "a2", "a3", "a4"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3, model_cache_max_models=3)
+    for name in ("a1", "a2", "a3", "a1"):          # a1 used again: a2 is now the least recent
+        assert score(f"/breeds/{name}", body=WORKSHOP_RIDE)[0] == 200
+    assert list(built._breeds) == ["a2", "a3", "a1"]
+    assert score("/breeds/a4", body=WORKSHOP_RIDE)[0] == 200
+    assert list(built._breeds) == ["a3", "a1", "a4"]
+    loads = counting_loads(built)
+    assert score("/breeds/a2", body=WORKSHOP_RIDE)[0] == 200   # evicted: loaded again, a3 goes
+    assert loads == ["breeds/a2/linear-learner-2026-11-01-00-00-00-000/output/model.tar.gz"]
+    assert list(built._breeds) == ["a1", "a4", "a2"]
+
+
+def test_a_refresh_that_finds_the_same_model_does_not_reload_it(s3):
+    clock = Clock()
+    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3, clock, model_refresh_seconds=10)
+    first = built.breed("appaloosa")
+    loads, size = counting_loads(built), built._bytes
+    clock.now += 11
+    assert built.breed("appaloosa") is first
+    assert loads == [] and built._bytes == size
+
+
+def test_a_refresh_to_a_newer_model_counts_its_bytes_once(s3):
+    clock = Clock()
+    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
+    publish(s3, "pegasus", "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3, clock, model_refresh_seconds=10)
+    built.breed("appaloosa")
+    built.breed("pegasus")
+    new = publish(s3, "appaloosa", "2026-11-02-00-00-00-000", archive(0.5))
+    clock.now += 11
+    assert built.breed("appaloosa").key == new
+    assert built._bytes == sum(e.model.footprint for e in built._breeds.values())
+    assert list(built._breeds) == ["pegasus", "appaloosa"]   # the refreshed breed is the most recent
+
+
+def test_an_unknown_breed_leaves_nothing_in_the_cache(s3):
+    publish(s3, "appaloosa", "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3)
+    built.breed("appaloosa")
+    assert score("/breeds/unicornus", body=WORKSHOP_RIDE)[0] == 404
+    assert list(built._breeds) == ["appaloosa"]
+
+
+def test_a_breed_alone_over_the_byte_bound_is_still_served(s3):
+    publish(s3, "b1", "2026-11-01-00-00-00-000", archive(0.0))
+    publish(s3, "b2", "2026-11-01-00-00-00-000", archive(0.0))
+    built = store(s3, model_cache_max_bytes=1)
+    assert score("/breeds/b1", body=WORKSHOP_RIDE)[0] == 200
+    assert score("/breeds/b2", body=WORKSHOP_RIDE)[0] == 200
+    assert list(built._breeds) == ["b2"]     # b1 evicted, the one just used kept
 
 
 def test_the_cli_and_the_function_agree_on_the_bucket_layout():
@@ -248,7 +296,7 @@ def test_a_model_inside_its_index_is_served_with_one_get(s3):
     built = store(s3)
     status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
     assert status == 200 and body["model_path"] == key
-    assert built.cache_stats()["breeds_cached"] == 1
+    assert cached(built) == ["pegasus"]
 
 
 def test_an_inline_model_that_fails_its_checksum_is_fetched_by_key(s3):

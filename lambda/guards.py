@@ -1,0 +1,199 @@
+"""What the function refuses before and after scoring, so every answer is valid and honest.
+
+A request is hostile until shown otherwise. Each guard turns something that
+used to become a 500, a hang or invalid JSON into a 4xx naming the problem:
+
+- **Body size** (413): Lambda takes at most 6 MB (6,291,456 bytes) for the
+  *whole* synchronous event, not for the body. API Gateway's REST proxy event
+  carries the body as a JSON string (quotes, backslashes and control
+  characters escaped) or, for binary media types, as base64 (4 characters per
+  3 bytes), next to the headers and query string twice each (``headers`` and
+  ``multiValueHeaders``) and ``requestContext``. The arithmetic:
+
+  ====================================  ==========================================
+  Lambda's event limit                  6,291,456 bytes
+  reserved for everything but the body    262,144 (256 KiB): API Gateway allows
+                                          10,240 bytes of request line + headers;
+                                          4 copies x 6x escaping = 245,760, plus
+                                          requestContext (~2 KB) and path
+  body budget inside the event          6,029,312 bytes  (EVENT_BODY_BUDGET)
+  MAX_BODY_BYTES (the decoded body)     4,194,304 (4 MiB)
+    as base64: 4 * ceil(n / 3)          5,592,408 <= 6,029,312
+    as text: escaped size, measured     <= 6,029,312, else 413 as well
+  ====================================  ==========================================
+
+  So any body this function accepts fits in a 6 MB event, and a body over the
+  limit that API Gateway can still deliver gets this function's 413, not
+  API Gateway's 500.
+- **JSON nesting** (400): CPython's decoder recurses once per ``[`` or ``{``
+  (and from 3.12 its C recursion limit is not ``sys.setrecursionlimit``'s, so
+  the depth cannot be bounded by lowering that); a pre-scan made of C-speed
+  string and regex operations refuses more than ``MAX_DEPTH`` levels before
+  the decoder runs (costs: benchmarks/RESULTS.md, bench_guards.py).
+- **Numbers beyond a float** (400): integers are decoded as floats, so
+  ``1e400`` and a 400-digit integer both become ``inf`` and the field check
+  that refuses non-finite values names the field (a big int used to overflow
+  later, a 500; one over 4,300 digits was a ValueError without the field).
+- **Duplicate keys** (400): ``json.loads`` keeps the last silently; features
+  are matched case-insensitively, so ``distance`` and ``DISTANCE`` are
+  duplicates too.
+- **Non-finite scores** (422, see ``check_scores``) and **strict JSON out**
+  (``allow_nan=False``): a NaN or Infinity never reaches a client.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024            # "Request must be smaller than 6291456 bytes"
+EVENT_RESERVE = 256 * 1024                      # headers x2, query x2, requestContext (see above)
+EVENT_BODY_BUDGET = LAMBDA_EVENT_LIMIT - EVENT_RESERVE
+MAX_BODY_BYTES = 4 * 1024 * 1024                # the decoded body
+MAX_BASE64_CHARS = -(-MAX_BODY_BYTES // 3) * 4  # base64 length of a MAX_BODY_BYTES body
+MAX_DEPTH = 32                                  # the deepest request this API takes has 4 levels
+_WORST_ESCAPE = 6                               # a character takes at most 6 bytes escaped (\u001f)
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)   # a JSON string, escapes and all
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_AS_PARENS = str.maketrans("[{]}", "(())")
+
+
+class InputError(Exception):
+    """A request the function refuses: ``status`` is the HTTP code, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _too_large(what: str) -> InputError:
+    return InputError(413, f"{what}; the limit is {MAX_BODY_BYTES:,} bytes (4 MiB, so that the request "
+                           "fits in Lambda's 6 MB event): send smaller batches")
+
+
+# ------------------------------------------------------------------- body
+
+
+def check_text_body(body: str) -> None:
+    """413 unless ``body`` (not base64) is within MAX_BODY_BYTES and fits the event once escaped."""
+    if len(body) > MAX_BODY_BYTES:  # characters <= UTF-8 bytes: refuse without encoding
+        raise _too_large(f"body is over {MAX_BODY_BYTES:,} bytes")
+    if len(body) * _WORST_ESCAPE <= EVENT_BODY_BUDGET:  # the common case: cannot be over either bound
+        return
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise _too_large(f"body is {size:,} bytes")
+    escaped = len(json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")) - 2
+    if escaped > EVENT_BODY_BUDGET:
+        raise InputError(413, f"body takes {escaped:,} bytes inside the Lambda event once its quotes, "
+                              f"backslashes and control characters are escaped; the limit is "
+                              f"{EVENT_BODY_BUDGET:,} (Lambda's 6 MB event less room for headers): "
+                              "send smaller batches")
+
+
+def check_base64_body(body: str) -> None:
+    """413 before decoding when a base64 body cannot decode to MAX_BODY_BYTES or less."""
+    if len(body) > MAX_BASE64_CHARS:
+        raise _too_large(f"base64 body of {len(body):,} characters decodes to over {MAX_BODY_BYTES:,} bytes")
+
+
+def check_decoded_body(raw: bytes) -> None:
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large(f"body is {len(raw):,} bytes")
+
+
+# ------------------------------------------------------------------- JSON in
+
+
+def _object(pairs: list) -> dict:
+    """Build a JSON object, refusing a key given twice, also in another case."""
+    result = dict(pairs)
+    if len(result) == len(pairs) and len({key.lower() for key in result}) == len(result):
+        return result
+    seen: dict[str, str] = {}
+    for key, _ in pairs:
+        first = seen.get(key.lower())
+        if first is None:
+            seen[key.lower()] = key
+        else:
+            also = "" if first == key else f" (same as {first!r}: keys are not case-sensitive)"
+            raise InputError(400, f"duplicate key {key!r} in a JSON object{also}; send each feature once")
+    return result  # not reached: one of the two checks above found a duplicate
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``text`` nests arrays/objects more than ``limit`` levels (no recursion, C-speed).
+
+    Strings are removed (brackets inside them do not nest), then everything
+    but brackets; each ``replace("()", "")`` pass removes the innermost pairs,
+    so valid JSON d levels deep empties in d passes. A pair left after
+    ``limit`` passes means deeper nesting. Unmatched open brackets left over
+    would each be recursed into by the decoder too, so more than ``limit`` of
+    them counts as too deep (fewer: the decoder goes at most 2 x limit deep
+    before it reports the syntax error). Cost: O(length x depth), at most
+    ``limit`` passes; measured below the cost of decoding the same text.
+    """
+    if text.count("[") + text.count("{") <= limit:  # the common case, e.g. one ride
+        return False
+    shape = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_AS_PARENS)
+    for _ in range(limit):
+        reduced = shape.replace("()", "")
+        if reduced == shape:
+            break
+        shape = reduced
+    return "()" in shape or shape.count("(") > limit
+
+
+# parse_int=float: a C call, no Python frame per number. Features are floats anyway; an integer
+# beyond a float becomes inf (refused naming its field) instead of a big int that overflows later,
+# and Python's 4,300-digit limit on int conversion (a ValueError) never applies.
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_int=float)
+
+
+def loads(text: str):
+    """``json.loads`` for request bodies, with the guards above; 400 naming the problem."""
+    if too_deep(text):
+        raise InputError(400, f"body nests JSON arrays or objects more than {MAX_DEPTH} levels deep; "
+                              'a request needs 4 at most ({"instances": [{"features": [...]}]})')
+    try:
+        return _DECODER.decode(text)
+    except InputError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise InputError(400, f"body is not valid JSON ({exc})") from None
+
+
+# ------------------------------------------------------------------ JSON out
+
+
+def dumps(payload) -> str:
+    """Strict JSON: NaN and Infinity are not JSON, so they raise instead of reaching a client."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+
+
+def check_scores(results: list, rows: list, names, style: str) -> None:
+    """422 when a score is not finite, naming the row and the feature values that caused it.
+
+    Why 422 and not 400: the request is well-formed and every value is a finite
+    number this API accepts, so nothing in it is malformed (400); it is this
+    model whose weights overflow a float on these values - another breed's
+    model may score the same ride. Not a 5xx either: the function and the
+    model are fine, and retrying the same values gives the same answer. A NaN
+    score must never be labelled (NaN > threshold is False, so it was 0).
+    """
+    for i, result in enumerate(results):
+        score = result.get("score") if isinstance(result, dict) else None
+        if isinstance(score, float) and not math.isfinite(score):
+            where = {"single": "the ride", "batch": f"ride {i}"}.get(style, f"row {i}")
+            raise InputError(422, f"the model's score for {where} is not a finite number ({score}): its "
+                                  f"weights overflow a float on {_largest(rows[i], names)}; send values "
+                                  "in the range the model was trained on")
+
+
+def _largest(row: list, names, shown: int = 6) -> str:
+    labels = list(names) if names else [f"features[{j}]" for j in range(len(row))]
+    pairs = sorted(zip(labels, row), key=lambda pair: -abs(pair[1]))
+    text = ", ".join(f"{name}={value:g}" for name, value in pairs[:shown])
+    return text if len(pairs) <= shown else f"{text} (the {shown} largest of {len(pairs)} values)"

@@ -1,0 +1,171 @@
+"""Every score explains itself: intercept + sum(contributions) = margin, on both engines, in every format."""
+from __future__ import annotations
+
+import math
+import random
+
+import artifact
+import engines
+import index
+import numpy as np
+import pytest
+from lambda_helpers import (
+    BUCKET,
+    WORKSHOP_BIAS,
+    WORKSHOP_RIDE,
+    WORKSHOP_WEIGHTS,
+    answer,
+    event,
+    workshop_archive,
+)
+
+DEFAULT_KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
+FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")
+
+
+@pytest.fixture
+def classifier(function_bucket, monkeypatch):
+    monkeypatch.setenv("MODEL_PATH", DEFAULT_KEY)
+    function_bucket.put_object(Bucket=BUCKET, Key=DEFAULT_KEY, Body=workshop_archive(threshold=0.4))
+
+
+@pytest.fixture
+def regressor(function_bucket, monkeypatch, sagemaker_regressor_bytes):
+    monkeypatch.setenv("MODEL_PATH", DEFAULT_KEY)
+    function_bucket.put_object(Bucket=BUCKET, Key=DEFAULT_KEY, Body=sagemaker_regressor_bytes)
+
+
+def call(*args, **kwargs):
+    return answer(index.handler(event(*args, **kwargs), None))
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def check(prediction: dict, names, classifier: bool = True) -> None:
+    contributions = prediction["contributions"]
+    assert list(contributions) == list(names)
+    assert "margin" not in prediction   # it is the sum; not sent
+    total = prediction["intercept"] + sum(contributions.values())
+    target = logit(prediction["score"]) if classifier else prediction["score"]
+    assert total == pytest.approx(target, rel=1e-9, abs=1e-9)
+
+
+# ------------------------------------------------------------- the request
+
+
+def test_query_flag_explains_the_workshops_ride(classifier):
+    status, body = call(body=WORKSHOP_RIDE, query={"explain": "true"})
+    assert status == 200
+    check(body, FEATURES)
+    assert body["intercept"] == pytest.approx(WORKSHOP_BIAS)
+    for name, weight in zip(FEATURES, WORKSHOP_WEIGHTS):   # weight x value as sent
+        assert body["contributions"][name] == pytest.approx(weight * WORKSHOP_RIDE[name], rel=1e-6)
+    assert body["predicted_label"] == (1 if body["score"] > 0.4 else 0)
+
+
+def test_body_field_explains_and_is_not_a_feature(classifier):
+    status, body = call(body={**WORKSHOP_RIDE, "explain": True})
+    assert status == 200
+    check(body, FEATURES)
+
+
+def test_no_explanation_unless_asked(classifier):
+    for kwargs in ({}, {"query": {"explain": "false"}}, {"body_extra": {"explain": False}}):
+        extra = kwargs.pop("body_extra", {})
+        status, body = call(body={**WORKSHOP_RIDE, **extra}, **kwargs)
+        assert status == 200 and "contributions" not in body and "intercept" not in body
+
+
+def test_batch_carries_one_explanation_per_ride(classifier):
+    rides = [WORKSHOP_RIDE, dict(WORKSHOP_RIDE, magicpoints=500, PRCP=120)]
+    status, body = call(body=rides, query={"explain": "1"})
+    assert status == 200 and len(body) == 2
+    for prediction in body:
+        check(prediction, FEATURES)
+    assert body[0]["contributions"]["magicpoints"] != body[1]["contributions"]["magicpoints"]
+
+
+def test_sagemaker_formats_name_the_features_by_the_model(classifier):
+    values = [WORKSHOP_RIDE[name] for name in FEATURES]
+    status, body = call(body={"instances": [{"features": values}], "explain": True})
+    assert status == 200
+    check(body["predictions"][0], FEATURES)
+    status, body = call(body="30,30,2500,300,333,0\n", content_type="text/csv", query={"explain": "true"})
+    assert status == 200
+    check(body["predictions"][0], FEATURES)
+
+
+def test_a_nameless_model_names_features_f0_to_fn(regressor):
+    """The real SageMaker regressor has 513 unnamed features: f0..f512; its margin is the score."""
+    rng = random.Random(5)
+    rows = [[rng.uniform(-1, 1) for _ in range(513)] for _ in range(3)]
+    status, body = call(body={"instances": [{"features": r} for r in rows]}, query={"explain": "true"})
+    assert status == 200
+    for prediction in body["predictions"]:
+        check(prediction, [f"f{i}" for i in range(513)], classifier=False)
+        total = prediction["intercept"] + sum(prediction["contributions"].values())
+        assert total == prediction["score"]   # the lean engine adds in the same order
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"query": {"explain": "maybe"}}, "explain must be true or false, got 'maybe'"),
+    ({"body_extra": {"explain": "yes"}}, '"explain" must be true or false, got "yes"'),
+    ({"body_extra": {"explain": 1}}, '"explain" must be true or false, got 1.0')  # integers decode as floats (guards),
+])
+def test_bad_explain_values_are_a_400(classifier, kwargs, message):
+    extra = kwargs.pop("body_extra", {})
+    status, body = call(body={**WORKSHOP_RIDE, **extra}, **kwargs)
+    assert status == 400 and body["error"] == message
+
+
+# ------------------------------------------------------------- the engines
+
+
+def both_engines(data: bytes):
+    model = artifact.read_model_archive(data)
+    return engines.create_engine("lean", model), engines.create_engine("mxnet", model)
+
+
+def assert_engines_agree(data: bytes, rows: list, logistic: bool) -> None:
+    lean, mx = both_engines(data)
+    lean_explained, mx_explained = lean.explain(rows), mx.explain(rows)
+    for (l_terms, l_bias, l_margin), (m_terms, m_bias, m_margin), l_score, m_score in zip(
+            lean_explained, mx_explained, lean.predict(rows), mx.predict(rows)):
+        np.testing.assert_allclose(m_terms, l_terms, rtol=1e-5, atol=1e-5)
+        assert m_bias == pytest.approx(l_bias, rel=1e-5, abs=1e-5)
+        assert m_margin == pytest.approx(l_margin, rel=1e-5, abs=1e-5)
+        assert l_bias + sum(l_terms) == l_margin   # the split is exact on the lean engine
+        head = engines.sigmoid if logistic else (lambda v: v)
+        assert head(l_margin) == l_score
+        assert head(m_margin) == pytest.approx(m_score, rel=1e-5, abs=1e-6)
+
+
+def test_engines_give_the_same_contributions_on_the_real_sagemaker_artifact(sagemaker_regressor_bytes):
+    rng = random.Random(11)
+    rows = [[rng.uniform(-2, 2) for _ in range(513)] for _ in range(5)]
+    assert_engines_agree(sagemaker_regressor_bytes, rows, logistic=False)
+
+
+def test_engines_give_the_same_contributions_on_a_trained_binary_model():
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.synthetic import generate_rides
+    from wildrydes_cli.training.trainer import TrainConfig, train
+
+    rides = generate_rides(3000, seed=2)
+    model = train(rides, TrainConfig(seed=2, epochs=4))
+    data = write_model_archive(model.weights, model.bias, model.predictor_type, model.threshold,
+                               model.feature_names)
+    rows = [[30.0, 30.0, 2500.0, 300.0, 333.0, 0.0]] + rides.features[:20].tolist()
+    assert_engines_agree(data, rows, logistic=True)
+
+
+def test_mxnet_engine_refuses_to_explain_a_graph_that_is_not_a_plain_sum():
+    class Model:
+        lean_error = "graph op 'Activation' is not supported by the lean engine"
+
+    engine = engines.MXNetEngine.__new__(engines.MXNetEngine)
+    engine.model = Model()
+    with pytest.raises(engines.EngineError, match="cannot be explained term by term"):
+        engine.explain([[1.0]])

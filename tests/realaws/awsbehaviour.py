@@ -1,0 +1,391 @@
+"""Real AWS behaviour that moto lacks, layered over moto on botocore's own event system.
+
+Why a second functional layer: moto models the *state* after each call well,
+but it is synchronous and forgiving, so every ``--target aws`` path that only
+ran against moto had never met an in-progress stack, a rollback, a throttled
+call or an S3 403. ``AwsBehaviour`` keeps moto as the store and scripts the
+behaviour on top through botocore's client events, so botocore's parameter
+validation (``_convert_to_request_dict``) always runs first and the code under
+test sees ordinary boto3 clients:
+
+* ``before-parameter-build``: remember the API parameters of the call;
+* ``before-call``: answer instead of moto (scripted errors, stack events);
+* ``before-send``: per HTTP attempt, inside botocore's retry loop (throttling);
+* ``after-call``: edit moto's parsed answer in place (states, regions).
+
+It is installed into ``botocore.handlers.BUILTIN_HANDLERS`` ahead of moto's
+stubber, so every session the CLI creates gets it. Behaviours reproduced,
+and where the documentation says so:
+
+1. Asynchronous stack states (CloudFormation User Guide, "Stack status
+   codes"; DescribeStacks API): after CreateStack/UpdateStack/DeleteStack the
+   stack reports ``*_IN_PROGRESS`` for a few polls; during CREATE_IN_PROGRESS
+   there are no ``Outputs``; UpdateStack meanwhile is a ValidationError
+   "... is in UPDATE_IN_PROGRESS state and can not be updated"
+   (``stack_in_progress`` scripts a stack found that way).
+2. Rollbacks with failed events (User Guide, "Troubleshooting CloudFormation"
+   / "Viewing stack events"): a failed create ends ROLLBACK_COMPLETE, a failed
+   update UPDATE_ROLLBACK_COMPLETE; the cause is the first ``*_FAILED`` event's
+   ResourceStatusReason, the stack's own reason only says "The following
+   resource(s) failed to create: [...]" (``fail_next``); any status
+   (ROLLBACK_FAILED, UPDATE_ROLLBACK_FAILED, DELETE_FAILED) via ``set_status``.
+3. Lambda ``LastUpdateStatus: InProgress`` after UpdateFunctionCode /
+   UpdateFunctionConfiguration, and ``ResourceConflictException`` (409) for
+   an update meanwhile (Lambda Developer Guide, "Lambda function states").
+4. S3 403 AccessDenied for a missing key when the caller lacks
+   ``s3:ListBucket`` (S3 API Reference, GetObject/HeadObject "Permissions")
+   (``deny_list_bucket``).
+5. A bucket in another region: HeadBucket's ``BucketRegion`` /
+   ``x-amz-bucket-region`` (S3 API Reference, HeadBucket), and a Lambda
+   ``Code.S3Bucket`` outside the stack's region failing the create with
+   PermanentRedirect (AWS::Lambda::Function Code: "must be in the same
+   region") (``bucket_in_region``).
+6. API Gateway stage snapshots (API Gateway Developer Guide, "Deploying a
+   REST API"; AWS::ApiGateway::Deployment is immutable): a stage serves the
+   API as of its last CreateDeployment; a stack update that changes methods
+   or resources leaves it stale (``stale_stages``).
+7. Throttling that succeeds on retry (AWS SDKs and Tools Reference Guide,
+   "Retry behavior", standard mode): ``Throttling`` / ``TooManyRequestsException``
+   / ``SlowDown`` for the first attempts of an operation (``throttle``).
+8. Another account behind the same profile name (STS GetCallerIdentity)
+   (``use_account``).
+9. DeleteObjects answering HTTP 200 with per-key ``Errors`` (S3 API Reference,
+   DeleteObjects: "the result of each key") (``refuse_delete``).
+
+Every call is logged in ``calls`` as (service, operation, params) so tests
+can assert what was *not* done (no upload before a failing preflight).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS
+from moto.core.botocore_stubber import MockRawResponse
+
+_PARAMS = "awsbehaviour_params"
+_THROTTLE = {  # protocol-shaped throttling answers, as the services send them
+    "query": (400, {}, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                       "<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>"),
+    "rest-json": (429, {"x-amzn-ErrorType": "TooManyRequestsException"}, '{"message": "Rate exceeded"}'),
+    "json": (400, {}, '{"__type": "ThrottlingException", "message": "Rate exceeded"}'),
+    "rest-xml": (503, {}, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+                          "</Error>"),
+}
+
+
+def _response(status: int) -> AWSResponse:
+    return AWSResponse("https://awsbehaviour.invalid/", status, {}, MockRawResponse(b""))
+
+
+def _error(status: int, code: str, message: str) -> tuple[AWSResponse, dict]:
+    return _response(status), {"Error": {"Code": code, "Message": message},
+                               "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}}}
+
+
+@dataclass
+class _Stack:
+    pending: list[str] = field(default_factory=list)     # statuses still to report, one per poll
+    sticky: str | None = None                             # final status overriding moto's
+    reason: str | None = None
+    events: list[dict] = field(default_factory=list)      # newest first, as DescribeStackEvents
+    last: dict | None = None                              # moto's last description (for DELETE_IN_PROGRESS)
+    fail: tuple[str, str] | None = None                   # (resource, reason) for the next operation
+
+
+class AwsBehaviour:
+    """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
+
+    def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
+        self.region = region
+        self.settle_polls = settle_polls
+        self.calls: list[tuple[str, str, dict]] = []
+        self.stacks: dict[str, _Stack] = {}
+        self.busy_functions: dict[str, int] = {}
+        self.no_list_buckets: set[str] = set()
+        self.bucket_regions: dict[str, str] = {}
+        self.throttles: dict[tuple[str, str], int] = {}
+        self.throttled: list[tuple[str, str]] = []
+        self.account: str | None = None
+        self.undeletable: set[str] = set()
+        self.api_current: dict[str, str] = {}                 # api id -> fingerprint of its methods
+        self.stage_served: dict[tuple[str, str], str] = {}    # (api id, stage) -> fingerprint deployed
+        self.deployment_ids: dict[str, list[str]] = {}        # api id -> the template's Deployment ids
+        self._local = threading.local()
+        self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
+                          ("before-send", self._before_send), ("after-call", self._after_call)]
+
+    # -- installation -------------------------------------------------------------
+    def __enter__(self) -> AwsBehaviour:
+        for index, handler in enumerate(self._handlers):
+            BUILTIN_HANDLERS.insert(index, handler)   # ahead of moto's before-send stubber
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handler in self._handlers:
+            BUILTIN_HANDLERS.remove(handler)
+
+    def raw(self, service: str) -> Any:
+        """A boto3 client that bypasses the scripted behaviour (moto's plain state)."""
+        import boto3
+        client = boto3.client(service, region_name=self.region)
+        client.meta.events.register_first("before-parameter-build", self._mark_raw)
+        return client
+
+    @staticmethod
+    def _mark_raw(context: dict, **_: Any) -> None:
+        context["awsbehaviour_raw"] = True
+
+    # -- scripting API --------------------------------------------------------------
+    def stack_in_progress(self, name: str, status: str = "UPDATE_IN_PROGRESS", polls: int = 3) -> None:
+        self._stack(name).pending = [status] * polls
+
+    def fail_next(self, name: str, resource: str, reason: str) -> None:
+        """The next create/update of ``name`` fails on ``resource`` and rolls back."""
+        self._stack(name).fail = (resource, reason)
+
+    def set_status(self, name: str, status: str, reason: str = "") -> None:
+        stack = self._stack(name)
+        stack.sticky, stack.reason, stack.pending = status, reason or None, []
+
+    def function_busy(self, name: str, polls: int = 2) -> None:
+        self.busy_functions[name] = polls
+
+    def deny_list_bucket(self, bucket: str) -> None:
+        self.no_list_buckets.add(bucket)
+
+    def bucket_in_region(self, bucket: str, region: str) -> None:
+        self.bucket_regions[bucket] = region
+
+    def throttle(self, service: str, operation: str, times: int = 2) -> None:
+        self.throttles[(service, operation)] = times
+
+    def refuse_delete(self, key: str) -> None:
+        """DeleteObjects answers 200 with a per-key AccessDenied for ``key`` (and keeps it)."""
+        self.undeletable.add(key)
+
+    def use_account(self, account: str) -> None:
+        self.account = account
+
+    def stale_stages(self) -> set[tuple[str, str]]:
+        """Stages whose snapshot differs from their API's current methods and resources."""
+        return {key for key, served in self.stage_served.items() if self.api_current.get(key[0]) != served}
+
+    def operations(self, service: str | None = None) -> list[str]:
+        return [op for svc, op, _ in self.calls if service in (None, svc)]
+
+    # -- event handlers -------------------------------------------------------------
+    def _remember(self, params: dict, context: dict, event_name: str, **_: Any) -> None:
+        context[_PARAMS] = dict(params)
+        if not context.get("awsbehaviour_raw"):
+            _, service, operation = event_name.split(".")
+            self.calls.append((service, operation, dict(params)))
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> AWSResponse | None:
+        if request.context.get("awsbehaviour_raw"):
+            return None
+        _, service, operation = event_name.split(".")
+        left = self.throttles.get((service, operation), 0)
+        if not left:
+            return None
+        self.throttles[(service, operation)] = left - 1
+        self.throttled.append((service, operation))
+        protocol = {"cloudformation": "query", "sts": "query", "iam": "query", "s3": "rest-xml"}.get(
+            service, "rest-json")
+        status, headers, body = _THROTTLE[protocol]
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+    def _before_call(self, context: dict, event_name: str, **_: Any) -> tuple | None:
+        if context.get("awsbehaviour_raw"):
+            return None
+        _, service, operation = event_name.split(".")
+        params = context.get(_PARAMS, {})
+        if service == "cloudformation" and operation in ("UpdateStack", "CreateStack"):
+            stack = self.stacks.get(params.get("StackName", ""))
+            if stack and stack.pending and operation == "UpdateStack":
+                return _error(400, "ValidationError", f"Stack:arn:aws:cloudformation:{self.region}:123456789012:"
+                              f"stack/{params['StackName']}/x is in {stack.pending[0]} state and can not be updated.")
+        if service == "cloudformation" and operation == "DescribeStackEvents":
+            stack = self.stacks.get(params.get("StackName", ""))
+            if stack and stack.events:
+                return _response(200), {"StackEvents": [dict(e) for e in stack.events],
+                                        "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if service == "cloudformation" and operation == "DescribeStacks":
+            stack = self.stacks.get(params.get("StackName", ""))
+            if stack and stack.last is not None and stack.pending and stack.pending[0] == "DELETE_IN_PROGRESS":
+                status = stack.pending.pop(0)
+                return _response(200), {"Stacks": [{**stack.last, "StackStatus": status}],
+                                        "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if service == "s3" and operation == "DeleteObjects":
+            objects = params.get("Delete", {}).get("Objects", [])
+            refused = [o for o in objects if o["Key"] in self.undeletable]
+            if refused:
+                rest = [o for o in objects if o["Key"] not in self.undeletable]
+                if rest:
+                    self.raw("s3").delete_objects(Bucket=params["Bucket"], Delete={"Objects": rest, "Quiet": True})
+                errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"} for o in refused]
+                return _response(200), {"Errors": errors, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if service == "lambda" and operation in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
+            name = params.get("FunctionName", "")
+            if self.busy_functions.get(name):
+                return _error(409, "ResourceConflictException", "The operation cannot be performed at this time. "
+                              f"An update is in progress for resource: {name}")
+        return None
+
+    def _after_call(self, http_response: Any, parsed: dict, context: dict, event_name: str, **_: Any) -> None:
+        if context.get("awsbehaviour_raw"):
+            return
+        _, service, operation = event_name.split(".")
+        params = context.get(_PARAMS, {})
+        handler = getattr(self, f"_after_{service.replace('-', '_')}", None)
+        if handler is not None:
+            handler(operation, params, parsed, http_response)
+
+    # -- per service ------------------------------------------------------------------
+    def _stack(self, name: str) -> _Stack:
+        return self.stacks.setdefault(name, _Stack())
+
+    def _after_cloudformation(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        if http.status_code >= 300:
+            return
+        name = params.get("StackName", "")
+        if operation in ("CreateStack", "UpdateStack"):
+            self._started(name, "CREATE" if operation == "CreateStack" else "UPDATE", params)
+        elif operation == "DeleteStack":
+            stack = self._stack(name)
+            stack.sticky, stack.reason, stack.events, stack.fail = None, None, [], None
+            stack.pending = ["DELETE_IN_PROGRESS"] * self.settle_polls if stack.last else []
+        elif operation == "DescribeStacks":
+            for item in parsed.get("Stacks", []):
+                stack = self.stacks.get(item["StackName"])
+                if stack is None:
+                    continue
+                stack.last = dict(item)
+                if stack.pending:
+                    item["StackStatus"] = stack.pending.pop(0)
+                    if item["StackStatus"] == "CREATE_IN_PROGRESS":
+                        item.pop("Outputs", None)
+                elif stack.sticky:
+                    item["StackStatus"] = stack.sticky
+                    if stack.reason:
+                        item["StackStatusReason"] = stack.reason
+                    if stack.sticky.startswith(("ROLLBACK", "CREATE_FAILED")):
+                        item.pop("Outputs", None)
+
+    def _started(self, name: str, kind: str, params: dict) -> None:
+        stack = self._stack(name)
+        stack.pending = [f"{kind}_IN_PROGRESS"] * self.settle_polls
+        stack.sticky, stack.reason = None, None
+        bucket = next((p.get("ParameterValue") for p in params.get("Parameters", [])
+                       if p.get("ParameterKey") == "DataBucket"), None)
+        other = self.bucket_regions.get(bucket or "")
+        if stack.fail is None and other and other != self.region:
+            stack.fail = ("ModelInferenceFunction",
+                          f"Resource handler returned message: \"Error occurred while GetObject. S3 Error Code: "
+                          f"PermanentRedirect. S3 Error Message: The bucket is in this region: {other}. "
+                          f"Please use this region to retry the request\" (Service: Lambda, Status Code: 400)")
+        if stack.fail is not None:
+            resource, reason = stack.fail
+            stack.fail = None
+            final = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
+            stack.sticky = final
+            verb = "create" if kind == "CREATE" else "update"
+            stack.reason = (f"The following resource(s) failed to {verb}: [{resource}]. "
+                            "Rollback requested by user." if kind == "CREATE" else None)
+            stack.events = _failure_events(name, kind, resource, reason, final)
+        self._snapshot_api(name, params.get("TemplateBody", ""), kind)
+
+    def _snapshot_api(self, name: str, body: str, kind: str) -> None:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in
+                   (self.raw("cloudformation").describe_stacks(StackName=name)["Stacks"][0].get("Outputs") or [])}
+        api = outputs.get("ApiId")
+        if not api or not body:
+            return
+        fingerprint, deployment_ids = _api_fingerprint(body)
+        renamed = deployment_ids != self.deployment_ids.get(api)   # a new Deployment deploys the stage
+        self.api_current[api], self.deployment_ids[api] = fingerprint, deployment_ids
+        if kind == "CREATE" or renamed:
+            self.stage_served[(api, "prod")] = fingerprint
+
+    def _after_s3(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        bucket = params.get("Bucket", "")
+        if operation == "HeadBucket" and bucket in self.bucket_regions and http.status_code < 300:
+            parsed["BucketRegion"] = self.bucket_regions[bucket]
+            parsed.setdefault("ResponseMetadata", {}).setdefault("HTTPHeaders", {})[
+                "x-amz-bucket-region"] = self.bucket_regions[bucket]
+        if operation in ("HeadObject", "GetObject") and bucket in self.no_list_buckets and http.status_code == 404:
+            http.status_code = 403
+            code, message = ("403", "Forbidden") if operation == "HeadObject" else ("AccessDenied", "Access Denied")
+            parsed["Error"] = {"Code": code, "Message": message}
+            parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
+
+    def _after_lambda(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        if http.status_code >= 300:
+            return
+        name = params.get("FunctionName", "")
+        if operation in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
+            self.busy_functions[name] = self.settle_polls
+            parsed["LastUpdateStatus"] = "InProgress"
+        elif operation in ("GetFunctionConfiguration", "GetFunction"):
+            config = parsed.get("Configuration", parsed)
+            left = self.busy_functions.get(name, 0)
+            if left:
+                config["LastUpdateStatus"] = "InProgress"
+                self.busy_functions[name] = left - 1
+            else:
+                config["LastUpdateStatus"] = "Successful"
+
+    def _after_api_gateway(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        if operation == "CreateDeployment" and http.status_code < 300 and params.get("stageName"):
+            api = params["restApiId"]
+            if api in self.api_current:
+                self.stage_served[(api, params["stageName"])] = self.api_current[api]
+
+    def _after_sts(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        if operation == "GetCallerIdentity" and self.account and http.status_code < 300:
+            parsed["Account"] = self.account
+            parsed["Arn"] = f"arn:aws:iam::{self.account}:user/workshop"
+
+
+def _failure_events(name: str, kind: str, resource: str, reason: str, final: str) -> list[dict]:
+    """A stack's events for a failed operation, newest first, as CloudFormation writes them."""
+    start = datetime.now(UTC)
+    stack_id = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/{uuid.uuid4()}"
+    rows = [
+        (name, "AWS::CloudFormation::Stack", f"{kind}_IN_PROGRESS", "User Initiated"),
+        ("ModelInferenceFunctionRole", "AWS::IAM::Role", f"{kind}_COMPLETE", None),
+        (resource, "AWS::Lambda::Function", f"{kind}_IN_PROGRESS", None),
+        (resource, "AWS::Lambda::Function", f"{kind}_FAILED", reason),
+        ("ModelInferenceApi", "AWS::ApiGateway::RestApi", f"{kind}_FAILED", "Resource creation cancelled"),
+        (name, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS" if kind == "CREATE"
+         else "UPDATE_ROLLBACK_IN_PROGRESS",
+         f"The following resource(s) failed to {kind.lower()}: [ModelInferenceApi, {resource}]."),
+        (name, "AWS::CloudFormation::Stack", final, None),
+    ]
+    events = []
+    for index, (logical, kind_, status, why) in enumerate(rows):
+        event = {"StackId": stack_id, "EventId": str(uuid.uuid4()), "StackName": name,
+                 "LogicalResourceId": logical, "ResourceType": kind_, "ResourceStatus": status,
+                 "Timestamp": start + timedelta(seconds=index)}
+        if why:
+            event["ResourceStatusReason"] = why
+        events.append(event)
+    return list(reversed(events))
+
+
+def _api_fingerprint(body: str) -> tuple[str, list[str]]:
+    """The template's API methods and resources (what a stage snapshots), and whether the
+    Deployment resource is new (a new logical id makes CloudFormation deploy the stage)."""
+    from cfnlint.decode import decode_str
+    template, _ = decode_str(body)
+    resources = (template or {}).get("Resources", {})
+    api = {k: v for k, v in resources.items()
+           if str(v.get("Type", "")).startswith("AWS::ApiGateway::")
+           and v.get("Type") not in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")}
+    deployments = sorted(k for k, v in resources.items() if v.get("Type") == "AWS::ApiGateway::Deployment")
+    return json.dumps(api, sort_keys=True, default=str), deployments

@@ -1,0 +1,73 @@
+"""Preflight checks that only real AWS makes necessary: the bucket's region, what the role can read.
+
+Why here and not in deploy's preflight body: each is a rule about AWS that
+moto does not enforce, with its own message naming both sides of the
+mismatch; deploy calls them before anything is uploaded or created.
+
+* A Lambda function's ``Code.S3Bucket`` must be in the stack's region, else
+  CloudFormation fails to fetch the code after the zip was uploaded and the
+  stack rolls back with a PermanentRedirect buried in its events.
+* The function role that deploy creates may read only the model archives and
+  the breed index (cloudformation/function.yml, ``ReadModels``); a
+  ``--model-path`` outside those patterns deploys fine and then serves 503s.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from wildrydes_cli.errors import AwsError, UsageError
+
+LOG = logging.getLogger(__name__)
+
+# The objects the function role grants s3:GetObject on (keep equal to function.yml; a test checks).
+READABLE_MODEL_PATTERNS = ("linear-learner-*/output/model.tar.gz",
+                           "breeds/*/linear-learner-*/output/model.tar.gz")
+
+
+def _iam_match(pattern: str, key: str) -> bool:
+    """IAM resource matching: ``*`` is any run of characters (``/`` included), ``?`` one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, key) is not None
+
+
+def role_can_read(key: str) -> bool:
+    return any(_iam_match(pattern, key) for pattern in READABLE_MODEL_PATTERNS)
+
+
+def check_model_readable(key: str, own_role: str | None) -> None:
+    """Refuse a model key the role deploy creates could not read (a role given with --role is the user's)."""
+    if own_role or role_can_read(key):
+        return
+    raise UsageError(f"--model-path {key} is not readable by the function: the role deploy creates may read "
+                     "only " + " and ".join(READABLE_MODEL_PATTERNS) + " in the data bucket (least privilege). "
+                     "Copy the model to such a key (e.g. linear-learner-<timestamp>/output/model.tar.gz), or pass "
+                     "--role with a role that may read it.")
+
+
+def model_exists(aws: Any, bucket: str, key: str) -> bool:
+    """HeadObject, telling the user what an S3 403 means here.
+
+    Without ``s3:ListBucket`` on the bucket, S3 answers a missing key with 403
+    AccessDenied instead of 404, so "access denied" may well mean "no such key".
+    """
+    try:
+        return bool(aws.object_exists(bucket, key))
+    except AwsError as exc:
+        cause = exc.__cause__
+        code = str(getattr(cause, "response", {}).get("Error", {}).get("Code", "")) if cause else ""
+        if code not in ("403", "AccessDenied"):
+            raise
+        raise AwsError(f"S3 answered 403 for s3://{bucket}/{key}: either there is no such key (without "
+                       "s3:ListBucket on the bucket S3 says 403, not 404) or your credentials may not read it. "
+                       "Check --model-path with `aws s3 ls`, or use credentials allowed s3:ListBucket and "
+                       "s3:GetObject on the bucket.") from exc
+
+
+def check_bucket_region(bucket: str, bucket_region: str | None, target_region: str) -> None:
+    """The code bucket must be in the target region (Lambda fetches the zip from there)."""
+    if bucket_region and bucket_region != target_region:
+        raise UsageError(f"Bucket {bucket} is in {bucket_region}, but the target region is {target_region}: "
+                         f"Lambda can only load code from a bucket in its own region. Deploy with --region "
+                         f"{bucket_region}, or use a data bucket in {target_region} (--bucket).")

@@ -1,0 +1,170 @@
+"""Every read of moto's in-memory backends, in one place (the daemon hosts moto in-process).
+
+Why an adapter: moto's backends are not a public API; their attribute names
+(``apigateway_backends``, ``resource_methods``, ``code_sha_256``, ...) may change
+in any moto release. The execute-api front (routes.py) and the Lambda runner
+(functions.py) read them through these few functions only, which return plain
+values, and tests/test_local_moto_backends.py holds each one to moto's current
+behaviour, so an upgrade that renames something fails there, by name, instead
+of as a 403 or a missing function at request time.
+
+Lookups use ``dict.get`` on moto's ``BackendDict``: its own ``__getitem__``
+would create a backend for any account or region it is asked about.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiResource:
+    """One API Gateway resource as moto holds it: where it hangs and its methods' integrations."""
+
+    resource_id: str
+    parent_id: str | None
+    path_part: str | None
+    methods: dict[str, tuple[str, str | None] | None]   # method -> (integration type, uri), or None
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    """A function's configuration as moto holds it (the runner's FunctionSpec is built from this)."""
+
+    arn: str
+    name: str
+    account_id: str
+    region: str
+    handler: str
+    runtime: str
+    timeout: float
+    memory_size: int
+    environment: dict[str, str]
+    code_sha256: str
+    last_modified: str
+    code_bucket: str | None
+    code_key: str | None
+
+
+# --- API Gateway ------------------------------------------------------------------------
+
+def _apigateway_backends() -> Any:
+    from moto.apigateway.models import apigateway_backends
+    return apigateway_backends
+
+
+def rest_api_in(account_id: str, region: str, api_id: str) -> Any | None:
+    """The RestAPI object with this id in one account and region, or None."""
+    per_account = dict.get(_apigateway_backends(), account_id)
+    backend = dict.get(per_account, region) if per_account is not None else None
+    return backend.apis.get(api_id) if backend is not None else None
+
+
+def find_rest_api(api_id: str) -> tuple[str, str, Any] | None:
+    """(account_id, region, RestAPI) for an API id in any account and region moto has created.
+
+    Copies moto's dicts before scanning: moto's own threads may add a region meanwhile.
+    """
+    for account_id, per_account in list(dict.items(_apigateway_backends())):
+        for region, backend in list(dict.items(per_account)):
+            api = backend.apis.get(api_id)
+            if api is not None:
+                return account_id, region, api
+    return None
+
+
+def api_resources(api: Any) -> list[ApiResource]:
+    out = []
+    for rid, res in list(api.resources.items()):
+        methods: dict[str, tuple[str, str | None] | None] = {}
+        for name, method in list(res.resource_methods.items()):
+            integ = method.method_integration
+            methods[name.upper()] = (integ.integration_type, integ.uri) if integ is not None else None
+        out.append(ApiResource(rid, res.parent_id, res.path_part, methods))
+    return out
+
+
+def stage_variables(api: Any, stage: str) -> dict[str, str] | None:
+    """The stage's variables ({} when it has none), or None when the stage does not exist."""
+    found = api.stages.get(stage)
+    if found is None:
+        return None
+    return dict(found.variables or {})
+
+
+# --- Lambda -----------------------------------------------------------------------------
+
+def lambda_function(arn: str) -> Any | None:
+    """moto's function object for an ARN (opaque to callers: pass it to the functions below)."""
+    from moto.awslambda.models import lambda_backends
+
+    parts = arn.split(":")
+    if len(parts) < 7:
+        return None
+    region, account_id, name = parts[3], parts[4], parts[6]
+    per_account = dict.get(lambda_backends, account_id)
+    backend = dict.get(per_account, region) if per_account is not None else None
+    if backend is None:
+        return None
+    try:
+        return backend.get_function(name)
+    except Exception:  # moto raises its own UnknownFunctionException
+        return None
+
+
+def function_version(fn: Any) -> tuple:
+    """Changes whenever anything the runner depends on changes (cheap: a few attribute reads)."""
+    return (id(fn), fn.last_modified, fn.code_sha_256, id(fn.environment_vars), fn.handler, fn.timeout,
+            fn.memory_size)
+
+
+def function_config(fn: Any) -> LambdaFunction:
+    code = fn.code or {}
+    return LambdaFunction(
+        arn=fn.function_arn, name=fn.function_name, account_id=fn.account_id, region=fn.region,
+        handler=fn.handler or "", runtime=fn.run_time or "", timeout=float(fn.timeout or 3),
+        memory_size=int(fn.memory_size or 128),
+        environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+        code_sha256=fn.code_sha_256, last_modified=str(fn.last_modified),
+        code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"))
+
+
+def function_code_snapshot(fn: Any) -> bytes | None:
+    """The zip moto kept when the function was created or updated (None when it kept none)."""
+    return getattr(fn, "code_bytes", None) or None
+
+
+# --- S3 ---------------------------------------------------------------------------------
+
+def s3_object(account_id: str, bucket: str, key: str) -> bytes | None:
+    """An object's bytes, or None when the bucket or key does not exist."""
+    from moto.s3.models import s3_backends
+
+    try:
+        found = s3_backends[account_id]["aws"].get_object(bucket, key)
+    except Exception as exc:  # moto's MissingBucket / MissingKey
+        LOG.info("s3://%s/%s not readable: %s", bucket, key, exc)
+        return None
+    return found.value if found is not None else None
+
+
+# --- CloudWatch Logs (written by the Lambda runner, as Lambda's runtime writes them) ---
+
+def append_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict],
+                      keep: int) -> None:
+    """Append events to a log stream, creating group and stream as Lambda does; keep the newest ``keep``."""
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account_id][region]   # the function's own account and region
+    if group not in backend.groups:
+        backend.create_log_group(group, {})
+    streams = backend.groups[group].streams
+    if stream not in streams:
+        backend.create_log_stream(group, stream)
+    backend.put_log_events(group, stream, events)
+    stored = streams[stream].events
+    if len(stored) > keep:
+        del stored[:len(stored) - keep]

@@ -1,0 +1,213 @@
+"""What each command returns: one frozen dataclass per command, with ``to_json()``.
+
+Why typed results: the text rendering (``presentation``) and the ``--output
+json`` form (``to_json``) read the same named fields, so a renamed field is a
+type error found by mypy instead of a KeyError found by a user. ``to_json``
+is the **contract** scripts rely on: the keys and their meaning do not change.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Result:
+    """Base of every command result: the JSON form is the fields, as they are named."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class ScratchpadResult(Result):
+    scratchpad: str
+    bucket: str
+    role: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class BootstrapResult(Result):
+    stack: str
+    created: bool
+    bucket: str
+    role: str
+    scratchpad: str
+
+
+@dataclass(frozen=True)
+class DeployResult(Result):
+    stack: str
+    stack_action: str          # created, updated or unchanged
+    target: str
+    region: str
+    bucket: str
+    model_path: str
+    model_timestamp: str | None
+    engine: str
+    runtime: str
+    memory_mb: int
+    code_key: str
+    function_name: str
+    api_id: str
+    invoke_url: str
+    curl: str
+    repaired: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "repaired": list(self.repaired)}
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    runtime: str | None
+    memory_mb: int | None
+    engine: str | None
+    model_path: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class StatusResult(Result):
+    """``deployed`` False: only the stacks are known, and the JSON form has only those keys."""
+
+    target: str
+    region: str
+    stacks: dict[str, str]
+    deployed: bool
+    stack: str | None = None
+    bucket: str | None = None
+    function: FunctionInfo | None = None
+    api_id: str | None = None
+    invoke_url: str | None = None
+    deployed_model: str | None = None
+    newest_model: str | None = None
+    up_to_date: bool = False
+    deployed_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not self.deployed:
+            return {k: data[k] for k in ("target", "region", "stacks", "deployed")}
+        return data
+
+
+@dataclass(frozen=True)
+class CleanupResult(Result):
+    target: str
+    region: str
+    nothing_to_do: bool
+    message: str
+    stacks: list[str] = field(default_factory=list)
+    apis: list[str] = field(default_factory=list)
+    code: list[str] = field(default_factory=list)
+    buckets: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PredictResult(Result):
+    """One ride: where it went, how long it took, and the function's answer with a readable label."""
+
+    url: str
+    breed: str | None
+    latency_ms: float
+    request: dict[str, Any]
+    answer: dict[str, Any]     # the function's fields (score, predicted_label, ...) and "label"
+    explained: bool = False    # --explain asked for contributions (they are in ``answer`` when sent)
+
+    @property
+    def score(self) -> Any:
+        return self.answer.get("score")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "breed": self.breed, "latency_ms": self.latency_ms, "request": self.request,
+                **self.answer}
+
+
+@dataclass(frozen=True)
+class BatchPredictResult(Result):
+    url: str
+    breed: str | None
+    count: int
+    requests: int
+    latency_ms: float
+    predictions: list[dict[str, Any]]
+    explained: bool = False    # --explain asked for contributions (each prediction carries them)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["explained"]
+        return data
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    model_path: str
+    timestamp: str
+    bytes: int | None
+
+
+@dataclass(frozen=True)
+class BreedRow:
+    breed: str
+    model_path: str | None = None
+    trained_at: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelsResult(Result):
+    bucket: str
+    default_models: tuple[DefaultModel, ...]
+    breeds: tuple[BreedRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "default_models": [asdict(m) for m in self.default_models],
+                "breeds": [asdict(b) for b in self.breeds]}
+
+
+@dataclass(frozen=True)
+class TrainResult(Result):
+    predictor_type: str
+    data: str
+    synthetic: bool
+    breed: str | None
+    rows: dict[str, int]
+    epochs: int
+    seconds: float
+    threshold: float | None
+    metrics: dict[str, Any]
+    model: dict[str, Any]      # where it went: saved_to, or bucket/key/location (and index for a breed)
+    rule: dict[str, Any] | None = None   # the rule that labelled SYNTHETIC rides (None with --data)
+    trainer: str = "mxnet"               # which trainer ran (train --trainer)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.rule is None:
+            del data["rule"]
+        return data
+
+
+@dataclass(frozen=True)
+class TrainBreedsResult(Result):
+    predictor_type: str
+    synthetic: bool
+    bucket: str
+    count: int
+    rows_per_breed: int
+    epochs: int
+    seconds: float
+    breeds: list[dict[str, Any]]
+    trainer: str = "mxnet"
+
+
+@dataclass(frozen=True)
+class LocalEnvResult(Result):
+    """``local env``: the variables that point the AWS CLI and SDKs at the local target."""
+
+    env: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.env)

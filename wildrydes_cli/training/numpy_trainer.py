@@ -1,0 +1,157 @@
+"""Train the same linear model as ``trainer.py`` with numpy alone, for Pythons without MXNet.
+
+Why a second trainer: MXNet 1.9.1 needs numpy < 1.24, which has no wheels past
+Python 3.11, so on 3.12 and 3.13 ``wildrydes train`` must work without it. A
+one-output dense layer is small enough to train by hand, and this module
+repeats the MXNet trainer step for step so the two give the same model within
+floating-point noise (tests/test_numpy_trainer.py holds them together on the
+same data where both are installed):
+
+- the same 90/10 split, standardisation, batch size, epoch shuffles (same
+  seeds), zero initialisation and cosine-decayed learning rate;
+- the same losses: logistic (``SigmoidBinaryCrossEntropyLoss``) for a
+  ``binary_classifier``, half squared error (``L2Loss``) for a ``regressor``;
+- MXNet's Adam update (beta1 0.9, beta2 0.999, epsilon 1e-8, the bias
+  correction folded into the learning rate) on the batch-mean gradient;
+- the same folding of the standardisation into the exported weights and the
+  same threshold choice, so the artifact is written exactly as before.
+
+It computes in float64 where MXNet computes in float32; that is the noise.
+Nothing here depends on the label's name: the caller's ``Dataset`` carries
+features, labels and feature names.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from wildrydes_cli.errors import UsageError
+from wildrydes_cli.training import metrics as metric_fns
+from wildrydes_cli.training.data import Dataset
+from wildrydes_cli.training.trainer import (
+    MIN_ROWS,
+    EpochCallback,
+    TrainConfig,
+    TrainedModel,
+    _batch_size,
+    _standardiser,
+    check_labels,
+    fold,
+    split,
+)
+
+LOG = logging.getLogger(__name__)
+
+NAME = "numpy"
+BETA1, BETA2, EPSILON = 0.9, 0.999, 1e-8   # MXNet's (and Adam's paper's) defaults
+
+
+def _linear(z: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
+    return z @ weights + bias
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    out = np.empty_like(values)
+    positive = values >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-values[positive]))
+    exp = np.exp(values[~positive])
+    out[~positive] = exp / (1.0 + exp)
+    return out
+
+
+def _loss_and_gradient(outputs: np.ndarray, targets: np.ndarray, classifier: bool) -> tuple[float, np.ndarray]:
+    """Summed loss over the batch and d(loss)/d(output) per row, as MXNet's gluon losses define them."""
+    if classifier:
+        # relu(x) - x*y + log(1 + exp(-|x|)): logistic loss on the logit, stable for any x.
+        loss = np.maximum(outputs, 0.0) - outputs * targets + np.log1p(np.exp(-np.abs(outputs)))
+        # The derivative MXNet's autograd takes of that formula: sigmoid(x) - y, except at x == 0
+        # exactly, where relu' and abs' are 0 and it gives -y. That is every row of the first step
+        # (weights start at zero), and it decides which way the bias first moves.
+        gradient = (outputs > 0) - targets - np.sign(outputs) * _sigmoid(-np.abs(outputs))
+        return float(loss.sum()), gradient
+    errors = outputs - targets
+    return float(0.5 * np.sum(errors ** 2)), errors
+
+
+def fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+        on_epoch: EpochCallback | None = None) -> tuple[np.ndarray, float, tuple[float, ...]]:
+    """Adam on ``w . z + b``; returns (weights, bias, per-epoch mean losses) in standardised units."""
+    classifier = config.predictor_type == "binary_classifier"
+    rows, dimension = z_train.shape
+    weights, bias = np.zeros(dimension), 0.0
+    m_w, v_w = np.zeros(dimension), np.zeros(dimension)
+    m_b = v_b = 0.0
+    batch = _batch_size(rows)
+    steps = rows // batch
+    rng = np.random.default_rng(config.seed + 1)      # the MXNet trainer's shuffle stream
+    history = []
+    t = 0
+    for epoch in range(config.epochs):
+        rate = config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
+        order = rng.permutation(rows)
+        x_epoch, y_epoch = z_train[order], y_train[order]
+        total = 0.0
+        for step in range(steps):
+            x, y = x_epoch[step * batch:(step + 1) * batch], y_epoch[step * batch:(step + 1) * batch]
+            loss, d_out = _loss_and_gradient(_linear(x, weights, bias), y, classifier)
+            total += loss
+            g_w, g_b = x.T @ d_out / batch, float(d_out.sum()) / batch
+            t += 1
+            step_rate = rate * math.sqrt(1.0 - BETA2 ** t) / (1.0 - BETA1 ** t)
+            m_w = BETA1 * m_w + (1.0 - BETA1) * g_w
+            v_w = BETA2 * v_w + (1.0 - BETA2) * g_w * g_w
+            weights = weights - step_rate * m_w / (np.sqrt(v_w) + EPSILON)
+            m_b = BETA1 * m_b + (1.0 - BETA1) * g_b
+            v_b = BETA2 * v_b + (1.0 - BETA2) * g_b * g_b
+            bias = bias - step_rate * m_b / (math.sqrt(v_b) + EPSILON)
+        mean_loss = total / (steps * batch)
+        history.append(mean_loss)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, config.epochs, mean_loss)
+    return weights, float(bias), tuple(history)
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None,
+          on_epoch: EpochCallback | None = None) -> TrainedModel:
+    """Train on ``dataset`` and return the raw-feature model with validation metrics (no MXNet)."""
+    config = config or TrainConfig()
+    if config.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
+    if dataset.rows < MIN_ROWS:
+        raise UsageError(f"{dataset.source} has {dataset.rows} rows; training needs at least {MIN_ROWS} "
+                         "(90% to train, 10% to validate)")
+    check_labels(dataset.labels, config.predictor_type, dataset.source)
+    started = time.perf_counter()
+    train_idx, valid_idx = split(dataset.rows, config.seed)
+    x_train, x_valid = dataset.features[train_idx], dataset.features[valid_idx]
+    y_train, y_valid = dataset.labels[train_idx], dataset.labels[valid_idx]
+    mean, std = _standardiser(x_train)
+    classifier = config.predictor_type == "binary_classifier"
+    target_mean, target_std = (0.0, 1.0) if classifier else _standardiser(y_train.reshape(-1, 1))
+    target_mean, target_std = float(np.ravel(target_mean)[0]), float(np.ravel(target_std)[0])
+    weights, bias, history = fit((x_train - mean) / std, (y_train - target_mean) / target_std, config, on_epoch)
+
+    raw_output = _linear((x_valid - mean) / std, weights, bias)
+    scores = _sigmoid(raw_output) if classifier else raw_output * target_std + target_mean
+    raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
+    if classifier:
+        threshold = metric_fns.best_threshold(scores, y_valid)
+        computed = metric_fns.classification_metrics(scores, y_valid, threshold)
+    else:
+        threshold = 0.5
+        computed = metric_fns.regression_metrics(scores, y_valid)
+    results: dict[str, float | None] = {key: (None if math.isnan(value) else value)
+                                        for key, value in computed.items()}
+    seconds = time.perf_counter() - started
+    LOG.info("trained %s with numpy on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds,
+             results)
+    return TrainedModel(
+        predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
+        threshold=float(threshold), metrics=results, feature_names=tuple(dataset.feature_names),
+        train_rows=len(train_idx), validation_rows=len(valid_idx), epochs=config.epochs,
+        seconds=seconds, loss_history=history, validation_features=x_valid,
+        validation_labels=y_valid, validation_scores=scores,
+    )
