@@ -85,3 +85,21 @@ def moto_s3_url():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def unchecked_archive():
+    """Build a linear-learner archive the way a diverged training would save it: float32 weights
+    and bias as given (inf included), which ``write_model_archive`` itself refuses to write."""
+    import json
+
+    from wildrydes_cli.training import artifact_writer as w
+
+    def build(weights: list[float], bias: float, predictor_type: str = "regressor") -> bytes:
+        params = w.params_bytes([("arg:fc0_weight", (len(weights), 1), weights), ("arg:fc0_bias", (1, 1), [bias])])
+        extra = json.dumps(w.additional_params(predictor_type, 0.5, None)).encode()
+        inner = w._zip([(f"{w.PREFIX}-0000.params", params),
+                        (f"{w.PREFIX}-symbol.json", w.symbol_json(len(weights), predictor_type)),
+                        ("manifest.json", json.dumps(w.MANIFEST).encode()), ("additional-params.json", extra)])
+        return w._tar_gz(w.ALGO_MEMBER, inner)
+    return build

@@ -19,19 +19,6 @@ from wildrydes_cli.errors import ModelRefusedError
 from wildrydes_cli.training.publish import publish_model
 
 
-def _diverged_archive() -> bytes:
-    """A regressor whose second weight is float32 infinity, as a diverged MXNet training saves it
-    (our own writer refuses non-finite weights, so the archive is assembled from its parts)."""
-    import json as _json
-
-    from wildrydes_cli.training import artifact_writer as w
-    params = w.params_bytes([("arg:fc0_weight", (2, 1), [1.0, float("inf")]), ("arg:fc0_bias", (1, 1), [0.0])])
-    extra = _json.dumps(w.additional_params("regressor", 0.5, None)).encode()
-    inner = w._zip([(f"{w.PREFIX}-0000.params", params), (f"{w.PREFIX}-symbol.json", w.symbol_json(2, "regressor")),
-                    ("manifest.json", _json.dumps(w.MANIFEST).encode()), ("additional-params.json", extra)])
-    return w._tar_gz(w.ALGO_MEMBER, inner)
-
-
 def _aws():
     from wildrydes_cli.aws import aws_for
     from wildrydes_cli.settings import Settings
@@ -186,9 +173,9 @@ def test_publish_refuses_a_model_the_function_could_not_serve_and_uploads_nothin
     assert _snapshot(bucket) == before
 
 
-def test_publish_refuses_weights_that_are_not_finite(boot):
+def test_publish_refuses_weights_that_are_not_finite(boot, unchecked_archive):
     """What a diverged training would write: float32 infinity (the writer refuses 1e39 itself)."""
     before = _snapshot(boot["bucket"])
     with pytest.raises(ModelRefusedError, match="weight fc0_weight holds values that are not finite"):
-        publish_model(_aws(), boot["bucket"], _diverged_archive())
+        publish_model(_aws(), boot["bucket"], unchecked_archive([1.0, float("inf")], 0.0))
     assert _snapshot(boot["bucket"]) == before
