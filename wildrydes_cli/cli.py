@@ -243,6 +243,48 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
                                        confirm=console.confirm, yes=yes))
 
 
+@cli.command("logs", short_help="The deployed function's logs (CloudWatch Logs), newest last.")
+@click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h or 1d (up to 30 days).")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing new events (polls every 2 s) until Ctrl-C; with --output json, one JSON "
+                   "object per batch (JSON Lines).")
+@click.option("--breed", help="Only the requests served with this breed's model (every line of them).")
+@click.option("--filter", "filter_pattern",
+              help="A CloudWatch Logs filter pattern, e.g. ERROR or '\"status=503\"'.")
+@click.pass_context
+def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None) -> None:
+    """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
+    duration, memory) and the function's own line per request (route, breed, status, latency).
+
+    \b
+    Same command on both targets: on AWS it reads log group /aws/lambda/<function>; on the
+    local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
+    where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
+    """
+    from wildrydes_cli import layout, logs, presentation, state
+    from wildrydes_cli.errors import NotFoundError, UsageError
+    from wildrydes_cli.local.lambdalogs import log_group
+    from wildrydes_cli.predict import require_deployment
+    from wildrydes_cli.results import LogsResult
+    seconds = logs.parse_since(since)          # the user's input first: nothing starts for a typo
+    if breed is not None and not layout.is_breed_name(breed):
+        raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
+    settings, aws, console = _aws_context(ctx)
+    group = log_group(require_deployment(state.current(settings)).function_name)
+    reader = logs.LogReader(aws, group, filter_pattern)
+    try:
+        if not follow:
+            presentation.show(console, LogsResult(group, logs.recent(reader, seconds, breed)))
+            return
+        for batch in logs.follow(reader, seconds, breed):
+            presentation.show(console, LogsResult(group, batch, follow=True))
+    except NotFoundError:
+        raise NotFoundError(f"No logs yet: log group {group} does not exist. Invoke the function first "
+                            "(wildrydes predict ...); Lambda creates the group on its first run.") from None
+    except KeyboardInterrupt:   # the way out of --follow: not an error
+        return
+
+
 def _wants_json(args: list[str]) -> bool:
     """``--output json`` / ``--output=json`` among the global options (before the command)."""
     for i, arg in enumerate(args):

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
+import time
 from typing import Any, Callable
 
 from wildrydes_cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (BatchPredictResult, BootstrapResult, CleanupResult, DeployResult,
                                    ModelsResult, PredictResult, Result, ScratchpadResult, StatusResult,
-                                   LocalEnvResult, TrainBreedsResult, TrainResult)
+                                   LocalEnvResult, LogsResult, TrainBreedsResult, TrainResult)
 
 LOG = logging.getLogger(__name__)
 
@@ -26,6 +28,10 @@ EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 -
 
 def show(console: Console, result: Any, verb: str | None = None) -> None:
     """Print ``result``: its JSON form with --output json, else its text form."""
+    if isinstance(result, LogsResult) and result.follow and console.json_output:
+        console.out.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")   # JSON Lines
+        console.out.flush()
+        return
     if isinstance(result, Result):
         render = _RENDERERS[type(result)]
         console.result(result.to_json(), lambda c: render(c, result))
@@ -208,6 +214,15 @@ def local_status(console: Console, verb: str, status: Any) -> None:
     console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
 
 
+def logs(console: Console, result: LogsResult) -> None:
+    """One line per event: UTC time, request id, message (as ``sam logs`` prints them)."""
+    if not result.events and not result.follow:
+        console.info(f"No events in {result.log_group} in that time: invoke the function, or widen --since.")
+    for event in result.events:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.timestamp / 1000))
+        console.line(f"{stamp}.{event.timestamp % 1000:03d}Z  {event.request_id or '-':36}  {event.message}")
+
+
 def local_env(console: Console, result: LocalEnvResult) -> None:
     """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
     import shlex
@@ -218,6 +233,6 @@ def local_env(console: Console, result: LocalEnvResult) -> None:
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
-    TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env,
+    TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
 }
 

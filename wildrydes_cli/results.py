@@ -211,3 +211,15 @@ class LocalEnvResult(Result):
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.env)
+
+
+@dataclass(frozen=True)
+class LogsResult(Result):
+    """``logs``: the function's log events, newest last (one batch of them with --follow)."""
+
+    log_group: str
+    events: list[Any]          # logs.LogEvent, each with its own to_json()
+    follow: bool = False       # a batch of --follow: JSON Lines, one compact object per batch
+
+    def to_json(self) -> dict[str, Any]:
+        return {"log_group": self.log_group, "events": [e.to_json() for e in self.events]}

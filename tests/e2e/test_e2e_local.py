@@ -107,6 +107,41 @@ def test_eval_local_env_points_the_aws_cli_at_the_local_target(cli, deployed):
     assert "InvalidClientTokenId" in dummy.stderr and 'eval "$(wildrydes local env)"' in dummy.stderr
 
 
+def test_logs_show_lambdas_lines_and_the_functions_request_line(cli, deployed):
+    """What real Lambda writes, read back by `wildrydes logs` and by `aws logs filter-log-events`."""
+    import time
+    cli.json(*PREDICT)
+    time.sleep(0.5)   # the runner writes logs in batches (every 0.2 s), as Lambda delivers them
+    events = cli.json("logs", "--since", "10m")["events"]
+    messages = [e["message"] for e in events]
+    report = next(m for m in reversed(messages) if m.startswith("REPORT RequestId: "))
+    assert "\tBilled Duration: " in report and "\tMemory Size: 128 MB" in report and "Max Memory Used: " in report
+    assert any(m.startswith("START RequestId: ") and m.endswith("Version: $LATEST") for m in messages)
+    request = [e for e in events if "request POST '/' breed=- status=200" in e["message"]]
+    assert request and request[-1]["requestId"] and request[-1]["message"].startswith("[INFO]\t")
+    assert all("2500" not in m for m in messages)   # the body is never logged
+    assert "Init Duration: " in next(m for m in messages if m.startswith("REPORT"))   # a cold start came first
+    assert cli.json("logs", "--filter", "REPORT")["events"] and all(
+        "REPORT" in e["message"] for e in cli.json("logs", "--filter", "REPORT")["events"])
+    text = cli.run("logs", "--since", "1h").stdout
+    assert f"  {request[-1]['requestId']}  [INFO]" in text
+    if not AWS.exists():
+        pytest.skip("awscli not installed in this environment")
+    local_env = cli.json("local", "env")
+    out = subprocess.run([str(AWS), "logs", "filter-log-events", "--log-group-name",
+                          f"/aws/lambda/{deployed['deploy']['function_name']}", "--output", "json"],
+                         env={**cli.env, **local_env}, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert report in [e["message"] for e in json.loads(out.stdout)["events"]]
+
+
+def test_logs_refuses_bad_input_before_starting_anything(cli, deployed):
+    bad = cli.run("logs", "--since", "ten minutes", check=False)
+    assert bad.returncode == 2 and "such as 30s, 10m, 2h or 1d" in bad.stderr
+    bad = cli.run("logs", "--breed", "Not A Breed", check=False)
+    assert bad.returncode == 2 and "a breed name is 1-63 lowercase letters" in bad.stderr
+
+
 def test_cleanup_then_stop_leaves_no_process(cli, deployed):
     url = deployed["deploy"]["invoke_url"]
     cli.run("cleanup", "--yes")
