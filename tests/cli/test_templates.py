@@ -45,7 +45,19 @@ def test_function_role_reads_only_models():
         "arn:${AWS::Partition}:s3:::${DataBucket}/linear-learner-*/output/model.tar.gz",
         "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/linear-learner-*/output/model.tar.gz",
         "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/latest.json"]
-    assert statements[1]["Condition"] == {"StringEquals": {"s3:prefix": "breeds/"}}   # GET /breeds only
+    assert statements[1]["Condition"] == {"StringLike": {"s3:prefix": "breeds/*"}}   # breed listings only
+
+
+def test_the_role_lets_the_function_tell_a_missing_breed_from_a_denied_one():
+    """Under real IAM a GET of a missing key is 403; the function then lists exactly that key.
+    IAM's StringLike '*' matches any characters, '/' included, as fnmatchcase does."""
+    from fnmatch import fnmatchcase
+    statements = _load("function.yml")["Resources"]["ModelInferenceFunctionRole"]["Properties"][
+        "Policies"][0]["PolicyDocument"]["Statement"]
+    pattern = statements[1]["Condition"]["StringLike"]["s3:prefix"]
+    index_key = "breeds/no-such-breed/latest.json"          # what models.ModelStore._absent lists
+    assert fnmatchcase(index_key, pattern) and fnmatchcase("breeds/", pattern)   # and GET /breeds
+    assert not fnmatchcase("linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz", pattern)
 
 
 def test_preflight_patterns_are_the_roles():
