@@ -7,6 +7,10 @@ from wildrydes_cli.local.daemon import Status
 def render_status(console, verb: str, status: Status) -> None:
     if status.stale_pid:
         console.info(f"Removed stale emulator state (pid {status.stale_pid} was not running).")
+    if verb == "reset":
+        stopped = f" (stopped pid {status.pid})" if status.pid else ""
+        console.line(f"Local target reset{stopped}: the next start is empty.")
+        return
     if verb == "stop":
         if status.pid:
             console.line(f"Emulator stopped (pid {status.pid}).")

@@ -5,7 +5,9 @@ Dispatch per request:
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
   anything else                                       -> moto's WSGI app (S3, CloudFormation,
-                                                         Lambda, API Gateway, IAM, STS), in a thread
+                                                         Lambda, API Gateway, IAM, STS), in a thread,
+                                                         through persist.Persistence (mutations journaled,
+                                                         replayed at start before the state file is written)
 
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
 --state-dir DIR`` in its own session with output to the log file; it writes
@@ -27,7 +29,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import gateway, httpio, persist, routes, state, wsgi
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -40,8 +42,10 @@ HEALTH_PATH = "/_wildrydes/health"
 class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
-    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS):
+    def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS,
+                 persistence: persist.Persistence | None = None):
         self.port = port
+        self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
         self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
@@ -53,7 +57,7 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, wsgi.call_moto, request, self.port, client)
+        return await loop.run_in_executor(None, self.persistence.call, request, self.port, client)
 
     async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -130,7 +134,9 @@ async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
-    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS))
+    # Replay the journal before anyone is served: blocking the loop here keeps connections in the backlog.
+    persistence = persist.open_persistence(state_dir, bound)
+    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS), persistence=persistence)
     holder["emulator"] = emulator
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -147,6 +153,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None) -> None:
         LOG.info("shutting down")
         server.close()
         emulator.shutdown()
+        persistence.close()
         state.clear_state(state_dir, pid=os.getpid())
 
 
