@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from wildrydes_cli.local import journal as jn
+from wildrydes_cli.local import replay_s3
 from wildrydes_cli.local.gateway import HttpResponse
 from wildrydes_cli.local.httpio import HttpRequest
 
@@ -117,7 +118,7 @@ class Persistence:
     """
 
     def __init__(self, journal: jn.Journal | None, call: MotoCall | None = None,
-                 seed: Callable[[int | None], None] | None = None):
+                 seed: Callable[[int | None], None] | None = None, fast_s3: bool = True):
         if call is None:
             from wildrydes_cli.local import wsgi
             call = wsgi.call_moto
@@ -125,6 +126,7 @@ class Persistence:
             from moto.moto_api._internal import mock_random
             seed = mock_random.seed
         self.journal = journal
+        self.fast_s3 = fast_s3  # plain PutObject records straight into moto's backend (replay_s3.py)
         self._call = call
         self._seed = seed
         self._lock = threading.Lock()
@@ -196,6 +198,8 @@ class Persistence:
                 request = HttpRequest(meta["method"], target, meta.get("version", "HTTP/1.1"),
                                       [(k, v) for k, v in meta["headers"]], body)
                 self._seed(int(meta["seed"]))
+                if self.fast_s3 and replay_s3.put_object(meta, body):
+                    continue
                 response = self._call(request, port, None)
                 if not 200 <= response.status < 300:
                     failed += 1
@@ -218,8 +222,18 @@ class Persistence:
             self.journal.close()
 
 
+PERSIST_ENV = "WILDRYDES_LOCAL_PERSIST"
+
+
 def open_persistence(state_dir: Path, port: int) -> Persistence:
-    """The daemon's Persistence: journal under the state directory, replayed."""
+    """The daemon's Persistence: journal under the state directory, replayed.
+
+    ``WILDRYDES_LOCAL_PERSIST=0`` keeps nothing (the journal on disk is left
+    alone, neither read nor written): for throwaway runs and for comparison.
+    """
+    if os.environ.get(PERSIST_ENV, "").strip() == "0":
+        LOG.info("%s=0: nothing is kept across restarts", PERSIST_ENV)
+        return Persistence(None)
     persistence = Persistence(jn.Journal(jn.journal_dir(state_dir)))
     persistence.replay(port)
     return persistence

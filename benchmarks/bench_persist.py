@@ -1,0 +1,140 @@
+"""Benchmark the local target's persistence (issue 14, part 2).
+
+    python benchmarks/bench_persist.py [--breeds 1000] [--duration 10] [--connections 16] [--rounds 2]
+
+* state: a daemon on a free port; the workshop deployment made with boto3
+  (bucket, model, function, REST API with an AWS_PROXY integration, stage
+  prod: tests/e2e/emulated.deploy) plus N breed models published with the real
+  publisher (model + latest.json each: 2 journaled PUTs per breed).
+* start-to-ready: ``wildrydes local start`` (a fresh CLI process) until it
+  returns, i.e. until the daemon has replayed its journal and answers its
+  health probe; median of 3 stop/start cycles. The same with an empty state
+  directory for reference. The invoke URL printed before the restarts must
+  answer 200 after each.
+* throughput: the workshop's POST against that invoke URL, warm, with the
+  journal on and with ``WILDRYDES_LOCAL_PERSIST=0`` (nothing kept), rounds
+  interleaved (on, off, on, off, ...) so machine load hits both alike; wrk
+  when installed, else the Python load generator of bench_local.py.
+Every daemon started here is stopped by pid.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
+import emulated  # noqa: E402
+from bench_breeds import BUCKET, publish_all  # noqa: E402
+from bench_local import cli_env, python_load, run_cli, wrk_load  # noqa: E402
+
+
+def start_timed(env: dict) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    status = run_cli(["local", "start"], env)
+    return time.perf_counter() - t0, status
+
+
+def stop(env: dict, pid: int) -> None:
+    run_cli(["local", "stop"], env)
+    assert emulated.pid_gone(pid), f"daemon {pid} still alive"
+
+
+def journal_size(home: Path) -> int:
+    root = home / "state" / "local" / "journal"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--breeds", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    import boto3
+
+    report: dict = {"cpu_count": os.cpu_count(), "breeds": args.breeds,
+                    "load_avg_at_start": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = cli_env(home, emulated.free_port())
+        empty_starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            empty_starts.append(seconds)
+            stop(env, status["pid"])
+        status = run_cli(["local", "start"], env)
+        url = status["endpoint_url"]
+        deployed = emulated.deploy(url, emulated.function_package(),
+                                   {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                    "INFERENCE_ENGINE": "lean"},
+                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()})
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+        s3.create_bucket(Bucket=BUCKET)
+        t0 = time.perf_counter()
+        publish_all(s3, args.breeds)
+        report["publish_s"] = round(time.perf_counter() - t0, 2)
+        stop(env, status["pid"])
+        report["journal_bytes"] = journal_size(home)
+        starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            starts.append(seconds)
+            code, _, body = emulated.http("POST", deployed.invoke_url, emulated.WORKSHOP_BODY,
+                                          {"Content-Type": "application/json"})
+            assert code == 200, (code, body)
+            count = s3.list_objects_v2(Bucket=BUCKET, Prefix="breeds/")["KeyCount"]
+            assert count == min(1000, 2 * args.breeds), count
+            stop(env, status["pid"])
+        report["start_to_ready_empty_s"] = {"median": round(statistics.median(empty_starts), 3),
+                                            "all": [round(t, 3) for t in empty_starts]}
+        report["start_to_ready_with_state_s"] = {"median": round(statistics.median(starts), 3),
+                                                 "all": [round(t, 3) for t in starts]}
+        log = (home / "state" / "local" / "daemon.log").read_text()
+        report["replay_log"] = [line.split(": ", 1)[-1] for line in log.splitlines() if "journal replay" in line][-1]
+        print(json.dumps(report), file=sys.stderr)
+
+        load = wrk_load if shutil.which("wrk") else python_load
+        runs: dict[str, list[float]] = {"journal on": [], "WILDRYDES_LOCAL_PERSIST=0": []}
+        for _ in range(args.rounds):
+            for label in runs:
+                run_env = dict(env)
+                if label != "journal on":
+                    run_env["WILDRYDES_LOCAL_PERSIST"] = "0"
+                status = run_cli(["local", "start"], run_env)
+                try:
+                    target = deployed.invoke_url
+                    if label != "journal on":  # nothing replayed: deploy the same thing again
+                        target = emulated.deploy(status["endpoint_url"], emulated.function_package(),
+                                                   {"OUTPUT_BUCKET": "wildrydes-local-data",
+                                                    "MODEL_PATH": "m/model.tar.gz", "INFERENCE_ENGINE": "lean"},
+                                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()}
+                                                   ).invoke_url
+                    load(target, emulated.WORKSHOP_BODY, 2, args.connections)  # warm
+                    result = load(target, emulated.WORKSHOP_BODY, args.duration, args.connections)
+                    assert result["errors"] == 0, result
+                    runs[label].append(result["rps"])
+                    print(label, round(result["rps"]), file=sys.stderr)
+                finally:
+                    stop(run_env, status["pid"])
+        report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
+        on, off = (statistics.median(v) for v in runs.values())
+        report["throughput_ratio_on_over_off"] = round(on / off, 3)
+        report["load_avg_at_end"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
