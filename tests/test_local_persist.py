@@ -71,7 +71,7 @@ class FakeMoto:
         self.rng.seed(value)
 
     def __call__(self, request: HttpRequest, port: int, client) -> HttpResponse:
-        drawn = "%08x" % self.rng.getrandbits(32)
+        drawn = f"{self.rng.getrandbits(32):08x}"
         if request.method == "GET":
             return HttpResponse(200, [], b"read " + drawn.encode())
         if self.fail_next:
@@ -234,7 +234,7 @@ def test_multipart_upload_ids_are_mapped_on_replay(tmp_path, moto_reset):
     for number, data in ((1, part), (2, b"tail")):
         answer = live.call(req("PUT", f"/bucket-one/big?partNumber={number}&uploadId={upload_id}", data), 0)
         assert answer.status == 200
-        etags.append(dict((k.lower(), v) for k, v in answer.headers)["etag"])
+        etags.append({k.lower(): v for k, v in answer.headers}["etag"])
     complete = "<CompleteMultipartUpload>" + "".join(
         f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)) + \
         "</CompleteMultipartUpload>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+from typing import ClassVar
 from urllib.parse import unquote_to_bytes
 
 from wildrydes_cli.local.gateway import HttpResponse
@@ -31,7 +32,7 @@ def moto_app():
             """moto lists its package directory (~100 stat calls) twice per request to map a host to
             a service; the mapping never changes, so remember it (a third of a replayed S3 PUT)."""
 
-            _hosts: dict = {}
+            _hosts: ClassVar[dict] = {}
 
             def get_backend_for_host(self, host):
                 if host not in self._hosts:
