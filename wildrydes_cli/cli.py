@@ -243,6 +243,7 @@ def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
 
     Port: --port, else WILDRYDES_LOCAL_PORT, else 4566 (0 picks any free port).
+    What you make on it is kept across stop/start (`local start --fresh` or `local reset` to start empty).
     """
 
 
