@@ -160,3 +160,12 @@ def test_erase(tmp_path):
     assert jn.erase(tmp_path / "j") is True
     assert not (tmp_path / "j").exists()
     assert jn.erase(tmp_path / "j") is False
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    first, _ = _open(tmp_path / "j")
+    with pytest.raises(jn.JournalError, match="in use by another emulator"):
+        _open(tmp_path / "j")
+    first.close()
+    second, _ = _open(tmp_path / "j")  # free again once the first is closed
+    second.close()

@@ -20,6 +20,7 @@ truncates, so later frames follow a valid one).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -144,6 +145,11 @@ class Journal:
         self.blobs.mkdir(exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one writer, even across state-file mishaps
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(f"{self.path} is in use by another emulator process") from exc
         os.fchmod(fd, 0o600)
         with open(self.path, "rb") as handle:
             data = handle.read()

@@ -46,6 +46,9 @@ LOG = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ACTION_PREFIXES = ("Describe", "List", "Get", "Validate", "Estimate", "Filter", "Lookup", "BatchGet")
+# Log events arrive once per function invocation: journaling them would put an fsync on the
+# execute-api path. Log groups and streams are kept; their events are not.
+NOT_KEPT_ACTIONS = frozenset({"PutLogEvents"})
 # Not needed to rebuild state, or credentials that must not sit on disk; Content-Length is recomputed.
 DROP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "expect", "content-length",
                           "user-agent", "x-amz-security-token", "amz-sdk-invocation-id", "amz-sdk-request",
@@ -82,7 +85,7 @@ def is_mutating(request: HttpRequest) -> bool:
     if _LAMBDA_INVOKE.match(request.path):
         return False  # running code is not state; the runner does it, not moto
     action = _action(request)
-    return not (action and action.startswith(READ_ACTION_PREFIXES))
+    return not (action and (action.startswith(READ_ACTION_PREFIXES) or action in NOT_KEPT_ACTIONS))
 
 
 def journal_headers(headers: list[tuple[str, str]]) -> list[list[str]]:
