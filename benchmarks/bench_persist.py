@@ -12,9 +12,11 @@
   directory for reference. The invoke URL printed before the restarts must
   answer 200 after each.
 * throughput: the workshop's POST against that invoke URL, warm, with the
-  journal on and with ``WILDRYDES_LOCAL_PERSIST=0`` (nothing kept), rounds
-  interleaved (on, off, on, off, ...) so machine load hits both alike; wrk
-  when installed, else the Python load generator of bench_local.py.
+  journal on and either ``WILDRYDES_LOCAL_PERSIST=0`` (nothing kept) or, with
+  ``--baseline-src DIR``, the daemon of another source tree (today's main,
+  before persistence), rounds interleaved (on, other, on, other, ...) so
+  machine load hits both alike; wrk when installed, else the Python load
+  generator of bench_local.py.
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -23,10 +25,13 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import subprocess
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +53,48 @@ def stop(env: dict, pid: int) -> None:
     assert emulated.pid_gone(pid), f"daemon {pid} still alive"
 
 
+BASELINE = """import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+sys.path.insert(0, sys.argv[1])
+import wildrydes_cli.local.server as server
+assert server.__file__.startswith(sys.argv[1]), server.__file__
+sys.exit(server.main(["--port", sys.argv[2], "--state-dir", sys.argv[3]]))
+"""
+
+
+@contextmanager
+def baseline_daemon(src: Path, state_dir: Path):
+    """The daemon from another source tree (e.g. main's, via `git archive main`), stopped by pid."""
+    port = emulated.free_port()
+    log = open(state_dir / "baseline.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-c", BASELINE, str(src), str(port), str(state_dir)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if emulated.http("GET", f"http://127.0.0.1:{port}/_wildrydes/health", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"baseline daemon did not start; see {state_dir / 'baseline.log'}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its Lambda workers
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
 def journal_size(home: Path) -> int:
     root = home / "state" / "local" / "journal"
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
@@ -59,6 +106,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="compare throughput with the daemon from this source tree (e.g. "
+                             "`git archive main wildrydes_cli | tar -x -C DIR`) instead of WILDRYDES_LOCAL_PERSIST=0")
     args = parser.parse_args()
     import boto3
 
@@ -105,31 +155,42 @@ def main() -> int:
         print(json.dumps(report), file=sys.stderr)
 
         load = wrk_load if shutil.which("wrk") else python_load
-        runs: dict[str, list[float]] = {"journal on": [], "WILDRYDES_LOCAL_PERSIST=0": []}
+        other = f"baseline {args.baseline_src}" if args.baseline_src else "WILDRYDES_LOCAL_PERSIST=0"
+        runs: dict[str, list[float]] = {"journal on": [], other: []}
+
+        def measure(label: str, target: str) -> None:
+            load(target, emulated.WORKSHOP_BODY, 2, args.connections)  # warm
+            result = load(target, emulated.WORKSHOP_BODY, args.duration, args.connections)
+            assert result["errors"] == 0, result
+            runs[label].append(result["rps"])
+            print(label, round(result["rps"]), file=sys.stderr)
+
+        def fresh_deploy(url: str) -> str:  # nothing replayed: deploy the same thing again
+            return emulated.deploy(url, emulated.function_package(),
+                                   {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                    "INFERENCE_ENGINE": "lean"},
+                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()}).invoke_url
+
         for _ in range(args.rounds):
-            for label in runs:
-                run_env = dict(env)
-                if label != "journal on":
-                    run_env["WILDRYDES_LOCAL_PERSIST"] = "0"
-                status = run_cli(["local", "start"], run_env)
+            status = run_cli(["local", "start"], env)
+            try:
+                measure("journal on", deployed.invoke_url)
+            finally:
+                stop(env, status["pid"])
+            if args.baseline_src:
+                with tempfile.TemporaryDirectory() as base_dir, \
+                        baseline_daemon(args.baseline_src, Path(base_dir)) as base_url:
+                    measure(other, fresh_deploy(base_url))
+            else:
+                off_env = {**env, "WILDRYDES_LOCAL_PERSIST": "0"}
+                status = run_cli(["local", "start"], off_env)
                 try:
-                    target = deployed.invoke_url
-                    if label != "journal on":  # nothing replayed: deploy the same thing again
-                        target = emulated.deploy(status["endpoint_url"], emulated.function_package(),
-                                                   {"OUTPUT_BUCKET": "wildrydes-local-data",
-                                                    "MODEL_PATH": "m/model.tar.gz", "INFERENCE_ENGINE": "lean"},
-                                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()}
-                                                   ).invoke_url
-                    load(target, emulated.WORKSHOP_BODY, 2, args.connections)  # warm
-                    result = load(target, emulated.WORKSHOP_BODY, args.duration, args.connections)
-                    assert result["errors"] == 0, result
-                    runs[label].append(result["rps"])
-                    print(label, round(result["rps"]), file=sys.stderr)
+                    measure(other, fresh_deploy(status["endpoint_url"]))
                 finally:
-                    stop(run_env, status["pid"])
+                    stop(off_env, status["pid"])
         report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
         on, off = (statistics.median(v) for v in runs.values())
-        report["throughput_ratio_on_over_off"] = round(on / off, 3)
+        report["throughput_ratio_journal_on_over_" + ("baseline" if args.baseline_src else "off")] = round(on / off, 3)
         report["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(report, indent=2))
     return 0
