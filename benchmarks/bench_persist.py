@@ -14,8 +14,9 @@
 * throughput: the workshop's POST against that invoke URL, warm, with the
   journal on and either ``WILDRYDES_LOCAL_PERSIST=0`` (nothing kept) or, with
   ``--baseline-src DIR``, the daemon of another source tree (today's main,
-  before persistence), rounds interleaved (on, other, on, other, ...) so
-  machine load hits both alike; wrk when installed, else the Python load
+  before persistence) holding the same state made live (the deployment and
+  the N breeds), rounds interleaved with the order alternating, so machine
+  load hits both alike; wrk when installed, else the Python load
   generator of bench_local.py.
 Every daemon started here is stopped by pid.
 """
@@ -165,29 +166,41 @@ def main() -> int:
             runs[label].append(result["rps"])
             print(label, round(result["rps"]), file=sys.stderr)
 
-        def fresh_deploy(url: str) -> str:  # nothing replayed: deploy the same thing again
-            return emulated.deploy(url, emulated.function_package(),
-                                   {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
-                                    "INFERENCE_ENGINE": "lean"},
-                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()}).invoke_url
+        def fresh_deploy(url: str) -> str:
+            """Nothing replayed: make the same state again (deployment and breeds), live."""
+            invoke_url = emulated.deploy(url, emulated.function_package(),
+                                         {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                          "INFERENCE_ENGINE": "lean"},
+                                         extra_objects={"m/model.tar.gz": emulated.workshop_model()}).invoke_url
+            client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                                  aws_secret_access_key="testing")
+            client.create_bucket(Bucket=BUCKET)
+            publish_all(client, args.breeds)
+            return invoke_url
 
-        for _ in range(args.rounds):
+        def journal_on() -> None:
             status = run_cli(["local", "start"], env)
             try:
                 measure("journal on", deployed.invoke_url)
             finally:
                 stop(env, status["pid"])
+
+        def the_other() -> None:
             if args.baseline_src:
                 with tempfile.TemporaryDirectory() as base_dir, \
                         baseline_daemon(args.baseline_src, Path(base_dir)) as base_url:
                     measure(other, fresh_deploy(base_url))
-            else:
-                off_env = {**env, "WILDRYDES_LOCAL_PERSIST": "0"}
-                status = run_cli(["local", "start"], off_env)
-                try:
-                    measure(other, fresh_deploy(status["endpoint_url"]))
-                finally:
-                    stop(off_env, status["pid"])
+                return
+            off_env = {**env, "WILDRYDES_LOCAL_PERSIST": "0"}
+            status = run_cli(["local", "start"], off_env)
+            try:
+                measure(other, fresh_deploy(status["endpoint_url"]))
+            finally:
+                stop(off_env, status["pid"])
+
+        for round_ in range(args.rounds):  # alternate which goes first
+            for step in ((journal_on, the_other) if round_ % 2 == 0 else (the_other, journal_on)):
+                step()
         report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
         on, off = (statistics.median(v) for v in runs.values())
         report["throughput_ratio_journal_on_over_" + ("baseline" if args.baseline_src else "off")] = round(on / off, 3)
