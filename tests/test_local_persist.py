@@ -247,3 +247,24 @@ def test_multipart_upload_ids_are_mapped_on_replay(tmp_path, moto_reset):
     again.close()
     got = wsgi.call_moto(req("GET", "/bucket-one/big"), 0)
     assert got.status == 200 and got.body == part + b"tail"
+
+
+def test_a_record_that_raises_on_replay_is_skipped_and_counted(tmp_path):
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    for i in range(3):
+        p.call(req("PUT", f"/b{i}"), 0)
+    p.close()
+    replayed = FakeMoto()
+    original = replayed.__call__
+
+    def flaky(request, port, client):
+        if request.target == "/b1":
+            raise RuntimeError("moto changed")
+        return original(request, port, client)
+
+    q = persist.Persistence(jn.Journal(tmp_path / "j"), call=flaky, seed=replayed.seed, fast_s3=False)
+    stats = q.replay(0)
+    q.close()
+    assert (stats.records, stats.failed) == (3, 1)
+    assert replayed.created == [moto.created[0], moto.created[2]]
