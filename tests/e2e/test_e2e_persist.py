@@ -30,7 +30,15 @@ def deployed(cli):
     deploy = cli.json("deploy", "--yes")
     status, body = curl_post(deploy["invoke_url"], WORKSHOP)
     assert status == 200, body
-    return {"deploy": deploy, "score": body["score"], "models": cli.json("models")}
+    return {"deploy": deploy, "score": body["score"], "models": cli.json("models"), "status": _status(cli)}
+
+
+def _status(cli) -> dict:
+    """``wildrydes status`` without the function's LastModified (the replay's time, by design)."""
+    out = cli.json("status")
+    assert out["deployed"] and out["api_id"] and out["up_to_date"], out
+    (out.get("function") or {}).pop("last_modified", None)
+    return out
 
 
 def _same_work(cli, deployed) -> None:
@@ -43,6 +51,7 @@ def _same_work(cli, deployed) -> None:
     assert status == 200, breed
     assert cli.json(*PREDICT)["score"] == pytest.approx(deployed["score"], rel=1e-12)
     assert cli.json("models") == deployed["models"]
+    assert _status(cli) == deployed["status"]  # stacks, function, API, invoke URL, models: all as before
 
 
 def test_stop_then_start_keeps_bucket_models_stack_function_and_api(cli, deployed):
