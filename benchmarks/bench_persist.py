@@ -18,6 +18,9 @@
   the N breeds), rounds interleaved with the order alternating, so machine
   load hits both alike; wrk when installed, else the Python load
   generator of bench_local.py.
+* ``--package-mb 64``: one object the size of the mxnet package, uploaded as
+  boto3 does (multipart, 8 MB parts), then start-to-ready and the bytes read
+  back (3 cycles), and the journal's size.
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -101,12 +104,48 @@ def journal_size(home: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
 
 
+def bench_package(megabytes: int) -> dict:
+    """A package-sized object (the mxnet zip is ~64 MB) uploaded as boto3 does (multipart), then
+    start-to-ready and the bytes read back, 3 stop/start cycles; journal size (blobs)."""
+    import io
+
+    import boto3
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = cli_env(home, emulated.free_port())
+        status = run_cli(["local", "start"], env)
+        data = os.urandom(megabytes * 1024 * 1024)
+
+        def s3(url: str):
+            return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
+        try:
+            s3(status["endpoint_url"]).create_bucket(Bucket="code-bucket")
+            s3(status["endpoint_url"]).upload_fileobj(io.BytesIO(data), "code-bucket", "package.zip")
+        finally:
+            stop(env, status["pid"])
+        starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            starts.append(seconds)
+            try:
+                got = s3(status["endpoint_url"]).get_object(Bucket="code-bucket", Key="package.zip")["Body"].read()
+                assert got == data
+            finally:
+                stop(env, status["pid"])
+        return {"package_mb": megabytes, "journal_bytes": journal_size(home),
+                "start_to_ready_s": {"median": round(statistics.median(starts), 3),
+                                     "all": [round(t, 3) for t in starts]}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--breeds", type=int, default=1000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--package-mb", type=int, default=0,
+                        help="also time start-to-ready with one object of this size (64 = the mxnet zip)")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="compare throughput with the daemon from this source tree (e.g. "
                              "`git archive main wildrydes_cli | tar -x -C DIR`) instead of WILDRYDES_LOCAL_PERSIST=0")
@@ -201,10 +240,14 @@ def main() -> int:
         for round_ in range(args.rounds):  # alternate which goes first
             for step in ((journal_on, the_other) if round_ % 2 == 0 else (the_other, journal_on)):
                 step()
-        report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
-        on, off = (statistics.median(v) for v in runs.values())
-        report["throughput_ratio_journal_on_over_" + ("baseline" if args.baseline_src else "off")] = round(on / off, 3)
-        report["load_avg_at_end"] = os.getloadavg()
+        if args.rounds:
+            report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
+            on, off = (statistics.median(v) for v in runs.values())
+            key = "throughput_ratio_journal_on_over_" + ("baseline" if args.baseline_src else "off")
+            report[key] = round(on / off, 3)
+    if args.package_mb:
+        report["package"] = bench_package(args.package_mb)
+    report["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(report, indent=2))
     return 0
 
