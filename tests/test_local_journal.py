@@ -123,8 +123,9 @@ def test_a_crash_at_any_fsync_leaves_the_record_whole_or_absent(tmp_path, crash_
     journal.close()
     _, records = _open(path)
     assert records[0].body() == b"kept"
-    if crash_at < 2:  # died before the record was written: it is absent
+    if crash_at < 2:  # died before the record was written: it is absent, and so is its blob or temp file
         assert len(records) == 1
+        assert list((path / "blobs").iterdir()) == []
     # Written but not yet fsynced still reads back on a live kernel; what matters is that a
     # record never names a blob that is not complete on disk.
     for record in records[1:]:

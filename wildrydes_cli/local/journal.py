@@ -15,8 +15,9 @@ package uploaded twice is stored once) and the meta names the digest.
 Durability order: a blob is written to a temp file, fsynced, renamed and its
 directory fsynced *before* the frame that names it is appended; each frame is
 fsynced before ``append`` returns. A crash therefore leaves at worst an
-unreferenced blob or a torn last frame, which ``Journal.open`` drops (and
-truncates, so later frames follow a valid one).
+unreferenced blob (or its temp file) or a torn last frame, which
+``Journal.open`` removes (the frame is truncated away, so later frames follow
+a valid one).
 """
 from __future__ import annotations
 
@@ -163,7 +164,15 @@ class Journal:
             os.ftruncate(fd, valid)
             self._fsync(fd)
         self._fd = fd
+        self._drop_unreferenced_blobs({meta.get("blob") for _, meta, _ in frames})
         return [Record(meta, inline, offset, self.blobs) for offset, meta, inline in frames]
+
+    def _drop_unreferenced_blobs(self, referenced: set) -> None:
+        """Temp files and blobs no intact record names: what a crash between blob and record leaves."""
+        for path in self.blobs.iterdir():
+            if path.name not in referenced:
+                LOG.info("journal: removing unreferenced %s", path.name)
+                path.unlink(missing_ok=True)
 
     # --- appending ----------------------------------------------------------------------------
     def _write_blob(self, body: bytes) -> str:
