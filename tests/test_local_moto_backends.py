@@ -104,3 +104,38 @@ def test_function_version_moves_with_an_update(made):
     fn = moto_backends.lambda_function(arn)
     assert moto_backends.function_version(fn) != before
     assert moto_backends.function_config(fn).environment == {"MODEL_PATH": "newer.tar.gz"}
+
+
+# --- writes: the Lambda runner's log events and the journal's replay ----------------------
+
+def test_log_events_are_appended_and_read_back_through_the_public_api():
+    import time
+    now = int(time.time() * 1000)   # CloudWatch (and moto) drop events older than 14 days
+    with mock_aws():
+        group = "/aws/lambda/fn"
+        moto_backends.append_log_events(ACCOUNT, REGION, group, "s", [{"timestamp": now, "message": "a"}], keep=2)
+        moto_backends.append_log_events(ACCOUNT, REGION, group, "s", [{"timestamp": now + 1, "message": "b"},
+                                                                       {"timestamp": now + 2, "message": "c"}], keep=2)
+        events = boto3.client("logs", region_name=REGION).get_log_events(logGroupName=group, logStreamName="s")
+        assert [e["message"] for e in events["events"]] == ["b", "c"]   # the oldest dropped past ``keep``
+
+
+def test_seeding_makes_moto_ids_repeat():
+    with mock_aws():
+        gateway = boto3.client("apigateway", region_name=REGION)
+        moto_backends.seed_ids(42)
+        first = gateway.create_rest_api(name="a")["id"]
+        gateway.delete_rest_api(restApiId=first)
+        moto_backends.seed_ids(42)
+        assert gateway.create_rest_api(name="a")["id"] == first
+
+
+def test_a_plain_put_goes_straight_into_the_s3_backend():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="models")
+        assert moto_backends.put_s3_object("AKIAEXAMPLE", REGION, "models", "k/model.tar.gz", b"bytes",
+                                           {"Content-Type": "application/x-gzip"}, None, None)
+        got = s3.get_object(Bucket="models", Key="k/model.tar.gz")
+        assert got["Body"].read() == b"bytes" and got["ContentType"] == "application/x-gzip"
+        assert not moto_backends.put_s3_object("AKIAEXAMPLE", REGION, "no-such-bucket", "k", b"", {}, None, None)

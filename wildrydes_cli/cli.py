@@ -298,24 +298,44 @@ def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
 
     Port: --port, else WILDRYDES_LOCAL_PORT, else 4566 (0 picks any free port).
+    What you make on it is kept across stop/start (`local start --fresh` or `local reset` to start empty).
     """
 
 
 @local_group.command("start")
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
+@click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
+                                            "models, stacks, functions, APIs).")
 @click.pass_context
-def local_start_cmd(ctx: click.Context, port: int | None) -> None:
-    """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api)."""
+def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
+    """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api).
+
+    What you made on the local target before is restored (same API ids, so old invoke URLs answer).
+    """
     from wildrydes_cli.local import daemon
-    _local_result(ctx, "start", lambda settings: daemon.start(settings, port))
+    _local_result(ctx, "start", lambda settings: daemon.start(settings, port, fresh=fresh))
 
 
 @local_group.command("stop")
 @click.pass_context
 def local_stop_cmd(ctx: click.Context) -> None:
-    """Stop the emulator daemon and its Lambda workers (everything deployed locally is forgotten)."""
+    """Stop the emulator daemon and its Lambda workers (what you made is kept for the next start)."""
     from wildrydes_cli.local import daemon
     _local_result(ctx, "stop", daemon.stop)
+
+
+@local_group.command("reset")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@click.pass_context
+def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
+    """Stop the emulator and erase everything it keeps (buckets, models, stacks, functions, APIs)."""
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import daemon
+    settings = _settings(ctx)
+    if not yes and not console_for(settings).confirm(
+            "Erase every bucket, model, stack, function and API on the local target?"):
+        raise click.exceptions.Abort()
+    _local_result(ctx, "reset", daemon.reset)
 
 
 @local_group.command("status")

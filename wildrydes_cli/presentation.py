@@ -203,6 +203,10 @@ def local_status(console: Console, verb: str, status: Any) -> None:
     """``local start|stop|status``: the daemon's Status in words."""
     if status.stale_pid:
         console.info(f"Removed stale emulator state (pid {status.stale_pid} was not running).")
+    if verb == "reset":
+        stopped = f" (stopped pid {status.pid})" if status.pid else ""
+        console.line(f"Local target reset{stopped}: the next start is empty.")
+        return
     if verb == "stop":
         console.line(f"Emulator stopped (pid {status.pid})." if status.pid else "Emulator is not running.")
         return

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
+from wildrydes_cli.local import journal
 from wildrydes_cli.local import state as st
 from wildrydes_cli.local.credentials import local_credentials
 from wildrydes_cli.settings import Settings
@@ -116,14 +117,24 @@ def _log_tail(path, lines: int = 15) -> str:
 
 
 def start(settings: Settings, port: int | None = None, *, timeout: float = START_TIMEOUT,
-          sleep: Callable[[float], None] = time.sleep) -> Status:
-    """Start the daemon, or report the one already running."""
+          sleep: Callable[[float], None] = time.sleep, fresh: bool = False) -> Status:
+    """Start the daemon, or report the one already running.
+
+    ``fresh`` erases the journal first (the daemon then starts empty); refused
+    while a daemon runs, since it would keep its state in memory.
+    """
     port = st.resolve_port(port, settings.local_port)
     st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
     _check_limits()
     local_credentials(settings.state_dir)  # likewise: an unusable credentials file is a message here
     with _start_lock(settings):
         state, stale = _live_state(settings)
+        if state is not None and fresh:
+            raise LocalTargetError(
+                f"The emulator is already running (pid {state.pid}) with its saved state; run "
+                "`wildrydes local stop` first, or `wildrydes local reset` to stop it and erase what it keeps.")
+        if fresh:
+            journal.erase(journal.journal_dir(settings.state_dir))
         if state is not None:
             if not healthy(state):
                 raise LocalTargetError(
@@ -199,6 +210,14 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[
         pass
     st.clear_state(settings.state_dir, pid=state.pid)
     return Status(running=False, pid=state.pid, port=state.port, endpoint_url=state.url, log_file=state.log_file)
+
+
+def reset(settings: Settings) -> Status:
+    """Stop the daemon if it runs and erase its journal: the next start is empty."""
+    stopped = stop(settings)
+    with _start_lock(settings):
+        journal.erase(journal.journal_dir(settings.state_dir))
+    return stopped
 
 
 def ensure_running(settings: Settings) -> str:

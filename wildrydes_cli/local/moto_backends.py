@@ -2,8 +2,9 @@
 
 Why an adapter: moto's backends are not a public API; their attribute names
 (``apigateway_backends``, ``resource_methods``, ``code_sha_256``, ...) may change
-in any moto release. The execute-api front (routes.py) and the Lambda runner
-(functions.py) read them through these few functions only, which return plain
+in any moto release. The execute-api front (routes.py), the Lambda runner
+(functions.py, and its log writer) and the journal's replay (persist.py,
+replay_s3.py) reach them through these few functions only, which return plain
 values, and tests/test_local_moto_backends.py holds each one to moto's current
 behaviour, so an upgrade that renames something fails there, by name, instead
 of as a 403 or a missing function at request time.
@@ -168,3 +169,40 @@ def append_log_events(account_id: str, region: str, group: str, stream: str, eve
     stored = streams[stream].events
     if len(stored) > keep:
         del stored[:len(stored) - keep]
+
+
+# --- persistence (journal replay, persist.py / replay_s3.py) ---------------------------
+
+def seed_ids(seed: int | None) -> None:
+    """Seed the generator moto draws its ids from (API, deployment, stack and request ids)."""
+    from moto.moto_api._internal import mock_random
+
+    mock_random.seed(seed)
+
+
+def put_s3_object(access_key: str, region: str, bucket_name: str, key_name: str, body: bytes,
+                  headers: dict[str, str], checksum_algorithm: str | None, checksum: str | None) -> bool:
+    """What moto's ``S3Response.put_object`` does for a plain PutObject; False when the bucket
+    needs moto's full path (missing, object lock, logging)."""
+    import os
+
+    from moto.iam.models import get_account_id_from
+    from moto.s3.models import s3_backends
+    from moto.s3.utils import metadata_from_headers
+    from moto.utilities.utils import get_partition
+
+    account = os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    backend = s3_backends[account][get_partition(region)]
+    bucket = backend.buckets.get(bucket_name)
+    if bucket is None or bucket.object_lock_enabled or bucket.logging:
+        return False
+    key = backend.put_object(bucket_name, key_name, body, storage="STANDARD", encryption=None,
+                             kms_key_id=None, bucket_key_enabled=None, lock_mode=None,
+                             lock_legal_status=None, lock_until=None, checksum_value=checksum)
+    key.set_metadata(metadata_from_headers(headers))
+    key.set_acl(bucket.acl)
+    key.website_redirect_location = None
+    if checksum_algorithm:
+        key.checksum_algorithm = checksum_algorithm
+    backend.put_object_tagging(key, {})
+    return True

@@ -6,7 +6,9 @@ Dispatch per request:
                                                          Lambda runner, proxy response
   anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
                                                          app (S3, CloudFormation, Lambda, API Gateway,
-                                                         IAM, STS), in a thread
+                                                         IAM, STS), in a thread, through
+                                                         persist.Persistence (mutations journaled,
+                                                         replayed at start before the state file is written)
 
 Connections (timeouts, the cap on open connections, HTTP parsing and its
 limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
@@ -31,7 +33,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import auth, connection, gateway, httpio, routes, state, wsgi
+from wildrydes_cli.local import auth, connection, gateway, httpio, persist, routes, state, wsgi
 from wildrydes_cli.local.credentials import Credentials, local_credentials
 from wildrydes_cli.local.functions import find_function
 from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
@@ -46,9 +48,11 @@ class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
     def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, *, gate: auth.Gate,
-                 credentials: Credentials, task_dir: Path | None = None):
+                 credentials: Credentials, task_dir: Path | None = None,
+                 persistence: persist.Persistence | None = None):
         self.port = port
         self.gate = gate
+        self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
         self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
                              credentials=credentials)
 
@@ -61,8 +65,8 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        # AWS API calls pass the SigV4 gate first (auth.py); checked in the thread, off the event loop.
-        return await loop.run_in_executor(None, self.gate.call, wsgi.call_moto, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py), then the journal; in the thread, off the event loop.
+        return await loop.run_in_executor(None, self.gate.call, self.persistence.call, request, self.port, client)
 
     async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -110,9 +114,11 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
     server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
+    # Replay the journal before anyone is served: blocking the loop here keeps connections in the backlog.
+    persistence = persist.open_persistence(state_dir, bound)
     emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
                         task_dir=state.tasks_dir(state_dir), gate=auth.Gate(state_dir, credentials),
-                        credentials=credentials)
+                        credentials=credentials, persistence=persistence)
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -130,6 +136,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
         LOG.info("shutting down")
         server.close()
         emulator.shutdown()
+        persistence.close()
         state.clear_state(state_dir, pid=os.getpid())
 
 

@@ -1,0 +1,256 @@
+"""Benchmark the local target's persistence (issue 14, part 2).
+
+    python benchmarks/bench_persist.py [--breeds 1000] [--duration 10] [--connections 16] [--rounds 2]
+
+* state: a daemon on a free port; the workshop deployment made with boto3
+  (bucket, model, function, REST API with an AWS_PROXY integration, stage
+  prod: tests/e2e/emulated.deploy) plus N breed models published with the real
+  publisher (model + latest.json each: 2 journaled PUTs per breed).
+* start-to-ready: ``wildrydes local start`` (a fresh CLI process) until it
+  returns, i.e. until the daemon has replayed its journal and answers its
+  health probe; median of 3 stop/start cycles. The same with an empty state
+  directory for reference. The invoke URL printed before the restarts must
+  answer 200 after each.
+* throughput: the workshop's POST against that invoke URL, warm, with the
+  journal on and either ``WILDRYDES_LOCAL_PERSIST=0`` (nothing kept) or, with
+  ``--baseline-src DIR``, the daemon of another source tree (today's main,
+  before persistence) holding the same state made live (the deployment and
+  the N breeds), rounds interleaved with the order alternating, so machine
+  load hits both alike; wrk when installed, else the Python load
+  generator of bench_local.py.
+* ``--package-mb 64``: one object the size of the mxnet package, uploaded as
+  boto3 does (multipart, 8 MB parts), then start-to-ready and the bytes read
+  back (3 cycles), and the journal's size.
+Every daemon started here is stopped by pid.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
+import emulated  # noqa: E402
+from bench_breeds import BUCKET, publish_all  # noqa: E402
+from bench_local import cli_env, python_load, run_cli, wrk_load  # noqa: E402
+
+
+def start_timed(env: dict) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    status = run_cli(["local", "start"], env)
+    return time.perf_counter() - t0, status
+
+
+def stop(env: dict, pid: int) -> None:
+    run_cli(["local", "stop"], env)
+    assert emulated.pid_gone(pid), f"daemon {pid} still alive"
+
+
+BASELINE = """import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+sys.path.insert(0, sys.argv[1])
+import wildrydes_cli.local.server as server
+assert server.__file__.startswith(sys.argv[1]), server.__file__
+sys.exit(server.main(["--port", sys.argv[2], "--state-dir", sys.argv[3]]))
+"""
+
+
+@contextmanager
+def baseline_daemon(src: Path, state_dir: Path):
+    """The daemon from another source tree (e.g. main's, via `git archive main`), stopped by pid."""
+    port = emulated.free_port()
+    log = open(state_dir / "baseline.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-c", BASELINE, str(src), str(port), str(state_dir)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if emulated.http("GET", f"http://127.0.0.1:{port}/_wildrydes/health", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"baseline daemon did not start; see {state_dir / 'baseline.log'}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its Lambda workers
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+def journal_size(home: Path) -> int:
+    root = home / "state" / "local" / "journal"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def bench_package(megabytes: int) -> dict:
+    """A package-sized object (the mxnet zip is ~64 MB) uploaded as boto3 does (multipart), then
+    start-to-ready and the bytes read back, 3 stop/start cycles; journal size (blobs)."""
+    import io
+
+    import boto3
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = cli_env(home, emulated.free_port())
+        status = run_cli(["local", "start"], env)
+        data = os.urandom(megabytes * 1024 * 1024)
+
+        def s3(url: str):
+            return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
+        try:
+            s3(status["endpoint_url"]).create_bucket(Bucket="code-bucket")
+            s3(status["endpoint_url"]).upload_fileobj(io.BytesIO(data), "code-bucket", "package.zip")
+        finally:
+            stop(env, status["pid"])
+        starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            starts.append(seconds)
+            try:
+                got = s3(status["endpoint_url"]).get_object(Bucket="code-bucket", Key="package.zip")["Body"].read()
+                assert got == data
+            finally:
+                stop(env, status["pid"])
+        return {"package_mb": megabytes, "journal_bytes": journal_size(home),
+                "start_to_ready_s": {"median": round(statistics.median(starts), 3),
+                                     "all": [round(t, 3) for t in starts]}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--breeds", type=int, default=1000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--package-mb", type=int, default=0,
+                        help="also time start-to-ready with one object of this size (64 = the mxnet zip)")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="compare throughput with the daemon from this source tree (e.g. "
+                             "`git archive main wildrydes_cli | tar -x -C DIR`) instead of WILDRYDES_LOCAL_PERSIST=0")
+    args = parser.parse_args()
+    import boto3
+
+    report: dict = {"cpu_count": os.cpu_count(), "breeds": args.breeds,
+                    "load_avg_at_start": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        env = cli_env(home, emulated.free_port())
+        empty_starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            empty_starts.append(seconds)
+            stop(env, status["pid"])
+        status = run_cli(["local", "start"], env)
+        url = status["endpoint_url"]
+        deployed = emulated.deploy(url, emulated.function_package(),
+                                   {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                    "INFERENCE_ENGINE": "lean"},
+                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()})
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+        s3.create_bucket(Bucket=BUCKET)
+        t0 = time.perf_counter()
+        publish_all(s3, args.breeds)
+        report["publish_s"] = round(time.perf_counter() - t0, 2)
+        stop(env, status["pid"])
+        report["journal_bytes"] = journal_size(home)
+        starts = []
+        for _ in range(3):
+            seconds, status = start_timed(env)
+            starts.append(seconds)
+            code, _, body = emulated.http("POST", deployed.invoke_url, emulated.WORKSHOP_BODY,
+                                          {"Content-Type": "application/json"})
+            assert code == 200, (code, body)
+            count = s3.list_objects_v2(Bucket=BUCKET, Prefix="breeds/")["KeyCount"]
+            assert count == min(1000, 2 * args.breeds), count
+            stop(env, status["pid"])
+        report["start_to_ready_empty_s"] = {"median": round(statistics.median(empty_starts), 3),
+                                            "all": [round(t, 3) for t in empty_starts]}
+        report["start_to_ready_with_state_s"] = {"median": round(statistics.median(starts), 3),
+                                                 "all": [round(t, 3) for t in starts]}
+        log = (home / "state" / "local" / "daemon.log").read_text()
+        report["replay_log"] = [line.split(": ", 1)[-1] for line in log.splitlines() if "journal replay" in line][-1]
+        print(json.dumps(report), file=sys.stderr)
+
+        load = wrk_load if shutil.which("wrk") else python_load
+        other = f"baseline {args.baseline_src}" if args.baseline_src else "WILDRYDES_LOCAL_PERSIST=0"
+        runs: dict[str, list[float]] = {"journal on": [], other: []}
+
+        def measure(label: str, target: str) -> None:
+            load(target, emulated.WORKSHOP_BODY, 2, args.connections)  # warm
+            result = load(target, emulated.WORKSHOP_BODY, args.duration, args.connections)
+            assert result["errors"] == 0, result
+            runs[label].append(result["rps"])
+            print(label, round(result["rps"]), file=sys.stderr)
+
+        def fresh_deploy(url: str) -> str:
+            """Nothing replayed: make the same state again (deployment and breeds), live."""
+            invoke_url = emulated.deploy(url, emulated.function_package(),
+                                         {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                          "INFERENCE_ENGINE": "lean"},
+                                         extra_objects={"m/model.tar.gz": emulated.workshop_model()}).invoke_url
+            client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                                  aws_secret_access_key="testing")
+            client.create_bucket(Bucket=BUCKET)
+            publish_all(client, args.breeds)
+            return invoke_url
+
+        def journal_on() -> None:
+            status = run_cli(["local", "start"], env)
+            try:
+                measure("journal on", deployed.invoke_url)
+            finally:
+                stop(env, status["pid"])
+
+        def the_other() -> None:
+            if args.baseline_src:
+                with tempfile.TemporaryDirectory() as base_dir, \
+                        baseline_daemon(args.baseline_src, Path(base_dir)) as base_url:
+                    measure(other, fresh_deploy(base_url))
+                return
+            off_env = {**env, "WILDRYDES_LOCAL_PERSIST": "0"}
+            status = run_cli(["local", "start"], off_env)
+            try:
+                measure(other, fresh_deploy(status["endpoint_url"]))
+            finally:
+                stop(off_env, status["pid"])
+
+        for round_ in range(args.rounds):  # alternate which goes first
+            for step in ((journal_on, the_other) if round_ % 2 == 0 else (the_other, journal_on)):
+                step()
+        if args.rounds:
+            report["throughput_rps"] = {k: [round(v) for v in vs] for k, vs in runs.items()}
+            on, off = (statistics.median(v) for v in runs.values())
+            key = "throughput_ratio_journal_on_over_" + ("baseline" if args.baseline_src else "off")
+            report[key] = round(on / off, 3)
+    if args.package_mb:
+        report["package"] = bench_package(args.package_mb)
+    report["load_avg_at_end"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The local target keeps the user's work (issue 14, part 2), with the real executable:
+bootstrap, train, deploy, predict; ``local stop`` + ``local start``: the same invoke URL
+answers the same score; ``kill -9`` of the daemon, start again: it still does;
+``--fresh`` and ``local reset`` start empty."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+
+import pytest
+
+from clitools import curl_post
+import emulated
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+WORKSHOP = emulated.WORKSHOP_BODY
+PREDICT = ["predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+           "--tmax", "333", "--tmin", "300", "--prcp", "0"]
+
+
+@pytest.fixture(scope="module")
+def deployed(cli):
+    cli.json("local", "start")
+    cli.run("bootstrap")
+    cli.run("train", "--rows", "3000", "--epochs", "3")
+    cli.run("train", "--rows", "3000", "--epochs", "3", "--breed", "pegasus")
+    deploy = cli.json("deploy", "--yes")
+    status, body = curl_post(deploy["invoke_url"], WORKSHOP)
+    assert status == 200, body
+    return {"deploy": deploy, "score": body["score"], "models": cli.json("models"), "status": _status(cli)}
+
+
+def _status(cli) -> dict:
+    """``wildrydes status`` without the function's LastModified (the replay's time, by design)."""
+    out = cli.json("status")
+    assert out["deployed"] and out["api_id"] and out["up_to_date"], out
+    (out.get("function") or {}).pop("last_modified", None)
+    return out
+
+
+def _same_work(cli, deployed) -> None:
+    url = deployed["deploy"]["invoke_url"]
+    status, body = curl_post(url, WORKSHOP)
+    assert status == 200, body
+    assert body["score"] == pytest.approx(deployed["score"], rel=1e-12)
+    assert body["model_path"] == deployed["deploy"]["model_path"]
+    status, breed = curl_post(url + "breeds/pegasus", WORKSHOP)
+    assert status == 200, breed
+    assert cli.json(*PREDICT)["score"] == pytest.approx(deployed["score"], rel=1e-12)
+    assert cli.json("models") == deployed["models"]
+    assert _status(cli) == deployed["status"]  # stacks, function, API, invoke URL, models: all as before
+
+
+def test_stop_then_start_keeps_bucket_models_stack_function_and_api(cli, deployed):
+    pid = cli.daemon_pid()
+    cli.run("local", "stop")
+    assert emulated.pid_gone(pid)
+    started = cli.json("local", "start")
+    assert started["pid"] != pid
+    _same_work(cli, deployed)
+
+
+def test_journal_is_private_and_holds_no_signature(cli, deployed):
+    journal_dir = cli.home / "state" / "local" / "journal"
+    assert stat.S_IMODE((journal_dir / "journal.bin").stat().st_mode) == 0o600
+    assert stat.S_IMODE(journal_dir.stat().st_mode) == 0o700
+    data = (journal_dir / "journal.bin").read_bytes()
+    signatures = re.findall(rb"Signature=([0-9a-f]*)", data)
+    assert signatures and set(signatures) == {b"0"}  # only the credential scope moto needs is kept
+    assert b"X-Amz-Security-Token" not in data
+    assert b"_user_request_" not in data  # endpoint traffic is never journaled
+
+
+def test_kill_9_then_start_keeps_the_work(cli, deployed):
+    pid = cli.daemon_pid()
+    os.kill(pid, signal.SIGKILL)  # a crash: no shutdown code runs
+    assert emulated.pid_gone(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # its orphaned Lambda workers, so the test leaves nothing behind
+    except ProcessLookupError:
+        pass
+    cli.json("local", "start")
+    _same_work(cli, deployed)
+
+
+def test_fresh_is_refused_while_running(cli, deployed):
+    out = cli.run("local", "start", "--fresh", check=False)
+    assert out.returncode != 0
+    assert "already running" in out.stderr and "local stop" in out.stderr
+
+
+def test_reset_refuses_without_a_terminal_unless_yes(cli, deployed):
+    out = cli.run("local", "reset", check=False)  # stdin is not a terminal here
+    assert out.returncode != 0
+    assert "--yes" in out.stderr
+    _same_work(cli, deployed)  # nothing was erased
+
+
+def test_start_fresh_starts_empty(cli, deployed):
+    url = deployed["deploy"]["invoke_url"]
+    pid = cli.daemon_pid()
+    cli.run("local", "stop")
+    assert emulated.pid_gone(pid)
+    cli.json("local", "start", "--fresh")
+    status, body = curl_post(url, WORKSHOP)
+    assert status == 403, body  # the API is gone: Missing Authentication Token
+    out = cli.run("models", check=False)
+    assert out.returncode != 0
+
+
+def test_reset_yes_erases_and_the_next_start_is_empty(cli, deployed):
+    cli.run("bootstrap")
+    pid = cli.daemon_pid()
+    out = cli.json("local", "reset", "--yes")
+    assert out["running"] is False and out["pid"] == pid
+    assert emulated.pid_gone(pid)
+    assert not (cli.home / "state" / "local" / "journal").exists()
+    cli.json("local", "start")
+    assert cli.run("models", check=False).returncode != 0  # no bucket any more
+    cli.run("local", "stop")

@@ -1,0 +1,243 @@
+"""The local target's append-only journal: durable records, torn tails ignored.
+
+Why a journal of requests rather than snapshots of moto's state: moto's
+backends are plain Python objects with locks, temp files and lazily built
+indexes that are not meant to be serialised, and they change with every moto
+release; the HTTP requests that built them are moto's public contract. So we
+keep what the user *did* and replay it (see ``persist.py``).
+
+File format (``<state_dir>/local/journal/journal.bin``, mode 0600): a sequence
+of frames ``MAGIC | u32 payload length | u32 crc32(payload) | payload``; the
+payload is ``u32 meta length | meta (JSON) | inline body``. Bodies larger than
+``BLOB_THRESHOLD`` go to ``blobs/<sha256>`` (content-addressed, so the same
+package uploaded twice is stored once) and the meta names the digest.
+
+Durability order: a blob is written to a temp file, fsynced, renamed and its
+directory fsynced *before* the frame that names it is appended; each frame is
+fsynced before ``append`` returns. A crash therefore leaves at worst an
+unreferenced blob (or its temp file) or a torn last frame, which
+``Journal.open`` removes (the frame is truncated away, so later frames follow
+a valid one).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+MAGIC = b"WRJ1"
+_FRAME = struct.Struct(">4sII")
+_META = struct.Struct(">I")
+BLOB_THRESHOLD = 256 * 1024
+MAX_META_BYTES = 16 * 1024 * 1024
+JOURNAL_NAME = "journal.bin"
+
+
+def journal_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "local" / "journal"
+
+
+@dataclass
+class Record:
+    """One journal entry: JSON-able ``meta`` and its body, inline or in a blob (read when asked)."""
+
+    meta: dict
+    inline: bytes = b""
+    offset: int = 0
+    blobs: Path | None = None
+
+    def body(self) -> bytes:
+        digest = self.meta.get("blob")
+        if not digest:
+            return self.inline
+        if self.blobs is None:
+            raise JournalError(f"record at {self.offset} names blob {digest} but no blob directory")
+        try:
+            return read_blob(self.blobs, digest)
+        except OSError as exc:
+            raise JournalError(f"journal record at {self.offset} names a missing or damaged blob {digest}: "
+                               f"{exc}") from exc
+
+
+def read_blob(blobs: Path, digest: str) -> bytes:
+    data = (blobs / digest).read_bytes()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise OSError(f"blob {digest} does not match its digest")
+    return data
+
+
+class JournalError(Exception):
+    """The journal cannot be written (disk full, permissions): the change is not durable."""
+
+
+def _fsync_dir(path: Path, fsync: Callable[[int], None]) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def encode_frame(meta: dict, body: bytes = b"") -> bytes:
+    meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
+    payload = _META.pack(len(meta_bytes)) + meta_bytes + body
+    return _FRAME.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
+
+
+def scan(data: bytes) -> tuple[list[tuple[int, dict, bytes]], int]:
+    """(offset, meta, inline body) of every intact frame, and the length of the valid prefix.
+
+    Stops at the first frame that is short, has a bad magic or checksum, or
+    whose meta is not JSON: everything from there on is a torn tail.
+    """
+    frames = []
+    pos = 0
+    while pos + _FRAME.size <= len(data):
+        magic, length, crc = _FRAME.unpack_from(data, pos)
+        start = pos + _FRAME.size
+        end = start + length
+        if magic != MAGIC or end > len(data) or length < _META.size:
+            break
+        payload = data[start:end]
+        if zlib.crc32(payload) != crc:
+            break
+        (meta_len,) = _META.unpack_from(payload, 0)
+        if meta_len > min(MAX_META_BYTES, length - _META.size):
+            break
+        try:
+            meta = json.loads(payload[_META.size:_META.size + meta_len])
+        except ValueError:
+            break
+        if not isinstance(meta, dict):
+            break
+        frames.append((pos, meta, payload[_META.size + meta_len:]))
+        pos = end
+    return frames, pos
+
+
+class Journal:
+    """Append-only, fsynced; opened once by the daemon (one writer)."""
+
+    def __init__(self, directory: Path, fsync: Callable[[int], None] = os.fsync):
+        self.directory = Path(directory)
+        self.blobs = self.directory / "blobs"
+        self.path = self.directory / JOURNAL_NAME
+        self._fsync = fsync
+        self._fd: int | None = None
+
+    # --- opening and reading ----------------------------------------------------------------
+    def open(self) -> list[Record]:
+        """Create the directory (0700) and file (0600) if needed; return the intact records.
+
+        A torn or corrupt tail is cut off (the tail is kept beside the
+        journal as ``journal.bin.tail-<offset>`` for inspection).
+        """
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.blobs.mkdir(exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one writer, even across state-file mishaps
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(f"{self.path} is in use by another emulator process") from exc
+        os.fchmod(fd, 0o600)
+        with open(self.path, "rb") as handle:
+            data = handle.read()
+        frames, valid = scan(data)
+        if valid < len(data):
+            tail = data[valid:]
+            kept = self.directory / f"{JOURNAL_NAME}.tail-{valid}"
+            LOG.warning("journal %s: dropping %d bytes after offset %d (a torn or corrupt last record; "
+                        "kept as %s)", self.path, len(tail), valid, kept.name)
+            kept.write_bytes(tail)
+            os.ftruncate(fd, valid)
+            self._fsync(fd)
+        self._fd = fd
+        self._drop_unreferenced_blobs({meta.get("blob") for _, meta, _ in frames})
+        return [Record(meta, inline, offset, self.blobs) for offset, meta, inline in frames]
+
+    def _drop_unreferenced_blobs(self, referenced: set) -> None:
+        """Temp files and blobs no intact record names: what a crash between blob and record leaves."""
+        for path in self.blobs.iterdir():
+            if path.name not in referenced:
+                LOG.info("journal: removing unreferenced %s", path.name)
+                path.unlink(missing_ok=True)
+
+    # --- appending ----------------------------------------------------------------------------
+    def _write_blob(self, body: bytes) -> str:
+        digest = hashlib.sha256(body).hexdigest()
+        final = self.blobs / digest
+        if final.exists():
+            return digest
+        tmp = self.blobs / f".{digest}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view):]
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, final)
+        _fsync_dir(self.blobs, self._fsync)
+        return digest
+
+    def append(self, meta: dict, body: bytes = b"") -> None:
+        """Write one record durably (blob first, then the frame, each fsynced) or raise JournalError."""
+        if self._fd is None:
+            raise JournalError("journal is not open")
+        try:
+            meta = dict(meta)
+            if len(body) > BLOB_THRESHOLD:
+                meta["blob"] = self._write_blob(body)
+                frame = encode_frame(meta)
+            else:
+                frame = encode_frame(meta, body)
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(self._fd, view):]
+            self._fsync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def size_bytes(self) -> int:
+        """Journal plus blobs on disk (what ``local status`` can report)."""
+        total = self.path.stat().st_size if self.path.exists() else 0
+        if self.blobs.exists():
+            total += sum(p.stat().st_size for p in self.blobs.iterdir() if p.is_file())
+        return total
+
+
+def iter_records(directory: Path) -> Iterator[dict]:
+    """Metas of the intact records of a journal on disk (read-only; for tools and tests)."""
+    path = Path(directory) / JOURNAL_NAME
+    if not path.exists():
+        return
+    frames, _ = scan(path.read_bytes())
+    for _, meta, _ in frames:
+        yield meta
+
+
+def erase(directory: Path) -> bool:
+    """Delete a journal and its blobs (``--fresh``/``local reset``); True when there was one."""
+    directory = Path(directory)
+    if not directory.exists():
+        return False
+    shutil.rmtree(directory)
+    return True
