@@ -93,7 +93,7 @@ class FeatureMap:
                                     '{"instances": [{"features": [...]}]} or text/csv rows')
         if not isinstance(ride, dict):
             raise RequestError(400, f"{where} must be a JSON object of features, got {type(ride).__name__}")
-        row = [None] * len(self.names)
+        row: list[float | None] = [None] * len(self.names)
         index = self._index
         for key, value in ride.items():
             position = index.get(key.lower())

@@ -225,4 +225,7 @@ def ensure_running(settings: Settings) -> str:
     state, _ = _live_state(settings)
     if state is not None and healthy(state):
         return state.url
-    return start(settings).endpoint_url
+    url = start(settings).endpoint_url
+    if url is None:   # start() reports a running daemon or raises: a None here is our bug
+        raise LocalTargetError("The local emulator started but reported no endpoint; see `wildrydes local status`.")
+    return url

@@ -199,13 +199,13 @@ def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
     else:
         threshold = 0.5
         results = metric_fns.regression_metrics(scores, y_valid)
-    results = {key: (None if isinstance(value, float) and math.isnan(value) else value)
-               for key, value in results.items()}
+    metrics: dict[str, float | None] = {key: (None if isinstance(value, float) and math.isnan(value) else value)
+                                        for key, value in results.items()}
     seconds = time.perf_counter() - started
-    LOG.info("trained %s on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds, results)
+    LOG.info("trained %s on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds, metrics)
     return TrainedModel(
         predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
-        threshold=float(threshold), metrics=results, feature_names=FEATURES,
+        threshold=float(threshold), metrics=metrics, feature_names=FEATURES,
         train_rows=int(len(train_idx)), validation_rows=int(len(valid_idx)), epochs=config.epochs,
         seconds=seconds, loss_history=history, validation_features=x_valid,
         validation_labels=y_valid, validation_scores=scores,

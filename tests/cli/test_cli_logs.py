@@ -1,0 +1,53 @@
+"""`wildrydes --target aws logs` against moto: the function's log group as Lambda writes it."""
+from __future__ import annotations
+
+import time
+
+import boto3
+
+
+def _lambda_wrote(function_name: str, lines: list[str]) -> None:
+    client = boto3.client("logs")
+    group = f"/aws/lambda/{function_name}"
+    if not client.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        client.create_log_group(logGroupName=group)
+    client.create_log_stream(logGroupName=group, logStreamName="2026/11/26/[$LATEST]abc")
+    now = int(time.time() * 1000)
+    client.put_log_events(logGroupName=group, logStreamName="2026/11/26/[$LATEST]abc",
+                          logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(lines)])
+
+
+def test_logs_reads_the_deployed_functions_group_with_request_ids(wildrydes, deployed):
+    rid = "c0ffee00-1111-2222-3333-444455556666"
+    _lambda_wrote(deployed["function_name"], [
+        f"START RequestId: {rid} Version: $LATEST",
+        f"[INFO]\t2026-11-26T00:00:00.000Z\t{rid}\trequest POST '/breeds/shire' breed=shire status=200 ms=0.20",
+        f"END RequestId: {rid}",
+        f"REPORT RequestId: {rid}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB"])
+    result = wildrydes.json("logs")
+    assert result["log_group"] == f"/aws/lambda/{deployed['function_name']}"
+    assert [e["requestId"] for e in result["events"]] == [rid] * 4
+    assert result["events"][-1]["message"].startswith("REPORT RequestId: ")
+    assert len(wildrydes.json("logs", "--breed", "shire")["events"]) == 4
+    assert wildrydes.json("logs", "--breed", "pegasus")["events"] == []
+    text = wildrydes("logs", json_output=False).stdout
+    assert f"  {rid}  START RequestId: {rid} Version: $LATEST" in text
+
+
+def test_logs_before_any_invocation_says_how_to_get_some(wildrydes, deployed):
+    """The stack declares the group; should it be gone (or a template without it), the message says why."""
+    client = boto3.client("logs")
+    for group in client.describe_log_groups()["logGroups"]:
+        client.delete_log_group(logGroupName=group["logGroupName"])
+    result = wildrydes("logs", expect=3, json_output=False)
+    assert "No logs yet" in result.stderr and "wildrydes predict" in result.stderr
+
+
+def test_logs_without_a_deployment_says_to_deploy(wildrydes, boot):
+    result = wildrydes("logs", expect=3, json_output=False)
+    assert "Nothing is deployed" in result.stderr and "wildrydes deploy" in result.stderr
+
+
+def test_logs_refuses_a_bad_since_before_calling_aws(wildrydes):
+    result = wildrydes("logs", "--since", "yesterday", expect=2, json_output=False)
+    assert "--since 'yesterday'" in result.stderr and "such as 30s, 10m, 2h or 1d" in result.stderr
