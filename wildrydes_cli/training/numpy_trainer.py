@@ -24,23 +24,18 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 
 import numpy as np
 
-from wildrydes_cli.errors import UsageError
-from wildrydes_cli.training import metrics as metric_fns
 from wildrydes_cli.training.data import Dataset
 from wildrydes_cli.training.trainer import (
-    MIN_ROWS,
     EpochCallback,
+    Fitted,
     TrainConfig,
     TrainedModel,
     _batch_size,
-    _standardiser,
-    check_labels,
-    fold,
-    split,
+    run_training,
+    sigmoid,
 )
 
 LOG = logging.getLogger(__name__)
@@ -53,15 +48,6 @@ def _linear(z: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return z @ weights + bias
 
 
-def _sigmoid(values: np.ndarray) -> np.ndarray:
-    out = np.empty_like(values)
-    positive = values >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-values[positive]))
-    exp = np.exp(values[~positive])
-    out[~positive] = exp / (1.0 + exp)
-    return out
-
-
 def _loss_and_gradient(outputs: np.ndarray, targets: np.ndarray, classifier: bool) -> tuple[float, np.ndarray]:
     """Summed loss over the batch and d(loss)/d(output) per row, as MXNet's gluon losses define them."""
     if classifier:
@@ -70,7 +56,7 @@ def _loss_and_gradient(outputs: np.ndarray, targets: np.ndarray, classifier: boo
         # The derivative MXNet's autograd takes of that formula: sigmoid(x) - y, except at x == 0
         # exactly, where relu' and abs' are 0 and it gives -y. That is every row of the first step
         # (weights start at zero), and it decides which way the bias first moves.
-        gradient = (outputs > 0) - targets - np.sign(outputs) * _sigmoid(-np.abs(outputs))
+        gradient = (outputs > 0) - targets - np.sign(outputs) * sigmoid(-np.abs(outputs))
         return float(loss.sum()), gradient
     errors = outputs - targets
     return float(0.5 * np.sum(errors ** 2)), errors
@@ -114,44 +100,13 @@ def fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
     return weights, float(bias), tuple(history)
 
 
+def _fit_numpy(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+               on_epoch: EpochCallback | None) -> Fitted:
+    weights, bias, history = fit(z_train, y_train, config, on_epoch)
+    return weights, bias, history, lambda z: _linear(z, weights, bias)
+
+
 def train(dataset: Dataset, config: TrainConfig | None = None,
           on_epoch: EpochCallback | None = None) -> TrainedModel:
     """Train on ``dataset`` and return the raw-feature model with validation metrics (no MXNet)."""
-    config = config or TrainConfig()
-    if config.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
-    if dataset.rows < MIN_ROWS:
-        raise UsageError(f"{dataset.source} has {dataset.rows} rows; training needs at least {MIN_ROWS} "
-                         "(90% to train, 10% to validate)")
-    check_labels(dataset.labels, config.predictor_type, dataset.source)
-    started = time.perf_counter()
-    train_idx, valid_idx = split(dataset.rows, config.seed)
-    x_train, x_valid = dataset.features[train_idx], dataset.features[valid_idx]
-    y_train, y_valid = dataset.labels[train_idx], dataset.labels[valid_idx]
-    mean, std = _standardiser(x_train)
-    classifier = config.predictor_type == "binary_classifier"
-    target_mean, target_std = (0.0, 1.0) if classifier else _standardiser(y_train.reshape(-1, 1))
-    target_mean, target_std = float(np.ravel(target_mean)[0]), float(np.ravel(target_std)[0])
-    weights, bias, history = fit((x_train - mean) / std, (y_train - target_mean) / target_std, config, on_epoch)
-
-    raw_output = _linear((x_valid - mean) / std, weights, bias)
-    scores = _sigmoid(raw_output) if classifier else raw_output * target_std + target_mean
-    raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
-    if classifier:
-        threshold = metric_fns.best_threshold(scores, y_valid)
-        computed = metric_fns.classification_metrics(scores, y_valid, threshold)
-    else:
-        threshold = 0.5
-        computed = metric_fns.regression_metrics(scores, y_valid)
-    results: dict[str, float | None] = {key: (None if math.isnan(value) else value)
-                                        for key, value in computed.items()}
-    seconds = time.perf_counter() - started
-    LOG.info("trained %s with numpy on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds,
-             results)
-    return TrainedModel(
-        predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
-        threshold=float(threshold), metrics=results, feature_names=tuple(dataset.feature_names),
-        train_rows=len(train_idx), validation_rows=len(valid_idx), epochs=config.epochs,
-        seconds=seconds, loss_history=history, validation_features=x_valid,
-        validation_labels=y_valid, validation_scores=scores,
-    )
+    return run_training(dataset, config or TrainConfig(), on_epoch, _fit_numpy, NAME)

@@ -28,7 +28,7 @@ import numpy as np
 
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.training import metrics as metric_fns
-from wildrydes_cli.training.data import FEATURES, LABEL, Dataset
+from wildrydes_cli.training.data import LABEL, Dataset
 
 LOG = logging.getLogger(__name__)
 
@@ -164,9 +164,29 @@ def _fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
     return net, tuple(history)
 
 
-def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
-          on_epoch: EpochCallback | None = None) -> TrainedModel:
-    """Train on ``dataset`` and return the raw-feature model with validation metrics."""
+# A fit on standardised data: (weights, bias, loss per epoch, raw output of standardised rows).
+Fitted = tuple[np.ndarray, float, tuple[float, ...], Callable[[np.ndarray], np.ndarray]]
+FitFunction = Callable[[np.ndarray, np.ndarray, TrainConfig, "EpochCallback | None"], Fitted]
+
+
+def sigmoid(values: np.ndarray) -> np.ndarray:
+    """The logistic function without overflow for large negative values."""
+    out = np.empty_like(values)
+    positive = values >= 0
+    out[positive] = 1.0 / (1.0 + np.exp(-values[positive]))
+    exp = np.exp(values[~positive])
+    out[~positive] = exp / (1.0 + exp)
+    return out
+
+
+def run_training(dataset: Dataset, config: TrainConfig, on_epoch: EpochCallback | None, fit: FitFunction,
+                 trainer: str) -> TrainedModel:
+    """What every trainer does around its optimiser: check, split, standardise, ``fit``, fold the
+    standardisation into raw-feature weights, score the validation rows, choose the threshold.
+
+    Why one function: the numpy trainer must equal the MXNet trainer (tests hold them to float32
+    noise); only the optimiser differs, so only the optimiser is written twice.
+    """
     if config.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
     if dataset.rows < MIN_ROWS:
@@ -181,17 +201,10 @@ def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
     classifier = config.predictor_type == "binary_classifier"
     target_mean, target_std = (0.0, 1.0) if classifier else _standardiser(y_train.reshape(-1, 1))
     target_mean, target_std = float(np.ravel(target_mean)[0]), float(np.ravel(target_std)[0])
-    net, history = _fit((x_train - mean) / std, (y_train - target_mean) / target_std, config, on_epoch)
-
-    from mxnet import nd
-
-    raw_output = net(nd.array((x_valid - mean) / std, dtype="float32"))
-    if classifier:
-        scores = raw_output.sigmoid().asnumpy().ravel().astype(np.float64)
-    else:
-        scores = raw_output.asnumpy().ravel().astype(np.float64) * target_std + target_mean
-    weights = net.weight.data().asnumpy().ravel().astype(np.float64)
-    bias = float(net.bias.data().asnumpy().ravel()[0])
+    weights, bias, history, raw = fit((x_train - mean) / std, (y_train - target_mean) / target_std, config,
+                                      on_epoch)
+    raw_output = raw((x_valid - mean) / std)
+    scores = sigmoid(raw_output) if classifier else raw_output * target_std + target_mean
     raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
     if classifier:
         threshold = metric_fns.best_threshold(scores, y_valid)
@@ -202,11 +215,30 @@ def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
     metrics: dict[str, float | None] = {key: (None if isinstance(value, float) and math.isnan(value) else value)
                                         for key, value in results.items()}
     seconds = time.perf_counter() - started
-    LOG.info("trained %s on %d rows in %.2f s: %s", config.predictor_type, len(train_idx), seconds, metrics)
+    LOG.info("trained %s with %s on %d rows in %.2f s: %s", config.predictor_type, trainer, len(train_idx),
+             seconds, metrics)
     return TrainedModel(
         predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
-        threshold=float(threshold), metrics=metrics, feature_names=FEATURES,
+        threshold=float(threshold), metrics=metrics, feature_names=tuple(dataset.feature_names),
         train_rows=int(len(train_idx)), validation_rows=int(len(valid_idx)), epochs=config.epochs,
         seconds=seconds, loss_history=history, validation_features=x_valid,
         validation_labels=y_valid, validation_scores=scores,
     )
+
+
+def _fit_mxnet(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+               on_epoch: EpochCallback | None) -> Fitted:
+    net, history = _fit(z_train, y_train, config, on_epoch)
+    from mxnet import nd
+
+    def raw(z: np.ndarray) -> np.ndarray:
+        return net(nd.array(z, dtype="float32")).asnumpy().ravel().astype(np.float64)
+
+    weights = net.weight.data().asnumpy().ravel().astype(np.float64)
+    return weights, float(net.bias.data().asnumpy().ravel()[0]), history, raw
+
+
+def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
+          on_epoch: EpochCallback | None = None) -> TrainedModel:
+    """Train on ``dataset`` with MXNet and return the raw-feature model with validation metrics."""
+    return run_training(dataset, config, on_epoch, _fit_mxnet, "mxnet")
