@@ -13,6 +13,7 @@ kind is reported with their difference: the explain cost. Also timed alone:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -29,6 +30,22 @@ RIDE = {"distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "T
 # A model shaped like `wildrydes train`'s default (the workshop's rule, learned).
 WEIGHTS = [-0.2226, -1.65e-05, 0.004348, 0.001477, -0.002045, 0.000208]
 BIAS = 0.3578
+
+
+@contextlib.contextmanager
+def moto_s3():
+    """moto in server mode on a free loopback port: the function reads S3 over HTTP (lambda/s3get.py),
+    which moto's in-process mock cannot intercept. The model is fetched once, before timing."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    os.environ["AWS_ENDPOINT_URL_S3"] = f"http://{host}:{port}"   # boto3 and the function both honour it
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def event(query: dict | None) -> dict:
@@ -58,11 +75,10 @@ def main() -> int:
     os.environ.pop("AWS_PROFILE", None)
     sys.path.insert(0, str(ROOT / "lambda"))
     import boto3
-    from moto import mock_aws
 
     from wildrydes_cli.training.artifact_writer import write_model_archive
 
-    with mock_aws():
+    with moto_s3():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=write_model_archive(
