@@ -62,7 +62,8 @@ def attach_request_ids(raw: list[dict]) -> list[LogEvent]:
     """LogEvents newest last, each with the request id of the invocation it belongs to."""
     current: dict[str, str | None] = {}
     events = []
-    for item in sorted(raw, key=lambda e: (e.get("timestamp", 0), e.get("eventId", ""))):
+    # stable: events with one timestamp keep the order CloudWatch returned them in (ingestion order)
+    for item in sorted(raw, key=lambda e: e.get("timestamp", 0)):
         message = item.get("message", "").rstrip("\n")
         stream = item.get("logStreamName", "")
         rid = request_id_of(message)
