@@ -69,7 +69,7 @@ def rides_from_csv(path: Path) -> list[dict[str, float]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"--file {path} is not UTF-8 text (byte {exc.start}): expected a CSV file.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # a stray quote is an error, not data
     try:
         return _rides(reader, path)
     except csv.Error as exc:
