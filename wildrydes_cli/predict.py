@@ -121,11 +121,37 @@ def endpoint(base_url: str, breed: str | None) -> str:
     return base_url.rstrip("/") + f"/{layout.breed_prefix(breed).rstrip('/')}"
 
 
+def check_url(url: str) -> str:
+    """``url`` when urllib can send a request to it; else a UsageError naming it.
+
+    urllib itself raises ValueError ("Invalid IPv6 URL", a port over 65535) or
+    http.client.InvalidURL (a space or control character) from deep inside
+    ``urlopen``, which reached the user as "unexpected ...", exit 70.
+    """
+    from urllib.parse import urlsplit
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    problem = ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        problem = "it contains a space or a control character"
+    else:
+        try:
+            parts = urlsplit(url)
+            parts.port   # noqa: B018 - raises ValueError for a port out of range or not a number
+            if not parts.hostname:
+                problem = "it has no host"
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise UsageError(f"--url {url!r} cannot be used: {problem}. Pass the invoke URL that `wildrydes deploy` "
+                         "printed, e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod/.")
+    return url
+
+
 def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
               clock: Callable[[], float] = time.perf_counter) -> tuple[int, object, float]:
     """POST JSON; returns (status, decoded body, latency in ms). Non-2xx bodies are returned too."""
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    check_url(url)
     data = json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})

@@ -202,3 +202,28 @@ def test_cli_runner_sees_the_same(aws, tmp_path):
     result = CliRunner().invoke(cli, ["--target", "aws", "--region", "xx-nowhere-9", "status"])
     assert result.exit_code == 2 and result.exception is not None
     assert "not an AWS region name" in result.stderr
+
+
+# -- other paths to exit 70 found while probing -------------------------------------------------------
+
+RIDE = ["--distance", "1", "--healthpoints", "1", "--magicpoints", "1", "--tmin", "1", "--tmax", "1", "--prcp", "1"]
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://exa mple/prod/", "it contains a space or a control character"),
+    ("http://\x00/", "it contains a space or a control character"),
+    ("http://127.0.0.1:9/\n", "it contains a space or a control character"),
+    ("http://127.0.0.1:99999/", "Port out of range 0-65535"),
+    ("http://127.0.0.1:http/", "Port could not be cast to integer value as 'http'"),
+    ("https:///prod/", "it has no host"),
+])
+def test_predict_refuses_an_unusable_url(wildrydes, url, problem):
+    result = wildrydes("predict", *RIDE, "--url", url, expect=2, json_output=False)
+    assert f"--url {url!r} cannot be used: {problem}. Pass the invoke URL" in result.stderr
+
+
+def test_train_refuses_a_negative_seed(wildrydes, tmp_path):
+    result = wildrydes("train", "--seed", "-1", "--rows", "100", "--save", str(tmp_path / "m.tar.gz"), expect=2,
+                       json_output=False)
+    assert "--seed must be a whole number of 0 or more (got -1)" in result.stderr
