@@ -34,8 +34,8 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
     newest = aws.newest_model_key(deployment.bucket) if aws.bucket_exists(deployment.bucket) else None
     deployed_model = env.get("MODEL_PATH") or deployment.model_path
     api_exists = aws.rest_api_exists(deployment.api_id)
-    # What the state file records but the target no longer has (the local emulator forgets
-    # everything when it restarts): then nothing is serving, so nothing is "up to date".
+    # What the state file records but the target no longer has (a local emulator that started
+    # empty, a stack deleted by hand): then nothing is serving, so nothing is "up to date".
     missing = tuple(name for name, gone in (("stack", stacks.get(deployment.stack, "absent") == "absent"),
                                             ("function", config is None), ("API", not api_exists)) if gone)
     return StatusResult(

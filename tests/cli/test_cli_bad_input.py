@@ -174,7 +174,7 @@ def test_deploy_refuses_an_empty_option(wildrydes, with_model, argv, message):
 # -- status -------------------------------------------------------------------------------------------
 
 def test_status_when_the_deployment_is_gone(wildrydes, deployed):
-    """What the emulator's restart does, on moto: the recorded stack, function and API vanish."""
+    """What an emulator that starts empty does, on moto: the recorded stack, function and API vanish."""
     boto3.client("cloudformation").delete_stack(StackName=deployed["stack"])
     functions = boto3.client("lambda")
     if any(f["FunctionName"] == deployed["function_name"] for f in functions.list_functions()["Functions"]):

@@ -209,8 +209,8 @@ def _check_same_port(state: st.DaemonState, explicit: int | None, port: int) -> 
     if explicit is not None and port not in (0, state.port):
         raise UsageError(
             f"The emulator is already running on port {state.port} (pid {state.pid}), not {port}: to move it, "
-            f"run `wildrydes local stop`, then `wildrydes local start --port {port}` (everything deployed "
-            "locally is forgotten), or leave --port out to use it where it is.")
+            f"run `wildrydes local stop`, then `wildrydes local start --port {port}`; or leave --port out to "
+            "use it where it is.")
 
 
 def ensure_running(settings: Settings) -> str:
