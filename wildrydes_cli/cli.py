@@ -54,11 +54,23 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
 
     Runs on this machine with no AWS account by default (--target local).
     """
-    if not region:
-        from wildrydes_cli.target import profile_region  # stdlib only: keeps startup fast
-        region = os.environ.get("AWS_DEFAULT_REGION") or profile_region(profile) or DEFAULT_REGION
-    ctx.obj = Settings(target=target, region=region, profile=profile, output=output,
+    on_command_line = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
+    source = "--region" if on_command_line else "AWS_REGION"
+    if not region and not on_command_line:   # an empty AWS_REGION is unset; an empty --region is checked
+        region, source = _default_region(profile)
+    ctx.obj = Settings(target=target, region=region or "", region_source=source, profile=profile, output=output,
                        debug=debug, scratchpad=scratchpad)
+
+
+def _default_region(profile: str | None) -> tuple[str, str]:
+    """The region without --region/AWS_REGION, and where it came from (for messages about a bad one)."""
+    from wildrydes_cli.target import profile_region  # stdlib only: keeps startup fast
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
+    configured = profile_region(profile)
+    if configured:
+        return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
+    return DEFAULT_REGION, "the default region"
 
 
 @cli.command("train")
@@ -118,12 +130,19 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
         presentation.show(console, service.train_model(request, settings, on_epoch=advance))
 
 
-def _aws_context(ctx: click.Context):
-    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console."""
+def _aws_context(ctx: click.Context, writes_state: bool = False):
+    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console.
+
+    ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
+    directory is refused before anything else happens.
+    """
     from wildrydes_cli.aws import Aws
     from wildrydes_cli.console import console_for
     from wildrydes_cli.target import resolve
     from wildrydes_cli.accounts import bind
+    if writes_state:
+        from wildrydes_cli.statehome import require_writable
+        require_writable(_settings(ctx).state_dir)
     target = resolve(_settings(ctx))
     aws = Aws(target)
     settings = bind(target.settings, aws)   # state and locks are per account (issue 10, defect 9)
@@ -166,10 +185,11 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_p
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
     from wildrydes_cli import presentation
     from wildrydes_cli.bootstrap import bootstrap
-    from wildrydes_cli.deploy import DeployRequest, deploy
+    from wildrydes_cli.deploy import DeployRequest, check_deploy_options, deploy
     from wildrydes_cli.mxnet_support import check_local_engine
+    check_deploy_options(bucket=bucket, role=role, model_path=model_path)
     check_local_engine(engine, _settings(ctx).target == "local")   # before the emulator starts
-    settings, aws, console = _aws_context(ctx)
+    settings, aws, console = _aws_context(ctx, writes_state=True)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
                             stack=settings.complete_stack if complete else None, yes=yes)
     result = deploy(settings, aws, request, console, confirm=console.confirm,
@@ -238,7 +258,7 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
     """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
     from wildrydes_cli import presentation
     from wildrydes_cli.cleanup import cleanup
-    settings, aws, console = _aws_context(ctx)
+    settings, aws, console = _aws_context(ctx, writes_state=True)
     presentation.show(console, cleanup(settings, aws, console, delete_bucket=delete_bucket,
                                        confirm=console.confirm, yes=yes))
 
@@ -264,13 +284,16 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     from wildrydes_cli import layout, logs, presentation, state
     from wildrydes_cli.errors import NotFoundError, UsageError
     from wildrydes_cli.local.lambdalogs import log_group
-    from wildrydes_cli.predict import require_deployment
     from wildrydes_cli.results import LogsResult
     seconds = logs.parse_since(since)          # the user's input first: nothing starts for a typo
     if breed is not None and not layout.is_breed_name(breed):
         raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
     settings, aws, console = _aws_context(ctx)
-    group = log_group(require_deployment(state.current(settings)).function_name)
+    deployment = state.current(settings)
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded), so there is "
+                            "no function to read logs of: run `wildrydes deploy` first.")
+    group = log_group(deployment.function_name)
     reader = logs.LogReader(aws, group, filter_pattern)
     try:
         if not follow:
@@ -313,6 +336,8 @@ def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
     What you made on the local target before is restored (same API ids, so old invoke URLs answer).
     """
     from wildrydes_cli.local import daemon
+    from wildrydes_cli.statehome import require_writable
+    require_writable(_settings(ctx).state_dir)
     _local_result(ctx, "start", lambda settings: daemon.start(settings, port, fresh=fresh))
 
 

@@ -54,6 +54,19 @@ class Plan:
     stack: str
 
 
+def check_deploy_options(**given: str | None) -> None:
+    """An option given empty or blank is a mistake (a shell variable that was not set), never "the default"."""
+    for name, value in given.items():
+        if value is not None and not value.strip():
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is empty ({value!r}): pass a value, or leave {option} out to use "
+                             f"{_DEFAULTS[name]}.")
+
+
+_DEFAULTS = {"bucket": "the scratchpad's data bucket", "role": "a new role that may only read the models",
+             "model_path": "the newest linear-learner-* model"}
+
+
 def normalise_model_path(value: str, bucket: str) -> str:
     """Accept the key, or the console's "Copy Path" form s3://bucket/key for this bucket."""
     value = value.strip()
@@ -80,7 +93,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         if bucket is None or not aws.bucket_exists(bucket):
             bucket = _missing_bucket(settings, aws, bucket, request, confirm, run_bootstrap)
         awschecks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
-        if request.model_path:
+        if request.model_path is not None:   # "" is refused there, never taken as "the newest"
             model_path = normalise_model_path(request.model_path, bucket)
             if not awschecks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "

@@ -47,29 +47,65 @@ def _plain(value: float) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
+MAX_FILE_BYTES = 64 * 1024 * 1024   # ~1.5 million rides: far more than a batch is for, bounded memory
+
+
 def rides_from_csv(path: Path) -> list[dict[str, float]]:
-    """Rides from a CSV with a header naming the six features (any order, any case)."""
+    """Rides from a CSV with a header naming the six features (any order, any case).
+
+    Everything wrong with the file is a UsageError naming the file and the line or column:
+    not UTF-8, too large (``/dev/zero`` included), not CSV (a field over csv's 128 KiB limit),
+    a column named twice (which one counts?), a row wider or narrower than the header.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read --file {path}: {exc}.") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = {(name or "").strip().lower(): name for name in (reader.fieldnames or [])}
-    missing = [name for name in FEATURES if name.lower() not in header]
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"Cannot read --file {path}: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise UsageError(f"--file {path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: split it into "
+                         "smaller files of rides.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--file {path} is not UTF-8 text (byte {exc.start}): expected a CSV file.") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # a stray quote is an error, not data
+    try:
+        return _rides(reader, path)
+    except csv.Error as exc:
+        raise UsageError(f"--file {path}, line {reader.line_num}: not valid CSV ({exc}).") from None
+
+
+def _rides(reader, path: Path) -> list[dict[str, float]]:
+    cells = next(reader, None) or []
+    columns: dict[str, int] = {}
+    for position, cell in enumerate(cells):
+        name = cell.strip().lower()
+        if name in columns:
+            raise UsageError(f"--file {path}, line 1: column {cell.strip()!r} appears twice (columns "
+                             f"{columns[name] + 1} and {position + 1}); name each column once.")
+        columns[name] = position
+    missing = [name for name in FEATURES if name.lower() not in columns]
     if missing:
         raise UsageError(f"--file {path} needs a header with the columns {', '.join(FEATURES)}; "
                          f"missing: {', '.join(missing)}.")
     rides = []
-    for line, row in enumerate(reader, start=2):
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines carry no ride
+        if len(row) != len(cells):
+            raise UsageError(f"--file {path}, line {line}: {len(row)} cells but the header has {len(cells)} "
+                             "columns; every row needs one cell per column.")
         ride = {}
         for name in FEATURES:
-            cell = (row.get(header[name.lower()]) or "").strip()
+            cell = row[columns[name.lower()]].strip()
             try:
                 value = float(cell)
             except ValueError:
-                raise UsageError(f"--file {path}, line {line}: {name} is {cell!r}, not a number.") from None
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a number.") from None
             if not math.isfinite(value):
-                raise UsageError(f"--file {path}, line {line}: {name} is {cell!r}, not a finite number.")
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a finite number.")
             ride[name] = _plain(value)
         rides.append(ride)
     if not rides:
@@ -85,11 +121,37 @@ def endpoint(base_url: str, breed: str | None) -> str:
     return base_url.rstrip("/") + f"/{layout.breed_prefix(breed).rstrip('/')}"
 
 
+def check_url(url: str) -> str:
+    """``url`` when urllib can send a request to it; else a UsageError naming it.
+
+    urllib itself raises ValueError ("Invalid IPv6 URL", a port over 65535) or
+    http.client.InvalidURL (a space or control character) from deep inside
+    ``urlopen``, which reached the user as "unexpected ...", exit 70.
+    """
+    from urllib.parse import urlsplit
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    problem = ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        problem = "it contains a space or a control character"
+    else:
+        try:
+            parts = urlsplit(url)
+            parts.port   # noqa: B018 - raises ValueError for a port out of range or not a number
+            if not parts.hostname:
+                problem = "it has no host"
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise UsageError(f"--url {url!r} cannot be used: {problem}. Pass the invoke URL that `wildrydes deploy` "
+                         "printed, e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod/.")
+    return url
+
+
 def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
               clock: Callable[[], float] = time.perf_counter) -> tuple[int, object, float]:
     """POST JSON; returns (status, decoded body, latency in ms). Non-2xx bodies are returned too."""
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    check_url(url)
     data = json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})

@@ -67,6 +67,10 @@ def status(console: Console, result: StatusResult) -> None:
         console.line("Nothing deployed yet: run `wildrydes deploy`.")
         return
     function = result.function
+    redeploy = "run `wildrydes deploy` to deploy again"
+    if result.gone:
+        restarted = " (the local emulator started empty since that deploy)" if result.target == "local" else ""
+        console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
     console.fields({
         "function": function.name if function else "missing (run `wildrydes deploy`)",
         "runtime": function.runtime if function else None,
@@ -74,7 +78,8 @@ def status(console: Console, result: StatusResult) -> None:
         "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
-        "up to date": "yes" if result.up_to_date else "no - run `wildrydes deploy` to roll it out",
+        "up to date": ("yes" if result.up_to_date else f"no - the deployment is gone: {redeploy}" if result.gone
+                       else "no - run `wildrydes deploy` to roll it out"),
     })
 
 

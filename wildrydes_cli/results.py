@@ -85,9 +85,16 @@ class StatusResult(Result):
     newest_model: str | None = None
     up_to_date: bool = False
     deployed_at: str | None = None
+    # Parts of the recorded deployment the target no longer has ("stack", "function", "API").
+    missing: tuple[str, ...] = ()
+
+    @property
+    def gone(self) -> bool:
+        return bool(self.missing)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["missing"] = list(self.missing)
         if not self.deployed:
             return {k: data[k] for k in ("target", "region", "stacks", "deployed")}
         return data

@@ -36,6 +36,8 @@ class Settings:
 
     target: str = "local"
     region: str = DEFAULT_REGION
+    # Where the region came from, for messages about a bad one (regions.check_region).
+    region_source: str = "--region"
     profile: str | None = None
     output: str = "text"
     debug: bool = False

@@ -33,9 +33,15 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
                                 model_path=env.get("MODEL_PATH"), last_modified=config.get("LastModified"))
     newest = aws.newest_model_key(deployment.bucket) if aws.bucket_exists(deployment.bucket) else None
     deployed_model = env.get("MODEL_PATH") or deployment.model_path
+    api_exists = aws.rest_api_exists(deployment.api_id)
+    # What the state file records but the target no longer has (a local emulator that started
+    # empty, a stack deleted by hand): then nothing is serving, so nothing is "up to date".
+    missing = tuple(name for name, gone in (("stack", stacks.get(deployment.stack, "absent") == "absent"),
+                                            ("function", config is None), ("API", not api_exists)) if gone)
     return StatusResult(
         target=settings.target, region=settings.region, stacks=stacks, deployed=True,
         stack=deployment.stack, bucket=deployment.bucket, function=function,
-        api_id=deployment.api_id if aws.rest_api_exists(deployment.api_id) else None,
+        api_id=deployment.api_id if api_exists else None,
         invoke_url=aws.target.deployment_url(deployment), deployed_model=deployed_model, newest_model=newest,
-        up_to_date=newest is None or newest == deployed_model, deployed_at=deployment.deployed_at)
+        up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
+        missing=missing)

@@ -84,7 +84,13 @@ Target = Union[AwsTarget, LocalTarget]
 
 
 def target_for(settings: Settings) -> Target:
-    """The target these settings name, without starting anything (the local one needs its endpoint)."""
+    """The target these settings name, without starting anything (the local one needs its endpoint).
+
+    The region is checked here, the door every AWS call goes through, so a bad one is a usage
+    error before the emulator starts or deploy uploads anything.
+    """
+    from wildrydes_cli.regions import check_region
+    check_region(settings.region, settings.target, settings.region_source)
     if settings.target != "local":
         return AwsTarget(settings)
     if not settings.endpoint_url:
@@ -96,6 +102,10 @@ def resolve(settings: Settings) -> Target:
     """The target, ready for AWS calls; starts the local emulator if needed."""
     if settings.target != "local" or settings.endpoint_url:
         return target_for(settings)
+    from wildrydes_cli.regions import check_region
+    check_region(settings.region, settings.target, settings.region_source)   # before the daemon starts
+    from wildrydes_cli.statehome import require_writable
+    require_writable(settings.state_dir)   # the daemon keeps its state, log and credentials there
     try:  # lazy: the daemon (and moto) is only needed on the local target
         from wildrydes_cli.local import daemon
     except ImportError as exc:

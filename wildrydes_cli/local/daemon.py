@@ -81,6 +81,7 @@ def _live_state(settings: Settings) -> tuple[st.DaemonState | None, int | None]:
 
 
 def status(settings: Settings) -> Status:
+    st.resolve_port(None, settings.local_port)   # checked always, like ensure_running
     state, stale = _live_state(settings)
     if state is None:
         return Status(running=False, stale_pid=stale, log_file=str(st.log_file(settings.state_dir)))
@@ -123,6 +124,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
     ``fresh`` erases the journal first (the daemon then starts empty); refused
     while a daemon runs, since it would keep its state in memory.
     """
+    explicit_port = port
     port = st.resolve_port(port, settings.local_port)
     st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
     _check_limits()
@@ -140,6 +142,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 raise LocalTargetError(
                     f"The emulator (pid {state.pid}) is running but not answering on {state.url}; "
                     f"run `wildrydes local stop` and start it again (log: {state.log_file}).")
+            _check_same_port(state, explicit_port, port)
             return _status(state, already_running=True)
         if port and st.port_in_use(port):
             raise LocalTargetError(
@@ -220,8 +223,18 @@ def reset(settings: Settings) -> Status:
     return stopped
 
 
+def _check_same_port(state: st.DaemonState, explicit: int | None, port: int) -> None:
+    """``local start --port P`` while the daemon listens on Q: say so, never quietly ignore P (0 = any)."""
+    if explicit is not None and port not in (0, state.port):
+        raise UsageError(
+            f"The emulator is already running on port {state.port} (pid {state.pid}), not {port}: to move it, "
+            f"run `wildrydes local stop`, then `wildrydes local start --port {port}`; or leave --port out to "
+            "use it where it is.")
+
+
 def ensure_running(settings: Settings) -> str:
     """The endpoint URL of a healthy emulator, starting one if needed."""
+    st.resolve_port(None, settings.local_port)   # a bad WILDRYDES_LOCAL_PORT is an error even while one runs
     state, _ = _live_state(settings)
     if state is not None and healthy(state):
         return state.url

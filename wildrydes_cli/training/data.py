@@ -87,6 +87,21 @@ def _column_index(header: list[str], name: str) -> list[int]:
     return [lowered[column.lower()] for column in COLUMNS]
 
 
+MAX_LINE_CHARS = 1024 * 1024   # a ride is under 200 characters; /dev/zero or a binary file has no line end
+
+
+def _bounded_lines(handle, name: str):
+    """The file's lines, refusing one longer than MAX_LINE_CHARS before holding more of it in memory."""
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise UsageError(f"{name} has a line longer than {MAX_LINE_CHARS // 1024} KiB; expected rides of "
+                             "a few numbers per line (is it the right file?)")
+        yield line
+
+
 def read_data(path: Path | str) -> Dataset:
     """``--data``: JSON Lines if the name ends .jsonl/.ndjson/.json or the text starts with ``{``, else CSV."""
     path = Path(path)
@@ -123,7 +138,7 @@ def read_jsonl(path: Path | str) -> Dataset:
     values: list[list[float]] = []
     with handle:
         try:
-            for line, text in enumerate(handle, start=1):
+            for line, text in enumerate(_bounded_lines(handle, name), start=1):
                 if not text.strip():
                     continue
                 row = len(values) + 1
@@ -159,7 +174,7 @@ def read_csv(path: Path | str) -> Dataset:
     except OSError as exc:
         raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_bounded_lines(handle, name))
         try:
             header = _header(reader, name)
             index = _column_index(header, name)

@@ -53,6 +53,8 @@ def check_request(request: TrainRequest) -> None:
                          "that many synthetic rides are generated to train on")
     if request.epochs < 1:
         raise UsageError(f"--epochs must be at least 1 (got {request.epochs})")
+    if request.seed < 0:   # numpy's SeedSequence takes non-negative integers only
+        raise UsageError(f"--seed must be a whole number of 0 or more (got {request.seed})")
     if request.breed is not None:
         publish.validate_breed(request.breed)
     if request.save is not None and request.bucket is not None:

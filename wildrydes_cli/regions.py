@@ -1,0 +1,73 @@
+"""Is the region a user gave one we can act in? Checked before anything is started or uploaded.
+
+Why: a typo such as ``--region xx-nowhere-9`` used to travel all the way to
+the first AWS call. On the local target the emulator (moto) then answered 500
+(it keeps one backend per region it knows), deploy had already uploaded the
+function's code, and the user saw "unexpected KeyError", exit 70. Now:
+
+* on either target the name must have the form of an AWS region, by the
+  partitions' own patterns (botocore's ``partitions.json``: ``us-east-1``,
+  ``cn-north-1``, ``us-gov-west-1``, ...), so new AWS regions still pass;
+* on the local target it must also be a region the emulator serves, i.e. one
+  where every service a deployment uses exists in botocore's endpoint data
+  (the list moto builds its backends from).
+
+Both failures are a ``UsageError`` naming the value and where it came from.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from pathlib import Path
+
+from wildrydes_cli.errors import UsageError
+
+LOG = logging.getLogger(__name__)
+
+# Every service a deployment touches on the local target (IAM and STS are global there).
+LOCAL_SERVICES = ("s3", "cloudformation", "lambda", "apigateway", "logs")
+EXAMPLES = "e.g. us-east-1, eu-west-1, ap-southeast-2"
+
+
+@functools.lru_cache(maxsize=1)
+def _region_patterns() -> tuple[re.Pattern[str], ...]:
+    """The partitions' region patterns from botocore's data file (plain JSON: no session, no cost)."""
+    import botocore
+    path = Path(botocore.__file__).parent / "data" / "partitions.json"
+    try:
+        partitions = json.loads(path.read_text())["partitions"]
+        return tuple(re.compile(p["regionRegex"]) for p in partitions)
+    except (OSError, ValueError, KeyError, TypeError, re.error) as exc:  # pragma: no cover - a broken botocore
+        LOG.warning("cannot read %s (%s); using the aws partition's pattern", path, exc)
+        return (re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$"),)
+
+
+@functools.lru_cache(maxsize=1)
+def local_regions() -> frozenset[str]:
+    """Regions where every service in LOCAL_SERVICES exists, across partitions (as moto computes them)."""
+    import botocore.session
+    session = botocore.session.get_session()
+    found = None
+    for service in LOCAL_SERVICES:
+        regions = {region for partition in session.get_available_partitions()
+                   for region in session.get_available_regions(service, partition_name=partition)}
+        found = regions if found is None else found & regions
+    return frozenset(found or ())
+
+
+def is_region_form(region: str) -> bool:
+    """True when ``region`` matches one of the AWS partitions' region patterns."""
+    return any(pattern.match(region) for pattern in _region_patterns())
+
+
+def check_region(region: str, target: str, source: str = "--region") -> str:
+    """``region`` when a command may act there on ``target``, else a UsageError naming it and ``source``."""
+    if not is_region_form(region):
+        raise UsageError(f"{source} {region!r} is not an AWS region name ({EXAMPLES}); "
+                         "pass --region with a region, or fix the setting.")
+    if target == "local" and region not in local_regions():
+        raise UsageError(f"{source} {region!r} is not a region the local emulator serves ({EXAMPLES}); "
+                         "pass --region with one it knows.")
+    return region
