@@ -81,7 +81,7 @@ class LogSink:
     """
 
     FLUSH_SECONDS = 0.2
-    MAX_EVENTS_PER_STREAM = 20_000
+    MAX_EVENTS_PER_STREAM = 5_000
 
     def __init__(self, write: Callable[..., None], schedule: Callable[[float, Callable[[], None]], object] | None = None):
         self.write = write
