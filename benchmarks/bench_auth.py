@@ -16,36 +16,17 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from wildrydes_cli.local.httpio import HttpRequest  # noqa: E402
 
 
-@dataclass
-class Req:
-    """The request fields the gate and wsgi.build_environ read."""
-
-    method: str
-    target: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-    version: str = "HTTP/1.1"
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def query(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
+def Req(method: str, target: str, headers=(), body: bytes = b"") -> HttpRequest:  # noqa: N802
+    """A request as the daemon's parser hands it to the gate."""
+    return HttpRequest(method, target, "HTTP/1.1", list(headers), body)
 
 
 class _Stop(Exception):

@@ -16,7 +16,6 @@ import os
 import stat
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +28,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 
+from wildrydes_cli.local.httpio import HttpRequest
 from wildrydes_cli.local.auth import Gate, canonical_path, canonical_query
 from wildrydes_cli.local.credentials import credentials_file, local_credentials
 
@@ -39,28 +39,9 @@ FIX = 'eval "$(wildrydes local env)"'
 SERVICES = ("s3", "cloudformation", "lambda", "apigateway", "iam", "sts")
 
 
-@dataclass
-class Req:
-    """The request fields the gate reads (what the daemon's HttpRequest offers)."""
-
-    method: str
-    target: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def query(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
+def Req(method: str, target: str, headers=(), body: bytes = b"") -> HttpRequest:  # noqa: N802
+    """A request as the daemon's parser hands it to the gate."""
+    return HttpRequest(method, target, "HTTP/1.1", list(headers), body)
 
 
 class _Captured(Exception):
