@@ -31,28 +31,44 @@ LOCAL_SERVICES = ("s3", "cloudformation", "lambda", "apigateway", "logs")
 EXAMPLES = "e.g. us-east-1, eu-west-1, ap-southeast-2"
 
 
+def _botocore_data(name: str) -> dict:
+    """One of botocore's plain-JSON data files, found without importing botocore (~100 ms)."""
+    import importlib.util
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:  # pragma: no cover - boto3 is a dependency
+        raise OSError("botocore is not installed")
+    return json.loads((Path(spec.origin).parent / "data" / name).read_text())
+
+
 @functools.lru_cache(maxsize=1)
 def _region_patterns() -> tuple[re.Pattern[str], ...]:
     """The partitions' region patterns from botocore's data file (plain JSON: no session, no cost)."""
-    import botocore
-    path = Path(botocore.__file__).parent / "data" / "partitions.json"
     try:
-        partitions = json.loads(path.read_text())["partitions"]
+        partitions = _botocore_data("partitions.json")["partitions"]
         return tuple(re.compile(p["regionRegex"]) for p in partitions)
     except (OSError, ValueError, KeyError, TypeError, re.error) as exc:  # pragma: no cover - a broken botocore
-        LOG.warning("cannot read %s (%s); using the aws partition's pattern", path, exc)
+        LOG.warning("cannot read botocore's partitions.json (%s); using the aws partition's pattern", exc)
         return (re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$"),)
 
 
 @functools.lru_cache(maxsize=1)
 def local_regions() -> frozenset[str]:
-    """Regions where every service in LOCAL_SERVICES exists, across partitions (as moto computes them)."""
-    import botocore.session
-    session = botocore.session.get_session()
-    found = None
+    """Regions where every service in LOCAL_SERVICES exists, across partitions (as moto computes them).
+
+    Read from botocore's endpoints.json directly, as ``Session.get_available_regions`` reads it
+    (a partition's regional endpoints, deprecated ones left out), because a botocore session
+    costs ~250 ms and this runs on every local-target command, ``predict`` included;
+    tests/cli/test_cli_bad_input.py holds it equal to botocore's own answer.
+    """
+    partitions = _botocore_data("endpoints.json")["partitions"]
+    found: set[str] | None = None
     for service in LOCAL_SERVICES:
-        regions = {region for partition in session.get_available_partitions()
-                   for region in session.get_available_regions(service, partition_name=partition)}
+        regions: set[str] = set()
+        for partition in partitions:
+            pattern = re.compile(partition["regionRegex"])
+            endpoints = partition["services"].get(service, {}).get("endpoints", {})
+            regions.update(name for name, config in endpoints.items()
+                           if not config.get("deprecated") and (name in partition["regions"] or pattern.match(name)))
         found = regions if found is None else found & regions
     return frozenset(found or ())
 

@@ -227,3 +227,18 @@ def test_train_refuses_a_negative_seed(wildrydes, tmp_path):
     result = wildrydes("train", "--seed", "-1", "--rows", "100", "--save", str(tmp_path / "m.tar.gz"), expect=2,
                        json_output=False)
     assert "--seed must be a whole number of 0 or more (got -1)" in result.stderr
+
+
+def test_local_regions_read_from_endpoints_json_equal_botocores_own_answer():
+    """regions.local_regions reads botocore's data file directly (a session costs ~250 ms on every
+    local command); botocore's get_available_regions is the oracle."""
+    import botocore.session
+
+    from wildrydes_cli import regions
+    session = botocore.session.get_session()
+    expected = None
+    for service in regions.LOCAL_SERVICES:
+        found = {r for p in session.get_available_partitions()
+                 for r in session.get_available_regions(service, partition_name=p)}
+        expected = found if expected is None else expected & found
+    assert regions.local_regions() == frozenset(expected) and "us-east-1" in expected
