@@ -58,15 +58,30 @@ class LeanEngine:
             return [sigmoid(s) for s in scores]
         return scores
 
+    def predict_one(self, row) -> float:
+        """``predict([row])[0]`` without the lists: the workshop's request is one ride."""
+        margin = sum(map(mul, row, self._weights)) + self._bias
+        return sigmoid(margin) if self._logistic else margin
+
     def explain(self, rows):
         """Per row: (weight x value per feature, bias, margin). ``margin`` is exactly
         ``bias + sum(terms)`` and the value ``predict`` puts through the head."""
+        _scores, terms, bias, margins = self.predict_explained(rows)
+        return [(row_terms, bias, margin) for row_terms, margin in zip(terms, margins)]
+
+    def predict_explained(self, rows):
+        """(scores, terms per row, intercept, margins): ``predict`` and ``explain`` from one pass over
+        the products, so asking why costs the request only what the terms themselves cost."""
         weights, bias = self._weights, self._bias
-        explained = []
-        for row in rows:
-            terms = list(map(mul, row, weights))
-            explained.append((terms, bias, sum(terms) + bias))
-        return explained
+        terms = [tuple(map(mul, row, weights)) for row in rows]
+        margins = [sum(row_terms) + bias for row_terms in terms]
+        return (list(map(sigmoid, margins)) if self._logistic else margins), terms, bias, margins
+
+    def explain_one(self, row):
+        """(score, terms, intercept, margin) of one row: ``predict_explained`` without the lists."""
+        row_terms = tuple(map(mul, row, self._weights))
+        margin = sum(row_terms) + self._bias
+        return (sigmoid(margin) if self._logistic else margin), row_terms, self._bias, margin
 
 
 class MXNetEngine:
@@ -142,8 +157,21 @@ class MXNetEngine:
         terms = (mx.nd.array(rows, dtype="float32") * weight.reshape((1, -1))).asnumpy()
         explained = []
         for row_terms in terms.tolist():
-            explained.append((row_terms, bias, sum(row_terms) + bias))
+            explained.append((tuple(row_terms), bias, sum(row_terms) + bias))
         return explained
+
+    def predict_one(self, row) -> float:
+        return self.predict([row])[0]
+
+    def explain_one(self, row):
+        scores, terms, intercept, margins = self.predict_explained([row])
+        return scores[0], terms[0], intercept, margins[0]
+
+    def predict_explained(self, rows):
+        """(the graph's scores, its own head in float32; terms per row, intercept, margins)."""
+        explained = self.explain(rows)
+        bias = explained[0][1] if explained else 0.0
+        return self.predict(rows), [row[0] for row in explained], bias, [row[2] for row in explained]
 
 
 def create_engine(name: str, model):

@@ -181,31 +181,17 @@ def rows_from_csv(text: str, dimension: int) -> ParsedRequest:
     return ParsedRequest(rows, "sagemaker")
 
 
-def score_results(scores, threshold: float, classifier: bool) -> list:
-    """One ``{"score", "predicted_label"}`` object per score (label only for a classifier)."""
-    if classifier:
-        return [{"score": s, "predicted_label": 1 if s > threshold else 0} for s in scores]
-    return [{"score": s} for s in scores]
-
-
-def shape_response(request: ParsedRequest, results: list, extra: dict) -> object:
-    """The response body for the request's style (see module docstring)."""
-    if request.style == "sagemaker":
-        return {"predictions": results}
-    for result in results:
-        result.update(extra)
-    if request.style == "single":
-        return results[0]
-    return results
-
-
 def proxy_response(status: int, payload, headers: dict | None = None) -> dict:
     """A valid API Gateway proxy response: int status, str body, JSON content type."""
+    return text_response(status, guards.dumps(payload), headers)
+
+
+def text_response(status: int, body: str, headers: dict | None = None) -> dict:
+    """``proxy_response`` for a body already written as strict JSON text (bodies.py)."""
     all_headers = {"Content-Type": "application/json"}
     if headers:
         all_headers.update(headers)
-    return {"statusCode": status, "headers": all_headers,
-            "body": guards.dumps(payload), "isBase64Encoded": False}
+    return {"statusCode": status, "headers": all_headers, "body": body, "isBase64Encoded": False}
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> dict:

@@ -160,15 +160,8 @@ def _predict(event: dict, breed) -> dict:
     else:
         model = _model_for(store, breed)
         request = formats.rows_from_csv(text, model.dimension)
-    extra = {"model_path": model.key, "engine": model.info["engine"]}
-    if breed is not None:
-        extra["breed"] = breed
-    results = model.score(request.rows)
-    guards.check_scores(results, request.rows, model.features.names, request.style)
-    if explain.wanted(_query(event, "explain"), payload):
-        names = explain.feature_names(model.features.names, model.dimension)
-        explain.add_explanations(results, model.engine, request.rows, names)
-    return formats.proxy_response(200, formats.shape_response(request, results, extra))
+    asked = explain.wanted(_query(event, "explain"), payload)
+    return formats.text_response(200, model.respond(request, asked))
 
 
 def _handle(event) -> dict:

@@ -29,10 +29,14 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from math import isfinite
 
 import artifact
+import bodies
 import engines
+import explain
 import formats
+import guards
 import s3get
 
 LOG = logging.getLogger(__name__)
@@ -72,7 +76,8 @@ def breed_index_key(breed: str) -> str:
 class LoadedModel:
     """A ready-to-score model and what ``GET`` reports about it."""
 
-    __slots__ = ("key", "engine", "features", "classifier", "threshold", "dimension", "info", "footprint")
+    __slots__ = ("key", "engine", "features", "classifier", "threshold", "dimension", "info", "footprint",
+                 "writer")
 
     def __init__(self, key: str, model, engine, engine_name: str, breed: str | None) -> None:
         self.key = key
@@ -84,6 +89,9 @@ class LoadedModel:
         self.classifier = model.is_classifier
         self.threshold = model.threshold
         self.dimension = model.dimension
+        self.writer = bodies.BodyWriter(key=key, engine=engine_name, breed=breed, classifier=model.is_classifier,
+                                        threshold=model.threshold,
+                                        feature_names=explain.feature_names(names, model.dimension))
         self.info = {
             "model_path": key,
             "breed": breed,
@@ -101,8 +109,39 @@ class LoadedModel:
         if engine_name == "mxnet":
             self.footprint += 4 * len(model.params) + 1024 * 1024
 
-    def score(self, rows):
-        return formats.score_results(self.engine.predict(rows), self.threshold, self.classifier)
+    def respond(self, request: formats.ParsedRequest, explained: bool = False) -> str:
+        """The JSON body answering ``request``; with ``explained``, each prediction's terms too.
+
+        422 when a score (or, explained, a margin) is not finite; 400 when the
+        engine cannot split this model's graph into terms.
+        """
+        rows, style = request.rows, request.style
+        if style == "single":   # the workshop's request: one ride, no lists on its way
+            return self._respond_one(rows, explained)
+        if not explained:
+            scores = self.engine.predict(rows)
+            guards.check_scores(scores, rows, self.features.names, style)
+            return self.writer.plain(style, scores)
+        try:
+            scores, terms, intercept, margins = self.engine.predict_explained(rows)
+        except engines.EngineError as exc:
+            raise formats.RequestError(400, str(exc)) from None
+        guards.check_scores(scores, rows, self.features.names, style)
+        return self.writer.explained(style, scores, terms, intercept, margins)   # a non-finite margin: 422 there
+
+    def _respond_one(self, rows: list, explained: bool) -> str:
+        if not explained:
+            score = self.engine.predict_one(rows[0])
+            if not isfinite(score):
+                guards.check_scores([score], rows, self.features.names, "single")
+            return self.writer.plain_one(score)
+        try:
+            score, terms, intercept, margin = self.engine.explain_one(rows[0])
+        except engines.EngineError as exc:
+            raise formats.RequestError(400, str(exc)) from None
+        if not isfinite(score):
+            guards.check_scores([score], rows, self.features.names, "single")
+        return self.writer.explained_one(score, terms, intercept, margin)
 
 
 class _Entry:

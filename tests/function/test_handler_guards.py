@@ -278,10 +278,19 @@ def test_an_overflowing_row_in_sagemaker_formats_names_its_row(s3, monkeypatch):
 
 
 def test_a_nan_that_slips_through_is_a_500_with_valid_json_never_invalid_json(classifier, monkeypatch):
+    """The 422 checks are bypassed here: the body writer's own check must still keep NaN out of a 200."""
+    import engines
     monkeypatch.setattr(guards, "check_scores", lambda *args: None)
-    monkeypatch.setattr(index.models.LoadedModel, "score", lambda self, rows: [{"score": math.nan}])
-    status, body = call(body=WORKSHOP_RIDE)
-    assert status == 500 and body == {"error": "internal error in the inference function; see its log"}
+    monkeypatch.setattr(engines.LeanEngine, "predict", lambda self, rows: [math.nan] * len(rows))
+    monkeypatch.setattr(engines.LeanEngine, "predict_one", lambda self, row: math.nan)
+    monkeypatch.setattr(engines.LeanEngine, "predict_explained",
+                        lambda self, rows: ([math.nan] * len(rows), [(0.5,) * 6] * len(rows), 0.0,
+                                            [0.5] * len(rows)))
+    monkeypatch.setattr(engines.LeanEngine, "explain_one", lambda self, row: (math.nan, (0.5,) * 6, 0.0, 0.5))
+    for kwargs in ({"body": WORKSHOP_RIDE}, {"body": [WORKSHOP_RIDE] * 2}, {"body": WORKSHOP_RIDE, "query": {"explain": "true"}},
+                   {"body": "30,30,2500,300,333,0", "content_type": "text/csv", "query": {"explain": "true"}}):
+        status, body = call(**kwargs)
+        assert status == 500 and body == {"error": "internal error in the inference function; see its log"}
     with pytest.raises(ValueError, match="not JSON compliant"):
         guards.dumps({"score": math.inf})
 
@@ -310,7 +319,7 @@ def test_hostile_json_gets_a_4xx_or_200_with_strict_json(classifier, text):
 
 def test_a_model_without_feature_names_gets_positions_and_the_largest_values():
     with pytest.raises(guards.InputError) as caught:
-        guards.check_scores([{"score": 1.0}, {"score": -math.inf}], [[1.0] * 11, [0.0] * 10 + [-5e300]], None,
+        guards.check_scores([1.0, -math.inf], [[1.0] * 11, [0.0] * 10 + [-5e300]], None,
                             "sagemaker")
     assert caught.value.status == 422
     assert caught.value.message == (
