@@ -86,7 +86,8 @@ def _default_region(profile: str | None) -> tuple[str, str]:
 @click.option("--predictor-type", type=click.Choice(("binary_classifier", "regressor")),
               default="binary_classifier", show_default=True,
               help="Logistic loss (a 0/1 heavy_utilization label) or squared loss.")
-@click.option("--epochs", type=int, default=15, show_default=True, help="Passes over the training split.")
+@click.option("--epochs", type=int, default=15, show_default=True,
+              help="Passes over the training split (1 to 1,000; rows x epochs at most 10^9).")
 @click.option("--bucket", default=None,
               help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -293,7 +293,10 @@ def test_bad_data_file_is_reported_before_the_target_starts(tmp_path, no_emulato
 @pytest.mark.parametrize("args, message", [
     (["--rows", "0"], "--rows must be between 10 and 10,000,000 (got 0)"),
     (["--rows", "-5"], "--rows must be between 10"),
-    (["--epochs", "0"], "--epochs must be at least 1 (got 0)"),
+    (["--epochs", "0"], "--epochs must be between 1 and 1,000 (got 0)"),
+    (["--epochs", "1001"], "--epochs must be between 1 and 1,000 (got 1001)"),
+    (["--rows", "10000000", "--epochs", "101"],
+     "10,000,000 rows x 101 epochs is 1,010,000,000 row passes, over the limit of 1,000,000,000"),
     (["--breed", "../etc"], "invalid breed name '../etc'"),
     (["--breed", "Shire"], "invalid breed name 'Shire'"),
     (["--bucket", "b"], "--save writes the model to a local file and --bucket uploads it"),
@@ -303,6 +306,17 @@ def test_bad_flags_are_refused_with_a_message(tmp_path, args, message):
     result = run(["train", "--save", str(tmp_path / "m.tar.gz"), *args])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_a_data_file_too_big_for_its_epochs_is_refused_before_training(tmp_path, monkeypatch):
+    from wildrydes_cli.training import service
+    monkeypatch.setattr(service, "MAX_ROW_PASSES", 100)
+    path = tmp_path / "rides.csv"
+    write_csv(generate_rides(30, seed=1), path)
+    result = run(["train", "--data", str(path), "--epochs", "4", "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2
+    assert "30 rows x 4 epochs is 120 row passes, over the limit of 100" in result.stderr
+    assert not (tmp_path / "m.tar.gz").exists()
 
 
 def test_save_into_a_missing_directory(tmp_path):

@@ -29,6 +29,10 @@ LOG = logging.getLogger(__name__)
 DEFAULT_ROWS = 20000
 MAX_ROWS = 10_000_000
 MAX_BREEDS = 10_000
+MAX_EPOCHS = 1_000
+# Rows x epochs one training may process: ~30 minutes at the measured ~500,000 rows/s
+# (benchmarks/RESULTS.md), so a typo cannot keep a laptop busy for a day.
+MAX_ROW_PASSES = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -51,14 +55,23 @@ def check_request(request: TrainRequest) -> None:
     if request.data is None and not MIN_ROWS <= request.rows <= MAX_ROWS:
         raise UsageError(f"--rows must be between {MIN_ROWS} and {MAX_ROWS:,} (got {request.rows}): "
                          "that many synthetic rides are generated to train on")
-    if request.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1 (got {request.epochs})")
+    if not 1 <= request.epochs <= MAX_EPOCHS:
+        raise UsageError(f"--epochs must be between 1 and {MAX_EPOCHS:,} (got {request.epochs})")
+    if request.data is None:
+        check_work(request.rows, request.epochs)
     if request.seed < 0:   # numpy's SeedSequence takes non-negative integers only
         raise UsageError(f"--seed must be a whole number of 0 or more (got {request.seed})")
     if request.breed is not None:
         publish.validate_breed(request.breed)
     if request.save is not None and request.bucket is not None:
         raise UsageError("--save writes the model to a local file and --bucket uploads it: choose one")
+
+
+def check_work(rows: int, epochs: int) -> None:
+    """Refuse a training that would pass over more than ``MAX_ROW_PASSES`` rows in all."""
+    if rows * epochs > MAX_ROW_PASSES:
+        raise UsageError(f"{rows:,} rows x {epochs:,} epochs is {rows * epochs:,} row passes, over the limit of "
+                         f"{MAX_ROW_PASSES:,} (about 30 minutes of training); use fewer --epochs or rows")
 
 
 def load_dataset(request: TrainRequest) -> Dataset:
@@ -155,6 +168,8 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
     trainer = trainers.resolve(request.trainer)   # a missing MXNet is reported before anything else
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
     dataset = read_data(request.data) if request.data is not None else None
+    if dataset is not None:
+        check_work(dataset.rows, request.epochs)
     destination = destination_for(request, settings)
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
