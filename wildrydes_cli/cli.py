@@ -19,6 +19,20 @@ from wildrydes_cli import __version__
 from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
+def _bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--bucket``: refuse what no bucket could be named (a usage error, before AWS is called)."""
+    if value is None:
+        return None
+    if not value.strip():   # a shell variable that was not set: never "the default"
+        raise click.UsageError(f"--bucket is empty ({value!r}): pass a value, or leave --bucket out to use "
+                               "the scratchpad's data bucket.")
+    from wildrydes_cli.layout import bucket_name_problem
+    problem = bucket_name_problem(value)
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return value
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings = ctx.find_object(Settings)
     assert settings is not None, "the cli group sets the settings first"
@@ -88,7 +102,7 @@ def _default_region(profile: str | None) -> tuple[str, str]:
               help="Logistic loss (a 0/1 heavy_utilization label) or squared loss.")
 @click.option("--epochs", type=int, default=15, show_default=True,
               help="Passes over the training split (1 to 1,000; rows x epochs at most 10^9).")
-@click.option("--bucket", default=None,
+@click.option("--bucket", default=None, callback=_bucket_name,
               help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
@@ -171,7 +185,7 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 
 
 @cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
-@click.option("--bucket", help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
+@click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
                              "instead of a new role that may only read the models.")
 @click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
@@ -401,7 +415,7 @@ def _local_result(ctx: click.Context, verb: str, action) -> None:
 
 
 @cli.command("models")
-@click.option("--bucket", default=None,
+@click.option("--bucket", default=None, callback=_bucket_name,
               help="Data bucket holding the models (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
 @click.pass_context

@@ -75,3 +75,23 @@ def newest_default_model(items: Iterable[dict[str, Any]]) -> str | None:
         if best is None or rank > best:
             best = rank
     return best[2] if best else None
+
+
+# What no S3 bucket name can ever be. Today's rule (3-63 lowercase letters, digits, '.' and
+# '-') is stricter, but buckets created in us-east-1 before March 2018 may still have
+# capitals and '_' (up to 255 characters), and such a bucket must stay usable.
+_BUCKET_CHARS_RE = re.compile(r"\A[A-Za-z0-9._-]{3,255}\Z")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` (as typed after ``--bucket``) cannot name an S3 bucket, or None."""
+    if name.lower().startswith(("s3://", "arn:")):
+        bare = name.split(":::" if name.lower().startswith("arn:") else "://", 1)[-1].split("/", 1)[0]
+        return f"takes a bucket name, not an S3 URL or ARN: use --bucket {bare}"
+    if "/" in name:
+        return "takes the bucket's name alone, without a key or '/' (models are found inside it)"
+    if not _BUCKET_CHARS_RE.match(name):
+        return ("is not an S3 bucket name: 3 to 63 characters of lowercase letters, digits, '.' and '-' "
+                "(e.g. the DataBucket that `wildrydes bootstrap` prints)")
+    return None
+

@@ -242,3 +242,30 @@ def test_local_regions_read_from_endpoints_json_equal_botocores_own_answer():
                  for r in session.get_available_regions(service, partition_name=p)}
         expected = found if expected is None else expected & found
     assert regions.local_regions() == frozenset(expected) and "us-east-1" in expected
+
+
+# -- --bucket ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [["train", "--rows", "100"], ["deploy"], ["models"]])
+@pytest.mark.parametrize("bucket, message", [
+    ("s3://wildrydes-data/linear-learner-x/output/model.tar.gz",
+     "takes a bucket name, not an S3 URL or ARN: use --bucket wildrydes-data"),
+    ("arn:aws:s3:::wildrydes-data", "not an S3 URL or ARN: use --bucket wildrydes-data"),
+    ("wildrydes-data/breeds", "takes the bucket's name alone, without a key or '/'"),
+    ("my bucket", "is not an S3 bucket name: 3 to 63 characters"),
+    ("ab", "is not an S3 bucket name"),
+    (" ", "--bucket is empty (' '): pass a value, or leave --bucket out to use the scratchpad's data bucket."),
+])
+def test_a_bucket_no_bucket_could_have_is_a_usage_error_before_anything_starts(command, bucket, message):
+    code, out, err = run_main(["--target", "local", *command, "--bucket", bucket])
+    assert code == 2, err
+    assert message in " ".join(err.split())
+    assert repr(bucket) in err   # the value is named
+    assert "unexpected" not in err
+    assert local_state.read_state(default_state_dir()) is None   # no daemon was started
+
+
+@pytest.mark.parametrize("name", ["wildrydes-data", "a.b-c", "Legacy_Bucket_2017", "x" * 63])
+def test_bucket_names_any_bucket_could_have_pass(name):
+    from wildrydes_cli.layout import bucket_name_problem
+    assert bucket_name_problem(name) is None
