@@ -214,3 +214,23 @@ def test_mxnet_engine_refuses_to_explain_a_graph_that_is_not_a_plain_sum():
     engine.model = Model()
     with pytest.raises(engines.EngineError, match="cannot be explained term by term"):
         engine.explain([[1.0]])
+
+
+@pytest.mark.parametrize("body", [WORKSHOP_RIDE, [WORKSHOP_RIDE, dict(WORKSHOP_RIDE, magicpoints=500, PRCP=120)]])
+def test_both_engines_explain_alike_through_the_handler(classifier, monkeypatch, body):
+    """The single-ride path (explain_one) and the batch path, on each engine, give the same terms."""
+    answers = {}
+    for engine in ("lean", "mxnet"):
+        monkeypatch.setenv("INFERENCE_ENGINE", engine)
+        index._store = None
+        status, answer_body = call(body=body, query={"explain": "true"})
+        assert status == 200, answer_body
+        answers[engine] = answer_body if isinstance(answer_body, list) else [answer_body]
+    for lean, mx in zip(answers["lean"], answers["mxnet"]):
+        assert (lean["engine"], mx["engine"]) == ("lean", "mxnet")
+        check(lean, FEATURES)
+        assert mx["intercept"] == pytest.approx(lean["intercept"], rel=1e-6)
+        for name in FEATURES:
+            assert mx["contributions"][name] == pytest.approx(lean["contributions"][name], rel=1e-5, abs=1e-5)
+        mx_total = mx["intercept"] + sum(mx["contributions"].values())
+        assert mx_total == pytest.approx(logit(mx["score"]), rel=1e-5, abs=1e-5)
