@@ -299,7 +299,7 @@ def test_bad_data_file_is_reported_before_the_target_starts(tmp_path, no_emulato
      "10,000,000 rows x 101 epochs is 1,010,000,000 row passes, over the limit of 1,000,000,000"),
     (["--breed", "../etc"], "invalid breed name '../etc'"),
     (["--breed", "Shire"], "invalid breed name 'Shire'"),
-    (["--bucket", "b"], "--save writes the model to a local file and --bucket uploads it"),
+    (["--bucket", "wildrydes-data"], "--save writes the model to a local file and --bucket uploads it"),
     (["--predictor-type", "multiclass"], "'multiclass' is not one of"),
 ])
 def test_bad_flags_are_refused_with_a_message(tmp_path, args, message):
