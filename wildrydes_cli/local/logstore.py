@@ -1,0 +1,418 @@
+"""The function's log events on disk, so ``wildrydes logs`` still shows them after ``local stop``/``start``.
+
+Why a store of its own and not the journal: the journal (``persist.py``)
+keeps the AWS API requests that built the user's resources and fsyncs each
+one; log events arrive once per invocation, from the Lambda runner, in
+process (``lambdalogs.LogSink`` → ``moto_backends.append_log_events``), and an
+fsync per request would put a disk flush on the execute-api path. Log lines
+are also worth less than the user's resources: losing the last second of
+them on a crash is acceptable, corrupting the store is not.
+
+Layout (``<state_dir>/local/logs/``, directory 0700, files 0600): one JSON
+Lines file per log group, named by a hash of (account, region, group) so no
+client-chosen text becomes a path. Line 1 is a header naming the group; each
+further line is one event ``{"t": ms, "s": stream, "m": message}``. JSON
+escapes newlines, quotes, control characters and lone surrogates, so a
+hostile request path logged by the function cannot forge a second event; a
+line that is torn (a crash mid-write) or does not parse is skipped on read,
+and a torn last line is cut off before the next append.
+
+Durability: the LogSink hands over a batch per stream at most every 0.2 s;
+each batch is one ``write`` (in the page cache at once, so it survives the
+daemon being killed) and the files are ``fdatasync``ed at most once per
+``SYNC_SECONDS`` (so an OS crash or power loss loses at most about the last
+second), never per request.
+
+Bounds: per group the newest ``MAX_EVENTS`` events and ``MAX_BYTES`` of
+lines are kept (10,000 is what one ``wildrydes logs`` read shows; the byte
+bound covers 256 KB lines); a file is compacted (rewritten with the newest
+events: temp file, fsync, rename) once it passes either bound by a quarter,
+and at most ``MAX_GROUPS`` groups are kept (the least recently written one
+is dropped), so a load test cannot fill the disk: at most
+MAX_GROUPS x 1.25 x MAX_BYTES (20 MiB x 16) in the worst case, about 1 MB
+for 10,000 ordinary request lines.
+
+A log group that is deleted (``DeleteLogGroup``, or ``cleanup`` deleting the
+stack that owns it) has its file removed (``prune``, called by the daemon
+after each successful AWS API change), so its events are never served again,
+not even to a later group of the same name.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOG = logging.getLogger(__name__)
+
+MAX_EVENTS = 10_000
+MAX_BYTES = 8 * 1024 * 1024
+MAX_GROUPS = 16
+SYNC_SECONDS = 1.0
+SLACK = 1.25                # compact when a file passes a bound by this factor
+MAX_HEADER_BYTES = 64 * 1024
+SUFFIX = ".jsonl"
+VERSION = 1
+
+WriteFn = Callable[[str, str, str, str, list, int], None]
+
+
+def store_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / "local" / "logs"
+
+
+def file_name(account_id: str, region: str, group: str) -> str:
+    key = "\0".join((account_id, region, group)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()[:32] + SUFFIX
+
+
+def encode_event(timestamp: int, stream: str, message: str) -> bytes:
+    """One event as one line: ensure_ascii escapes every newline, quote and odd code point."""
+    return json.dumps({"t": int(timestamp), "s": stream, "m": message}, separators=(",", ":")).encode() + b"\n"
+
+
+def _header(account_id: str, region: str, group: str) -> bytes:
+    return json.dumps({"v": VERSION, "account": account_id, "region": region, "group": group},
+                      separators=(",", ":")).encode() + b"\n"
+
+
+def decode_event(line: bytes) -> dict | None:
+    """``{"timestamp", "message", "stream"}`` or None for a line that is not a whole, well-formed event."""
+    try:
+        item = json.loads(line)
+    except ValueError:
+        return None
+    if not (isinstance(item, dict) and isinstance(item.get("t"), int) and isinstance(item.get("s"), str)
+            and isinstance(item.get("m"), str)):
+        return None
+    return {"timestamp": item["t"], "stream": item["s"], "message": item["m"]}
+
+
+@dataclass
+class KeptGroup:
+    """One log group's kept events, oldest first (file order is write order)."""
+
+    account_id: str
+    region: str
+    group: str
+    events: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _Open:
+    path: Path
+    fd: int
+    events: int
+    size: int                   # bytes of event lines (the header not counted)
+    last_write: float
+
+
+class LogStore:
+    """Append-only per-group files with bounds; one writer (the daemon), used from its event loop.
+
+    ``fsync`` and ``clock`` are injectable for tests; ``schedule(delay,
+    callback)`` (the loop's ``call_later``) lets a batch written just after a
+    sync be synced a second later instead of waiting for the next batch.
+    """
+
+    def __init__(self, directory: Path, *, max_events: int = MAX_EVENTS, max_bytes: int = MAX_BYTES,
+                 max_groups: int = MAX_GROUPS, sync_seconds: float = SYNC_SECONDS,
+                 fsync: Callable[[int], None] = os.fdatasync, clock: Callable[[], float] = time.monotonic,
+                 schedule: Callable[[float, Callable[[], None]], object] | None = None):
+        self.directory = Path(directory)
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self.max_groups = max_groups
+        self.sync_seconds = sync_seconds
+        self.schedule = schedule
+        self._fsync = fsync
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._open: dict[tuple[str, str, str], _Open] = {}
+        self._dirty: set[int] = set()
+        self._last_sync = clock()
+        self._sync_scheduled = False
+        self._warned = False
+
+    # --- reading (at start) -------------------------------------------------------------------
+    def load(self) -> list[KeptGroup]:
+        """Every kept group's events within the bounds; cuts torn tails and compacts what is over them."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.directory, 0o700)
+        kept = []
+        with self._lock:
+            for path in sorted(self.directory.glob("*" + SUFFIX)):
+                try:
+                    found = self._load_file(path)
+                except OSError as exc:
+                    LOG.warning("log store: cannot read %s (%s); its events are not restored", path.name, exc)
+                    continue
+                if found is not None:
+                    kept.append(found)
+            for stale in self.directory.glob("*.tmp"):   # a compaction a crash interrupted
+                stale.unlink(missing_ok=True)
+            while len(self._open) > self.max_groups:
+                self._evict_oldest()
+            return [g for g in kept if (g.account_id, g.region, g.group) in self._open]
+
+    def _load_file(self, path: Path) -> KeptGroup | None:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            header_line = handle.readline(MAX_HEADER_BYTES)
+            try:
+                header = json.loads(header_line)
+                account, region, group = header["account"], header["region"], header["group"]
+                if not all(isinstance(x, str) for x in (account, region, group)) or header.get("v") != VERSION:
+                    raise ValueError("bad header")
+                if path.name != file_name(account, region, group):
+                    raise ValueError("header does not match the file name")
+            except (ValueError, KeyError, TypeError):
+                LOG.warning("log store: %s has no valid header; removing it", path.name)
+                path.unlink(missing_ok=True)
+                return None
+            start = handle.tell()
+            # Read at most what the bounds can keep (plus a margin): a huge file costs no more memory.
+            budget = int(self.max_bytes * SLACK) + MAX_HEADER_BYTES
+            if size - start > budget:
+                handle.seek(size - budget)
+                handle.readline()              # a partial line: skip to the next whole one
+            body = handle.read()
+        whole, _, torn = body.rpartition(b"\n")
+        if torn:
+            LOG.warning("log store: %s: ignoring a torn last line (%d bytes)", path.name, len(torn))
+        events, lines, skipped = [], [], 0
+        for line in whole.split(b"\n") if whole else []:
+            event = decode_event(line)
+            if event is None:
+                skipped += 1
+                continue
+            events.append(event)
+            lines.append(line + b"\n")
+        if skipped:
+            LOG.warning("log store: %s: skipped %d damaged lines", path.name, skipped)
+        dropped = len(lines) - self._newest(lines)
+        events, lines = events[dropped:], lines[dropped:]
+        entry = (account, region, group)
+        if torn or skipped or dropped or size - start > budget:   # leave a clean file within the bounds
+            self._rewrite(path, account, region, group, lines)
+        fd = self._open_fd(path)
+        self._open[entry] = _Open(path, fd, len(lines), sum(map(len, lines)), path.stat().st_mtime)
+        return KeptGroup(account, region, group, events)
+
+    def _newest(self, lines: list[bytes]) -> int:
+        """How many of the newest lines fit the bounds."""
+        total = count = 0
+        for line in reversed(lines):
+            if count >= self.max_events or total + len(line) > self.max_bytes:
+                break
+            total += len(line)
+            count += 1
+        return count
+
+    # --- writing (the LogSink's flush, on the event loop) -------------------------------------------
+    def append(self, account_id: str, region: str, group: str, stream: str, events: Iterable[dict]) -> bool:
+        """Append one batch (False, logged once, when the disk refuses: serving goes on without it)."""
+        data = b"".join(encode_event(e["timestamp"], stream, e["message"]) for e in events)
+        if not data:
+            return True
+        try:
+            with self._lock:
+                entry = self._entry(account_id, region, group)
+                _write_all(entry.fd, data)
+                entry.events += data.count(b"\n")
+                entry.size += len(data)
+                entry.last_write = time.time()
+                self._dirty.add(entry.fd)
+                if entry.events > self.max_events * SLACK or entry.size > self.max_bytes * SLACK:
+                    self._compact(account_id, region, group, entry)
+        except OSError as exc:
+            if not self._warned:
+                LOG.warning("log store %s: cannot keep log events (%s); they are served until the emulator "
+                            "stops, then lost", self.directory, exc)
+                self._warned = True
+            return False
+        self._warned = False
+        self._maybe_sync()
+        return True
+
+    def keeping(self, write: WriteFn) -> WriteFn:
+        """``write`` (moto's logs backend), then the same batch to disk once moto has taken it."""
+        def write_and_keep(account_id: str, region: str, group: str, stream: str, events: list,
+                           keep: int) -> None:
+            write(account_id, region, group, stream, events, keep)
+            self.append(account_id, region, group, stream, events)
+        return write_and_keep
+
+    def _entry(self, account_id: str, region: str, group: str) -> _Open:
+        key = (account_id, region, group)
+        entry = self._open.get(key)
+        if entry is None:
+            if len(self._open) >= self.max_groups:
+                self._evict_oldest()
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self.directory / file_name(account_id, region, group)
+            self._rewrite(path, account_id, region, group, [])
+            entry = self._open[key] = _Open(path, self._open_fd(path), 0, 0, time.time())
+        return entry
+
+    def _open_fd(self, path: Path) -> int:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)
+        return fd
+
+    def _rewrite(self, path: Path, account_id: str, region: str, group: str, lines: list[bytes]) -> None:
+        """Replace a group's file atomically: temp file, fsync, rename, directory fsync."""
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            _write_all(fd, _header(account_id, region, group) + b"".join(lines))
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        self._sync_dir()
+
+    def _compact(self, account_id: str, region: str, group: str, entry: _Open) -> None:
+        self._close_entry(entry)
+        with open(entry.path, "rb") as handle:
+            handle.readline(MAX_HEADER_BYTES)
+            lines = [line for line in handle.read().splitlines(keepends=True) if line.endswith(b"\n")]
+        lines = lines[len(lines) - self._newest(lines):]
+        self._rewrite(entry.path, account_id, region, group, lines)
+        entry.fd = self._open_fd(entry.path)
+        entry.events, entry.size = len(lines), sum(map(len, lines))
+
+    def _evict_oldest(self) -> None:
+        key = min(self._open, key=lambda k: self._open[k].last_write)
+        entry = self._open.pop(key)
+        LOG.info("log store: keeping at most %d log groups; dropping the events of %s", self.max_groups, key[2])
+        self._close_entry(entry)
+        entry.path.unlink(missing_ok=True)
+        self._sync_dir()
+
+    def _close_entry(self, entry: _Open) -> None:
+        self._dirty.discard(entry.fd)
+        os.close(entry.fd)
+
+    # --- durability -----------------------------------------------------------------------------
+    def _maybe_sync(self) -> None:
+        wait = self._last_sync + self.sync_seconds - self._clock()
+        if wait <= 0:
+            self.sync()
+        elif self.schedule is not None and not self._sync_scheduled:
+            self._sync_scheduled = True
+            self.schedule(wait, self.sync)
+
+    def sync(self) -> None:
+        """fdatasync every file written since the last sync."""
+        with self._lock:
+            self._sync_scheduled = False
+            self._last_sync = self._clock()
+            dirty, self._dirty = self._dirty, set()
+            for fd in dirty:
+                try:
+                    self._fsync(fd)
+                except OSError as exc:
+                    LOG.warning("log store: fdatasync failed: %s", exc)
+
+    def _sync_dir(self) -> None:
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            self._fsync(fd)
+        finally:
+            os.close(fd)
+
+    # --- deleted groups, closing --------------------------------------------------------------------
+    def forget(self, account_id: str, region: str, group: str) -> bool:
+        """Drop a group's kept events (its file), durably; True when there were some."""
+        with self._lock:
+            entry = self._open.pop((account_id, region, group), None)
+            if entry is None:
+                return False
+            self._close_entry(entry)
+            entry.path.unlink(missing_ok=True)
+            self._sync_dir()
+        LOG.info("log store: log group %s was deleted; its kept events are dropped", group)
+        return True
+
+    def prune(self, exists: Callable[[str, str, str], bool]) -> list[str]:
+        """Forget every kept group that no longer exists (a few dict lookups: run after each AWS change).
+
+        Events reach this store only after moto has taken them, so a kept
+        group missing from moto was deleted since.
+        """
+        with self._lock:
+            gone = [key for key in self._open if not exists(*key)]
+        for key in gone:
+            self.forget(*key)
+        return [key[2] for key in gone]
+
+    def groups(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return list(self._open)
+
+    def close(self) -> None:
+        self.sync()
+        with self._lock:
+            for entry in self._open.values():
+                os.close(entry.fd)
+            self._open.clear()
+            self._dirty.clear()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+@dataclass(frozen=True)
+class RestoreStats:
+    groups: int
+    events: int
+    seconds: float
+
+
+def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], None]) -> RestoreStats:
+    """Put every kept event back into the emulator (after the journal replay), stream by stream.
+
+    ``put(account, region, group, stream, events)`` is
+    ``moto_backends.restore_log_events``; events keep their timestamps and,
+    within a stream, their order.
+    """
+    t0 = time.perf_counter()
+    total = 0
+    kept = store.load()
+    for found in kept:
+        streams: dict[str, list[dict]] = {}
+        for event in found.events:
+            streams.setdefault(event["stream"], []).append(
+                {"timestamp": event["timestamp"], "message": event["message"]})
+        for stream, events in streams.items():
+            try:
+                put(found.account_id, found.region, found.group, stream, events)
+            except Exception as exc:  # one group moto refuses must not keep the daemon from starting
+                LOG.warning("log store: could not restore %d events of %s: %s", len(events), found.group, exc)
+                continue
+            total += len(events)
+    stats = RestoreStats(len(kept), total, time.perf_counter() - t0)
+    LOG.info("log store: restored %d events of %d log groups in %.2f s", stats.events, stats.groups, stats.seconds)
+    return stats
+
+
+def erase(directory: Path) -> bool:
+    """Delete the store (``local start --fresh``/``local reset``); True when there was one."""
+    import shutil
+
+    directory = Path(directory)
+    if not directory.exists():
+        return False
+    shutil.rmtree(directory)
+    return True
