@@ -7,7 +7,7 @@
   line, END, REPORT, plus one more) and, every ``--batch`` invocations (the
   0.2 s flush at ~500 requests/s), ``LogSink.flush`` into moto's logs backend,
   with and without the store (real files, real fdatasync at most once a
-  second); blocks alternate so machine load hits both alike. Also the cost of
+  second, in a thread as in the daemon); blocks alternate so machine load hits both alike. Also the cost of
   one fdatasync of a small append here, the price a per-request sync would
   have paid, and the longest flush (it runs on the event loop).
 * start time: a daemon on a free port with a function and API deployed, then
@@ -47,8 +47,12 @@ def per_request(invocations: int, batch: int, directory: Path | None) -> tuple[f
     """(µs per invocation, longest flush in ms) writing into moto, and into the store when ``directory``."""
     write = moto_backends.append_log_events
     store = None
+    pool = None
     if directory is not None:
-        store = logstore.LogStore(directory)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1)              # as the daemon: syncs in its executor, off the loop
+        store = logstore.LogStore(directory, background=pool.submit)
         store.load()
         write = store.keeping(write)
     sink = LogSink(write, schedule=lambda delay, callback: None)   # flushed by hand below, every ``batch``
@@ -63,9 +67,10 @@ def per_request(invocations: int, batch: int, directory: Path | None) -> tuple[f
             sink.flush()
             longest = max(longest, time.perf_counter() - f0)
     sink.flush()
-    if store is not None:
-        store.close()
     elapsed = time.perf_counter() - t0
+    if store is not None and pool is not None:
+        pool.shutdown(wait=True)
+        store.close()
     return elapsed / invocations * 1e6, longest * 1e3
 
 
@@ -83,6 +88,24 @@ def fdatasync_cost(directory: Path, n: int = 50) -> float:
         os.close(fd)
         path.unlink()
     return statistics.median(times) * 1e3
+
+
+def restore_cost(directory: Path, events: int) -> float:
+    """logstore.restore of ``events`` events in one group (read, parse, put into moto's backend)."""
+    store = logstore.LogStore(directory)
+    store.load()
+    now = int(time.time() * 1000) - events
+    for i in range(0, events, 5):
+        store.append(ACCOUNT, "eu-west-1", "/aws/lambda/restore", f"s{i // 2500}",
+                     [{"timestamp": now + i + k, "message": line} for k, line in enumerate(lines_of(i))])
+    store.close()
+
+    def put(account: str, region: str, group: str, stream: str, kept: list[dict]) -> None:
+        moto_backends.restore_log_events(account, region, group, stream, kept, LogSink.MAX_EVENTS_PER_STREAM)
+
+    stats = logstore.restore(logstore.LogStore(directory), put)
+    assert stats.events == events, stats
+    return stats.seconds
 
 
 def start_times(events: int, starts: int) -> dict:
@@ -145,23 +168,26 @@ def main() -> None:
     try:
         per_request(2000, args.batch, work / "warm")      # imports moto's logs backend, warms both paths
         per_request(2000, args.batch, None)
-        plain, kept, flushes = [], [], []
+        plain, kept, flushes, plain_flushes = [], [], [], []
         for block in range(args.blocks):
             order = (False, True) if block % 2 == 0 else (True, False)
             for keep in order:
                 us, longest = per_request(args.invocations, args.batch, work / f"b{block}" if keep else None)
                 (kept if keep else plain).append(us)
-                if keep:
-                    flushes.append(longest)
+                (flushes if keep else plain_flushes).append(longest)
         p, k = statistics.median(plain), statistics.median(kept)
         print(f"per invocation (5 log lines, flush every {args.batch}): without store {p:.2f} µs, "
               f"with store {k:.2f} µs, ratio {k / p:.2f}x, +{k - p:.2f} µs")
         print(f"  blocks without: {' '.join(f'{x:.2f}' for x in plain)}")
         print(f"  blocks with:    {' '.join(f'{x:.2f}' for x in kept)}")
-        print(f"longest flush with the store (event loop time): {max(flushes):.1f} ms")
+        print(f"longest flush (event loop time), median over blocks: with the store {statistics.median(flushes):.1f} ms, "
+              f"without {statistics.median(plain_flushes):.1f} ms; worst {max(flushes):.1f} / {max(plain_flushes):.1f} ms")
         print(f"one fdatasync of a 120-byte append here: {fdatasync_cost(work):.2f} ms (median of 50)")
+        print(f"restore of {args.events} kept events into moto, in process: {restore_cost(work / 'r', args.events):.3f} s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.starts < 1:
+        return
     times = start_times(args.events, args.starts)
     w, wo = statistics.median(times["with"]), statistics.median(times["without"])
     print(f"daemon start to ready: without kept events {wo:.2f} s, with {args.events} kept events {w:.2f} s, "

@@ -228,6 +228,37 @@ def test_batches_are_synced_at_most_once_a_second_and_the_last_one_later(tmp_pat
     assert len(synced) == data_syncs + 1
 
 
+def test_no_sync_runs_on_the_request_path_when_a_background_is_given(tmp_path):
+    synced: list[int] = []
+    background: list = []
+    clock = Clock()
+    store = LogStore(tmp_path, max_events=10, fsync=synced.append, clock=clock, background=background.append,
+                     schedule=lambda delay, callback: None)
+    store.load()
+    synced.clear()
+    clock.now = 5.0
+    for i in range(35):                                     # a new file, 3 rotations, a due sync
+        store.append(ACCOUNT, REGION, GROUP, "s", [ev(i)])
+    assert synced == [] and len(background) == 1            # nothing synced inline; one sync handed off
+    retired = list(store._retired)
+    assert len(retired) == 3
+    background[0]()                                         # the executor runs it
+    assert set(retired) <= set(synced) and len(synced) >= 4  # retired descriptors synced (then closed) + the dir
+    for fd in retired:
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    store.close()
+    assert messages(reopen(tmp_path, max_events=10)[1]) == [f"line {i}" for i in range(25, 35)]
+
+
+def test_a_new_file_whose_header_a_crash_lost_falls_back_to_the_previous_one(tmp_path):
+    store, _ = reopen(tmp_path, max_events=10)
+    store.append(ACCOUNT, REGION, GROUP, "s", [ev(i) for i in range(10)])   # rotated: .1 full, new file made
+    store.close()
+    (tmp_path / logstore.file_name(ACCOUNT, REGION, GROUP)).write_bytes(b"")
+    assert messages(reopen(tmp_path, max_events=10)[1]) == [f"line {i}" for i in range(10)]
+
+
 def test_a_disk_error_is_logged_once_and_never_raised(tmp_path, caplog):
     store, _ = reopen(tmp_path)
     store.append(ACCOUNT, REGION, GROUP, "s", [ev(0)])
@@ -301,3 +332,21 @@ def test_restore_keeps_the_newest_per_stream(keep):
         client.delete_log_group(logGroupName=GROUP)
         assert not moto_backends.log_group_exists(ACCOUNT, REGION, GROUP)
         assert not moto_backends.log_group_exists("000000000000", REGION, GROUP)
+
+
+def test_deleting_the_stack_that_owns_the_group_drops_its_kept_events(tmp_path):
+    """``cleanup`` deletes the stack; moto deletes the stack's log group with it, and prune follows."""
+    template = {"Resources": {"G": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete",
+                                    "Properties": {"LogGroupName": GROUP, "RetentionInDays": 14}}}}
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        cfn.create_stack(StackName="fn-stack", TemplateBody=json.dumps(template))
+        store, _ = reopen(tmp_path)
+        moto_backends.append_log_events(ACCOUNT, REGION, GROUP, "s", [ev(0) | {"timestamp": int(time.time() * 1000)}],
+                                        keep=10)
+        store.append(ACCOUNT, REGION, GROUP, "s", [ev(0)])
+        assert store.prune(moto_backends.log_group_exists) == []      # the group is there: kept
+        cfn.delete_stack(StackName="fn-stack")
+        assert store.prune(moto_backends.log_group_exists) == [GROUP]
+        store.close()
+    assert reopen(tmp_path)[1] == [] and list(tmp_path.iterdir()) == []

@@ -141,28 +141,40 @@ class _Open:
 class LogStore:
     """Append-only per-group files with bounds; one writer (the daemon), used from its event loop.
 
-    ``fsync`` and ``clock`` are injectable for tests; ``schedule(delay,
-    callback)`` (the loop's ``call_later``) lets a batch written just after a
-    sync be synced a second later instead of waiting for the next batch.
+    No fsync runs on the request path: ``append`` writes (and, once per
+    ``max_events``, renames), and ``sync`` runs in ``background`` (the loop's
+    executor: a sync of a busy disk took 190 ms here, too long to hold the
+    event loop), at most once per ``sync_seconds``; ``schedule(delay,
+    callback)`` (the loop's ``call_later``) syncs a batch written just after a
+    sync a second later instead of waiting for the next batch. File
+    descriptors a rotation or a deleted group retires are closed by the next
+    sync, after it synced them, so a sync never touches a closed descriptor.
+    Without ``background``, syncs run inline (tests, benchmarks); ``fsync`` and
+    ``clock`` are injectable for tests.
     """
 
     def __init__(self, directory: Path, *, max_events: int = MAX_EVENTS, max_bytes: int = MAX_BYTES,
                  max_groups: int = MAX_GROUPS, sync_seconds: float = SYNC_SECONDS,
                  fsync: Callable[[int], None] = os.fdatasync, clock: Callable[[], float] = time.monotonic,
-                 schedule: Callable[[float, Callable[[], None]], object] | None = None):
+                 schedule: Callable[[float, Callable[[], None]], object] | None = None,
+                 background: Callable[[Callable[[], None]], object] | None = None):
         self.directory = Path(directory)
         self.max_events = max_events
         self.max_bytes = max_bytes
         self.max_groups = max_groups
         self.sync_seconds = sync_seconds
         self.schedule = schedule
+        self.background = background
         self._fsync = fsync
         self._clock = clock
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str, str], _Open] = {}
         self._dirty: set[int] = set()
+        self._retired: list[int] = []     # descriptors to sync once more, then close (by ``sync``)
+        self._dir_dirty = False           # a file was created, renamed or removed since the last sync
+        self._sync_lock = threading.Lock()
         self._last_sync = clock()
-        self._sync_scheduled = False
+        self._sync_pending = False
         self._warned = False
 
     # --- reading (at start) -------------------------------------------------------------------
@@ -230,9 +242,12 @@ class LogStore:
 
     def _load_group(self, path: Path) -> KeptGroup | None:
         current = self._read(path)
+        previous_path = path.with_name(path.name + PREVIOUS)
+        if current is None and previous_path.exists():   # a new file whose header a crash lost
+            os.replace(previous_path, path)
+            current = self._read(path)
         if current is None:
             return None
-        previous_path = path.with_name(path.name + PREVIOUS)
         previous = self._read(previous_path, current.key) if previous_path.exists() else None
         events = (previous.events if previous else []) + current.events
         lines = (previous.lines if previous else []) + current.lines
@@ -303,9 +318,18 @@ class LogStore:
                 self._evict_oldest()
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             path = self.directory / file_name(account_id, region, group)
-            self._rewrite(path, account_id, region, group, [])
-            entry = self._open[key] = _Open(path, self._open_fd(path), 0, 0, time.time())
+            entry = self._open[key] = _Open(path, self._create(path, key), 0, 0, time.time())
         return entry
+
+    def _create(self, path: Path, key: tuple[str, str, str]) -> int:
+        """A new group file with its header, not synced here (the next sync does; a lost header at a
+        crash makes the file unusable, which ``load`` handles: the previous file, if any, is used)."""
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        _write_all(fd, _header(*key))
+        self._dirty.add(fd)
+        self._dir_dirty = True
+        return fd
 
     def _open_fd(self, path: Path) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -329,13 +353,12 @@ class LogStore:
         """The full file becomes the previous one (replacing the older), a new one starts: no rewrite.
 
         The pair always holds the newest ``max_events`` (or ``max_bytes``)
-        and at most twice that; costs a sync and a rename per ``max_events``.
+        and at most twice that; costs a rename and a file creation per
+        ``max_events`` on the loop, the syncs in the background.
         """
-        self._fsync(entry.fd)
-        self._close_entry(entry)
+        self._retire(entry)
         os.replace(entry.path, entry.path.with_name(entry.path.name + PREVIOUS))
-        self._rewrite(entry.path, account_id, region, group, [])
-        entry.fd = self._open_fd(entry.path)
+        entry.fd = self._create(entry.path, (account_id, region, group))
         entry.events = entry.size = 0
 
     def _evict_oldest(self) -> None:
@@ -345,35 +368,55 @@ class LogStore:
         self._drop_files(entry)
 
     def _drop_files(self, entry: _Open) -> None:
-        self._close_entry(entry)
+        self._retire(entry)
         entry.path.unlink(missing_ok=True)
         entry.path.with_name(entry.path.name + PREVIOUS).unlink(missing_ok=True)
-        self._sync_dir()
+        self._dir_dirty = True
 
-    def _close_entry(self, entry: _Open) -> None:
+    def _retire(self, entry: _Open) -> None:
         self._dirty.discard(entry.fd)
-        os.close(entry.fd)
+        self._retired.append(entry.fd)
 
     # --- durability -----------------------------------------------------------------------------
     def _maybe_sync(self) -> None:
+        if self._sync_pending:
+            return
         wait = self._last_sync + self.sync_seconds - self._clock()
         if wait <= 0:
+            self._start_sync()
+        elif self.schedule is not None:
+            self._sync_pending = True
+            self.schedule(wait, self._start_sync)
+
+    def _start_sync(self) -> None:
+        self._sync_pending = True
+        if self.background is not None:
+            self.background(self.sync)
+        else:
             self.sync()
-        elif self.schedule is not None and not self._sync_scheduled:
-            self._sync_scheduled = True
-            self.schedule(wait, self.sync)
 
     def sync(self) -> None:
-        """fdatasync every file written since the last sync."""
-        with self._lock:
-            self._sync_scheduled = False
-            self._last_sync = self._clock()
-            dirty, self._dirty = self._dirty, set()
-            for fd in dirty:
-                try:
-                    self._fsync(fd)
-                except OSError as exc:
-                    LOG.warning("log store: fdatasync failed: %s", exc)
+        """fdatasync every file written since the last sync, close retired ones, sync the directory."""
+        with self._sync_lock:                      # one at a time; appends go on meanwhile
+            with self._lock:
+                self._last_sync = self._clock()
+                dirty, self._dirty = self._dirty, set()
+                retired, self._retired = self._retired, []
+                dir_dirty, self._dir_dirty = self._dir_dirty, False
+            try:
+                for fd in [*dirty, *retired]:
+                    try:
+                        self._fsync(fd)
+                    except OSError as exc:
+                        LOG.warning("log store: fdatasync failed: %s", exc)
+                for fd in retired:
+                    os.close(fd)
+                if dir_dirty:
+                    self._sync_dir()
+            except OSError as exc:
+                LOG.warning("log store: sync failed: %s", exc)
+            finally:
+                self._sync_pending = False
 
     def _sync_dir(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)
@@ -390,6 +433,7 @@ class LogStore:
             if entry is None:
                 return False
             self._drop_files(entry)
+        self.sync()   # durably: a deleted group's events must not come back after a crash (rare: cleanup)
         LOG.info("log store: log group %s was deleted; its kept events are dropped", group)
         return True
 

@@ -331,7 +331,8 @@ class Runner:
             if self.logs is None:
                 write: Callable[..., None] = moto_backends.append_log_events
                 if self.log_store is not None:
-                    self.log_store.schedule = loop.call_later
+                    self.log_store.schedule = loop.call_later      # its syncs: a second apart, ...
+                    self.log_store.background = lambda sync: loop.run_in_executor(None, sync)  # ... off the loop
                     write = self.log_store.keeping(write)
                 self.logs = lambdalogs.LogSink(write, schedule=loop.call_later)
             new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
