@@ -152,7 +152,9 @@ def test_start_fresh_starts_empty(cli, deployed):
     pid = cli.daemon_pid()
     cli.run("local", "stop")
     assert emulated.pid_gone(pid)
+    assert list((cli.home / "state" / "local" / "logs").glob("*.jsonl*"))   # events were kept ...
     cli.json("local", "start", "--fresh")
+    assert not list((cli.home / "state" / "local" / "logs").glob("*.jsonl*"))   # ... and are erased
     status, body = curl_post(url, WORKSHOP)
     assert status == 403, body  # the API is gone: Missing Authentication Token
     out = cli.run("models", check=False)
