@@ -3,8 +3,8 @@
 Why an adapter: moto's backends are not a public API; their attribute names
 (``apigateway_backends``, ``resource_methods``, ``code_sha_256``, ...) may change
 in any moto release. The execute-api front (routes.py), the Lambda runner
-(functions.py, and its log writer) and the journal's replay (persist.py,
-replay_s3.py) reach them through these few functions only, which return plain
+(functions.py, and its log writer), the journal's replay (persist.py,
+replay_s3.py) and the kept log events' restore (logstore.py via server.py) reach them through these few functions only, which return plain
 values, and tests/test_local_moto_backends.py holds each one to moto's current
 behaviour, so an upgrade that renames something fails there, by name, instead
 of as a 403 or a missing function at request time.
