@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wildrydes_cli.local import logstore, moto_backends
+from wildrydes_cli.local import logfiles, logstore, moto_backends
 from wildrydes_cli.local.logstore import LogStore
 
 ACCOUNT, REGION, GROUP = "123456789012", "us-east-1", "/aws/lambda/fn"
@@ -74,7 +74,7 @@ def test_lines_are_exactly_what_json_dumps_writes():
     events = [ev(i, m) for i, m in enumerate(HOSTILE)]
     expected = b"".join(json.dumps({"t": e["timestamp"], "s": 's\n"', "m": e["message"]},
                                    separators=(",", ":")).encode() + b"\n" for e in events)
-    assert logstore.encode_batch('s\n"', events) == expected
+    assert logfiles.encode_batch('s\n"', events) == expected
 
 
 def test_group_names_never_become_paths(tmp_path):
@@ -108,14 +108,14 @@ def test_damaged_lines_are_skipped_and_the_rest_kept(tmp_path, caplog):
     path = next(tmp_path.glob("*.jsonl"))
     with open(path, "ab") as handle:
         handle.write(b"\xff\xfe garbage\n[1,2]\n{\"t\":\"x\",\"s\":\"s\",\"m\":\"m\"}\n")
-        handle.write(logstore.encode_event(5, "s", "after"))
+        handle.write(logfiles.encode_event(5, "s", "after"))
     _, kept = reopen(tmp_path)
     assert messages(kept) == ["line 0", "after"]
     assert "skipped 3 damaged lines" in caplog.text
 
 
 def test_a_file_without_a_valid_header_is_removed(tmp_path, caplog):
-    tmp_path.joinpath("0" * 32 + ".jsonl").write_bytes(b"not json\n" + logstore.encode_event(1, "s", "x"))
+    tmp_path.joinpath("0" * 32 + ".jsonl").write_bytes(b"not json\n" + logfiles.encode_event(1, "s", "x"))
     forged = json.dumps({"v": 1, "account": ACCOUNT, "region": REGION, "group": "/other"}).encode() + b"\n"
     tmp_path.joinpath(logstore.file_name(ACCOUNT, REGION, GROUP)).write_bytes(forged)   # header names another group
     _, kept = reopen(tmp_path)

@@ -9,19 +9,14 @@ are also worth less than the user's resources: losing the last second of
 them on a crash is acceptable, corrupting the store is not.
 
 Layout (``<state_dir>/local/logs/``, directory 0700, files 0600): one JSON
-Lines file per log group, named by a hash of (account, region, group) so no
-client-chosen text becomes a path. Line 1 is a header naming the group; each
-further line is one event ``{"t": ms, "s": stream, "m": message}``. JSON
-escapes newlines, quotes, control characters and lone surrogates, so a
-hostile request path logged by the function cannot forge a second event; a
-line that is torn (a crash mid-write) or does not parse is skipped on read,
-and a torn last line is cut off before the next append.
+Lines file per log group and the one before its last rotation; the format,
+and why hostile text cannot forge events, is ``logfiles.py``.
 
 Durability: the LogSink hands over a batch per stream at most every 0.2 s;
 each batch is one ``write`` (in the page cache at once, so it survives the
 daemon being killed) and the files are ``fdatasync``ed at most once per
 ``SYNC_SECONDS`` (so an OS crash or power loss loses at most about the last
-second), never per request.
+second), never per request, and in the loop's executor, not on the loop.
 
 Bounds: per group the newest ``MAX_EVENTS`` events and ``MAX_BYTES`` of
 lines are served (10,000 is what one ``wildrydes logs`` read returns; 4 MiB
@@ -30,8 +25,8 @@ stops a function printing 256 KB lines from keeping 2.5 GB). When a group's
 file reaches either bound it becomes ``<name>.jsonl.1`` (replacing the one
 before) and a new file starts: a rename, never a rewrite on the request path
 (a rewrite of 10,000 lines with its fsyncs took ~45 ms of event loop per
-2,500 events here). So a group holds at most twice the bounds (plus one batch) on disk, and at
-most ``MAX_GROUPS`` groups are kept (the least recently written is dropped):
+2,500 events here). So a group holds at most twice the bounds (plus one
+batch) on disk, and at most ``MAX_GROUPS`` groups are kept (the least recently written is dropped):
 a load test cannot fill the disk, at most 16 x 2 x 4 MiB = 128 MiB in the
 worst case, about 2-3 MB for a busy function printing ordinary lines.
 
@@ -42,16 +37,15 @@ not even to a later group of the same name.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
+
+from wildrydes_cli.local.logfiles import PREVIOUS, SUFFIX, encode_batch, file_name, header, read_file, write_all
 
 LOG = logging.getLogger(__name__)
 
@@ -59,54 +53,12 @@ MAX_EVENTS = 10_000
 MAX_BYTES = 4 * 1024 * 1024
 MAX_GROUPS = 16
 SYNC_SECONDS = 1.0
-PREVIOUS = ".1"              # the file before the last rotation
-MAX_HEADER_BYTES = 64 * 1024
-SUFFIX = ".jsonl"
-VERSION = 1
 
 WriteFn = Callable[[str, str, str, str, list, int], None]
 
 
 def store_dir(state_dir: Path) -> Path:
     return Path(state_dir) / "local" / "logs"
-
-
-def file_name(account_id: str, region: str, group: str) -> str:
-    key = "\0".join((account_id, region, group)).encode("utf-8", "surrogatepass")
-    return hashlib.sha256(key).hexdigest()[:32] + SUFFIX
-
-
-def encode_event(timestamp: int, stream: str, message: str) -> bytes:
-    """One event as one line: ensure_ascii escapes every newline, quote and odd code point."""
-    return encode_batch(stream, [{"timestamp": timestamp, "message": message}])
-
-
-def encode_batch(stream: str, events: Iterable[dict]) -> bytes:
-    """Lines equal to ``json.dumps({"t", "s", "m"}, separators=(",", ":"))`` each, at a third of its cost.
-
-    ``encode_basestring_ascii`` is the C routine json.dumps itself quotes
-    strings with (ensure_ascii); the stream is quoted once per batch.
-    """
-    quoted = _quote(stream)
-    return "".join(['{"t":%d,"s":%s,"m":%s}\n' % (e["timestamp"], quoted, _quote(e["message"]))
-                    for e in events]).encode("ascii")
-
-
-def _header(account_id: str, region: str, group: str) -> bytes:
-    return json.dumps({"v": VERSION, "account": account_id, "region": region, "group": group},
-                      separators=(",", ":")).encode() + b"\n"
-
-
-def decode_event(line: bytes) -> dict | None:
-    """``{"timestamp", "message", "stream"}`` or None for a line that is not a whole, well-formed event."""
-    try:
-        item = json.loads(line)
-    except ValueError:
-        return None
-    if not (isinstance(item, dict) and isinstance(item.get("t"), int) and isinstance(item.get("s"), str)
-            and isinstance(item.get("m"), str)):
-        return None
-    return {"timestamp": item["t"], "stream": item["s"], "message": item["m"]}
 
 
 @dataclass
@@ -117,16 +69,6 @@ class KeptGroup:
     region: str
     group: str
     events: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class _File:
-    key: tuple[str, str, str]
-    events: list[dict]
-    lines: list[bytes]
-    torn: bool
-    skipped: int
-    clipped: bool
 
 
 @dataclass
@@ -202,53 +144,15 @@ class LogStore:
                 self._evict_oldest()
             return [g for g in kept if (g.account_id, g.region, g.group) in self._open]
 
-    def _read(self, path: Path, expect: tuple[str, str, str] | None = None) -> _File | None:
-        """One file's header and intact lines (at most about ``max_bytes`` of its end); None when unusable."""
-        size = path.stat().st_size
-        with open(path, "rb") as handle:
-            header_line = handle.readline(MAX_HEADER_BYTES)
-            try:
-                header = json.loads(header_line)
-                key = (header["account"], header["region"], header["group"])
-                if not all(isinstance(x, str) for x in key) or header.get("v") != VERSION:
-                    raise ValueError("bad header")
-                if not path.name.startswith(file_name(*key)) or (expect is not None and key != expect):
-                    raise ValueError("header does not match the file name")
-            except (ValueError, KeyError, TypeError):
-                LOG.warning("log store: %s has no valid header; removing it", path.name)
-                path.unlink(missing_ok=True)
-                return None
-            start = handle.tell()
-            budget = self.max_bytes + MAX_HEADER_BYTES   # a huge file costs no more memory than the bound
-            clipped = size - start > budget
-            if clipped:
-                handle.seek(size - budget)
-                handle.readline()              # a partial line: skip to the next whole one
-            body = handle.read()
-        whole, _, torn = body.rpartition(b"\n")
-        if torn:
-            LOG.warning("log store: %s: ignoring a torn last line (%d bytes)", path.name, len(torn))
-        found = _File(key, [], [], bool(torn), 0, clipped)
-        for line in whole.split(b"\n") if whole else []:
-            event = decode_event(line)
-            if event is None:
-                found.skipped += 1
-                continue
-            found.events.append(event)
-            found.lines.append(line + b"\n")
-        if found.skipped:
-            LOG.warning("log store: %s: skipped %d damaged lines", path.name, found.skipped)
-        return found
-
     def _load_group(self, path: Path) -> KeptGroup | None:
-        current = self._read(path)
+        current = read_file(path, self.max_bytes)
         previous_path = path.with_name(path.name + PREVIOUS)
         if current is None and previous_path.exists():   # a new file whose header a crash lost
             os.replace(previous_path, path)
-            current = self._read(path)
+            current = read_file(path, self.max_bytes)
         if current is None:
             return None
-        previous = self._read(previous_path, current.key) if previous_path.exists() else None
+        previous = read_file(previous_path, self.max_bytes, current.key) if previous_path.exists() else None
         events = (previous.events if previous else []) + current.events
         lines = (previous.lines if previous else []) + current.lines
         dropped = len(lines) - self._newest(lines)
@@ -285,7 +189,7 @@ class LogStore:
         try:
             with self._lock:
                 entry = self._entry(account_id, region, group)
-                _write_all(entry.fd, data)
+                write_all(entry.fd, data)
                 entry.events += data.count(b"\n")
                 entry.size += len(data)
                 entry.last_write = time.time()
@@ -326,7 +230,7 @@ class LogStore:
         crash makes the file unusable, which ``load`` handles: the previous file, if any, is used)."""
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(fd, 0o600)
-        _write_all(fd, _header(*key))
+        write_all(fd, header(*key))
         self._dirty.add(fd)
         self._dir_dirty = True
         return fd
@@ -342,7 +246,7 @@ class LogStore:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.fchmod(fd, 0o600)
-            _write_all(fd, _header(account_id, region, group) + b"".join(lines))
+            write_all(fd, header(account_id, region, group) + b"".join(lines))
             self._fsync(fd)
         finally:
             os.close(fd)
@@ -460,12 +364,6 @@ class LogStore:
                 os.close(entry.fd)
             self._open.clear()
             self._dirty.clear()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 @dataclass(frozen=True)
