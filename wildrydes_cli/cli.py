@@ -343,7 +343,7 @@ def local_group() -> None:
 @local_group.command("start")
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
 @click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
-                                            "models, stacks, functions, APIs).")
+                                            "models, stacks, functions, APIs, log events).")
 @click.pass_context
 def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
     """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api).
@@ -368,12 +368,12 @@ def local_stop_cmd(ctx: click.Context) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @click.pass_context
 def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
-    """Stop the emulator and erase everything it keeps (buckets, models, stacks, functions, APIs)."""
+    """Stop the emulator and erase everything it keeps (buckets, models, stacks, functions, APIs, log events)."""
     from wildrydes_cli.console import console_for
     from wildrydes_cli.local import daemon
     settings = _settings(ctx)
     if not yes and not console_for(settings).confirm(
-            "Erase every bucket, model, stack, function and API on the local target?"):
+            "Erase every bucket, model, stack, function, API and log event on the local target?"):
         raise click.exceptions.Abort()
     _local_result(ctx, "reset", daemon.reset)
 

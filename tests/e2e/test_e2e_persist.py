@@ -74,6 +74,54 @@ def test_journal_is_private_and_holds_no_signature(cli, deployed):
     assert b"_user_request_" not in data  # endpoint traffic is never journaled
 
 
+def _kept_lines(cli) -> list[tuple]:
+    """``wildrydes logs`` as data, without the event ids (moto numbers them afresh at each start)."""
+    events = cli.json("logs", "--since", "1h")["events"]
+    return [(e["timestamp"], e["logStreamName"], e["message"], e["requestId"]) for e in events]
+
+
+def _logged(cli, request_id: str) -> bool:
+    return any(line[3] == request_id for line in _kept_lines(cli))
+
+
+def test_log_events_survive_stop_start_and_kill_9(cli, deployed):
+    import time
+
+    status, _ = curl_post(deployed["deploy"]["invoke_url"] + "breeds/pegasus", WORKSHOP)
+    assert status == 200
+    cli.json(*PREDICT)
+    time.sleep(0.6)   # the runner hands log lines over in batches every 0.2 s
+    before = _kept_lines(cli)
+    last = next(line[3] for line in reversed(before) if line[2].startswith("REPORT RequestId: "))
+    pid = cli.daemon_pid()
+    cli.run("local", "stop")
+    assert emulated.pid_gone(pid)
+    cli.json("local", "start")
+    assert _kept_lines(cli)[:len(before)] == before          # the same lines, stamps and streams, in order
+    assert _logged(cli, last)
+    reports = cli.json("logs", "--since", "1h", "--filter", "REPORT")["events"]
+    assert reports and all(e["message"].startswith("REPORT RequestId: ") for e in reports)
+    pegasus = cli.json("logs", "--since", "1h", "--breed", "pegasus")["events"]
+    assert any("breed=pegasus" in e["message"] for e in pegasus)
+    assert all("breed=-" not in e["message"] for e in pegasus)
+    store = cli.home / "state" / "local" / "logs"
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in store.iterdir()} == {0o600}
+
+    cli.json(*PREDICT)     # a crash: no shutdown code runs, the last batch was only written, not synced
+    time.sleep(0.6)
+    crashed = next(line[3] for line in reversed(_kept_lines(cli)) if line[2].startswith("REPORT RequestId: "))
+    pid = cli.daemon_pid()
+    os.kill(pid, signal.SIGKILL)
+    assert emulated.pid_gone(pid)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    cli.json("local", "start")
+    assert _logged(cli, crashed) and _logged(cli, last)
+
+
 def test_kill_9_then_start_keeps_the_work(cli, deployed):
     pid = cli.daemon_pid()
     os.kill(pid, signal.SIGKILL)  # a crash: no shutdown code runs
@@ -104,7 +152,9 @@ def test_start_fresh_starts_empty(cli, deployed):
     pid = cli.daemon_pid()
     cli.run("local", "stop")
     assert emulated.pid_gone(pid)
+    assert list((cli.home / "state" / "local" / "logs").glob("*.jsonl*"))   # events were kept ...
     cli.json("local", "start", "--fresh")
+    assert not list((cli.home / "state" / "local" / "logs").glob("*.jsonl*"))   # ... and are erased
     status, body = curl_post(url, WORKSHOP)
     assert status == 403, body  # the API is gone: Missing Authentication Token
     out = cli.run("models", check=False)

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
-from wildrydes_cli.local import journal
+from wildrydes_cli.local import journal, logstore
 from wildrydes_cli.local import state as st
 from wildrydes_cli.local.credentials import local_credentials
 from wildrydes_cli.settings import Settings
@@ -137,6 +137,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 "`wildrydes local stop` first, or `wildrydes local reset` to stop it and erase what it keeps.")
         if fresh:
             journal.erase(journal.journal_dir(settings.state_dir))
+            logstore.erase(logstore.store_dir(settings.state_dir))
         if state is not None:
             if not healthy(state):
                 raise LocalTargetError(
@@ -216,10 +217,11 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[
 
 
 def reset(settings: Settings) -> Status:
-    """Stop the daemon if it runs and erase its journal: the next start is empty."""
+    """Stop the daemon if it runs and erase its journal and kept log events: the next start is empty."""
     stopped = stop(settings)
     with _start_lock(settings):
         journal.erase(journal.journal_dir(settings.state_dir))
+        logstore.erase(logstore.store_dir(settings.state_dir))
     return stopped
 
 

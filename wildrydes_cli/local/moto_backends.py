@@ -3,8 +3,8 @@
 Why an adapter: moto's backends are not a public API; their attribute names
 (``apigateway_backends``, ``resource_methods``, ``code_sha_256``, ...) may change
 in any moto release. The execute-api front (routes.py), the Lambda runner
-(functions.py, and its log writer) and the journal's replay (persist.py,
-replay_s3.py) reach them through these few functions only, which return plain
+(functions.py, and its log writer), the journal's replay (persist.py,
+replay_s3.py) and the kept log events' restore (logstore.py via server.py) reach them through these few functions only, which return plain
 values, and tests/test_local_moto_backends.py holds each one to moto's current
 behaviour, so an upgrade that renames something fails there, by name, instead
 of as a 403 or a missing function at request time.
@@ -169,6 +169,45 @@ def append_log_events(account_id: str, region: str, group: str, stream: str, eve
     stored = streams[stream].events
     if len(stored) > keep:
         del stored[:len(stored) - keep]
+
+
+def restore_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict],
+                       keep: int) -> int:
+    """Put back events kept on disk (logstore.py) with their own timestamps; how many were put.
+
+    Unlike ``append_log_events`` this skips PutLogEvents' ingestion window
+    (events older than 14 days are refused there): these were accepted when
+    they were written. The group's retention, when it has one, still applies,
+    as CloudWatch would have expired them meanwhile.
+    """
+    import time
+
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account_id][region]
+    if group not in backend.groups:
+        backend.create_log_group(group, {})
+    log_group = backend.groups[group]
+    if stream not in log_group.streams:
+        backend.create_log_stream(group, stream)
+    events = sorted(events, key=lambda e: e["timestamp"])   # stable: one timestamp keeps write order
+    days = log_group.retention_in_days
+    if days:
+        oldest = int((time.time() - int(days) * 86400) * 1000)
+        events = [e for e in events if e["timestamp"] >= oldest]
+    events = events[max(0, len(events) - keep):]
+    if events:
+        log_group.put_log_events(stream, events)
+    return len(events)
+
+
+def log_group_exists(account_id: str, region: str, group: str) -> bool:
+    """Whether moto holds this log group (False once DeleteLogGroup or a stack's deletion removed it)."""
+    from moto.logs.models import logs_backends
+
+    per_account = dict.get(logs_backends, account_id)
+    backend = dict.get(per_account, region) if per_account is not None else None
+    return backend is not None and group in backend.groups
 
 
 # --- persistence (journal replay, persist.py / replay_s3.py) ---------------------------

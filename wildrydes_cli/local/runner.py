@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wildrydes_cli.local import lambdalogs, moto_backends
+from wildrydes_cli.local.logstore import LogStore
 from wildrydes_cli.local.credentials import Credentials
 from wildrydes_cli.local.functions import FunctionSpec, extract_zip, fetch_code
 
@@ -295,7 +296,8 @@ class Runner:
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
                  fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
-                 task_dir: Path | None = None, credentials: Credentials | None = None):
+                 task_dir: Path | None = None, credentials: Credentials | None = None,
+                 log_store: LogStore | None = None):
         self.endpoint_url = endpoint_url
         self.credentials = credentials
         self.max_workers = max_workers
@@ -306,6 +308,7 @@ class Runner:
         self.locks: dict[str, asyncio.Lock] = {}
         self.root = task_root_for(task_dir)
         self.logs: lambdalogs.LogSink | None = None   # made on the event loop, on first use
+        self.log_store = log_store                      # log events kept across restarts (logstore.py)
 
     async def _pool(self, spec: FunctionSpec) -> FunctionPool:
         pool = self.pools.get(spec.arn)
@@ -326,7 +329,12 @@ class Runner:
                 raise
             env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
             if self.logs is None:
-                self.logs = lambdalogs.LogSink(moto_backends.append_log_events, schedule=loop.call_later)
+                write: Callable[..., None] = moto_backends.append_log_events
+                if self.log_store is not None:
+                    self.log_store.schedule = loop.call_later      # its syncs: a second apart, ...
+                    self.log_store.background = lambda sync: loop.run_in_executor(None, sync)  # ... off the loop
+                    write = self.log_store.keeping(write)
+                self.logs = lambdalogs.LogSink(write, schedule=loop.call_later)
             new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
             if pool is not None:
                 LOG.info("function %s changed; retiring its warm workers", spec.name)
