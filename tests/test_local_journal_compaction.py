@@ -495,3 +495,62 @@ def test_start_compacts_only_when_it_pays(tmp_path, moto_reset, monkeypatch, cap
     journal.close()
     assert outcome.compacted is True and outcome.records_after == 3
     assert "journal compaction: 22 -> 3 records" in caplog.text
+
+
+# --- `wildrydes local compact` ---------------------------------------------------------------------
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli import cli
+    return CliRunner().invoke(cli, ["--target", "local", *args])
+
+
+def _state_journal(monkeypatch, tmp_path) -> Path:
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path / "home"))
+    return jn.journal_dir(tmp_path / "home")
+
+
+def test_cli_compact_reports_what_it_did_in_text_and_json(tmp_path, moto_reset, monkeypatch):
+    path = _state_journal(monkeypatch, tmp_path)
+    live = Live(path)
+    live("PUT", "/cli")
+    for n in range(5):
+        live.put("cli", "latest.json", b"%d" % n)
+    live.close()
+    before, _ = replayed(path, moto_reset, monkeypatch)
+    first = _cli("local", "compact")
+    assert first.exit_code == 0, first.output
+    assert "Journal compacted: 7 -> 3 records" in first.stdout and str(path) in first.stdout
+    again = _cli("--output", "json", "local", "compact")
+    assert again.exit_code == 0, again.output
+    out = json.loads(again.stdout)
+    assert out["compacted"] is False and out["records_before"] == out["records_after"] == 3
+    assert out["reason"] == "nothing superseded" and out["journal_dir"] == str(path)
+    assert _cli("local", "compact").stdout.startswith("Nothing to compact (nothing superseded): 3 records")
+    after, _ = replayed(path, moto_reset, monkeypatch)
+    assert after == before
+
+
+def test_cli_compact_without_a_journal_says_there_is_nothing(tmp_path, monkeypatch):
+    path = _state_journal(monkeypatch, tmp_path)
+    result = _cli("local", "compact")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to compact: the local target has kept nothing yet." in result.stdout
+    assert not path.exists()   # and made nothing
+
+
+def test_cli_compact_is_refused_while_the_journal_is_held(tmp_path, moto_reset, monkeypatch):
+    """The journal's lock, as a daemon holds it (the running-daemon refusal is in tests/e2e/test_e2e_persist.py)."""
+    path = _state_journal(monkeypatch, tmp_path)
+    live = Live(path)
+    live("PUT", "/held")
+    live.put("held", "k", b"1")
+    live.put("held", "k", b"2")
+    original = (path / jn.JOURNAL_NAME).read_bytes()
+    result = _cli("--output", "json", "local", "compact")
+    live.close()
+    assert result.exit_code == 5
+    assert f"Could not compact the journal in {path}: " in result.stderr
+    assert "in use by another emulator process" in result.stderr
+    assert (path / jn.JOURNAL_NAME).read_bytes() == original
