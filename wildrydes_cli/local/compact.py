@@ -19,8 +19,13 @@ What may go (S3 objects only, for now; every other record is kept as is):
    object as it stood then, and a pinned write is kept: replaying the reader
    must find the same bytes. The later write replaces the object whole (body,
    metadata, tags, ACL), so nothing of the dropped one is visible afterwards.
-2. **Requests that changed only that object** (PutObjectTagging,
-   DeleteObjectTagging, PutObjectAcl) go with the write they applied to.
+   Except for tags, in moto: they live under the key's name, not the object,
+   survive a delete, and a CopyObject adds the source's tags to them, so a copy
+   onto the key (now or in a later session) sees tags of objects long gone. A
+   key that is ever tagged (PutObjectTagging, an ``x-amz-tagging`` header) or
+   copied onto keeps every record.
+2. **Requests that changed only that object** (PutObjectAcl) go with the
+   write they applied to.
 3. **A delete that deletes nothing**: a DeleteObject, or a DeleteObjects all
    of whose keys are already absent at that point *in the compacted journal*
    (their writes were dropped, or never were). Deleting a missing key of an
@@ -110,8 +115,10 @@ class _Op:
     key: str = ""
     upload_id: str = ""
     source: tuple[str, str] | None = None   # a copy's source (bucket, key)
+    reads_itself: bool = False      # a conditional request (If-Match, ...): it looks at the object it replaces
     source_unknown: bool = False
     keys: list[str] = field(default_factory=list)
+    tags_key: bool = False          # may leave tags under the key's name (moto keeps them past a delete)
 
 
 def _headers(meta: dict) -> dict[str, str]:
@@ -146,15 +153,10 @@ def _delete_keys(body: bytes) -> list[str] | None:
     for obj in root:
         if not obj.tag.endswith("Object"):
             continue
-        key = version = None
-        for child in obj:
-            if child.tag.endswith("Key"):
-                key = child.text or ""
-            elif child.tag.endswith("VersionId"):
-                version = child.text
-        if key is None or version is not None:
-            return None
-        keys.append(key)
+        children = list(obj)
+        if len(children) != 1 or not children[0].tag.endswith("Key"):
+            return None   # a VersionId or an ETag condition: not a plain delete
+        keys.append(children[0].text or "")
     return keys
 
 
@@ -164,7 +166,7 @@ def _classify_s3(meta: dict, headers: dict[str, str], body: bytes) -> _Op | None
         return None
     target = str(meta.get("target", ""))
     path, _, query = target.partition("?")
-    bucket, slash, key = unquote(path).lstrip("/").partition("/")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or "#" in target:
         return None
     params = parse_qs(query, keep_blank_values=True)
@@ -182,6 +184,16 @@ def _classify_s3(meta: dict, headers: dict[str, str], body: bytes) -> _Op | None
         if set(params) <= SAFE_BUCKET_SETTINGS and len(params) == 1 and method in ("PUT", "DELETE"):
             return _Op("bucket_ok", bucket)
         return _Op("bucket_bad", bucket)
+    op = _classify_object(meta, headers, bucket, key, params)
+    op.reads_itself = any(name.startswith("if-") or name == "x-amz-write-offset-bytes" for name in headers)
+    op.tags_key = op.kind == "copy" or (op.kind == "modify" and "tagging" in params) or \
+        bool(headers.get("x-amz-tagging"))
+    return op
+
+
+def _classify_object(meta: dict, headers: dict[str, str], bucket: str, key: str,
+                     params: dict[str, list[str]]) -> _Op:
+    method = meta.get("method")
     source = headers.get("x-amz-copy-source")
     parsed = _copy_source(source) if source else None
     names = set(params)
@@ -210,6 +222,7 @@ def _classify_s3(meta: dict, headers: dict[str, str], body: bytes) -> _Op | None
 @dataclass
 class _Key:
     present: bool = False           # as of the kept records so far
+    written: bool = False           # a write of this key was seen (a delete of an unseen key is kept)
     pending: list[int] | None = None  # the last write (and its modifiers), not yet kept or dropped
     pending_epoch: int = 0
     pinned: bool = False
@@ -236,12 +249,14 @@ class _Tracker:
         state = self.keys.setdefault(bk, _Key())
         self._resolve(state)
         state.pending, state.pending_epoch, state.pinned = list(indices), self.epoch, False
+        state.written = True
 
     def delete(self, bk: tuple[str, str]) -> bool:
-        """Whether the delete is needed (the key is present in the compacted journal)."""
+        """Whether the delete is needed: the key is present in the compacted journal, or this journal
+        never wrote it as we name it (moto might spell a key we parsed differently the same)."""
         state = self.keys.setdefault(bk, _Key())
         self._resolve(state)
-        needed, state.present = state.present, False
+        needed, state.present = state.present or not state.written, False
         return needed
 
     def modify(self, bk: tuple[str, str], index: int) -> None:
@@ -261,6 +276,8 @@ def plan(records: list[jn.Record]) -> Plan:
     ops: dict[int, _Op] = {}
     creators: dict[str, set[tuple[str, str]]] = {}
     uploads: dict[str, tuple[str, str]] = {}
+    finished: set[str] = set()
+    sticky: set[tuple[str, str]] = set()
     made_by_s3: set[str] = set()
     cfn_configures = False
     readers: set[int] = set()
@@ -295,22 +312,27 @@ def plan(records: list[jn.Record]) -> Plan:
             return result
         ops[i] = op
         creators.setdefault(op.bucket, set()).add((scope.group(1), _partition(scope.group(2))))
+        if op.tags_key:
+            sticky.add((op.bucket, op.key))
         if op.kind in ("bucket_bad", "object_bad"):
             result.opaque_buckets.add(op.bucket)
         elif op.kind == "bucket_create":
             made_by_s3.add(op.bucket)
         elif op.kind == "mp_create":
             uploads[op.upload_id] = (op.bucket, op.key)
-        elif op.kind in ("mp_part", "mp_complete", "mp_abort") and uploads.get(op.upload_id) != (op.bucket, op.key):
-            result.opaque_buckets.add(op.bucket)
+        elif op.kind in ("mp_part", "mp_complete", "mp_abort"):
+            if uploads.get(op.upload_id) != (op.bucket, op.key) or op.upload_id in finished:
+                result.opaque_buckets.add(op.bucket)
+            if op.kind != "mp_part":
+                finished.add(op.upload_id)
     for bucket, signers in creators.items():
         if len(signers) > 1 or (cfn_configures and bucket not in made_by_s3):
             result.opaque_buckets.add(bucket)
-    _track(ops, readers, result)
+    _track(ops, readers, sticky, result)
     return result
 
 
-def _track(ops: dict[int, _Op], readers: set[int], result: Plan) -> None:
+def _track(ops: dict[int, _Op], readers: set[int], sticky: set[tuple[str, str]], result: Plan) -> None:
     tracker = _Tracker(result.drop)
     groups: dict[str, list[int]] = {}
     for i in sorted(set(ops) | readers):
@@ -325,14 +347,19 @@ def _track(ops: dict[int, _Op], readers: set[int], result: Plan) -> None:
         if op.bucket in result.opaque_buckets:
             continue
         bk = (op.bucket, op.key)
+        if op.kind == "delete_many":
+            needed = [tracker.delete((op.bucket, key)) or (op.bucket, key) in sticky for key in op.keys]
+            if not any(needed):
+                result.drop.add(i)
+            continue
+        if bk in sticky:
+            continue
+        if op.reads_itself:
+            tracker.read(bk)
         if op.kind in ("put", "copy"):
             tracker.write(bk, [i])
         elif op.kind == "delete":
             if not tracker.delete(bk):
-                result.drop.add(i)
-        elif op.kind == "delete_many":
-            needed = [tracker.delete((op.bucket, key)) for key in op.keys]
-            if not any(needed):
                 result.drop.add(i)
         elif op.kind == "modify":
             tracker.modify(bk, i)
@@ -438,6 +465,9 @@ def at_start(journal: jn.Journal, records: list[jn.Record]) -> list[jn.Record]:
         new, outcome = compact(journal, records, force=False)
     except (OSError, jn.JournalError) as exc:   # raised before the rename: the old journal is whole
         LOG.warning("journal compaction skipped: %s", exc)
+        return records
+    except Exception:   # a bug here must not keep the user from their work: replay it as it is
+        LOG.exception("journal compaction failed; replaying the journal as it is")
         return records
     if not outcome.compacted:
         LOG.info("journal compaction: not now (%s)", outcome.reason)
