@@ -605,3 +605,24 @@ def test_cli_compact_is_refused_while_the_journal_is_held(tmp_path, moto_reset, 
     assert f"Could not compact the journal in {path}: " in result.stderr
     assert "in use by another emulator process" in result.stderr
     assert (path / jn.JOURNAL_NAME).read_bytes() == original
+
+
+def test_an_opener_that_locked_a_file_replaced_meanwhile_refuses(tmp_path, monkeypatch):
+    """Opened before a compaction's rename, locked after it let go of the old file: that file is no
+    longer the journal, and appending to it would lose the records."""
+    path = tmp_path / "j"
+    first = jn.Journal(path)
+    first.open()
+    first.append({"kind": "header", "version": 1, "seed_base": 0})
+    first.close()
+    real = jn.fcntl.flock
+
+    def flock_after_a_rename(fd, operation):
+        other = path / "renamed-over"
+        other.write_bytes((path / jn.JOURNAL_NAME).read_bytes())
+        os.replace(other, path / jn.JOURNAL_NAME)
+        return real(fd, operation)
+
+    monkeypatch.setattr(jn.fcntl, "flock", flock_after_a_rename)
+    with pytest.raises(jn.JournalError, match="in use by another emulator"):
+        jn.Journal(path).open()

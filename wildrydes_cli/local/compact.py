@@ -13,9 +13,10 @@ What may go (S3 objects only, for now; every other record is kept as is):
    or a completed multipart upload (its CreateMultipartUpload, UploadParts and
    Complete; the object appears at the Complete) to bucket B, key K, followed
    by a later write or delete of B/K, *when nothing in between may have read
-   B/K*. Readers: a CopyObject or UploadPartCopy whose source is B/K, and any
-   request to a service that can read S3 objects itself (Lambda takes code
-   from S3; CloudFormation templates, function code). Such a request pins the
+   B/K*. Readers: a CopyObject or UploadPartCopy whose source is B/K, a
+   conditional write of B/K (If-Match, ...), and any request to a service that
+   can read S3 objects itself (Lambda takes code from S3; CloudFormation
+   templates, function code). Such a request pins the
    object as it stood then, and a pinned write is kept: replaying the reader
    must find the same bytes. The later write replaces the object whole (body,
    metadata, tags, ACL), so nothing of the dropped one is visible afterwards.
@@ -28,8 +29,9 @@ What may go (S3 objects only, for now; every other record is kept as is):
    write they applied to.
 3. **A delete that deletes nothing**: a DeleteObject, or a DeleteObjects all
    of whose keys are already absent at that point *in the compacted journal*
-   (their writes were dropped, or never were). Deleting a missing key of an
-   unversioned bucket changes nothing.
+   (their writes were dropped). Deleting a missing key of an unversioned
+   bucket changes nothing. A delete of a key this journal never wrote is kept:
+   moto might spell a key we parsed differently the same.
 4. **An aborted multipart upload** (create, parts, abort): nothing of it remains.
 
 State equality: for every key, its state at each reader and at the end of the
@@ -41,9 +43,9 @@ journals into moto and compares.
 When unsure, keep. A bucket's objects are compacted only if the bucket is
 *plain* for the whole journal: no bucket-level request but CreateBucket
 (without object lock), DeleteBucket, DeleteObjects without version ids, and
-settings that do not touch objects (``SAFE_BUCKET_SETTINGS``): versioning keeps
-old versions (state), object lock refuses overwrites, logging and
-notifications act on each request; all requests to it signed with one access
+settings that do not touch objects (``compact_s3.SAFE_BUCKET_SETTINGS``):
+versioning keeps old versions (state), object lock refuses overwrites,
+logging and notifications act on each request; all requests to it signed with one access
 key (bucket names are global in moto); every multipart record names an upload
 this journal created; no object sub-resource but tagging and ACL. A bucket
 that CloudFormation made is plain only if no CloudFormation request mentions
@@ -60,11 +62,10 @@ import logging
 import os
 import re
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote
 
 from wildrydes_cli.local import journal as jn
+from wildrydes_cli.local.compact_s3 import S3Op, classify, headers_of, partition
 
 LOG = logging.getLogger(__name__)
 
@@ -73,13 +74,9 @@ MIN_FREED_BYTES = 1 << 20
 # Services whose requests never write S3 objects; of them, these may read objects at replay.
 KNOWN_SERVICES = frozenset({"s3", "iam", "sts", "logs", "apigateway", "lambda", "cloudformation"})
 READS_S3 = frozenset({"lambda", "cloudformation"})
-SAFE_BUCKET_SETTINGS = frozenset({"tagging", "policy", "cors", "publicAccessBlock", "ownershipControls", "acl"})
-OBJECT_MODIFIERS = frozenset({"tagging", "acl"})
 _CFN_CONFIGURES = re.compile(rb"versioning|objectlock|loggingconfiguration|notificationconfiguration|"
                              rb"replicationconfiguration|templateurl", re.IGNORECASE)
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
-_PATH_STYLE_HOST = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$", re.IGNORECASE)
-MAX_DELETE_BODY = 4 << 20
 MAX_ROUNDS = 8
 
 
@@ -103,120 +100,6 @@ class Outcome:
     bytes_after: int
     seconds: float
     reason: str
-
-
-@dataclass
-class _Op:
-    """One S3 request, classified."""
-
-    kind: str                       # put, copy, delete, modify, mp_create, mp_part, mp_complete, mp_abort,
-                                    # delete_many, bucket_ok, bucket_create, bucket_bad, object_bad
-    bucket: str
-    key: str = ""
-    upload_id: str = ""
-    source: tuple[str, str] | None = None   # a copy's source (bucket, key)
-    reads_itself: bool = False      # a conditional request (If-Match, ...): it looks at the object it replaces
-    source_unknown: bool = False
-    keys: list[str] = field(default_factory=list)
-    tags_key: bool = False          # may leave tags under the key's name (moto keeps them past a delete)
-
-
-def _headers(meta: dict) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in meta.get("headers") or []:
-        if isinstance(pair, (list, tuple)) and len(pair) == 2:
-            out[str(pair[0]).lower()] = str(pair[1])
-    return out
-
-
-def _partition(region: str) -> str:
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-
-
-def _copy_source(value: str) -> tuple[str, str] | None:
-    path = value.partition("?")[0]
-    bucket, _, key = unquote(path).lstrip("/").partition("/")
-    if not bucket or not key or bucket.startswith("arn:"):
-        return None
-    return bucket, key
-
-
-def _delete_keys(body: bytes) -> list[str] | None:
-    """The keys of a DeleteObjects body, or None when it is not that (or names a version)."""
-    if len(body) > MAX_DELETE_BODY or b"<!" in body:   # no DTDs or entities
-        return None
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return None
-    keys = []
-    for obj in root:
-        if not obj.tag.endswith("Object"):
-            continue
-        children = list(obj)
-        if len(children) != 1 or not children[0].tag.endswith("Key"):
-            return None   # a VersionId or an ETag condition: not a plain delete
-        keys.append(children[0].text or "")
-    return keys
-
-
-def _classify_s3(meta: dict, headers: dict[str, str], body: bytes) -> _Op | None:
-    """None when the bucket cannot be told (which stops S3 compaction altogether)."""
-    if not _PATH_STYLE_HOST.match(headers.get("host", "")):
-        return None
-    target = str(meta.get("target", ""))
-    path, _, query = target.partition("?")
-    bucket, _, key = unquote(path).lstrip("/").partition("/")
-    if not bucket or "#" in target:
-        return None
-    params = parse_qs(query, keep_blank_values=True)
-    params.pop("x-id", None)
-    method = meta.get("method")
-    if not key:
-        if not params and method == "PUT":
-            locked = headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"
-            return _Op("bucket_bad" if locked else "bucket_create", bucket)
-        if not params and method == "DELETE":
-            return _Op("bucket_ok", bucket)
-        if method == "POST" and set(params) == {"delete"}:
-            keys = _delete_keys(body)
-            return _Op("bucket_bad", bucket) if keys is None else _Op("delete_many", bucket, keys=keys)
-        if set(params) <= SAFE_BUCKET_SETTINGS and len(params) == 1 and method in ("PUT", "DELETE"):
-            return _Op("bucket_ok", bucket)
-        return _Op("bucket_bad", bucket)
-    op = _classify_object(meta, headers, bucket, key, params)
-    op.reads_itself = any(name.startswith("if-") or name == "x-amz-write-offset-bytes" for name in headers)
-    op.tags_key = op.kind == "copy" or (op.kind == "modify" and "tagging" in params) or \
-        bool(headers.get("x-amz-tagging"))
-    return op
-
-
-def _classify_object(meta: dict, headers: dict[str, str], bucket: str, key: str,
-                     params: dict[str, list[str]]) -> _Op:
-    method = meta.get("method")
-    source = headers.get("x-amz-copy-source")
-    parsed = _copy_source(source) if source else None
-    names = set(params)
-    if method == "PUT" and not names:
-        if source:
-            return _Op("copy", bucket, key, source=parsed, source_unknown=parsed is None)
-        return _Op("put", bucket, key)
-    if method == "DELETE" and not names:
-        return _Op("delete", bucket, key)
-    if names in ({"tagging"}, {"acl"}) and method in ("PUT", "DELETE") and not source:
-        return _Op("modify", bucket, key) if (method == "PUT" or names == {"tagging"}) else _Op("object_bad", bucket)
-    upload_id = (params.get("uploadId") or [""])[0]
-    if method == "POST" and names == {"uploads"}:
-        created = str(meta.get("upload_id") or "")
-        return _Op("mp_create", bucket, key, upload_id=created) if created else _Op("object_bad", bucket)
-    if upload_id and method == "PUT" and names == {"uploadId", "partNumber"}:
-        return _Op("mp_part", bucket, key, upload_id=upload_id, source=parsed,
-                   source_unknown=bool(source) and parsed is None)
-    if upload_id and method == "POST" and names == {"uploadId"}:
-        return _Op("mp_complete", bucket, key, upload_id=upload_id)
-    if upload_id and method == "DELETE" and names == {"uploadId"}:
-        return _Op("mp_abort", bucket, key, upload_id=upload_id)
-    return _Op("object_bad", bucket)
 
 
 @dataclass
@@ -273,7 +156,7 @@ class _Tracker:
 def plan(records: list[jn.Record]) -> Plan:
     """Decide which records go (a pure function of the records; nothing is written)."""
     result = Plan()
-    ops: dict[int, _Op] = {}
+    ops: dict[int, S3Op] = {}
     creators: dict[str, set[tuple[str, str]]] = {}
     uploads: dict[str, tuple[str, str]] = {}
     finished: set[str] = set()
@@ -285,7 +168,7 @@ def plan(records: list[jn.Record]) -> Plan:
         meta = record.meta
         if meta.get("kind") != "request":
             continue
-        headers = _headers(meta)
+        headers = headers_of(meta)
         scope = _SCOPE.search(headers.get("authorization", ""))
         if scope is None or str(meta.get("target", "")).startswith("/moto-api"):
             result.disabled = f"record {meta.get('seq')} has no credential scope (service unknown)"
@@ -306,12 +189,12 @@ def plan(records: list[jn.Record]) -> Plan:
                 body = record.body()   # a DeleteObjects of many long keys may sit in a blob
             except jn.JournalError:
                 pass                   # unreadable: not parsed, so the bucket is left alone
-        op = _classify_s3(meta, headers, body)
+        op = classify(meta, headers, body)
         if op is None:
             result.disabled = f"record {meta.get('seq')}: the bucket of {meta.get('target', '')[:80]} is not known"
             return result
         ops[i] = op
-        creators.setdefault(op.bucket, set()).add((scope.group(1), _partition(scope.group(2))))
+        creators.setdefault(op.bucket, set()).add((scope.group(1), partition(scope.group(2))))
         if op.tags_key:
             sticky.add((op.bucket, op.key))
         if op.kind in ("bucket_bad", "object_bad"):
@@ -332,7 +215,7 @@ def plan(records: list[jn.Record]) -> Plan:
     return result
 
 
-def _track(ops: dict[int, _Op], readers: set[int], sticky: set[tuple[str, str]], result: Plan) -> None:
+def _track(ops: dict[int, S3Op], readers: set[int], sticky: set[tuple[str, str]], result: Plan) -> None:
     tracker = _Tracker(result.drop)
     groups: dict[str, list[int]] = {}
     for i in sorted(set(ops) | readers):
