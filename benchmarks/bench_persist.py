@@ -18,6 +18,14 @@
   the N breeds), rounds interleaved with the order alternating, so machine
   load hits both alike; wrk when installed, else the Python load
   generator of bench_local.py.
+* ``--retrain-breeds 200 --retrains 5`` (alone): the deployment, then every
+  breed retrained 5 times with the real publisher (each retrain: a new model
+  key and ``latest.json`` rewritten); the stopped journal copied to two state
+  directories, one compacted with ``wildrydes local compact``, the other
+  started with ``WILDRYDES_LOCAL_COMPACT=0``; journal bytes of each, and
+  start-to-ready and replay time (daemon log) over 3 starts each, interleaved;
+  the invoke URL must answer and every model be listed after each start. Also
+  the first start of a third copy, which compacts by itself.
 * ``--package-mb 64``: one object the size of the mxnet package, uploaded as
   boto3 does (multipart, 8 MB parts), then start-to-ready and the bytes read
   back (3 cycles), and the journal's size.
@@ -138,6 +146,97 @@ def bench_package(megabytes: int) -> dict:
                                      "all": [round(t, 3) for t in starts]}}
 
 
+def _replay_seconds(home: Path) -> float:
+    """The last start's replay time, as the daemon logged it."""
+    log = (home / "state" / "local" / "daemon.log").read_text()
+    line = [line for line in log.splitlines() if "journal replay:" in line][-1]
+    return float(line.split(" records in ")[1].split(" s")[0])
+
+
+def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> None:
+    """One retrain of every breed with the real publisher: a new model key, and latest.json rewritten."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.settings import Settings
+    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.publish import publish_model
+
+    aws = aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=state_dir))
+
+    def one(i: int) -> None:
+        rng = random.Random(i * 1000 + round_)
+        data = write_model_archive([rng.gauss(0, 0.01) for _ in range(6)], rng.gauss(-1, 0.5), "binary_classifier",
+                                   threshold=0.5)
+        publish_model(aws, BUCKET, data, breed=f"breed-{i:04d}")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, range(breeds)))
+
+
+def bench_compaction(breeds: int, retrains: int, cycles: int = 3) -> dict:
+    """Journal bytes and start-to-ready before vs after compaction, for ``breeds`` retrained ``retrains``
+    times after the workshop deployment; the same journal in two state directories, starts interleaved."""
+    report: dict = {"breeds": breeds, "retrains": retrains}
+    with tempfile.TemporaryDirectory() as tmp:
+        homes = {"before": Path(tmp) / "before", "after": Path(tmp) / "after", "auto": Path(tmp) / "auto"}
+        envs = {name: cli_env(home, emulated.free_port()) for name, home in homes.items()}
+        envs["before"]["WILDRYDES_LOCAL_COMPACT"] = "0"   # the journal as it grew
+        status = run_cli(["local", "start"], envs["before"])
+        url, state_dir = status["endpoint_url"], homes["before"] / "state"
+        deployed = emulated.deploy(url, emulated.function_package(),
+                                   {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
+                                    "INFERENCE_ENGINE": "lean"},
+                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()}, state_dir=state_dir)
+        emulated.clients(url, state_dir=state_dir, services=("s3",))["s3"].create_bucket(Bucket=BUCKET)
+        t0 = time.perf_counter()
+        for round_ in range(retrains):
+            _retrain_all(url, state_dir, breeds, round_)
+        report["publish_s"] = round(time.perf_counter() - t0, 2)
+        stop(envs["before"], status["pid"])
+        for name in ("after", "auto"):
+            shutil.copytree(homes["before"], homes[name], symlinks=True)
+        report["journal_bytes_before"] = journal_size(homes["before"])
+        t0 = time.perf_counter()
+        report["compact_command"] = run_cli(["local", "compact"], envs["after"])
+        report["compact_command_s"] = round(time.perf_counter() - t0, 3)
+        report["journal_bytes_after"] = journal_size(homes["after"])
+        starts: dict[str, list[float]] = {"before": [], "after": []}
+        replays: dict[str, list[float]] = {"before": [], "after": []}
+        t0 = time.perf_counter()
+        status = run_cli(["local", "start"], envs["auto"])   # compacts by itself first: what a user sees once
+        report["first_start_with_auto_compaction_s"] = round(time.perf_counter() - t0, 3)
+        stop(envs["auto"], status["pid"])
+        log = (homes["auto"] / "state" / "local" / "daemon.log").read_text()
+        report["auto_log"] = [line.split(": ", 1)[-1] for line in log.splitlines() if "compaction:" in line]
+        for cycle in range(cycles):
+            for name in (("before", "after") if cycle % 2 == 0 else ("after", "before")):
+                seconds, status = start_timed(envs[name])
+                starts[name].append(seconds)
+                replays[name].append(_replay_seconds(homes[name]))
+                invoke = f"{status['endpoint_url']}/restapis/{deployed.api_id}/prod/_user_request_/"
+                code, _, body = emulated.http("POST", invoke, emulated.WORKSHOP_BODY,
+                                              {"Content-Type": "application/json"})
+                assert code == 200, (name, code, body)
+                s3 = emulated.clients(status["endpoint_url"], state_dir=homes[name] / "state", services=("s3",))["s3"]
+                listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="breeds/breed-0000/")["KeyCount"]
+                assert listed == retrains + 1, (name, listed)
+                stop(envs[name], status["pid"])
+        for name in ("before", "after"):
+            report[f"start_to_ready_{name}_s"] = {"median": round(statistics.median(starts[name]), 3),
+                                                  "all": [round(t, 3) for t in starts[name]]}
+            report[f"replay_{name}_s"] = {"median": round(statistics.median(replays[name]), 3),
+                                          "all": [round(t, 3) for t in replays[name]]}
+        report["ratio_journal_bytes_after_over_before"] = round(
+            report["journal_bytes_after"] / report["journal_bytes_before"], 3)
+        report["ratio_replay_after_over_before"] = round(
+            report["replay_after_s"]["median"] / report["replay_before_s"]["median"], 3)
+        report["ratio_start_after_over_before"] = round(
+            report["start_to_ready_after_s"]["median"] / report["start_to_ready_before_s"]["median"], 3)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--breeds", type=int, default=1000)
@@ -149,7 +248,16 @@ def main() -> int:
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="compare throughput with the daemon from this source tree (e.g. "
                              "`git archive main wildrydes_cli | tar -x -C DIR`) instead of WILDRYDES_LOCAL_PERSIST=0")
+    parser.add_argument("--retrain-breeds", type=int, default=0,
+                        help="only this: journal bytes and start-to-ready before vs after compaction for N breeds "
+                             "retrained --retrains times (200 and 5: 1,000 models, 800 superseded indexes)")
+    parser.add_argument("--retrains", type=int, default=5)
     args = parser.parse_args()
+    if args.retrain_breeds:
+        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
+                  **bench_compaction(args.retrain_breeds, args.retrains), "load_avg_at_end": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        return 0
     import boto3
 
     report: dict = {"cpu_count": os.cpu_count(), "breeds": args.breeds,

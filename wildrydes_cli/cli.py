@@ -378,6 +378,20 @@ def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
     _local_result(ctx, "reset", daemon.reset)
 
 
+@local_group.command("compact")
+@click.pass_context
+def local_compact_cmd(ctx: click.Context) -> None:
+    """Shrink what the stopped emulator keeps: drop the saved S3 writes later ones replaced.
+
+    `local start` does this by itself when it pays; refused while the emulator runs.
+    """
+    from wildrydes_cli import presentation
+    from wildrydes_cli.console import console_for
+    from wildrydes_cli.local import daemon
+    settings = _settings(ctx)
+    presentation.show(console_for(settings), daemon.compact(settings))
+
+
 @local_group.command("status")
 @click.pass_context
 def local_status_cmd(ctx: click.Context) -> None:

@@ -19,7 +19,8 @@ from wildrydes_cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (BatchPredictResult, BootstrapResult, CleanupResult, DeployResult,
                                    ModelsResult, PredictResult, Result, ScratchpadResult, StatusResult,
-                                   LocalEnvResult, LogsResult, TrainBreedsResult, TrainResult)
+                                   LocalCompactResult, LocalEnvResult, LogsResult, TrainBreedsResult,
+                                   TrainResult)
 
 LOG = logging.getLogger(__name__)
 
@@ -223,6 +224,19 @@ def local_status(console: Console, verb: str, status: Any) -> None:
     console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
 
 
+def local_compact(console: Console, result: LocalCompactResult) -> None:
+    if result.compacted:
+        console.line(f"Journal compacted: {result.records_before} -> {result.records_after} records, "
+                     f"{result.bytes_before / 1e6:.1f} -> {result.bytes_after / 1e6:.1f} MB "
+                     f"in {result.seconds:.2f} s.")
+    elif result.records_before == 0:
+        console.line("Nothing to compact: the local target has kept nothing yet.")
+    else:
+        console.line(f"Nothing to compact ({result.reason}): {result.records_before} records, "
+                     f"{result.bytes_before / 1e6:.1f} MB.")
+    console.fields({"journal": result.journal_dir})
+
+
 def logs(console: Console, result: LogsResult) -> None:
     """One line per event: UTC time, request id, message (as ``sam logs`` prints them)."""
     if not result.events and not result.follow:
@@ -243,5 +257,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
+    LocalCompactResult: local_compact,
 }
 

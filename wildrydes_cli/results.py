@@ -221,6 +221,20 @@ class LocalEnvResult(Result):
 
 
 @dataclass(frozen=True)
+class LocalCompactResult(Result):
+    """``local compact``: what compacting the stopped emulator's journal did (``local/compact.py``)."""
+
+    journal_dir: str
+    compacted: bool
+    records_before: int
+    records_after: int
+    bytes_before: int
+    bytes_after: int
+    seconds: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class LogsResult(Result):
     """``logs``: the function's log events, newest last (one batch of them with --follow)."""
 

@@ -134,6 +134,35 @@ def test_kill_9_then_start_keeps_the_work(cli, deployed):
     _same_work(cli, deployed)
 
 
+def test_retrain_stop_compact_start_keeps_the_work_and_the_invoke_url(cli, deployed):
+    """A retrained breed rewrites its latest.json: ``local compact`` drops the superseded one (refused
+    while the daemon runs), and the next start still serves both models at the same invoke URL."""
+    for seed in ("7", "8"):   # twice: the deploy read the first index (a reader pins it), not the second
+        cli.run("train", "--rows", "3000", "--epochs", "3", "--breed", "pegasus", "--seed", seed)
+    deployed["models"], deployed["status"] = cli.json("models"), _status(cli)   # the retrain is part of the work
+    url = deployed["deploy"]["invoke_url"]
+    cli.run("local", "stop")      # a cold function: it reads the newest index (far under what start compacts)
+    cli.json("local", "start")
+    status, breed = curl_post(url + "breeds/pegasus", WORKSHOP)
+    assert status == 200, breed
+    newest = {b["breed"]: b["model_path"] for b in deployed["models"]["breeds"]}["pegasus"]
+    assert newest and breed["model_path"].endswith(newest), (breed, newest)
+    refused = cli.run("local", "compact", check=False)
+    assert refused.returncode == 5
+    assert "The emulator is running" in refused.stderr and "wildrydes local stop" in refused.stderr
+    pid = cli.daemon_pid()
+    cli.run("local", "stop")
+    assert emulated.pid_gone(pid)
+    out = cli.json("local", "compact")
+    assert out["compacted"] is True and out["records_after"] < out["records_before"], out
+    assert out["bytes_after"] < out["bytes_before"]
+    cli.json("local", "start")
+    _same_work(cli, deployed)
+    status, again = curl_post(url + "breeds/pegasus", WORKSHOP)
+    assert status == 200 and again["score"] == pytest.approx(breed["score"], rel=1e-12)
+    assert again["model_path"] == breed["model_path"]
+
+
 def test_fresh_is_refused_while_running(cli, deployed):
     out = cli.run("local", "start", "--fresh", check=False)
     assert out.returncode != 0

@@ -29,6 +29,7 @@ from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import journal, logstore
 from wildrydes_cli.local import state as st
 from wildrydes_cli.local.credentials import local_credentials
+from wildrydes_cli.results import LocalCompactResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -223,6 +224,35 @@ def reset(settings: Settings) -> Status:
         journal.erase(journal.journal_dir(settings.state_dir))
         logstore.erase(logstore.store_dir(settings.state_dir))
     return stopped
+
+
+def compact(settings: Settings) -> LocalCompactResult:
+    """Compact the journal of a stopped emulator now (``local compact``), whatever it frees.
+
+    Refused while a daemon runs: it holds the journal open and appends to it.
+    The start lock keeps a daemon from starting meanwhile; the journal's own
+    lock would refuse one anyway.
+    """
+    from wildrydes_cli.local import compact as compacting
+
+    with _start_lock(settings):
+        state, _ = _live_state(settings)
+        if state is not None:
+            raise LocalTargetError(
+                f"The emulator is running (pid {state.pid}) and writes to its journal: run `wildrydes local stop` "
+                "first, then `wildrydes local compact` (`wildrydes local start` also compacts when that pays).")
+        directory = journal.journal_dir(settings.state_dir)
+        if not (directory / journal.JOURNAL_NAME).exists():
+            return LocalCompactResult(str(directory), False, 0, 0, 0, 0, 0.0, "no journal")
+        kept = journal.Journal(directory)
+        try:
+            _, outcome = compacting.compact(kept, kept.open(), force=True)
+        except (OSError, journal.JournalError) as exc:
+            raise LocalTargetError(f"Could not compact the journal in {directory}: {exc}") from None
+        finally:
+            kept.close()
+    return LocalCompactResult(str(directory), outcome.compacted, outcome.records_before, outcome.records_after,
+                              outcome.bytes_before, outcome.bytes_after, outcome.seconds, outcome.reason)
 
 
 def _check_same_port(state: st.DaemonState, explicit: int | None, port: int) -> None:

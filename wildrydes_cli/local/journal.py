@@ -18,6 +18,11 @@ fsynced before ``append`` returns. A crash therefore leaves at worst an
 unreferenced blob (or its temp file) or a torn last frame, which
 ``Journal.open`` removes (the frame is truncated away, so later frames follow
 a valid one).
+
+Compaction (``compact.py`` decides, ``Journal.rewrite`` swaps the file) writes
+the kept records to a new file, fsyncs and renames it over the journal, and
+only then removes the blobs no kept record names; ``open`` verifies it locked
+the file that has the journal's name and clears a compaction's leftover temp file.
 """
 from __future__ import annotations
 
@@ -88,6 +93,12 @@ def _fsync_dir(path: Path, fsync: Callable[[int], None]) -> None:
         os.close(fd)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def encode_frame(meta: dict, body: bytes = b"") -> bytes:
     meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
     payload = _META.pack(len(meta_bytes)) + meta_bytes + body
@@ -148,10 +159,17 @@ class Journal:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one writer, even across state-file mishaps
+            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                # A compaction (``rewrite``) renamed a new file over the one we opened, and let go
+                # of the old one's lock: what we hold is no longer the journal.
+                raise OSError("the journal was replaced while opening it")
         except OSError as exc:
             os.close(fd)
             raise JournalError(f"{self.path} is in use by another emulator process") from exc
         os.fchmod(fd, 0o600)
+        for stale in self.directory.glob(f".{JOURNAL_NAME}.*.compact"):
+            LOG.info("journal: removing %s, left by a compaction that did not finish", stale.name)
+            stale.unlink(missing_ok=True)
         with open(self.path, "rb") as handle:
             data = handle.read()
         frames, valid = scan(data)
@@ -167,12 +185,65 @@ class Journal:
         self._drop_unreferenced_blobs({meta.get("blob") for _, meta, _ in frames})
         return [Record(meta, inline, offset, self.blobs) for offset, meta, inline in frames]
 
-    def _drop_unreferenced_blobs(self, referenced: set) -> None:
-        """Temp files and blobs no intact record names: what a crash between blob and record leaves."""
+    def _drop_unreferenced_blobs(self, referenced: set) -> int:
+        """Temp files and blobs no intact record names: what a crash between blob and record leaves,
+        and what a compaction frees (``drop_unreferenced_blobs``). Returns the bytes removed."""
+        freed = 0
         for path in self.blobs.iterdir():
             if path.name not in referenced:
                 LOG.info("journal: removing unreferenced %s", path.name)
+                freed += path.stat().st_size
                 path.unlink(missing_ok=True)
+        return freed
+
+    def drop_unreferenced_blobs(self, records: list[Record]) -> int:
+        """After a ``rewrite``: remove the blobs none of ``records`` names (never before the rename)."""
+        return self._drop_unreferenced_blobs({r.meta.get("blob") for r in records})
+
+    # --- compaction (compact.py decides what goes; this swaps the file) ---------------------------
+    def rewrite(self, records: list[Record]) -> list[Record]:
+        """Replace the journal file with ``records`` (the lock is held throughout); return them re-read.
+
+        Crash-safe order: the new file is written beside the journal and fsynced,
+        locked *before* it gets the journal's name (an opener that finds it under that
+        name is refused, as with the old one), renamed over the journal, and the
+        directory fsynced. Until the rename the old journal is whole; after it the new
+        one is. Blobs are not touched here: the caller drops the unreferenced ones
+        afterwards, so a crash leaves at worst blobs nobody names (removed at the next
+        ``open``) and never a record naming a removed blob.
+        """
+        if self._fd is None:
+            raise JournalError("journal is not open")
+        tmp = self.directory / f".{JOURNAL_NAME}.{os.getpid()}.compact"
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        out: list[Record] = []
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            chunk: list[bytes] = []
+            pending = offset = 0
+            for record in records:
+                frame = encode_frame(record.meta, record.inline)
+                out.append(Record(record.meta, record.inline, offset, self.blobs))
+                offset += len(frame)
+                chunk.append(frame)
+                pending += len(frame)
+                if pending >= 1 << 20:
+                    _write_all(fd, b"".join(chunk))
+                    chunk, pending = [], 0
+            _write_all(fd, b"".join(chunk))
+            self._fsync(fd)
+            os.replace(tmp, self.path)
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        old, self._fd = self._fd, fd
+        os.close(old)
+        try:
+            _fsync_dir(self.directory, self._fsync)
+        except OSError as exc:  # the rename may not be durable yet: either file is a valid journal
+            LOG.warning("journal: could not sync %s after compaction: %s", self.directory, exc)
+        return out
 
     # --- appending ----------------------------------------------------------------------------
     def _write_blob(self, body: bytes) -> str:

@@ -21,6 +21,9 @@ One id is not drawn from ``mock_random``: S3 multipart upload ids use
 ``os.urandom``. The record of a CreateMultipartUpload keeps the id moto gave,
 and replay maps it to the new one in the later UploadPart/Complete requests.
 
+The journal is compacted before the replay when that pays (``compact.py``:
+records whose effect a later record replaced are dropped).
+
 Limits: timestamps (LastModified, CreationTime) are those of the replay;
 changes made to moto's backends in-process without an HTTP request are not
 journaled.
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from wildrydes_cli.local import compact
 from wildrydes_cli.local import journal as jn
 from wildrydes_cli.local import replay_s3
 from wildrydes_cli.local.gateway import HttpResponse
@@ -170,7 +174,7 @@ class Persistence:
         """Open the journal and redo its requests in order (before the daemon reports ready)."""
         assert self.journal is not None
         t0 = time.perf_counter()
-        records = self.journal.open()
+        records = compact.at_start(self.journal, self.journal.open())
         header = records[0].meta if records and records[0].meta.get("kind") == "header" else None
         if header is None:
             if records:
@@ -220,7 +224,8 @@ class Persistence:
                     if match:
                         upload_ids[meta["upload_id"]] = match.group(1).decode()
             self._seed(None)
-        self.next_seq = (int(requests[-1].meta["seq"]) + 1) if requests else 0
+        # A compaction may have dropped the last requests: the header keeps the next seq (and seed).
+        self.next_seq = max(int(header.get("next_seq", 0)), (int(requests[-1].meta["seq"]) + 1) if requests else 0)
         stats = ReplayStats(len(requests), failed, time.perf_counter() - t0, self.journal.size_bytes())
         LOG.info("journal replay: %d records in %.2f s (%d failed), journal %.1f MB",
                  stats.records, stats.seconds, stats.failed, stats.journal_bytes / 1e6)
