@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 import emulated  # noqa: E402
-from bench_breeds import BUCKET, publish_all  # noqa: E402
+from bench_breeds import BUCKET  # noqa: E402
 from bench_local import cli_env, python_load, run_cli, wrk_load  # noqa: E402
 
 
@@ -117,7 +117,6 @@ def bench_package(megabytes: int) -> dict:
     start-to-ready and the bytes read back, 3 stop/start cycles; journal size (blobs)."""
     import io
 
-    import boto3
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         env = cli_env(home, emulated.free_port())
@@ -125,8 +124,7 @@ def bench_package(megabytes: int) -> dict:
         data = os.urandom(megabytes * 1024 * 1024)
 
         def s3(url: str):
-            return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                                aws_secret_access_key="testing")
+            return _s3(url, home)
         try:
             s3(status["endpoint_url"]).create_bucket(Bucket="code-bucket")
             s3(status["endpoint_url"]).upload_fileobj(io.BytesIO(data), "code-bucket", "package.zip")
@@ -151,6 +149,15 @@ def _replay_seconds(home: Path) -> float:
     log = (home / "state" / "local" / "daemon.log").read_text()
     line = [line for line in log.splitlines() if "journal replay:" in line][-1]
     return float(line.split(" records in ")[1].split(" s")[0])
+
+
+def _s3(endpoint: str, home: Path):
+    """An S3 client signed with the local target's own credentials for this home (its SigV4 gate
+    refuses any other; local/credentials.py)."""
+    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.settings import Settings
+
+    return aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=home / "state")).client("s3")
 
 
 def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> None:
@@ -258,7 +265,6 @@ def main() -> int:
                   **bench_compaction(args.retrain_breeds, args.retrains), "load_avg_at_end": os.getloadavg()}
         print(json.dumps(report, indent=2))
         return 0
-    import boto3
 
     report: dict = {"cpu_count": os.cpu_count(), "breeds": args.breeds,
                     "load_avg_at_start": os.getloadavg()}
@@ -275,12 +281,12 @@ def main() -> int:
         deployed = emulated.deploy(url, emulated.function_package(),
                                    {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
                                     "INFERENCE_ENGINE": "lean"},
-                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()})
-        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+                                   extra_objects={"m/model.tar.gz": emulated.workshop_model()},
+                                   state_dir=home / "state")
+        s3 = _s3(url, home)
         s3.create_bucket(Bucket=BUCKET)
         t0 = time.perf_counter()
-        publish_all(s3, args.breeds)
+        _retrain_all(url, home / "state", args.breeds, 0)
         report["publish_s"] = round(time.perf_counter() - t0, 2)
         stop(env, status["pid"])
         report["journal_bytes"] = journal_size(home)
@@ -318,11 +324,10 @@ def main() -> int:
             invoke_url = emulated.deploy(url, emulated.function_package(),
                                          {"OUTPUT_BUCKET": "wildrydes-local-data", "MODEL_PATH": "m/model.tar.gz",
                                           "INFERENCE_ENGINE": "lean"},
-                                         extra_objects={"m/model.tar.gz": emulated.workshop_model()}).invoke_url
-            client = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                                  aws_secret_access_key="testing")
-            client.create_bucket(Bucket=BUCKET)
-            publish_all(client, args.breeds)
+                                         extra_objects={"m/model.tar.gz": emulated.workshop_model()},
+                                         state_dir=home / "state").invoke_url
+            _s3(url, home).create_bucket(Bucket=BUCKET)
+            _retrain_all(url, home / "state", args.breeds, 0)
             return invoke_url
 
         def journal_on() -> None:
