@@ -16,27 +16,10 @@ from pathlib import Path
 import click
 
 from wildrydes_cli import __version__
+from wildrydes_cli.cli_local import local_group
+from wildrydes_cli.cli_shared import bucket_name as _bucket_name
+from wildrydes_cli.cli_shared import settings_of as _settings
 from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
-
-
-def _bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """``--bucket``: refuse what no bucket could be named (a usage error, before AWS is called)."""
-    if value is None:
-        return None
-    if not value.strip():   # a shell variable that was not set: never "the default"
-        raise click.UsageError(f"--bucket is empty ({value!r}): pass a value, or leave --bucket out to use "
-                               "the scratchpad's data bucket.")
-    from wildrydes_cli.layout import bucket_name_problem
-    problem = bucket_name_problem(value)
-    if problem:
-        raise click.BadParameter(f"{value!r} {problem}")
-    return value
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_object(Settings)
-    assert settings is not None, "the cli group sets the settings first"
-    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -85,6 +68,9 @@ def _default_region(profile: str | None) -> tuple[str, str]:
     if configured:
         return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
     return DEFAULT_REGION, "the default region"
+
+
+cli.add_command(local_group)   # the emulator's own commands: cli_local.py
 
 
 @cli.command("train")
@@ -329,103 +315,6 @@ def _wants_json(args: list[str]) -> bool:
         if arg == "--output=json" or (arg == "--output" and i + 1 < len(args) and args[i + 1] == "json"):
             return True
     return False
-
-
-@cli.group("local")
-def local_group() -> None:
-    """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
-
-    Port: --port, else WILDRYDES_LOCAL_PORT, else 4566 (0 picks any free port).
-    What you make on it is kept across stop/start (`local start --fresh` or `local reset` to start empty).
-    """
-
-
-@local_group.command("start")
-@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
-@click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
-                                            "models, stacks, functions, APIs, log events).")
-@click.pass_context
-def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
-    """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api).
-
-    What you made on the local target before is restored (same API ids, so old invoke URLs answer).
-    """
-    from wildrydes_cli.local import daemon
-    from wildrydes_cli.statehome import require_writable
-    require_writable(_settings(ctx).state_dir)
-    _local_result(ctx, "start", lambda settings: daemon.start(settings, port, fresh=fresh))
-
-
-@local_group.command("stop")
-@click.pass_context
-def local_stop_cmd(ctx: click.Context) -> None:
-    """Stop the emulator daemon and its Lambda workers (what you made is kept for the next start)."""
-    from wildrydes_cli.local import daemon
-    _local_result(ctx, "stop", daemon.stop)
-
-
-@local_group.command("reset")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
-@click.pass_context
-def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
-    """Stop the emulator and erase everything it keeps (buckets, models, stacks, functions, APIs, log events)."""
-    from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import daemon
-    settings = _settings(ctx)
-    if not yes and not console_for(settings).confirm(
-            "Erase every bucket, model, stack, function, API and log event on the local target?"):
-        raise click.exceptions.Abort()
-    _local_result(ctx, "reset", daemon.reset)
-
-
-@local_group.command("compact")
-@click.pass_context
-def local_compact_cmd(ctx: click.Context) -> None:
-    """Shrink what the stopped emulator keeps: drop the saved S3 writes later ones replaced.
-
-    `local start` does this by itself when it pays; refused while the emulator runs.
-    """
-    from wildrydes_cli import presentation
-    from wildrydes_cli.console import console_for
-    from wildrydes_cli.local import daemon
-    settings = _settings(ctx)
-    presentation.show(console_for(settings), daemon.compact(settings))
-
-
-@local_group.command("status")
-@click.pass_context
-def local_status_cmd(ctx: click.Context) -> None:
-    """Show whether the emulator runs, its pid, endpoint URL and log file."""
-    from wildrydes_cli.local import daemon
-    _local_result(ctx, "status", daemon.status)
-
-
-@local_group.command("env")
-@click.pass_context
-def local_env_cmd(ctx: click.Context) -> None:
-    """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
-
-    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
-    """
-    from dataclasses import replace
-
-    from wildrydes_cli import presentation
-    from wildrydes_cli.console import console_for
-    from wildrydes_cli.local.credentials import local_credentials, shell_environment
-    from wildrydes_cli.results import LocalEnvResult
-    from wildrydes_cli.target import resolve
-    target = resolve(replace(_settings(ctx), target="local"))
-    settings = target.settings
-    env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
-    presentation.show(console_for(settings), LocalEnvResult(env))
-
-
-def _local_result(ctx: click.Context, verb: str, action) -> None:
-    """Run a daemon action on the settings and render its status (text or one JSON object)."""
-    from wildrydes_cli import presentation
-    from wildrydes_cli.console import console_for
-    settings = _settings(ctx)
-    presentation.show(console_for(settings), action(settings), verb=verb)
 
 
 @cli.command("models")

@@ -1,0 +1,31 @@
+"""What the CLI's command modules share: the settings the group made, and option checks.
+
+Kept apart from cli.py so that command groups in their own modules (cli_local.py)
+can use them without importing cli.py, which imports them.
+"""
+from __future__ import annotations
+
+import click
+
+from wildrydes_cli.settings import Settings
+
+
+def bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--bucket``: refuse what no bucket could be named (a usage error, before AWS is called)."""
+    if value is None:
+        return None
+    if not value.strip():   # a shell variable that was not set: never "the default"
+        raise click.UsageError(f"--bucket is empty ({value!r}): pass a value, or leave --bucket out to use "
+                               "the scratchpad's data bucket.")
+    from wildrydes_cli.layout import bucket_name_problem
+    problem = bucket_name_problem(value)
+    if problem:
+        raise click.BadParameter(f"{value!r} {problem}")
+    return value
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The Settings the main group built from the global options (target, region, output, ...)."""
+    settings = ctx.find_object(Settings)
+    assert settings is not None, "the cli group sets the settings first"
+    return settings
