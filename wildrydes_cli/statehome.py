@@ -44,3 +44,17 @@ def require_writable(state_dir: Path) -> Path:
         raise UsageError(f"Cannot write {_origin(path)}: {reason}. Point {HOME_ENV} at a directory you can "
                          f"write, e.g. `export {HOME_ENV}=$HOME/.local/state/wildrydes`.") from None
     return path
+
+
+def remove_tree(directory: Path) -> bool:
+    """Delete ``directory`` and everything in it, if it is there; True when it was.
+
+    For what ``local start --fresh`` and ``local reset`` erase (the journal, the kept log events).
+    """
+    import shutil
+
+    directory = Path(directory)
+    if not directory.exists():
+        return False
+    shutil.rmtree(directory)
+    return True

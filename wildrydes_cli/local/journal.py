@@ -31,12 +31,13 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from wildrydes_cli.statehome import remove_tree
 
 LOG = logging.getLogger(__name__)
 
@@ -307,8 +308,4 @@ def iter_records(directory: Path) -> Iterator[dict]:
 
 def erase(directory: Path) -> bool:
     """Delete a journal and its blobs (``--fresh``/``local reset``); True when there was one."""
-    directory = Path(directory)
-    if not directory.exists():
-        return False
-    shutil.rmtree(directory)
-    return True
+    return remove_tree(directory)

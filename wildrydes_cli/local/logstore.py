@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wildrydes_cli.statehome import remove_tree
 from wildrydes_cli.local.logfiles import PREVIOUS, SUFFIX, encode_batch, file_name, header, read_file, write_all
 
 LOG = logging.getLogger(__name__)
@@ -402,10 +403,4 @@ def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], Non
 
 def erase(directory: Path) -> bool:
     """Delete the store (``local start --fresh``/``local reset``); True when there was one."""
-    import shutil
-
-    directory = Path(directory)
-    if not directory.exists():
-        return False
-    shutil.rmtree(directory)
-    return True
+    return remove_tree(directory)
