@@ -74,7 +74,7 @@ class BodyWriter:
             explain.check_margins([margin], "single")
         if not isfinite(score):
             raise ValueError("a score is not a finite number; JSON has no NaN or Infinity")
-        if intercept is not self._intercept:
+        if intercept is not self._intercept and intercept != self._intercept:
             self._explain_with(intercept)
         if self._classifier:
             return self._numbers % ((score, score > self._threshold) + terms) + self._suffixes[1]
@@ -96,7 +96,7 @@ class BodyWriter:
             explain.check_margins(margins, style)
         if not all(map(isfinite, scores)):
             raise ValueError("a score is not a finite number; JSON has no NaN or Infinity")
-        if intercept is not self._intercept:
+        if intercept is not self._intercept and intercept != self._intercept:
             self._explain_with(intercept)
         rows = [values + row_terms for values, row_terms in zip(self._values(scores), terms)]
         return self._join(style, self._numbers, self._suffixes[style != "sagemaker"], rows)

@@ -117,6 +117,7 @@ class MXNetEngine:
         loaded.bind(data_shapes=[("data", (1, model.dimension))], for_training=False)
         self._symbol = loaded.symbol
         self._params = loaded.get_params()
+        self._explained: tuple | None = None   # _explain_params, on the first ?explain=true
         self._modules: dict[int, object] = {1: loaded}
 
     def _module_for(self, rows: int):
@@ -150,15 +151,23 @@ class MXNetEngine:
         """
         _explainable(self.model)
         mx = self._mx
-        arg_params = self._params[0]
-        weight = next(v for k, v in arg_params.items() if k.endswith("weight"))
-        bias_params = [v for k, v in arg_params.items() if k.endswith("bias")]
-        bias = float(bias_params[0].asnumpy().ravel()[0]) if bias_params else 0.0
-        terms = (mx.nd.array(rows, dtype="float32") * weight.reshape((1, -1))).asnumpy()
+        weight, bias = self._explain_params()
+        terms = (mx.nd.array(rows, dtype="float32") * weight).asnumpy()
         explained = []
         for row_terms in terms.tolist():
             explained.append((tuple(row_terms), bias, sum(row_terms) + bias))
         return explained
+
+    def _explain_params(self):
+        """(weight as a 1 x N row, bias as a float): read from the parameters once per engine, so
+        each request does not repeat it and the intercept is one float object per model."""
+        if self._explained is None:
+            arg_params = self._params[0]
+            weight = next(v for k, v in arg_params.items() if k.endswith("weight"))
+            bias_params = [v for k, v in arg_params.items() if k.endswith("bias")]
+            bias = float(bias_params[0].asnumpy().ravel()[0]) if bias_params else 0.0
+            self._explained = (weight.reshape((1, -1)), bias)
+        return self._explained
 
     def predict_one(self, row) -> float:
         return self.predict([row])[0]

@@ -1,4 +1,5 @@
-"""Request parsing and response shapes of the HTTP API (pure functions).
+"""Request parsing of the HTTP API and its proxy responses (pure functions); the prediction
+bodies themselves are written by bodies.py.
 
 Three request styles reach the same model:
 

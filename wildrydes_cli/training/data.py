@@ -160,6 +160,11 @@ def read_jsonl(path: Path | str) -> Dataset:
             raise UsageError(f"{name} is not UTF-8 text; expected JSON Lines") from None
     if not values:
         raise UsageError(f"{name} has no rides; expected one JSON object per line with {', '.join(COLUMNS)}")
+    return _dataset(values, path)
+
+
+def _dataset(values: list[list[float]], path: Path) -> Dataset:
+    """Rows of (features..., label) as read from ``path``."""
     table = np.asarray(values, dtype=np.float64)
     LOG.info("read %d rows from %s", len(values), path)
     return Dataset(features=table[:, :len(FEATURES)], labels=table[:, len(FEATURES)], source=str(path))
@@ -194,9 +199,7 @@ def read_csv(path: Path | str) -> Dataset:
             raise UsageError(f"{name} line {reader.line_num} is not valid CSV ({exc})") from None
     if not values:
         raise UsageError(f"{name} has a header but no data rows; add rides to train on")
-    table = np.asarray(values, dtype=np.float64)
-    LOG.info("read %d rows from %s", len(values), path)
-    return Dataset(features=table[:, :len(FEATURES)], labels=table[:, len(FEATURES)], source=str(path))
+    return _dataset(values, path)
 
 
 def write_csv(dataset: Dataset, path: Path | str) -> None:
