@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from wildrydes_cli.local.httpio import HttpRequest  # noqa: E402
+from wildrydes_cli.local.front.httpio import HttpRequest  # noqa: E402
 
 
 def Req(method: str, target: str, headers=(), body: bytes = b"") -> HttpRequest:  # noqa: N802
@@ -76,9 +76,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2000)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from wildrydes_cli.local import wsgi
-    from wildrydes_cli.local.auth import Gate
-    from wildrydes_cli.local.credentials import local_credentials
+    from wildrydes_cli.local.awsapi import wsgi
+    from wildrydes_cli.local.awsapi.auth import Gate
+    from wildrydes_cli.local.awsapi.credentials import local_credentials
 
     with tempfile.TemporaryDirectory(prefix="wildrydes-bench-auth-") as tmp:
         keys = local_credentials(Path(tmp))

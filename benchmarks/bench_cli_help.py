@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 TARGET_S = 0.3
-HEAVY = ("boto3", "botocore", "rich", "mxnet", "numpy", "moto", "wildrydes_cli.aws")
+HEAVY = ("boto3", "botocore", "rich", "mxnet", "numpy", "moto", "wildrydes_cli.aws.client")
 
 
 def _time(command: list[str], runs: int) -> list[float]:
@@ -36,7 +36,7 @@ def _time(command: list[str], runs: int) -> list[float]:
 
 
 def _help_from(root: str) -> list[str]:
-    code = f"import sys; sys.path.insert(0, {root!r}); from wildrydes_cli.cli import main; sys.exit(main(['--help']))"
+    code = f"import sys; sys.path.insert(0, {root!r}); from wildrydes_cli.cli.main import main; sys.exit(main(['--help']))"
     return [sys.executable, "-c", code]
 
 
@@ -55,7 +55,7 @@ def compare(against: str, runs: int) -> dict:
 
 def heavy_imports() -> list[str]:
     """Heavy modules loaded by `--help` (should be none)."""
-    code = ("import sys\nfrom wildrydes_cli.cli import main\n"
+    code = ("import sys\nfrom wildrydes_cli.cli.main import main\n"
             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -70,7 +70,7 @@ def main() -> int:
     parser.add_argument("--against", help="another source tree holding wildrydes_cli/, timed interleaved")
     args = parser.parse_args()
     exe = shutil.which("wildrydes", path=str(Path(sys.executable).parent)) or shutil.which("wildrydes")
-    help_cmd = [exe, "--help"] if exe else [sys.executable, "-m", "wildrydes_cli.cli", "--help"]
+    help_cmd = [exe, "--help"] if exe else [sys.executable, "-m", "wildrydes_cli.cli.main", "--help"]
     _time(help_cmd, 2)  # warm the page cache
     bare = _time([sys.executable, "-c", "pass"], args.runs)
     helped = _time(help_cmd, args.runs)

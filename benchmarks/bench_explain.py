@@ -78,7 +78,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "lambda"))
     import boto3
 
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     with moto_s3():
         s3 = boto3.client("s3")

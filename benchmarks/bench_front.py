@@ -24,7 +24,7 @@ from pathlib import Path
 SERVER = r'''
 import asyncio
 import uvloop
-from wildrydes_cli.local.gateway import HttpResponse
+from wildrydes_cli.local.invoke.gateway import HttpResponse
 
 RESPONSE = HttpResponse(200, [("Content-Type", "application/json")], b'{"score":0.71,"predicted_label":1}')
 
@@ -35,7 +35,7 @@ async def handle(request, client):
 
 async def main():
     try:  # the front since issue 11
-        from wildrydes_cli.local import connection, httpio
+        from wildrydes_cli.local.front import connection, httpio
         accept = connection.Connections(handle, httpio.Limits(), 0).accept
         kind = "connection.py + httpio (httptools)"
     except ImportError:  # the hand-written front: Emulator.connection around httpio.read_request

@@ -19,7 +19,7 @@ interleaved so that load from anything else on the machine falls on all alike:
 - deployment package size, zipped and unzipped.
 
 The function's code and, for mxnet, MXNet and numpy come from the packages
-``wildrydes deploy`` builds (``wildrydes_cli.packaging.build``; the first mxnet
+``wildrydes deploy`` builds (``wildrydes_cli.deploy.packaging.build``; the first mxnet
 build downloads its manylinux wheels from PyPI and is cached in
 benchmarks/.work/). The lean process gets only its package on sys.path (no
 boto3 to fall back on); mxnet and the boto3 floor get boto3 from this
@@ -120,7 +120,7 @@ def deps_dir(names: list[str], dest: Path) -> Path:
 
 def unpacked_package(engine: str, dest: Path):
     """Build (or reuse) the deployment zip for ``engine`` and unzip it into ``dest``."""
-    from wildrydes_cli import packaging
+    from wildrydes_cli.deploy import packaging
 
     package = packaging.build(engine, PACKAGE_CACHE)
     with zipfile.ZipFile(package.path) as archive:
@@ -156,7 +156,7 @@ def main() -> None:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     import logging
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -134,7 +134,7 @@ def _peak(fn, data: bytes) -> tuple[float, float, str]:
 
 
 def model_side(ref: str) -> None:
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     real = (ROOT / "tests/fixtures/sagemaker-linear-learner-regressor/model.tar.gz").read_bytes()
     million = write_model_archive([0.5] * 1_000_000, 0.25, "regressor")

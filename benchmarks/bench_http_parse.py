@@ -11,7 +11,7 @@ response, like the daemon does per request:
 
 * hand-written: ``read_request`` of the tree given by ``--baseline`` (the
   front before issue 11, e.g. ``git archive 22aa251 wildrydes_cli | tar -x -C DIR``);
-* httptools: ``wildrydes_cli.local.httpio.RequestParser`` (llhttp);
+* httptools: ``wildrydes_cli.local.front.httpio.RequestParser`` (llhttp);
 * h11: ``h11.Connection`` (pure Python), events read and the response sent
   through h11 (it requires both before the next request); skipped when h11 is
   not installed (it is not a dependency).
@@ -28,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from wildrydes_cli.local import httpio
-from wildrydes_cli.local.gateway import HttpResponse
+from wildrydes_cli.local.front import httpio
+from wildrydes_cli.local.invoke.gateway import HttpResponse
 
 BODY = b'{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
 RAW = (b"POST /restapis/abc123/prod/_user_request_/ HTTP/1.1\r\nHost: 127.0.0.1:4566\r\n"

@@ -1,4 +1,4 @@
-"""Benchmark keeping the function's log events across restarts (logstore.py).
+"""Benchmark keeping the function's log events across restarts (kept_logs.py).
 
     python benchmarks/bench_logkeep.py [--invocations 20000] [--batch 100] [--events 10000] [--starts 3]
 
@@ -31,8 +31,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 import emulated  # noqa: E402
 
-from wildrydes_cli.local import lambdalogs, logstore, moto_backends  # noqa: E402
-from wildrydes_cli.local.lambdalogs import Invocation, LogSink, invocation_lines  # noqa: E402
+from wildrydes_cli.local.invoke import lambda_log_lines, kept_logs  # noqa: E402
+from wildrydes_cli.local.awsapi import moto_backends  # noqa: E402
+from wildrydes_cli.local.invoke.lambda_log_lines import Invocation, LogSink, invocation_lines  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 RID = "8f5c2f4e-1111-2222-3333-444455556666"
@@ -52,11 +53,11 @@ def per_request(invocations: int, batch: int, directory: Path | None) -> tuple[f
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(1)              # as the daemon: syncs in its executor, off the loop
-        store = logstore.LogStore(directory, background=pool.submit)
+        store = kept_logs.LogStore(directory, background=pool.submit)
         store.load()
         write = store.keeping(write)
     sink = LogSink(write, schedule=lambda delay, callback: None)   # flushed by hand below, every ``batch``
-    stream = lambdalogs.stream_name()
+    stream = lambda_log_lines.stream_name()
     name = "bench-store" if store else "bench-plain"
     longest = 0.0
     t0 = time.perf_counter()
@@ -91,8 +92,8 @@ def fdatasync_cost(directory: Path, n: int = 50) -> float:
 
 
 def restore_cost(directory: Path, events: int) -> float:
-    """logstore.restore of ``events`` events in one group (read, parse, put into moto's backend)."""
-    store = logstore.LogStore(directory)
+    """kept_logs.restore of ``events`` events in one group (read, parse, put into moto's backend)."""
+    store = kept_logs.LogStore(directory)
     store.load()
     now = int(time.time() * 1000) - events
     for i in range(0, events, 5):
@@ -103,7 +104,7 @@ def restore_cost(directory: Path, events: int) -> float:
     def put(account: str, region: str, group: str, stream: str, kept: list[dict]) -> None:
         moto_backends.restore_log_events(account, region, group, stream, kept, LogSink.MAX_EVENTS_PER_STREAM)
 
-    stats = logstore.restore(logstore.LogStore(directory), put)
+    stats = kept_logs.restore(kept_logs.LogStore(directory), put)
     assert stats.events == events, stats
     return stats.seconds
 
@@ -120,15 +121,15 @@ def start_times(events: int, starts: int) -> dict:
             deployed = emulated.deploy(status.endpoint_url, emulated.zip_files({"index.py": (
                 "def handler(e, c):\n    return {'statusCode': 200, 'body': 'ok'}\n")}), {},
                 function_name="fn")
-        store = logstore.LogStore(logstore.store_dir(with_store))
+        store = kept_logs.LogStore(kept_logs.store_dir(with_store))
         store.load()
         now = int(time.time() * 1000) - events
         for i in range(0, events, 5):
-            store.append(ACCOUNT, REGION, lambdalogs.log_group(deployed.function_name), "s",
+            store.append(ACCOUNT, REGION, lambda_log_lines.log_group(deployed.function_name), "s",
                          [{"timestamp": now + i + k, "message": line} for k, line in enumerate(lines_of(i))])
         store.close()
         shutil.copytree(with_store, without)
-        logstore.erase(logstore.store_dir(without))
+        kept_logs.erase(kept_logs.store_dir(without))
         out: dict = {}
         for label, state_dir in (("with", with_store), ("without", without)) * starts:
             settings = Settings(state_dir=state_dir, local_port=port)

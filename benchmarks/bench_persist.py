@@ -154,7 +154,7 @@ def _replay_seconds(home: Path) -> float:
 def _s3(endpoint: str, home: Path):
     """An S3 client signed with the local target's own credentials for this home (its SigV4 gate
     refuses any other; local/credentials.py)."""
-    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.aws.client import aws_for
     from wildrydes_cli.settings import Settings
 
     return aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=home / "state")).client("s3")
@@ -165,9 +165,9 @@ def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> No
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from wildrydes_cli.aws import aws_for
+    from wildrydes_cli.aws.client import aws_for
     from wildrydes_cli.settings import Settings
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.publish import publish_model
 
     aws = aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=state_dir))

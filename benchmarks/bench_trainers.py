@@ -33,11 +33,11 @@ def main() -> int:
     from wildrydes_cli.mxnet_support import mxnet_importable
     from wildrydes_cli.training import numpy_trainer
     from wildrydes_cli.training.synthetic import generate_rides
-    from wildrydes_cli.training.trainer import TrainConfig
+    from wildrydes_cli.training.mxnet_trainer import TrainConfig
 
     trainers = {"numpy": numpy_trainer.train}
     if mxnet_importable():
-        from wildrydes_cli.training.trainer import train as mxnet_train
+        from wildrydes_cli.training.mxnet_trainer import train as mxnet_train
         trainers["mxnet"] = mxnet_train
     dataset = generate_rides(args.rows, seed=0)
     config = TrainConfig(epochs=args.epochs, seed=0)

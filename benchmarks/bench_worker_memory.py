@@ -2,7 +2,7 @@
 
     python benchmarks/bench_worker_memory.py [--invocations 20000] [--rounds 3]
 
-Starts ``wildrydes_cli.local.worker`` (as the runner does, over its pipes)
+Starts ``wildrydes_cli.local.invoke.worker`` (as the runner does, over its pipes)
 with a handler that returns at once, with ``--memory-mb 0`` (no limit) and
 ``--memory-mb 128`` (RLIMIT_DATA cap + a resident-set read per invocation),
 alternating, and reports the worker's CPU time per invocation from /proc.
@@ -29,7 +29,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def per_invocation_us(task_root: Path, memory_mb: int, invocations: int) -> float:
-    proc = subprocess.Popen([sys.executable, "-m", "wildrydes_cli.local.worker", "--task-root", str(task_root),
+    proc = subprocess.Popen([sys.executable, "-m", "wildrydes_cli.local.invoke.worker", "--task-root", str(task_root),
                              "--handler", "fast.handler", "--memory-mb", str(memory_mb)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(task_root),
                             env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONDONTWRITEBYTECODE": "1",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_DIR = ROOT / "lambda"
@@ -93,7 +94,7 @@ def unchecked_archive():
     and bias as given (inf included), which ``write_model_archive`` itself refuses to write."""
     import json
 
-    from wildrydes_cli.training import artifact_writer as w
+    from wildrydes_cli.training import sagemaker_archive as w
 
     def build(weights: list[float], bias: float, predictor_type: str = "regressor") -> bytes:
         params = w.params_bytes([("arg:fc0_weight", (len(weights), 1), weights), ("arg:fc0_bias", (1, 1), [bias])])
@@ -103,3 +104,38 @@ def unchecked_archive():
                         ("manifest.json", json.dumps(w.MANIFEST).encode()), ("additional-params.json", extra)])
         return w._tar_gz(w.ALGO_MEMBER, inner)
     return build
+
+
+# -- the CLI against moto in-process (tests/cli, deploy, observe, aws, realaws) ----------------
+# Each drives the real ``wildrydes`` command group against moto's ``mock_aws`` and checks the
+# resulting AWS state through plain boto3 (cli_helpers.py).
+
+
+@pytest.fixture
+def aws():
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def wildrydes(aws, tmp_path):
+    from cli_helpers import Wildrydes
+    return Wildrydes(tmp_path)
+
+
+@pytest.fixture
+def boot(wildrydes) -> dict:
+    """The prerequisites stack (bucket + role), made by `wildrydes bootstrap`."""
+    return wildrydes.json("bootstrap")
+
+
+@pytest.fixture
+def with_model(boot) -> dict:
+    from cli_helpers import upload_model
+    upload_model(boot["bucket"])
+    return boot
+
+
+@pytest.fixture
+def deployed(wildrydes, with_model) -> dict:
+    return wildrydes.json("deploy")

@@ -11,7 +11,7 @@ import logging
 import re
 from pathlib import Path
 
-from wildrydes_cli.aws import Aws
+from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import ScratchpadResult
 from wildrydes_cli.settings import Settings

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import emulated  # noqa: E402
-from clitools import WILDRYDES, make_cli  # noqa: E402
+import emulated
+from clitools import WILDRYDES, make_cli
 
 
 @pytest.fixture(scope="module")

@@ -53,5 +53,5 @@ def expected_score(ride, weights=WORKSHOP_WEIGHTS, bias=WORKSHOP_BIAS):
 @lru_cache(maxsize=None)
 def workshop_archive(predictor_type="binary_classifier", threshold=0.5, bias=WORKSHOP_BIAS) -> bytes:
     """A 6-feature model in the workshop's feature order, written once per test session."""
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     return write_model_archive(WORKSHOP_WEIGHTS, bias, predictor_type, threshold=threshold)

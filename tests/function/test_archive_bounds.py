@@ -84,7 +84,7 @@ def test_bounds_are_sized_from_what_linear_learner_writes():
 
 
 def test_a_model_with_1m_features_is_read_and_one_more_number_is_refused():
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     dimension = archive.MAX_PARAM_VALUES - 1       # + the bias = exactly the limit
     data = write_model_archive([0.5] * dimension, 0.25, "regressor")
     model = artifact.read_model_archive(data)

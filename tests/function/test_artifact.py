@@ -13,7 +13,7 @@ import pytest
 
 import artifact
 import engines
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 
 def _tar_gz(members: dict[str, bytes], symlink: str | None = None) -> bytes:

@@ -14,7 +14,7 @@ import index
 import models
 import s3get
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 
 @lru_cache(maxsize=None)

@@ -8,7 +8,7 @@ import pytest
 
 import formats
 import index
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event, expected_score, workshop_archive
 
 DEFAULT_KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"

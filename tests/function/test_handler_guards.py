@@ -19,7 +19,7 @@ from lambda_helpers import (
     workshop_archive,
 )
 
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
 FEATURES = ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP")

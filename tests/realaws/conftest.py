@@ -2,14 +2,11 @@
 real AWS does on top (see awsbehaviour.py), and no test waits in real time."""
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from moto import mock_aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))   # cli_helpers
 
 from awsbehaviour import AwsBehaviour
 from cli_helpers import Wildrydes, upload_model
@@ -18,7 +15,7 @@ from cli_helpers import Wildrydes, upload_model
 @pytest.fixture
 def slept(monkeypatch) -> list[float]:
     """Every sleep (stack polls, botocore's retry backoff, lock waits), recorded instead of slept."""
-    from wildrydes_cli.aws import Aws
+    from wildrydes_cli.aws.client import Aws
     waits: list[float] = []
     monkeypatch.setattr(time, "sleep", waits.append)
     monkeypatch.setattr(Aws.__init__, "__defaults__", (None, waits.append))

@@ -74,7 +74,7 @@ def test_failed_create_names_the_resource_and_reason(wildrydes, with_model, real
 def test_stack_update_touching_the_api_redeploys_prod(wildrydes, with_model, real, monkeypatch):
     first = wildrydes.json("deploy")
     assert real.stale_stages() == set()
-    from wildrydes_cli import stacks
+    from wildrydes_cli.deploy import stacks
     original = stacks.template_body
 
     def changed(name: str) -> str:   # a new release of the template: one method gains an API key
@@ -167,7 +167,7 @@ def test_deploy_survives_throttling_and_a_busy_function(wildrydes, with_model, r
 # -- defect 3: two deploys at once on one machine are serialized ------------------------
 
 def test_deploy_waits_for_the_lock_of_another_deploy(wildrydes, with_model, real, slept, tmp_path):
-    from wildrydes_cli import locks
+    from wildrydes_cli.deploy import locks
     from wildrydes_cli.settings import default_state_dir
     path = locks.lock_path(default_state_dir(), "aws", "123456789012", "us-east-1")
     with locks.held(path):     # another deploy of this target, account and region is running
@@ -181,7 +181,7 @@ def test_deploy_waits_for_the_lock_of_another_deploy(wildrydes, with_model, real
 
 
 def test_lock_is_per_account_and_region(tmp_path):
-    from wildrydes_cli import locks
+    from wildrydes_cli.deploy import locks
     one = locks.lock_path(tmp_path, "aws", "111111111111", "us-east-1")
     with locks.held(one), locks.held(locks.lock_path(tmp_path, "aws", "222222222222", "us-east-1"), timeout=0), \
             locks.held(locks.lock_path(tmp_path, "aws", "111111111111", "eu-west-1"), timeout=0):

@@ -13,13 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 from wildrydes_cli import mxnet_support
-from wildrydes_cli.cli import cli
+from wildrydes_cli.cli.main import cli
 from wildrydes_cli.errors import UsageError
-from wildrydes_cli.training import numpy_trainer, trainers
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training import numpy_trainer, choose_trainer
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.data import Dataset
 from wildrydes_cli.training.synthetic import generate_rides, ground_truth
-from wildrydes_cli.training.trainer import TrainConfig
+from wildrydes_cli.training.mxnet_trainer import TrainConfig
 
 
 def run(args):
@@ -43,7 +43,7 @@ def without_mxnet(monkeypatch):
 
 @pytest.mark.parametrize("seed", [7, 11])
 def test_classifier_equals_the_mxnet_trainer_within_noise(seed):
-    from wildrydes_cli.training.trainer import train as mxnet_train
+    from wildrydes_cli.training.mxnet_trainer import train as mxnet_train
     pytest.importorskip("mxnet")
     data, config = generate_rides(20000, seed=seed), TrainConfig(seed=seed)
     ours, theirs = numpy_trainer.train(data, config), mxnet_train(data, config)
@@ -59,7 +59,7 @@ def test_classifier_equals_the_mxnet_trainer_within_noise(seed):
 
 
 def test_regressor_equals_the_mxnet_trainer_within_noise():
-    from wildrydes_cli.training.trainer import train as mxnet_train
+    from wildrydes_cli.training.mxnet_trainer import train as mxnet_train
     pytest.importorskip("mxnet")
     data, config = regression_data(20000, seed=8), TrainConfig(predictor_type="regressor", seed=8)
     ours, theirs = numpy_trainer.train(data, config), mxnet_train(data, config)
@@ -122,12 +122,12 @@ def test_bad_training_input_is_refused(labels, config, message):
 
 def test_auto_is_mxnet_where_importable_else_numpy(monkeypatch):
     expected = "mxnet" if mxnet_support.mxnet_importable() else "numpy"
-    assert trainers.resolve("auto") == expected
+    assert choose_trainer.resolve("auto") == expected
     monkeypatch.setitem(sys.modules, "mxnet", None)
-    assert trainers.resolve("auto") == "numpy"
-    assert trainers.resolve("numpy") == "numpy"
+    assert choose_trainer.resolve("auto") == "numpy"
+    assert choose_trainer.resolve("numpy") == "numpy"
     with pytest.raises(UsageError, match="--trainer must be one of auto, numpy, mxnet, not 'jax'"):
-        trainers.resolve("jax")
+        choose_trainer.resolve("jax")
 
 
 def test_cli_numpy_trainer_reports_itself_and_saves_a_readable_artifact(tmp_path):
@@ -200,9 +200,9 @@ def test_the_main_path_never_imports_mxnet(tmp_path):
     code = f"""
 import sys
 sys.modules["mxnet"] = None            # as on a Python where MXNet does not install
-import wildrydes_cli.cli, wildrydes_cli.deploy, wildrydes_cli.predict, wildrydes_cli.packaging
-import wildrydes_cli.local.daemon, wildrydes_cli.local.runner, wildrydes_cli.training.service
-from wildrydes_cli.cli import main
+import wildrydes_cli.cli.main, wildrydes_cli.deploy.deployer, wildrydes_cli.observe.predict, wildrydes_cli.deploy.packaging
+import wildrydes_cli.local.daemon, wildrydes_cli.local.invoke.runner, wildrydes_cli.training.service
+from wildrydes_cli.cli.main import main
 code = main(["train", "--rows", "500", "--epochs", "2", "--save", {str(tmp_path / "m.tar.gz")!r}])
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2] / "lambda")!r})
 import artifact

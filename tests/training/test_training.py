@@ -12,12 +12,12 @@ from click.testing import CliRunner
 
 import artifact
 import engines
-from wildrydes_cli.cli import cli
+from wildrydes_cli.cli.main import cli
 from wildrydes_cli.training import metrics
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.data import COLUMNS, FEATURES, Dataset, read_csv, write_csv
 from wildrydes_cli.training.synthetic import generate_rides, ground_truth
-from wildrydes_cli.training.trainer import TrainConfig, fold, train
+from wildrydes_cli.training.mxnet_trainer import TrainConfig, fold, train
 
 
 def export(model) -> bytes:
@@ -273,7 +273,7 @@ def no_emulator(monkeypatch):
 
 def test_missing_data_file_is_reported_before_the_target_starts(tmp_path, no_emulator):
     """No --save, no bucket, local target: the missing file is the error, and no emulator is started."""
-    from wildrydes_cli.local import state as daemon_state
+    from wildrydes_cli.local import daemon_files
     from wildrydes_cli.settings import Settings
     result = run(["--target", "local", "--scratchpad", str(tmp_path / "scratchpad.txt"),
                   "train", "--data", str(tmp_path / "missing.csv")])
@@ -281,7 +281,7 @@ def test_missing_data_file_is_reported_before_the_target_starts(tmp_path, no_emu
     assert "cannot read --data" in result.stderr and "missing.csv" in result.stderr
     assert "emulator" not in result.stderr and "no data bucket" not in result.stderr
     state_dir = Settings(target="local").state_dir
-    assert daemon_state.read_state(state_dir) is None and not daemon_state.local_dir(state_dir).exists()
+    assert daemon_files.read_state(state_dir) is None and not daemon_files.local_dir(state_dir).exists()
 
 
 def test_bad_data_file_is_reported_before_the_target_starts(tmp_path, no_emulator):

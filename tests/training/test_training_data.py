@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from wildrydes_cli.cli import cli
+from wildrydes_cli.cli.main import cli
 from wildrydes_cli.training.data import read_data, write_csv
 from wildrydes_cli.training.synthetic import generate_rides
 

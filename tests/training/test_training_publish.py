@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 import artifact
-from wildrydes_cli.aws import Aws, aws_for
-from wildrydes_cli.cli import cli
+from wildrydes_cli.aws.client import Aws, aws_for
+from wildrydes_cli.cli.main import cli
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.layout import INLINE_MODEL_MAX_BYTES
 from wildrydes_cli.training.publish import job_name, publish_model
 

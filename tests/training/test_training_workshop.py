@@ -10,7 +10,7 @@ import engines
 import numpy as np
 import pytest
 
-from wildrydes_cli.training.artifact_writer import write_model_archive
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.service import DEFAULT_ROWS
 from wildrydes_cli.training.synthetic import (
     MILD_TMAX,
@@ -18,7 +18,7 @@ from wildrydes_cli.training.synthetic import (
     generate_rides,
     ground_truth,
 )
-from wildrydes_cli.training.trainer import TrainConfig, train
+from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
 
 WORKSHOP_RIDE = [30.0, 30.0, 2500.0, 300.0, 333.0, 0.0]   # distance, health, magic, TMIN, TMAX, PRCP
 LOW_MAGIC_RIDE = [30.0, 30.0, 500.0, 300.0, 333.0, 0.0]
@@ -121,7 +121,7 @@ def test_train_reports_the_rule_that_labelled_its_synthetic_rides(tmp_path):
 
     from click.testing import CliRunner
 
-    from wildrydes_cli.cli import cli
+    from wildrydes_cli.cli.main import cli
 
     runner = CliRunner()
     result = runner.invoke(cli, ["--output", "json", "train", "--rows", "500", "--epochs", "1", "--breed", "shire",

@@ -1,6 +1,6 @@
 """Start, stop and find the emulator daemon (the CLI side).
 
-``ensure_running(settings)`` is what ``wildrydes_cli.target.resolve`` calls for
+``ensure_running(settings)`` is what ``wildrydes_cli.aws.target.resolve`` calls for
 the local target: it returns the endpoint URL of a healthy daemon, starting one
 first when needed. The daemon is a detached process (its own session, output to
 the log file, stdin closed) so it outlives the command that started it; a file
@@ -26,9 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
-from wildrydes_cli.local import journal, logstore
-from wildrydes_cli.local import state as st
-from wildrydes_cli.local.credentials import local_credentials
+from wildrydes_cli.local.awsapi import journal
+from wildrydes_cli.local.invoke import kept_logs
+from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.results import LocalCompactResult
 from wildrydes_cli.settings import Settings
 
@@ -55,12 +56,12 @@ class Status:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def _status(state: st.DaemonState, **extra) -> Status:
+def _status(state: daemon_files.DaemonState, **extra) -> Status:
     return Status(running=True, pid=state.pid, port=state.port, endpoint_url=state.url,
                   log_file=state.log_file, started_at=state.started_at, **extra)
 
 
-def healthy(state: st.DaemonState, timeout: float = 2.0) -> bool:
+def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
     """True when the daemon recorded in ``state`` answers its health probe with its own pid."""
     try:
         with urllib.request.urlopen(f"{state.url}/_wildrydes/health", timeout=timeout) as resp:
@@ -69,31 +70,31 @@ def healthy(state: st.DaemonState, timeout: float = 2.0) -> bool:
         return False
 
 
-def _live_state(settings: Settings) -> tuple[st.DaemonState | None, int | None]:
+def _live_state(settings: Settings) -> tuple[daemon_files.DaemonState | None, int | None]:
     """(state of a live daemon, None) or (None, stale pid removed from the state file)."""
-    state = st.read_state(settings.state_dir)
+    state = daemon_files.read_state(settings.state_dir)
     if state is None:
         return None, None
-    if st.pid_alive(state.pid) and st.is_daemon_process(state.pid):
+    if daemon_files.pid_alive(state.pid) and daemon_files.is_daemon_process(state.pid):
         return state, None
     LOG.warning("removing stale emulator state: pid %d is not running", state.pid)
-    st.clear_state(settings.state_dir)
+    daemon_files.clear_state(settings.state_dir)
     return None, state.pid
 
 
 def status(settings: Settings) -> Status:
-    st.resolve_port(None, settings.local_port)   # checked always, like ensure_running
+    daemon_files.resolve_port(None, settings.local_port)   # checked always, like ensure_running
     state, stale = _live_state(settings)
     if state is None:
-        return Status(running=False, stale_pid=stale, log_file=str(st.log_file(settings.state_dir)))
+        return Status(running=False, stale_pid=stale, log_file=str(daemon_files.log_file(settings.state_dir)))
     return _status(state)
 
 
 @contextmanager
 def _start_lock(settings: Settings):
-    st.private_dir(settings.state_dir)
-    path = st.private_dir(st.local_dir(settings.state_dir)) / "start.lock"
-    with st.open_private(path, "w") as handle:
+    daemon_files.private_dir(settings.state_dir)
+    path = daemon_files.private_dir(daemon_files.local_dir(settings.state_dir)) / "start.lock"
+    with daemon_files.open_private(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -103,7 +104,7 @@ def _start_lock(settings: Settings):
 
 def _check_limits() -> None:
     """The front's timeouts from the environment, checked here so a bad value is a usage error."""
-    from wildrydes_cli.local.httpio import Limits
+    from wildrydes_cli.local.front.httpio import Limits
 
     try:
         Limits.from_env()
@@ -126,8 +127,8 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
     while a daemon runs, since it would keep its state in memory.
     """
     explicit_port = port
-    port = st.resolve_port(port, settings.local_port)
-    st.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
+    port = daemon_files.resolve_port(port, settings.local_port)
+    daemon_files.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
     _check_limits()
     local_credentials(settings.state_dir)  # likewise: an unusable credentials file is a message here
     with _start_lock(settings):
@@ -138,7 +139,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 "`wildrydes local stop` first, or `wildrydes local reset` to stop it and erase what it keeps.")
         if fresh:
             journal.erase(journal.journal_dir(settings.state_dir))
-            logstore.erase(logstore.store_dir(settings.state_dir))
+            kept_logs.erase(kept_logs.store_dir(settings.state_dir))
         if state is not None:
             if not healthy(state):
                 raise LocalTargetError(
@@ -146,15 +147,15 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                     f"run `wildrydes local stop` and start it again (log: {state.log_file}).")
             _check_same_port(state, explicit_port, port)
             return _status(state, already_running=True)
-        if port and st.port_in_use(port):
+        if port and daemon_files.port_in_use(port):
             raise LocalTargetError(
-                f"Port {port} on {st.HOST} is already in use by another program; choose another with "
-                f"`wildrydes local start --port N` or {st.PORT_ENV}=N.")
-        log_path = st.log_file(settings.state_dir)
-        st.private_dir(log_path.parent)
-        with st.open_private(log_path, "ab") as log:
+                f"Port {port} on {daemon_files.HOST} is already in use by another program; choose another with "
+                f"`wildrydes local start --port N` or {daemon_files.PORT_ENV}=N.")
+        log_path = daemon_files.log_file(settings.state_dir)
+        daemon_files.private_dir(log_path.parent)
+        with daemon_files.open_private(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", st.SERVER_MODULE, "--port", str(port),
+                [sys.executable, "-m", daemon_files.SERVER_MODULE, "--port", str(port),
                  "--state-dir", str(settings.state_dir)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True, cwd=str(log_path.parent),
@@ -166,7 +167,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 raise LocalTargetError(
                     f"The emulator exited during start-up (code {code}). Last lines of {log_path}:\n"
                     f"{_log_tail(log_path)}")
-            state = st.read_state(settings.state_dir)
+            state = daemon_files.read_state(settings.state_dir)
             if state is not None and state.pid == proc.pid and healthy(state, timeout=1.0):
                 return _status(state, stale_pid=stale)
             sleep(0.05)
@@ -202,7 +203,7 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(state.pid)
-        if not st.pid_alive(state.pid):
+        if not daemon_files.pid_alive(state.pid):
             break
         sleep(0.05)
     else:
@@ -213,7 +214,7 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[
         os.killpg(state.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    st.clear_state(settings.state_dir, pid=state.pid)
+    daemon_files.clear_state(settings.state_dir, pid=state.pid)
     return Status(running=False, pid=state.pid, port=state.port, endpoint_url=state.url, log_file=state.log_file)
 
 
@@ -222,7 +223,7 @@ def reset(settings: Settings) -> Status:
     stopped = stop(settings)
     with _start_lock(settings):
         journal.erase(journal.journal_dir(settings.state_dir))
-        logstore.erase(logstore.store_dir(settings.state_dir))
+        kept_logs.erase(kept_logs.store_dir(settings.state_dir))
     return stopped
 
 
@@ -233,7 +234,7 @@ def compact(settings: Settings) -> LocalCompactResult:
     The start lock keeps a daemon from starting meanwhile; the journal's own
     lock would refuse one anyway.
     """
-    from wildrydes_cli.local import compact as compacting
+    from wildrydes_cli.local.awsapi import compact as compacting
 
     with _start_lock(settings):
         state, _ = _live_state(settings)
@@ -255,7 +256,7 @@ def compact(settings: Settings) -> LocalCompactResult:
                               outcome.bytes_before, outcome.bytes_after, outcome.seconds, outcome.reason)
 
 
-def _check_same_port(state: st.DaemonState, explicit: int | None, port: int) -> None:
+def _check_same_port(state: daemon_files.DaemonState, explicit: int | None, port: int) -> None:
     """``local start --port P`` while the daemon listens on Q: say so, never quietly ignore P (0 = any)."""
     if explicit is not None and port not in (0, state.port):
         raise UsageError(
@@ -266,7 +267,7 @@ def _check_same_port(state: st.DaemonState, explicit: int | None, port: int) -> 
 
 def ensure_running(settings: Settings) -> str:
     """The endpoint URL of a healthy emulator, starting one if needed."""
-    st.resolve_port(None, settings.local_port)   # a bad WILDRYDES_LOCAL_PORT is an error even while one runs
+    daemon_files.resolve_port(None, settings.local_port)   # a bad WILDRYDES_LOCAL_PORT is an error even while one runs
     state, _ = _live_state(settings)
     if state is not None and healthy(state):
         return state.url

@@ -34,10 +34,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local import auth, connection, gateway, httpio, logstore, moto_backends, persist, routes, state, wsgi
-from wildrydes_cli.local.credentials import Credentials, local_credentials
-from wildrydes_cli.local.functions import find_function
-from wildrydes_cli.local.runner import DEFAULT_MAX_WORKERS, Runner
+from wildrydes_cli.local.awsapi import auth, moto_backends, persist, wsgi
+from wildrydes_cli.local.front import connection, httpio
+from wildrydes_cli.local.invoke import gateway, kept_logs, routes
+from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local.awsapi.credentials import Credentials, local_credentials
+from wildrydes_cli.local.invoke.functions import find_function
+from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
 
 LOG = logging.getLogger(__name__)
 
@@ -50,12 +53,12 @@ class Emulator:
 
     def __init__(self, port: int, max_workers: int = DEFAULT_MAX_WORKERS, *, gate: auth.Gate,
                  credentials: Credentials, task_dir: Path | None = None,
-                 persistence: persist.Persistence | None = None, log_store: logstore.LogStore | None = None):
+                 persistence: persist.Persistence | None = None, log_store: kept_logs.LogStore | None = None):
         self.port = port
         self.gate = gate
         self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
         self.log_store = log_store
-        self.runner = Runner(f"http://{state.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
+        self.runner = Runner(f"http://{daemon_files.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
                              credentials=credentials, log_store=log_store)
 
     async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
@@ -91,7 +94,7 @@ class Emulator:
             body=request.body, api_id=api_id, stage=stage, resource_path=route.resource_path,
             resource_id=route.resource_id, path_parameters=route.path_parameters,
             stage_variables=route.stage_variables, account_id=route.account_id,
-            source_ip=client[0] if client else "127.0.0.1", domain_name=f"{state.HOST}:{self.port}")
+            source_ip=client[0] if client else "127.0.0.1", domain_name=f"{daemon_files.HOST}:{self.port}")
         request_id = event["requestContext"]["requestId"]
         outcome = await self.runner.invoke(spec, event, request_id)
         if outcome.kind == "timeout":
@@ -116,7 +119,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
         await holder["connections"].accept(reader, writer)
 
     limits = limits or httpio.Limits.from_env()
-    server = await asyncio.start_server(on_connection, state.HOST, port, limit=httpio.MAX_HEADER_BYTES,
+    server = await asyncio.start_server(on_connection, daemon_files.HOST, port, limit=httpio.MAX_HEADER_BYTES,
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
     # Replay the journal before anyone is served: blocking the loop here keeps connections in the backlog.
@@ -127,18 +130,18 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
     # (requests allocate little that forms cycles). Measured: p99 under load fell from ~90 ms.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
-    emulator = Emulator(bound, max_workers=state.resolve_workers(DEFAULT_MAX_WORKERS),
-                        task_dir=state.tasks_dir(state_dir), gate=auth.Gate(state_dir, credentials),
+    emulator = Emulator(bound, max_workers=daemon_files.resolve_workers(DEFAULT_MAX_WORKERS),
+                        task_dir=daemon_files.tasks_dir(state_dir), gate=auth.Gate(state_dir, credentials),
                         credentials=credentials, persistence=persistence, log_store=log_store)
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    state.write_state(state_dir, state.DaemonState(pid=os.getpid(), port=bound,
-                                                   log_file=str(state.log_file(state_dir)),
+    daemon_files.write_state(state_dir, daemon_files.DaemonState(pid=os.getpid(), port=bound,
+                                                   log_file=str(daemon_files.log_file(state_dir)),
                                                    started_at=time.time(), version=__version__))
     LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d); %s, at most %d connections",
-             __version__, state.HOST, bound, os.getpid(), limits, holder["connections"].cap)
+             __version__, daemon_files.HOST, bound, os.getpid(), limits, holder["connections"].cap)
     if ready_hook:
         ready_hook(bound)
     try:
@@ -150,21 +153,21 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
         if log_store is not None:
             log_store.close()        # ... and syncs them
         persistence.close()
-        state.clear_state(state_dir, pid=os.getpid())
+        daemon_files.clear_state(state_dir, pid=os.getpid())
 
 
-def open_log_store(state_dir: Path, persistence: persist.Persistence) -> logstore.LogStore | None:
+def open_log_store(state_dir: Path, persistence: persist.Persistence) -> kept_logs.LogStore | None:
     """The function's kept log events, put back into moto; None when nothing is kept (PERSIST=0)."""
     if persistence.journal is None:
         return None
-    from wildrydes_cli.local.lambdalogs import LogSink
+    from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
 
-    store = logstore.LogStore(logstore.store_dir(state_dir))
+    store = kept_logs.LogStore(kept_logs.store_dir(state_dir))
 
     def put(account_id: str, region: str, group: str, stream: str, events: list[dict]) -> None:
         moto_backends.restore_log_events(account_id, region, group, stream, events, LogSink.MAX_EVENTS_PER_STREAM)
 
-    logstore.restore(store, put)
+    kept_logs.restore(store, put)
     return store
 
 
@@ -200,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _run(serve(args.port, args.state_dir, limits=limits))
     except OSError as exc:
-        LOG.error("cannot listen on %s:%d: %s", state.HOST, args.port, exc)
+        LOG.error("cannot listen on %s:%d: %s", daemon_files.HOST, args.port, exc)
         return 3
     return 0
 

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from wildrydes_cli.training.data import Dataset
-from wildrydes_cli.training.trainer import (
+from wildrydes_cli.training.mxnet_trainer import (
     EpochCallback,
     Fitted,
     TrainConfig,

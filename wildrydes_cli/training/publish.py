@@ -21,7 +21,7 @@ from wildrydes_cli import layout, modelcheck
 from wildrydes_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from wildrydes_cli.aws import Aws
+    from wildrydes_cli.aws.client import Aws
 
 LOG = logging.getLogger(__name__)
 

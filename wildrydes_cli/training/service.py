@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.training import publish, trainers
+from wildrydes_cli.training import publish, choose_trainer
 from wildrydes_cli.training.data import Dataset, read_data
-from wildrydes_cli.training.trainer import MIN_ROWS, TrainConfig, TrainedModel
+from wildrydes_cli.training.mxnet_trainer import MIN_ROWS, TrainConfig, TrainedModel
 
 if TYPE_CHECKING:
-    from wildrydes_cli.aws import Aws
+    from wildrydes_cli.aws.client import Aws
 
 LOG = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class TrainRequest:
     epochs: int = 15
     bucket: str | None = None
     save: Path | None = None
-    trainer: str = "auto"      # trainers.TRAINERS: auto = mxnet where importable, else numpy
+    trainer: str = "auto"      # choose_trainer.TRAINERS: auto = mxnet where importable, else numpy
 
 
 def check_request(request: TrainRequest) -> None:
@@ -84,7 +84,7 @@ def load_dataset(request: TrainRequest) -> Dataset:
 
 
 def package(model: TrainedModel) -> bytes:
-    from wildrydes_cli.training.artifact_writer import write_model_archive
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     return write_model_archive(model.weights, model.bias, model.predictor_type, model.threshold,
                                model.feature_names)
@@ -112,9 +112,9 @@ class BucketDestination:
     @classmethod
     def prepare(cls, request: TrainRequest, settings: Settings) -> "BucketDestination":
         """Resolve the target and the bucket, and check the bucket exists (fail before training)."""
-        from wildrydes_cli.aws import Aws
-        from wildrydes_cli.data_bucket import require_data_bucket
-        from wildrydes_cli.target import resolve
+        from wildrydes_cli.aws.client import Aws
+        from wildrydes_cli.aws.data_bucket import require_data_bucket
+        from wildrydes_cli.aws.target import resolve
 
         target = resolve(settings)
         aws = Aws(target)
@@ -165,7 +165,7 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
 def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
     """Do one ``wildrydes train``: returns the summary dict."""
     check_request(request)
-    trainer = trainers.resolve(request.trainer)   # a missing MXNet is reported before anything else
+    trainer = choose_trainer.resolve(request.trainer)   # a missing MXNet is reported before anything else
     # Local input first: a missing or bad --data file must not start the emulator or call AWS.
     dataset = read_data(request.data) if request.data is not None else None
     if dataset is not None:
@@ -174,7 +174,7 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    model = trainers.train_function(trainer)(dataset, config, on_epoch=on_epoch)
+    model = choose_trainer.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
     return summary(request, dataset, model, location, trainer)
 
@@ -203,8 +203,8 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
     (``synthetic.ground_truth(breed)``; each breed's is in its result's ``rule``.)
     """
     check_breeds_request(request, count)
-    trainer = trainers.resolve(request.trainer)
-    train = trainers.train_function(trainer)
+    trainer = choose_trainer.resolve(request.trainer)
+    train = choose_trainer.train_function(trainer)
     destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     trained = []

@@ -1,0 +1,205 @@
+"""scratchpad, bootstrap, status and cleanup against moto, checked through boto3."""
+from __future__ import annotations
+
+import boto3
+
+import json
+
+from cli_helpers import MODEL_KEY, NEWER_KEY, interactive, run_main, upload_model
+from wildrydes_cli import deployment_record
+from wildrydes_cli.settings import Settings
+
+
+def _stack_names() -> list[str]:
+    return [s["StackName"] for s in boto3.client("cloudformation").describe_stacks()["Stacks"]
+            if s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+# -- bootstrap -------------------------------------------------------------------------
+
+def test_bootstrap_creates_bucket_and_role_then_reuses_them(wildrydes):
+    first = wildrydes.json("bootstrap")
+    assert first["created"] is True and first["stack"] == "wildrydes-ml-mod1-3"
+    boto3.client("s3").head_bucket(Bucket=first["bucket"])
+    role = boto3.client("iam").get_role(RoleName=first["role"])["Role"]
+    assert "lambda.amazonaws.com" in str(role["AssumeRolePolicyDocument"])
+    second = wildrydes.json("bootstrap")
+    assert second["created"] is False and second["bucket"] == first["bucket"]
+    assert _stack_names().count("wildrydes-ml-mod1-3") == 1
+    assert len(boto3.client("s3").list_buckets()["Buckets"]) == 1
+
+
+# -- scratchpad -------------------------------------------------------------------------
+
+def test_scratchpad_without_prerequisites(wildrydes):
+    result = wildrydes("scratchpad", expect=3, json_output=False)
+    assert "Stack wildrydes-ml-mod1-3 does not exist" in result.stderr and "wildrydes bootstrap" in result.stderr
+
+
+def test_scratchpad_records_role_and_bucket_idempotently(wildrydes, boot):
+    wildrydes.scratchpad.write_text('my notes\n"SomeRole-From-The-Workshop-Command"\n')
+    first = wildrydes.json("scratchpad")
+    second = wildrydes.json("scratchpad")
+    assert first["changed"] is True and second["changed"] is False
+    lines = wildrydes.scratchpad.read_text().splitlines()
+    assert lines == ["my notes", '"SomeRole-From-The-Workshop-Command"',
+                     f"DataBucket: {boot['bucket']}", f"DataProcessingExecutionRole: {boot['role']}"]
+    # the role is the one the workshop's describe-stack-resources command reads
+    physical = boto3.client("cloudformation").describe_stack_resources(
+        StackName="wildrydes-ml-mod1-3", LogicalResourceId="DataProcessingExecutionRole")["StackResources"][0]
+    assert physical["PhysicalResourceId"] == boot["role"] == first["role"]
+
+
+def test_scratchpad_updates_a_stale_value_in_place(wildrydes, boot):
+    wildrydes.scratchpad.write_text("DataBucket: old-bucket\nnote: keep me\nDataBucket: older\n")
+    wildrydes.json("scratchpad")
+    assert wildrydes.scratchpad.read_text().splitlines() == [
+        f"DataBucket: {boot['bucket']}", "note: keep me", f"DataProcessingExecutionRole: {boot['role']}"]
+
+
+def test_scratchpad_unwritable(wildrydes, boot, tmp_path):
+    wildrydes.scratchpad = tmp_path / "missing-dir" / "scratchpad.txt"
+    result = wildrydes("scratchpad", expect=2, json_output=False)
+    assert "Cannot write scratchpad" in result.stderr and "--scratchpad" in result.stderr
+
+
+def test_deploy_reads_bucket_from_scratchpad(wildrydes, tmp_path):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="my-workshop-bucket")
+    upload_model("my-workshop-bucket")
+    wildrydes.scratchpad.write_text("DataBucket: my-workshop-bucket\n")
+    assert wildrydes.json("deploy")["bucket"] == "my-workshop-bucket"
+
+
+# -- status -----------------------------------------------------------------------------
+
+def test_status_before_deploy(wildrydes, boot):
+    result = wildrydes.json("status")
+    assert result["deployed"] is False
+    assert result["stacks"] == {"wildrydes-ml-mod1-3": "CREATE_COMPLETE", "wildrydes-ml-mod3-4": "absent",
+                                "wildrydes-ml-mod0-4": "absent"}
+    assert "Nothing deployed yet" in wildrydes("status", json_output=False).stdout
+
+
+def test_status_after_deploy_and_newer_model(wildrydes, deployed, with_model):
+    result = wildrydes.json("status")
+    assert result["function"]["runtime"] == "python3.13" and result["function"]["memory_mb"] == 128
+    assert result["function"]["engine"] == "lean" and result["function"]["model_path"] == MODEL_KEY
+    assert result["api_id"] == deployed["api_id"] and result["invoke_url"] == deployed["invoke_url"]
+    assert result["up_to_date"] is True
+    upload_model(with_model["bucket"], NEWER_KEY)
+    result = wildrydes.json("status")
+    assert result["newest_model"] == NEWER_KEY and result["up_to_date"] is False
+    assert "run `wildrydes deploy`" in wildrydes("status", json_output=False).stdout
+
+
+# -- cleanup ----------------------------------------------------------------------------
+
+def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, with_model):
+    bucket = with_model["bucket"]
+    result = wildrydes.json("cleanup")
+    assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["nothing_to_do"] is False
+    assert result["message"] == "Cleaned up: 1 stack, 1 API, 1 code zip."
+    assert result["apis"] == [deployed["api_id"]]            # moto leaves it; we remove it
+    assert result["code"] == [f"s3://{bucket}/{deployed['code_key']}"]
+    assert "wildrydes-ml-mod3-4" not in _stack_names()
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == [MODEL_KEY]                                # models stay, code is gone
+    assert "wildrydes-ml-mod1-3" in _stack_names()            # and the prerequisites too
+    assert not deployment_record.state_path(Settings(target="aws", account="123456789012")).exists()
+
+    again = wildrydes.json("cleanup")
+    assert again["nothing_to_do"] is True
+    assert "Nothing to clean up" in wildrydes("cleanup", json_output=False).stdout
+
+
+def test_cleanup_summary_reads_naturally():
+    from wildrydes_cli.deploy.cleanup import _summary
+    assert _summary({"stacks": ["a", "b"], "apis": ["x"], "code": ["c1", "c2", "c3"], "buckets": []}) == \
+        "2 stacks, 1 API, 3 code zips."
+    assert _summary({"stacks": [], "apis": ["x", "y"], "code": [], "buckets": ["b"]}) == "2 APIs, 1 bucket."
+
+
+def test_cleanup_without_state_still_finds_the_stack(wildrydes, deployed):
+    deployment_record.save(Settings(target="aws", account="123456789012"), {})       # state lost
+    result = wildrydes.json("cleanup")
+    assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["apis"] == [deployed["api_id"]]
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+
+
+def test_cleanup_delete_bucket_declined(wildrydes, deployed, with_model, monkeypatch):
+    interactive(monkeypatch)
+    result = wildrydes("cleanup", "--delete-bucket", input="n\n", json_output=False)
+    assert "Kept bucket" in result.stderr
+    boto3.client("s3").head_bucket(Bucket=with_model["bucket"])
+
+
+def test_cleanup_delete_bucket_confirmed(wildrydes, deployed, with_model, monkeypatch):
+    interactive(monkeypatch)
+    result = wildrydes("cleanup", "--delete-bucket", input="y\n", json_output=False)
+    assert "Delete bucket" in result.stderr
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+    assert "wildrydes-ml-mod1-3" not in _stack_names()
+    again = wildrydes.json("cleanup", "--delete-bucket", "--yes")
+    assert again["nothing_to_do"] is True
+
+
+def test_cleanup_delete_bucket_without_a_terminal_refuses_and_names_yes(wildrydes, deployed, with_model):
+    result = wildrydes("cleanup", "--delete-bucket", expect=2, json_output=False)   # stdin is not a TTY
+    assert "Delete bucket" in result.stderr and "Cannot ask: stdin is not a terminal. Pass --yes" in result.stderr
+    assert "Aborted" not in result.stderr
+    boto3.client("s3").head_bucket(Bucket=with_model["bucket"])                  # still there
+
+
+def test_cleanup_delete_bucket_without_a_terminal_json_is_one_object(wildrydes, with_model):
+    code, out, err = run_main(["--target", "aws", "--output", "json", "--scratchpad", str(wildrydes.scratchpad),
+                               "cleanup", "--delete-bucket"])
+    assert code == 2
+    error = json.loads(out)
+    assert error["exit_code"] == 2 and "--yes" in error["error"]
+    boto3.client("s3").head_bucket(Bucket=with_model["bucket"])
+
+
+def test_cleanup_delete_bucket_yes(wildrydes, with_model):
+    result = wildrydes.json("cleanup", "--delete-bucket", "--yes")
+    assert result["buckets"] == [with_model["bucket"]]
+    assert boto3.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_cleanup_complete_stack(wildrydes, with_model):
+    made = wildrydes.json("deploy", "--complete")
+    result = wildrydes.json("cleanup")
+    assert result["stacks"] == ["wildrydes-ml-mod0-4"] and made["api_id"] in result["apis"]
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+
+
+# -- bad environment and files ---------------------------------------------------------
+
+def test_corrupt_state_file_is_ignored(wildrydes, boot):
+    path = deployment_record.state_path(Settings(target="aws", account="123456789012"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{not json")
+    assert wildrydes.json("status")["deployed"] is False
+
+
+def test_unreadable_scratchpad(wildrydes, boot):
+    wildrydes.scratchpad.write_bytes(b"\xff\xfe\x00bad")
+    result = wildrydes("deploy", expect=2, json_output=False)
+    assert "Cannot read scratchpad" in result.stderr and "--scratchpad" in result.stderr
+
+
+def test_bad_target_env_value(wildrydes, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_TARGET", "gcp")
+    from click.testing import CliRunner
+    from wildrydes_cli.cli.main import cli
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2 and "'gcp' is not one of 'local', 'aws'" in result.stderr
+
+
+def test_unknown_profile(wildrydes):
+    from click.testing import CliRunner
+    from wildrydes_cli.cli.main import cli
+    result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "nope", "status"])
+    assert result.exit_code == 2 and "could not be found" in result.stderr and "--profile" in result.stderr

@@ -1,0 +1,132 @@
+"""The daemon's HTTP/1.1 reader (httptools/llhttp + our checks) and writer, fed bytes directly.
+
+Over a real socket against a real daemon: tests/test_local_front.py.
+"""
+from __future__ import annotations
+
+import pytest
+
+from wildrydes_cli.local.front import httpio
+from wildrydes_cli.local.invoke.gateway import HttpResponse
+
+PORT = 4566
+
+
+def parse(*pieces: bytes, limits: httpio.Limits | None = None) -> httpio.RequestParser:
+    parser = httpio.RequestParser(limits or httpio.Limits(), PORT)
+    for piece in pieces:
+        parser.feed(piece)
+    return parser
+
+
+def one(*pieces: bytes) -> httpio.HttpRequest:
+    parser = parse(*pieces)
+    assert len(parser.ready) == 1
+    return parser.ready[0]
+
+
+def test_content_length_body_query_and_headers():
+    req = one(b"POST /restapis/a/prod/_user_request_/?x=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2\r\n"
+              b"Content-Length: 5\r\n\r\nhello")
+    assert req.method == "POST" and req.path == "/restapis/a/prod/_user_request_/" and req.query == "x=1"
+    assert req.body == b"hello" and req.headers.count(("X-A", "1")) == 1 and req.header("x-a") == "1"
+    assert req.keep_alive
+
+
+def test_bytes_one_at_a_time_give_the_same_request():
+    raw = b"PUT /b/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n"
+    req = one(*[raw[i:i + 1] for i in range(len(raw))])
+    assert req.body == b"abcde" and req.method == "PUT" and req.target == "/b/k"
+
+
+def test_expect_continue_is_flagged_for_the_connection():
+    parser = parse(b"PUT /b/k HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+    assert parser.expect_continue and not parser.ready and parser.phase == "body"
+
+
+def test_pipelined_requests_queue_in_order():
+    parser = parse(b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTT")
+    assert [r.target for r in parser.ready] == ["/a", "/b"] and parser.phase == "head"
+
+
+def test_keep_alive_rules():
+    assert not one(b"GET / HTTP/1.0\r\n\r\n").keep_alive
+    assert one(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive
+    assert not one(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n").keep_alive
+
+
+def test_absolute_form_naming_this_server_becomes_origin_form():
+    req = one(b"GET http://127.0.0.1:%d/restapis/a/prod/_user_request_/?q=1 HTTP/1.1\r\n\r\n" % PORT)
+    assert req.target == "/restapis/a/prod/_user_request_/?q=1"
+
+
+def test_body_limit_depends_on_the_route():
+    limits = httpio.Limits(max_body=10, max_aws_body=20)
+    aws_call = parse(b"PUT /bucket/key HTTP/1.1\r\nContent-Length: 15\r\n\r\n" + b"x" * 15, limits=limits)
+    assert aws_call.ready[0].body == b"x" * 15
+    with pytest.raises(httpio.BadRequest, match="15 bytes is over the 10-byte limit") as info:
+        parse(b"POST /restapis/a/prod/_user_request_/ HTTP/1.1\r\nContent-Length: 15\r\n\r\n", limits=limits)
+    assert info.value.status == 413
+
+
+def test_chunked_body_is_refused_when_it_crosses_the_limit():
+    parser = httpio.RequestParser(httpio.Limits(max_body=10), PORT)
+    parser.feed(b"POST /restapis/a/p/_user_request_/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    parser.feed(b"8\r\n12345678\r\n")
+    with pytest.raises(httpio.BadRequest, match="over the 10-byte limit") as info:
+        parser.feed(b"8\r\n12345678\r\n")
+    assert info.value.status == 413
+
+
+def test_incomplete_head_over_the_bound_is_431_before_it_ends():
+    parser = httpio.RequestParser(httpio.Limits(max_header_bytes=1000), PORT)
+    parser.feed(b"GET / HTTP/1.1\r\nX-A: ")
+    with pytest.raises(httpio.BadRequest) as info:
+        for _ in range(20):
+            parser.feed(b"a" * 100)
+    assert info.value.status == 431
+
+
+@pytest.mark.parametrize("raw, message, status", [
+    (b"GARBAGE\r\n\r\n", "malformed HTTP request", 400),
+    (b"GET / SPDY/3\r\n\r\n", "malformed HTTP request", 400),
+    (b"GET / HTTP/1.9\r\n\r\n", "malformed HTTP request: Invalid HTTP version", 400),
+    (b"GET / HTTP/2.0\r\n\r\n", "unsupported HTTP version '2.0'", 400),
+    (b"GET / HTTP/1.1\r\nNoColon\r\n\r\n", "malformed HTTP request", 400),
+    (b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", "Invalid character in Content-Length", 400),
+    (b"POST / HTTP/1.1\r\nContent-Length: -3\r\n\r\n", "Invalid character in Content-Length", 400),
+    (b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc", "Invalid character in Content-Length", 400),
+    (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", "Duplicate Content-Length", 400),
+    (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size", 400),
+    (b"GET / HTTP/1.1\nHost: x\n\n", "malformed HTTP request", 400),
+    (b"GET http://example.com/ HTTP/1.1\r\n\r\n", "not a proxy", 400),
+    (b"GET http://127.0.0.1:1/ HTTP/1.1\r\n\r\n", "not a proxy", 400),
+    (b"GET * HTTP/1.1\r\n\r\n", "must start with '/'", 400),
+])
+def test_bad_requests(raw, message, status):
+    with pytest.raises(httpio.BadRequest, match=message) as info:
+        parse(raw)
+    assert info.value.status == status
+
+
+def test_limits_from_the_environment():
+    limits = httpio.Limits.from_env({"WILDRYDES_LOCAL_HEADER_TIMEOUT": "2.5", "WILDRYDES_LOCAL_MAX_CONNECTIONS": "50"})
+    assert limits.header_timeout == 2.5 and limits.max_connections == 50 and limits.idle_timeout == 30.0
+    with pytest.raises(ValueError, match="WILDRYDES_LOCAL_BODY_TIMEOUT must be a positive number, got '-1'"):
+        httpio.Limits.from_env({"WILDRYDES_LOCAL_BODY_TIMEOUT": "-1"})
+    with pytest.raises(ValueError, match="WILDRYDES_LOCAL_IDLE_TIMEOUT"):
+        httpio.Limits.from_env({"WILDRYDES_LOCAL_IDLE_TIMEOUT": "soon"})
+
+
+def test_encode_response_sets_length_and_connection():
+    data = httpio.encode_response(HttpResponse(200, [("Content-Type", "application/json"), ("Content-Length", "99"),
+                                                     ("Transfer-Encoding", "chunked")], b"{}"), keep_alive=True)
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 2" in head and b"Connection: keep-alive" in head
+    assert b"99" not in head and b"chunked" not in head and body == b"{}"
+
+
+def test_head_response_keeps_the_apps_length_and_sends_no_body():
+    data = httpio.encode_response(HttpResponse(200, [("Content-Length", "1234")], b""), keep_alive=False,
+                                  head_only=True)
+    assert data.endswith(b"\r\n\r\n") and b"Content-Length: 1234" in data and b"Connection: close" in data

@@ -1,0 +1,55 @@
+"""`wildrydes models`: default models newest first, breeds with their newest model and metrics."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import boto3
+from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
+
+from wildrydes_cli.aws.client import aws_for
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+from wildrydes_cli.training.publish import publish_model
+
+MODEL = write_model_archive([0.1] * 6, 0.0)   # publish_model refuses what the function could not serve
+
+
+def test_lists_default_models_newest_first_and_breeds_with_metrics(wildrydes, boot):
+    bucket = boot["bucket"]
+    upload_model(bucket, MODEL_KEY)
+    upload_model(bucket, NEWER_KEY)
+    aws = aws_for(Settings(target="aws"))
+    publish_model(aws, bucket, MODEL, breed="pegasus", now=datetime(2026, 11, 1, tzinfo=timezone.utc),
+                  metrics={"auc": 0.81, "accuracy": 0.77})
+    newest = publish_model(aws, bucket, MODEL, breed="pegasus", now=datetime(2026, 11, 2, tzinfo=timezone.utc),
+                           metrics={"auc": 0.83})
+    publish_model(aws, bucket, MODEL, breed="appaloosa", metrics={"auc": 0.7})
+    result = wildrydes.json("models")
+    assert [m["model_path"] for m in result["default_models"]] == [NEWER_KEY, MODEL_KEY]
+    rows = {b["breed"]: b for b in result["breeds"]}
+    assert set(rows) == {"appaloosa", "pegasus"}
+    assert rows["pegasus"]["model_path"] == newest
+    assert rows["pegasus"]["metrics"] == {"auc": 0.83}
+    assert rows["pegasus"]["trained_at"].startswith("2026-11-02")
+
+    text = wildrydes("models", json_output=False).stdout
+    assert "pegasus" in text and "auc 0.830" in text and "2026-02-01-00-00-00-000" in text
+
+
+def test_breed_without_index_is_reported_not_fatal(wildrydes, boot):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=boot["bucket"], Key="breeds/orphan/linear-learner-x/output/model.tar.gz", Body=b"m")
+    s3.put_object(Bucket=boot["bucket"], Key="breeds/broken/latest.json", Body=b"{")
+    rows = {b["breed"]: b for b in wildrydes.json("models", "--breeds-only")["breeds"]}
+    assert "no latest.json" in rows["orphan"]["problem"]
+    assert "not a valid index" in rows["broken"]["problem"]
+
+
+def test_empty_bucket_says_how_to_train(wildrydes, boot):
+    out = wildrydes("models", json_output=False).stdout
+    assert "No models in s3://" in out and "wildrydes train" in out
+
+
+def test_missing_bucket_is_a_clear_error(wildrydes, aws):
+    result = wildrydes("models", "--bucket", "no-such-bucket-anywhere", json_output=False, expect=3)
+    assert "no-such-bucket-anywhere" in result.stderr

@@ -1,0 +1,436 @@
+"""The one typed AWS wrapper: cached clients, intent-level methods, AWS errors turned into ours.
+
+Why one wrapper: the workshop steps read
+as intents ("newest model in the bucket", "set MODEL_PATH keeping the other
+variables") instead of boto3 call sequences, the same code runs against real
+AWS and the local emulator (the ``Target`` says how to reach each), tests
+inject a session, and ``ClientError`` becomes a ``WildrydesError`` with a fix
+here and nowhere else. No other module holds a boto3 client.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from wildrydes_cli import layout
+from wildrydes_cli.aws.boto_errors import is_missing, message_of, translate
+from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.aws.target import Target, target_for
+
+LOG = logging.getLogger(__name__)
+
+STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
+
+
+class Aws:
+    """Intent-level access to the services one deployment touches, on one target.
+
+    ``session`` is injectable (tests pass one; ``None`` builds one as the
+    target says). Clients are created on first use and cached.
+    """
+
+    def __init__(self, target: Target, session: Any = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.target = target
+        self.settings = target.settings
+        self._session = session
+        self._clients: dict[str, Any] = {}
+        self.sleep = sleep
+
+    # -- plumbing -----------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            with self.translate("open an AWS session"):
+                self._session = boto3.session.Session(**self.target.session_args())
+        return self._session
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client honouring the target's endpoint, profile and region."""
+        if service not in self._clients:
+            with self.translate(f"create the {service} client"):
+                self._clients[service] = self.session.client(
+                    service, region_name=self.settings.region, endpoint_url=self.target.endpoint_url,
+                    config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+        return self._clients[service]
+
+    def translate(self, doing: str):
+        """Turn boto errors raised while ``doing`` into project errors that name a fix."""
+        return translate(doing, unreachable_hint=self.target.unreachable_hint)
+
+    # -- identity -----------------------------------------------------------------
+    def account_id(self) -> str:
+        """Checks that the credentials work; returns the account id."""
+        with self.translate("check your AWS credentials (sts get-caller-identity)"):
+            return self.client("sts").get_caller_identity()["Account"]
+
+    # -- CloudFormation -----------------------------------------------------------
+    def stack(self, name: str) -> dict | None:
+        """The stack's description, or None when it does not exist (or is deleted)."""
+        try:
+            with self.translate(f"describe stack {name}"):
+                stacks = self.client("cloudformation").describe_stacks(StackName=name)["Stacks"]
+        except NotFoundError:
+            return None
+        if not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE":
+            return None
+        return stacks[0]
+
+    def stack_outputs(self, name: str) -> dict[str, str]:
+        stack = self.stack(name)
+        if stack is None:
+            raise NotFoundError(f"Stack {name} does not exist in {self.settings.region}.")
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def stack_parameters(self, name: str) -> dict[str, str]:
+        stack = self.stack(name)
+        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
+
+    def stack_resource_physical_id(self, stack: str, logical_id: str) -> str:
+        """What the workshop's Step 1 reads with describe-stack-resources."""
+        with self.translate(f"read {logical_id} of stack {stack}"):
+            resources = self.client("cloudformation").describe_stack_resources(
+                StackName=stack, LogicalResourceId=logical_id)["StackResources"]
+        physical = resources[0].get("PhysicalResourceId") if resources else None
+        if not physical:
+            raise NotFoundError(f"Stack {stack} has no {logical_id}.")
+        return physical
+
+    def deploy_stack(self, name: str, template_body: str, parameters: dict[str, str]) -> str:
+        """Create the stack or update it in place; returns created, updated or unchanged.
+
+        Only parameters change between runs of one template, which is what
+        both CloudFormation and the emulator handle without replacing the API.
+        """
+        cfn = self.client("cloudformation")
+        params = [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+        caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+        existing = self.stack(name)
+        if existing is not None and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "CREATE_FAILED"):
+            raise AwsError(f"Stack {name} is {existing['StackStatus']} and cannot be updated: "
+                           "run `wildrydes cleanup` and deploy again.")
+        if existing is None:
+            with self.translate(f"create stack {name}"):
+                cfn.create_stack(StackName=name, TemplateBody=template_body, Parameters=params,
+                                 Capabilities=caps, Tags=[{"Key": "wildrydes", "Value": "true"}])
+            self.wait_stack(name, "create")
+            return "created"
+        if self._stack_matches(name, existing, template_body, parameters):
+            return "unchanged"
+        try:
+            cfn.update_stack(StackName=name, TemplateBody=template_body, Parameters=params, Capabilities=caps)
+        except ClientError as exc:
+            if "No updates are to be performed" in message_of(exc):
+                return "unchanged"
+            with self.translate(f"update stack {name}"):
+                raise
+        self.wait_stack(name, "update")
+        return "updated"
+
+    def _stack_matches(self, name: str, stack: dict, template_body: str, parameters: dict[str, str]) -> bool:
+        """Same template and parameters: skip the update (the emulator would 'update' anyway)."""
+        current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        if any(current.get(k) != v for k, v in parameters.items()):
+            return False
+        with self.translate(f"read the template of stack {name}"):
+            body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
+        return isinstance(body, str) and body.strip() == template_body.strip()
+
+    def wait_stack(self, name: str, action: str, timeout: float | None = None, poll: float = 3.0) -> str:
+        """Poll until the stack settles (at most as long as the target allows); a failure names its reason."""
+        if timeout is None:
+            timeout = self.target.stack_timeout_s
+        waited = 0.0
+        while True:
+            stack = self.stack(name)
+            if stack is None:
+                if action == "delete":
+                    return "DELETE_COMPLETE"
+                raise AwsError(f"Stack {name} disappeared while waiting for {action}.")
+            status = stack["StackStatus"]
+            if STACK_DONE.search(status) and "IN_PROGRESS" not in status:
+                bad = "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
+                if bad:
+                    from wildrydes_cli.aws.settle import failure_message
+                    reason = self.first_failure(name) or stack.get("StackStatusReason", "no reason given")
+                    raise AwsError(failure_message(name, status, reason, action))
+                return status
+            if waited >= timeout:
+                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: "
+                               f"{self.target.stack_stuck_hint}.")
+            self.sleep(poll)
+            waited += poll
+
+    def delete_stack(self, name: str) -> bool:
+        """Delete and wait; False when there was no such stack."""
+        if self.stack(name) is None:
+            return False
+        with self.translate(f"delete stack {name}"):
+            self.client("cloudformation").delete_stack(StackName=name)
+        self.wait_stack(name, "delete")
+        return True
+
+    def _exists(self, doing: str, call: Callable[[], Any]) -> bool:
+        """True unless AWS answers that the thing does not exist (other errors propagate)."""
+        try:
+            with self.translate(doing):
+                call()
+        except NotFoundError:
+            return False
+        return True
+
+    # -- S3 -----------------------------------------------------------------------
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._exists(f"reach bucket {bucket}", lambda: self.client("s3").head_bucket(Bucket=bucket))
+
+    def object_exists(self, bucket: str, key: str) -> bool:
+        return self._exists(f"read s3://{bucket}/{key}",
+                            lambda: self.client("s3").head_object(Bucket=bucket, Key=key))
+
+    def list_keys(self, bucket: str, prefix: str = "") -> list[dict]:
+        """Every object (Key, LastModified, Size) under ``prefix``."""
+        items: list[dict] = []
+        with self.translate(f"list s3://{bucket}/{prefix}"):
+            for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                items.extend(page.get("Contents", []))
+        return items
+
+    def list_prefixes(self, bucket: str, prefix: str) -> list[str]:
+        """The "folders" directly under ``prefix`` (each ending in /), as S3's delimiter lists them."""
+        found: list[str] = []
+        with self.translate(f"list s3://{bucket}/{prefix}"):
+            pages = self.client("s3").get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix, Delimiter="/")
+            for page in pages:
+                found.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+        return found
+
+    def read_json(self, bucket: str, key: str) -> Any:
+        """The decoded JSON object at ``key``; NotFoundError when it is missing, ValueError when not JSON."""
+        with self.translate(f"read s3://{bucket}/{key}"):
+            body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+
+    def read_object(self, bucket: str, key: str, limit: int) -> tuple[int, bytes | None]:
+        """(size, bytes) of an object; the bytes are None when it is over ``limit`` (not downloaded)."""
+        s3 = self.client("s3")
+        with self.translate(f"read s3://{bucket}/{key}"):
+            size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+            if size > limit:
+                return size, None
+            return size, s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
+
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        """One small object in one request (models up to a few MB, index files)."""
+        with self.translate(f"upload s3://{bucket}/{key}"):
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def newest_model_key(self, bucket: str) -> str | None:
+        """Key of the newest default model in the bucket (the rule is ``layout.newest_default_model``)."""
+        return layout.newest_default_model(self.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX))
+
+    def upload_file(self, bucket: str, key: str, path: Any) -> None:
+        """Multipart when large (the mxnet zip is ~100 MB)."""
+        with self.translate(f"upload s3://{bucket}/{key}"):
+            self.client("s3").upload_file(str(path), bucket, key)
+
+    def delete_keys(self, bucket: str, keys: list[str]) -> int:
+        """Delete these keys (missing ones are fine); returns how many were asked for."""
+        if not keys:
+            return 0
+        with self.translate(f"delete objects from {bucket}"):
+            for start in range(0, len(keys), 1000):
+                chunk = [{"Key": k} for k in keys[start:start + 1000]]
+                self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        return len(keys)
+
+    def empty_and_delete_bucket(self, bucket: str) -> int:
+        """Remove every object version, then the bucket. Returns objects removed."""
+        s3 = self.client("s3")
+        removed = 0
+        with self.translate(f"empty bucket {bucket}"):
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                           for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+                if entries:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
+                    removed += len(entries)
+        with self.translate(f"delete bucket {bucket}"):
+            s3.delete_bucket(Bucket=bucket)
+        return removed
+
+    # -- IAM ----------------------------------------------------------------------
+    def role_exists(self, name: str) -> bool:
+        return self._exists(f"read role {name}", lambda: self.client("iam").get_role(RoleName=name))
+
+    # -- Lambda -------------------------------------------------------------------
+    def function_config(self, name: str) -> dict | None:
+        try:
+            with self.translate(f"read function {name}"):
+                return self.client("lambda").get_function_configuration(FunctionName=name)
+        except NotFoundError:
+            return None
+
+    def function_env(self, name: str) -> dict[str, str]:
+        config = self.function_config(name)
+        if config is None:
+            raise NotFoundError(f"Function {name} does not exist.")
+        return dict((config.get("Environment") or {}).get("Variables") or {})
+
+    def set_function_env(self, name: str, updates: dict[str, str], keep: dict[str, str] | None = None) -> bool:
+        """Set ``updates`` on top of the current variables (plus ``keep``); True if it changed.
+
+        Lambda replaces the whole map on update, so merge first: other
+        variables a user added survive a new MODEL_PATH.
+        """
+        self.wait_function(name)  # Lambda refuses a change while a previous one is in progress
+        current = self.function_env(name)
+        wanted = {**(keep or {}), **current, **updates}
+        if wanted == current:
+            return False
+        with self.translate(f"update the environment of {name}"):
+            self.client("lambda").update_function_configuration(
+                FunctionName=name, Environment={"Variables": wanted})
+        self.wait_function(name)
+        return True
+
+    def wait_function(self, name: str, timeout: float = 120.0, poll: float = 1.0) -> None:
+        waited = 0.0
+        while True:
+            config = self.function_config(name) or {}
+            status = config.get("LastUpdateStatus", "Successful")
+            if status != "InProgress" and config.get("State", "Active") != "Pending":
+                if status == "Failed":
+                    raise AwsError(f"Updating {name} failed: {config.get('LastUpdateStatusReason', '')}")
+                return
+            if waited >= timeout:
+                raise AwsError(f"Function {name} still updating after {int(timeout)} s.")
+            self.sleep(poll)
+            waited += poll
+
+    def function_policy(self, name: str) -> dict:
+        try:
+            with self.translate(f"read the resource policy of {name}"):
+                return json.loads(self.client("lambda").get_policy(FunctionName=name)["Policy"])
+        except NotFoundError:
+            return {"Statement": []}
+
+    def add_invoke_permission(self, name: str, source_arn: str) -> None:
+        """Let API Gateway invoke the function, from this API only."""
+        with self.translate(f"allow API Gateway to invoke {name}"):
+            self.client("lambda").add_permission(
+                FunctionName=name, StatementId=f"wildrydes-{uuid.uuid4().hex[:12]}",
+                Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com", SourceArn=source_arn)
+
+    # -- API Gateway --------------------------------------------------------------
+    def rest_api_exists(self, api_id: str) -> bool:
+        return self._exists(f"read API {api_id}",
+                            lambda: self.client("apigateway").get_rest_api(restApiId=api_id))
+
+    def delete_rest_api(self, api_id: str) -> bool:
+        if not self.rest_api_exists(api_id):
+            return False
+        with self.translate(f"delete API {api_id}"):
+            self.client("apigateway").delete_rest_api(restApiId=api_id)
+        return True
+
+    def api_resources(self, api_id: str) -> dict[str, dict]:
+        """The API's resources by path, with their methods."""
+        with self.translate(f"read the resources of API {api_id}"):
+            pages = self.client("apigateway").get_paginator("get_resources").paginate(
+                restApiId=api_id, embed=["methods"])
+            return {item["path"]: item for page in pages for item in page.get("items", [])}
+
+    def stage_exists(self, api_id: str, stage: str) -> bool:
+        return self._exists(f"read stage {stage} of API {api_id}",
+                            lambda: self.client("apigateway").get_stage(restApiId=api_id, stageName=stage))
+
+    def put_proxy_method(self, api_id: str, resource_id: str, uri: str) -> None:
+        """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand)."""
+        gw = self.client("apigateway")
+        with self.translate(f"wire API {api_id}"):
+            try:
+                gw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY")
+            except ClientError as exc:
+                if not is_missing(exc):
+                    raise
+                gw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
+                              authorizationType="NONE")
+            gw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
+                               type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
+
+    def create_deployment(self, api_id: str, stage: str) -> str:
+        with self.translate(f"deploy API {api_id} to stage {stage}"):
+            return self.client("apigateway").create_deployment(
+                restApiId=api_id, stageName=stage, description="Deployed by wildrydes.")["id"]
+
+    # -- CloudWatch Logs -------------------------------------------------------------
+    def log_events(self, group: str, start_ms: int, filter_pattern: str | None = None,
+                   next_token: str | None = None) -> dict:
+        """One page of FilterLogEvents; a missing group raises NotFoundError."""
+        kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}
+        if filter_pattern:
+            kwargs["filterPattern"] = filter_pattern
+        if next_token:
+            kwargs["nextToken"] = next_token
+        with self.translate(f"read log group {group}"):
+            return self.client("logs").filter_log_events(**kwargs)
+
+
+    # -- real-AWS behaviour (issue 10): stack events, bucket region, per-key delete errors ----
+    def stack_events(self, name: str) -> list[dict]:
+        """The stack's events, newest first (first page: the latest operation's are there)."""
+        with self.translate(f"read the events of stack {name}"):
+            return list(self.client("cloudformation").describe_stack_events(StackName=name).get("StackEvents", []))
+
+    def first_failure(self, name: str) -> str | None:
+        """'Resource: reason' of the first *_FAILED event of the stack's latest operation."""
+        from wildrydes_cli.aws import settle
+        try:
+            return settle.first_failure(self.stack_events(name))
+        except WildrydesError as exc:   # the reason is a courtesy: never hide the failure behind it
+            LOG.debug("could not read the events of %s: %s", name, exc)
+            return None
+
+    def stack_template(self, name: str) -> str | None:
+        """The template body the stack runs now (None without a stack)."""
+        if self.stack(name) is None:
+            return None
+        with self.translate(f"read the template of stack {name}"):
+            body = self.client("cloudformation").get_template(StackName=name).get("TemplateBody")
+        return body if isinstance(body, str) else None
+
+    def bucket_region(self, bucket: str) -> str | None:
+        """The bucket's region from HeadBucket (BucketRegion / x-amz-bucket-region), if AWS says."""
+        with self.translate(f"reach bucket {bucket}"):
+            head = self.client("s3").head_bucket(Bucket=bucket)
+        headers = (head.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+        return head.get("BucketRegion") or headers.get("x-amz-bucket-region")
+
+    def delete_keys_checked(self, bucket: str, keys: list[str]) -> tuple[list[str], dict[str, str]]:
+        """Delete these keys; returns (deleted, {key: 'Code: message'} for the ones S3 refused).
+
+        DeleteObjects answers 200 even when keys fail: the failures are in its per-key Errors.
+        """
+        failed: dict[str, str] = {}
+        with self.translate(f"delete objects from {bucket}"):
+            for start in range(0, len(keys), 1000):
+                chunk = [{"Key": k} for k in keys[start:start + 1000]]
+                answer = self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+                for error in answer.get("Errors", []):
+                    failed[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+        return [k for k in keys if k not in failed], failed
+
+
+def aws_for(settings: Settings, session: Any = None) -> Aws:
+    """The wrapper for settings whose target is known (aws, or local with its endpoint set)."""
+    return Aws(target_for(settings), session=session)

@@ -1,0 +1,140 @@
+"""The target a command acts on: real AWS, or the embedded emulator on 127.0.0.1.
+
+Every command that talks to AWS calls ``resolve`` first and gets a ``Target``
+that answers every question whose answer depends on where we are: how to open
+a session, where boto3 sends requests, how long a stack may take, what to say
+when the endpoint cannot be reached, which URL a deployment answers on, and
+whether deploy may create the prerequisites by itself. Nothing else in the
+code asks which target it is on.
+"""
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+STAGE = "prod"
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Real AWS: the default credential chain (or --profile), the region's public endpoints."""
+
+    settings: Settings
+    name = "aws"
+    endpoint_url: str | None = None
+    # CloudFormation takes minutes to create a function and an API, and rolls back on failure.
+    stack_timeout_s = 1800.0
+    stack_stuck_hint = "check its events in the CloudFormation console"
+    unreachable_hint = " Check your network and --region."
+    # Creating a bucket and a role in someone's account is never done unasked.
+    may_bootstrap = False
+
+    def session_args(self) -> dict[str, Any]:
+        return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
+
+    def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
+        """The stack's own output when there is one (other partitions' URL suffixes), else the usual form."""
+        return stack_url or f"https://{api_id}.execute-api.{self.settings.region}.amazonaws.com/{stage}/"
+
+    def deployment_url(self, deployment: Any) -> str:
+        """The URL a recorded deployment answers on: the one recorded, it does not move."""
+        return deployment.invoke_url
+
+
+@dataclass(frozen=True)
+class LocalTarget:
+    """The embedded emulator at ``endpoint_url``; everything made there lives as long as the daemon."""
+
+    settings: Settings
+    endpoint_url: str
+    name = "local"
+    # The emulator is synchronous but never rolls a failed resource back: give up soon.
+    stack_timeout_s = 30.0
+    stack_stuck_hint = "`wildrydes local stop` and start again to reset the emulator"
+    unreachable_hint = " Is the local emulator running? Try `wildrydes local status`."
+    may_bootstrap = True
+
+    def session_args(self) -> dict[str, Any]:
+        # This user's generated credentials (local/credentials.py): the emulator's SigV4
+        # gate admits nothing else, and a user's real keys never go there.
+        from wildrydes_cli.local.awsapi.credentials import local_credentials
+        credentials = local_credentials(self.settings.state_dir)
+        return {"aws_access_key_id": credentials.access_key_id,
+                "aws_secret_access_key": credentials.secret_access_key, "region_name": self.settings.region}
+
+    def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
+        """The stage URL clients POST to (**contract**: LocalStack's form); the stack's output is AWS's."""
+        return f"{self.endpoint_url.rstrip('/')}/restapis/{api_id}/{stage}/_user_request_/"
+
+    def deployment_url(self, deployment: Any) -> str:
+        """Rebuilt from the API id: the emulator's port may have changed since deploy."""
+        return self.invoke_url(deployment.api_id)
+
+
+Target = Union[AwsTarget, LocalTarget]
+
+
+def target_for(settings: Settings) -> Target:
+    """The target these settings name, without starting anything (the local one needs its endpoint).
+
+    The region is checked here, the door every AWS call goes through, so a bad one is a usage
+    error before the emulator starts or deploy uploads anything.
+    """
+    from wildrydes_cli.aws.regions import check_region
+    check_region(settings.region, settings.target, settings.region_source)
+    if settings.target != "local":
+        return AwsTarget(settings)
+    if not settings.endpoint_url:
+        raise LocalTargetError("The local emulator's endpoint is not known yet: resolve the target first.")
+    return LocalTarget(settings, settings.endpoint_url)
+
+
+def resolve(settings: Settings) -> Target:
+    """The target, ready for AWS calls; starts the local emulator if needed."""
+    if settings.target != "local" or settings.endpoint_url:
+        return target_for(settings)
+    from wildrydes_cli.aws.regions import check_region
+    check_region(settings.region, settings.target, settings.region_source)   # before the daemon starts
+    from wildrydes_cli.state_dir import require_writable
+    require_writable(settings.state_dir)   # the daemon keeps its state, log and credentials there
+    try:  # lazy: the daemon (and moto) is only needed on the local target
+        from wildrydes_cli.local import daemon
+    except ImportError as exc:
+        raise LocalTargetError(f"The local target is not available in this install ({exc}). "
+                               "Use --target aws, or reinstall wildrydes.") from exc
+    endpoint_url = daemon.ensure_running(settings)
+    LOG.debug("local target at %s", endpoint_url)
+    return target_for(settings.with_endpoint(endpoint_url))
+
+
+def curl_command(url: str) -> str:
+    """The workshop's Step 5 request, ready to paste."""
+    body = '{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
+    return f"curl -d '{body}' -H \"Content-Type: application/json\" -X POST {url}"
+
+
+def profile_region(profile: str | None) -> str | None:
+    """The region of the named (or default) profile in the AWS config file, read without botocore.
+
+    botocore would cost ~150 ms on every command; an INI lookup is enough here.
+    """
+    name = profile or os.environ.get("AWS_PROFILE") or "default"
+    path = Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser()
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error, UnicodeDecodeError):
+        return None
+    section = name if name == "default" else f"profile {name}"
+    if not parser.has_section(section):
+        return None
+    return parser.get(section, "region", fallback=None) or None

@@ -1,0 +1,107 @@
+"""``wildrydes local ...``: start, stop, reset, compact, inspect the embedded emulator.
+
+Registered on the main group by cli.py. Each command imports what it needs when
+it runs, so ``wildrydes --help`` stays fast.
+"""
+from __future__ import annotations
+
+import click
+
+from wildrydes_cli.cli.options import settings_of
+
+
+@click.group("local")
+def local_group() -> None:
+    """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
+
+    Port: --port, else WILDRYDES_LOCAL_PORT, else 4566 (0 picks any free port).
+    What you make on it is kept across stop/start (`local start --fresh` or `local reset` to start empty).
+    """
+
+
+@local_group.command("start")
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
+@click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
+                                            "models, stacks, functions, APIs, log events).")
+@click.pass_context
+def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
+    """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api).
+
+    What you made on the local target before is restored (same API ids, so old invoke URLs answer).
+    """
+    from wildrydes_cli.local import daemon
+    from wildrydes_cli.state_dir import require_writable
+    require_writable(settings_of(ctx).state_dir)
+    _local_result(ctx, "start", lambda settings: daemon.start(settings, port, fresh=fresh))
+
+
+@local_group.command("stop")
+@click.pass_context
+def local_stop_cmd(ctx: click.Context) -> None:
+    """Stop the emulator daemon and its Lambda workers (what you made is kept for the next start)."""
+    from wildrydes_cli.local import daemon
+    _local_result(ctx, "stop", daemon.stop)
+
+
+@local_group.command("reset")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask.")
+@click.pass_context
+def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
+    """Stop the emulator and erase everything it keeps (buckets, models, stacks, functions, APIs, log events)."""
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.local import daemon
+    settings = settings_of(ctx)
+    if not yes and not console_for(settings).confirm(
+            "Erase every bucket, model, stack, function, API and log event on the local target?"):
+        raise click.exceptions.Abort()
+    _local_result(ctx, "reset", daemon.reset)
+
+
+@local_group.command("compact")
+@click.pass_context
+def local_compact_cmd(ctx: click.Context) -> None:
+    """Shrink what the stopped emulator keeps: drop the saved S3 writes later ones replaced.
+
+    `local start` does this by itself when it pays; refused while the emulator runs.
+    """
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.local import daemon
+    settings = settings_of(ctx)
+    presentation.show(console_for(settings), daemon.compact(settings))
+
+
+@local_group.command("status")
+@click.pass_context
+def local_status_cmd(ctx: click.Context) -> None:
+    """Show whether the emulator runs, its pid, endpoint URL and log file."""
+    from wildrydes_cli.local import daemon
+    _local_result(ctx, "status", daemon.status)
+
+
+@local_group.command("env")
+@click.pass_context
+def local_env_cmd(ctx: click.Context) -> None:
+    """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
+
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    """
+    from dataclasses import replace
+
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.local.awsapi.credentials import local_credentials, shell_environment
+    from wildrydes_cli.results import LocalEnvResult
+    from wildrydes_cli.aws.target import resolve
+    target = resolve(replace(settings_of(ctx), target="local"))
+    settings = target.settings
+    env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
+    presentation.show(console_for(settings), LocalEnvResult(env))
+
+
+def _local_result(ctx: click.Context, verb: str, action) -> None:
+    """Run a daemon action on the settings and render its status (text or one JSON object)."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    settings = settings_of(ctx)
+    presentation.show(console_for(settings), action(settings), verb=verb)

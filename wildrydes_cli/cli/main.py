@@ -1,0 +1,379 @@
+"""The ``wildrydes`` command line: Click commands only.
+
+Each command parses its options, calls one function from the core modules and
+hands the result to ``presentation.show``. Heavy imports (boto3, rich, MXNet)
+happen inside the commands so that ``wildrydes --help`` stays fast. Exit codes
+are decided here and nowhere else: a ``WildrydesError`` becomes its own exit
+code and a one-line message; anything else is a bug, shown with a traceback
+only under ``--debug``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from wildrydes_cli import __version__
+from wildrydes_cli.cli.local_commands import local_group
+from wildrydes_cli.cli.options import bucket_name as _bucket_name
+from wildrydes_cli.cli.options import settings_of as _settings
+from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--target", type=click.Choice(TARGETS), envvar="WILDRYDES_TARGET", default="local",
+              show_default=True, show_envvar=True,
+              help="Where to act: 'local' is an embedded AWS emulator on 127.0.0.1 (no account needed); "
+                   "'aws' is real AWS with your default credential chain.")
+@click.option("--region", envvar="AWS_REGION", default=None,
+              help=f"AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, your profile, then {DEFAULT_REGION}).")
+@click.option("--profile", default=None, help="AWS named profile (target aws).")
+@click.option("--output", "output", type=click.Choice(OUTPUTS), default="text", show_default=True,
+              help="'json' prints one JSON object per command, for scripts.")
+@click.option("--scratchpad", type=click.Path(dir_okay=False, path_type=Path), default="scratchpad.txt",
+              show_default=True, help="The workshop's scratchpad file that records bucket and role names.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call details.")
+@click.version_option(__version__, "--version", prog_name="wildrydes")
+@click.pass_context
+def cli(ctx: click.Context, target: str, region: str | None, profile: str | None, output: str,
+        scratchpad: Path, debug: bool) -> None:
+    """Serve a SageMaker Linear Learner model from S3 in real time: API Gateway -> Lambda -> model.
+
+    \b
+    The Wild Rydes workshop's inference module, one command per step:
+      wildrydes bootstrap      create the data bucket and role (modules 1-2)
+      wildrydes train          train a model locally and publish it where SageMaker would
+      wildrydes deploy         package the function, create the stack, wire and deploy the API
+      wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0
+      wildrydes cleanup        delete what deploy made
+
+    Runs on this machine with no AWS account by default (--target local).
+    """
+    on_command_line = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
+    source = "--region" if on_command_line else "AWS_REGION"
+    if not region and not on_command_line:   # an empty AWS_REGION is unset; an empty --region is checked
+        region, source = _default_region(profile)
+    ctx.obj = Settings(target=target, region=region or "", region_source=source, profile=profile, output=output,
+                       debug=debug, scratchpad=scratchpad)
+
+
+def _default_region(profile: str | None) -> tuple[str, str]:
+    """The region without --region/AWS_REGION, and where it came from (for messages about a bad one)."""
+    from wildrydes_cli.aws.target import profile_region  # stdlib only: keeps startup fast
+    if os.environ.get("AWS_DEFAULT_REGION"):
+        return os.environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
+    configured = profile_region(profile)
+    if configured:
+        return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
+    return DEFAULT_REGION, "the default region"
+
+
+cli.add_command(local_group)   # the emulator's own commands: cli_local.py
+
+
+@cli.command("train")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
+                   "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
+                   "Without it the data is SYNTHETIC.")
+@click.option("--rows", type=int, default=20000, show_default=True,
+              help="How many SYNTHETIC rides to generate (ignored with --data).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data, split and shuffling.")
+@click.option("--breed", default=None,
+              help="Publish under breeds/NAME/ (and seed that breed's synthetic weather sensitivity).")
+@click.option("--predictor-type", type=click.Choice(("binary_classifier", "regressor")),
+              default="binary_classifier", show_default=True,
+              help="Logistic loss (a 0/1 heavy_utilization label) or squared loss.")
+@click.option("--epochs", type=int, default=15, show_default=True,
+              help="Passes over the training split (1 to 1,000; rows x epochs at most 10^9).")
+@click.option("--bucket", default=None, callback=_bucket_name,
+              help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
+@click.option("--breeds", "breeds", type=int, default=None,
+              help="Train and publish N SYNTHETIC breeds (breed-0001, ...), each with its own weather sensitivity.")
+@click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
+              help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
+                   "and write the same artifact.")
+@click.pass_context
+def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
+              predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
+              breeds: int | None, trainer: str) -> None:
+    """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
+
+    \b
+    DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
+    (2010-2019, four New York ground stations, NOAA-style weather) are
+    generated and labelled by the workshop's rule, heavy_utilization =
+    magicpoints >= 50 * distance. With --breed NAME a breed's usual magic per
+    mile also moves with TMAX and PRCP (its own sensitivity, seeded by NAME).
+    Pass --data rides.csv (or rides.jsonl) to train on your own table.
+
+    The model (a SageMaker-layout model.tar.gz) goes to
+    s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
+    on the current target (or breeds/NAME/... with --breed), or to --save PATH.
+    """
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.training import service
+
+    settings = _settings(ctx)
+    console = console_for(settings)
+    request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+    if breeds is not None:
+        with console.progress("breeds", total=max(breeds, 1)) as advance:
+            presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
+        return
+    with console.progress("training", total=epochs) as advance:
+        presentation.show(console, service.train_model(request, settings, on_epoch=advance))
+
+
+def _aws_context(ctx: click.Context, writes_state: bool = False):
+    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console.
+
+    ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
+    directory is refused before anything else happens.
+    """
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.aws.target import resolve
+    from wildrydes_cli.aws.accounts import bind
+    if writes_state:
+        from wildrydes_cli.state_dir import require_writable
+        require_writable(_settings(ctx).state_dir)
+    target = resolve(_settings(ctx))
+    aws = Aws(target)
+    settings = bind(target.settings, aws)   # state and locks are per account (issue 10, defect 9)
+    return settings, aws, console_for(settings)
+
+
+@cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
+@click.pass_context
+def scratchpad_cmd(ctx: click.Context) -> None:
+    """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.scratchpad import record_prerequisites
+    settings, aws, console = _aws_context(ctx)
+    presentation.show(console, record_prerequisites(settings, aws))
+
+
+@cli.command("bootstrap", short_help="Create the data bucket and role (wildrydes-ml-mod1-3).")
+@click.pass_context
+def bootstrap_cmd(ctx: click.Context) -> None:
+    """Create the data bucket and DataProcessingExecutionRole (stack wildrydes-ml-mod1-3)."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.bootstrap import bootstrap
+    settings, aws, console = _aws_context(ctx)
+    presentation.show(console, bootstrap(settings, aws, console))
+
+
+@cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
+@click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
+@click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
+                             "instead of a new role that may only read the models.")
+@click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
+              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11.")
+@click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
+                                               "with everything wired by CloudFormation.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
+@click.pass_context
+def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
+           complete: bool, yes: bool) -> None:
+    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.bootstrap import bootstrap
+    from wildrydes_cli.deploy.deployer import DeployRequest, check_deploy_options, deploy
+    from wildrydes_cli.mxnet_support import check_local_engine
+    check_deploy_options(bucket=bucket, role=role, model_path=model_path)
+    check_local_engine(engine, _settings(ctx).target == "local")   # before the emulator starts
+    settings, aws, console = _aws_context(ctx, writes_state=True)
+    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
+                            stack=settings.complete_stack if complete else None, yes=yes)
+    result = deploy(settings, aws, request, console, confirm=console.confirm,
+                    run_bootstrap=lambda: bootstrap(settings, aws, console))
+    presentation.show(console, result)
+
+
+@cli.command("predict", short_help="Step 5: POST a ride to the endpoint, show the score.")
+@click.option("--distance", type=float, help="Ride distance.")
+@click.option("--healthpoints", type=float, help="Unicorn health points.")
+@click.option("--magicpoints", type=float, help="Unicorn magic points.")
+@click.option("--tmin", type=float, help="Minimum temperature (TMIN, tenths of a degree C).")
+@click.option("--tmax", type=float, help="Maximum temperature (TMAX).")
+@click.option("--prcp", type=float, help="Precipitation (PRCP).")
+@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV of rides with a header naming the six features (distance, healthpoints, magicpoints, "
+                   "TMIN, TMAX, PRCP; any order): sends one batch request.")
+@click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
+@click.option("--url", help="Invoke URL to use instead of the deployed one.")
+@click.option("--explain", is_flag=True,
+              help="Also show why: each feature's term (weight x value) of the margin, as a sorted bar chart "
+                   "(with --output json, as data).")
+@click.pass_context
+def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, tmax, prcp, file: Path | None,
+                breed: str | None, url: str | None, explain: bool) -> None:
+    """Step 5: POST a ride (the workshop's JSON) to the endpoint; shows score, label (heavy magic use
+    likely/unlikely), model, latency; with --explain, why."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.errors import UsageError
+    from wildrydes_cli.observe.predict import predict, predict_batch, require_deployment, ride_from_flags, rides_from_csv
+    settings = _settings(ctx)
+    flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
+             "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
+    if file is not None and any(v is not None for v in flags.values()):
+        raise UsageError("Use either --file or the six feature flags, not both.")
+    rides = rides_from_csv(file) if file is not None else [ride_from_flags(flags)]
+    if url is None:
+        from wildrydes_cli.aws.accounts import bind, current_deployment
+        from wildrydes_cli.aws.target import resolve
+        settings = bind(settings)
+        deployment = require_deployment(current_deployment(settings))   # before starting anything
+        url = resolve(settings).deployment_url(deployment)
+    console = console_for(settings)
+    if file is not None:
+        presentation.show(console, predict_batch(url, rides, breed=breed, explain=explain))
+    else:
+        presentation.show(console, predict(url, rides, breed=breed, explain=explain))
+
+
+@cli.command("status", short_help="What is deployed, and is it the newest model?")
+@click.pass_context
+def status_cmd(ctx: click.Context) -> None:
+    """Stacks, function, API and invoke URL; is the newest model deployed?"""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.observe.status import status
+    settings, aws, console = _aws_context(ctx)
+    presentation.show(console, status(settings, aws))
+
+
+@cli.command("cleanup", short_help="Delete what deploy made (models stay).")
+@click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
+@click.pass_context
+def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
+    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.cleanup import cleanup
+    settings, aws, console = _aws_context(ctx, writes_state=True)
+    presentation.show(console, cleanup(settings, aws, console, delete_bucket=delete_bucket,
+                                       confirm=console.confirm, yes=yes))
+
+
+@cli.command("logs", short_help="The deployed function's logs (CloudWatch Logs), newest last.")
+@click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h or 1d (up to 30 days).")
+@click.option("--follow", "-f", is_flag=True,
+              help="Keep printing new events (polls every 2 s) until Ctrl-C; with --output json, one JSON "
+                   "object per batch (JSON Lines).")
+@click.option("--breed", help="Only the requests served with this breed's model (every line of them).")
+@click.option("--filter", "filter_pattern",
+              help="A CloudWatch Logs filter pattern, e.g. ERROR or '\"status=503\"'.")
+@click.pass_context
+def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None) -> None:
+    """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
+    duration, memory) and the function's own line per request (route, breed, status, latency).
+
+    \b
+    Same command on both targets: on AWS it reads log group /aws/lambda/<function>; on the
+    local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
+    where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
+    """
+    from wildrydes_cli import layout, deployment_record
+    from wildrydes_cli.observe import logs
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.errors import NotFoundError, UsageError
+    from wildrydes_cli.local.invoke.lambda_log_lines import log_group
+    from wildrydes_cli.results import LogsResult
+    seconds = logs.parse_since(since)          # the user's input first: nothing starts for a typo
+    if breed is not None and not layout.is_breed_name(breed):
+        raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
+    settings, aws, console = _aws_context(ctx)
+    deployment = deployment_record.current(settings)
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded), so there is "
+                            "no function to read logs of: run `wildrydes deploy` first.")
+    group = log_group(deployment.function_name)
+    reader = logs.LogReader(aws, group, filter_pattern)
+    try:
+        if not follow:
+            presentation.show(console, LogsResult(group, logs.recent(reader, seconds, breed)))
+            return
+        for batch in logs.follow(reader, seconds, breed):
+            presentation.show(console, LogsResult(group, batch, follow=True))
+    except NotFoundError:
+        raise NotFoundError(f"No logs yet: log group {group} does not exist. Invoke the function first "
+                            "(wildrydes predict ...); Lambda creates the group on its first run.") from None
+    except KeyboardInterrupt:   # the way out of --follow: not an error
+        return
+
+
+def _wants_json(args: list[str]) -> bool:
+    """``--output json`` / ``--output=json`` among the global options (before the command)."""
+    for i, arg in enumerate(args):
+        if arg == "--output=json" or (arg == "--output" and i + 1 < len(args) and args[i + 1] == "json"):
+            return True
+    return False
+
+
+@cli.command("models")
+@click.option("--bucket", default=None, callback=_bucket_name,
+              help="Data bucket holding the models (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+@click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
+@click.pass_context
+def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
+    """List the models in the data bucket: default models and each breed's newest, with metrics."""
+    from wildrydes_cli.observe import catalog
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.aws.data_bucket import require_data_bucket
+    settings, aws, console = _aws_context(ctx)
+    bucket = bucket or require_data_bucket(settings, aws, "list")
+    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the CLI and map errors to exit codes.
+
+    Every failure leaves one line on stderr and, with ``--output json``, one
+    JSON object ``{"error", "exit_code"}`` on stdout, so scripts always get JSON.
+    """
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    try:
+        cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
+    except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
+        return _fail(args, "Aborted.", 130)
+    except click.ClickException as exc:  # includes every WildrydesError
+        if debug:
+            import traceback
+            traceback.print_exc()
+        exc.show()
+        return _fail(args, exc.format_message(), exc.exit_code, shown=True)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return _fail(args, "Interrupted.", 130)
+    except Exception as exc:  # a bug: say so plainly, traceback only with --debug
+        if debug:
+            raise
+        message = f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)"
+        click.echo(f"Error: {message}", err=True)
+        return _fail(args, message, 70, shown=True)
+    return 0
+
+
+def _fail(args: list[str], message: str, exit_code: int, shown: bool = False) -> int:
+    """The one error path of the CLI edge: a line on stderr, and the JSON object scripts expect."""
+    if not shown:
+        click.echo(message, err=True)
+    if _wants_json(args):
+        from wildrydes_cli.cli.console import render_error
+        render_error(None, json_output=True, message=message, exit_code=exit_code)
+    return exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The text form of every command's result, in one place; ``show`` prints a result either way.
+
+Why one module: the domain modules (deploy, status, cleanup, predict, catalog,
+training) compute results and never draw, so they stay testable without a
+terminal and none of them imports ``Console``; what a user reads is decided
+here, next to the other commands' wording. The JSON form is each result's
+``to_json()`` (results.py), printed unchanged by ``Console.result``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from typing import Any, Callable
+
+from wildrydes_cli.cli.console import Console
+from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.results import (BatchPredictResult, BootstrapResult, CleanupResult, DeployResult,
+                                   ModelsResult, PredictResult, Result, ScratchpadResult, StatusResult,
+                                   LocalCompactResult, LocalEnvResult, LogsResult, TrainBreedsResult,
+                                   TrainResult)
+
+LOG = logging.getLogger(__name__)
+
+EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0"
+
+
+def show(console: Console, result: Any, verb: str | None = None) -> None:
+    """Print ``result``: its JSON form with --output json, else its text form."""
+    if isinstance(result, LogsResult) and result.follow and console.json_output:
+        console.out.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")   # JSON Lines
+        console.out.flush()
+        return
+    if isinstance(result, Result):
+        render = _RENDERERS[type(result)]
+        console.result(result.to_json(), lambda c: render(c, result))
+        return
+    # the local daemon's Status (local start|stop|status) carries its own dict form
+    console.result(result.to_dict(), lambda c: local_status(c, verb or "status", result))
+
+
+def scratchpad(console: Console, result: ScratchpadResult) -> None:
+    console.fields({"scratchpad": result.scratchpad, "DataBucket": result.bucket,
+                    "DataProcessingExecutionRole": result.role,
+                    "changed": "yes" if result.changed else "no (already recorded)"})
+
+
+def bootstrap(console: Console, result: BootstrapResult) -> None:
+    console.fields({"stack": f"{result.stack} ({'created' if result.created else 'already there'})",
+                    "DataBucket": result.bucket, "DataProcessingExecutionRole": result.role,
+                    "scratchpad": result.scratchpad})
+
+
+def deploy(console: Console, result: DeployResult) -> None:
+    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}) "
+                 f"serving s3://{result.bucket}/{result.model_path}")
+    console.line(f"Invoke URL: {result.invoke_url}", style="bold")
+    console.line("Try it:")
+    console.line(f"  {result.curl}")
+    console.line(f"  or: wildrydes predict {EXAMPLE_FLAGS}")
+
+
+def status(console: Console, result: StatusResult) -> None:
+    console.table(["stack", "status"], list(result.stacks.items()), title=f"target {result.target} ({result.region})")
+    if not result.deployed:
+        console.line("Nothing deployed yet: run `wildrydes deploy`.")
+        return
+    function = result.function
+    redeploy = "run `wildrydes deploy` to deploy again"
+    if result.gone:
+        restarted = " (the local emulator started empty since that deploy)" if result.target == "local" else ""
+        console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
+    console.fields({
+        "function": function.name if function else "missing (run `wildrydes deploy`)",
+        "runtime": function.runtime if function else None,
+        "memory": f"{function.memory_mb} MB" if function else None,
+        "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
+        "last modified": function.last_modified if function else None, "API": result.api_id,
+        "invoke URL": result.invoke_url, "newest model": result.newest_model,
+        "up to date": ("yes" if result.up_to_date else f"no - the deployment is gone: {redeploy}" if result.gone
+                       else "no - run `wildrydes deploy` to roll it out"),
+    })
+
+
+# What each kind of removed thing is called, one of them.
+_SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "bucket"}
+
+
+def cleanup(console: Console, result: CleanupResult) -> None:
+    console.line(result.message)
+    for kind, items in (("stacks", result.stacks), ("apis", result.apis), ("code", result.code),
+                        ("buckets", result.buckets)):
+        for item in items:
+            console.line(f"  removed {_SINGULAR[kind]} {item}")
+
+
+def predict(console: Console, result: PredictResult) -> None:
+    answer = result.answer
+    model = answer.get("model_path") or answer.get("model") or "-"
+    console.fields({"score": answer.get("score"), "label": answer.get("label") or "-",
+                    "model": model, "breed": result.breed or "-",
+                    "latency": f"{result.latency_ms:.1f} ms", "url": result.url})
+    if result.explained:
+        from wildrydes_cli.cli import explain_view
+        explain_view.render_explanation({**answer, "request": result.request}, console)
+
+
+def predict_batch(console: Console, result: BatchPredictResult) -> None:
+    """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts)."""
+    columns = list(FEATURES) + ["score", "label"]
+    rows = [[p.get(c) for c in columns] for p in result.predictions]
+    if not console.out.isatty():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        console.out.write(buffer.getvalue())
+        return   # redirected batch output stays plain CSV, explained or not
+    console.table(columns, rows, title=f"{result.count} rides in {result.latency_ms:.0f} ms")
+    if result.explained:
+        from wildrydes_cli.cli import explain_view
+        explain_view.render_batch_explanations({"predictions": result.predictions}, console)
+
+
+HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
+
+
+def _metric_summary(metrics: dict) -> str:
+    shown = [f"{name} {metrics[name]:.3f}" for name in HEADLINE_METRICS
+             if isinstance(metrics.get(name), (int, float))]
+    return ", ".join(shown) or "-"
+
+
+def models(console: Console, result: ModelsResult) -> None:
+    """Two tables: default models (newest first) and breeds."""
+    if result.default_models:
+        console.table(["model path", "trained (UTC)"],
+                      [[m.model_path, m.timestamp] for m in result.default_models],
+                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)")
+    if result.breeds:
+        console.table(["breed", "newest model", "trained at", "validation"],
+                      [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
+                       for b in result.breeds],
+                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)")
+    if not result.default_models and not result.breeds:
+        console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
+                     "(or `wildrydes train --breed NAME`).")
+
+
+METRIC_LABELS = {
+    "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1", "auc": "AUC",
+    "threshold": "threshold (max accuracy)", "positive_rate": "share of rides with heavy magic use",
+    "rmse": "RMSE", "mae": "MAE", "r2": "R²",
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def train(console: Console, result: TrainResult) -> None:
+    """Metrics table, then where the model went and what to do next."""
+    rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result.metrics.items()]
+    title = (f"{result.predictor_type} on {result.rows['validation']} validation rows "
+             f"({result.rows['train']} trained, {result.epochs} epochs, {result.trainer} trainer, "
+             f"{result.seconds:.1f} s)")
+    console.table(["metric", "value"], rows, title=title)
+    console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
+                                            if result.synthetic else ""))
+    if result.rule:
+        console.line(f"labelled by: {result.rule['text']}")
+    model = result.model
+    if "saved_to" in model:
+        console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)")
+        return
+    console.line(f"model published to {model['location']}")
+    if result.breed:
+        console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
+    else:
+        console.line("serve it with: wildrydes deploy (it picks the newest linear-learner-* model)")
+
+
+SHOWN_BREEDS = 20
+
+
+def train_breeds(console: Console, result: TrainBreedsResult) -> None:
+    """One row per breed (the first SHOWN_BREEDS), then where the models are."""
+    classifier = result.predictor_type == "binary_classifier"
+    names = ("AUC", "accuracy") if classifier else ("RMSE", "R²")
+    keys = ("auc", "accuracy") if classifier else ("rmse", "r2")
+    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"])
+            for item in result.breeds[:SHOWN_BREEDS]]
+    title = (f"{result.count} SYNTHETIC breeds, {result.rows_per_breed} rides each "
+             f"({result.seconds:.1f} s training)")
+    console.table(["breed", *names, "model key"], rows, title=title)
+    hidden = result.count - len(rows)
+    if hidden > 0:
+        console.line(f"... and {hidden} more (--output json lists them all)")
+    console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
+
+
+def local_status(console: Console, verb: str, status: Any) -> None:
+    """``local start|stop|status``: the daemon's Status in words."""
+    if status.stale_pid:
+        console.info(f"Removed stale emulator state (pid {status.stale_pid} was not running).")
+    if verb == "reset":
+        stopped = f" (stopped pid {status.pid})" if status.pid else ""
+        console.line(f"Local target reset{stopped}: the next start is empty.")
+        return
+    if verb == "stop":
+        console.line(f"Emulator stopped (pid {status.pid})." if status.pid else "Emulator is not running.")
+        return
+    if not status.running:
+        console.line("Emulator is not running. Start it with `wildrydes local start`.")
+        return
+    if verb == "start":
+        console.line("Emulator is already running." if status.already_running else "Emulator started.")
+    console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
+
+
+def local_compact(console: Console, result: LocalCompactResult) -> None:
+    if result.compacted:
+        console.line(f"Journal compacted: {result.records_before} -> {result.records_after} records, "
+                     f"{result.bytes_before / 1e6:.1f} -> {result.bytes_after / 1e6:.1f} MB "
+                     f"in {result.seconds:.2f} s.")
+    elif result.records_before == 0:
+        console.line("Nothing to compact: the local target has kept nothing yet.")
+    else:
+        console.line(f"Nothing to compact ({result.reason}): {result.records_before} records, "
+                     f"{result.bytes_before / 1e6:.1f} MB.")
+    console.fields({"journal": result.journal_dir})
+
+
+def logs(console: Console, result: LogsResult) -> None:
+    """One line per event: UTC time, request id, message (as ``sam logs`` prints them)."""
+    if not result.events and not result.follow:
+        console.info(f"No events in {result.log_group} in that time: invoke the function, or widen --since.")
+    for event in result.events:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.timestamp / 1000))
+        console.line(f"{stamp}.{event.timestamp % 1000:03d}Z  {event.request_id or '-':36}  {event.message}")
+
+
+def local_env(console: Console, result: LocalEnvResult) -> None:
+    """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
+    import shlex
+    console.out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in result.env.items()))
+    console.out.flush()
+
+
+_RENDERERS: dict[type, Callable[[Console, Any], None]] = {
+    ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
+    CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
+    TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
+    LocalCompactResult: local_compact,
+}
+

@@ -1,0 +1,38 @@
+"""``wildrydes bootstrap``: what the workshop's modules 1-2 leave behind, for those who skipped them.
+
+Creates stack wildrydes-ml-mod1-3 (data bucket + DataProcessingExecutionRole)
+from cloudformation/prerequisites.yml, or reuses it, and records both names in
+the scratchpad so later commands find them. On the local target ``deploy``
+calls it when the bucket is missing.
+"""
+from __future__ import annotations
+
+import logging
+
+from wildrydes_cli import scratchpad
+from wildrydes_cli.aws import settle
+from wildrydes_cli.deploy import stacks
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import BootstrapResult
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+
+def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResult:
+    """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
+    name = settings.prereq_stack
+    existing = settle.check_prerequisites(aws, name)   # issue 10, defect 10: never reuse a failed stack
+    created = False
+    if existing is None:
+        aws.account_id()
+        with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole)"):
+            aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {})
+        created = True
+    outputs = aws.stack_outputs(name)
+    bucket = outputs.get("DataBucket") or aws.stack_resource_physical_id(name, "DataBucket")
+    role = (outputs.get("DataProcessingExecutionRoleName")
+            or aws.stack_resource_physical_id(name, "DataProcessingExecutionRole"))
+    scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
+    return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad))

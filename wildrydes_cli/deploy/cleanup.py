@@ -1,0 +1,107 @@
+"""``wildrydes cleanup``: remove exactly what deploy made, and nothing else.
+
+What deploy made is in the state file: the stack(s), the uploaded code zips,
+and the REST API id (the emulator's delete_stack leaves the RestApi behind,
+so it is deleted by id when still there). A stack that exists under our name
+but was not recorded (state lost) is still cleaned up, from its outputs. The
+data bucket and its models stay unless ``--delete-bucket`` is given and
+confirmed. Running it again finds nothing and says so.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from wildrydes_cli import deployment_record
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.errors import AwsError
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import CleanupResult
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+
+def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
+    """Stacks to delete with the API id and code keys to remove after them."""
+    found: dict[str, dict] = {}
+    for name, item in deployment_record.load(settings).items():
+        found[name] = {"api_id": item.api_id, "bucket": item.bucket, "code_keys": list(item.code_keys)}
+    for name in settings.function_stacks:
+        if aws.stack(name) is None:
+            continue
+        outputs = aws.stack_outputs(name)
+        entry = found.setdefault(name, {"api_id": None, "bucket": None, "code_keys": []})
+        entry["api_id"] = entry["api_id"] or outputs.get("ApiId")
+        params = aws.stack_parameters(name)
+        entry["bucket"] = entry["bucket"] or params.get("DataBucket")
+        if params.get("CodeKey") and params["CodeKey"] not in entry["code_keys"]:
+            entry["code_keys"].append(params["CodeKey"])
+    return found
+
+
+def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool = False,
+            confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> CleanupResult:
+    removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
+    refused: dict[str, str] = {}
+    targets = _targets(settings, aws)
+    for name, entry in targets.items():
+        with console.step(f"Delete stack {name}") as note:
+            deleted = aws.delete_stack(name)
+            note["detail"] = "deleted" if deleted else "already gone"
+        if deleted:
+            removed["stacks"].append(name)
+        if entry["api_id"] and aws.delete_rest_api(entry["api_id"]):
+            console.info(f"   removed the API {entry['api_id']} the stack left behind")
+            removed["apis"].append(entry["api_id"])
+        bucket = entry["bucket"]
+        if bucket and entry["code_keys"] and aws.bucket_exists(bucket):
+            present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
+            gone, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
+            removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
+            refused.update({f"s3://{bucket}/{k}": why for k, why in failed.items()})
+    deployment_record.save(settings, {})
+    if refused:
+        raise AwsError("Cleanup removed " + (_summary(removed) if any(removed.values()) else "nothing") +
+                       " but S3 refused to delete " + "; ".join(f"{k} ({why})" for k, why in sorted(refused.items()))
+                       + ". Delete them with credentials allowed to (aws s3 rm), or they stay billed.")
+
+    if delete_bucket:
+        bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or find_data_bucket(settings, aws)
+        if bucket and aws.bucket_exists(bucket):
+            if yes or confirm(f"Delete bucket {bucket} and EVERY object in it (all models)?"):
+                with console.step(f"Delete bucket {bucket}") as note:
+                    count = aws.empty_and_delete_bucket(bucket)
+                    note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
+                removed["buckets"].append(bucket)
+                _drop_prerequisites_if_theirs(settings, aws, bucket, removed)
+            else:
+                console.info(f"Kept bucket {bucket}.")
+
+    nothing = not any(removed.values())
+    message = (f"Nothing to clean up on target {settings.target} ({settings.region}): no deployment recorded "
+               f"and no stack {' or '.join(settings.function_stacks)}."
+               if nothing else "Cleaned up: " + _summary(removed))
+    return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=nothing, message=message,
+                         **removed)
+
+
+def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
+    """The bootstrap stack whose bucket we just deleted would point at nothing: remove it too."""
+    name = settings.prereq_stack
+    if aws.stack(name) is not None and aws.stack_outputs(name).get("DataBucket") == bucket:
+        aws.delete_stack(name)
+        removed["stacks"].append(name)
+
+
+# What each kind of removed thing is called: (one, many).
+_NOUNS = {"stacks": ("stack", "stacks"), "apis": ("API", "APIs"), "code": ("code zip", "code zips"),
+          "buckets": ("bucket", "buckets")}
+
+
+def _summary(removed: dict) -> str:
+    """'1 stack, 2 APIs, 1 code zip.': counts with the noun in the right number."""
+    parts = [f"{len(v)} {_NOUNS[k][len(v) != 1]}" for k, v in removed.items() if v]
+    return ", ".join(parts) + "."
+

@@ -1,0 +1,203 @@
+"""``wildrydes deploy``: the workshop's Steps 2-4 in one go, converging on re-runs.
+
+Stages, in order (each a progress line):
+  0. preflight - credentials, bucket, model, role; nothing is created before
+     all of them pass, and each failure says how to fix it;
+  1. package the function for the engine and upload it under ``code/``
+     (content-addressed: an unchanged build is not uploaded again);
+  2. create or update the stack - only parameters change between runs, which
+     both CloudFormation and the emulator apply in place;
+  3. set MODEL_PATH / INFERENCE_ENGINE, keeping other variables a user added
+     (a stack update resets the map, so they are merged back);
+  4. check and repair the API wiring (``wiring.ensure``), deploy stage prod;
+  5. record what was made in the state file.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from wildrydes_cli.deploy import apistage, locks, packaging, stacks, wiring
+from wildrydes_cli.aws import checks, settle
+from wildrydes_cli import layout, modelcheck, deployment_record
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import BootstrapResult, DeployResult
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.aws.target import curl_command
+
+LOG = logging.getLogger(__name__)
+
+MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE")
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What the user asked for; ``stack`` None is the function stack (--complete names mod0-4)."""
+
+    bucket: str | None = None
+    role: str | None = None
+    model_path: str | None = None
+    engine: str = "lean"
+    stack: str | None = None
+    yes: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    bucket: str
+    role: str | None
+    model_path: str
+    engine: str
+    stack: str
+
+
+def check_deploy_options(**given: str | None) -> None:
+    """An option given empty or blank is a mistake (a shell variable that was not set), never "the default"."""
+    for name, value in given.items():
+        if value is not None and not value.strip():
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is empty ({value!r}): pass a value, or leave {option} out to use "
+                             f"{_DEFAULTS[name]}.")
+
+
+_DEFAULTS = {"bucket": "the scratchpad's data bucket", "role": "a new role that may only read the models",
+             "model_path": "the newest linear-learner-* model"}
+
+
+def normalise_model_path(value: str, bucket: str) -> str:
+    """Accept the key, or the console's "Copy Path" form s3://bucket/key for this bucket."""
+    value = value.strip()
+    if value.startswith("s3://"):
+        given_bucket, _, key = value[5:].partition("/")
+        if given_bucket != bucket:
+            raise UsageError(f"--model-path {value} is in bucket {given_bucket}, not the data bucket {bucket}: "
+                             "pass the key inside the data bucket, or --bucket.")
+        value = key
+    if not value or value.endswith("/"):
+        raise UsageError("--model-path must be the key of a model.tar.gz, e.g. "
+                         "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz.")
+    return value
+
+
+def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+              confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None = None) -> Plan:
+    """Everything deploy needs, checked before anything is created."""
+    if request.role and ("/" in request.role or ":" in request.role):
+        raise UsageError(f"--role takes a role name, not an ARN or path: got {request.role!r}.")
+    with console.step("Preflight: credentials, bucket, model, role") as note:
+        aws.account_id()
+        bucket = request.bucket or find_data_bucket(settings, aws)
+        if bucket is None or not aws.bucket_exists(bucket):
+            bucket = _missing_bucket(settings, aws, bucket, request, confirm, run_bootstrap)
+        checks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
+        if request.model_path is not None:   # "" is refused there, never taken as "the newest"
+            model_path = normalise_model_path(request.model_path, bucket)
+            if not checks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
+                raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
+                                    "(the key, without s3://bucket/), or leave it out to use the newest model.")
+        else:
+            newest = aws.newest_model_key(bucket)
+            if newest is None:
+                raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
+                                    "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
+            model_path = newest
+        checks.check_model_readable(model_path, request.role)   # issue 10, defect 2
+        modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
+        if request.role and not aws.role_exists(request.role):
+            raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
+                                "or leave --role out and deploy creates one that may only read the models.")
+        note["detail"] = f"s3://{bucket}/{model_path}"
+    return Plan(bucket, request.role, model_path, request.engine, request.stack or settings.function_stack)
+
+
+def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: DeployRequest,
+                    confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> str:
+    where = f"Bucket {bucket} does not exist" if bucket else "No data bucket is known"
+    if aws.target.may_bootstrap and run_bootstrap is not None and request.bucket is None:
+        if request.yes or confirm(f"{where} on the {aws.target.name} target. "
+                                  "Create it and the role now (wildrydes bootstrap)?"):
+            return run_bootstrap().bucket
+    raise NotFoundError(f"{where}: pass --bucket NAME, or run `wildrydes bootstrap` to create stack "
+                        f"{settings.prereq_stack} (then `wildrydes scratchpad` records it).")
+
+
+def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+           confirm: Callable[[str], bool] = lambda question: False,
+           run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
+    """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
+    account = settings.account or ("local" if settings.target == "local" else aws.account_id())
+    path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
+    with locks.held(path, sleep=aws.sleep, on_wait=console.info):
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap)
+
+
+def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
+    plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
+    settle.check_usable(plan.stack, settle.wait_settled(aws, plan.stack))   # issue 10, defect 3
+    runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
+
+    first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
+    with console.step(f"Package the {plan.engine} function for {runtime}{first}") as note:
+        package = packaging.build(plan.engine, settings.state_dir / "packages")
+        note["detail"] = f"{package.size / 1024:.0f} KB zip, {len(package.files)} files"
+    with console.step(f"Upload s3://{plan.bucket}/{package.key}") as note:
+        code_key, uploaded = packaging.upload(aws, plan.bucket, package)
+        note["detail"] = "uploaded" if uploaded else "already there"
+
+    previous_env = _previous_env(aws, plan.stack)
+    params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
+                                        memory, plan.role)
+    old_template = aws.stack_template(plan.stack)
+    with console.step(f"Create or update stack {plan.stack}") as note:
+        outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)
+        note["detail"] = outcome
+    outputs = aws.stack_outputs(plan.stack)
+    function_name, api_id = outputs["FunctionName"], outputs["ApiId"]
+
+    with console.step(f"Set MODEL_PATH of {function_name}") as note:
+        managed = {"OUTPUT_BUCKET": plan.bucket, "MODEL_PATH": plan.model_path, "INFERENCE_ENGINE": plan.engine}
+        extras = {k: v for k, v in previous_env.items() if k not in MANAGED_ENV}
+        changed = aws.set_function_env(function_name, managed, keep=extras)
+        note["detail"] = "updated" if changed else "unchanged"
+    with console.step("Wire the API (ANY / -> AWS_PROXY -> function, stage prod)") as note:
+        config = aws.function_config(function_name) or {}
+        function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
+        repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
+        # issue 10, defect 5: stage prod keeps its snapshot until a new deployment
+        stage = f"deployment to stage {wiring.STAGE}"
+        if outcome == "updated" and stage not in repaired and \
+                apistage.touches_api(old_template, stacks.template_body(stacks.FUNCTION)):
+            aws.create_deployment(api_id, wiring.STAGE)
+            repaired.append(stage)
+        note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"
+
+    url = aws.target.invoke_url(api_id, stack_url=outputs.get("InvokeUrl"))
+    recorded = deployment_record.load(settings)
+    old = recorded.get(plan.stack)
+    code_keys = list(dict.fromkeys((old.code_keys if old else []) + [code_key]))
+    recorded[plan.stack] = deployment_record.Deployment(
+        stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
+        model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    deployment_record.save(settings, recorded, current=plan.stack)
+    return DeployResult(
+        stack=plan.stack, stack_action=outcome, target=settings.target, region=settings.region,
+        bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
+        engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
+        function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
+        repaired=tuple(repaired))
+
+
+def _previous_env(aws: Aws, stack: str) -> dict[str, str]:
+    if aws.stack(stack) is None:
+        return {}
+    name = aws.stack_outputs(stack).get("FunctionName")
+    config = aws.function_config(name) if name else None
+    return dict(((config or {}).get("Environment") or {}).get("Variables") or {})
+

@@ -1,0 +1,345 @@
+"""The SigV4 gate in front of moto: AWS API calls must be signed with the local target's credentials.
+
+Why: whoever can call the emulator's Lambda and API Gateway APIs can run code
+as the daemon's user (create a function, wire an API, call it through
+execute-api). So every request the daemon hands to moto must carry a valid
+AWS Signature Version 4 made with the secret in the user's 0600 credentials
+file (see credentials.py). The execute-api front and the health probe stay open.
+
+What is checked, as AWS does (and botocore signs; tests use it as the oracle):
+- ``Authorization: AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/SERVICE/aws4_request,
+  SignedHeaders=..., Signature=...``, or the same in the query string
+  (``X-Amz-Signature``, presigned URLs, with ``X-Amz-Expires``);
+- the canonical request is rebuilt from the request as received: method, path
+  as sent (S3: as is; other services: dot segments removed, then encoded once
+  more), the sorted canonical query, the signed headers, and the payload hash:
+  ``x-amz-content-sha256`` when sent (a hex value must match the body),
+  else the SHA-256 of the body. ``UNSIGNED-PAYLOAD`` and the ``STREAMING-*``
+  values are accepted as S3 does; for ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``
+  the seed signature is checked, the per-chunk signatures are not;
+- the request time within 15 minutes of ours, the scope's date equal to it;
+- signatures compared with ``hmac.compare_digest``.
+Refusals are 403s (400 for a body that does not match its declared hash) with
+the body shape of the service's protocol (S3 XML, query XML, JSON with
+``x-amzn-ErrorType``), so SDKs raise a ClientError with a code, and the message
+says how to get the credentials.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from calendar import timegm
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, unquote
+from xml.sax.saxutils import escape
+
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
+from wildrydes_cli.local.invoke.gateway import HttpResponse
+
+LOG = logging.getLogger(__name__)
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW_SECONDS = 15 * 60
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+LOG_REFUSALS_PER_MINUTE = 20  # a flood of bad requests must not grow the daemon's log without bound
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+LITERAL_PAYLOADS = frozenset({"UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                              "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"})
+FIX = 'Sign requests with the local target\'s credentials: run `eval "$(wildrydes local env)"` and retry.'
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_AMZ_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
+_JSON_PATH = re.compile(r"^/(\d{4}-\d{2}-\d{2}|restapis|apikeys|domainnames|usageplans|account|clientcertificates|"
+                        r"vpclinks|tags|sdktypes|portals)(/|$)")
+
+# (S3 code, query-protocol code, JSON-protocol code) per reason
+_CODES = {
+    "missing": ("AccessDenied", "MissingAuthenticationToken", "MissingAuthenticationTokenException"),
+    "malformed": ("AuthorizationHeaderMalformed", "IncompleteSignature", "IncompleteSignatureException"),
+    "unknown_key": ("InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException"),
+    "signature": ("SignatureDoesNotMatch", "SignatureDoesNotMatch", "InvalidSignatureException"),
+    "skew": ("RequestTimeTooSkewed", "SignatureDoesNotMatch", "InvalidSignatureException"),
+    "expired": ("AccessDenied", "SignatureDoesNotMatch", "InvalidSignatureException"),
+    "payload": ("XAmzContentSHA256Mismatch", "SignatureDoesNotMatch", "InvalidSignatureException"),
+}
+
+
+class Refused(Exception):
+    """Why a request is not let through: a reason key of ``_CODES`` and a message for the caller."""
+
+    def __init__(self, reason: str, message: str, service: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.service = service  # from the credential scope, when the request got that far
+
+
+def _split_pairs(text: str, sep: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(sep):
+        name, eq, value = part.strip().partition("=")
+        if eq:
+            out[name] = value
+    return out
+
+
+def _amz_time(value: str) -> int:
+    match = _AMZ_DATE.match(value)
+    if not match:
+        raise Refused("malformed", f"X-Amz-Date {value[:40]!r} is not of the form YYYYMMDDTHHMMSSZ.")
+    y, mo, d, h, mi, s = (int(g) for g in match.groups())
+    try:
+        return timegm((y, mo, d, h, mi, s, 0, 0, 0)) if 1 <= mo <= 12 and 1 <= d <= 31 else -1
+    except (ValueError, OverflowError):
+        return -1
+
+
+def canonical_query(query: str, drop: str | None = None) -> str:
+    """Sorted ``name=value`` pairs, each part encoded the SigV4 way (decoded first, so either input form works)."""
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name = quote(unquote(name), safe="-_.~")
+        if name == drop:
+            continue
+        pairs.append((name, quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{n}={v}" for n, v in sorted(pairs))
+
+
+def canonical_path(raw_path: str, service: str) -> str:
+    """S3 signs the path as sent; every other service signs it normalised and encoded once more."""
+    if service == "s3":
+        return raw_path or "/"
+    segments: list[str] = []
+    for segment in raw_path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    path = "/" + "/".join(segments)
+    if raw_path.endswith("/") and segments:
+        path += "/"
+    return quote(path, safe="/~")
+
+
+class Gate:
+    """Checks requests against the current credentials; re-reads the file if it was replaced."""
+
+    def __init__(self, state_dir: Path, credentials: Credentials, clock: Callable[[], float] = time.time):
+        self.path = credentials_file(state_dir)
+        self.credentials = credentials
+        self.clock = clock
+        self._file_id = self._stat()
+        self._keys: dict[tuple[str, str, str, str], bytes] = {}
+        self._log_window = (0.0, 0)  # (minute start, refusals logged in it)
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns
+
+    def _current(self, access_key: str) -> Credentials:
+        """The credentials; when a key is unknown, pick up a credentials file made after we started."""
+        if access_key != self.credentials.access_key_id:
+            file_id = self._stat()
+            if file_id is not None and file_id != self._file_id:
+                try:
+                    self.credentials = read_credentials(self.path)
+                    self._keys.clear()
+                    LOG.info("re-read the local target credentials from %s", self.path)
+                except (OSError, LocalTargetError) as exc:  # a bad file keeps the old key: say so, once per change
+                    LOG.warning("ignoring the changed credentials file: %s", exc)
+                self._file_id = file_id
+        return self.credentials
+
+    def _signing_key(self, secret: str, date: str, region: str, service: str) -> bytes:
+        cache_key = (secret, date, region, service)
+        key = self._keys.get(cache_key)
+        if key is None:
+            key = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+            for part in (region, service, "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            if len(self._keys) > 64:
+                self._keys.clear()
+            self._keys[cache_key] = key
+        return key
+
+    # -- the check ------------------------------------------------------------------
+    def call(self, handler: Callable[..., HttpResponse], request, *args) -> HttpResponse:
+        """``handler(request, *args)`` for a correctly signed request, else the refusal."""
+        refusal = self.refusal(request)
+        return refusal if refusal is not None else handler(request, *args)
+
+    def refusal(self, request) -> HttpResponse | None:
+        """None when ``request`` is signed with our credentials, else the AWS-shaped error response."""
+        try:
+            self._verify(request)
+            return None
+        except Refused as exc:
+            self._log_refusal(request, exc)
+            return error_response(request, exc.service, exc.reason, str(exc))
+
+    def _log_refusal(self, request, exc: Refused) -> None:
+        start, count = self._log_window
+        now = time.monotonic()
+        if now - start >= 60:
+            if count > LOG_REFUSALS_PER_MINUTE:
+                LOG.warning("%d more AWS API calls refused in the last minute (not logged)",
+                            count - LOG_REFUSALS_PER_MINUTE)
+            start, count = now, 0
+        self._log_window = (start, count + 1)
+        if count < LOG_REFUSALS_PER_MINUTE:
+            LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
+
+    def _verify(self, request) -> None:
+        authorization = request.header("authorization")
+        query = request.query
+        if authorization is None and "X-Amz-Signature=" in query:
+            fields = {unquote(k): unquote(v) for k, v in _split_pairs(query, "&").items()}
+            presigned = True
+            algorithm, credential = fields.get("X-Amz-Algorithm", ""), fields.get("X-Amz-Credential", "")
+            signed, signature = fields.get("X-Amz-SignedHeaders", ""), fields.get("X-Amz-Signature", "")
+            amz_date = fields.get("X-Amz-Date", "")
+        elif authorization is not None:
+            presigned = False
+            algorithm, _, rest = authorization.strip().partition(" ")
+            fields = _split_pairs(rest, ",")
+            credential, signed, signature = (fields.get(k, "") for k in ("Credential", "SignedHeaders", "Signature"))
+            amz_date = request.header("x-amz-date") or ""
+        elif "AWSAccessKeyId=" in query:
+            raise Refused("malformed", "Signature Version 2 presigned URLs are not accepted: the local target "
+                                       "accepts Signature Version 4 only (AWS CLI: `aws configure set "
+                                       "default.s3.signature_version s3v4`; botocore: "
+                                       "Config(signature_version='s3v4')).")
+        else:
+            raise Refused("missing", "Request is missing Authentication Token: the local target accepts AWS API "
+                                     "calls only when they are signed (AWS Signature Version 4) with its own "
+                                     "credentials. " + FIX)
+        if algorithm != ALGORITHM:
+            raise Refused("malformed", f"Unsupported authorization {algorithm[:40]!r}: the local target accepts "
+                                       f"{ALGORITHM} (Signature Version 4) only (botocore: "
+                                       "Config(signature_version='s3v4') for S3). " + FIX)
+        scope = credential.split("/")
+        if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope) or not signed or not signature:
+            raise Refused("malformed", "The authorization is malformed: expected Credential=KEY/DATE/REGION/"
+                                       "SERVICE/aws4_request, SignedHeaders and Signature. " + FIX)
+        access_key, date, region, service = scope[:4]
+        try:
+            self._check(request, presigned, fields, access_key, date, region, service, signed, signature,
+                        amz_date, query)
+        except Refused as exc:
+            exc.service = service
+            raise
+
+    def _check(self, request, presigned, fields, access_key, date, region, service, signed, signature,
+               amz_date, query) -> None:
+        credentials = self._current(access_key)
+        if not hmac.compare_digest(access_key.encode(), credentials.access_key_id.encode()):
+            raise Refused("unknown_key", f"The AWS access key id {access_key[:64]!r} is not the local target's "
+                                         "(the credentials of another account or profile, or another user's "
+                                         "emulator on this port?). " + FIX)
+        request_time = _amz_time(amz_date)
+        if not amz_date.startswith(date) or request_time < 0:
+            raise Refused("malformed", f"The credential scope date {date[:16]!r} does not match the request time "
+                                       f"{amz_date[:40]!r}. " + FIX)
+        now = self.clock()
+        if presigned:
+            try:
+                expires = int(fields.get("X-Amz-Expires", ""))
+            except ValueError:
+                expires = -1
+            if not 1 <= expires <= MAX_PRESIGN_SECONDS:
+                raise Refused("malformed", f"X-Amz-Expires must be 1 to {MAX_PRESIGN_SECONDS} seconds.")
+            if now > request_time + expires:
+                raise Refused("expired", f"Request has expired: the presigned URL was valid until "
+                                         f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(request_time + expires))}.")
+            if request_time > now + MAX_SKEW_SECONDS:
+                raise Refused("skew", "The presigned URL is dated in the future; check this machine's clock.")
+        elif abs(now - request_time) > MAX_SKEW_SECONDS:
+            raise Refused("skew", f"Signature expired or not yet valid: the request time {amz_date} is more than "
+                                  f"15 minutes from the local target's time "
+                                  f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}. Check the clock, and "
+                                  "sign each request when it is sent.")
+        names = signed.split(";")
+        if "host" not in names:
+            raise Refused("malformed", "SignedHeaders must include host. " + FIX)
+        headers: dict[str, list[str]] = {}
+        for name, value in request.headers:
+            headers.setdefault(name.lower(), []).append(" ".join(value.split()))
+        missing = [n for n in names if n not in headers]
+        if missing:
+            raise Refused("signature", f"Signed header {missing[0][:64]!r} is not in the request. " + FIX)
+        declared = request.header("x-amz-content-sha256")
+        if declared is not None:
+            payload = declared
+            if payload not in LITERAL_PAYLOADS and not _HEX64.match(payload):
+                raise Refused("malformed", "x-amz-content-sha256 must be the body's SHA-256 in lowercase hex "
+                                           "or UNSIGNED-PAYLOAD.")
+        elif presigned and service == "s3":
+            payload = "UNSIGNED-PAYLOAD"
+        else:
+            payload = hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
+        canonical = "\n".join([
+            request.method,
+            canonical_path(request.path, service),
+            canonical_query(query, drop="X-Amz-Signature" if presigned else None),
+            "".join(f"{n}:{','.join(headers[n])}\n" for n in names),
+            signed,
+            payload,
+        ])
+        to_sign = "\n".join([ALGORITHM, amz_date, f"{date}/{region}/{service}/aws4_request",
+                             hashlib.sha256(canonical.encode()).hexdigest()])
+        key = self._signing_key(credentials.secret_access_key, date, region, service)
+        expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+            LOG.debug("canonical request:\n%s", canonical)
+            raise Refused("signature", "The request signature we calculated does not match the signature you "
+                                       "provided. Check your secret access key and signing method. " + FIX)
+        if (declared is not None and _HEX64.match(declared)
+                and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
+            raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
+                                     "computed from the body.")
+
+
+# -- refusals in the shape of each protocol ------------------------------------------
+def _protocol(request, service: str | None) -> str:
+    if service == "s3":
+        return "s3"
+    content_type = (request.header("content-type") or "").lower()
+    if content_type.startswith("application/x-www-form-urlencoded") or "Action=" in request.query:
+        return "query"
+    if service is None and not _JSON_PATH.match(request.path):
+        return "s3"
+    return "json"
+
+
+def error_response(request, service: str | None, reason: str, message: str) -> HttpResponse:
+    """A 403 (400 for a body hash mismatch) that SDKs parse into a ClientError with the right code."""
+    protocol = _protocol(request, service)
+    s3_code, query_code, json_code = _CODES[reason]
+    request_id = str(uuid.uuid4())
+    status = 400 if reason == "payload" else 403
+    if protocol == "json":
+        body = json.dumps({"__type": json_code, "message": message}).encode()
+        return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", json_code),
+                                     ("x-amzn-RequestId", request_id)], body)
+    if protocol == "query":
+        text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
+                f"<Code>{query_code}</Code><Message>{escape(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+        return HttpResponse(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], text.encode())
+    text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{s3_code}</Code>'
+            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>")
+    return HttpResponse(status, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)],
+                        text.encode())

@@ -1,0 +1,288 @@
+"""HTTP/1.1 requests off the wire, parsed by llhttp (``httptools``), and responses onto it.
+
+Why a library: a hand-written reader accepted duplicate and signed
+``Content-Length``, NUL bytes in headers, ``HTTP/1.9`` and junk chunk
+terminators, and hung on bare-LF line endings. llhttp is Node.js's parser and
+uvicorn's (through httptools): strict by default (CRLF only, one
+Content-Length, no Content-Length with Transfer-Encoding, no obs-fold), in C,
+so it costs less per request than the code it replaces (benchmarks/RESULTS.md).
+
+``RequestParser`` is fed whatever bytes the socket gave and queues complete
+requests; it enforces what llhttp does not: the versions we speak (1.0, 1.1),
+the head size, the body limit for the route (known once the headers are in:
+API Gateway's 10 MB for execute-api, a larger one for AWS API calls such as S3
+uploads of function code), and the request-target form (origin-form, or
+absolute-form naming this server). Bodies are refused as soon as their size
+is known - from Content-Length, or as a chunked body crosses the limit - so
+no more than the limit is ever held.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import ClassVar, NoReturn
+
+import httptools  # type: ignore[import-untyped]
+
+from wildrydes_cli.local.invoke.gateway import HttpResponse
+
+LOG = logging.getLogger(__name__)
+
+MAX_HEADER_BYTES = 64 * 1024
+API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024     # API Gateway REST: 10 MB request payload
+AWS_API_BODY_LIMIT = 256 * 1024 * 1024           # moto calls: an mxnet function zip is ~64 MB
+EXECUTE_API_PREFIX = "/restapis/"
+_LOCAL_HOSTS = (b"127.0.0.1", b"localhost")
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
+
+
+class BadRequest(Exception):
+    """The bytes on the wire are not an HTTP request we will serve; answered, then the connection closes."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    target: str           # origin-form: path plus optional ?query, still percent-encoded
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.split("?", 1)[1] if "?" in self.target else ""
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    @property
+    def keep_alive(self) -> bool:
+        connection = (self.header("connection") or "").lower()
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in connection
+        return "close" not in connection
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes and timeouts of the front (seconds, bytes); see README "Local target limits".
+
+    ``header_timeout`` runs from a request's first byte to the end of its head,
+    ``body_timeout`` from there to the end of its body (a Content-Length larger
+    than what is sent ends in 408, not a hang) and also bounds writing a
+    response to a client that does not read; ``idle_timeout`` closes a
+    keep-alive connection with no request in flight. ``max_connections`` 0
+    means derived from the descriptor limit (``connection_cap``).
+    """
+
+    max_body: int = API_GATEWAY_PAYLOAD_LIMIT
+    max_aws_body: int = AWS_API_BODY_LIMIT
+    max_header_bytes: int = MAX_HEADER_BYTES
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = 30.0
+    max_connections: int = 0
+
+    ENV: ClassVar[dict[str, str]] = {"header_timeout": "WILDRYDES_LOCAL_HEADER_TIMEOUT", "body_timeout": "WILDRYDES_LOCAL_BODY_TIMEOUT",
+           "idle_timeout": "WILDRYDES_LOCAL_IDLE_TIMEOUT", "max_connections": "WILDRYDES_LOCAL_MAX_CONNECTIONS"}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """Defaults, overridden by WILDRYDES_LOCAL_{HEADER,BODY,IDLE}_TIMEOUT / _MAX_CONNECTIONS.
+
+        A bad value raises ValueError naming the variable; the daemon exits with it in its log.
+        """
+        source: Mapping[str, str] = os.environ if environ is None else environ
+        values: dict = {}
+        for field_name, var in cls.ENV.items():
+            raw = source.get(var, "").strip()
+            if not raw:
+                continue
+            kind = int if field_name == "max_connections" else float
+            try:
+                value: float = kind(raw)
+            except ValueError:
+                value = -1
+            if not 0 < value < 86400 * 365 and not (field_name == "max_connections" and value == 0):
+                raise ValueError(f"{var} must be a positive number, got {raw!r}")
+            values[field_name] = value
+        return cls(**values)
+
+
+class RequestParser:
+    """httptools callbacks -> complete ``HttpRequest`` objects in ``ready`` (pipelining keeps order).
+
+    ``feed`` raises BadRequest for anything llhttp or our own checks refuse.
+    ``phase`` tells the connection which timeout applies: ``idle`` (between
+    requests), ``head``, ``body``. ``expect_continue`` is set when a request at
+    the front of the line asked for ``100 Continue`` and its body is allowed.
+    """
+
+    def __init__(self, limits: Limits, port: int):
+        self.limits = limits
+        self.port = port
+        self.parser = httptools.HttpRequestParser(self)
+        self.ready: deque[HttpRequest] = deque()
+        self.phase = "idle"
+        self.head_bytes = 0
+        self.upgraded = False
+        self._began = False
+        self.expect_continue = False
+        self._error: BadRequest | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._head_size = 0
+        self._length = -1
+        self._expect = False
+        self._limit = 0
+        self._request: HttpRequest | None = None
+
+    def _fail(self, message: str, status: int = 400) -> NoReturn:
+        self._error = BadRequest(message, status)
+        raise self._error
+
+    # --- httptools callbacks (per request: keep them lean, see bench_http_parse.py) ---
+    def on_message_begin(self) -> None:
+        self._reset()
+        self._began = True
+        self.phase = "head"
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._head_size += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self.limits.max_header_bytes:
+            self._fail(f"request head over {self.limits.max_header_bytes} bytes", 431)
+        lowered = name.lower()
+        if lowered == b"content-length":
+            self._length = int(value)  # llhttp has checked: digits only, and only one
+        elif lowered == b"expect":
+            self._expect = value.lower() == b"100-continue"
+        self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        version = _VERSIONS.get(self.parser.get_http_version())
+        if version is None:
+            self._fail(f"unsupported HTTP version {self.parser.get_http_version()[:10]!r}; "
+                       "this server speaks HTTP/1.1 and HTTP/1.0")
+        target = self._origin_form(self._url)
+        limits = self.limits
+        self._limit = limits.max_body if target.startswith(EXECUTE_API_PREFIX) else limits.max_aws_body
+        if self._length > self._limit:
+            self._fail(f"request body of {self._length} bytes is over the {self._limit}-byte limit", 413)
+        method = self.parser.get_method()
+        self._request = HttpRequest(_METHODS.get(method) or method.decode("ascii", "replace"), target, version,
+                                    self._headers)
+        if self._expect and not self.ready:
+            self.expect_continue = True
+        self.phase = "body"
+
+    def on_body(self, data: bytes) -> None:
+        self._body_size += len(data)
+        if self._body_size > self._limit:
+            self._fail(f"request body is over the {self._limit}-byte limit", 413)
+        self._body.append(data)
+
+    def on_message_complete(self) -> None:
+        request = self._request
+        assert request is not None
+        body = self._body
+        request.body = body[0] if len(body) == 1 else b"".join(body)
+        self.ready.append(request)
+        self.phase = "idle"
+
+    # --- our checks ---------------------------------------------------------
+    def _origin_form(self, url: bytes) -> str:
+        """The target as path[?query]; absolute-form is accepted only when it names this server."""
+        if url.startswith(b"/"):
+            return url.decode("latin-1")
+        if url[:7].lower() == b"http://":
+            try:
+                parsed = httptools.parse_url(url)
+            except httptools.HttpParserInvalidURLError:
+                self._fail("malformed absolute-form request target")
+            if parsed.host in _LOCAL_HOSTS and (parsed.port or 80) == self.port and not parsed.userinfo:
+                path = (parsed.path or b"/").decode("latin-1")
+                return path + ("?" + parsed.query.decode("latin-1") if parsed.query else "")
+            self._fail("absolute-form request target for another server; this is not a proxy")
+        self._fail(f"request target must start with '/', got {url[:40].decode('latin-1')!r}")
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; complete requests land in ``ready``. Raises BadRequest.
+
+        llhttp does not bound the head, so we do: bytes fed while a head is
+        incomplete are counted (over-counting by at most the part of one read
+        that finished the previous request, which is under the bound).
+        """
+        if self.upgraded:
+            return  # bytes after an Upgrade request: we do not switch protocols, the connection closes
+        self._began = False
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.upgraded = True  # the request is served without switching protocols, then we close
+        except httptools.HttpParserCallbackError:
+            raise (self._error or BadRequest("bad request")) from None
+        except httptools.HttpParserError as exc:
+            raise BadRequest(f"malformed HTTP request: {exc}") from None
+        if self.phase == "head":
+            self.head_bytes = len(data) if self._began else self.head_bytes + len(data)
+            if self.head_bytes > self.limits.max_header_bytes:
+                raise BadRequest(f"request head over {self.limits.max_header_bytes} bytes", 431)
+
+
+def error_response(exc: BadRequest) -> HttpResponse:
+    body = json.dumps({"message": str(exc)}).encode()
+    return HttpResponse(exc.status, [("Content-Type", "application/json")], body)
+
+
+_SKIP = frozenset({"connection", "transfer-encoding", "keep-alive"})
+
+
+def encode_response(response: HttpResponse, *, keep_alive: bool, head_only: bool = False) -> bytes:
+    """Serialise a response; Content-Length from the body unless the app set one (HEAD)."""
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {response.status} {reason}"]
+    has_length = False
+    for name, value in response.headers:
+        lowered = name.lower()
+        if lowered in _SKIP:
+            continue
+        if lowered == "content-length":
+            if not head_only:
+                continue  # recomputed below from the body we actually send
+            has_length = True
+        lines.append(f"{name}: {value}")
+    if not has_length and not (head_only and response.status in (204, 304)):
+        lines.append(f"Content-Length: {len(response.body)}")
+    lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+    return head if head_only else head + response.body

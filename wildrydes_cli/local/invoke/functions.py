@@ -1,0 +1,119 @@
+"""The deployed Lambda function as the runner needs it: configuration and code.
+
+Read from moto's in-memory Lambda and S3 backends (same process as the
+daemon), through ``moto_backends``. ``get_function``'s ``Code.Location`` is
+a fake URL, so the code comes from the S3 bucket/key the function was
+created from, verified against ``CodeSha256`` (base64 of the SHA-256 of the
+zip). Lambda snapshots the code at
+create/update time, so when that S3 object has since been overwritten we fall
+back to moto's own snapshot, which must verify too.
+
+``FunctionSpec.fingerprint`` is what decides whether warm workers may keep
+serving: any change of code, handler, environment, timeout, runtime or
+last-modified time retires them.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local.awsapi import moto_backends
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A deployed function's configuration, frozen at lookup time."""
+
+    arn: str
+    name: str
+    account_id: str
+    region: str
+    handler: str
+    runtime: str
+    timeout: float
+    memory_size: int
+    environment: tuple[tuple[str, str], ...]
+    code_sha256: str
+    last_modified: str
+    code_bucket: str | None
+    code_key: str | None
+
+    @property
+    def fingerprint(self) -> tuple:
+        return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
+                self.runtime, self.last_modified)
+
+
+def code_sha256(data: bytes) -> str:
+    """Lambda's CodeSha256: base64 of the raw SHA-256 digest."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
+_SPECS: dict[str, tuple[tuple, FunctionSpec]] = {}
+
+
+def find_function(arn: str) -> FunctionSpec | None:
+    """The function an integration points at, or None when it does not exist.
+
+    Called on every request: the spec is rebuilt only when moto's function
+    object, its last-modified time, code sha or environment map changed.
+    """
+    fn = moto_backends.lambda_function(arn)
+    if fn is None:
+        return None
+    version = moto_backends.function_version(fn)
+    cached = _SPECS.get(arn)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    spec = _spec(moto_backends.function_config(fn))
+    _SPECS[arn] = (version, spec)
+    return spec
+
+
+def _spec(fn: moto_backends.LambdaFunction) -> FunctionSpec:
+    return FunctionSpec(
+        arn=fn.arn, name=fn.name, account_id=fn.account_id, region=fn.region, handler=fn.handler,
+        runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
+        environment=tuple(sorted(fn.environment.items())), code_sha256=fn.code_sha256,
+        last_modified=fn.last_modified, code_bucket=fn.code_bucket, code_key=fn.code_key)
+
+
+def fetch_code(spec: FunctionSpec) -> bytes:
+    """The function's zip, verified against CodeSha256."""
+    candidates: list[tuple[str, bytes]] = []
+    if spec.code_bucket and spec.code_key:
+        stored = moto_backends.s3_object(spec.account_id, spec.code_bucket, spec.code_key)
+        if stored is not None:
+            candidates.append((f"s3://{spec.code_bucket}/{spec.code_key}", stored))
+    fn = moto_backends.lambda_function(spec.arn)
+    snapshot = moto_backends.function_code_snapshot(fn) if fn is not None else None
+    if snapshot:
+        candidates.append(("the function's code snapshot", snapshot))
+    for source, data in candidates:
+        if code_sha256(data) == spec.code_sha256:
+            return data
+        LOG.warning("%s does not match CodeSha256 %s of %s", source, spec.code_sha256, spec.name)
+    raise LocalTargetError(
+        f"Cannot find code for function {spec.name} matching its CodeSha256 {spec.code_sha256}; "
+        "run `wildrydes deploy` again to upload and update it.")
+
+
+def extract_zip(data: bytes, target: Path) -> None:
+    """Extract a function zip into ``target``, refusing absolute paths, '..' and links."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            name = PurePosixPath(info.filename)
+            if name.is_absolute() or ".." in name.parts or "\\" in info.filename:
+                raise LocalTargetError(f"Refusing function zip entry {info.filename!r}: path escapes the task root.")
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise LocalTargetError(f"Refusing function zip entry {info.filename!r}: symbolic link.")
+        archive.extractall(target)

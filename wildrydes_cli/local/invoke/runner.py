@@ -1,0 +1,372 @@
+"""The Lambda runner: warm worker processes per deployed function.
+
+One ``FunctionPool`` per function ARN holds up to ``max_workers`` warm
+workers (``worker.py``), all made from the same code and configuration. A
+request takes an idle worker or starts one (cold start), so concurrent
+requests run concurrently, up to the pool size; more wait for a free worker.
+When the function's fingerprint (code sha, handler, environment, timeout,
+...) changes, the pool is retired: idle workers are killed at once, busy ones
+when their request ends, and the next request starts fresh workers on the new
+code and configuration. A request that outlives the function's timeout kills
+its worker and is reported as a timeout.
+
+Everything runs on the daemon's asyncio loop; workers are its child processes
+and are killed when it shuts down.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wildrydes_cli.local.invoke import lambda_log_lines
+from wildrydes_cli.local.awsapi import moto_backends
+from wildrydes_cli.local.invoke.kept_logs import LogStore
+from wildrydes_cli.local.awsapi.credentials import Credentials
+from wildrydes_cli.local.invoke.functions import FunctionSpec, extract_zip, fetch_code
+
+LOG = logging.getLogger(__name__)
+
+_HEADER = struct.Struct(">I")
+INIT_TIMEOUT = 60.0           # seconds for a worker to import its handler (mxnet takes ~2 s)
+DEFAULT_MAX_WORKERS = max(2, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an invocation produced: ``ok`` with the result, ``error`` or ``timeout``."""
+
+    kind: str
+    result: object = None
+    error: dict | None = None
+
+
+class WorkerGone(Exception):
+    """The worker died or failed to initialise."""
+
+    def __init__(self, message: str, error: dict | None = None):
+        super().__init__(message)
+        self.error = error
+
+
+class Worker:
+    """One worker process and its pipes."""
+
+    def __init__(self, proc: asyncio.subprocess.Process):
+        self.proc = proc
+        self.stream = lambda_log_lines.stream_name()   # one log stream per execution environment, as Lambda
+        self.init_ms: float | None = None        # reported on this environment's first REPORT line
+        self.init_output: list[str] = []
+
+    @classmethod
+    async def start(cls, task_root: Path, handler: str, env: dict[str, str], memory_mb: int = 0) -> "Worker":
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wildrydes_cli.local.invoke.worker", "--task-root", str(task_root),
+            "--handler", handler, "--memory-mb", str(memory_mb), cwd=str(task_root), env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
+        worker = cls(proc)
+        try:
+            hello = await asyncio.wait_for(worker._read(), INIT_TIMEOUT)
+        except asyncio.TimeoutError:
+            worker.kill()
+            raise WorkerGone(f"the function did not initialise within {INIT_TIMEOUT:.0f} s") from None
+        except WorkerGone:
+            worker.kill()
+            raise
+        if hello.get("type") != "ready":
+            worker.kill()
+            raise WorkerGone("the function failed to initialise", hello.get("error"))
+        worker.init_ms = float(hello.get("init_ms") or 0.0)
+        worker.init_output = [str(line) for line in hello.get("logs") or []]
+        return worker
+
+    def first_report(self) -> tuple[float | None, list[str]]:
+        """(init duration, init output) once: only the environment's first invocation carries them."""
+        init = self.init_ms, self.init_output
+        self.init_ms, self.init_output = None, []
+        return init
+
+    async def _read(self) -> dict:
+        assert self.proc.stdout is not None
+        try:
+            header = await self.proc.stdout.readexactly(_HEADER.size)
+            payload = await self.proc.stdout.readexactly(_HEADER.unpack(header)[0])
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise WorkerGone(f"the worker exited (code {self.proc.returncode})") from exc
+        return json.loads(payload)
+
+    async def invoke(self, payload: bytes, timeout: float) -> dict:
+        """Send one invocation and wait for its reply; past ``timeout`` the worker is killed.
+
+        A timer that kills the process is cheaper per request than
+        ``asyncio.wait_for`` (which creates a task each time).
+        """
+        loop = asyncio.get_running_loop()
+        expired = []
+
+        def expire() -> None:
+            expired.append(True)
+            self.kill()
+
+        timer = loop.call_later(timeout, expire)
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(_HEADER.pack(len(payload)) + payload)
+            return await self._read()
+        except WorkerGone:
+            if expired:
+                raise asyncio.TimeoutError() from None
+            raise
+        finally:
+            timer.cancel()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None
+
+    def kill(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                self.proc.kill()
+            except ProcessLookupError:
+                pass
+
+
+class FunctionPool:
+    """Warm workers for one function fingerprint."""
+
+    def __init__(self, spec: FunctionSpec, task_root: Path, env: dict[str, str], max_workers: int,
+                 logs: lambda_log_lines.LogSink | None = None):
+        self.spec = spec
+        self.logs = logs
+        self.task_root = task_root
+        self.env = env
+        self.idle: list[Worker] = []
+        self.busy: set[Worker] = set()
+        self.slots = asyncio.Semaphore(max_workers)
+        self.retired = False
+
+    async def invoke(self, event: dict, context: dict) -> Outcome:
+        await self.slots.acquire()
+        try:
+            worker = self.idle.pop() if self.idle else None
+            if worker is None or not worker.alive:
+                try:
+                    worker = await Worker.start(self.task_root, self.spec.handler, self.env, self.spec.memory_size)
+                except WorkerGone as exc:
+                    LOG.error("function %s: %s %s", self.spec.name, exc, (exc.error or {}).get("errorMessage", ""))
+                    return Outcome("error", error=exc.error or {"errorMessage": str(exc)})
+            self.busy.add(worker)
+            payload = json.dumps({"event": event, "context": context}, separators=(",", ":")).encode()
+            started = time.perf_counter()
+            try:
+                reply = await worker.invoke(payload, self.spec.timeout)
+            except asyncio.TimeoutError:
+                LOG.warning("function %s timed out after %.1f s; worker killed", self.spec.name, self.spec.timeout)
+                self._discard(worker)
+                self._log(worker, context, [f"Task timed out after {self.spec.timeout:.2f} seconds"],
+                          self.spec.timeout * 1000)
+                return Outcome("timeout")
+            except (WorkerGone, ConnectionError, BrokenPipeError) as exc:
+                LOG.error("function %s: worker died: %s", self.spec.name, exc)
+                self._discard(worker)
+                self._log(worker, context, [f"Runtime exited: {exc}"], (time.perf_counter() - started) * 1000)
+                return Outcome("error", error={"errorMessage": str(exc)})
+            except BaseException:
+                self._discard(worker)
+                raise
+            self.busy.discard(worker)
+            output = [str(line) for line in reply.get("logs") or []]
+            if not reply.get("ok"):
+                error = reply.get("error") or {}
+                output.append(f"[ERROR] {error.get('errorType', 'Error')}: {error.get('errorMessage', '')}")
+            self._log(worker, context, output, float(reply.get("duration_ms") or (time.perf_counter() - started) * 1000),
+                      int(reply.get("max_memory_mb") or 0))
+            if self.retired or not worker.alive or reply.get("exit"):
+                worker.kill()
+            else:
+                self.idle.append(worker)
+            if reply.get("ok"):
+                return Outcome("ok", result=reply.get("result"))
+            return Outcome("error", error=reply.get("error"))
+        finally:
+            self.slots.release()
+
+    def _log(self, worker: Worker, context: dict, output: list[str], duration_ms: float,
+             max_memory_mb: int = 0) -> None:
+        """Lambda's lines for one invocation, into the function's log group (when the runner keeps logs)."""
+        if self.logs is None:
+            return
+        init_ms, init_output = worker.first_report()
+        invocation = lambda_log_lines.Invocation(str(context.get("request_id", "")), tuple(output), duration_ms,
+                                           self.spec.memory_size, max_memory_mb, init_ms)
+        self.logs.add(self.spec.account_id, self.spec.region, self.spec.name, worker.stream,
+                      init_output + lambda_log_lines.invocation_lines(invocation))
+
+    def _discard(self, worker: Worker) -> None:
+        self.busy.discard(worker)
+        worker.kill()
+
+    def retire(self) -> None:
+        """Stop taking requests: kill idle workers now, busy ones when they finish."""
+        self.retired = True
+        for worker in self.idle:
+            worker.kill()
+        self.idle.clear()
+
+    def kill_all(self) -> None:
+        self.retire()
+        for worker in list(self.busy):
+            worker.kill()
+
+    @property
+    def drained(self) -> bool:
+        return self.retired and not self.busy
+
+
+def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path,
+                       credentials: Credentials | None = None) -> dict[str, str]:
+    """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
+
+    Credentials are the local target's own (its SigV4 gate admits nothing else;
+    dummies when none are given) and config files are blanked, so a function run
+    by the emulator can never reach a real AWS account.
+    """
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(task_root),
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(dict(spec.environment))
+    env.update({
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_REGION": spec.region,
+        "AWS_DEFAULT_REGION": spec.region,
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id if credentials else "testing",
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key if credentials else "testing",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    return env
+
+
+def task_root_for(task_dir: Path | None) -> Path:
+    """A private directory for this daemon's unpacked code, after removing what dead daemons left.
+
+    Under the state directory (``<state>/local/lambda/<pid>``) rather than
+    /tmp, so a ``kill -9`` leaves nothing in /tmp, and the next daemon on the
+    same state directory removes every ``<pid>`` whose process is gone. Without
+    ``task_dir`` (tests of the runner alone) a private temp directory.
+    """
+    if task_dir is None:
+        return Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+    from wildrydes_cli.local import daemon_files
+
+    daemon_files.private_dir(task_dir)
+    for child in Path(task_dir).iterdir():
+        if child.name.isdigit() and int(child.name) != os.getpid() and not (
+                daemon_files.pid_alive(int(child.name)) and daemon_files.is_daemon_process(int(child.name))):
+            LOG.info("removing function code left by a dead emulator (pid %s): %s", child.name, child)
+            shutil.rmtree(child, ignore_errors=True)
+    root = Path(task_dir) / str(os.getpid())
+    shutil.rmtree(root, ignore_errors=True)  # a previous daemon with our (reused) pid
+    return daemon_files.private_dir(root)
+
+
+class Runner:
+    """All function pools of the daemon."""
+
+    def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
+                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
+                 task_dir: Path | None = None, credentials: Credentials | None = None,
+                 log_store: LogStore | None = None):
+        self.endpoint_url = endpoint_url
+        self.credentials = credentials
+        self.max_workers = max_workers
+        self.fetch = fetch
+        self.clock = clock
+        self.pools: dict[str, FunctionPool] = {}
+        self.retired: list[FunctionPool] = []
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.root = task_root_for(task_dir)
+        self.logs: lambda_log_lines.LogSink | None = None   # made on the event loop, on first use
+        self.log_store = log_store                      # log events kept across restarts (logstore.py)
+
+    async def _pool(self, spec: FunctionSpec) -> FunctionPool:
+        pool = self.pools.get(spec.arn)
+        if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+            return pool
+        lock = self.locks.setdefault(spec.arn, asyncio.Lock())
+        async with lock:
+            pool = self.pools.get(spec.arn)
+            if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+                return pool
+            loop = asyncio.get_running_loop()
+            code = await loop.run_in_executor(None, self.fetch, spec)
+            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
+            try:
+                await loop.run_in_executor(None, extract_zip, code, task_root)
+            except BaseException:  # a refused or broken zip leaves no directory behind
+                shutil.rmtree(task_root, ignore_errors=True)
+                raise
+            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
+            if self.logs is None:
+                write: Callable[..., None] = moto_backends.append_log_events
+                if self.log_store is not None:
+                    self.log_store.schedule = loop.call_later      # its syncs: a second apart, ...
+                    self.log_store.background = lambda sync: loop.run_in_executor(None, sync)  # ... off the loop
+                    write = self.log_store.keeping(write)
+                self.logs = lambda_log_lines.LogSink(write, schedule=loop.call_later)
+            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
+            if pool is not None:
+                LOG.info("function %s changed; retiring its warm workers", spec.name)
+                pool.retire()
+                self.retired.append(pool)
+            self.pools[spec.arn] = new
+            self._sweep()
+            return new
+
+    def _sweep(self) -> None:
+        for pool in [p for p in self.retired if p.drained]:
+            self.retired.remove(pool)
+            shutil.rmtree(pool.task_root, ignore_errors=True)
+
+    async def invoke(self, spec: FunctionSpec, event: dict, request_id: str) -> Outcome:
+        """Run the function once; never raises for function-side failures."""
+        try:
+            pool = await self._pool(spec)
+        except Exception as exc:
+            LOG.error("cannot prepare function %s: %s", spec.name, exc)
+            return Outcome("error", error={"errorMessage": str(exc)})
+        context = {"function_name": spec.name, "function_arn": spec.arn, "memory_size": spec.memory_size,
+                   "request_id": request_id, "deadline": self.clock() + spec.timeout}
+        return await pool.invoke(event, context)
+
+    def shutdown(self) -> None:
+        """Kill every worker, write the logs still buffered, and remove the extracted code."""
+        if self.logs is not None:
+            self.logs.flush()
+        for pool in list(self.pools.values()) + self.retired:
+            pool.kill_all()
+        self.pools.clear()
+        self.retired.clear()
+        shutil.rmtree(self.root, ignore_errors=True)

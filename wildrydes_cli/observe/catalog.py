@@ -1,0 +1,54 @@
+"""``wildrydes models``: which models the data bucket holds.
+
+Lists the default models (SageMaker's ``linear-learner-<timestamp>/output/
+model.tar.gz`` at the bucket root, newest first) and one row per breed with
+its newest model, when it was trained and its validation metrics, read from
+the ``breeds/<breed>/latest.json`` index that publishing writes. The index
+objects are read in parallel: with thousands of breeds one GET at a time
+would take seconds.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from wildrydes_cli import layout
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.errors import NotFoundError
+from wildrydes_cli.results import BreedRow, DefaultModel, ModelsResult
+
+LOG = logging.getLogger(__name__)
+
+PARALLEL_READS = 16
+
+
+def _breed_names(aws: Aws, bucket: str) -> list[str]:
+    return [p[len(layout.BREEDS_PREFIX):-1] for p in aws.list_prefixes(bucket, layout.BREEDS_PREFIX)]
+
+
+def _read_index(aws: Aws, bucket: str, breed: str) -> BreedRow:
+    """One breed's row; a missing or broken index is reported in the row, not raised."""
+    try:
+        index = aws.read_json(bucket, layout.breed_index_key(breed))
+        return BreedRow(breed=breed, model_path=index["key"], trained_at=index.get("trained_at"),
+                        metrics=index.get("metrics") or {})
+    except NotFoundError:
+        problem = f"no {layout.INDEX_NAME}: the function cannot find this breed's model"
+    except (ValueError, KeyError, TypeError):
+        problem = f"{layout.INDEX_NAME} is not a valid index"
+    return BreedRow(breed=breed, problem=problem)
+
+
+def list_models(aws: Aws, bucket: str, breeds_only: bool = False) -> ModelsResult:
+    """The bucket's default models (newest first) and breeds."""
+    default: list[DefaultModel] = []
+    if not breeds_only:
+        for item in aws.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX):
+            timestamp = layout.model_timestamp(item["Key"])
+            if timestamp:
+                default.append(DefaultModel(model_path=item["Key"], timestamp=timestamp, bytes=item.get("Size")))
+        default.sort(key=lambda m: m.timestamp, reverse=True)
+    names = _breed_names(aws, bucket)
+    with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+        breeds = list(pool.map(lambda name: _read_index(aws, bucket, name), names))
+    return ModelsResult(bucket=bucket, default_models=tuple(default), breeds=tuple(breeds))

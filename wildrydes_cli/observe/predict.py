@@ -1,0 +1,254 @@
+"""``wildrydes predict``: the workshop's Step 5 over real HTTP, with the standard library.
+
+Why urllib and not boto3/requests: the endpoint is a plain HTTPS URL (or the
+local emulator's), a client needs nothing else, and the CLI shows exactly
+what any other client would see: status, body, latency.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from wildrydes_cli import layout
+from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
+from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.results import BatchPredictResult, PredictResult
+from wildrydes_cli.deployment_record import Deployment
+
+LOG = logging.getLogger(__name__)
+
+TIMEOUT_S = 30.0
+BATCH_ROWS = 1000   # the function's per-request limit (lambda/formats.py MAX_BATCH_ROWS)
+EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0"
+
+
+def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
+    """The workshop JSON from the six flags; every one is required and finite."""
+    missing = [f"--{name.lower()}" for name in FEATURES if values.get(name) is None]
+    if missing:
+        raise UsageError(f"Missing {', '.join(missing)}: predict needs all six features, e.g. {EXAMPLE_FLAGS} "
+                         "(or --file rides.csv).")
+    given = {name: float(values[name] or 0.0) for name in FEATURES}
+    for name, value in given.items():
+        if not math.isfinite(value):
+            raise UsageError(f"--{name.lower()} is {value}: every feature must be a finite number.")
+    return {name: _plain(value) for name, value in given.items()}
+
+
+def _plain(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+MAX_FILE_BYTES = 64 * 1024 * 1024   # ~1.5 million rides: far more than a batch is for, bounded memory
+
+
+def rides_from_csv(path: Path) -> list[dict[str, float]]:
+    """Rides from a CSV with a header naming the six features (any order, any case).
+
+    Everything wrong with the file is a UsageError naming the file and the line or column:
+    not UTF-8, too large (``/dev/zero`` included), not CSV (a field over csv's 128 KiB limit),
+    a column named twice (which one counts?), a row wider or narrower than the header.
+    """
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"Cannot read --file {path}: {exc.strerror or exc}.") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise UsageError(f"--file {path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: split it into "
+                         "smaller files of rides.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--file {path} is not UTF-8 text (byte {exc.start}): expected a CSV file.") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # a stray quote is an error, not data
+    try:
+        return _rides(reader, path)
+    except csv.Error as exc:
+        raise UsageError(f"--file {path}, line {reader.line_num}: not valid CSV ({exc}).") from None
+
+
+def _rides(reader, path: Path) -> list[dict[str, float]]:
+    cells = next(reader, None) or []
+    columns: dict[str, int] = {}
+    for position, cell in enumerate(cells):
+        name = cell.strip().lower()
+        if name in columns:
+            raise UsageError(f"--file {path}, line 1: column {cell.strip()!r} appears twice (columns "
+                             f"{columns[name] + 1} and {position + 1}); name each column once.")
+        columns[name] = position
+    missing = [name for name in FEATURES if name.lower() not in columns]
+    if missing:
+        raise UsageError(f"--file {path} needs a header with the columns {', '.join(FEATURES)}; "
+                         f"missing: {', '.join(missing)}.")
+    rides = []
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines carry no ride
+        if len(row) != len(cells):
+            raise UsageError(f"--file {path}, line {line}: {len(row)} cells but the header has {len(cells)} "
+                             "columns; every row needs one cell per column.")
+        ride = {}
+        for name in FEATURES:
+            cell = row[columns[name.lower()]].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a number.") from None
+            if not math.isfinite(value):
+                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a finite number.")
+            ride[name] = _plain(value)
+        rides.append(ride)
+    if not rides:
+        raise UsageError(f"--file {path} has a header but no rides.")
+    return rides
+
+
+def endpoint(base_url: str, breed: str | None) -> str:
+    if breed is None:
+        return base_url
+    if not layout.is_breed_name(breed):
+        raise UsageError(f"--breed {breed!r} is not a breed name: use {layout.BREED_RULE}.")
+    return base_url.rstrip("/") + f"/{layout.breed_prefix(breed).rstrip('/')}"
+
+
+def check_url(url: str) -> str:
+    """``url`` when urllib can send a request to it; else a UsageError naming it.
+
+    urllib itself raises ValueError ("Invalid IPv6 URL", a port over 65535) or
+    http.client.InvalidURL (a space or control character) from deep inside
+    ``urlopen``, which reached the user as "unexpected ...", exit 70.
+    """
+    from urllib.parse import urlsplit
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} is not an http(s) URL.")
+    problem = ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        problem = "it contains a space or a control character"
+    else:
+        try:
+            parts = urlsplit(url)
+            parts.port   # noqa: B018 - raises ValueError for a port out of range or not a number
+            if not parts.hostname:
+                problem = "it has no host"
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise UsageError(f"--url {url!r} cannot be used: {problem}. Pass the invoke URL that `wildrydes deploy` "
+                         "printed, e.g. https://abc123.execute-api.us-east-1.amazonaws.com/prod/.")
+    return url
+
+
+def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
+              clock: Callable[[], float] = time.perf_counter) -> tuple[int, object, float]:
+    """POST JSON; returns (status, decoded body, latency in ms). Non-2xx bodies are returned too."""
+    check_url(url)
+    data = json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    started = clock()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WildrydesError(f"Could not reach {url}: {reason}. Is it deployed? `wildrydes status` shows "
+                             "the invoke URL (on the local target, `wildrydes local status`).") from exc
+    latency_ms = (clock() - started) * 1000.0
+    try:
+        body = json.loads(raw.decode() or "null")
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return status, body, latency_ms
+
+
+def _error_text(status: int, body: object) -> str:
+    if isinstance(body, dict):
+        return str(body.get("error") or body.get("message") or body)
+    return str(body)[:300]
+
+
+def _with_explain(url: str, explain: bool) -> str:
+    """``?explain=true`` asks the function for each feature's term of the margin."""
+    return url + ("&" if "?" in url else "?") + "explain=true" if explain else url
+
+
+def predict(base_url: str, rides: list[dict], breed: str | None = None,
+            post: Callable[..., tuple[int, object, float]] = post_json, explain: bool = False) -> PredictResult:
+    """Send one ride and return the function's answer, with a readable label."""
+    url = _with_explain(endpoint(base_url, breed), explain)
+    results, latency_ms = _ask(url, rides[0], post)
+    return PredictResult(url=url, breed=breed, latency_ms=round(latency_ms, 2), request=rides[0],
+                         answer=_annotate(results[0]), explained=explain)
+
+
+def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
+                  post: Callable[..., tuple[int, object, float]] = post_json,
+                  explain: bool = False) -> BatchPredictResult:
+    """Send rides in requests of at most BATCH_ROWS; each prediction comes back beside its ride."""
+    url = _with_explain(endpoint(base_url, breed), explain)
+    predictions: list[dict] = []
+    latency_ms = 0.0
+    requests = 0
+    for start in range(0, len(rides), BATCH_ROWS):
+        chunk = rides[start:start + BATCH_ROWS]
+        results, took = _ask(url, chunk, post)
+        predictions += [{**ride, **_annotate(result)} for ride, result in zip(chunk, results)]
+        latency_ms += round(took, 2)
+        requests += 1
+    return BatchPredictResult(url=url, breed=breed, count=len(predictions), requests=requests,
+                              latency_ms=round(latency_ms, 2), predictions=predictions, explained=explain)
+
+
+def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float]]) -> tuple[list, float]:
+    """POST one request; the function's results and the latency, or an error saying what went wrong."""
+    status, body, latency_ms = post(url, payload)
+    if status != 200:
+        hint = ""
+        if status == 403 and "Missing Authentication Token" in _error_text(status, body):
+            hint = (" - no API is deployed at this URL (after a restart the local emulator starts empty): "
+                    "run `wildrydes deploy`")
+        raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url}){hint}")
+    results = _results(body)
+    if results is None or not results or not all(isinstance(r, dict) and "score" in r for r in results):
+        raise WildrydesError(f"The endpoint answered 200 without scores: {str(body)[:200]} ({url}). "
+                             "Is this URL a wildrydes inference API?")
+    return results, latency_ms
+
+
+def _results(body: object) -> list | None:
+    if isinstance(body, dict) and isinstance(body.get("predictions"), list):
+        return body["predictions"]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        return body
+    return None
+
+
+def _annotate(result: dict) -> dict:
+    out = dict(result)
+    label = result.get("predicted_label")
+    out["label"] = (None if label is None else
+                    "heavy magic use likely" if int(label) == 1 else "heavy magic use unlikely")
+    return out
+
+
+def require_deployment(deployment: Deployment | None) -> Deployment:
+    """What predict talks to by default; without one, say how to get one."""
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded): "
+                            "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+    return deployment
+

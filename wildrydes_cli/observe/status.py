@@ -1,0 +1,47 @@
+"""``wildrydes status``: what is deployed where, and whether it serves the newest model.
+
+Reads the state file first (no rediscovery), then asks the services for the
+live picture: stack states, the function's configuration, the API, and the
+newest model in the bucket compared with the deployed MODEL_PATH.
+"""
+from __future__ import annotations
+
+import logging
+
+from wildrydes_cli import deployment_record
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.results import FunctionInfo, StatusResult
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+
+def status(settings: Settings, aws: Aws) -> StatusResult:
+    stacks = {}
+    for name in (settings.prereq_stack, *settings.function_stacks):
+        stack = aws.stack(name)
+        stacks[name] = stack["StackStatus"] if stack else "absent"
+    deployment = deployment_record.current(settings)
+    if deployment is None:
+        return StatusResult(target=settings.target, region=settings.region, stacks=stacks, deployed=False)
+    config = aws.function_config(deployment.function_name)
+    env = ((config or {}).get("Environment") or {}).get("Variables") or {}
+    function = None
+    if config:
+        function = FunctionInfo(name=deployment.function_name, runtime=config.get("Runtime"),
+                                memory_mb=config.get("MemorySize"), engine=env.get("INFERENCE_ENGINE"),
+                                model_path=env.get("MODEL_PATH"), last_modified=config.get("LastModified"))
+    newest = aws.newest_model_key(deployment.bucket) if aws.bucket_exists(deployment.bucket) else None
+    deployed_model = env.get("MODEL_PATH") or deployment.model_path
+    api_exists = aws.rest_api_exists(deployment.api_id)
+    # What the state file records but the target no longer has (a local emulator that started
+    # empty, a stack deleted by hand): then nothing is serving, so nothing is "up to date".
+    missing = tuple(name for name, gone in (("stack", stacks.get(deployment.stack, "absent") == "absent"),
+                                            ("function", config is None), ("API", not api_exists)) if gone)
+    return StatusResult(
+        target=settings.target, region=settings.region, stacks=stacks, deployed=True,
+        stack=deployment.stack, bucket=deployment.bucket, function=function,
+        api_id=deployment.api_id if api_exists else None,
+        invoke_url=aws.target.deployment_url(deployment), deployed_model=deployed_model, newest_model=newest,
+        up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
+        missing=missing)
