@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from wildrydes_cli.local.front.httpio import HttpRequest  # noqa: E402
+from wildrydes_cli.local.http import HttpRequest  # noqa: E402
 
 
 def Req(method: str, target: str, headers=(), body: bytes = b"") -> HttpRequest:  # noqa: N802

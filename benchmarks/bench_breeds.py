@@ -102,8 +102,8 @@ def publish_all(s3, count: int, endpoint: str) -> None:
     """Publish with the real publisher (model, then its index), 8 uploads at a time."""
     from wildrydes_cli.aws.client import aws_for
     from wildrydes_cli.settings import Settings
-    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.publish import publish_model
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     aws = aws_for(Settings(target="local", endpoint_url=endpoint))
 

@@ -24,7 +24,7 @@ from pathlib import Path
 SERVER = r'''
 import asyncio
 import uvloop
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpResponse
 
 RESPONSE = HttpResponse(200, [("Content-Type", "application/json")], b'{"score":0.71,"predicted_label":1}')
 

@@ -153,12 +153,12 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
     from wildrydes_cli.training.sagemaker_archive import write_model_archive
-
-    import logging
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

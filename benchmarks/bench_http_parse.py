@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from wildrydes_cli.local.front import httpio
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpResponse
 
 BODY = b'{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
 RAW = (b"POST /restapis/abc123/prod/_user_request_/ HTTP/1.1\r\nHost: 127.0.0.1:4566\r\n"

@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 import emulated  # noqa: E402
 
-from wildrydes_cli.local.invoke import lambda_log_lines, kept_logs  # noqa: E402
 from wildrydes_cli.local.awsapi import moto_backends  # noqa: E402
+from wildrydes_cli.local.invoke import kept_logs, lambda_log_lines  # noqa: E402
 from wildrydes_cli.local.invoke.lambda_log_lines import Invocation, LogSink, invocation_lines  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

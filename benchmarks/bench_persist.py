@@ -38,8 +38,8 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -167,8 +167,8 @@ def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> No
 
     from wildrydes_cli.aws.client import aws_for
     from wildrydes_cli.settings import Settings
-    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.publish import publish_model
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
     aws = aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=state_dir))
 

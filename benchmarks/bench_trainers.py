@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_training import timed   # the same median-of-repeats timer (this folder is on sys.path)
+from bench_training import timed  # the same median-of-repeats timer (this folder is on sys.path)
 
 
 def main() -> int:
@@ -32,8 +32,8 @@ def main() -> int:
 
     from wildrydes_cli.mxnet_support import mxnet_importable
     from wildrydes_cli.training import numpy_trainer
-    from wildrydes_cli.training.synthetic import generate_rides
     from wildrydes_cli.training.mxnet_trainer import TrainConfig
+    from wildrydes_cli.training.synthetic import generate_rides
 
     trainers = {"numpy": numpy_trainer.train}
     if mxnet_importable():

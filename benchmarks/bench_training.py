@@ -50,10 +50,10 @@ def main() -> int:
     import mxnet  # noqa: F401  - import cost is reported separately
     import_seconds = time.perf_counter() - started
 
-    from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.data import read_csv, write_csv
-    from wildrydes_cli.training.synthetic import generate_rides
     from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
+    from wildrydes_cli.training.synthetic import generate_rides
 
     results: dict[str, float] = {"mxnet_import": import_seconds}
     results["generate"], dataset = timed(lambda: generate_rides(args.rows, seed=0), args.repeat)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from cli_helpers import run_main
 from click.testing import CliRunner
 
-from cli_helpers import run_main
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.local import daemon_files
 from wildrydes_cli.settings import default_state_dir

@@ -70,6 +70,7 @@ def test_resolve_local_uses_the_daemon(monkeypatch):
 
 def test_resolve_local_without_daemon_module(monkeypatch):
     import sys
+
     import wildrydes_cli.local
     monkeypatch.setitem(sys.modules, "wildrydes_cli.local.daemon", None)   # import fails
     monkeypatch.delattr(wildrydes_cli.local, "daemon", raising=False)
@@ -99,6 +100,7 @@ def test_region_from_profile(tmp_path, monkeypatch):
     assert target.profile_region("work") == "ap-southeast-2"
     assert target.profile_region("missing") is None
     from click.testing import CliRunner
+
     from wildrydes_cli.cli.main import cli
     seen = {}
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import boto3
 import pytest
+from cli_helpers import run_main
 from click.testing import CliRunner
 
-from cli_helpers import run_main
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.main import cli
 

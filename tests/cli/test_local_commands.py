@@ -7,15 +7,16 @@ import urllib.request
 
 import boto3
 import pytest
+from cli_helpers import FIXTURE_MODEL, MODEL_KEY, interactive, run_main
 from click.testing import CliRunner
 
-from cli_helpers import FIXTURE_MODEL, MODEL_KEY, interactive, run_main
 from wildrydes_cli.cli.main import cli
 
 
 @pytest.fixture
 def emulator(monkeypatch):
     from moto.server import ThreadedMotoServer
+
     from wildrydes_cli.local import daemon
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -6,7 +6,6 @@ import json
 import zipfile
 
 import boto3
-
 from cli_helpers import MODEL_KEY, NEWER_KEY, function_stack_resources, upload_model
 
 
@@ -208,8 +207,9 @@ def test_preflight_no_credentials(wildrydes, with_model, monkeypatch):
 
 
 def test_json_error_is_one_object(with_model, tmp_path):
-    from wildrydes_cli.cli.main import main
     import contextlib
+
+    from wildrydes_cli.cli.main import main
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         code = main(["--target", "aws", "--output", "json", "--scratchpad", str(tmp_path / "s.txt"),
@@ -221,6 +221,7 @@ def test_json_error_is_one_object(with_model, tmp_path):
 
 def test_redeploy_with_another_engine_rolls_it_out(wildrydes, deployed, monkeypatch):
     from cli_helpers import _fake_downloader
+
     from wildrydes_cli.deploy import packaging
     monkeypatch.setattr(packaging, "pip_download", _fake_downloader())   # no PyPI in tests
     lam = boto3.client("lambda")

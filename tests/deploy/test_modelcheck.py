@@ -12,10 +12,10 @@ import tarfile
 import boto3
 import pytest
 from cli_helpers import FIXTURE_MODEL, MODEL_KEY, NEWER_KEY, run_main
-from wildrydes_cli.function import archive
 
 from wildrydes_cli import modelcheck
 from wildrydes_cli.errors import ModelRefusedError
+from wildrydes_cli.function import archive
 from wildrydes_cli.training.publish import publish_model
 
 

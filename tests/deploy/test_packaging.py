@@ -12,11 +12,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from cli_helpers import _fake_downloader, _wheel
 
 from wildrydes_cli.deploy import packaging
 from wildrydes_cli.errors import UsageError, WildrydesError
-
-from cli_helpers import _fake_downloader, _wheel
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 MODEL_KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"

@@ -1,11 +1,11 @@
 """scratchpad, bootstrap, status and cleanup against moto, checked through boto3."""
 from __future__ import annotations
 
-import boto3
-
 import json
 
+import boto3
 from cli_helpers import MODEL_KEY, NEWER_KEY, interactive, run_main, upload_model
+
 from wildrydes_cli import deployment_record
 from wildrydes_cli.settings import Settings
 
@@ -193,6 +193,7 @@ def test_unreadable_scratchpad(wildrydes, boot):
 def test_bad_target_env_value(wildrydes, monkeypatch):
     monkeypatch.setenv("WILDRYDES_TARGET", "gcp")
     from click.testing import CliRunner
+
     from wildrydes_cli.cli.main import cli
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 2 and "'gcp' is not one of 'local', 'aws'" in result.stderr
@@ -200,6 +201,7 @@ def test_bad_target_env_value(wildrydes, monkeypatch):
 
 def test_unknown_profile(wildrydes):
     from click.testing import CliRunner
+
     from wildrydes_cli.cli.main import cli
     result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "nope", "status"])
     assert result.exit_code == 2 and "could not be found" in result.stderr and "--profile" in result.stderr

@@ -7,9 +7,8 @@ import os
 import signal
 import sys
 
-import pytest
-
 import emulated
+import pytest
 from clitools import WILDRYDES, make_cli
 
 

@@ -1,9 +1,8 @@
 """A command that needs the local target starts the emulator itself, and `local stop` ends it."""
 from __future__ import annotations
 
-import pytest
-
 import emulated
+import pytest
 
 pytestmark = [pytest.mark.e2e]
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-
 import emulated
+import pytest
 from clitools import curl_post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -7,10 +7,9 @@ import json
 import math
 import subprocess
 
-import pytest
-
-from clitools import AWS, WILDRYDES, curl_post
 import emulated
+import pytest
+from clitools import AWS, WILDRYDES, curl_post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

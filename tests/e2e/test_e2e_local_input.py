@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
-
 import emulated
+import pytest
 from clitools import WILDRYDES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -9,10 +9,9 @@ import re
 import signal
 import stat
 
-import pytest
-
-from clitools import curl_post
 import emulated
+import pytest
+from clitools import curl_post
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

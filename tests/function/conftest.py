@@ -23,7 +23,6 @@ def function_bucket(monkeypatch, moto_s3_url):
     import urllib.request
 
     import boto3
-
     import index
     from lambda_helpers import BUCKET
 

@@ -8,11 +8,11 @@ import struct
 import tarfile
 import zipfile
 
+import artifact
+import engines
 import numpy as np
 import pytest
 
-import artifact
-import engines
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 

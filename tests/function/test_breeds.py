@@ -6,14 +6,14 @@ import hashlib
 import json
 from functools import lru_cache
 
-import pytest
-
 import config
 import formats
 import index
 import models
+import pytest
 import s3get
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
+
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 

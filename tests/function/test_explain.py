@@ -194,9 +194,9 @@ def test_engines_give_the_same_contributions_on_the_real_sagemaker_artifact(sage
 
 
 def test_engines_give_the_same_contributions_on_a_trained_binary_model():
+    from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
     from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.synthetic import generate_rides
-    from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
 
     rides = generate_rides(3000, seed=2)
     model = train(rides, TrainConfig(seed=2, epochs=4))

@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 import formats
 import index
-from wildrydes_cli.training.sagemaker_archive import write_model_archive
+import pytest
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event, expected_score, workshop_archive
+
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 DEFAULT_KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"
 REGRESSOR_KEY = "linear-learner-2020-04-03-00-00-00-000/output/model.tar.gz"

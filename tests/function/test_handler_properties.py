@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
+import index
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import index
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, strict_loads, workshop_archive
 
 KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"

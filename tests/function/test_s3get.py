@@ -9,9 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import index
+import pytest
 import s3get
 from fake_s3 import Answer, FakeS3, error_xml
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event, workshop_archive

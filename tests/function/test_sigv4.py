@@ -9,11 +9,10 @@ import datetime
 
 import botocore.auth
 import pytest
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
 import s3get
 import sigv4
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 WHEN = datetime.datetime(2026, 11, 26, 1, 2, 3)
 STAMP = "20261126T010203Z"

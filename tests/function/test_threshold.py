@@ -1,10 +1,10 @@
 """A binary classifier's label: 1 only when the score is strictly above the threshold (linear-learner's rule)."""
 from __future__ import annotations
 
-import pytest
-
 import index
+import pytest
 from lambda_helpers import BUCKET, WORKSHOP_RIDE, answer, event
+
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 KEY = "linear-learner-2026-11-24-10-00-00-000/output/model.tar.gz"

@@ -7,10 +7,9 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import emulated
 import pytest
 from click.testing import CliRunner
-
-import emulated
 
 from wildrydes_cli.cli.main import cli  # noqa: E402
 from wildrydes_cli.errors import LocalTargetError  # noqa: E402

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 import emulated
+import pytest
 
 from wildrydes_cli.local import daemon, daemon_files  # noqa: E402
 from wildrydes_cli.settings import Settings  # noqa: E402

@@ -8,8 +8,8 @@ from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
 
 from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.publish import publish_model
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 MODEL = write_model_archive([0.1] * 6, 0.0)   # publish_model refuses what the function could not serve
 

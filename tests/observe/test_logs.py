@@ -7,9 +7,9 @@ import time
 import boto3
 import pytest
 
-from wildrydes_cli.observe import logs
 from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.observe import logs
 from wildrydes_cli.settings import Settings
 
 GROUP = "/aws/lambda/ModelInferenceFunction"

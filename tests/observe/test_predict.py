@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 import pytest
-
 from cli_helpers import MODEL_KEY
+
 from wildrydes_cli import deployment_record
 from wildrydes_cli.settings import Settings
 
@@ -206,8 +206,8 @@ def test_predict_unknown_breed_shows_the_endpoint_error(wildrydes, endpoint):
 
 
 def test_predict_missing_api_hint():
-    from wildrydes_cli.observe import predict as predicting
     from wildrydes_cli.errors import WildrydesError
+    from wildrydes_cli.observe import predict as predicting
     def answer(url, payload):
         return 403, {"message": "Missing Authentication Token"}, 1.0
     with pytest.raises(WildrydesError, match="answered 403.*run `wildrydes deploy`"):
@@ -215,8 +215,8 @@ def test_predict_missing_api_hint():
 
 
 def test_predict_200_without_score_is_an_error():
-    from wildrydes_cli.observe import predict as predicting
     from wildrydes_cli.errors import WildrydesError
+    from wildrydes_cli.observe import predict as predicting
     with pytest.raises(WildrydesError, match="without scores"):
         predicting.predict("http://x/", [{}], post=lambda url, payload: (200, {"hello": "world"}, 1.0))
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from moto import mock_aws
-
-
 from awsbehaviour import AwsBehaviour
 from cli_helpers import Wildrydes, upload_model
+from moto import mock_aws
 
 
 @pytest.fixture

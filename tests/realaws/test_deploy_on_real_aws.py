@@ -3,10 +3,8 @@
 Each test failed before its fix: moto alone never shows these states."""
 from __future__ import annotations
 
-
 import boto3
 import pytest
-
 from cli_helpers import NEWER_KEY, upload_model
 
 FUNCTION_STACK = "wildrydes-ml-mod3-4"

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from wildrydes_cli import mxnet_support
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.errors import UsageError
-from wildrydes_cli.training import numpy_trainer, choose_trainer
-from wildrydes_cli.training.sagemaker_archive import write_model_archive
+from wildrydes_cli.training import choose_trainer, numpy_trainer
 from wildrydes_cli.training.data import Dataset
-from wildrydes_cli.training.synthetic import generate_rides, ground_truth
 from wildrydes_cli.training.mxnet_trainer import TrainConfig
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+from wildrydes_cli.training.synthetic import generate_rides, ground_truth
 
 
 def run(args):

@@ -3,21 +3,21 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 import tarfile
+import zipfile
 
+import artifact
+import engines
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import artifact
-import engines
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.training import metrics
-from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.data import COLUMNS, FEATURES, Dataset, read_csv, write_csv
-from wildrydes_cli.training.synthetic import generate_rides, ground_truth
 from wildrydes_cli.training.mxnet_trainer import TrainConfig, fold, train
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+from wildrydes_cli.training.synthetic import generate_rides, ground_truth
 
 
 def export(model) -> bytes:

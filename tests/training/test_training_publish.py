@@ -6,19 +6,19 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
+import artifact
 import boto3
 import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-import artifact
 from wildrydes_cli.aws.client import Aws, aws_for
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.errors import UsageError
-from wildrydes_cli.settings import Settings
-from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.layout import INLINE_MODEL_MAX_BYTES
+from wildrydes_cli.settings import Settings
 from wildrydes_cli.training.publish import job_name, publish_model
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 BUCKET = "wildrydes-data-bucket"
 NOW = datetime(2026, 11, 24, 21, 5, 9, 123456, tzinfo=timezone.utc)

@@ -10,6 +10,7 @@ import engines
 import numpy as np
 import pytest
 
+from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.service import DEFAULT_ROWS
 from wildrydes_cli.training.synthetic import (
@@ -18,7 +19,6 @@ from wildrydes_cli.training.synthetic import (
     generate_rides,
     ground_truth,
 )
-from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
 
 WORKSHOP_RIDE = [30.0, 30.0, 2500.0, 300.0, 333.0, 0.0]   # distance, health, magic, TMIN, TMAX, PRCP
 LOW_MAGIC_RIDE = [30.0, 30.0, 500.0, 300.0, 333.0, 0.0]

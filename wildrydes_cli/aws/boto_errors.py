@@ -10,8 +10,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError,
-                                 NoRegionError, PartialCredentialsError, ProfileNotFound)
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
 
 from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
 

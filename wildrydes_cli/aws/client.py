@@ -22,9 +22,9 @@ from botocore.exceptions import ClientError
 
 from wildrydes_cli import layout
 from wildrydes_cli.aws.boto_errors import is_missing, message_of, translate
+from wildrydes_cli.aws.target import Target, target_for
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.aws.target import Target, target_for
 
 LOG = logging.getLogger(__name__)
 

@@ -88,11 +88,11 @@ def local_env_cmd(ctx: click.Context) -> None:
     """
     from dataclasses import replace
 
+    from wildrydes_cli.aws.target import resolve
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
     from wildrydes_cli.local.awsapi.credentials import local_credentials, shell_environment
     from wildrydes_cli.results import LocalEnvResult
-    from wildrydes_cli.aws.target import resolve
     target = resolve(replace(settings_of(ctx), target="local"))
     settings = target.settings
     env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)

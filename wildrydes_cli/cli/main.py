@@ -137,10 +137,10 @@ def _aws_context(ctx: click.Context, writes_state: bool = False):
     ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
     directory is refused before anything else happens.
     """
-    from wildrydes_cli.aws.client import Aws
-    from wildrydes_cli.cli.console import console_for
-    from wildrydes_cli.aws.target import resolve
     from wildrydes_cli.aws.accounts import bind
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import resolve
+    from wildrydes_cli.cli.console import console_for
     if writes_state:
         from wildrydes_cli.state_dir import require_writable
         require_writable(_settings(ctx).state_dir)
@@ -221,7 +221,13 @@ def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, t
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
     from wildrydes_cli.errors import UsageError
-    from wildrydes_cli.observe.predict import predict, predict_batch, require_deployment, ride_from_flags, rides_from_csv
+    from wildrydes_cli.observe.predict import (
+        predict,
+        predict_batch,
+        require_deployment,
+        ride_from_flags,
+        rides_from_csv,
+    )
     settings = _settings(ctx)
     flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
              "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
@@ -282,11 +288,11 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
     where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
     """
-    from wildrydes_cli import layout, deployment_record
-    from wildrydes_cli.observe import logs
+    from wildrydes_cli import deployment_record, layout
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.errors import NotFoundError, UsageError
     from wildrydes_cli.local.invoke.lambda_log_lines import log_group
+    from wildrydes_cli.observe import logs
     from wildrydes_cli.results import LogsResult
     seconds = logs.parse_since(since)          # the user's input first: nothing starts for a typo
     if breed is not None and not layout.is_breed_name(breed):
@@ -326,9 +332,9 @@ def _wants_json(args: list[str]) -> bool:
 @click.pass_context
 def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
     """List the models in the data bucket: default models and each breed's newest, with metrics."""
-    from wildrydes_cli.observe import catalog
-    from wildrydes_cli.cli import presentation
     from wildrydes_cli.aws.data_bucket import require_data_bucket
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.observe import catalog
     settings, aws, console = _aws_context(ctx)
     bucket = bucket or require_data_bucket(settings, aws, "list")
     presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))

@@ -17,10 +17,22 @@ from typing import Any, Callable
 
 from wildrydes_cli.cli.console import Console
 from wildrydes_cli.layout import FEATURES
-from wildrydes_cli.results import (BatchPredictResult, BootstrapResult, CleanupResult, DeployResult,
-                                   ModelsResult, PredictResult, Result, ScratchpadResult, StatusResult,
-                                   LocalCompactResult, LocalEnvResult, LogsResult, TrainBreedsResult,
-                                   TrainResult)
+from wildrydes_cli.results import (
+    BatchPredictResult,
+    BootstrapResult,
+    CleanupResult,
+    DeployResult,
+    LocalCompactResult,
+    LocalEnvResult,
+    LogsResult,
+    ModelsResult,
+    PredictResult,
+    Result,
+    ScratchpadResult,
+    StatusResult,
+    TrainBreedsResult,
+    TrainResult,
+)
 
 LOG = logging.getLogger(__name__)
 

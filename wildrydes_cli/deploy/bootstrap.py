@@ -11,8 +11,8 @@ import logging
 
 from wildrydes_cli import scratchpad
 from wildrydes_cli.aws import settle
-from wildrydes_cli.deploy import stacks
 from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.deploy import stacks
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult
 from wildrydes_cli.settings import Settings

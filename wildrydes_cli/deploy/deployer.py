@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli.deploy import apistage, locks, packaging, stacks, wiring
+from wildrydes_cli import deployment_record, layout, modelcheck
 from wildrydes_cli.aws import checks, settle
-from wildrydes_cli import layout, modelcheck, deployment_record
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.aws.target import curl_command
+from wildrydes_cli.deploy import apistage, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult, DeployResult
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.aws.target import curl_command
 
 LOG = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
-from wildrydes_cli.local.awsapi import journal
-from wildrydes_cli.local.invoke import kept_logs
 from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local.awsapi import journal
 from wildrydes_cli.local.awsapi.credentials import local_credentials
+from wildrydes_cli.local.invoke import kept_logs
 from wildrydes_cli.results import LocalCompactResult
 from wildrydes_cli.settings import Settings
 

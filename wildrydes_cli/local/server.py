@@ -34,11 +34,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__
-from wildrydes_cli.local.awsapi import auth, moto_backends, persist, wsgi
-from wildrydes_cli.local.front import connection, httpio
-from wildrydes_cli.local.invoke import gateway, kept_logs, routes
 from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local.awsapi import auth, moto_backends, persist, wsgi
 from wildrydes_cli.local.awsapi.credentials import Credentials, local_credentials
+from wildrydes_cli.local.front import connection, httpio
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
+from wildrydes_cli.local.invoke import gateway, kept_logs, routes
 from wildrydes_cli.local.invoke.functions import find_function
 from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
 
@@ -61,11 +62,11 @@ class Emulator:
         self.runner = Runner(f"http://{daemon_files.HOST}:{port}", max_workers=max_workers, task_dir=task_dir,
                              credentials=credentials, log_store=log_store)
 
-    async def handle(self, request: httpio.HttpRequest, client) -> gateway.HttpResponse:
+    async def handle(self, request: HttpRequest, client) -> HttpResponse:
         path = request.path
         if path == HEALTH_PATH:
             body = json.dumps({"status": "ok", "pid": os.getpid(), "port": self.port, "version": __version__})
-            return gateway.HttpResponse(200, [("Content-Type", "application/json")], body.encode())
+            return HttpResponse(200, [("Content-Type", "application/json")], body.encode())
         match = EXECUTE_API.match(path)
         if match:
             return await self.execute_api(request, match, client)
@@ -76,7 +77,7 @@ class Emulator:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response
 
-    async def execute_api(self, request: httpio.HttpRequest, match: re.Match, client) -> gateway.HttpResponse:
+    async def execute_api(self, request: HttpRequest, match: re.Match, client) -> HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
         route = routes.resolve(api_id, stage, request.method, raw_path)
         if route is None:

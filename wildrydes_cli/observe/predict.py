@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 from wildrydes_cli import layout
+from wildrydes_cli.deployment_record import Deployment
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import BatchPredictResult, PredictResult
-from wildrydes_cli.deployment_record import Deployment
 
 LOG = logging.getLogger(__name__)
 

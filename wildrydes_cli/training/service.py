@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
-from wildrydes_cli.training import publish, choose_trainer
+from wildrydes_cli.training import choose_trainer, publish
 from wildrydes_cli.training.data import Dataset, read_data
 from wildrydes_cli.training.mxnet_trainer import MIN_ROWS, TrainConfig, TrainedModel
 

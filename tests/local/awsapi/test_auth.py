@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import botocore.auth
+import emulated
 import pytest
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -27,11 +28,9 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 
-from wildrydes_cli.local.front.httpio import HttpRequest
 from wildrydes_cli.local.awsapi.auth import Gate, canonical_path, canonical_query
 from wildrydes_cli.local.awsapi.credentials import credentials_file, local_credentials
-
-import emulated
+from wildrydes_cli.local.http import HttpRequest
 
 FIX = 'eval "$(wildrydes local env)"'
 SERVICES = ("s3", "cloudformation", "lambda", "apigateway", "iam", "sts")

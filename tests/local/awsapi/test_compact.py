@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from wildrydes_cli.local.awsapi import compact
+from wildrydes_cli.local.awsapi import compact, persist
 from wildrydes_cli.local.awsapi import journal as jn
-from wildrydes_cli.local.awsapi import persist
-from wildrydes_cli.local.front.httpio import HttpRequest
+from wildrydes_cli.local.http import HttpRequest
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/{service}/aws4_request, " \
        "SignedHeaders=host, Signature=0"

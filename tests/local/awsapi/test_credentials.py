@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import stat
 
+import emulated
 import pytest
 
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.awsapi.credentials import credentials_file, local_credentials, read_credentials
-
-import emulated
 
 
 def test_credentials_are_made_once_private_and_atomically(tmp_path):

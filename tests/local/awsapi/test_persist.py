@@ -10,8 +10,7 @@ import pytest
 
 from wildrydes_cli.local.awsapi import journal as jn
 from wildrydes_cli.local.awsapi import persist
-from wildrydes_cli.local.invoke.gateway import HttpResponse
-from wildrydes_cli.local.front.httpio import HttpRequest
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/{service}/aws4_request, " \
        "SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"

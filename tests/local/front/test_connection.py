@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from wildrydes_cli.local.front import connection, httpio
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpResponse
 
 REQUEST = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
 

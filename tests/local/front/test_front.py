@@ -19,9 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import emulated
+import pytest
 
 from wildrydes_cli.local import daemon_files  # noqa: E402
 

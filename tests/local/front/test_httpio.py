@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from wildrydes_cli.local.front import httpio
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 PORT = 4566
 
@@ -19,7 +19,7 @@ def parse(*pieces: bytes, limits: httpio.Limits | None = None) -> httpio.Request
     return parser
 
 
-def one(*pieces: bytes) -> httpio.HttpRequest:
+def one(*pieces: bytes) -> HttpRequest:
     parser = parse(*pieces)
     assert len(parser.ready) == 1
     return parser.ready[0]

@@ -14,9 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 import emulated
+import pytest
 
 pytestmark = pytest.mark.slow
 

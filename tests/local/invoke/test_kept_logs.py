@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from wildrydes_cli.local.invoke import kept_logs_file, kept_logs
 from wildrydes_cli.local.awsapi import moto_backends
+from wildrydes_cli.local.invoke import kept_logs, kept_logs_file
 from wildrydes_cli.local.invoke.kept_logs import LogStore
 
 ACCOUNT, REGION, GROUP = "123456789012", "us-east-1", "/aws/lambda/fn"

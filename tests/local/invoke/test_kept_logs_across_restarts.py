@@ -8,9 +8,8 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
-
 import emulated
+import pytest
 
 from wildrydes_cli.local import daemon  # noqa: E402
 from wildrydes_cli.local.invoke import kept_logs

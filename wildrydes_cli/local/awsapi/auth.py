@@ -42,7 +42,7 @@ from xml.sax.saxutils import escape
 
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpResponse
 
 LOG = logging.getLogger(__name__)
 

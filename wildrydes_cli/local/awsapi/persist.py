@@ -40,11 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from wildrydes_cli.local.awsapi import compact
+from wildrydes_cli.local.awsapi import compact, replay_s3
 from wildrydes_cli.local.awsapi import journal as jn
-from wildrydes_cli.local.awsapi import replay_s3
-from wildrydes_cli.local.invoke.gateway import HttpResponse
-from wildrydes_cli.local.front.httpio import HttpRequest
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 LOG = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ import sys
 from typing import ClassVar
 from urllib.parse import unquote_to_bytes
 
-from wildrydes_cli.local.invoke.gateway import HttpResponse
-from wildrydes_cli.local.front.httpio import HttpRequest
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 LOG = logging.getLogger(__name__)
 

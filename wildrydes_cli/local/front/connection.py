@@ -26,7 +26,7 @@ import resource
 from collections.abc import Awaitable, Callable
 
 from wildrydes_cli.local.front import httpio
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ LINGER_SECONDS = 1.0        # after a 4xx, read and drop what the client still s
 LINGER_BYTES = 1024 * 1024  # ... and this much, so that closing does not reset the answer away
 DESCRIPTOR_HEADROOM = 128   # workers' pipes, moto's files, the log, the listening socket
 
-Handler = Callable[[httpio.HttpRequest, tuple | None], Awaitable[HttpResponse]]
+Handler = Callable[[HttpRequest, tuple | None], Awaitable[HttpResponse]]
 
 
 def connection_cap(limits: httpio.Limits) -> int:
@@ -110,7 +110,7 @@ class Connection:
         return self.phase in ("idle", "head") and not self.parser.ready
 
     # --- serving --------------------------------------------------------------
-    async def _next_request(self) -> httpio.HttpRequest | None:
+    async def _next_request(self) -> HttpRequest | None:
         parser = self.parser
         while not parser.ready:
             if parser.upgraded:

@@ -29,7 +29,7 @@ from typing import ClassVar, NoReturn
 
 import httptools  # type: ignore[import-untyped]
 
-from wildrydes_cli.local.invoke.gateway import HttpResponse
+from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 LOG = logging.getLogger(__name__)
 
@@ -48,37 +48,6 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
-
-
-@dataclass
-class HttpRequest:
-    method: str
-    target: str           # origin-form: path plus optional ?query, still percent-encoded
-    version: str
-    headers: list[tuple[str, str]]
-    body: bytes = b""
-
-    @property
-    def path(self) -> str:
-        return self.target.split("?", 1)[0]
-
-    @property
-    def query(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
-
-    @property
-    def keep_alive(self) -> bool:
-        connection = (self.header("connection") or "").lower()
-        if self.version == "HTTP/1.0":
-            return "keep-alive" in connection
-        return "close" not in connection
 
 
 @dataclass(frozen=True)

@@ -22,22 +22,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
+
+from wildrydes_cli.local.http import HttpResponse
 
 LOG = logging.getLogger(__name__)
 
 PROXY_RESPONSE_KEYS = frozenset({"statusCode", "body", "headers", "multiValueHeaders", "isBase64Encoded"})
 _SCALARS = (str, int, float, bool)
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """A response ready to be written: status, header pairs (repeatable), body bytes."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
 
 
 class MalformedProxyResponse(ValueError):

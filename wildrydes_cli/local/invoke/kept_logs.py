@@ -45,8 +45,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wildrydes_cli.local.invoke.kept_logs_file import (
+    PREVIOUS,
+    SUFFIX,
+    encode_batch,
+    file_name,
+    header,
+    read_file,
+    write_all,
+)
 from wildrydes_cli.state_dir import remove_tree
-from wildrydes_cli.local.invoke.kept_logs_file import PREVIOUS, SUFFIX, encode_batch, file_name, header, read_file, write_all
 
 LOG = logging.getLogger(__name__)
 

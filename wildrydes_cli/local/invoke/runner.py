@@ -28,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wildrydes_cli.local.invoke import lambda_log_lines
 from wildrydes_cli.local.awsapi import moto_backends
-from wildrydes_cli.local.invoke.kept_logs import LogStore
 from wildrydes_cli.local.awsapi.credentials import Credentials
+from wildrydes_cli.local.invoke import lambda_log_lines
 from wildrydes_cli.local.invoke.functions import FunctionSpec, extract_zip, fetch_code
+from wildrydes_cli.local.invoke.kept_logs import LogStore
 
 LOG = logging.getLogger(__name__)
 

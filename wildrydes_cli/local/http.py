@@ -1,0 +1,50 @@
+"""The two values every part of the local target passes around: an HTTP request and a response.
+
+Why a module of their own: the wire layer (``front/``) makes requests and writes
+responses, the AWS API side (``awsapi/``: the SigV4 gate, the journal, moto's WSGI
+app) and the execute-api side (``invoke/``) read requests and make responses. Kept
+here, none of those packages has to import another to speak HTTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class HttpRequest:
+    method: str
+    target: str           # origin-form: path plus optional ?query, still percent-encoded
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.split("?", 1)[1] if "?" in self.target else ""
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    @property
+    def keep_alive(self) -> bool:
+        connection = (self.header("connection") or "").lower()
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in connection
+        return "close" not in connection
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A response ready to be written: status, header pairs (repeatable), body bytes."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
