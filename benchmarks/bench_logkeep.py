@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 import emulated  # noqa: E402
 
+from wildrydes_cli.layout import function_log_group  # noqa: E402
 from wildrydes_cli.local.awsapi import moto_backends  # noqa: E402
 from wildrydes_cli.local.invoke import kept_logs, lambda_log_lines  # noqa: E402
 from wildrydes_cli.local.invoke.lambda_log_lines import Invocation, LogSink, invocation_lines  # noqa: E402
@@ -125,7 +126,7 @@ def start_times(events: int, starts: int) -> dict:
         store.load()
         now = int(time.time() * 1000) - events
         for i in range(0, events, 5):
-            store.append(ACCOUNT, REGION, lambda_log_lines.log_group(deployed.function_name), "s",
+            store.append(ACCOUNT, REGION, function_log_group(deployed.function_name), "s",
                          [{"timestamp": now + i + k, "message": line} for k, line in enumerate(lines_of(i))])
         store.close()
         shutil.copytree(with_store, without)

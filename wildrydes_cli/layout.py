@@ -95,3 +95,7 @@ def bucket_name_problem(name: str) -> str | None:
                 "(e.g. the DataBucket that `wildrydes bootstrap` prints)")
     return None
 
+
+def function_log_group(function_name: str) -> str:
+    """The CloudWatch Logs group Lambda writes a function's lines to (the same on both targets)."""
+    return f"/aws/lambda/{function_name}"

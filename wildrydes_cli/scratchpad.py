@@ -11,10 +11,7 @@ import logging
 import re
 from pathlib import Path
 
-from wildrydes_cli.aws.client import Aws
-from wildrydes_cli.errors import NotFoundError, UsageError
-from wildrydes_cli.results import ScratchpadResult
-from wildrydes_cli.settings import Settings
+from wildrydes_cli.errors import UsageError
 
 LOG = logging.getLogger(__name__)
 
@@ -66,15 +63,3 @@ def write(path: Path, values: dict[str, str]) -> bool:
     except OSError as exc:
         raise UsageError(f"Cannot write scratchpad {path}: {exc}. Pass a writable --scratchpad.") from exc
     return True
-
-
-def record_prerequisites(settings: Settings, aws: Aws) -> ScratchpadResult:
-    """Step 1: read the role and bucket from the prerequisites stack, record them."""
-    stack = settings.prereq_stack
-    if aws.stack(stack) is None:
-        raise NotFoundError(f"Stack {stack} does not exist in {settings.region}: run `wildrydes bootstrap` "
-                            "to create the data bucket and DataProcessingExecutionRole.")
-    role = aws.stack_resource_physical_id(stack, "DataProcessingExecutionRole")
-    bucket = aws.stack_resource_physical_id(stack, "DataBucket")
-    changed = write(settings.scratchpad, {BUCKET_KEY: bucket, ROLE_KEY: role})
-    return ScratchpadResult(scratchpad=str(settings.scratchpad), bucket=bucket, role=role, changed=changed)

@@ -155,7 +155,7 @@ def _aws_context(ctx: click.Context, writes_state: bool = False):
 def scratchpad_cmd(ctx: click.Context) -> None:
     """Step 1: record the data bucket and DataProcessingExecutionRole in the scratchpad."""
     from wildrydes_cli.cli import presentation
-    from wildrydes_cli.scratchpad import record_prerequisites
+    from wildrydes_cli.deploy.bootstrap import record_prerequisites
     settings, aws, console = _aws_context(ctx)
     presentation.show(console, record_prerequisites(settings, aws))
 
@@ -220,31 +220,12 @@ def predict_cmd(ctx: click.Context, distance, healthpoints, magicpoints, tmin, t
     likely/unlikely), model, latency; with --explain, why."""
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
-    from wildrydes_cli.errors import UsageError
-    from wildrydes_cli.observe.predict import (
-        predict,
-        predict_batch,
-        require_deployment,
-        ride_from_flags,
-        rides_from_csv,
-    )
-    settings = _settings(ctx)
+    from wildrydes_cli.observe.predict import PredictRequest, run_predict
     flags = {"distance": distance, "healthpoints": healthpoints, "magicpoints": magicpoints,
              "TMIN": tmin, "TMAX": tmax, "PRCP": prcp}
-    if file is not None and any(v is not None for v in flags.values()):
-        raise UsageError("Use either --file or the six feature flags, not both.")
-    rides = rides_from_csv(file) if file is not None else [ride_from_flags(flags)]
-    if url is None:
-        from wildrydes_cli.aws.accounts import bind, current_deployment
-        from wildrydes_cli.aws.target import resolve
-        settings = bind(settings)
-        deployment = require_deployment(current_deployment(settings))   # before starting anything
-        url = resolve(settings).deployment_url(deployment)
-    console = console_for(settings)
-    if file is not None:
-        presentation.show(console, predict_batch(url, rides, breed=breed, explain=explain))
-    else:
-        presentation.show(console, predict(url, rides, breed=breed, explain=explain))
+    settings = _settings(ctx)
+    request = PredictRequest(flags=flags, file=file, breed=breed, url=url, explain=explain)
+    presentation.show(console_for(settings), run_predict(settings, request))
 
 
 @cli.command("status", short_help="What is deployed, and is it the newest model?")
@@ -288,33 +269,11 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
     where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
     """
-    from wildrydes_cli import deployment_record, layout
     from wildrydes_cli.cli import presentation
-    from wildrydes_cli.errors import NotFoundError, UsageError
-    from wildrydes_cli.local.invoke.lambda_log_lines import log_group
     from wildrydes_cli.observe import logs
-    from wildrydes_cli.results import LogsResult
-    seconds = logs.parse_since(since)          # the user's input first: nothing starts for a typo
-    if breed is not None and not layout.is_breed_name(breed):
-        raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
+    request = logs.LogsRequest.checked(since, breed, filter_pattern, follow)   # a typo starts nothing
     settings, aws, console = _aws_context(ctx)
-    deployment = deployment_record.current(settings)
-    if deployment is None:
-        raise NotFoundError("Nothing is deployed on this target and region (no state recorded), so there is "
-                            "no function to read logs of: run `wildrydes deploy` first.")
-    group = log_group(deployment.function_name)
-    reader = logs.LogReader(aws, group, filter_pattern)
-    try:
-        if not follow:
-            presentation.show(console, LogsResult(group, logs.recent(reader, seconds, breed)))
-            return
-        for batch in logs.follow(reader, seconds, breed):
-            presentation.show(console, LogsResult(group, batch, follow=True))
-    except NotFoundError:
-        raise NotFoundError(f"No logs yet: log group {group} does not exist. Invoke the function first "
-                            "(wildrydes predict ...); Lambda creates the group on its first run.") from None
-    except KeyboardInterrupt:   # the way out of --follow: not an error
-        return
+    logs.show_logs(settings, aws, request, lambda result: presentation.show(console, result))
 
 
 def _wants_json(args: list[str]) -> bool:

@@ -3,7 +3,8 @@
 Creates stack wildrydes-ml-mod1-3 (data bucket + DataProcessingExecutionRole)
 from cloudformation/prerequisites.yml, or reuses it, and records both names in
 the scratchpad so later commands find them. On the local target ``deploy``
-calls it when the bucket is missing.
+calls it when the bucket is missing. ``record_prerequisites`` is the workshop's
+Step 1 alone (``wildrydes scratchpad``): read the names from an existing stack.
 """
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from wildrydes_cli import scratchpad
 from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.deploy import stacks
+from wildrydes_cli.errors import NotFoundError
 from wildrydes_cli.progress import Progress
-from wildrydes_cli.results import BootstrapResult
+from wildrydes_cli.results import BootstrapResult, ScratchpadResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -36,3 +38,15 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
             or aws.stack_resource_physical_id(name, "DataProcessingExecutionRole"))
     scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
     return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad))
+
+
+def record_prerequisites(settings: Settings, aws: Aws) -> ScratchpadResult:
+    """Step 1: read the role and bucket from the prerequisites stack, record them."""
+    stack = settings.prereq_stack
+    if aws.stack(stack) is None:
+        raise NotFoundError(f"Stack {stack} does not exist in {settings.region}: run `wildrydes bootstrap` "
+                            "to create the data bucket and DataProcessingExecutionRole.")
+    role = aws.stack_resource_physical_id(stack, "DataProcessingExecutionRole")
+    bucket = aws.stack_resource_physical_id(stack, "DataBucket")
+    changed = scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
+    return ScratchpadResult(scratchpad=str(settings.scratchpad), bucket=bucket, role=role, changed=changed)

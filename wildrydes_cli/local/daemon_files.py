@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import shutil
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -210,3 +211,21 @@ def resolve_workers(default: int) -> int:
         raise UsageError(f"{WORKERS_ENV} must be a whole number from 1 to {MAX_WORKERS} "
                          f"(warm workers per function), got {raw!r}.")
     return workers
+
+
+def function_code_dir(task_dir: Path) -> Path:
+    """A private directory for this daemon's unpacked code, after removing what dead daemons left.
+
+    Under the state directory (``<state>/local/lambda/<pid>``) rather than
+    /tmp, so a ``kill -9`` leaves nothing in /tmp, and the next daemon on the
+    same state directory removes every ``<pid>`` whose process is gone.
+    """
+    private_dir(task_dir)
+    for child in Path(task_dir).iterdir():
+        if child.name.isdigit() and int(child.name) != os.getpid() and not (
+                pid_alive(int(child.name)) and is_daemon_process(int(child.name))):
+            LOG.info("removing function code left by a dead emulator (pid %s): %s", child.name, child)
+            shutil.rmtree(child, ignore_errors=True)
+    root = Path(task_dir) / str(os.getpid())
+    shutil.rmtree(root, ignore_errors=True)  # a previous daemon with our (reused) pid
+    return private_dir(root)

@@ -19,7 +19,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wildrydes_cli.errors import UsageError
+from wildrydes_cli import deployment_record, layout
+from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.results import LogsResult
+from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -38,6 +41,43 @@ def parse_since(text: str) -> int:
     if not match or not 0 < seconds <= MAX_SINCE_SECONDS:
         raise UsageError(f"--since {text!r}: give a duration up to 30 days such as 30s, 10m, 2h or 1d.")
     return seconds
+
+
+@dataclass(frozen=True)
+class LogsRequest:
+    """What ``wildrydes logs`` asks for, checked before anything starts (a typo starts no emulator)."""
+
+    since_seconds: int
+    breed: str | None = None
+    filter_pattern: str | None = None
+    follow: bool = False
+
+    @classmethod
+    def checked(cls, since: str, breed: str | None, filter_pattern: str | None, follow: bool) -> "LogsRequest":
+        if breed is not None and not layout.is_breed_name(breed):
+            raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
+        return cls(parse_since(since), breed, filter_pattern, follow)
+
+
+def show_logs(settings: Settings, aws, request: LogsRequest, show: Callable[[LogsResult], None]) -> None:
+    """Hand the deployed function's events to ``show``: once, or with ``follow`` per new batch until Ctrl-C."""
+    deployment = deployment_record.current(settings)
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded), so there is "
+                            "no function to read logs of: run `wildrydes deploy` first.")
+    group = layout.function_log_group(deployment.function_name)
+    reader = LogReader(aws, group, request.filter_pattern)
+    try:
+        if not request.follow:
+            show(LogsResult(group, recent(reader, request.since_seconds, request.breed)))
+            return
+        for batch in follow(reader, request.since_seconds, request.breed):
+            show(LogsResult(group, batch, follow=True))
+    except NotFoundError:
+        raise NotFoundError(f"No logs yet: log group {group} does not exist. Invoke the function first "
+                            "(wildrydes predict ...); Lambda creates the group on its first run.") from None
+    except KeyboardInterrupt:   # the way out of --follow: not an error
+        return
 
 
 @dataclass(frozen=True)

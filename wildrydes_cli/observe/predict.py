@@ -14,6 +14,7 @@ import math
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,7 @@ from wildrydes_cli.deployment_record import Deployment
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import BatchPredictResult, PredictResult
+from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -243,6 +245,37 @@ def _annotate(result: dict) -> dict:
     out["label"] = (None if label is None else
                     "heavy magic use likely" if int(label) == 1 else "heavy magic use unlikely")
     return out
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """``wildrydes predict``'s options: one ride from the six flags, or a CSV file of rides (a batch)."""
+
+    flags: dict[str, float | None]
+    file: Path | None = None
+    breed: str | None = None
+    url: str | None = None
+    explain: bool = False
+
+
+def run_predict(settings: Settings, request: PredictRequest) -> PredictResult | BatchPredictResult:
+    """Read the ride(s), find the invoke URL (the recorded deployment's unless --url), POST, return the answer."""
+    if request.file is not None and any(v is not None for v in request.flags.values()):
+        raise UsageError("Use either --file or the six feature flags, not both.")
+    rides = rides_from_csv(request.file) if request.file is not None else [ride_from_flags(request.flags)]
+    url = request.url or deployed_url(settings)
+    if request.file is not None:
+        return predict_batch(url, rides, breed=request.breed, explain=request.explain)
+    return predict(url, rides, breed=request.breed, explain=request.explain)
+
+
+def deployed_url(settings: Settings) -> str:
+    """The recorded deployment's invoke URL on this target (for the AWS target: this account's)."""
+    from wildrydes_cli.aws.accounts import bind, current_deployment
+    from wildrydes_cli.aws.target import resolve
+    settings = bind(settings)
+    deployment = require_deployment(current_deployment(settings))   # before starting anything
+    return resolve(settings).deployment_url(deployment)
 
 
 def require_deployment(deployment: Deployment | None) -> Deployment:

@@ -25,13 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wildrydes_cli.layout import function_log_group
+
 LOG = logging.getLogger(__name__)
 
 MAX_LINE_CHARS = 256 * 1024   # CloudWatch Logs' event size limit is 256 KB
-
-
-def log_group(function_name: str) -> str:
-    return f"/aws/lambda/{function_name}"
 
 
 def stream_name(now: float | None = None, token: str | None = None) -> str:
@@ -92,7 +90,7 @@ class LogSink:
     def add(self, account_id: str, region: str, function_name: str, stream: str, lines: list[str],
             now_ms: int | None = None) -> None:
         stamp = int(time.time() * 1000) if now_ms is None else now_ms
-        events = self.pending.setdefault((account_id, region, log_group(function_name), stream), [])
+        events = self.pending.setdefault((account_id, region, function_log_group(function_name), stream), [])
         events.extend({"timestamp": stamp, "message": line} for line in lines)
         if self.schedule is None:
             self.flush()

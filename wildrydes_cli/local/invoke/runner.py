@@ -28,11 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wildrydes_cli.local.awsapi import moto_backends
 from wildrydes_cli.local.awsapi.credentials import Credentials
 from wildrydes_cli.local.invoke import lambda_log_lines
 from wildrydes_cli.local.invoke.functions import FunctionSpec, extract_zip, fetch_code
-from wildrydes_cli.local.invoke.kept_logs import LogStore
 
 LOG = logging.getLogger(__name__)
 
@@ -269,36 +267,19 @@ def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path,
     return env
 
 
-def task_root_for(task_dir: Path | None) -> Path:
-    """A private directory for this daemon's unpacked code, after removing what dead daemons left.
-
-    Under the state directory (``<state>/local/lambda/<pid>``) rather than
-    /tmp, so a ``kill -9`` leaves nothing in /tmp, and the next daemon on the
-    same state directory removes every ``<pid>`` whose process is gone. Without
-    ``task_dir`` (tests of the runner alone) a private temp directory.
-    """
-    if task_dir is None:
-        return Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
-    from wildrydes_cli.local import daemon_files
-
-    daemon_files.private_dir(task_dir)
-    for child in Path(task_dir).iterdir():
-        if child.name.isdigit() and int(child.name) != os.getpid() and not (
-                daemon_files.pid_alive(int(child.name)) and daemon_files.is_daemon_process(int(child.name))):
-            LOG.info("removing function code left by a dead emulator (pid %s): %s", child.name, child)
-            shutil.rmtree(child, ignore_errors=True)
-    root = Path(task_dir) / str(os.getpid())
-    shutil.rmtree(root, ignore_errors=True)  # a previous daemon with our (reused) pid
-    return daemon_files.private_dir(root)
-
-
 class Runner:
-    """All function pools of the daemon."""
+    """All function pools of the daemon.
+
+    ``root`` is a private directory for unpacked code (the daemon passes one that
+    ``daemon_files.function_code_dir`` cleaned; tests of the runner alone get a temp
+    one). ``logs`` is where Lambda's lines go, wired by the server at start;
+    ``None`` writes none.
+    """
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
                  fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
-                 task_dir: Path | None = None, credentials: Credentials | None = None,
-                 log_store: LogStore | None = None):
+                 root: Path | None = None, credentials: Credentials | None = None,
+                 logs: lambda_log_lines.LogSink | None = None):
         self.endpoint_url = endpoint_url
         self.credentials = credentials
         self.max_workers = max_workers
@@ -307,43 +288,50 @@ class Runner:
         self.pools: dict[str, FunctionPool] = {}
         self.retired: list[FunctionPool] = []
         self.locks: dict[str, asyncio.Lock] = {}
-        self.root = task_root_for(task_dir)
-        self.logs: lambda_log_lines.LogSink | None = None   # made on the event loop, on first use
-        self.log_store = log_store                      # log events kept across restarts (logstore.py)
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
+        self.logs = logs
+
+    def _warm(self, spec: FunctionSpec) -> FunctionPool | None:
+        """The pool already serving exactly this code and configuration, if any."""
+        pool = self.pools.get(spec.arn)
+        return pool if pool is not None and pool.spec.fingerprint == spec.fingerprint else None
 
     async def _pool(self, spec: FunctionSpec) -> FunctionPool:
-        pool = self.pools.get(spec.arn)
-        if pool is not None and pool.spec.fingerprint == spec.fingerprint:
+        """The warm pool for ``spec``; a changed function gets a new pool (one preparation at a time)."""
+        pool = self._warm(spec)
+        if pool is not None:
             return pool
-        lock = self.locks.setdefault(spec.arn, asyncio.Lock())
-        async with lock:
-            pool = self.pools.get(spec.arn)
-            if pool is not None and pool.spec.fingerprint == spec.fingerprint:
-                return pool
-            loop = asyncio.get_running_loop()
-            code = await loop.run_in_executor(None, self.fetch, spec)
-            task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
-            try:
-                await loop.run_in_executor(None, extract_zip, code, task_root)
-            except BaseException:  # a refused or broken zip leaves no directory behind
-                shutil.rmtree(task_root, ignore_errors=True)
-                raise
-            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
-            if self.logs is None:
-                write: Callable[..., None] = moto_backends.append_log_events
-                if self.log_store is not None:
-                    self.log_store.schedule = loop.call_later      # its syncs: a second apart, ...
-                    self.log_store.background = lambda sync: loop.run_in_executor(None, sync)  # ... off the loop
-                    write = self.log_store.keeping(write)
-                self.logs = lambda_log_lines.LogSink(write, schedule=loop.call_later)
-            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
+        async with self.locks.setdefault(spec.arn, asyncio.Lock()):
+            pool = self._warm(spec)
             if pool is not None:
-                LOG.info("function %s changed; retiring its warm workers", spec.name)
-                pool.retire()
-                self.retired.append(pool)
-            self.pools[spec.arn] = new
-            self._sweep()
+                return pool
+            task_root = await self._unpack(spec)
+            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
+            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
+            self._replace(spec, new)
             return new
+
+    async def _unpack(self, spec: FunctionSpec) -> Path:
+        """Fetch the function's verified code and unzip it into a new directory (off the event loop)."""
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, self.fetch, spec)
+        task_root = Path(tempfile.mkdtemp(prefix="task-", dir=self.root))
+        try:
+            await loop.run_in_executor(None, extract_zip, code, task_root)
+        except BaseException:  # a refused or broken zip leaves no directory behind
+            shutil.rmtree(task_root, ignore_errors=True)
+            raise
+        return task_root
+
+    def _replace(self, spec: FunctionSpec, new: FunctionPool) -> None:
+        """Serve ``spec`` from ``new``; the previous pool finishes its requests, then its code is removed."""
+        old = self.pools.get(spec.arn)
+        if old is not None:
+            LOG.info("function %s changed; retiring its warm workers", spec.name)
+            old.retire()
+            self.retired.append(old)
+        self.pools[spec.arn] = new
+        self._sweep()
 
     def _sweep(self) -> None:
         for pool in [p for p in self.retired if p.drained]:
