@@ -9,6 +9,7 @@ import boto3
 from click.testing import CliRunner
 
 from wildrydes_cli.cli.main import cli
+from wildrydes_cli.settings import Settings
 
 FIXTURE_MODEL = Path(__file__).resolve().parent / "fixtures" / "sagemaker-linear-learner-regressor" / "model.tar.gz"
 MODEL_KEY = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
@@ -81,3 +82,10 @@ def _fake_downloader(big: int = 0, calls: list | None = None):
         _wheel(dest / "numpy-1.23.5-cp311-cp311-manylinux_2_17_x86_64.whl", {
             "numpy/__init__.py": b"", "numpy/core/tests/test_y.py": b"y" * 5000, "numpy/doc/readme.txt": b"d"})
     return download
+
+
+def aws_for(settings: Settings, session=None):
+    """The AWS wrapper for settings whose target needs nothing started (aws, or local with its endpoint)."""
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import target_for
+    return Aws(target_for(settings), session=session)

@@ -6,8 +6,8 @@ import datetime
 import boto3
 import pytest
 from botocore.stub import Stubber
+from cli_helpers import aws_for
 
-from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
 from wildrydes_cli.settings import Settings
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from cli_helpers import aws_for
 
-from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.aws.data_bucket import find_data_bucket, require_data_bucket
 from wildrydes_cli.errors import NotFoundError
 from wildrydes_cli.settings import Settings

@@ -20,7 +20,8 @@ from wildrydes_cli.training.publish import publish_model
 
 
 def _aws():
-    from wildrydes_cli.aws.client import aws_for
+    from cli_helpers import aws_for
+
     from wildrydes_cli.settings import Settings
     return aws_for(Settings(target="aws"))
 

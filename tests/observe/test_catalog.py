@@ -4,9 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import boto3
-from cli_helpers import MODEL_KEY, NEWER_KEY, upload_model
+from cli_helpers import MODEL_KEY, NEWER_KEY, aws_for, upload_model
 
-from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training.publish import publish_model
 from wildrydes_cli.training.sagemaker_archive import write_model_archive

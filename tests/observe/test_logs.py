@@ -6,8 +6,8 @@ import time
 
 import boto3
 import pytest
+from cli_helpers import aws_for
 
-from wildrydes_cli.aws.client import aws_for
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.observe import logs
 from wildrydes_cli.settings import Settings

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 import artifact
 import boto3
 import pytest
+from cli_helpers import aws_for
 from click.testing import CliRunner
 from moto import mock_aws
 
-from wildrydes_cli.aws.client import Aws, aws_for
+from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.layout import INLINE_MODEL_MAX_BYTES

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import uuid
 from typing import Any, Callable
@@ -21,14 +20,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from wildrydes_cli import layout
+from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.boto_errors import is_missing, message_of, translate
-from wildrydes_cli.aws.target import Target, target_for
+from wildrydes_cli.aws.target import Target
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
-from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
-STACK_DONE = re.compile(r"_(COMPLETE|FAILED)$")
 
 
 class Aws:
@@ -146,27 +144,69 @@ class Aws:
         return isinstance(body, str) and body.strip() == template_body.strip()
 
     def wait_stack(self, name: str, action: str, timeout: float | None = None, poll: float = 3.0) -> str:
-        """Poll until the stack settles (at most as long as the target allows); a failure names its reason."""
-        if timeout is None:
-            timeout = self.target.stack_timeout_s
+        """Wait for our own ``action`` on the stack to finish; a failure names its reason (first failed event)."""
+        stack = self.settled_stack(name, timeout=timeout, poll=poll, busy=self.target.stack_stuck_hint)
+        if stack is None:
+            if action == "delete":
+                return "DELETE_COMPLETE"
+            raise AwsError(f"Stack {name} disappeared while waiting for {action}.")
+        status = stack["StackStatus"]
+        if settle.failed(status, action):
+            reason = self.first_failure(name) or stack.get("StackStatusReason", "no reason given")
+            raise AwsError(settle.failure_message(name, status, reason, action))
+        return status
+
+    def settled_stack(self, name: str, timeout: float | None = None, poll: float = 5.0,
+                      busy: str = settle.SOMEONE_ELSES) -> dict | None:
+        """The stack once no operation runs on it (None when it does not exist or was deleted).
+
+        On AWS a stack is found ``*_IN_PROGRESS`` (an interrupted or concurrent deploy, a console
+        action); the emulator's are always settled. Waits at most the target's ``stack_timeout_s``;
+        past it, says what is still running and ``busy``: what to do about it.
+        """
+        found: list[dict | None] = []
+
+        def settled() -> bool:
+            found[:] = [self.stack(name)]
+            return found[0] is None or not settle.in_progress(found[0]["StackStatus"])
+
+        def still() -> str:
+            status = found[0]["StackStatus"] if found and found[0] else "in progress"
+            return f"Stack {name} is still {status}"
+
+        self.poll_until(settled, still, busy, timeout=self.target.stack_timeout_s if timeout is None else timeout,
+                        poll=poll)
+        return found[0]
+
+    def usable_prerequisites(self, name: str) -> dict | None:
+        """The prerequisites stack when it is usable, None when absent; a failed one is refused.
+
+        A stack in ROLLBACK_COMPLETE has outputs naming a bucket that was never made (or rolled
+        back): writing it to the scratchpad would send every later command to a missing bucket.
+        """
+        stack = self.settled_stack(name)
+        if stack is None:
+            return None
+        settle.check_usable(name, stack)
+        status = stack["StackStatus"]
+        if settle.dead(status):
+            reason = self.first_failure(name) or stack.get("StackStatusReason") or "no reason given"
+            raise AwsError(settle.prerequisites_failed(name, status, reason))
+        return stack
+
+    def poll_until(self, done: Callable[[], bool], still: Callable[[], str], hint: str, timeout: float,
+                   poll: float) -> None:
+        """Call ``done`` every ``poll`` seconds (the injected sleep) until it is true, at most ``timeout``.
+
+        The one polling loop of the wrapper: stacks settling, functions updating. Past the
+        timeout: ``still()`` (what is still going on) and ``hint`` (what to do).
+        """
         waited = 0.0
-        while True:
-            stack = self.stack(name)
-            if stack is None:
-                if action == "delete":
-                    return "DELETE_COMPLETE"
-                raise AwsError(f"Stack {name} disappeared while waiting for {action}.")
-            status = stack["StackStatus"]
-            if STACK_DONE.search(status) and "IN_PROGRESS" not in status:
-                bad = "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
-                if bad:
-                    from wildrydes_cli.aws.settle import failure_message
-                    reason = self.first_failure(name) or stack.get("StackStatusReason", "no reason given")
-                    raise AwsError(failure_message(name, status, reason, action))
-                return status
+        while not done():
             if waited >= timeout:
-                raise AwsError(f"Stack {name} still {status} after {int(timeout)} s: "
-                               f"{self.target.stack_stuck_hint}.")
+                raise AwsError(f"{still()} after {int(timeout)} s: {hint}.")
+            if waited == 0:
+                LOG.info("%s: waiting", still())
             self.sleep(poll)
             waited += poll
 
@@ -243,16 +283,6 @@ class Aws:
         with self.translate(f"upload s3://{bucket}/{key}"):
             self.client("s3").upload_file(str(path), bucket, key)
 
-    def delete_keys(self, bucket: str, keys: list[str]) -> int:
-        """Delete these keys (missing ones are fine); returns how many were asked for."""
-        if not keys:
-            return 0
-        with self.translate(f"delete objects from {bucket}"):
-            for start in range(0, len(keys), 1000):
-                chunk = [{"Key": k} for k in keys[start:start + 1000]]
-                self.client("s3").delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
-        return len(keys)
-
     def empty_and_delete_bucket(self, bucket: str) -> int:
         """Remove every object version, then the bucket. Returns objects removed."""
         s3 = self.client("s3")
@@ -304,18 +334,19 @@ class Aws:
         return True
 
     def wait_function(self, name: str, timeout: float = 120.0, poll: float = 1.0) -> None:
-        waited = 0.0
-        while True:
+        """Until the function's last update (or creation) is done: Lambda refuses a change meanwhile."""
+        config: dict = {}
+
+        def done() -> bool:
+            nonlocal config
             config = self.function_config(name) or {}
-            status = config.get("LastUpdateStatus", "Successful")
-            if status != "InProgress" and config.get("State", "Active") != "Pending":
-                if status == "Failed":
-                    raise AwsError(f"Updating {name} failed: {config.get('LastUpdateStatusReason', '')}")
-                return
-            if waited >= timeout:
-                raise AwsError(f"Function {name} still updating after {int(timeout)} s.")
-            self.sleep(poll)
-            waited += poll
+            return config.get("LastUpdateStatus", "Successful") != "InProgress" and \
+                config.get("State", "Active") != "Pending"
+
+        self.poll_until(done, lambda: f"Function {name} still updating", "try again in a minute",
+                        timeout=timeout, poll=poll)
+        if config.get("LastUpdateStatus") == "Failed":
+            raise AwsError(f"Updating {name} failed: {config.get('LastUpdateStatusReason', '')}")
 
     def function_policy(self, name: str) -> dict:
         try:
@@ -386,7 +417,7 @@ class Aws:
             return self.client("logs").filter_log_events(**kwargs)
 
 
-    # -- real-AWS behaviour (issue 10): stack events, bucket region, per-key delete errors ----
+    # -- what real AWS shows and moto does not: stack events, the bucket's region, per-key delete errors ----
     def stack_events(self, name: str) -> list[dict]:
         """The stack's events, newest first (first page: the latest operation's are there)."""
         with self.translate(f"read the events of stack {name}"):
@@ -394,7 +425,6 @@ class Aws:
 
     def first_failure(self, name: str) -> str | None:
         """'Resource: reason' of the first *_FAILED event of the stack's latest operation."""
-        from wildrydes_cli.aws import settle
         try:
             return settle.first_failure(self.stack_events(name))
         except WildrydesError as exc:   # the reason is a courtesy: never hide the failure behind it
@@ -429,8 +459,3 @@ class Aws:
                 for error in answer.get("Errors", []):
                     failed[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
         return [k for k in keys if k not in failed], failed
-
-
-def aws_for(settings: Settings, session: Any = None) -> Aws:
-    """The wrapper for settings whose target is known (aws, or local with its endpoint set)."""
-    return Aws(target_for(settings), session=session)

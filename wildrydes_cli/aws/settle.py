@@ -5,13 +5,13 @@ can be found ``CREATE_IN_PROGRESS`` (an interrupted or concurrent deploy; it
 has no Outputs yet) or in a state that needs a person (``*_FAILED``), and the
 reason a stack failed is in its events (the first ``*_FAILED``
 ResourceStatusReason), not in its own status reason, which only says
-"The following resource(s) failed to create: [...]". These rules live here so
-deploy, bootstrap and the wrapper's wait share them.
+"The following resource(s) failed to create: [...]". These rules live here, as
+pure functions of a stack's status and events; the wrapper (``client.Aws``) polls
+with them (``settled_stack``, ``wait_stack``, ``usable_prerequisites``).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from wildrydes_cli.errors import AwsError
 
@@ -37,22 +37,18 @@ def in_progress(status: str) -> bool:
     return status.endswith("_IN_PROGRESS")
 
 
-def wait_settled(aws: Any, name: str, timeout: float | None = None, poll: float = 5.0) -> dict | None:
-    """The stack once no operation runs on it (None when it does not exist or was deleted)."""
-    if timeout is None:
-        timeout = 30.0 if aws.settings.endpoint_url else 1800.0
-    waited = 0.0
-    while True:
-        stack = aws.stack(name)
-        if stack is None or not in_progress(stack["StackStatus"]):
-            return stack
-        if waited >= timeout:
-            raise AwsError(f"Stack {name} is still {stack['StackStatus']} after {int(timeout)} s (another "
-                           "deploy or a console action is running): wait for it to finish, then run again.")
-        if waited == 0:
-            LOG.info("stack %s is %s: waiting for it to settle", name, stack["StackStatus"])
-        aws.sleep(poll)
-        waited += poll
+def failed(status: str, action: str) -> bool:
+    """A settled stack whose ``action`` did not do what was asked (a rollback counts as failed)."""
+    return "FAILED" in status or "ROLLBACK" in status or (action == "create" and status != "CREATE_COMPLETE")
+
+
+def dead(status: str) -> bool:
+    """A stack that can only be deleted: its resources were never made, or are being removed."""
+    return status in DEAD or status == "DELETE_FAILED"
+
+
+# What to do when a stack stays busy with an operation we did not start.
+SOMEONE_ELSES = "another deploy or a console action is running: wait for it to finish, then run again"
 
 
 def check_usable(name: str, stack: dict | None) -> None:
@@ -94,21 +90,7 @@ def failure_message(name: str, status: str, reason: str, action: str) -> str:
             f"{'deploy' if action != 'delete' else 'run cleanup'} again.")
 
 
-def check_prerequisites(aws: Any, name: str) -> dict | None:
-    """The prerequisites stack when it is usable, None when absent; refuses a failed one.
-
-    A stack in ROLLBACK_COMPLETE has outputs naming a bucket that was never
-    made (or rolled back): writing it to the scratchpad sends every later
-    command to a missing bucket.
-    """
-    stack = wait_settled(aws, name)
-    if stack is None:
-        return None
-    status = stack["StackStatus"]
-    check_usable(name, stack)
-    if status in DEAD or status == "DELETE_FAILED":
-        reason = aws.first_failure(name) or stack.get("StackStatusReason") or "no reason given"
-        raise AwsError(f"Stack {name} is {status} ({reason}): its bucket and role were not created. Delete it "
-                       f"(`aws cloudformation delete-stack --stack-name {name}`), then run `wildrydes bootstrap` "
-                       "again.")
-    return stack
+def prerequisites_failed(name: str, status: str, reason: str) -> str:
+    """Why a failed prerequisites stack is refused, and the way out."""
+    return (f"Stack {name} is {status} ({reason}): its bucket and role were not created. Delete it "
+            f"(`aws cloudformation delete-stack --stack-name {name}`), then run `wildrydes bootstrap` again.")

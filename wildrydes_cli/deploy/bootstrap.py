@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 from wildrydes_cli import scratchpad
-from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.deploy import stacks
 from wildrydes_cli.errors import NotFoundError
@@ -25,7 +24,7 @@ LOG = logging.getLogger(__name__)
 def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResult:
     """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
     name = settings.prereq_stack
-    existing = settle.check_prerequisites(aws, name)   # issue 10, defect 10: never reuse a failed stack
+    existing = aws.usable_prerequisites(name)   # a failed stack's bucket was never made: never reuse it
     created = False
     if existing is None:
         aws.account_id()

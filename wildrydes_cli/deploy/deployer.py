@@ -139,7 +139,7 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progre
 def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
             confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
-    settle.check_usable(plan.stack, settle.wait_settled(aws, plan.stack))   # issue 10, defect 3
+    settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
     runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
