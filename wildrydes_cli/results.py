@@ -87,6 +87,8 @@ class StatusResult(Result):
     deployed_at: str | None = None
     # Parts of the recorded deployment the target no longer has ("stack", "function", "API").
     missing: tuple[str, ...] = ()
+    # Why, on this target, a recorded deployment can be gone ('' when only a person deletes it).
+    gone_hint: str = ""
 
     @property
     def gone(self) -> bool:
@@ -95,6 +97,7 @@ class StatusResult(Result):
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["missing"] = list(self.missing)
+        del data["gone_hint"]   # words for the text form; scripts read "missing"
         if not self.deployed:
             return {k: data[k] for k in ("target", "region", "stacks", "deployed")}
         return data

@@ -21,11 +21,11 @@ LOG = logging.getLogger(__name__)
 
 def bind(settings: Settings, aws: Any = None) -> Settings:
     """``settings`` with ``account`` set (AWS target only); ``aws`` gets the bound settings too."""
-    if settings.target == "local" or settings.account:
+    from wildrydes_cli.aws.target import target_class, target_for
+    if target_class(settings.target).fixed_account or settings.account:
         return settings
     if aws is None:
         from wildrydes_cli.aws.client import Aws
-        from wildrydes_cli.aws.target import target_for
         aws = Aws(target_for(settings))
     bound = replace(settings, account=aws.account_id())
     aws.target = replace(aws.target, settings=bound)

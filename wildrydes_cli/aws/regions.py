@@ -78,12 +78,18 @@ def is_region_form(region: str) -> bool:
     return any(pattern.match(region) for pattern in _region_patterns())
 
 
-def check_region(region: str, target: str, source: str = "--region") -> str:
-    """``region`` when a command may act there on ``target``, else a UsageError naming it and ``source``."""
+def check_region_name(region: str, source: str = "--region") -> str:
+    """``region`` when it has the form of an AWS region, else a UsageError naming it and ``source``."""
     if not is_region_form(region):
         raise UsageError(f"{source} {region!r} is not an AWS region name ({EXAMPLES}); "
                          "pass --region with a region, or fix the setting.")
-    if target == "local" and region not in local_regions():
+    return region
+
+
+def check_local_region(region: str, source: str = "--region") -> str:
+    """``region`` when the local emulator serves it (for every service a deployment uses)."""
+    check_region_name(region, source)
+    if region not in local_regions():
         raise UsageError(f"{source} {region!r} is not a region the local emulator serves ({EXAMPLES}); "
                          "pass --region with one it knows.")
     return region

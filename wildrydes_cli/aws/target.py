@@ -37,6 +37,18 @@ class AwsTarget:
     unreachable_hint = " Check your network and --region."
     # Creating a bucket and a role in someone's account is never done unasked.
     may_bootstrap = False
+    # Credentials can belong to any account: state and locks are kept per account (accounts.bind).
+    fixed_account: str | None = None
+    # The function runs in Lambda, not here: any engine deploys from any Python.
+    runs_functions_here = False
+    # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
+    gone_hint = ""
+
+    @staticmethod
+    def check_region(region: str, source: str) -> str:
+        """Any region of a partition botocore knows (a missing one fails at the first call, with a hint)."""
+        from wildrydes_cli.aws.regions import check_region_name
+        return check_region_name(region, source)
 
     def session_args(self) -> dict[str, Any]:
         return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
@@ -62,6 +74,17 @@ class LocalTarget:
     stack_stuck_hint = "`wildrydes local stop` and start again to reset the emulator"
     unreachable_hint = " Is the local emulator running? Try `wildrydes local status`."
     may_bootstrap = True
+    # One account (moto's); its state files keep their account-less names.
+    fixed_account: str | None = "local"
+    # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
+    runs_functions_here = True
+    gone_hint = "the local emulator started empty since that deploy"
+
+    @staticmethod
+    def check_region(region: str, source: str) -> str:
+        """A region name that the emulator serves for every service a deployment uses."""
+        from wildrydes_cli.aws.regions import check_local_region
+        return check_local_region(region, source)
 
     def session_args(self) -> dict[str, Any]:
         # This user's generated credentials (local/credentials.py): the emulator's SigV4
@@ -83,15 +106,20 @@ class LocalTarget:
 Target = Union[AwsTarget, LocalTarget]
 
 
+def target_class(name: str) -> type[AwsTarget] | type[LocalTarget]:
+    """The class of the target ``--target`` names: what is known of it before anything starts."""
+    return LocalTarget if name == "local" else AwsTarget
+
+
 def target_for(settings: Settings) -> Target:
     """The target these settings name, without starting anything (the local one needs its endpoint).
 
     The region is checked here, the door every AWS call goes through, so a bad one is a usage
     error before the emulator starts or deploy uploads anything.
     """
-    from wildrydes_cli.aws.regions import check_region
-    check_region(settings.region, settings.target, settings.region_source)
-    if settings.target != "local":
+    kind = target_class(settings.target)
+    kind.check_region(settings.region, settings.region_source)
+    if kind is AwsTarget:
         return AwsTarget(settings)
     if not settings.endpoint_url:
         raise LocalTargetError("The local emulator's endpoint is not known yet: resolve the target first.")
@@ -100,10 +128,9 @@ def target_for(settings: Settings) -> Target:
 
 def resolve(settings: Settings) -> Target:
     """The target, ready for AWS calls; starts the local emulator if needed."""
-    if settings.target != "local" or settings.endpoint_url:
+    if target_class(settings.target) is AwsTarget or settings.endpoint_url:
         return target_for(settings)
-    from wildrydes_cli.aws.regions import check_region
-    check_region(settings.region, settings.target, settings.region_source)   # before the daemon starts
+    LocalTarget.check_region(settings.region, settings.region_source)   # before the daemon starts
     from wildrydes_cli.state_dir import require_writable
     require_writable(settings.state_dir)   # the daemon keeps its state, log and credentials there
     try:  # lazy: the daemon (and moto) is only needed on the local target

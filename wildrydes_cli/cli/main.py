@@ -184,12 +184,13 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
            complete: bool, yes: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
+    from wildrydes_cli.aws.target import target_class
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.bootstrap import bootstrap
     from wildrydes_cli.deploy.deployer import DeployRequest, check_deploy_options, deploy
     from wildrydes_cli.mxnet_support import check_local_engine
     check_deploy_options(bucket=bucket, role=role, model_path=model_path)
-    check_local_engine(engine, _settings(ctx).target == "local")   # before the emulator starts
+    check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)   # before anything starts
     settings, aws, console = _aws_context(ctx, writes_state=True)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
                             stack=settings.complete_stack if complete else None, yes=yes)

@@ -82,7 +82,7 @@ def status(console: Console, result: StatusResult) -> None:
     function = result.function
     redeploy = "run `wildrydes deploy` to deploy again"
     if result.gone:
-        restarted = " (the local emulator started empty since that deploy)" if result.target == "local" else ""
+        restarted = f" ({result.gone_hint})" if result.gone_hint else ""
         console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
     console.fields({
         "function": function.name if function else "missing (run `wildrydes deploy`)",

@@ -130,7 +130,7 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progre
            confirm: Callable[[str], bool] = lambda question: False,
            run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
     """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
-    account = settings.account or ("local" if settings.target == "local" else aws.account_id())
+    account = settings.account or aws.target.fixed_account or aws.account_id()
     path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
     with locks.held(path, sleep=aws.sleep, on_wait=console.info):
         return _deploy(settings, aws, request, console, confirm, run_bootstrap)

@@ -44,4 +44,4 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         api_id=deployment.api_id if api_exists else None,
         invoke_url=aws.target.deployment_url(deployment), deployed_model=deployed_model, newest_model=newest,
         up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
-        missing=missing)
+        missing=missing, gone_hint=aws.target.gone_hint if missing else "")
