@@ -224,6 +224,26 @@ class LocalEnvResult(Result):
 
 
 @dataclass(frozen=True)
+class LocalDaemonResult(Result):
+    """``local start|stop|status|reset``: the emulator daemon as the action left it."""
+
+    action: str                    # start, stop, status or reset: which words the text form uses
+    running: bool
+    pid: int | None = None
+    port: int | None = None
+    endpoint_url: str | None = None
+    log_file: str | None = None
+    started_at: float | None = None
+    already_running: bool = False
+    stale_pid: int | None = None   # a dead daemon's pid whose state file was removed
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["action"]         # the command says which; scripts read the daemon's facts
+        return data
+
+
+@dataclass(frozen=True)
 class LocalCompactResult(Result):
     """``local compact``: what compacting the stopped emulator's journal did (``local/compact.py``)."""
 

@@ -11,10 +11,10 @@ import emulated
 import pytest
 from click.testing import CliRunner
 
-from wildrydes_cli.cli.main import cli  # noqa: E402
-from wildrydes_cli.errors import LocalTargetError  # noqa: E402
-from wildrydes_cli.local import daemon, daemon_files  # noqa: E402
-from wildrydes_cli.settings import Settings  # noqa: E402
+from wildrydes_cli.cli.main import cli
+from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local import daemon, daemon_files
+from wildrydes_cli.settings import Settings
 
 pytestmark = pytest.mark.slow
 

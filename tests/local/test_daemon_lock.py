@@ -6,8 +6,9 @@ import threading
 import emulated
 import pytest
 
-from wildrydes_cli.local import daemon, daemon_files  # noqa: E402
-from wildrydes_cli.settings import Settings  # noqa: E402
+from wildrydes_cli.local import daemon, daemon_files
+from wildrydes_cli.results import LocalDaemonResult
+from wildrydes_cli.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,7 @@ def test_concurrent_starts_share_one_daemon(tmp_path, monkeypatch):
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        assert all(isinstance(o, daemon.Status) for o in outcomes), outcomes
+        assert all(isinstance(o, LocalDaemonResult) for o in outcomes), outcomes
         assert outcomes[0].pid == outcomes[1].pid
         assert sorted(o.already_running for o in outcomes) == [False, True]
     finally:

@@ -32,7 +32,7 @@ def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
     from wildrydes_cli.local import daemon
     from wildrydes_cli.state_dir import require_writable
     require_writable(settings_of(ctx).state_dir)
-    _local_result(ctx, "start", lambda settings: daemon.start(settings, port, fresh=fresh))
+    _local_result(ctx, lambda settings: daemon.start(settings, port, fresh=fresh))
 
 
 @local_group.command("stop")
@@ -40,7 +40,7 @@ def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
 def local_stop_cmd(ctx: click.Context) -> None:
     """Stop the emulator daemon and its Lambda workers (what you made is kept for the next start)."""
     from wildrydes_cli.local import daemon
-    _local_result(ctx, "stop", daemon.stop)
+    _local_result(ctx, daemon.stop)
 
 
 @local_group.command("reset")
@@ -54,7 +54,7 @@ def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
     if not yes and not console_for(settings).confirm(
             "Erase every bucket, model, stack, function, API and log event on the local target?"):
         raise click.exceptions.Abort()
-    _local_result(ctx, "reset", daemon.reset)
+    _local_result(ctx, daemon.reset)
 
 
 @local_group.command("compact")
@@ -76,7 +76,7 @@ def local_compact_cmd(ctx: click.Context) -> None:
 def local_status_cmd(ctx: click.Context) -> None:
     """Show whether the emulator runs, its pid, endpoint URL and log file."""
     from wildrydes_cli.local import daemon
-    _local_result(ctx, "status", daemon.status)
+    _local_result(ctx, daemon.status)
 
 
 @local_group.command("env")
@@ -99,9 +99,9 @@ def local_env_cmd(ctx: click.Context) -> None:
     presentation.show(console_for(settings), LocalEnvResult(env))
 
 
-def _local_result(ctx: click.Context, verb: str, action) -> None:
+def _local_result(ctx: click.Context, action) -> None:
     """Run a daemon action on the settings and render its status (text or one JSON object)."""
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
     settings = settings_of(ctx)
-    presentation.show(console_for(settings), action(settings), verb=verb)
+    presentation.show(console_for(settings), action(settings))

@@ -23,6 +23,7 @@ from wildrydes_cli.results import (
     CleanupResult,
     DeployResult,
     LocalCompactResult,
+    LocalDaemonResult,
     LocalEnvResult,
     LogsResult,
     ModelsResult,
@@ -39,18 +40,14 @@ LOG = logging.getLogger(__name__)
 EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0"
 
 
-def show(console: Console, result: Any, verb: str | None = None) -> None:
+def show(console: Console, result: Result) -> None:
     """Print ``result``: its JSON form with --output json, else its text form."""
     if isinstance(result, LogsResult) and result.follow and console.json_output:
         console.out.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")   # JSON Lines
         console.out.flush()
         return
-    if isinstance(result, Result):
-        render = _RENDERERS[type(result)]
-        console.result(result.to_json(), lambda c: render(c, result))
-        return
-    # the local daemon's Status (local start|stop|status) carries its own dict form
-    console.result(result.to_dict(), lambda c: local_status(c, verb or "status", result))
+    render = _RENDERERS[type(result)]
+    console.result(result.to_json(), lambda c: render(c, result))
 
 
 def scratchpad(console: Console, result: ScratchpadResult) -> None:
@@ -217,8 +214,9 @@ def train_breeds(console: Console, result: TrainBreedsResult) -> None:
     console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
 
 
-def local_status(console: Console, verb: str, status: Any) -> None:
-    """``local start|stop|status``: the daemon's Status in words."""
+def local_status(console: Console, status: LocalDaemonResult) -> None:
+    """``local start|stop|status|reset``: the daemon in words."""
+    verb = status.action
     if status.stale_pid:
         console.info(f"Removed stale emulator state (pid {status.stale_pid} was not running).")
     if verb == "reset":
@@ -269,6 +267,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
-    LocalCompactResult: local_compact,
+    LocalCompactResult: local_compact, LocalDaemonResult: local_status,
 }
 

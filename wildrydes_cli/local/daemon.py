@@ -23,14 +23,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import daemon_files
 from wildrydes_cli.local.awsapi import journal
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.invoke import kept_logs
-from wildrydes_cli.results import LocalCompactResult
+from wildrydes_cli.results import LocalCompactResult, LocalDaemonResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -39,26 +39,9 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
-class Status:
-    """What ``local status``/``start``/``stop`` report."""
-
-    running: bool
-    pid: int | None = None
-    port: int | None = None
-    endpoint_url: str | None = None
-    log_file: str | None = None
-    started_at: float | None = None
-    already_running: bool = False
-    stale_pid: int | None = None
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
-
-
-def _status(state: daemon_files.DaemonState, **extra) -> Status:
-    return Status(running=True, pid=state.pid, port=state.port, endpoint_url=state.url,
-                  log_file=state.log_file, started_at=state.started_at, **extra)
+def _running(action: str, state: daemon_files.DaemonState, **extra) -> LocalDaemonResult:
+    return LocalDaemonResult(action, running=True, pid=state.pid, port=state.port, endpoint_url=state.url,
+                             log_file=state.log_file, started_at=state.started_at, **extra)
 
 
 def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
@@ -82,12 +65,13 @@ def _live_state(settings: Settings) -> tuple[daemon_files.DaemonState | None, in
     return None, state.pid
 
 
-def status(settings: Settings) -> Status:
+def status(settings: Settings) -> LocalDaemonResult:
     daemon_files.resolve_port(None, settings.local_port)   # checked always, like ensure_running
     state, stale = _live_state(settings)
     if state is None:
-        return Status(running=False, stale_pid=stale, log_file=str(daemon_files.log_file(settings.state_dir)))
-    return _status(state)
+        return LocalDaemonResult("status", running=False, stale_pid=stale,
+                                 log_file=str(daemon_files.log_file(settings.state_dir)))
+    return _running("status", state)
 
 
 @contextmanager
@@ -120,7 +104,7 @@ def _log_tail(path, lines: int = 15) -> str:
 
 
 def start(settings: Settings, port: int | None = None, *, timeout: float = START_TIMEOUT,
-          sleep: Callable[[float], None] = time.sleep, fresh: bool = False) -> Status:
+          sleep: Callable[[float], None] = time.sleep, fresh: bool = False) -> LocalDaemonResult:
     """Start the daemon, or report the one already running.
 
     ``fresh`` erases the journal first (the daemon then starts empty); refused
@@ -146,7 +130,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                     f"The emulator (pid {state.pid}) is running but not answering on {state.url}; "
                     f"run `wildrydes local stop` and start it again (log: {state.log_file}).")
             _check_same_port(state, explicit_port, port)
-            return _status(state, already_running=True)
+            return _running("start", state, already_running=True)
         if port and daemon_files.port_in_use(port):
             raise LocalTargetError(
                 f"Port {port} on {daemon_files.HOST} is already in use by another program; choose another with "
@@ -169,7 +153,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                     f"{_log_tail(log_path)}")
             state = daemon_files.read_state(settings.state_dir)
             if state is not None and state.pid == proc.pid and healthy(state, timeout=1.0):
-                return _status(state, stale_pid=stale)
+                return _running("start", state, stale_pid=stale)
             sleep(0.05)
         _kill(proc.pid, proc)
         raise LocalTargetError(f"The emulator did not become ready within {timeout:.0f} s; see {log_path}.")
@@ -194,11 +178,12 @@ def _kill(pid: int, proc: subprocess.Popen | None = None) -> None:
     _reap(pid, proc)
 
 
-def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[float], None] = time.sleep) -> Status:
+def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT,
+         sleep: Callable[[float], None] = time.sleep) -> LocalDaemonResult:
     """Stop the daemon by pid (SIGTERM, then SIGKILL after ``timeout``) and wait for it to exit."""
     state, stale = _live_state(settings)
     if state is None:
-        return Status(running=False, stale_pid=stale)
+        return LocalDaemonResult("stop", running=False, stale_pid=stale)
     os.kill(state.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -215,16 +200,17 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT, sleep: Callable[[
     except (ProcessLookupError, PermissionError):
         pass
     daemon_files.clear_state(settings.state_dir, pid=state.pid)
-    return Status(running=False, pid=state.pid, port=state.port, endpoint_url=state.url, log_file=state.log_file)
+    return LocalDaemonResult("stop", running=False, pid=state.pid, port=state.port, endpoint_url=state.url,
+                             log_file=state.log_file)
 
 
-def reset(settings: Settings) -> Status:
+def reset(settings: Settings) -> LocalDaemonResult:
     """Stop the daemon if it runs and erase its journal and kept log events: the next start is empty."""
     stopped = stop(settings)
     with _start_lock(settings):
         journal.erase(journal.journal_dir(settings.state_dir))
         kept_logs.erase(kept_logs.store_dir(settings.state_dir))
-    return stopped
+    return replace(stopped, action="reset")
 
 
 def compact(settings: Settings) -> LocalCompactResult:

@@ -22,7 +22,7 @@ from pathlib import Path
 import emulated
 import pytest
 
-from wildrydes_cli.local import daemon_files  # noqa: E402
+from wildrydes_cli.local import daemon_files
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import emulated
 import pytest
 
-from wildrydes_cli.local import daemon  # noqa: E402
+from wildrydes_cli.local import daemon
 from wildrydes_cli.local.invoke import kept_logs
-from wildrydes_cli.settings import Settings  # noqa: E402
+from wildrydes_cli.settings import Settings
 
 pytestmark = pytest.mark.slow
 
