@@ -370,10 +370,10 @@ def test_local_env_prints_exports_and_json_for_the_running_daemon(daemon, monkey
 
 def test_functions_get_the_local_credentials_and_no_session_token(tmp_path, keys):
     """A deployed function signs its S3 calls with these (the workshop function's model fetch goes through the gate)."""
-    from wildrydes_cli.local.invoke.functions import FunctionSpec
+    from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
     from wildrydes_cli.local.invoke.runner import worker_environment
 
-    spec = FunctionSpec(arn="arn:aws:lambda:us-east-1:123456789012:function:fn", name="fn",
+    spec = LambdaFunction(arn="arn:aws:lambda:us-east-1:123456789012:function:fn", name="fn",
                         account_id="123456789012", region="us-east-1", handler="index.handler", runtime="python3.13",
                         timeout=3.0, memory_size=128, environment=(("AWS_ACCESS_KEY_ID", "mine"),), code_sha256="",
                         last_modified="", code_bucket=None, code_key=None)

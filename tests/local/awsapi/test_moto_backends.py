@@ -85,7 +85,7 @@ def test_lambda_function_configuration_and_code(made):
     assert (config.arn, config.name, config.account_id, config.region) == (arn, "fn", ACCOUNT, REGION)
     assert (config.handler, config.runtime, config.timeout, config.memory_size) == \
         ("index.handler", "python3.13", 7.0, 256)
-    assert config.environment == {"MODEL_PATH": "m.tar.gz"}
+    assert dict(config.environment) == {"MODEL_PATH": "m.tar.gz"}
     assert config.code_sha256 == made["function"]["CodeSha256"]
     assert config.last_modified and (config.code_bucket, config.code_key) == ("code", "fn.zip")
     assert moto_backends.function_code_snapshot(fn) == made["code"]
@@ -103,7 +103,7 @@ def test_function_version_moves_with_an_update(made):
         FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "newer.tar.gz"}})
     fn = moto_backends.lambda_function(arn)
     assert moto_backends.function_version(fn) != before
-    assert moto_backends.function_config(fn).environment == {"MODEL_PATH": "newer.tar.gz"}
+    assert dict(moto_backends.function_config(fn).environment) == {"MODEL_PATH": "newer.tar.gz"}
 
 
 # --- writes: the Lambda runner's log events and the journal's replay ----------------------

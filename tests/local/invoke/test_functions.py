@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
 from wildrydes_cli.local.invoke import functions
 
 BUCKET = "code-bucket"
@@ -78,7 +79,7 @@ def test_overwritten_s3_object_falls_back_to_the_functions_snapshot(deployed):
 
 def test_code_matching_nothing_is_a_clear_error(deployed):
     spec = functions.find_function(deployed["arn"])
-    bogus = functions.FunctionSpec(**{**spec.__dict__, "code_sha256": "AAAA"})
+    bogus = LambdaFunction(**{**spec.__dict__, "code_sha256": "AAAA"})
     with pytest.raises(LocalTargetError, match="matching its CodeSha256 AAAA.*wildrydes deploy"):
         functions.fetch_code(bogus)
 

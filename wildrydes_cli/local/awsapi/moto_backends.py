@@ -33,7 +33,7 @@ class ApiResource:
 
 @dataclass(frozen=True)
 class LambdaFunction:
-    """A function's configuration as moto holds it (the runner's FunctionSpec is built from this)."""
+    """A deployed function's configuration as moto holds it, frozen when read (what the runner runs)."""
 
     arn: str
     name: str
@@ -43,11 +43,17 @@ class LambdaFunction:
     runtime: str
     timeout: float
     memory_size: int
-    environment: dict[str, str]
+    environment: tuple[tuple[str, str], ...]   # sorted (name, value) pairs: hashable, comparable
     code_sha256: str
     last_modified: str
     code_bucket: str | None
     code_key: str | None
+
+    @property
+    def fingerprint(self) -> tuple:
+        """What warm workers depend on: a change of any of these retires them."""
+        return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
+                self.runtime, self.last_modified)
 
 
 # --- API Gateway ------------------------------------------------------------------------
@@ -128,7 +134,7 @@ def function_config(fn: Any) -> LambdaFunction:
         arn=fn.function_arn, name=fn.function_name, account_id=fn.account_id, region=fn.region,
         handler=fn.handler or "", runtime=fn.run_time or "", timeout=float(fn.timeout or 3),
         memory_size=int(fn.memory_size or 128),
-        environment={str(k): str(v) for k, v in (fn.environment_vars or {}).items()},
+        environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
         code_sha256=fn.code_sha_256, last_modified=str(fn.last_modified),
         code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"))
 

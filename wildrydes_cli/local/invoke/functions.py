@@ -8,7 +8,7 @@ zip). Lambda snapshots the code at
 create/update time, so when that S3 object has since been overwritten we fall
 back to moto's own snapshot, which must verify too.
 
-``FunctionSpec.fingerprint`` is what decides whether warm workers may keep
+``LambdaFunction.fingerprint`` (the moto adapter's one type for a function) is what decides whether warm workers may keep
 serving: any change of code, handler, environment, timeout, runtime or
 last-modified time retires them.
 """
@@ -20,37 +20,13 @@ import io
 import logging
 import stat
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.awsapi import moto_backends
+from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """A deployed function's configuration, frozen at lookup time."""
-
-    arn: str
-    name: str
-    account_id: str
-    region: str
-    handler: str
-    runtime: str
-    timeout: float
-    memory_size: int
-    environment: tuple[tuple[str, str], ...]
-    code_sha256: str
-    last_modified: str
-    code_bucket: str | None
-    code_key: str | None
-
-    @property
-    def fingerprint(self) -> tuple:
-        return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
-                self.runtime, self.last_modified)
 
 
 def code_sha256(data: bytes) -> str:
@@ -58,10 +34,10 @@ def code_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
 
 
-_SPECS: dict[str, tuple[tuple, FunctionSpec]] = {}
+_SPECS: dict[str, tuple[tuple, LambdaFunction]] = {}
 
 
-def find_function(arn: str) -> FunctionSpec | None:
+def find_function(arn: str) -> LambdaFunction | None:
     """The function an integration points at, or None when it does not exist.
 
     Called on every request: the spec is rebuilt only when moto's function
@@ -74,20 +50,12 @@ def find_function(arn: str) -> FunctionSpec | None:
     cached = _SPECS.get(arn)
     if cached is not None and cached[0] == version:
         return cached[1]
-    spec = _spec(moto_backends.function_config(fn))
+    spec = moto_backends.function_config(fn)
     _SPECS[arn] = (version, spec)
     return spec
 
 
-def _spec(fn: moto_backends.LambdaFunction) -> FunctionSpec:
-    return FunctionSpec(
-        arn=fn.arn, name=fn.name, account_id=fn.account_id, region=fn.region, handler=fn.handler,
-        runtime=fn.runtime, timeout=fn.timeout, memory_size=fn.memory_size,
-        environment=tuple(sorted(fn.environment.items())), code_sha256=fn.code_sha256,
-        last_modified=fn.last_modified, code_bucket=fn.code_bucket, code_key=fn.code_key)
-
-
-def fetch_code(spec: FunctionSpec) -> bytes:
+def fetch_code(spec: LambdaFunction) -> bytes:
     """The function's zip, verified against CodeSha256."""
     candidates: list[tuple[str, bytes]] = []
     if spec.code_bucket and spec.code_key:

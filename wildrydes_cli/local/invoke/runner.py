@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wildrydes_cli.local.awsapi.credentials import Credentials
+from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
 from wildrydes_cli.local.invoke import lambda_log_lines
-from wildrydes_cli.local.invoke.functions import FunctionSpec, extract_zip, fetch_code
+from wildrydes_cli.local.invoke.functions import extract_zip, fetch_code
 
 LOG = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class Worker:
 class FunctionPool:
     """Warm workers for one function fingerprint."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, env: dict[str, str], max_workers: int,
+    def __init__(self, spec: LambdaFunction, task_root: Path, env: dict[str, str], max_workers: int,
                  logs: lambda_log_lines.LogSink | None = None):
         self.spec = spec
         self.logs = logs
@@ -231,7 +232,7 @@ class FunctionPool:
         return self.retired and not self.busy
 
 
-def worker_environment(spec: FunctionSpec, endpoint_url: str, task_root: Path,
+def worker_environment(spec: LambdaFunction, endpoint_url: str, task_root: Path,
                        credentials: Credentials | None = None) -> dict[str, str]:
     """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
 
@@ -277,7 +278,7 @@ class Runner:
     """
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
-                 fetch: Callable[[FunctionSpec], bytes] = fetch_code, clock: Callable[[], float] = time.time,
+                 fetch: Callable[[LambdaFunction], bytes] = fetch_code, clock: Callable[[], float] = time.time,
                  root: Path | None = None, credentials: Credentials | None = None,
                  logs: lambda_log_lines.LogSink | None = None):
         self.endpoint_url = endpoint_url
@@ -291,12 +292,12 @@ class Runner:
         self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="wildrydes-lambda-"))
         self.logs = logs
 
-    def _warm(self, spec: FunctionSpec) -> FunctionPool | None:
+    def _warm(self, spec: LambdaFunction) -> FunctionPool | None:
         """The pool already serving exactly this code and configuration, if any."""
         pool = self.pools.get(spec.arn)
         return pool if pool is not None and pool.spec.fingerprint == spec.fingerprint else None
 
-    async def _pool(self, spec: FunctionSpec) -> FunctionPool:
+    async def _pool(self, spec: LambdaFunction) -> FunctionPool:
         """The warm pool for ``spec``; a changed function gets a new pool (one preparation at a time)."""
         pool = self._warm(spec)
         if pool is not None:
@@ -311,7 +312,7 @@ class Runner:
             self._replace(spec, new)
             return new
 
-    async def _unpack(self, spec: FunctionSpec) -> Path:
+    async def _unpack(self, spec: LambdaFunction) -> Path:
         """Fetch the function's verified code and unzip it into a new directory (off the event loop)."""
         loop = asyncio.get_running_loop()
         code = await loop.run_in_executor(None, self.fetch, spec)
@@ -323,7 +324,7 @@ class Runner:
             raise
         return task_root
 
-    def _replace(self, spec: FunctionSpec, new: FunctionPool) -> None:
+    def _replace(self, spec: LambdaFunction, new: FunctionPool) -> None:
         """Serve ``spec`` from ``new``; the previous pool finishes its requests, then its code is removed."""
         old = self.pools.get(spec.arn)
         if old is not None:
@@ -338,7 +339,7 @@ class Runner:
             self.retired.remove(pool)
             shutil.rmtree(pool.task_root, ignore_errors=True)
 
-    async def invoke(self, spec: FunctionSpec, event: dict, request_id: str) -> Outcome:
+    async def invoke(self, spec: LambdaFunction, event: dict, request_id: str) -> Outcome:
         """Run the function once; never raises for function-side failures."""
         try:
             pool = await self._pool(spec)
