@@ -105,10 +105,12 @@ class StatusResult(Result):
 
 @dataclass(frozen=True)
 class CleanupResult(Result):
+    """What cleanup removed, by kind; with nothing to do, the stack names it looked for."""
+
     target: str
     region: str
     nothing_to_do: bool
-    message: str
+    function_stacks: list[str] = field(default_factory=list)
     stacks: list[str] = field(default_factory=list)
     apis: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)

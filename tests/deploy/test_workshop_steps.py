@@ -99,7 +99,6 @@ def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, 
     bucket = with_model["bucket"]
     result = wildrydes.json("cleanup")
     assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["nothing_to_do"] is False
-    assert result["message"] == "Cleaned up: 1 stack, 1 API, 1 code zip."
     assert result["apis"] == [deployed["api_id"]]            # moto leaves it; we remove it
     assert result["code"] == [f"s3://{bucket}/{deployed['code_key']}"]
     assert "wildrydes-ml-mod3-4" not in _stack_names()
@@ -115,11 +114,17 @@ def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, 
     assert "Nothing to clean up" in wildrydes("cleanup", json_output=False).stdout
 
 
+def test_cleanup_says_what_it_removed_in_one_line(wildrydes, deployed):
+    text = wildrydes("cleanup", json_output=False).stdout
+    assert text.splitlines()[0] == "Cleaned up: 1 stack, 1 API, 1 code zip."
+    assert f"removed API {deployed['api_id']}" in text
+
+
 def test_cleanup_summary_reads_naturally():
-    from wildrydes_cli.deploy.cleanup import _summary
-    assert _summary({"stacks": ["a", "b"], "apis": ["x"], "code": ["c1", "c2", "c3"], "buckets": []}) == \
+    from wildrydes_cli.deploy.cleanup import removed_summary
+    assert removed_summary({"stacks": ["a", "b"], "apis": ["x"], "code": ["c1", "c2", "c3"], "buckets": []}) == \
         "2 stacks, 1 API, 3 code zips."
-    assert _summary({"stacks": [], "apis": ["x", "y"], "code": [], "buckets": ["b"]}) == "2 APIs, 1 bucket."
+    assert removed_summary({"stacks": [], "apis": ["x", "y"], "code": [], "buckets": ["b"]}) == "2 APIs, 1 bucket."
 
 
 def test_cleanup_without_state_still_finds_the_stack(wildrydes, deployed):

@@ -98,7 +98,14 @@ _SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "b
 
 
 def cleanup(console: Console, result: CleanupResult) -> None:
-    console.line(result.message)
+    if result.nothing_to_do:
+        console.line(f"Nothing to clean up on target {result.target} ({result.region}): no deployment recorded "
+                     f"and no stack {' or '.join(result.function_stacks)}.")
+        return
+    from wildrydes_cli.deploy.cleanup import removed_summary  # lazily: it imports boto3
+
+    console.line("Cleaned up: " + removed_summary(
+        {"stacks": result.stacks, "apis": result.apis, "code": result.code, "buckets": result.buckets}))
     for kind, items in (("stacks", result.stacks), ("apis", result.apis), ("code", result.code),
                         ("buckets", result.buckets)):
         for item in items:

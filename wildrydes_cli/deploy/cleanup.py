@@ -43,48 +43,55 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
 
 def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool = False,
             confirm: Callable[[str], bool] = lambda question: False, yes: bool = False) -> CleanupResult:
+    """Delete each recorded (or found) deployment, then, when asked and confirmed, the data bucket."""
     removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
     refused: dict[str, str] = {}
     targets = _targets(settings, aws)
     for name, entry in targets.items():
-        with console.step(f"Delete stack {name}") as note:
-            deleted = aws.delete_stack(name)
-            note["detail"] = "deleted" if deleted else "already gone"
-        if deleted:
-            removed["stacks"].append(name)
-        if entry["api_id"] and aws.delete_rest_api(entry["api_id"]):
-            console.info(f"   removed the API {entry['api_id']} the stack left behind")
-            removed["apis"].append(entry["api_id"])
-        bucket = entry["bucket"]
-        if bucket and entry["code_keys"] and aws.bucket_exists(bucket):
-            present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
-            gone, failed = aws.delete_keys_checked(bucket, present)   # issue 10, defect 8
-            removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
-            refused.update({f"s3://{bucket}/{k}": why for k, why in failed.items()})
+        refused.update(_remove_deployment(aws, console, name, entry, removed))
     deployment_record.save(settings, {})
     if refused:
-        raise AwsError("Cleanup removed " + (_summary(removed) if any(removed.values()) else "nothing") +
+        raise AwsError("Cleanup removed " + (removed_summary(removed) if any(removed.values()) else "nothing") +
                        " but S3 refused to delete " + "; ".join(f"{k} ({why})" for k, why in sorted(refused.items()))
                        + ". Delete them with credentials allowed to (aws s3 rm), or they stay billed.")
-
     if delete_bucket:
         bucket = next((e["bucket"] for e in targets.values() if e["bucket"]), None) or find_data_bucket(settings, aws)
         if bucket and aws.bucket_exists(bucket):
-            if yes or confirm(f"Delete bucket {bucket} and EVERY object in it (all models)?"):
-                with console.step(f"Delete bucket {bucket}") as note:
-                    count = aws.empty_and_delete_bucket(bucket)
-                    note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
-                removed["buckets"].append(bucket)
-                _drop_prerequisites_if_theirs(settings, aws, bucket, removed)
-            else:
-                console.info(f"Kept bucket {bucket}.")
+            _remove_bucket(settings, aws, console, bucket, removed, yes or confirm(
+                f"Delete bucket {bucket} and EVERY object in it (all models)?"))
+    return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=not any(removed.values()),
+                         function_stacks=list(settings.function_stacks), **removed)
 
-    nothing = not any(removed.values())
-    message = (f"Nothing to clean up on target {settings.target} ({settings.region}): no deployment recorded "
-               f"and no stack {' or '.join(settings.function_stacks)}."
-               if nothing else "Cleaned up: " + _summary(removed))
-    return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=nothing, message=message,
-                         **removed)
+
+def _remove_deployment(aws: Aws, console: Progress, name: str, entry: dict, removed: dict) -> dict[str, str]:
+    """The stack, the API it left behind, the code zips it ran; returns the zips S3 refused to delete."""
+    with console.step(f"Delete stack {name}") as note:
+        deleted = aws.delete_stack(name)
+        note["detail"] = "deleted" if deleted else "already gone"
+    if deleted:
+        removed["stacks"].append(name)
+    if entry["api_id"] and aws.delete_rest_api(entry["api_id"]):
+        console.info(f"   removed the API {entry['api_id']} the stack left behind")
+        removed["apis"].append(entry["api_id"])
+    bucket = entry["bucket"]
+    if not (bucket and entry["code_keys"] and aws.bucket_exists(bucket)):
+        return {}
+    present = [k for k in entry["code_keys"] if aws.object_exists(bucket, k)]
+    gone, failed = aws.delete_keys_checked(bucket, present)   # DeleteObjects answers 200 with per-key errors
+    removed["code"].extend(f"s3://{bucket}/{k}" for k in gone)
+    return {f"s3://{bucket}/{k}": why for k, why in failed.items()}
+
+
+def _remove_bucket(settings: Settings, aws: Aws, console: Progress, bucket: str, removed: dict,
+                   confirmed: bool) -> None:
+    if not confirmed:
+        console.info(f"Kept bucket {bucket}.")
+        return
+    with console.step(f"Delete bucket {bucket}") as note:
+        count = aws.empty_and_delete_bucket(bucket)
+        note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
+    removed["buckets"].append(bucket)
+    _drop_prerequisites_if_theirs(settings, aws, bucket, removed)
 
 
 def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
@@ -100,7 +107,7 @@ _NOUNS = {"stacks": ("stack", "stacks"), "apis": ("API", "APIs"), "code": ("code
           "buckets": ("bucket", "buckets")}
 
 
-def _summary(removed: dict) -> str:
+def removed_summary(removed: dict) -> str:
     """'1 stack, 2 APIs, 1 code zip.': counts with the noun in the right number."""
     parts = [f"{len(v)} {_NOUNS[k][len(v) != 1]}" for k, v in removed.items() if v]
     return ", ".join(parts) + "."

@@ -36,6 +36,7 @@ import time
 import uuid
 from calendar import timegm
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 from xml.sax.saxutils import escape
@@ -203,113 +204,148 @@ class Gate:
             LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
 
     def _verify(self, request) -> None:
-        authorization = request.header("authorization")
-        query = request.query
-        if authorization is None and "X-Amz-Signature=" in query:
-            fields = {unquote(k): unquote(v) for k, v in _split_pairs(query, "&").items()}
-            presigned = True
-            algorithm, credential = fields.get("X-Amz-Algorithm", ""), fields.get("X-Amz-Credential", "")
-            signed, signature = fields.get("X-Amz-SignedHeaders", ""), fields.get("X-Amz-Signature", "")
-            amz_date = fields.get("X-Amz-Date", "")
-        elif authorization is not None:
-            presigned = False
-            algorithm, _, rest = authorization.strip().partition(" ")
-            fields = _split_pairs(rest, ",")
-            credential, signed, signature = (fields.get(k, "") for k in ("Credential", "SignedHeaders", "Signature"))
-            amz_date = request.header("x-amz-date") or ""
-        elif "AWSAccessKeyId=" in query:
-            raise Refused("malformed", "Signature Version 2 presigned URLs are not accepted: the local target "
-                                       "accepts Signature Version 4 only (AWS CLI: `aws configure set "
-                                       "default.s3.signature_version s3v4`; botocore: "
-                                       "Config(signature_version='s3v4')).")
-        else:
-            raise Refused("missing", "Request is missing Authentication Token: the local target accepts AWS API "
-                                     "calls only when they are signed (AWS Signature Version 4) with its own "
-                                     "credentials. " + FIX)
-        if algorithm != ALGORITHM:
-            raise Refused("malformed", f"Unsupported authorization {algorithm[:40]!r}: the local target accepts "
-                                       f"{ALGORITHM} (Signature Version 4) only (botocore: "
-                                       "Config(signature_version='s3v4') for S3). " + FIX)
-        scope = credential.split("/")
-        if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope) or not signed or not signature:
-            raise Refused("malformed", "The authorization is malformed: expected Credential=KEY/DATE/REGION/"
-                                       "SERVICE/aws4_request, SignedHeaders and Signature. " + FIX)
-        access_key, date, region, service = scope[:4]
+        signed = parse_signature(request)
         try:
-            self._check(request, presigned, fields, access_key, date, region, service, signed, signature,
-                        amz_date, query)
+            self._check(request, signed)
         except Refused as exc:
-            exc.service = service
+            exc.service = signed.service
             raise
 
-    def _check(self, request, presigned, fields, access_key, date, region, service, signed, signature,
-               amz_date, query) -> None:
-        credentials = self._current(access_key)
-        if not hmac.compare_digest(access_key.encode(), credentials.access_key_id.encode()):
-            raise Refused("unknown_key", f"The AWS access key id {access_key[:64]!r} is not the local target's "
+    def _check(self, request, s: "SignedRequest") -> None:
+        """Refuse unless the key is ours, the time is right and the signature matches (then the body hash)."""
+        credentials = self._current(s.access_key)
+        if not hmac.compare_digest(s.access_key.encode(), credentials.access_key_id.encode()):
+            raise Refused("unknown_key", f"The AWS access key id {s.access_key[:64]!r} is not the local target's "
                                          "(the credentials of another account or profile, or another user's "
                                          "emulator on this port?). " + FIX)
-        request_time = _amz_time(amz_date)
-        if not amz_date.startswith(date) or request_time < 0:
-            raise Refused("malformed", f"The credential scope date {date[:16]!r} does not match the request time "
-                                       f"{amz_date[:40]!r}. " + FIX)
-        now = self.clock()
-        if presigned:
-            try:
-                expires = int(fields.get("X-Amz-Expires", ""))
-            except ValueError:
-                expires = -1
-            if not 1 <= expires <= MAX_PRESIGN_SECONDS:
-                raise Refused("malformed", f"X-Amz-Expires must be 1 to {MAX_PRESIGN_SECONDS} seconds.")
-            if now > request_time + expires:
-                raise Refused("expired", f"Request has expired: the presigned URL was valid until "
-                                         f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(request_time + expires))}.")
-            if request_time > now + MAX_SKEW_SECONDS:
-                raise Refused("skew", "The presigned URL is dated in the future; check this machine's clock.")
-        elif abs(now - request_time) > MAX_SKEW_SECONDS:
-            raise Refused("skew", f"Signature expired or not yet valid: the request time {amz_date} is more than "
-                                  f"15 minutes from the local target's time "
-                                  f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}. Check the clock, and "
-                                  "sign each request when it is sent.")
-        names = signed.split(";")
-        if "host" not in names:
-            raise Refused("malformed", "SignedHeaders must include host. " + FIX)
-        headers: dict[str, list[str]] = {}
-        for name, value in request.headers:
-            headers.setdefault(name.lower(), []).append(" ".join(value.split()))
-        missing = [n for n in names if n not in headers]
-        if missing:
-            raise Refused("signature", f"Signed header {missing[0][:64]!r} is not in the request. " + FIX)
-        declared = request.header("x-amz-content-sha256")
-        if declared is not None:
-            payload = declared
-            if payload not in LITERAL_PAYLOADS and not _HEX64.match(payload):
-                raise Refused("malformed", "x-amz-content-sha256 must be the body's SHA-256 in lowercase hex "
-                                           "or UNSIGNED-PAYLOAD.")
-        elif presigned and service == "s3":
-            payload = "UNSIGNED-PAYLOAD"
-        else:
-            payload = hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
-        canonical = "\n".join([
-            request.method,
-            canonical_path(request.path, service),
-            canonical_query(query, drop="X-Amz-Signature" if presigned else None),
-            "".join(f"{n}:{','.join(headers[n])}\n" for n in names),
-            signed,
-            payload,
-        ])
-        to_sign = "\n".join([ALGORITHM, amz_date, f"{date}/{region}/{service}/aws4_request",
+        _check_time(s, self.clock())
+        canonical = canonical_request(request, s)
+        to_sign = "\n".join([ALGORITHM, s.amz_date, f"{s.date}/{s.region}/{s.service}/aws4_request",
                              hashlib.sha256(canonical.encode()).hexdigest()])
-        key = self._signing_key(credentials.secret_access_key, date, region, service)
+        key = self._signing_key(credentials.secret_access_key, s.date, s.region, s.service)
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
+        if not hmac.compare_digest(expected.encode(), s.signature.encode("utf-8", "replace")):
             LOG.debug("canonical request:\n%s", canonical)
             raise Refused("signature", "The request signature we calculated does not match the signature you "
                                        "provided. Check your secret access key and signing method. " + FIX)
+        declared = request.header("x-amz-content-sha256")
         if (declared is not None and _HEX64.match(declared)
                 and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
             raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
                                      "computed from the body.")
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a request's SigV4 authorization (header or presigned query) says, before it is checked."""
+
+    presigned: bool
+    fields: dict[str, str]          # the presigned URL's X-Amz-* query fields (or the header's pairs)
+    access_key: str
+    date: str                       # the credential scope's YYYYMMDD
+    region: str
+    service: str
+    signed_headers: str             # "host;x-amz-date;..."
+    signature: str
+    amz_date: str                   # the request time, YYYYMMDDTHHMMSSZ
+    query: str
+
+
+def parse_signature(request) -> SignedRequest:
+    """The request's SigV4 authorization, or Refused (missing, SigV2, another algorithm, malformed)."""
+    authorization = request.header("authorization")
+    query = request.query
+    if authorization is None and "X-Amz-Signature=" in query:
+        fields = {unquote(k): unquote(v) for k, v in _split_pairs(query, "&").items()}
+        presigned = True
+        algorithm, credential = fields.get("X-Amz-Algorithm", ""), fields.get("X-Amz-Credential", "")
+        signed, signature = fields.get("X-Amz-SignedHeaders", ""), fields.get("X-Amz-Signature", "")
+        amz_date = fields.get("X-Amz-Date", "")
+    elif authorization is not None:
+        presigned = False
+        algorithm, _, rest = authorization.strip().partition(" ")
+        fields = _split_pairs(rest, ",")
+        credential, signed, signature = (fields.get(k, "") for k in ("Credential", "SignedHeaders", "Signature"))
+        amz_date = request.header("x-amz-date") or ""
+    elif "AWSAccessKeyId=" in query:
+        raise Refused("malformed", "Signature Version 2 presigned URLs are not accepted: the local target "
+                                   "accepts Signature Version 4 only (AWS CLI: `aws configure set "
+                                   "default.s3.signature_version s3v4`; botocore: "
+                                   "Config(signature_version='s3v4')).")
+    else:
+        raise Refused("missing", "Request is missing Authentication Token: the local target accepts AWS API "
+                                 "calls only when they are signed (AWS Signature Version 4) with its own "
+                                 "credentials. " + FIX)
+    if algorithm != ALGORITHM:
+        raise Refused("malformed", f"Unsupported authorization {algorithm[:40]!r}: the local target accepts "
+                                   f"{ALGORITHM} (Signature Version 4) only (botocore: "
+                                   "Config(signature_version='s3v4') for S3). " + FIX)
+    scope = credential.split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request" or not all(scope) or not signed or not signature:
+        raise Refused("malformed", "The authorization is malformed: expected Credential=KEY/DATE/REGION/"
+                                   "SERVICE/aws4_request, SignedHeaders and Signature. " + FIX)
+    access_key, date, region, service = scope[:4]
+    return SignedRequest(presigned, fields, access_key, date, region, service, signed, signature, amz_date, query)
+
+
+def _check_time(s: SignedRequest, now: float) -> None:
+    """The request time against the scope's date and this clock (15 minutes' skew; a presigned URL's expiry)."""
+    request_time = _amz_time(s.amz_date)
+    if not s.amz_date.startswith(s.date) or request_time < 0:
+        raise Refused("malformed", f"The credential scope date {s.date[:16]!r} does not match the request time "
+                                   f"{s.amz_date[:40]!r}. " + FIX)
+    if not s.presigned:
+        if abs(now - request_time) > MAX_SKEW_SECONDS:
+            raise Refused("skew", f"Signature expired or not yet valid: the request time {s.amz_date} is more "
+                                  f"than 15 minutes from the local target's time "
+                                  f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}. Check the clock, and "
+                                  "sign each request when it is sent.")
+        return
+    try:
+        expires = int(s.fields.get("X-Amz-Expires", ""))
+    except ValueError:
+        expires = -1
+    if not 1 <= expires <= MAX_PRESIGN_SECONDS:
+        raise Refused("malformed", f"X-Amz-Expires must be 1 to {MAX_PRESIGN_SECONDS} seconds.")
+    if now > request_time + expires:
+        raise Refused("expired", f"Request has expired: the presigned URL was valid until "
+                                 f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(request_time + expires))}.")
+    if request_time > now + MAX_SKEW_SECONDS:
+        raise Refused("skew", "The presigned URL is dated in the future; check this machine's clock.")
+
+
+def canonical_request(request, s: SignedRequest) -> str:
+    """SigV4's canonical request for ``request`` as ``s`` says it was signed (Refused when it cannot be)."""
+    names = s.signed_headers.split(";")
+    if "host" not in names:
+        raise Refused("malformed", "SignedHeaders must include host. " + FIX)
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        headers.setdefault(name.lower(), []).append(" ".join(value.split()))
+    missing = [n for n in names if n not in headers]
+    if missing:
+        raise Refused("signature", f"Signed header {missing[0][:64]!r} is not in the request. " + FIX)
+    return "\n".join([
+        request.method,
+        canonical_path(request.path, s.service),
+        canonical_query(s.query, drop="X-Amz-Signature" if s.presigned else None),
+        "".join(f"{n}:{','.join(headers[n])}\n" for n in names),
+        s.signed_headers,
+        _payload_hash(request, s),
+    ])
+
+
+def _payload_hash(request, s: SignedRequest) -> str:
+    """The payload line: the declared x-amz-content-sha256, UNSIGNED-PAYLOAD for presigned S3, else the body's."""
+    declared = request.header("x-amz-content-sha256")
+    if declared is not None:
+        if declared not in LITERAL_PAYLOADS and not _HEX64.match(declared):
+            raise Refused("malformed", "x-amz-content-sha256 must be the body's SHA-256 in lowercase hex "
+                                       "or UNSIGNED-PAYLOAD.")
+        return declared
+    if s.presigned and s.service == "s3":
+        return "UNSIGNED-PAYLOAD"
+    return hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
 
 
 # -- refusals in the shape of each protocol ------------------------------------------

@@ -153,73 +153,98 @@ class _Tracker:
             state.pinned = True
 
 
-def plan(records: list[jn.Record]) -> Plan:
-    """Decide which records go (a pure function of the records; nothing is written)."""
-    result = Plan()
-    ops: dict[int, S3Op] = {}
-    creators: dict[str, set[tuple[str, str]]] = {}
-    uploads: dict[str, tuple[str, str]] = {}
-    finished: set[str] = set()
-    sticky: set[tuple[str, str]] = set()
-    made_by_s3: set[str] = set()
-    cfn_configures = False
-    readers: set[int] = set()
-    for i, record in enumerate(records):
+@dataclass
+class _Survey:
+    """What a first pass over the journal learns: each S3 request's meaning and which buckets stay whole."""
+
+    result: Plan
+    ops: dict[int, S3Op] = field(default_factory=dict)
+    readers: set[int] = field(default_factory=set)     # requests of services that may read any object
+    sticky: set[tuple[str, str]] = field(default_factory=set)   # keys ever tagged or copied onto
+    signers: dict[str, set[tuple[str, str]]] = field(default_factory=dict)   # bucket -> (key id, partition)
+    uploads: dict[str, tuple[str, str]] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    made_by_s3: set[str] = field(default_factory=set)
+    cfn_configures: bool = False
+
+    def add(self, i: int, record: jn.Record) -> str | None:
+        """Take one record in; returns why S3 compaction must stop for the whole journal, if it must."""
         meta = record.meta
-        if meta.get("kind") != "request":
-            continue
         headers = headers_of(meta)
         scope = _SCOPE.search(headers.get("authorization", ""))
         if scope is None or str(meta.get("target", "")).startswith("/moto-api"):
-            result.disabled = f"record {meta.get('seq')} has no credential scope (service unknown)"
-            return result
+            return f"record {meta.get('seq')} has no credential scope (service unknown)"
         service = scope.group(3)
         if service not in KNOWN_SERVICES:
-            result.disabled = f"record {meta.get('seq')} is for {service}, which might write objects"
-            return result
+            return f"record {meta.get('seq')} is for {service}, which might write objects"
         if service in READS_S3:
-            readers.add(i)
-        if service == "cloudformation" and not cfn_configures:
-            cfn_configures = bool(meta.get("blob")) or bool(_CFN_CONFIGURES.search(record.inline))
+            self.readers.add(i)
+        if service == "cloudformation" and not self.cfn_configures:
+            self.cfn_configures = bool(meta.get("blob")) or bool(_CFN_CONFIGURES.search(record.inline))
         if service != "s3":
-            continue
-        body = b""
-        if str(meta.get("target", "")).endswith("?delete"):
-            try:
-                body = record.body()   # a DeleteObjects of many long keys may sit in a blob
-            except jn.JournalError:
-                pass                   # unreadable: not parsed, so the bucket is left alone
-        op = classify(meta, headers, body)
+            return None
+        op = classify(meta, headers, _delete_body(record))
         if op is None:
-            result.disabled = f"record {meta.get('seq')}: the bucket of {meta.get('target', '')[:80]} is not known"
-            return result
-        ops[i] = op
-        creators.setdefault(op.bucket, set()).add((scope.group(1), partition(scope.group(2))))
+            return f"record {meta.get('seq')}: the bucket of {meta.get('target', '')[:80]} is not known"
+        self.ops[i] = op
+        self.signers.setdefault(op.bucket, set()).add((scope.group(1), partition(scope.group(2))))
+        self._note(op)
+        return None
+
+    def _note(self, op: S3Op) -> None:
+        """What one S3 request says about its bucket: tags, bucket settings, multipart uploads."""
         if op.tags_key:
-            sticky.add((op.bucket, op.key))
+            self.sticky.add((op.bucket, op.key))
         if op.kind in ("bucket_bad", "object_bad"):
-            result.opaque_buckets.add(op.bucket)
+            self.result.opaque_buckets.add(op.bucket)
         elif op.kind == "bucket_create":
-            made_by_s3.add(op.bucket)
+            self.made_by_s3.add(op.bucket)
         elif op.kind == "mp_create":
-            uploads[op.upload_id] = (op.bucket, op.key)
+            self.uploads[op.upload_id] = (op.bucket, op.key)
         elif op.kind in ("mp_part", "mp_complete", "mp_abort"):
-            if uploads.get(op.upload_id) != (op.bucket, op.key) or op.upload_id in finished:
-                result.opaque_buckets.add(op.bucket)
+            if self.uploads.get(op.upload_id) != (op.bucket, op.key) or op.upload_id in self.finished:
+                self.result.opaque_buckets.add(op.bucket)
             if op.kind != "mp_part":
-                finished.add(op.upload_id)
-    for bucket, signers in creators.items():
-        if len(signers) > 1 or (cfn_configures and bucket not in made_by_s3):
-            result.opaque_buckets.add(bucket)
-    _track(ops, readers, sticky, result)
-    return result
+                self.finished.add(op.upload_id)
+
+    def close(self) -> None:
+        """Buckets written with several keys, or made by a CloudFormation template that configures S3: kept."""
+        for bucket, signers in self.signers.items():
+            if len(signers) > 1 or (self.cfn_configures and bucket not in self.made_by_s3):
+                self.result.opaque_buckets.add(bucket)
 
 
-def _track(ops: dict[int, S3Op], readers: set[int], sticky: set[tuple[str, str]], result: Plan) -> None:
+def _delete_body(record: jn.Record) -> bytes:
+    """A DeleteObjects' body (its keys; many long keys may sit in a blob); other requests need none."""
+    if not str(record.meta.get("target", "")).endswith("?delete"):
+        return b""
+    try:
+        return record.body()
+    except jn.JournalError:
+        return b""     # unreadable: not parsed, so the bucket is left alone
+
+
+def plan(records: list[jn.Record]) -> Plan:
+    """Decide which records go (a pure function of the records; nothing is written)."""
+    survey = _Survey(Plan())
+    for i, record in enumerate(records):
+        if record.meta.get("kind") != "request":
+            continue
+        survey.result.disabled = survey.add(i, record)
+        if survey.result.disabled:
+            return survey.result
+    survey.close()
+    _track(survey)
+    return survey.result
+
+
+def _track(survey: _Survey) -> None:
+    """Walk the S3 requests in order with the per-key tracker; what it finds superseded is dropped."""
+    result, ops = survey.result, survey.ops
     tracker = _Tracker(result.drop)
     groups: dict[str, list[int]] = {}
-    for i in sorted(set(ops) | readers):
-        if i in readers:
+    for i in sorted(set(ops) | survey.readers):
+        if i in survey.readers:
             tracker.epoch += 1
             continue
         op = ops[i]
@@ -229,32 +254,37 @@ def _track(ops: dict[int, S3Op], readers: set[int], sticky: set[tuple[str, str]]
             tracker.read(op.source)
         if op.bucket in result.opaque_buckets:
             continue
-        bk = (op.bucket, op.key)
         if op.kind == "delete_many":
-            needed = [tracker.delete((op.bucket, key)) or (op.bucket, key) in sticky for key in op.keys]
+            needed = [tracker.delete((op.bucket, key)) or (op.bucket, key) in survey.sticky for key in op.keys]
             if not any(needed):
                 result.drop.add(i)
-            continue
-        if bk in sticky:
-            continue
-        if op.reads_itself:
-            tracker.read(bk)
-        if op.kind in ("put", "copy"):
-            tracker.write(bk, [i])
-        elif op.kind == "delete":
-            if not tracker.delete(bk):
-                result.drop.add(i)
-        elif op.kind == "modify":
-            tracker.modify(bk, i)
-        elif op.kind == "mp_create":
-            groups[op.upload_id] = [i]
-        elif op.kind == "mp_part" and op.upload_id in groups:
-            groups[op.upload_id].append(i)
-        elif op.kind == "mp_complete" and op.upload_id in groups:
-            tracker.write(bk, groups.pop(op.upload_id) + [i])
-        elif op.kind == "mp_abort" and op.upload_id in groups:
-            result.drop.update(groups.pop(op.upload_id) + [i])
+        elif (op.bucket, op.key) not in survey.sticky:
+            _apply(tracker, groups, i, op)
     # Writes still pending at the end are the live objects: kept. Uploads still open: kept.
+
+
+def _apply(tracker: _Tracker, groups: dict[str, list[int]], i: int, op: S3Op) -> None:
+    """One request to one key of a plain bucket (rules 1-4)."""
+    bk = (op.bucket, op.key)
+    if op.reads_itself:
+        tracker.read(bk)
+    if op.kind in ("put", "copy"):
+        tracker.write(bk, [i])
+    elif op.kind == "delete":
+        if not tracker.delete(bk):
+            tracker.drop.add(i)
+    elif op.kind == "modify":
+        tracker.modify(bk, i)
+    elif op.kind == "mp_create":
+        groups[op.upload_id] = [i]
+    elif op.upload_id not in groups:
+        return          # a part, completion or abort of an upload this walk did not see begin
+    elif op.kind == "mp_part":
+        groups[op.upload_id].append(i)
+    elif op.kind == "mp_complete":
+        tracker.write(bk, groups.pop(op.upload_id) + [i])
+    elif op.kind == "mp_abort":
+        tracker.drop.update(groups.pop(op.upload_id) + [i])
 
 
 def _frame_sizes(journal: jn.Journal, records: list[jn.Record]) -> list[int]:
@@ -294,39 +324,52 @@ def compact(journal: jn.Journal, records: list[jn.Record], *, force: bool) -> tu
     """
     t0 = time.perf_counter()
     sizes = _frame_sizes(journal, records) if records else []
-    blob_refs: dict[str, int] = {}
-    for r in records:
-        if r.meta.get("blob"):
-            blob_refs[r.meta["blob"]] = blob_refs.get(r.meta["blob"], 0) + 1
-    bytes_before = sum(sizes) + _blob_sizes(journal, set(blob_refs))
-    header_ok = bool(records) and records[0].meta.get("kind") == "header"
-    decided = Plan(disabled="no header record")
-    dropped: set[int] = set()
-    for _ in range(MAX_ROUNDS if header_ok else 0):
-        # A dropped copy no longer pins its source: another round may free that too.
-        remaining = [i for i in range(len(records)) if i not in dropped]
-        decided = plan([records[i] for i in remaining])
-        if not decided.drop:
-            break
-        dropped |= {remaining[j] for j in decided.drop}
-    kept_digests = {r.meta.get("blob") for i, r in enumerate(records) if i not in dropped} - {None}
-    freed_blobs = _blob_sizes(journal, set(blob_refs) - kept_digests)
-    freed = sum(sizes[i] for i in dropped) + freed_blobs
-    rewrite_bytes = sum(sizes) - sum(sizes[i] for i in dropped)
+    blobs = {r.meta["blob"] for r in records if r.meta.get("blob")}
+    bytes_before = sum(sizes) + _blob_sizes(journal, blobs)
 
     def outcome(compacted: bool, after: list[jn.Record], bytes_after: int, reason: str) -> Outcome:
         return Outcome(compacted, len(records), len(after), bytes_before, bytes_after,
                        round(time.perf_counter() - t0, 3), reason)
 
+    dropped, why_not = _superseded(records)
     if not dropped:
-        reason = decided.disabled or ("no header record" if not header_ok else "nothing superseded")
-        return records, outcome(False, records, bytes_before, reason)
+        return records, outcome(False, records, bytes_before, why_not)
+    kept_blobs = {r.meta.get("blob") for i, r in enumerate(records) if i not in dropped} - {None}
+    freed = sum(sizes[i] for i in dropped) + _blob_sizes(journal, blobs - kept_blobs)
+    rewrite_bytes = sum(sizes) - sum(sizes[i] for i in dropped)
     if not force and (freed < MIN_FREED_BYTES or freed < rewrite_bytes):
         reason = (f"{len(dropped)} superseded records ({freed / 1e6:.1f} MB) do not pay for rewriting "
                   f"{rewrite_bytes / 1e6:.1f} MB yet")
         return records, outcome(False, records, bytes_before, reason)
     LOG.info("journal compaction: dropping %d of %d records (%.1f MB of %.1f MB); rewriting %.1f MB",
              len(dropped), len(records), freed / 1e6, bytes_before / 1e6, rewrite_bytes / 1e6)
+    new = _rewrite(journal, records, dropped)
+    result = outcome(True, new, journal.size_bytes(), f"dropped {len(dropped)} superseded records")
+    LOG.info("journal compaction: %d -> %d records, %.1f -> %.1f MB in %.2f s", result.records_before,
+             result.records_after, result.bytes_before / 1e6, result.bytes_after / 1e6, result.seconds)
+    return new, result
+
+
+def _superseded(records: list[jn.Record]) -> tuple[set[int], str]:
+    """The indices of the records that may go, and (when none) why not.
+
+    Planned in rounds: a dropped copy no longer pins its source, so another round may free that too.
+    """
+    if not records or records[0].meta.get("kind") != "header":
+        return set(), "no header record"
+    dropped: set[int] = set()
+    decided = Plan()
+    for _ in range(MAX_ROUNDS):
+        remaining = [i for i in range(len(records)) if i not in dropped]
+        decided = plan([records[i] for i in remaining])
+        if not decided.drop:
+            break
+        dropped |= {remaining[j] for j in decided.drop}
+    return dropped, decided.disabled or "nothing superseded"
+
+
+def _rewrite(journal: jn.Journal, records: list[jn.Record], dropped: set[int]) -> list[jn.Record]:
+    """Write the kept records (a new header first) in place of the journal; the freed blobs go after."""
     kept = [jn.Record(_header(records), records[0].inline)]
     kept += [r for i, r in enumerate(records) if i and i not in dropped]
     new = journal.rewrite(kept)
@@ -334,10 +377,7 @@ def compact(journal: jn.Journal, records: list[jn.Record], *, force: bool) -> tu
         journal.drop_unreferenced_blobs(new)
     except OSError as exc:   # they stay until the next open removes them
         LOG.warning("journal compaction: could not remove freed blobs yet: %s", exc)
-    result = outcome(True, new, journal.size_bytes(), f"dropped {len(dropped)} superseded records")
-    LOG.info("journal compaction: %d -> %d records, %.1f -> %.1f MB in %.2f s", result.records_before,
-             result.records_after, result.bytes_before / 1e6, result.bytes_after / 1e6, result.seconds)
-    return new, result
+    return new
 
 
 def at_start(journal: jn.Journal, records: list[jn.Record]) -> list[jn.Record]:
