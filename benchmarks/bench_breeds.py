@@ -82,13 +82,13 @@ for i in range(int(os.environ["BENCH_HITS"])):
     index.handler(ev, None)
     hits.append(clock() - t0)
 first.sort(); hits.sort()
-store = index._store
-cached = sum(1 for entry in store._breeds.values() if entry.model is not None)
+cache = index.cache_stats()
 print(json.dumps({
     "first_p50_ms": first[len(first) // 2] / 1e6, "first_p99_ms": first[int(len(first) * 0.99)] / 1e6,
     "hit_median_us": hits[len(hits) // 2] / 1e3, "hit_p99_us": hits[int(len(hits) * 0.99)] / 1e3,
     "rss_single_mb": baseline / 1024, "rss_all_mb": loaded / 1024, "hwm_mb": status("VmHWM") / 1024,
-    "cached": cached, "estimated_cache_bytes": store._bytes, "connections": store.s3.connections_opened,
+    "cached": cache["cached_models"], "estimated_cache_bytes": cache["cached_bytes"],
+    "connections": cache["s3_connections"],
     "boto3_imported": "boto3" in sys.modules or "botocore" in sys.modules,
 }))
 '''

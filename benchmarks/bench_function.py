@@ -98,7 +98,7 @@ if warm:
     samples.sort()
     print(json.dumps({"median_us": samples[len(samples) // 2] / 1000,
                       "p99_us": samples[int(len(samples) * 0.99)] / 1000}), flush=True)
-connections = getattr(getattr(index._store, "s3", None), "connections_opened", None)
+connections = index.cache_stats().get("s3_connections")
 print(json.dumps({"rss_kb": peak_rss_kb(), "connections": connections}), flush=True)
 '''
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
+sys.path.insert(0, str(HERE.parent / "tests"))
 import emulated  # noqa: E402
 from bench_breeds import BUCKET  # noqa: E402
 from bench_local import cli_env, python_load, run_cli, wrk_load  # noqa: E402

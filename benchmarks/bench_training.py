@@ -50,7 +50,10 @@ def main() -> int:
     import mxnet  # noqa: F401  - import cost is reported separately
     import_seconds = time.perf_counter() - started
 
-    from wildrydes_cli.training.data import read_csv, write_csv
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from ride_files import write_csv  # the workshop's CSV layout, as the tests write it
+
+    from wildrydes_cli.training.data import read_csv
     from wildrydes_cli.training.mxnet_trainer import TrainConfig, train
     from wildrydes_cli.training.sagemaker_archive import write_model_archive
     from wildrydes_cli.training.synthetic import generate_rides

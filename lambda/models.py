@@ -172,6 +172,11 @@ class ModelStore:
         self._default = _Entry()
         self._bytes = 0
 
+    def cache_stats(self) -> dict:
+        """What the per-breed cache holds now (models, estimated bytes) and the S3 connections opened."""
+        return {"cached_models": sum(1 for entry in self._breeds.values() if entry.model is not None),
+                "cached_bytes": self._bytes, "s3_connections": getattr(self.s3, "connections_opened", None)}
+
     # ---------------------------------------------------------------- S3
 
     def _get(self, key: str, limit: int = MAX_MODEL_BYTES) -> bytes | None:

@@ -11,10 +11,11 @@ import engines
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from ride_files import write_csv
 
 from wildrydes_cli.cli.main import cli
 from wildrydes_cli.training import metrics
-from wildrydes_cli.training.data import COLUMNS, FEATURES, Dataset, read_csv, write_csv
+from wildrydes_cli.training.data import COLUMNS, FEATURES, Dataset, read_csv
 from wildrydes_cli.training.mxnet_trainer import TrainConfig, fold, train
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 from wildrydes_cli.training.synthetic import generate_rides, ground_truth

@@ -6,9 +6,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from ride_files import write_csv
 
 from wildrydes_cli.cli.main import cli
-from wildrydes_cli.training.data import read_data, write_csv
+from wildrydes_cli.training.data import read_data
 from wildrydes_cli.training.synthetic import generate_rides
 
 # The workshop's processed table: its own columns in its own order, pandas' booleans as the label.

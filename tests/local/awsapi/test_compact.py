@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from journal_records import iter_records
 
 from wildrydes_cli.local.awsapi import compact, persist
 from wildrydes_cli.local.awsapi import journal as jn
@@ -251,7 +252,7 @@ def test_retrained_breed_indexes_are_dropped_and_models_kept(tmp_path, moto_rese
     before, _ = replayed(path, moto_reset, monkeypatch)
     outcome = force_compact(path)
     assert (outcome.records_before, outcome.records_after) == (22, 14)   # 8 superseded indexes went
-    targets = [m.get("target") for m in jn.iter_records(path)]
+    targets = [m.get("target") for m in iter_records(path)]
     assert targets.count("/data/breeds/pegasus/latest.json") == 1
     after, _ = replayed(path, moto_reset, monkeypatch)
     assert after == before
@@ -274,7 +275,7 @@ def test_code_read_by_lambda_is_kept_although_overwritten_later(tmp_path, moto_r
     outcome = force_compact(path)
     after, _ = replayed(path, moto_reset, monkeypatch)
     assert after == before and after["buckets"]["code"]["objects"] == {}
-    bodies = [m for m in jn.iter_records(path) if m.get("target") == "/code/fn.zip"]
+    bodies = [m for m in iter_records(path) if m.get("target") == "/code/fn.zip"]
     assert [m["method"] for m in bodies] == ["PUT", "DELETE"]   # "two" kept for the function, and its delete
     assert outcome.records_before - outcome.records_after == 2
 
@@ -292,8 +293,8 @@ def test_big_overwritten_upload_frees_its_blobs_and_a_start_compacts_by_itself(t
     after, stats = replayed(path, moto_reset, monkeypatch, auto=True)   # what `local start` does
     assert after == before
     assert len(list((path / "blobs").iterdir())) == 1
-    assert stats.records == 4 < len(list(jn.iter_records(tmp_path / "original")))
-    assert jn.iter_records(path).__next__()["next_seq"] == 10   # the dropped seqs are not handed out again
+    assert stats.records == 4 < len(list(iter_records(tmp_path / "original")))
+    assert iter_records(path).__next__()["next_seq"] == 10   # the dropped seqs are not handed out again
 
 
 def test_next_seq_survives_dropping_the_last_records(tmp_path, moto_reset, monkeypatch):
@@ -304,7 +305,7 @@ def test_next_seq_survives_dropping_the_last_records(tmp_path, moto_reset, monke
     live("DELETE", "/b-seq/k")                    # the last two records both go
     live.close()
     force_compact(path)
-    assert [m.get("method") for m in jn.iter_records(path)] == [None, "PUT"]
+    assert [m.get("method") for m in iter_records(path)] == [None, "PUT"]
     p = persist.Persistence(jn.Journal(path), call=moto)
     p.replay(0)
     assert p.next_seq == 3
@@ -385,10 +386,10 @@ def test_unknown_record_kinds_and_the_header_are_kept(tmp_path):
     journal.append({"kind": "header", "version": 1, "seed_base": 7})
     journal.append({"kind": "from-the-future", "x": 1}, b"opaque")
     for meta in (_put("/b"), _put("/b/k"), _put("/b/k")):
-        journal.append(dict(meta, kind="request", seq=len(list(jn.iter_records(path))), seed=1), b"v")
+        journal.append(dict(meta, kind="request", seq=len(list(iter_records(path))), seed=1), b"v")
     journal.close()
     outcome = force_compact(path)
-    metas = list(jn.iter_records(path))
+    metas = list(iter_records(path))
     assert outcome.records_after == 4 and metas[0]["seed_base"] == 7
     assert metas[1] == {"kind": "from-the-future", "x": 1}
     assert [m.get("target") for m in metas[2:]] == ["/b", "/b/k"]
@@ -405,7 +406,7 @@ def test_an_empty_journal_and_a_missing_header_are_left_alone(tmp_path):
     journal.close()
     outcome = force_compact(path)
     assert outcome.compacted is False and outcome.reason == "no header record"
-    assert len(list(jn.iter_records(path))) == 2
+    assert len(list(iter_records(path))) == 2
 
 
 def test_a_torn_tail_is_cut_before_compacting_and_the_rest_compacts(tmp_path, moto_reset, monkeypatch):

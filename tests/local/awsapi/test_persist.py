@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from journal_records import iter_records
 
 from wildrydes_cli.local.awsapi import journal as jn
 from wildrydes_cli.local.awsapi import persist
@@ -123,7 +124,7 @@ def test_failed_mutations_and_reads_are_not_journaled(tmp_path):
     assert p.call(req("PUT", "/b"), 0).status == 409
     assert p.call(req("PUT", "/b"), 0).status == 201
     p.close()
-    metas = list(jn.iter_records(tmp_path / "j"))
+    metas = list(iter_records(tmp_path / "j"))
     assert [m["kind"] for m in metas] == ["header", "request"]
     assert metas[1]["method"] == "PUT" and metas[1]["status"] == 201 and metas[1]["seq"] == 0
 

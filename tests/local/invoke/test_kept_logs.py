@@ -19,6 +19,11 @@ from wildrydes_cli.local.invoke.kept_logs import LogStore
 ACCOUNT, REGION, GROUP = "123456789012", "us-east-1", "/aws/lambda/fn"
 
 
+def encode_event(timestamp: int, stream: str, message: str) -> bytes:
+    """One kept event as one line, as the store writes it."""
+    return kept_logs_file.encode_batch(stream, [{"timestamp": timestamp, "message": message}])
+
+
 def ev(i: int, message: str | None = None) -> dict:
     return {"timestamp": 1_700_000_000_000 + i, "message": f"line {i}" if message is None else message}
 
@@ -109,14 +114,14 @@ def test_damaged_lines_are_skipped_and_the_rest_kept(tmp_path, caplog):
     path = next(tmp_path.glob("*.jsonl"))
     with open(path, "ab") as handle:
         handle.write(b"\xff\xfe garbage\n[1,2]\n{\"t\":\"x\",\"s\":\"s\",\"m\":\"m\"}\n")
-        handle.write(kept_logs_file.encode_event(5, "s", "after"))
+        handle.write(encode_event(5, "s", "after"))
     _, kept = reopen(tmp_path)
     assert messages(kept) == ["line 0", "after"]
     assert "skipped 3 damaged lines" in caplog.text
 
 
 def test_a_file_without_a_valid_header_is_removed(tmp_path, caplog):
-    tmp_path.joinpath("0" * 32 + ".jsonl").write_bytes(b"not json\n" + kept_logs_file.encode_event(1, "s", "x"))
+    tmp_path.joinpath("0" * 32 + ".jsonl").write_bytes(b"not json\n" + encode_event(1, "s", "x"))
     forged = json.dumps({"v": 1, "account": ACCOUNT, "region": REGION, "group": "/other"}).encode() + b"\n"
     tmp_path.joinpath(kept_logs.file_name(ACCOUNT, REGION, GROUP)).write_bytes(forged)   # header names another group
     _, kept = reopen(tmp_path)

@@ -33,7 +33,7 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,16 +294,6 @@ class Journal:
         if self.blobs.exists():
             total += sum(p.stat().st_size for p in self.blobs.iterdir() if p.is_file())
         return total
-
-
-def iter_records(directory: Path) -> Iterator[dict]:
-    """Metas of the intact records of a journal on disk (read-only; for tools and tests)."""
-    path = Path(directory) / JOURNAL_NAME
-    if not path.exists():
-        return
-    frames, _ = scan(path.read_bytes())
-    for _, meta, _ in frames:
-        yield meta
 
 
 def erase(directory: Path) -> bool:

@@ -37,11 +37,6 @@ def file_name(account_id: str, region: str, group: str) -> str:
     return hashlib.sha256(key).hexdigest()[:32] + SUFFIX
 
 
-def encode_event(timestamp: int, stream: str, message: str) -> bytes:
-    """One event as one line: ensure_ascii escapes every newline, quote and odd code point."""
-    return encode_batch(stream, [{"timestamp": timestamp, "message": message}])
-
-
 def encode_batch(stream: str, events: Iterable[dict]) -> bytes:
     """Lines equal to ``json.dumps({"t", "s", "m"}, separators=(",", ":"))`` each, at a third of its cost.
 
