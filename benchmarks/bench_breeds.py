@@ -98,14 +98,15 @@ def breed_name(i: int) -> str:
     return f"breed-{i:04d}"
 
 
-def publish_all(s3, count: int, endpoint: str) -> None:
+def publish_all(s3, count: int, endpoint: str, state_dir: str) -> None:
     """Publish with the real publisher (model, then its index), 8 uploads at a time."""
-    from wildrydes_cli.aws.client import aws_for
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import target_for
     from wildrydes_cli.settings import Settings
     from wildrydes_cli.training.publish import publish_model
     from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
-    aws = aws_for(Settings(target="local", endpoint_url=endpoint))
+    aws = Aws(target_for(Settings(target="local", endpoint_url=endpoint, state_dir=Path(state_dir))))
 
     def one(i: int) -> None:
         rng = random.Random(i)
@@ -158,7 +159,7 @@ def main() -> None:
                           aws_secret_access_key=local_env["AWS_SECRET_ACCESS_KEY"])
         s3.create_bucket(Bucket=BUCKET)
         started = time.perf_counter()
-        publish_all(s3, args.breeds, endpoint)
+        publish_all(s3, args.breeds, endpoint, home)   # signed with the daemon's own credentials
         publish_seconds = time.perf_counter() - started
         names = [breed_name(i) for i in range(args.breeds)]
         random.Random(0).shuffle(names)

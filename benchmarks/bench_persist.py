@@ -154,10 +154,11 @@ def _replay_seconds(home: Path) -> float:
 def _s3(endpoint: str, home: Path):
     """An S3 client signed with the local target's own credentials for this home (its SigV4 gate
     refuses any other; local/credentials.py)."""
-    from wildrydes_cli.aws.client import aws_for
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import target_for
     from wildrydes_cli.settings import Settings
 
-    return aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=home / "state")).client("s3")
+    return Aws(target_for(Settings(target="local", endpoint_url=endpoint, state_dir=home / "state"))).client("s3")
 
 
 def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> None:
@@ -165,12 +166,13 @@ def _retrain_all(endpoint: str, state_dir: Path, breeds: int, round_: int) -> No
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from wildrydes_cli.aws.client import aws_for
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import target_for
     from wildrydes_cli.settings import Settings
     from wildrydes_cli.training.publish import publish_model
     from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
-    aws = aws_for(Settings(target="local", endpoint_url=endpoint, state_dir=state_dir))
+    aws = Aws(target_for(Settings(target="local", endpoint_url=endpoint, state_dir=state_dir)))
 
     def one(i: int) -> None:
         rng = random.Random(i * 1000 + round_)
