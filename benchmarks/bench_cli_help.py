@@ -1,6 +1,6 @@
 """How long `wildrydes --help` takes, against a bare interpreter start.
 
-Why: the CLI is run by hand many times; the issue's target is <= 0.3 s. The
+Why: the CLI is run by hand many times; the target is <= 0.3 s. The
 figure depends on keeping boto3, rich, MXNet and our core modules out of
 import time (commands import them inside their functions). Each sample is a
 fresh process; the median of N is reported, with `python -c pass` as the floor.

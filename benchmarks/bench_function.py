@@ -10,7 +10,7 @@ interleaved so that load from anything else on the machine falls on all alike:
   process that does nothing), ``tls`` (``import ssl`` + a default context,
   what the lean path adds on real AWS, where S3 is HTTPS and the emulator is
   not), ``boto3`` (``import boto3`` + an S3 client: what the function paid
-  before issue 13);
+  when it read S3 with boto3);
 - warm latency: per-request time of in-process invocations of ``handler``
   with the workshop's request (median, p99);
 - peak RSS (VmHWM) of each process;

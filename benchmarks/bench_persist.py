@@ -1,4 +1,4 @@
-"""Benchmark the local target's persistence (issue 14, part 2).
+"""Benchmark the local target's persistence (the journal of AWS calls, replayed at start).
 
     python benchmarks/bench_persist.py [--breeds 1000] [--duration 10] [--connections 16] [--rounds 2]
 

@@ -194,7 +194,7 @@ class ModelStore:
     def _absent(self, key: str) -> bool:
         """After a 403: does a listing of exactly this key (allowed by a prefix-scoped
         s3:ListBucket) show that it does not exist? Without ListBucket S3 answers a
-        missing key with 403, and a missing breed must still be a 404 (issue 10)."""
+        missing key with 403, and a missing breed must still be a 404, as on the local target."""
         try:
             page = self.s3.list_objects(self.config.bucket, prefix=key, max_keys=1)
         except s3get.S3Error:

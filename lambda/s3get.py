@@ -1,7 +1,7 @@
 """The function's S3 reader: signed GETs over ``http.client``, no boto3.
 
 Why: boto3 was ~90% of the lean function's cold start and ~40 MB of its
-RSS, to read two kinds of object and list one prefix (issue 13). What it did
+RSS, to read two kinds of object and list one prefix. What it did
 for us is rebuilt here, small and bounded:
 
 - credentials from the environment as Lambda provides them

@@ -1,7 +1,7 @@
 """Bad input a user can give the CLI: each is a usage error (exit 2) whose message names the value,
 never "unexpected ..." (exit 70, kept for our bugs), and nothing is started, uploaded or created first.
 
-Issue 11, "The CLI": region, CSV files (predict --file, train --data), WILDRYDES_HOME, empty deploy
+Covered: region, CSV files (predict --file, train --data), WILDRYDES_HOME, empty deploy
 options, and status when the recorded deployment is gone. The daemon's cases (--port while it runs,
 WILDRYDES_LOCAL_PORT) are in tests/e2e/test_e2e_local_input.py.
 """

@@ -1,4 +1,4 @@
-"""deploy on the local target offers to bootstrap (issue 5): moto in server mode stands in for the
+"""deploy on the local target offers to bootstrap: moto in server mode stands in for the
 daemon, so the same commands run against an endpoint URL exactly as they do on the local target."""
 from __future__ import annotations
 

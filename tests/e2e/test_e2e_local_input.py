@@ -1,4 +1,4 @@
-"""Bad input while the local daemon runs (issue 11, "The CLI"), with the real executable:
+"""Bad input while the local daemon runs, with the real executable:
 `local start --port P` when it listens on Q, WILDRYDES_LOCAL_PORT out of range, a bad region, and
 `status` after the emulator restarted empty (the recorded deployment is gone)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The local target keeps the user's work (issue 14, part 2), with the real executable:
+"""The local target keeps the user's work, with the real executable:
 bootstrap, train, deploy, predict; ``local stop`` + ``local start``: the same invoke URL
 answers the same score; ``kill -9`` of the daemon, start again: it still does;
 ``--fresh`` and ``local reset`` start empty."""

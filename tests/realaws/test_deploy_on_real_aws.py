@@ -1,4 +1,4 @@
-"""deploy, cleanup and bootstrap against real AWS behaviour (issue 10's defects 3-10, one scenario each).
+"""deploy, cleanup and bootstrap against real AWS behaviour that moto does not show, one scenario each.
 
 Each test failed before its fix: moto alone never shows these states."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ def _said(result) -> str:
     return (result.stdout or "") + (result.stderr or "")
 
 
-# -- defect 3: stacks in progress, failed states, the deploy lock ------------------------
+# -- stacks in progress, failed states, the deploy lock ------------------------
 
 def test_deploy_waits_for_a_stack_found_create_in_progress(wildrydes, with_model, real):
     wildrydes.json("deploy")
@@ -56,7 +56,7 @@ def test_update_rollback_complete_is_a_usable_stack(wildrydes, with_model, real)
     assert again["model_path"] == NEWER_KEY
 
 
-# -- defect 4: the first *_FAILED event says why ---------------------------------------
+# -- the first *_FAILED event says why ---------------------------------------
 
 def test_failed_create_names_the_resource_and_reason(wildrydes, with_model, real):
     real.fail_next(FUNCTION_STACK, "ModelInferenceFunction",
@@ -67,7 +67,7 @@ def test_failed_create_names_the_resource_and_reason(wildrydes, with_model, real
     assert "Resource creation cancelled" not in said
 
 
-# -- defect 5: a template change that touches the API reaches stage prod ---------------
+# -- a template change that touches the API reaches stage prod ---------------
 
 def test_stack_update_touching_the_api_redeploys_prod(wildrydes, with_model, real, monkeypatch):
     first = wildrydes.json("deploy")
@@ -87,7 +87,7 @@ def test_stack_update_touching_the_api_redeploys_prod(wildrydes, with_model, rea
     assert second["api_id"] == first["api_id"]
 
 
-# -- defect 6: the bucket's region is checked before anything is uploaded --------------
+# -- the bucket's region is checked before anything is uploaded --------------
 
 def test_bucket_in_another_region_is_refused_in_preflight(wildrydes, with_model, real):
     real.bucket_in_region(with_model["bucket"], "eu-west-1")
@@ -98,7 +98,7 @@ def test_bucket_in_another_region_is_refused_in_preflight(wildrydes, with_model,
     assert not {"PutObject", "CreateMultipartUpload", "CreateStack"} & {op for _, op, _ in real.calls[before:]}
 
 
-# -- defect 8: per-key delete errors are reported, not counted as removed -------------
+# -- per-key delete errors are reported, not counted as removed -------------
 
 def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
     deployed = wildrydes.json("deploy")
@@ -110,7 +110,7 @@ def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
     assert s3.head_object(Bucket=with_model["bucket"], Key=deployed["code_key"])   # it is still there
 
 
-# -- defect 9: state of one account is not used in another ------------------------------
+# -- state of one account is not used in another ------------------------------
 
 def test_state_is_per_account(wildrydes, with_model, real):
     wildrydes.json("deploy")
@@ -122,7 +122,7 @@ def test_state_is_per_account(wildrydes, with_model, real):
     assert status["deployed"] is False
 
 
-# -- defect 10: bootstrap does not reuse a failed prerequisites stack -----------------
+# -- bootstrap does not reuse a failed prerequisites stack -----------------
 
 def test_bootstrap_refuses_a_rolled_back_prerequisites_stack(wildrydes, real, tmp_path):
     wildrydes.json("bootstrap")
@@ -134,7 +134,7 @@ def test_bootstrap_refuses_a_rolled_back_prerequisites_stack(wildrydes, real, tm
     assert not wildrydes.scratchpad.exists()
 
 
-# -- defect 2 (CLI side): a model the function role could not read ---------------------
+# -- a model the function role could not read (the CLI's side) ---------------------
 
 def test_model_path_the_role_cannot_read_is_refused(wildrydes, with_model, real):
     upload_model(with_model["bucket"], "my-models/model.tar.gz")
@@ -162,7 +162,7 @@ def test_deploy_survives_throttling_and_a_busy_function(wildrydes, with_model, r
 
 
 
-# -- defect 3: two deploys at once on one machine are serialized ------------------------
+# -- two deploys at once on one machine are serialized ------------------------
 
 def test_deploy_waits_for_the_lock_of_another_deploy(wildrydes, with_model, real, slept, tmp_path):
     from wildrydes_cli.deploy import locks
@@ -188,7 +188,7 @@ def test_lock_is_per_account_and_region(tmp_path):
                 pass
 
 
-# -- defect 8: the function's log group belongs to the stack ---------------------------
+# -- the function's log group belongs to the stack ---------------------------
 
 def test_cleanup_removes_the_functions_log_group(wildrydes, with_model, real):
     deployed = wildrydes.json("deploy")

@@ -146,7 +146,7 @@ def _aws_context(ctx: click.Context, writes_state: bool = False):
         require_writable(_settings(ctx).state_dir)
     target = resolve(_settings(ctx))
     aws = Aws(target)
-    settings = bind(target.settings, aws)   # state and locks are per account (issue 10, defect 9)
+    settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
     return settings, aws, console_for(settings)
 
 

@@ -94,10 +94,10 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         bucket = request.bucket or find_data_bucket(settings, aws)
         if bucket is None or not aws.bucket_exists(bucket):
             bucket = _missing_bucket(settings, aws, bucket, request, confirm, run_bootstrap)
-        checks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # issue 10, defect 6
+        checks.check_bucket_region(bucket, aws.bucket_region(bucket), settings.region)   # code must be in the stack's region
         if request.model_path is not None:   # "" is refused there, never taken as "the newest"
             model_path = normalise_model_path(request.model_path, bucket)
-            if not checks.model_exists(aws, bucket, model_path):   # issue 10: 403 may mean missing
+            if not checks.model_exists(aws, bucket, model_path):   # without ListBucket, S3 says 403 for a missing key
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:
@@ -106,7 +106,7 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
             model_path = newest
-        checks.check_model_readable(model_path, request.role)   # issue 10, defect 2
+        checks.check_model_readable(model_path, request.role)   # the function's own role must be allowed to read it
         modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
@@ -169,7 +169,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
-        # issue 10, defect 5: stage prod keeps its snapshot until a new deployment
+        # stage prod keeps its snapshot of the API until a new deployment (API Gateway stage snapshots)
         stage = f"deployment to stage {wiring.STAGE}"
         if outcome == "updated" and stage not in repaired and \
                 apistage.touches_api(old_template, stacks.template_body(stacks.FUNCTION)):
