@@ -1,4 +1,4 @@
-"""Benchmark the SigV4 gate (wildrydes_cli/local/auth.py): its cost per AWS API call vs moto's own.
+"""Benchmark the SigV4 gate (wildrydes_cli/local/awsapi/auth.py): its cost per AWS API call vs moto's own.
 
     python benchmarks/bench_auth.py [--repeat 2000]
 

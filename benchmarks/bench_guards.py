@@ -7,7 +7,7 @@ Request side: ``guards.loads`` + ``guards.check_text_body`` against plain
 instances, and the depth pre-scan on 4 MiB worst cases. Model side: the
 reader of ``--baseline-ref`` (default ``main``, taken from git into a temp
 dir) against this tree's on the real SageMaker artifact and a 1M-feature
-model, and this tree's reader on the bombs of tests/test_archive_bounds.py
+model, and this tree's reader on the bombs of tests/function/test_archive_bounds.py
 (time and tracemalloc peak). Medians of repeated runs, one process.
 """
 from __future__ import annotations

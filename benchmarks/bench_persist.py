@@ -4,7 +4,7 @@
 
 * state: a daemon on a free port; the workshop deployment made with boto3
   (bucket, model, function, REST API with an AWS_PROXY integration, stage
-  prod: tests/e2e/emulated.deploy) plus N breed models published with the real
+  prod: tests/emulated.deploy) plus N breed models published with the real
   publisher (model + latest.json each: 2 journaled PUTs per breed).
 * start-to-ready: ``wildrydes local start`` (a fresh CLI process) until it
   returns, i.e. until the daemon has replayed its journal and answers its
@@ -153,7 +153,7 @@ def _replay_seconds(home: Path) -> float:
 
 def _s3(endpoint: str, home: Path):
     """An S3 client signed with the local target's own credentials for this home (its SigV4 gate
-    refuses any other; local/credentials.py)."""
+    refuses any other; local/awsapi/credentials.py)."""
     from wildrydes_cli.aws.client import Aws
     from wildrydes_cli.aws.target import target_for
     from wildrydes_cli.settings import Settings

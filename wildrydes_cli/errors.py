@@ -3,7 +3,7 @@
 Every expected failure is a ``WildrydesError`` whose message says what went
 wrong and how to fix it. They are ``click.ClickException`` subclasses so the
 CLI edge turns them into an exit code and a one-line message; nothing below
-``cli.py`` decides exit codes or prints tracebacks.
+``cli/main.py`` decides exit codes or prints tracebacks.
 """
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ class LocalDaemonResult(Result):
 
 @dataclass(frozen=True)
 class LocalCompactResult(Result):
-    """``local compact``: what compacting the stopped emulator's journal did (``local/compact.py``)."""
+    """``local compact``: what compacting the stopped emulator's journal did (``local/awsapi/compact.py``)."""
 
     journal_dir: str
     compacted: bool

@@ -189,7 +189,7 @@ def test_bad_base64_body(classifier):
     assert status == 400 and "not valid base64" in body["error"]
 
 
-# Body size limits: tests/test_handler_guards.py
+# Body size limits: tests/function/test_handler_guards.py
 
 
 def test_unsupported_content_type_is_415(classifier):

@@ -1,4 +1,4 @@
-"""Where boto errors become project errors (the only place; used by ``aws.Aws``).
+"""Where boto errors become project errors (the only place; used by ``client.Aws``).
 
 Why separate: the mapping (missing -> NotFoundError, denied or bad credentials
 -> AwsError naming the fix, no region or profile -> UsageError) is policy the

@@ -58,7 +58,7 @@ def local_regions() -> frozenset[str]:
     Read from botocore's endpoints.json directly, as ``Session.get_available_regions`` reads it
     (a partition's regional endpoints, deprecated ones left out), because a botocore session
     costs ~250 ms and this runs on every local-target command, ``predict`` included;
-    tests/cli/test_cli_bad_input.py holds it equal to botocore's own answer.
+    tests/cli/test_bad_input.py holds it equal to botocore's own answer.
     """
     partitions = _botocore_data("endpoints.json")["partitions"]
     found: set[str] | None = None

@@ -87,7 +87,7 @@ class LocalTarget:
         return check_local_region(region, source)
 
     def session_args(self) -> dict[str, Any]:
-        # This user's generated credentials (local/credentials.py): the emulator's SigV4
+        # This user's generated credentials (local/awsapi/credentials.py): the emulator's SigV4
         # gate admits nothing else, and a user's real keys never go there.
         from wildrydes_cli.local.awsapi.credentials import local_credentials
         credentials = local_credentials(self.settings.state_dir)

@@ -1,6 +1,6 @@
 """``wildrydes local ...``: start, stop, reset, compact, inspect the embedded emulator.
 
-Registered on the main group by cli.py. Each command imports what it needs when
+Registered on the main group by main.py. Each command imports what it needs when
 it runs, so ``wildrydes --help`` stays fast.
 """
 from __future__ import annotations

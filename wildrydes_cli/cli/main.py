@@ -70,7 +70,7 @@ def _default_region(profile: str | None) -> tuple[str, str]:
     return DEFAULT_REGION, "the default region"
 
 
-cli.add_command(local_group)   # the emulator's own commands: cli_local.py
+cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 
 
 @cli.command("train")

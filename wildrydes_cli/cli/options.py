@@ -1,7 +1,7 @@
 """What the CLI's command modules share: the settings the group made, and option checks.
 
-Kept apart from cli.py so that command groups in their own modules (cli_local.py)
-can use them without importing cli.py, which imports them.
+Kept apart from main.py so that command groups in their own modules (local_commands.py)
+can use them without importing main.py, which imports them.
 """
 from __future__ import annotations
 

@@ -1,1 +1,15 @@
-"""deploy."""
+"""Making and unmaking: the workshop's modules 1-2 and Steps 1-4, and cleanup.
+
+  deployer.py      ``wildrydes deploy``: preflight, package, stack, environment, wiring, record
+  bootstrap.py     the prerequisites stack (bucket, role) and the scratchpad's Step 1
+  packaging.py     the deployment zip for an engine (lean: lambda/; mxnet: with its libraries)
+  elfdeps.py       which shared libraries the mxnet package needs that Lambda's image lacks
+  mxnet_support.py lives at the root: train and deploy both ask it
+  stacks.py        the templates and the parameters deploy gives them
+  wiring.py        Step 4 checked and repaired: ANY / -> AWS_PROXY -> function, permission, stage
+  apistage.py      does a stack update change what stage prod must serve (stage snapshots)
+  locks.py         one deploy at a time per target, account and region
+  cleanup.py       remove exactly what deploy made
+
+Imports aws/ and the ground; not observe/ or training/.
+"""

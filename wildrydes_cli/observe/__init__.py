@@ -1,1 +1,9 @@
-"""observe."""
+"""Reading what deploy made, without changing it.
+
+  predict.py   ``wildrydes predict``: POST a ride (or a CSV batch) to the invoke URL
+  status.py    ``wildrydes status``: stacks, function, API, and is the newest model served
+  logs.py      ``wildrydes logs``: the function's CloudWatch Logs events, grouped by request
+  catalog.py   ``wildrydes models``: the default models and each breed's newest, with metrics
+
+Imports aws/ and the ground; not deploy/ or training/.
+"""

@@ -2,7 +2,7 @@
 
 Why one code path: the local target's Lambda runner writes what real Lambda
 writes (``START``/``END``/``REPORT`` and the function's own lines, see
-``local/lambdalogs.py``) into the emulator's CloudWatch Logs, so reading is
+``local/invoke/lambda_log_lines.py``) into the emulator's CloudWatch Logs, so reading is
 the same ``FilterLogEvents`` call against AWS or the emulator.
 
 Events are grouped by invocation: a line carries its request id (``START

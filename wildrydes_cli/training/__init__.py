@@ -1,0 +1,14 @@
+"""Training linear-learner-compatible models on this machine and publishing them where SageMaker would.
+
+  service.py            ``wildrydes train`` below the command line: data -> trainer -> archive -> S3
+  data.py               the training table from the workshop's CSV or JSON Lines
+  synthetic.py          rides shaped like the workshop's, labelled by its rule (and per-breed variants)
+  choose_trainer.py     ``--trainer auto|numpy|mxnet``: which trainer runs here
+  mxnet_trainer.py      the MXNet trainer, the way SageMaker's linear-learner trains
+  numpy_trainer.py      the same model with numpy alone (Pythons without MXNet)
+  metrics.py            validation metrics and linear-learner's threshold choice
+  sagemaker_archive.py  write SageMaker's ``model.tar.gz`` with the standard library
+  publish.py            put the archive under a training-job key (or a breed's prefix and index)
+
+Imports aws/ and the ground; not deploy/ or observe/.
+"""

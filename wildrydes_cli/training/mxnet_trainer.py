@@ -50,7 +50,7 @@ class TrainConfig:
     # Peak Adam rate, cosine-decayed to 0 over the epochs. 1.0 (not 0.1): the workshop's
     # label is a deterministic rule, so its rides are separable and the logit's scale
     # only grows with steps; at 0.1 the workshop's ride scored ~0.8, at 1.0 ~0.98
-    # (tests/test_training_workshop.py). Squared loss is indifferent (same R²).
+    # (tests/training/test_training_workshop.py). Squared loss is indifferent (same R²).
     learning_rate: float = 1.0
     seed: int = 0
 

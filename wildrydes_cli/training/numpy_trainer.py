@@ -1,10 +1,10 @@
-"""Train the same linear model as ``trainer.py`` with numpy alone, for Pythons without MXNet.
+"""Train the same linear model as ``mxnet_trainer.py`` with numpy alone, for Pythons without MXNet.
 
 Why a second trainer: MXNet 1.9.1 needs numpy < 1.24, which has no wheels past
 Python 3.11, so on 3.12 and 3.13 ``wildrydes train`` must work without it. A
 one-output dense layer is small enough to train by hand, and this module
 repeats the MXNet trainer step for step so the two give the same model within
-floating-point noise (tests/test_numpy_trainer.py holds them together on the
+floating-point noise (tests/training/test_numpy_trainer.py holds them together on the
 same data where both are installed):
 
 - the same 90/10 split, standardisation, batch size, epoch shuffles (same

@@ -16,7 +16,7 @@ standard library rather than by MXNet (``mx.sym``, ``mx.nd.save``): MXNet 1.9.1
 installs only on Python 3.11, and ``wildrydes train`` must work on 3.12 and
 3.13 too. The two files are small and fixed in shape (one dense layer), so this
 module writes exactly the bytes MXNet 1.9.1 writes for the same graph and
-arrays; tests/test_artifact_writer.py holds them byte-equal to MXNet's own
+arrays; tests/training/test_sagemaker_archive.py holds them byte-equal to MXNet's own
 output and loads them with ``mx.module.Module.load`` wherever MXNet is
 installed. Timestamps in the tar and zip headers are fixed so the same model
 always gives the same bytes (a content hash then identifies a model).

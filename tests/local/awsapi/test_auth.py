@@ -1,4 +1,4 @@
-"""The local target's SigV4 gate (wildrydes_cli/local/auth.py), with botocore as the oracle.
+"""The local target's SigV4 gate (wildrydes_cli/local/awsapi/auth.py), with botocore as the oracle.
 
 Two layers: requests exactly as botocore serialises and signs them for each
 service the CLI uses, captured before sending and fed to the gate (with an

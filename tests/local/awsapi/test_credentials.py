@@ -1,4 +1,4 @@
-"""The local target's credentials file (wildrydes_cli/local/credentials.py): made once, private, atomic.
+"""The local target's credentials file (wildrydes_cli/local/awsapi/credentials.py): made once, private, atomic.
 
 The secret in it is what stops other users of the machine from running code as
 the daemon's user, so a file others could read, a symlink or a broken file is

@@ -1,6 +1,6 @@
 """The daemon's HTTP/1.1 reader (httptools/llhttp + our checks) and writer, fed bytes directly.
 
-Over a real socket against a real daemon: tests/test_local_front.py.
+Over a real socket against a real daemon: tests/local/front/test_front.py.
 """
 from __future__ import annotations
 

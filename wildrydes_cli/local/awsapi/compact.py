@@ -37,7 +37,7 @@ What may go (S3 objects only, for now; every other record is kept as is):
 State equality: for every key, its state at each reader and at the end of the
 compacted journal is the same as in the original; no other request looks at
 object contents; each record replays with its own seed, so dropping one moves
-no id of another. ``tests/test_local_journal_compaction.py`` replays both
+no id of another. ``tests/local/awsapi/test_compact.py`` replays both
 journals into moto and compares.
 
 When unsure, keep. A bucket's objects are compacted only if the bucket is

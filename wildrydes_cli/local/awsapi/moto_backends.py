@@ -4,8 +4,8 @@ Why an adapter: moto's backends are not a public API; their attribute names
 (``apigateway_backends``, ``resource_methods``, ``code_sha_256``, ...) may change
 in any moto release. The execute-api front (routes.py), the Lambda runner
 (functions.py, and its log writer), the journal's replay (persist.py,
-replay_s3.py) and the kept log events' restore (logstore.py via server.py) reach them through these few functions only, which return plain
-values, and tests/test_local_moto_backends.py holds each one to moto's current
+replay_s3.py) and the kept log events' restore (kept_logs.py via server.py) reach them through these few functions only, which return plain
+values, and tests/local/awsapi/test_moto_backends.py holds each one to moto's current
 behaviour, so an upgrade that renames something fails there, by name, instead
 of as a 403 or a missing function at request time.
 
@@ -179,7 +179,7 @@ def append_log_events(account_id: str, region: str, group: str, stream: str, eve
 
 def restore_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict],
                        keep: int) -> int:
-    """Put back events kept on disk (logstore.py) with their own timestamps; how many were put.
+    """Put back events kept on disk (kept_logs.py) with their own timestamps; how many were put.
 
     Unlike ``append_log_events`` this skips PutLogEvents' ingestion window
     (events older than 14 days are refused there): these were accepted when

@@ -49,7 +49,7 @@ LOG = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ACTION_PREFIXES = ("Describe", "List", "Get", "Validate", "Estimate", "Filter", "Lookup", "BatchGet")
 # Log events arrive once per function invocation: journaling them would put an fsync on the
-# execute-api path. Their events are kept apart, in batches, without an fsync per request (logstore.py).
+# execute-api path. Their events are kept apart, in batches, without an fsync per request (invoke/kept_logs.py).
 NOT_KEPT_ACTIONS = frozenset({"PutLogEvents"})
 # Not needed to rebuild state, or credentials that must not sit on disk; Content-Length is recomputed.
 DROP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "expect", "content-length",

@@ -10,7 +10,7 @@ x-amz-meta-* headers) costs a few tens of microseconds.
 Only that narrow shape is taken; anything else (a query string, copy source,
 ACL/tagging/lock/SSE headers, streaming or chunked bodies, a bucket with
 logging or object lock) returns False and goes through moto's WSGI app as
-usual. ``tests/test_local_persist.py`` holds both paths equal on what a
+usual. ``tests/local/awsapi/test_persist.py`` holds both paths equal on what a
 client can see (bytes, ETag, metadata, content type, checksum).
 """
 from __future__ import annotations

@@ -3,14 +3,14 @@
 Why a store of its own and not the journal: the journal (``persist.py``)
 keeps the AWS API requests that built the user's resources and fsyncs each
 one; log events arrive once per invocation, from the Lambda runner, in
-process (``lambdalogs.LogSink`` → ``moto_backends.append_log_events``), and an
+process (``lambda_log_lines.LogSink`` → ``moto_backends.append_log_events``), and an
 fsync per request would put a disk flush on the execute-api path. Log lines
 are also worth less than the user's resources: losing the last second of
 them on a crash is acceptable, corrupting the store is not.
 
 Layout (``<state_dir>/local/logs/``, directory 0700, files 0600): one JSON
 Lines file per log group and the one before its last rotation; the format,
-and why hostile text cannot forge events, is ``logfiles.py``.
+and why hostile text cannot forge events, is ``kept_logs_file.py``.
 
 Durability: the LogSink hands over a batch per stream at most every 0.2 s;
 each batch is one ``write`` (in the page cache at once, so it survives the

@@ -1,4 +1,4 @@
-"""The on-disk format of kept log events (``logstore.py`` decides what is kept and when it is synced).
+"""The on-disk format of kept log events (``kept_logs.py`` decides what is kept and when it is synced).
 
 One JSON Lines file per log group, ``<hash>.jsonl``, named by a hash of
 (account, region, group) so no client-chosen text becomes a path; the file
