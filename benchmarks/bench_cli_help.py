@@ -36,7 +36,11 @@ def _time(command: list[str], runs: int) -> list[float]:
 
 
 def _help_from(root: str) -> list[str]:
-    code = f"import sys; sys.path.insert(0, {root!r}); from wildrydes_cli.cli.main import main; sys.exit(main(['--help']))"
+    # The entry point moved from wildrydes_cli/cli.py to wildrydes_cli/cli/main.py: take whichever the tree has.
+    code = (f"import sys; sys.path.insert(0, {root!r})\n"
+            "try:\n    from wildrydes_cli.cli.main import main\n"
+            "except ImportError:\n    from wildrydes_cli.cli import main\n"
+            "sys.exit(main(['--help']))")
     return [sys.executable, "-c", code]
 
 
