@@ -14,7 +14,10 @@
 * baseline (``--baseline DIR``): the same endpoint load against a daemon run
   from another source tree (e.g. ``git archive <commit> | tar -x -C DIR``),
   alternating new/baseline per connection count in this one run, with the
-  ratio new/baseline: the figure to trust on a machine shared with other jobs.
+  ratio new/baseline: the figure to trust on a machine shared with other jobs. The
+  baseline daemon's *workers* start from the installed package (``python -m``), so this
+  compares trees whose worker module has the same name; otherwise run each tree from its
+  own venv, alternating (RESULTS.md shows how).
 Every process started here is stopped by pid.
 """
 from __future__ import annotations
