@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -58,19 +59,26 @@ def load(settings: Settings) -> dict[str, Deployment]:
 
 
 def save(settings: Settings, deployments: dict[str, Deployment], current: str | None = None) -> Path:
-    """Write atomically (rename), so a crash never leaves half a file."""
+    """Write atomically (rename), so a crash never leaves half a file; a UsageError naming the file when the
+    state directory cannot take it (a full disk): the old record is then left as it was."""
     path = state_path(settings)
-    if not deployments:
-        path.unlink(missing_ok=True)
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    previous = _current_name(path)
-    data = {"current": current or (previous if previous in deployments else next(iter(deployments))),
-            "deployments": {name: asdict(d) for name, d in deployments.items()}}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(tmp, path)
+    tmp = None
+    try:
+        if not deployments:
+            path.unlink(missing_ok=True)
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        previous = _current_name(path)
+        data = {"current": current or (previous if previous in deployments else next(iter(deployments))),
+                "deployments": {name: asdict(d) for name, d in deployments.items()}}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"Cannot write the deployment record {path}: {exc.strerror or exc}.") from None
     return path
 
 

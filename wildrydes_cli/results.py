@@ -238,6 +238,7 @@ class LocalDaemonResult(Result):
     started_at: float | None = None
     already_running: bool = False
     stale_pid: int | None = None   # a dead daemon's pid whose state file was removed
+    recovery: dict | None = None   # ``local start --recover``: what was kept and set aside (journal_recovery)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from wildrydes_cli.errors import UsageError
@@ -44,6 +46,17 @@ def require_writable(state_dir: Path) -> Path:
         raise UsageError(f"Cannot write {_origin(path)}: {reason}. Point {HOME_ENV} at a directory you can "
                          f"write, e.g. `export {HOME_ENV}=$HOME/.local/state/wildrydes`.") from None
     return path
+
+
+@contextmanager
+def writing(path: Path, what: str) -> Iterator[None]:
+    """Turn a failed write under the state directory (a full disk, a read-only one) into a UsageError naming
+    ``what`` and ``path``, instead of an unexpected OSError."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"Cannot write {what} in {path}: {exc.strerror or exc}. Free space there (or fix its "
+                         f"permissions), or point {HOME_ENV} at another directory.") from None
 
 
 def remove_tree(directory: Path) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 from cli_helpers import aws_for
 
-from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
+from wildrydes_cli.errors import AwsError, LocalTargetError, NotFoundError, UsageError
 from wildrydes_cli.settings import Settings
 
 SETTINGS = Settings(target="aws", region="us-east-1")
@@ -125,10 +125,52 @@ def test_stack_wait_times_out(aws_):
 
 
 def test_unreachable_local_endpoint_says_check_the_emulator():
+    """The emulator gone is the local target failing (exit 5), not AWS refusing (exit 4)."""
     import socket
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     wrapper = aws_for(Settings(target="local", endpoint_url=f"http://127.0.0.1:{port}"))
-    with pytest.raises(AwsError, match="cannot reach .*wildrydes local status"):
+    with pytest.raises(LocalTargetError, match="cannot reach .*wildrydes local status") as raised:
         wrapper.account_id()
+    assert raised.value.exit_code == 5
+
+
+def test_a_local_emulator_that_dies_mid_call_is_a_local_target_error():
+    """A connection closed before any answer (the daemon killed mid-request): exit 5, naming what to do."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def close_every_connection():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=close_every_connection, daemon=True).start()
+    try:
+        wrapper = aws_for(Settings(target="local", endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}"))
+        wrapper.sleep = lambda s: None
+        with pytest.raises(LocalTargetError, match="stopped answering .*wildrydes local start") as raised:
+            wrapper.account_id()
+        assert raised.value.exit_code == 5
+    finally:
+        listener.close()
+
+
+def test_a_full_disk_on_the_local_target_is_its_error_not_aws_refusing():
+    from botocore.exceptions import ClientError
+
+    from wildrydes_cli.aws.boto_errors import translate
+    refused = ClientError({"Error": {"Code": "LocalTargetStorageError", "Message": "could not save: disk full"}},
+                          "PutObject")
+    with pytest.raises(LocalTargetError, match="Could not upload: could not save: disk full"):
+        with translate("upload"):
+            raise refused

@@ -13,18 +13,23 @@ from typing import Iterator
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
+    ResponseStreamingError,
 )
 
-from wildrydes_cli.errors import AwsError, NotFoundError, UsageError
+from wildrydes_cli.errors import AwsError, LocalTargetError, NotFoundError, UsageError, WildrydesError
 
 _MISSING_CODES = {"404", "NoSuchBucket", "NoSuchKey", "NotFound", "ResourceNotFoundException",
                   "NoSuchEntity", "NotFoundException"}
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"}
+# The local target's own answer when it cannot save a change (a full disk): its failure, not AWS refusing.
+LOCAL_STORAGE_CODE = "LocalTargetStorageError"
 _BAD_CREDENTIALS = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
                     "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
 
@@ -45,12 +50,19 @@ def is_missing(exc: ClientError) -> bool:
 
 
 @contextmanager
-def translate(doing: str, unreachable_hint: str = " Check your network and --region.") -> Iterator[None]:
-    """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it."""
+def translate(doing: str, unreachable_hint: str = " Check your network and --region.",
+              unreachable: type[WildrydesError] = AwsError) -> Iterator[None]:
+    """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it.
+
+    ``unreachable``: the error for an endpoint that cannot be reached or stops answering mid-call
+    (the target decides: on the local target that is the emulator failing, exit 5, not AWS refusing).
+    """
     try:
         yield
     except ClientError as exc:
         code = code_of(exc)
+        if code == LOCAL_STORAGE_CODE:
+            raise LocalTargetError(f"Could not {doing}: {message_of(exc)}") from exc
         if is_missing(exc):
             raise NotFoundError(f"Could not {doing}: {message_of(exc)}") from exc
         if code in _DENIED:
@@ -68,7 +80,10 @@ def translate(doing: str, unreachable_hint: str = " Check your network and --reg
     except NoRegionError as exc:
         raise UsageError(f"Could not {doing}: no region. Pass --region or set AWS_REGION.") from exc
     except EndpointConnectionError as exc:
-        raise AwsError(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}."
-                       f"{unreachable_hint}") from exc
+        raise unreachable(f"Could not {doing}: cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}."
+                          f"{unreachable_hint}") from exc
+    except (ConnectionClosedError, ReadTimeoutError, ResponseStreamingError) as exc:
+        raise unreachable(f"Could not {doing}: {exc.kwargs.get('endpoint_url', 'the endpoint')} stopped answering "
+                          f"({type(exc).__name__}).{unreachable_hint}") from exc
     except BotoCoreError as exc:
         raise AwsError(f"Could not {doing}: {exc}") from exc

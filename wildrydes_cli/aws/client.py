@@ -63,7 +63,8 @@ class Aws:
 
     def translate(self, doing: str):
         """Turn boto errors raised while ``doing`` into project errors that name a fix."""
-        return translate(doing, unreachable_hint=self.target.unreachable_hint)
+        return translate(doing, unreachable_hint=self.target.unreachable_hint,
+                         unreachable=self.target.unreachable_error)
 
     # -- identity -----------------------------------------------------------------
     def account_id(self) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.errors import AwsError, LocalTargetError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class AwsTarget:
     stack_timeout_s = 1800.0
     stack_stuck_hint = "check its events in the CloudFormation console"
     unreachable_hint = " Check your network and --region."
+    unreachable_error = AwsError
     # Creating a bucket and a role in someone's account is never done unasked.
     may_bootstrap = False
     # Credentials can belong to any account: state and locks are kept per account (accounts.bind).
@@ -72,7 +73,10 @@ class LocalTarget:
     # The emulator is synchronous but never rolls a failed resource back: give up soon.
     stack_timeout_s = 30.0
     stack_stuck_hint = "`wildrydes local stop` and start again to reset the emulator"
-    unreachable_hint = " Is the local emulator running? Try `wildrydes local status`."
+    unreachable_hint = (" The local emulator is not answering: `wildrydes local status` says whether it runs (its "
+                        "log says why it stopped), and `wildrydes local start` starts it again.")
+    # The emulator failing is the local target's error (exit 5), not AWS refusing (exit 4).
+    unreachable_error = LocalTargetError
     may_bootstrap = True
     # One account (moto's); its state files keep their account-less names.
     fixed_account: str | None = "local"

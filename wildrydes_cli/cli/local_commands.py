@@ -23,16 +23,20 @@ def local_group() -> None:
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
 @click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
                                             "models, stacks, functions, APIs, log events).")
+@click.option("--recover", is_flag=True, help="When what the local target keeps is damaged (start refuses, exit 5): "
+                                              "start with every intact record, set the damage aside beside it, "
+                                              "and say what could not be kept.")
 @click.pass_context
-def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool) -> None:
+def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool, recover: bool) -> None:
     """Start the emulator daemon (S3, CloudFormation, Lambda, API Gateway, IAM, STS + execute-api).
 
     What you made on the local target before is restored (same API ids, so old invoke URLs answer).
+    If it is damaged, start refuses and names the file: `--recover` or `wildrydes local reset`.
     """
     from wildrydes_cli.local import daemon
     from wildrydes_cli.state_dir import require_writable
     require_writable(settings_of(ctx).state_dir)
-    _local_result(ctx, lambda settings: daemon.start(settings, port, fresh=fresh))
+    _local_result(ctx, lambda settings: daemon.start(settings, port, fresh=fresh, recover=recover))
 
 
 @local_group.command("stop")

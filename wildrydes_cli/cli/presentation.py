@@ -238,7 +238,28 @@ def local_status(console: Console, status: LocalDaemonResult) -> None:
         return
     if verb == "start":
         console.line("Emulator is already running." if status.already_running else "Emulator started.")
+    if status.recovery:
+        _recovery(console, status.recovery)
     console.fields({"pid": status.pid, "endpoint_url": status.endpoint_url, "log_file": status.log_file})
+
+
+def _recovery(console: Console, recovery: dict) -> None:
+    """``local start --recover``: what was kept, what was set aside and where, what may be missing now."""
+    ranges = recovery.get("damaged_ranges") or []
+    dropped = recovery.get("dropped_records") or []
+    console.line(f"Recovered the journal {recovery.get('journal')}: kept {recovery.get('kept_records')} records.")
+    if ranges:
+        where = ", ".join(f"{size} bytes at byte {offset}" for offset, size in ranges[:5])
+        console.line(f"Set aside damaged bytes: {where}{' ...' if len(ranges) > 5 else ''}.")
+    for text in dropped[:10]:
+        console.line(f"Set aside the record {text}.")
+    for text in (recovery.get("probably_lost") or [])[:10]:
+        console.line(f"Probably lost: {text}")
+    if recovery.get("header_rebuilt"):
+        console.line("Rebuilt the journal's lost header record from the records' own seeds.")
+    if recovery.get("set_aside"):
+        console.line(f"The set-aside bytes are in {recovery['set_aside']} (nothing was deleted). Check what you "
+                     "expect to find, and make again what is missing.")
 
 
 def local_compact(console: Console, result: LocalCompactResult) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from wildrydes_cli import deployment_record, layout, modelcheck
+from wildrydes_cli import deployment_record, layout, modelcheck, state_dir
 from wildrydes_cli.aws import checks, settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
@@ -144,7 +144,8 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
     with console.step(f"Package the {plan.engine} function for {runtime}{first}") as note:
-        package = packaging.build(plan.engine, settings.state_dir / "packages")
+        with state_dir.writing(settings.state_dir / "packages", "the function package"):
+            package = packaging.build(plan.engine, settings.state_dir / "packages")
         note["detail"] = f"{package.size / 1024:.0f} KB zip, {len(package.files)} files"
     with console.step(f"Upload s3://{plan.bucket}/{package.key}") as note:
         code_key, uploaded = packaging.upload(aws, plan.bucket, package)
@@ -185,7 +186,14 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
         model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
         deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    deployment_record.save(settings, recorded, current=plan.stack)
+    try:
+        deployment_record.save(settings, recorded, current=plan.stack)
+    except UsageError as exc:   # made, but not recorded: say what exists and both ways on
+        raise UsageError(
+            f"Deployed stack {plan.stack} (function {function_name}, API {api_id}, invoke URL {url}), but {exc} "
+            f"Free space in {settings.state_dir} (or fix its permissions), then run `wildrydes deploy` again to "
+            "record it (it finds the stack and changes nothing else), or `wildrydes cleanup` to remove it (it "
+            "finds the stack by its name).") from None
     return DeployResult(
         stack=plan.stack, stack_action=outcome, target=settings.target, region=settings.region,
         bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),

@@ -51,8 +51,11 @@ def held(path: Path, timeout: float = 900.0, poll: float = 1.0,
                 on_wait(f"Waiting for another wildrydes deploy ({holder}) to finish")
             sleep(poll)
             waited += poll
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}".encode())
+        try:   # who holds it, for a waiting deploy's message: the lock itself is the flock
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}".encode())
+        except OSError as exc:
+            LOG.debug("could not note the holder in %s: %s", path, exc)
         yield
     finally:
         os.close(fd)   # closing releases the flock

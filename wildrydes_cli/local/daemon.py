@@ -104,12 +104,18 @@ def _log_tail(path, lines: int = 15) -> str:
 
 
 def start(settings: Settings, port: int | None = None, *, timeout: float = START_TIMEOUT,
-          sleep: Callable[[float], None] = time.sleep, fresh: bool = False) -> LocalDaemonResult:
+          sleep: Callable[[float], None] = time.sleep, fresh: bool = False, recover: bool = False) -> LocalDaemonResult:
     """Start the daemon, or report the one already running.
 
     ``fresh`` erases the journal first (the daemon then starts empty); refused
-    while a daemon runs, since it would keep its state in memory.
+    while a daemon runs, since it would keep its state in memory. ``recover``
+    starts from every intact record of a damaged journal (the daemon sets the
+    damage aside and the result says what); without it a damaged journal is a
+    LocalTargetError naming the file, the offset and both ways out.
     """
+    if fresh and recover:
+        raise UsageError("--fresh erases everything the local target keeps and --recover keeps every intact "
+                         "record: choose one.")
     explicit_port = port
     port = daemon_files.resolve_port(port, settings.local_port)
     daemon_files.resolve_workers(default=1)  # validate only: a bad value is the user's error now, not a dead daemon later
@@ -137,10 +143,13 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                 f"`wildrydes local start --port N` or {daemon_files.PORT_ENV}=N.")
         log_path = daemon_files.log_file(settings.state_dir)
         daemon_files.private_dir(log_path.parent)
+        refusal, recovered = (daemon_files.refusal_file(settings.state_dir),
+                              daemon_files.recovery_file(settings.state_dir))
+        daemon_files.take_note(refusal), daemon_files.take_note(recovered)   # an earlier start's
         with daemon_files.open_private(log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", daemon_files.SERVER_MODULE, "--port", str(port),
-                 "--state-dir", str(settings.state_dir)],
+                 "--state-dir", str(settings.state_dir)] + (["--recover"] if recover else []),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True, cwd=str(log_path.parent),
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -148,15 +157,27 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
+                reason = daemon_files.take_note(refusal)
+                if reason:
+                    raise LocalTargetError(f"The emulator did not start: {reason}")
                 raise LocalTargetError(
                     f"The emulator exited during start-up (code {code}). Last lines of {log_path}:\n"
                     f"{_log_tail(log_path)}")
             state = daemon_files.read_state(settings.state_dir)
             if state is not None and state.pid == proc.pid and healthy(state, timeout=1.0):
-                return _running("start", state, stale_pid=stale)
+                return _running("start", state, stale_pid=stale, recovery=_recovery(recovered))
             sleep(0.05)
         _kill(proc.pid, proc)
         raise LocalTargetError(f"The emulator did not become ready within {timeout:.0f} s; see {log_path}.")
+
+
+def _recovery(path) -> dict | None:
+    """What the daemon's ``--recover`` kept and set aside, as it wrote it (None: nothing was damaged)."""
+    text = daemon_files.take_note(path)
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return {"report": text}
 
 
 def _reap(pid: int, proc: subprocess.Popen | None = None) -> None:

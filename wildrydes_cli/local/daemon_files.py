@@ -86,6 +86,38 @@ def log_file(state_dir: Path) -> Path:
     return local_dir(state_dir) / "daemon.log"
 
 
+def refusal_file(state_dir: Path) -> Path:
+    """Why the daemon refused to start (a damaged journal, a full disk): written by it, shown by ``start``."""
+    return local_dir(state_dir) / "start-refused.txt"
+
+
+def recovery_file(state_dir: Path) -> Path:
+    """What ``local start --recover`` kept and set aside (JSON): written by the daemon, shown by ``start``."""
+    return local_dir(state_dir) / "start-recovered.json"
+
+
+def write_note(path: Path, text: str) -> None:
+    """Write a small 0600 file atomically (best effort: the daemon logs the same)."""
+    try:
+        private_dir(path.parent)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open_private(tmp, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        LOG.error("cannot write %s: %s", path, exc)
+
+
+def take_note(path: Path) -> str | None:
+    """Read and remove a note the daemon left (None when there is none)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    path.unlink(missing_ok=True)
+    return text
+
+
 def read_state(state_dir: Path) -> DaemonState | None:
     """The recorded state, or None when there is none (or it is unreadable)."""
     path = state_file(state_dir)

@@ -36,7 +36,7 @@ from urllib.parse import unquote
 
 from wildrydes_cli import __version__
 from wildrydes_cli.local import daemon_files
-from wildrydes_cli.local.awsapi import auth, moto_backends, persist, wsgi
+from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -109,8 +109,33 @@ class Emulator:
         self.runner.shutdown()
 
 
-async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None) -> None:
-    """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
+class StartRefused(Exception):
+    """The daemon does not start: what the user keeps cannot be used as it is (the message says how to go on)."""
+
+
+def _start_state(state_dir: Path, port: int, recover: bool) -> tuple[persist.Persistence, kept_logs.LogStore | None]:
+    """The journal replayed and the kept log events restored, or StartRefused naming the file and the way out."""
+    try:
+        persistence = persist.open_persistence(state_dir, port, recover=recover)
+    except journal.JournalDamaged as exc:
+        raise StartRefused(str(exc)) from exc
+    except journal.JournalError as exc:
+        raise StartRefused(f"{exc}. Fix that (free space, permissions) and start again; `wildrydes local reset` "
+                           "erases everything the local target keeps.") from exc
+    try:
+        log_store = open_log_store(state_dir, persistence)   # after the replay: the groups' stacks exist again
+    except OSError as exc:
+        raise StartRefused(f"The kept log events in {kept_logs.store_dir(state_dir)} cannot be read: {exc}. Fix that "
+                           "and start again; `wildrydes local reset` erases everything the local target keeps.") from exc
+    recovery = persistence.stats.recovery if persistence.stats is not None else None
+    if recovery is not None:
+        daemon_files.write_note(daemon_files.recovery_file(state_dir), json.dumps(recovery))
+    return persistence, log_store
+
+
+async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None,
+                recover: bool = False) -> None:
+    """Bind, record state, serve until SIGTERM/SIGINT, clean up (StartRefused: the saved state is not usable)."""
     wsgi.moto_app()  # import moto before we announce readiness
     credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
@@ -124,8 +149,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                                         reuse_address=True, backlog=1024)
     bound = server.sockets[0].getsockname()[1]
     # Replay the journal before anyone is served: blocking the loop here keeps connections in the backlog.
-    persistence = persist.open_persistence(state_dir, bound)
-    log_store = open_log_store(state_dir, persistence)   # after the replay: the groups' stacks exist again
+    persistence, log_store = _start_state(state_dir, bound, recover)
     # moto's modules and the replayed state are long-lived: moved out of the collector's
     # generations, a full collection no longer walks them; and collections run less often
     # (requests allocate little that forms cycles). Measured: p99 under load fell from ~90 ms.
@@ -141,9 +165,13 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    daemon_files.write_state(state_dir, daemon_files.DaemonState(pid=os.getpid(), port=bound,
-                                                   log_file=str(daemon_files.log_file(state_dir)),
-                                                   started_at=time.time(), version=__version__))
+    try:
+        daemon_files.write_state(state_dir, daemon_files.DaemonState(pid=os.getpid(), port=bound,
+                                                       log_file=str(daemon_files.log_file(state_dir)),
+                                                       started_at=time.time(), version=__version__))
+    except OSError as exc:
+        raise StartRefused(f"cannot write {daemon_files.state_file(state_dir)}: {exc.strerror or exc}; free space "
+                           "there (or fix its permissions) and start again") from exc
     LOG.info("wildrydes emulator %s listening on http://%s:%d (pid %d); %s, at most %d connections",
              __version__, daemon_files.HOST, bound, os.getpid(), limits, holder["connections"].cap)
     if ready_hook:
@@ -182,7 +210,7 @@ def open_log_store(state_dir: Path, persistence: persist.Persistence) -> kept_lo
     def put(account_id: str, region: str, group: str, stream: str, events: list[dict]) -> None:
         moto_backends.restore_log_events(account_id, region, group, stream, events, LogSink.MAX_EVENTS_PER_STREAM)
 
-    kept_logs.restore(store, put)
+    kept_logs.restore(store, put, moto_backends.log_groups())
     return store
 
 
@@ -206,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wildrydes-emulator")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--recover", action="store_true", help="start with every intact journal record")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -216,7 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         LOG.error("%s", exc)
         return 2
     try:
-        _run(serve(args.port, args.state_dir, limits=limits))
+        _run(serve(args.port, args.state_dir, limits=limits, recover=args.recover))
+    except StartRefused as exc:
+        LOG.error("not starting: %s", exc)
+        daemon_files.write_note(daemon_files.refusal_file(args.state_dir), str(exc))
+        return 4
     except OSError as exc:
         LOG.error("cannot listen on %s:%d: %s", daemon_files.HOST, args.port, exc)
         return 3

@@ -12,6 +12,5 @@ def iter_records(directory: Path) -> Iterator[dict]:
     path = Path(directory) / JOURNAL_NAME
     if not path.exists():
         return
-    frames, _ = scan(path.read_bytes())
-    for _, meta, _ in frames:
+    for _, meta, _ in scan(path.read_bytes()).frames:
         yield meta

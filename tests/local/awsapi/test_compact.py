@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from journal_records import iter_records
 
-from wildrydes_cli.local.awsapi import compact, persist
+from wildrydes_cli.local.awsapi import compact, persist, s3_uploads
 from wildrydes_cli.local.awsapi import journal as jn
 from wildrydes_cli.local.http import HttpRequest
 
@@ -149,7 +149,7 @@ class Live:
         created = self.p.call(req("POST", f"/{bucket}/{key}?uploads"), 0)
         if created.status != 200:
             return
-        upload = persist._UPLOAD_ID.search(created.body).group(1).decode()
+        upload = s3_uploads.UPLOAD_ID.search(created.body).group(1).decode()
         part = self.p.call(req("PUT", f"/{bucket}/{key}?partNumber=1&uploadId={upload}", body), 0)
         etag = {k.lower(): v for k, v in part.headers}.get("etag", "")
         if end == "complete":

@@ -58,24 +58,30 @@ def test_a_torn_last_record_is_ignored_and_cut_off_at_every_length(tmp_path):
         assert [m["seq"] for m in iter_records(path)] == [0, 1, 3]
 
 
-def test_a_corrupt_last_record_is_dropped_and_kept_aside(tmp_path):
+def test_a_corrupt_last_record_is_refused_not_dropped(tmp_path):
+    """A flipped byte in the last *whole* record is damage to an acknowledged change, not a torn append:
+    refused, naming the file, the offset and both ways out (it used to be dropped with a warning)."""
     path = tmp_path / "j"
     good = _three_records(path)
     data = bytearray((path / jn.JOURNAL_NAME).read_bytes())
     data[-5] ^= 0xFF  # a flipped byte in the last body: the checksum no longer matches
     (path / jn.JOURNAL_NAME).write_bytes(bytes(data))
-    _, records = _open(path)
-    assert [r.meta["seq"] for r in records] == [0, 1]
-    assert (path / f"{jn.JOURNAL_NAME}.tail-{good}").read_bytes() == bytes(data[good:])
+    with pytest.raises(jn.JournalDamaged) as refused:
+        _open(path)
+    message = str(refused.value)
+    assert str(path / jn.JOURNAL_NAME) in message and f"damaged at byte {good}" in message
+    assert "wildrydes local start --recover" in message and "wildrydes local reset" in message
+    assert (path / jn.JOURNAL_NAME).read_bytes() == bytes(data)      # nothing was cut or rewritten
 
 
-def test_garbage_appended_after_valid_records_is_dropped(tmp_path):
+def test_garbage_after_valid_records_is_refused(tmp_path):
+    """Bytes that are no prefix of a record were not written by an unfinished append: refused."""
     path = tmp_path / "j"
     _three_records(path)
     with open(path / jn.JOURNAL_NAME, "ab") as handle:
         handle.write(b"not a frame at all")
-    _, records = _open(path)
-    assert [r.meta["seq"] for r in records] == [0, 1, 2]
+    with pytest.raises(jn.JournalDamaged, match="0 intact records after it"):
+        _open(path)
 
 
 class _Crash(Exception):

@@ -10,7 +10,7 @@ import pytest
 from journal_records import iter_records
 
 from wildrydes_cli.local.awsapi import journal as jn
-from wildrydes_cli.local.awsapi import persist
+from wildrydes_cli.local.awsapi import persist, s3_uploads
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/{service}/aws4_request, " \
@@ -139,7 +139,8 @@ def test_a_journal_write_failure_is_a_507_naming_the_consequence(tmp_path):
     p.journal._fsync = broken
     response = p.call(req("PUT", "/b"), 0)
     assert response.status == 507
-    assert b"will not survive a restart" in response.body
+    assert b"<Code>LocalTargetStorageError</Code>" in response.body   # S3's own error shape
+    assert b"applied this change but could not save it" in response.body and b"No space left" in response.body
     p.close()
 
 
@@ -229,7 +230,7 @@ def test_multipart_upload_ids_are_mapped_on_replay(tmp_path, moto_reset):
     live.replay(0)
     live.call(req("PUT", "/bucket-one"), 0)
     created = live.call(req("POST", "/bucket-one/big?uploads"), 0)
-    upload_id = persist._UPLOAD_ID.search(created.body).group(1).decode()
+    upload_id = s3_uploads.UPLOAD_ID.search(created.body).group(1).decode()
     part = b"p" * (5 * 1024 * 1024)
     etags = []
     for number, data in ((1, part), (2, b"tail")):

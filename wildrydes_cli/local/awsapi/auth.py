@@ -19,29 +19,31 @@ What is checked, as AWS does (and botocore signs; tests use it as the oracle):
   the seed signature is checked, the per-chunk signatures are not;
 - the request time within 15 minutes of ours, the scope's date equal to it;
 - signatures compared with ``hmac.compare_digest``.
+- S3 only: every ``x-amz-*`` header of the request is among the signed ones
+  (else 403 ``AccessDenied`` naming them in ``HeadersNotSigned``, as S3 answers);
+  a presigned URL names each of its ``X-Amz-*`` parameters once (else 400
+  ``AuthorizationQueryParametersError``: two signatures, one checked, is no check).
 Refusals are 403s (400 for a body that does not match its declared hash) with
 the body shape of the service's protocol (S3 XML, query XML, JSON with
-``x-amzn-ErrorType``), so SDKs raise a ClientError with a code, and the message
-says how to get the credentials.
+``x-amzn-ErrorType``: ``aws_errors.py``), so SDKs raise a ClientError with a
+code, and the message says how to get the credentials.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import re
 import time
-import uuid
 from calendar import timegm
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
-from xml.sax.saxutils import escape
 
 from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.local.awsapi import aws_errors
 from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
 from wildrydes_cli.local.http import HttpResponse
 
@@ -57,8 +59,6 @@ LITERAL_PAYLOADS = frozenset({"UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TR
 FIX = 'Sign requests with the local target\'s credentials: run `eval "$(wildrydes local env)"` and retry.'
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _AMZ_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$")
-_JSON_PATH = re.compile(r"^/(\d{4}-\d{2}-\d{2}|restapis|apikeys|domainnames|usageplans|account|clientcertificates|"
-                        r"vpclinks|tags|sdktypes|portals)(/|$)")
 
 # (S3 code, query-protocol code, JSON-protocol code) per reason
 _CODES = {
@@ -69,16 +69,23 @@ _CODES = {
     "skew": ("RequestTimeTooSkewed", "SignatureDoesNotMatch", "InvalidSignatureException"),
     "expired": ("AccessDenied", "SignatureDoesNotMatch", "InvalidSignatureException"),
     "payload": ("XAmzContentSHA256Mismatch", "SignatureDoesNotMatch", "InvalidSignatureException"),
+    "not_signed": ("AccessDenied", "SignatureDoesNotMatch", "InvalidSignatureException"),
+    "query": ("AuthorizationQueryParametersError", "IncompleteSignature", "IncompleteSignatureException"),
 }
+_STATUS = {"payload": 400, "query": 400}   # every other refusal is a 403
+_QUERY_AUTH = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+                         "X-Amz-Signature", "X-Amz-Security-Token"})
 
 
 class Refused(Exception):
     """Why a request is not let through: a reason key of ``_CODES`` and a message for the caller."""
 
-    def __init__(self, reason: str, message: str, service: str | None = None):
+    def __init__(self, reason: str, message: str, service: str | None = None,
+                 s3_extra: dict[str, str] | None = None):
         super().__init__(message)
         self.reason = reason
         self.service = service  # from the credential scope, when the request got that far
+        self.s3_extra = s3_extra
 
 
 def _split_pairs(text: str, sep: str) -> dict[str, str]:
@@ -189,7 +196,7 @@ class Gate:
             return None
         except Refused as exc:
             self._log_refusal(request, exc)
-            return error_response(request, exc.service, exc.reason, str(exc))
+            return error_response(request, exc.service, exc.reason, str(exc), exc.s3_extra)
 
     def _log_refusal(self, request, exc: Refused) -> None:
         start, count = self._log_window
@@ -228,6 +235,7 @@ class Gate:
             LOG.debug("canonical request:\n%s", canonical)
             raise Refused("signature", "The request signature we calculated does not match the signature you "
                                        "provided. Check your secret access key and signing method. " + FIX)
+        _check_all_amz_headers_signed(request, s)
         declared = request.header("x-amz-content-sha256")
         if (declared is not None and _HEX64.match(declared)
                 and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
@@ -256,6 +264,10 @@ def parse_signature(request) -> SignedRequest:
     authorization = request.header("authorization")
     query = request.query
     if authorization is None and "X-Amz-Signature=" in query:
+        names = [unquote(part.partition("=")[0]) for part in query.split("&")]
+        twice = sorted({n for n in names if n in _QUERY_AUTH and names.count(n) > 1})
+        if twice:   # which one would count? S3 refuses such a URL; so do we
+            raise Refused("query", f"The presigned URL names {twice[0]} more than once; sign it again.")
         fields = {unquote(k): unquote(v) for k, v in _split_pairs(query, "&").items()}
         presigned = True
         algorithm, credential = fields.get("X-Amz-Algorithm", ""), fields.get("X-Amz-Credential", "")
@@ -286,6 +298,19 @@ def parse_signature(request) -> SignedRequest:
                                    "SERVICE/aws4_request, SignedHeaders and Signature. " + FIX)
     access_key, date, region, service = scope[:4]
     return SignedRequest(presigned, fields, access_key, date, region, service, signed, signature, amz_date, query)
+
+
+def _check_all_amz_headers_signed(request, s: SignedRequest) -> None:
+    """S3 refuses a signed request that carries an ``x-amz-*`` header the signature does not cover:
+    such a header (an ACL, metadata, a copy source) would change what the request does unsigned."""
+    if s.service != "s3":
+        return
+    signed = set(s.signed_headers.split(";"))
+    unsigned = sorted({name.lower() for name, _ in request.headers
+                       if name.lower().startswith("x-amz-") and name.lower() not in signed})
+    if unsigned:
+        raise Refused("not_signed", "There were headers present in the request which were not signed",
+                      s3_extra={"HeadersNotSigned": ", ".join(unsigned)[:1024]})
 
 
 def _check_time(s: SignedRequest, now: float) -> None:
@@ -348,34 +373,9 @@ def _payload_hash(request, s: SignedRequest) -> str:
     return hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
 
 
-# -- refusals in the shape of each protocol ------------------------------------------
-def _protocol(request, service: str | None) -> str:
-    if service == "s3":
-        return "s3"
-    content_type = (request.header("content-type") or "").lower()
-    if content_type.startswith("application/x-www-form-urlencoded") or "Action=" in request.query:
-        return "query"
-    if service is None and not _JSON_PATH.match(request.path):
-        return "s3"
-    return "json"
-
-
-def error_response(request, service: str | None, reason: str, message: str) -> HttpResponse:
+# -- refusals in the shape of each protocol (aws_errors.py) ---------------------------
+def error_response(request, service: str | None, reason: str, message: str,
+                   s3_extra: dict[str, str] | None = None) -> HttpResponse:
     """A 403 (400 for a body hash mismatch) that SDKs parse into a ClientError with the right code."""
-    protocol = _protocol(request, service)
-    s3_code, query_code, json_code = _CODES[reason]
-    request_id = str(uuid.uuid4())
-    status = 400 if reason == "payload" else 403
-    if protocol == "json":
-        body = json.dumps({"__type": json_code, "message": message}).encode()
-        return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", json_code),
-                                     ("x-amzn-RequestId", request_id)], body)
-    if protocol == "query":
-        text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
-                f"<Code>{query_code}</Code><Message>{escape(message)}</Message></Error>"
-                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
-        return HttpResponse(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], text.encode())
-    text = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{s3_code}</Code>'
-            f"<Message>{escape(message)}</Message><RequestId>{request_id}</RequestId></Error>")
-    return HttpResponse(status, [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)],
-                        text.encode())
+    return aws_errors.error_response(request, service, _STATUS.get(reason, 403), _CODES[reason], message,
+                                     s3_extra)

@@ -1,4 +1,4 @@
-"""The local target's append-only journal: durable records, torn tails ignored.
+"""The local target's append-only journal: durable records; a torn tail cut, damage refused.
 
 Why a journal of requests rather than snapshots of moto's state: moto's
 backends are plain Python objects with locks, temp files and lazily built
@@ -7,17 +7,27 @@ release; the HTTP requests that built them are moto's public contract. So we
 keep what the user *did* and replay it (see ``persist.py``).
 
 File format (``<state_dir>/local/journal/journal.bin``, mode 0600): a sequence
-of frames ``MAGIC | u32 payload length | u32 crc32(payload) | payload``; the
-payload is ``u32 meta length | meta (JSON) | inline body``. Bodies larger than
-``BLOB_THRESHOLD`` go to ``blobs/<sha256>`` (content-addressed, so the same
-package uploaded twice is stored once) and the meta names the digest.
+of checksummed frames (``journal_format.py``); a frame's payload is its meta
+(JSON) and its body. Bodies larger than ``BLOB_THRESHOLD`` go to
+``blobs/<sha256>`` (content-addressed, so the same package uploaded twice is
+stored once: an existing blob is reused only after its bytes are checked
+against its name, else written anew) and the meta names the digest.
 
 Durability order: a blob is written to a temp file, fsynced, renamed and its
 directory fsynced *before* the frame that names it is appended; each frame is
-fsynced before ``append`` returns. A crash therefore leaves at worst an
-unreferenced blob (or its temp file) or a torn last frame, which
-``Journal.open`` removes (the frame is truncated away, so later frames follow
-a valid one).
+fsynced before ``append`` returns. A failed append (a full disk) cuts the file
+back to its last whole frame, so later appends never follow a partial one.
+
+At ``open``: a torn last frame (a crash mid-append: never acknowledged) is cut
+off and its bytes set aside as ``journal.bin.tail-<offset>``; *damage* (a frame
+that does not check out with intact frames after it, or a damaged last frame)
+is refused with ``JournalDamaged``, naming the file and the offset, unless
+``recover`` is asked: then ``journal_recovery.py`` keeps every intact record,
+sets the damaged bytes (and the records whose blob is missing or damaged) aside
+as ``journal.bin.damaged-<offset>``, and rewrites the journal with the rest.
+Set-aside files are 0600 and never overwrite one another. Blobs that no intact
+record names are removed at ``open`` (what a crash between a blob and its frame
+leaves), except those a set-aside file names.
 
 Compaction (``compact.py`` decides, ``Journal.rewrite`` swaps the file) writes
 the kept records to a new file, fsyncs and renames it over the journal, and
@@ -28,25 +38,24 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import logging
 import os
-import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wildrydes_cli import faults
+from wildrydes_cli.local.awsapi.journal_format import Scan, digests_named, encode_frame, scan
 from wildrydes_cli.state_dir import remove_tree
 
 LOG = logging.getLogger(__name__)
 
-MAGIC = b"WRJ1"
-_FRAME = struct.Struct(">4sII")
-_META = struct.Struct(">I")
 BLOB_THRESHOLD = 256 * 1024
-MAX_META_BYTES = 16 * 1024 * 1024
 JOURNAL_NAME = "journal.bin"
+SET_ASIDE_KINDS = ("tail", "damaged")
+WAYS_OUT = ("Ways out: `wildrydes local start --recover` starts with every intact record and sets what is "
+            "damaged aside beside the journal (nothing is deleted); `wildrydes local reset` erases everything "
+            "the local target keeps.")
 
 
 def journal_dir(state_dir: Path) -> Path:
@@ -74,6 +83,9 @@ class Record:
             raise JournalError(f"journal record at {self.offset} names a missing or damaged blob {digest}: "
                                f"{exc}") from exc
 
+    def describe(self) -> str:
+        return f"{self.meta.get('method', self.meta.get('kind', '?'))} {str(self.meta.get('target', ''))[:200]}"
+
 
 def read_blob(blobs: Path, digest: str) -> bytes:
     data = (blobs / digest).read_bytes()
@@ -82,8 +94,29 @@ def read_blob(blobs: Path, digest: str) -> bytes:
     return data
 
 
+def blob_intact(path: Path, digest: str, size: int | None = None) -> bool:
+    """Whether the file holds exactly the bytes its name (their SHA-256) promises; read in chunks."""
+    try:
+        if size is not None and path.stat().st_size != size:
+            return False
+        sha = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                sha.update(chunk)
+    except OSError:
+        return False
+    return sha.hexdigest() == digest
+
+
 class JournalError(Exception):
-    """The journal cannot be written (disk full, permissions): the change is not durable."""
+    """The journal cannot be opened or written (disk full, permissions): the change is not durable."""
+
+
+class JournalDamaged(JournalError):
+    """The journal holds damage: starting with what reads back would leave out acknowledged changes."""
+
+    def __init__(self, what: str):
+        super().__init__(f"{what}. Starting would leave out changes you made. {WAYS_OUT}")
 
 
 def _fsync_dir(path: Path, fsync: Callable[[int], None]) -> None:
@@ -100,41 +133,13 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def encode_frame(meta: dict, body: bytes = b"") -> bytes:
-    meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
-    payload = _META.pack(len(meta_bytes)) + meta_bytes + body
-    return _FRAME.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
-
-
-def scan(data: bytes) -> tuple[list[tuple[int, dict, bytes]], int]:
-    """(offset, meta, inline body) of every intact frame, and the length of the valid prefix.
-
-    Stops at the first frame that is short, has a bad magic or checksum, or
-    whose meta is not JSON: everything from there on is a torn tail.
-    """
-    frames = []
-    pos = 0
-    while pos + _FRAME.size <= len(data):
-        magic, length, crc = _FRAME.unpack_from(data, pos)
-        start = pos + _FRAME.size
-        end = start + length
-        if magic != MAGIC or end > len(data) or length < _META.size:
-            break
-        payload = data[start:end]
-        if zlib.crc32(payload) != crc:
-            break
-        (meta_len,) = _META.unpack_from(payload, 0)
-        if meta_len > min(MAX_META_BYTES, length - _META.size):
-            break
-        try:
-            meta = json.loads(payload[_META.size:_META.size + meta_len])
-        except ValueError:
-            break
-        if not isinstance(meta, dict):
-            break
-        frames.append((pos, meta, payload[_META.size + meta_len:]))
-        pos = end
-    return frames, pos
+def _where(found: Scan) -> str:
+    (start, end), more = found.damaged[0], len(found.damaged) - 1
+    after = sum(1 for offset, _, _ in found.frames if offset >= end)
+    text = f"damaged at byte {start} ({end - start} bytes that are not an intact record"
+    if more:
+        text += f"; and {more} more place{'s' if more > 1 else ''}"
+    return text + f"; {after} intact record{'s' if after != 1 else ''} after it)"
 
 
 class Journal:
@@ -146,18 +151,19 @@ class Journal:
         self.path = self.directory / JOURNAL_NAME
         self._fsync = fsync
         self._fd: int | None = None
+        self._size = 0              # the file ends here after the last whole frame
+        self._cut_pending = False   # a failed append left bytes after ``_size``: cut them first
+        self.opened: tuple[bytes, Scan] | None = None    # what ``open(recover=True)`` read, for the recovery
 
     # --- opening and reading ----------------------------------------------------------------
-    def open(self) -> list[Record]:
-        """Create the directory (0700) and file (0600) if needed; return the intact records.
-
-        A torn or corrupt tail is cut off (the tail is kept beside the
-        journal as ``journal.bin.tail-<offset>`` for inspection).
-        """
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.blobs.mkdir(exist_ok=True, mode=0o700)
-        os.chmod(self.directory, 0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    def _open_locked(self) -> int:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.blobs.mkdir(exist_ok=True, mode=0o700)
+            os.chmod(self.directory, 0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot open the journal {self.path}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # one writer, even across state-file mishaps
             if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
@@ -167,31 +173,95 @@ class Journal:
         except OSError as exc:
             os.close(fd)
             raise JournalError(f"{self.path} is in use by another emulator process") from exc
-        os.fchmod(fd, 0o600)
-        for stale in self.directory.glob(f".{JOURNAL_NAME}.*.compact"):
-            LOG.info("journal: removing %s, left by a compaction that did not finish", stale.name)
-            stale.unlink(missing_ok=True)
-        with open(self.path, "rb") as handle:
-            data = handle.read()
-        frames, valid = scan(data)
-        if valid < len(data):
-            tail = data[valid:]
-            kept = self.directory / f"{JOURNAL_NAME}.tail-{valid}"
-            LOG.warning("journal %s: dropping %d bytes after offset %d (a torn or corrupt last record; "
-                        "kept as %s)", self.path, len(tail), valid, kept.name)
-            kept.write_bytes(tail)
+        return fd
+
+    def open(self, recover: bool = False) -> list[Record]:
+        """Create the directory (0700) and file (0600) if needed; return the intact records.
+
+        A torn tail is cut off (set aside beside the journal); damage raises
+        ``JournalDamaged`` unless ``recover`` (see the module docstring).
+        """
+        fd = self._open_locked()
+        try:
+            os.fchmod(fd, 0o600)
+            for stale in self.directory.glob(f".{JOURNAL_NAME}.*.compact"):
+                LOG.info("journal: removing %s, left by a compaction that did not finish", stale.name)
+                stale.unlink(missing_ok=True)
+            with open(self.path, "rb") as handle:
+                data = handle.read()
+            found = scan(data)
+            if found.damaged and not recover:
+                raise JournalDamaged(f"The local target's journal {self.path} is {_where(found)}")
+            if found.torn_at is not None:
+                self._cut_torn_tail(fd, data, found.torn_at)
+            self._fd, self._size = fd, found.torn_at if found.torn_at is not None else len(data)
+        except BaseException:
+            os.close(fd)
+            raise
+        records = [Record(meta, inline, offset, self.blobs) for offset, meta, inline in found.frames]
+        if recover:   # journal_recovery.recover sets the damage aside first, then drops blobs
+            self.opened = (data, found)
+            return records
+        self._drop_unreferenced_blobs({r.meta.get("blob") for r in records})
+        return records
+
+    def _cut_torn_tail(self, fd: int, data: bytes, valid: int) -> None:
+        """A crash mid-append left part of a frame (never acknowledged): set it aside, cut it off."""
+        tail = data[valid:]
+        kept = self.set_aside(tail, "tail", valid) if tail.strip(b"\0") else None
+        LOG.warning("journal %s: dropping %d bytes after offset %d (the last record, left unfinished by a "
+                    "crash: it was never acknowledged)%s", self.path, len(tail), valid,
+                    f"; kept as {kept.name}" if kept else "")
+        faults.point("journal-tail-set-aside")
+        try:
             os.ftruncate(fd, valid)
             self._fsync(fd)
-        self._fd = fd
-        self._drop_unreferenced_blobs({meta.get("blob") for _, meta, _ in frames})
-        return [Record(meta, inline, offset, self.blobs) for offset, meta, inline in frames]
+        except OSError as exc:
+            raise JournalError(f"cannot cut the unfinished last record off {self.path}: {exc}") from exc
+
+    def set_aside(self, data: bytes, kind: str, offset: int) -> Path:
+        """Write ``data`` durably to a new 0600 file beside the journal; never overwrites an earlier one."""
+        base = self.directory / f"{JOURNAL_NAME}.{kind}-{offset}"
+        for n in range(10_000):
+            path = base if n == 0 else base.with_name(f"{base.name}.{n}")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise JournalError(f"cannot set aside {len(data)} bytes of {self.path} in {path}: {exc}") from exc
+            try:
+                _write_all(fd, data)
+                self._fsync(fd)
+            except OSError as exc:
+                raise JournalError(f"cannot set aside {len(data)} bytes of {self.path} in {path}: {exc}") from exc
+            finally:
+                os.close(fd)
+            _fsync_dir(self.directory, self._fsync)
+            return path
+        raise JournalError(f"too many set-aside files beside {self.path}")
+
+    def set_aside_files(self) -> list[Path]:
+        return sorted(p for kind in SET_ASIDE_KINDS for p in self.directory.glob(f"{JOURNAL_NAME}.{kind}-*"))
+
+    def _protected(self) -> set[str]:
+        """Blobs that bytes set aside name: never removed (the user may want them back)."""
+        named: set[str] = set()
+        for path in self.set_aside_files():
+            try:
+                named |= digests_named(path.read_bytes())
+            except OSError as exc:
+                LOG.warning("journal: cannot read %s (%s); keeping every blob", path.name, exc)
+                return {p.name for p in self.blobs.iterdir()}
+        return named
 
     def _drop_unreferenced_blobs(self, referenced: set) -> int:
         """Temp files and blobs no intact record names: what a crash between blob and record leaves,
         and what a compaction frees (``drop_unreferenced_blobs``). Returns the bytes removed."""
         freed = 0
+        protected = self._protected()
         for path in self.blobs.iterdir():
-            if path.name not in referenced:
+            if path.name not in referenced and path.name not in protected:
                 LOG.info("journal: removing unreferenced %s", path.name)
                 freed += path.stat().st_size
                 path.unlink(missing_ok=True)
@@ -233,13 +303,15 @@ class Journal:
                     chunk, pending = [], 0
             _write_all(fd, b"".join(chunk))
             self._fsync(fd)
+            faults.point("rewrite-before-rename")
             os.replace(tmp, self.path)
         except BaseException:
             os.close(fd)
             tmp.unlink(missing_ok=True)
             raise
-        old, self._fd = self._fd, fd
+        old, self._fd, self._size, self._cut_pending = self._fd, fd, offset, False
         os.close(old)
+        faults.point("rewrite-after-rename")
         try:
             _fsync_dir(self.directory, self._fsync)
         except OSError as exc:  # the rename may not be durable yet: either file is a valid journal
@@ -247,41 +319,72 @@ class Journal:
         return out
 
     # --- appending ----------------------------------------------------------------------------
-    def _write_blob(self, body: bytes) -> str:
+    def _write_blob(self, body: bytes) -> tuple[str, bool]:
+        """The body's digest, its blob durable on disk; True when this call wrote it."""
         digest = hashlib.sha256(body).hexdigest()
         final = self.blobs / digest
         if final.exists():
-            return digest
+            if blob_intact(final, digest, len(body)):
+                return digest, False
+            LOG.warning("journal: blob %s does not match its name (damaged): writing it anew", digest)
         tmp = self.blobs / f".{digest}.{os.getpid()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, body)
             self._fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
         os.replace(tmp, final)
         _fsync_dir(self.blobs, self._fsync)
-        return digest
+        return digest, True
+
+    def _cut_back(self) -> None:
+        """Cut the file back to its last whole frame (after a failed append), durably."""
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._size)
+            self._fsync(self._fd)
+        except OSError as exc:
+            raise JournalError(f"cannot cut {self.path} back to its last whole record: {exc}") from exc
+        self._cut_pending = False
 
     def append(self, meta: dict, body: bytes = b"") -> None:
-        """Write one record durably (blob first, then the frame, each fsynced) or raise JournalError."""
+        """Write one record durably (blob first, then the frame, each fsynced) or raise JournalError.
+
+        On failure the file is cut back to its last whole frame (or, when even that
+        fails, before the next append), so no later record ever follows a partial one.
+        """
         if self._fd is None:
             raise JournalError("journal is not open")
+        if self._cut_pending:
+            self._cut_back()
+        wrote_blob = None
         try:
             meta = dict(meta)
             if len(body) > BLOB_THRESHOLD:
-                meta["blob"] = self._write_blob(body)
+                meta["blob"], created = self._write_blob(body)
+                wrote_blob = meta["blob"] if created else None
                 frame = encode_frame(meta)
             else:
                 frame = encode_frame(meta, body)
-            view = memoryview(frame)
-            while view:
-                view = view[os.write(self._fd, view):]
+            self._cut_pending = True
+            _write_all(self._fd, frame)
             self._fsync(self._fd)
         except OSError as exc:
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+            reason = exc.strerror or str(exc)
+            if self._cut_pending:
+                try:
+                    self._cut_back()
+                except JournalError as cut:
+                    LOG.error("%s; the next change will try again first", cut)
+            if wrote_blob and not self._cut_pending:   # no frame names it now
+                (self.blobs / wrote_blob).unlink(missing_ok=True)
+            raise JournalError(f"cannot write the journal {self.path}: {reason}") from exc
+        self._size += len(frame)
+        self._cut_pending = False
 
     def close(self) -> None:
         if self._fd is not None:

@@ -216,6 +216,14 @@ def log_group_exists(account_id: str, region: str, group: str) -> bool:
     return backend is not None and group in backend.groups
 
 
+def log_groups() -> list[tuple[str, str, str]]:
+    """(account, region, group) of every log group moto holds (to name a kept-events file whose header is damaged)."""
+    from moto.logs.models import logs_backends
+
+    return [(account_id, region, group) for account_id, per_account in list(dict.items(logs_backends))
+            for region, backend in list(dict.items(per_account)) for group in list(backend.groups)]
+
+
 # --- persistence (journal replay, persist.py / replay_s3.py) ---------------------------
 
 def seed_ids(seed: int | None) -> None:
@@ -250,4 +258,35 @@ def put_s3_object(access_key: str, region: str, bucket_name: str, key_name: str,
     if checksum_algorithm:
         key.checksum_algorithm = checksum_algorithm
     backend.put_object_tagging(key, {})
+    return True
+
+
+def _s3_bucket(access_key: str, region: str, bucket_name: str) -> Any | None:
+    """moto's bucket as the account of ``access_key`` sees it (without creating a backend), or None."""
+    import os
+
+    from moto.iam.models import get_account_id_from
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    account = os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+    per_account = dict.get(s3_backends, account)
+    backend = dict.get(per_account, get_partition(region)) if per_account is not None else None
+    return backend.buckets.get(bucket_name) if backend is not None else None
+
+
+def s3_upload_exists(access_key: str, region: str, bucket_name: str, upload_id: str) -> bool | None:
+    """Whether the bucket holds this multipart upload; None when there is no such bucket."""
+    bucket = _s3_bucket(access_key, region, bucket_name)
+    return None if bucket is None else upload_id in bucket.multiparts
+
+
+def rename_s3_upload(access_key: str, region: str, bucket_name: str, current: str, wanted: str) -> bool:
+    """Give a multipart upload another id (the one it had before a restart); False when it is not there."""
+    bucket = _s3_bucket(access_key, region, bucket_name)
+    if bucket is None or current not in bucket.multiparts:
+        return False
+    upload = bucket.multiparts.pop(current)
+    upload.id = wanted
+    bucket.multiparts[wanted] = upload
     return True

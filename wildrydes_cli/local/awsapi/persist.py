@@ -19,7 +19,26 @@ ids of a wiped one (an old invoke URL must not reach a new API).
 
 One id is not drawn from ``mock_random``: S3 multipart upload ids use
 ``os.urandom``. The record of a CreateMultipartUpload keeps the id moto gave,
-and replay maps it to the new one in the later UploadPart/Complete requests.
+and the replay gives the upload that id back (``s3_uploads.py``), so a client
+uploading parts across a restart goes on with the id it holds.
+
+A change that cannot be saved (a full disk) is answered 507 in the protocol's
+own error shape (``aws_errors.py``): moto has applied it, so it is kept in
+memory and saved before the next change, and until that succeeds every further
+change is refused (507, nothing applied). The journal is cut back to its last
+whole record after a failed append (``journal.py``), so nothing acknowledged
+ever sits behind a partial record; and what the journal holds is always what
+was acknowledged, in order, so the replay can rebuild it.
+
+What is journaled is what moto needs and nothing secret: not the signature
+(of an Authorization header or of a presigned URL, whose query keeps only the
+request's own parameters; its credential scope becomes the header moto routes
+by), not session tokens, not connection headers.
+
+At start a damaged journal (or one whose record names a damaged blob, or one
+without its header record) is refused (``JournalDamaged``: the daemon does not
+start and says why) unless the start asks to recover: then every intact record
+is kept and the header is rebuilt from the records' own seeds.
 
 The journal is compacted before the replay when that pays (``compact.py``:
 records whose effect a later record replaced are dropped).
@@ -38,9 +57,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
-from wildrydes_cli.local.awsapi import compact, replay_s3
+from wildrydes_cli import faults
+from wildrydes_cli.local.awsapi import aws_errors, compact, journal_recovery, replay_s3, s3_uploads
 from wildrydes_cli.local.awsapi import journal as jn
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
@@ -57,8 +77,11 @@ DROP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "expe
                           "authorization"})
 _LAMBDA_INVOKE = re.compile(r"^/\d{4}-\d\d-\d\d/functions/[^/]+/invocations/?$|^/\d{4}-\d\d-\d\d/functions/[^/]+/invoke-async/?$")
 _CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
-_UPLOAD_ID = re.compile(rb"<UploadId>([^<]+)</UploadId>")
 _UPLOAD_ID_QUERY = re.compile(r"(^|&)uploadId=([^&]*)")
+# A presigned URL's authentication: never journaled (its credential scope becomes an Authorization header).
+PRESIGNED_PARAMS = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires",
+                              "x-amz-signedheaders", "x-amz-signature", "x-amz-security-token"})
+NOT_SAVED = ("LocalTargetStorageError",) * 3
 MAX_FORM_SCAN = 1024 * 1024
 
 MotoCall = Callable[[HttpRequest, int, "tuple[str, int] | None"], HttpResponse]
@@ -90,21 +113,38 @@ def is_mutating(request: HttpRequest) -> bool:
     return not (action and (action.startswith(READ_ACTION_PREFIXES) or action in NOT_KEPT_ACTIONS))
 
 
-def journal_headers(headers: list[tuple[str, str]]) -> list[list[str]]:
+def journal_headers(headers: list[tuple[str, str]], credential: str | None = None) -> list[list[str]]:
     """Headers moto needs to redo the request, without secrets.
 
     Authorization keeps only its credential scope (access key id, date,
     region, service): moto routes by the service and picks the account from
     the key; it does not check signatures, and a signature has no business on
-    disk.
+    disk. ``credential``: a presigned URL's, which becomes such a header.
     """
     kept = [[name, value] for name, value in headers if name.lower() not in DROP_HEADERS]
     for name, value in headers:
         if name.lower() == "authorization":
             match = _CREDENTIAL.search(value)
             if match:
-                kept.append([name, f"AWS4-HMAC-SHA256 Credential={match.group(1)}, SignedHeaders=host, Signature=0"])
+                credential = match.group(1)
+    if credential:
+        kept.append(["Authorization", f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"])
     return kept
+
+
+def journal_target(request: HttpRequest) -> tuple[str, str | None]:
+    """The target to journal, without a presigned URL's authentication; and that URL's credential scope."""
+    query = request.query
+    if "x-amz-" not in query.lower():
+        return request.target, None
+    kept, credential = [], None
+    for part in query.split("&"):
+        name, _, value = part.partition("=")
+        if unquote(name).lower() not in PRESIGNED_PARAMS:
+            kept.append(part)
+        elif unquote(name).lower() == "x-amz-credential":
+            credential = unquote(value)
+    return request.path + ("?" + "&".join(kept) if kept else ""), credential
 
 
 @dataclass(frozen=True)
@@ -113,6 +153,19 @@ class ReplayStats:
     failed: int
     seconds: float
     journal_bytes: int
+    recovery: dict | None = None     # what ``recover`` kept and set aside (None: nothing was damaged)
+
+
+def _not_saved(request: HttpRequest, exc: Exception, applied: bool) -> HttpResponse:
+    """507 in the caller's protocol: the change could not be saved (``applied``) or was refused."""
+    if applied:
+        message = (f"The local target applied this change but could not save it ({exc}). Free space there: "
+                   "the change is saved with the next one, and until then the local target refuses changes "
+                   "(reads still work). If the emulator stops first, this change is not kept.")
+    else:
+        message = (f"The local target refuses changes until it can save an earlier one ({exc}). Free space "
+                   "there and retry; nothing was changed.")
+    return aws_errors.error_response(request, aws_errors.service_of(request), 507, NOT_SAVED, message)
 
 
 class Persistence:
@@ -137,56 +190,81 @@ class Persistence:
         self._lock = threading.Lock()
         self.seed_base = 0
         self.next_seq = 0
+        self.unsaved: tuple[dict, bytes] | None = None   # applied in moto, not yet in the journal (disk full)
+        self.stats: ReplayStats | None = None            # of the replay at start
 
     # --- live traffic ---------------------------------------------------------------------------
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
         """Blocking (the server runs it in a thread): moto's answer, journaled first when it changed state."""
         with self._lock:
+            if "uploadId=" in request.query:
+                missing = s3_uploads.missing_upload(request)
+                if missing is not None:
+                    return missing
             if self.journal is None or not is_mutating(request):
                 return self._call(request, port, client)
+            if self.unsaved is not None:
+                try:
+                    self.journal.append(*self.unsaved)
+                except jn.JournalError as exc:
+                    LOG.error("%s; refusing %s %s until the change before it is saved",
+                              exc, request.method, request.path[:200])
+                    return _not_saved(request, exc, applied=False)
+                LOG.info("journal: saved the change the disk refused before")
+                self.unsaved = None
             seq = self.next_seq
             self._seed(self.seed_base + seq)
             response = self._call(request, port, client)
             if not 200 <= response.status < 300:
                 return response
+            target, credential = journal_target(request)
             meta = {"kind": "request", "seq": seq, "seed": self.seed_base + seq, "method": request.method,
-                    "target": request.target, "version": request.version,
-                    "headers": journal_headers(request.headers), "status": response.status}
-            if request.method == "POST" and "uploads" in parse_qs(request.query, keep_blank_values=True):
-                match = _UPLOAD_ID.search(response.body)
-                if match:
-                    meta["upload_id"] = match.group(1).decode()
+                    "target": target, "version": request.version,
+                    "headers": journal_headers(request.headers, credential), "status": response.status}
+            upload_id = s3_uploads.created_upload_id(request, response.body)
+            if upload_id:
+                meta["upload_id"] = upload_id
+            self.next_seq = seq + 1      # moto drew ids from this seed: the next change must not reuse it
             try:
                 self.journal.append(meta, request.body)
             except jn.JournalError as exc:
-                LOG.error("%s; %s %s is applied until the emulator stops, then lost",
-                          exc, request.method, request.target[:200])
-                return HttpResponse(507, [("Content-Type", "application/json")],
-                                    b'{"message": "The local target could not save this change to its journal '
-                                    b'(see the emulator log); it is applied but will not survive a restart."}')
-            self.next_seq = seq + 1
+                self.unsaved = (meta, request.body)
+                LOG.error("%s; %s %s is applied and will be saved before the next change (changes are refused "
+                          "until then)", exc, request.method, request.path[:200])
+                return _not_saved(request, exc, applied=True)
             return response
 
     # --- start --------------------------------------------------------------------------------------
-    def replay(self, port: int) -> ReplayStats:
-        """Open the journal and redo its requests in order (before the daemon reports ready)."""
+    def replay(self, port: int, recover: bool = False) -> ReplayStats:
+        """Open the journal and redo its requests in order (before the daemon reports ready).
+
+        Raises ``JournalDamaged`` (nothing is served) when the journal or a blob it names
+        is damaged, or its header record is missing, unless ``recover``.
+        """
         assert self.journal is not None
         t0 = time.perf_counter()
-        records = compact.at_start(self.journal, self.journal.open())
-        header = records[0].meta if records and records[0].meta.get("kind") == "header" else None
-        if header is None:
-            if records:
-                raise jn.JournalError(f"{self.journal.path} does not start with a header record")
+        records = self.journal.open(recover=recover)
+        recovery = None
+        if recover:
+            records, found = journal_recovery.recover(self.journal, records)
+            recovery = found.to_json() if found is not None else None
+        if records and records[0].meta.get("kind") != "header":
+            raise jn.JournalDamaged(f"The local target's journal {self.journal.path} does not start with its "
+                                    f"header record (it holds {len(records)} other records)")
+        records = compact.at_start(self.journal, records)
+        if not records:
             self.seed_base = int.from_bytes(os.urandom(6), "big") << 20
             self.journal.append({"kind": "header", "version": 1, "seed_base": self.seed_base,
                                  "created": time.time()})
-            return ReplayStats(0, 0, time.perf_counter() - t0, self.journal.size_bytes())
+            return ReplayStats(0, 0, time.perf_counter() - t0, self.journal.size_bytes(), recovery)
+        header = records[0].meta
         self.seed_base = int(header["seed_base"])
         failed = 0
         upload_ids: dict[str, str] = {}
         requests = [r for r in records[1:] if r.meta.get("kind") == "request"]
         with self._lock:
             for record in requests:
+                faults.point("replay-record")
                 meta = record.meta
                 target = meta["target"]
                 if upload_ids and "uploadId=" in target:
@@ -197,6 +275,11 @@ class Persistence:
                 try:
                     body = record.body()
                 except jn.JournalError as exc:
+                    if not recover:
+                        raise jn.JournalDamaged(
+                            f"The local target's journal {self.journal.path} names a blob that is missing or "
+                            f"damaged: {self.journal.blobs / str(meta.get('blob'))} (the record at byte "
+                            f"{record.offset}: {record.describe()})") from exc
                     failed += 1
                     LOG.error("journal replay: skipping record %s: %s", meta.get("seq"), exc)
                     continue
@@ -217,14 +300,14 @@ class Persistence:
                     LOG.warning("journal replay: record %s (%s %s) answered %d now (was %s): %s",
                                 meta.get("seq"), meta["method"], target[:200], response.status,
                                 meta.get("status"), response.body[:300])
-                if meta.get("upload_id"):
-                    match = _UPLOAD_ID.search(response.body)
-                    if match:
-                        upload_ids[meta["upload_id"]] = match.group(1).decode()
+                new_id = s3_uploads.keep_id(meta, response.body)
+                if new_id:
+                    upload_ids[meta["upload_id"]] = new_id
             self._seed(None)
         # A compaction may have dropped the last requests: the header keeps the next seq (and seed).
         self.next_seq = max(int(header.get("next_seq", 0)), (int(requests[-1].meta["seq"]) + 1) if requests else 0)
-        stats = ReplayStats(len(requests), failed, time.perf_counter() - t0, self.journal.size_bytes())
+        stats = ReplayStats(len(requests), failed, time.perf_counter() - t0, self.journal.size_bytes(),
+                            recovery)
         LOG.info("journal replay: %d records in %.2f s (%d failed), journal %.1f MB",
                  stats.records, stats.seconds, stats.failed, stats.journal_bytes / 1e6)
         return stats
@@ -237,8 +320,8 @@ class Persistence:
 PERSIST_ENV = "WILDRYDES_LOCAL_PERSIST"
 
 
-def open_persistence(state_dir: Path, port: int) -> Persistence:
-    """The daemon's Persistence: journal under the state directory, replayed.
+def open_persistence(state_dir: Path, port: int, recover: bool = False) -> Persistence:
+    """The daemon's Persistence: journal under the state directory, replayed (``JournalError``: not usable).
 
     ``WILDRYDES_LOCAL_PERSIST=0`` keeps nothing (the journal on disk is left
     alone, neither read nor written): for throwaway runs and for comparison.
@@ -247,5 +330,5 @@ def open_persistence(state_dir: Path, port: int) -> Persistence:
         LOG.info("%s=0: nothing is kept across restarts", PERSIST_ENV)
         return Persistence(None)
     persistence = Persistence(jn.Journal(jn.journal_dir(state_dir)))
-    persistence.replay(port)
+    persistence.stats = persistence.replay(port, recover=recover)
     return persistence

@@ -51,6 +51,7 @@ from wildrydes_cli.local.invoke.kept_logs_file import (
     encode_batch,
     file_name,
     header,
+    header_key,
     read_file,
     write_all,
 )
@@ -129,8 +130,12 @@ class LogStore:
         self._warned = False
 
     # --- reading (at start) -------------------------------------------------------------------
-    def load(self) -> list[KeptGroup]:
-        """Every kept group's events within the bounds; cuts torn tails and trims what is over them."""
+    def load(self, known: Iterable[tuple[str, str, str]] = ()) -> list[KeptGroup]:
+        """Every kept group's events within the bounds; cuts torn tails and trims what is over them.
+
+        ``known``: groups that exist (moto's, after the replay), to name a file whose header is damaged.
+        """
+        known = list(known)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
         kept = []
@@ -143,7 +148,7 @@ class LogStore:
                     os.replace(previous, current)
             for path in sorted(self.directory.glob("*" + SUFFIX)):
                 try:
-                    found = self._load_group(path)
+                    found = self._load_group(path, known)
                 except OSError as exc:
                     LOG.warning("log store: cannot read %s (%s); its events are not restored", path.name, exc)
                     continue
@@ -153,12 +158,13 @@ class LogStore:
                 self._evict_oldest()
             return [g for g in kept if (g.account_id, g.region, g.group) in self._open]
 
-    def _load_group(self, path: Path) -> KeptGroup | None:
-        current = read_file(path, self.max_bytes)
+    def _load_group(self, path: Path, known: list[tuple[str, str, str]]) -> KeptGroup | None:
         previous_path = path.with_name(path.name + PREVIOUS)
-        if current is None and previous_path.exists():   # a new file whose header a crash lost
+        before = header_key(previous_path)
+        current = read_file(path, self.max_bytes, known=([before] if before else []) + known)
+        if current is None and previous_path.exists():   # set aside: the previous file is the group's now
             os.replace(previous_path, path)
-            current = read_file(path, self.max_bytes)
+            current = read_file(path, self.max_bytes, known=known)
         if current is None:
             return None
         previous = read_file(previous_path, self.max_bytes, current.key) if previous_path.exists() else None
@@ -168,7 +174,7 @@ class LogStore:
         events, lines = events[dropped:], lines[dropped:]
         account, region, group = current.key
         over = len(current.lines) >= self.max_events or sum(map(len, current.lines)) >= self.max_bytes
-        if current.torn or current.skipped or current.clipped or over:
+        if current.torn or current.skipped or current.clipped or current.header_damaged or over:
             # Rare (a crash mid-write, damage, smaller bounds): one clean file within the bounds.
             self._rewrite(path, account, region, group, lines)
             previous_path.unlink(missing_ok=True)
@@ -198,7 +204,12 @@ class LogStore:
         try:
             with self._lock:
                 entry = self._entry(account_id, region, group)
-                write_all(entry.fd, data)
+                start = os.lseek(entry.fd, 0, os.SEEK_END)
+                try:
+                    write_all(entry.fd, data)
+                except OSError:   # a full disk mid-batch: cut the partial lines off, never glue the next to them
+                    os.ftruncate(entry.fd, start)
+                    raise
                 entry.events += data.count(b"\n")
                 entry.size += len(data)
                 entry.last_write = time.time()
@@ -382,7 +393,8 @@ class RestoreStats:
     seconds: float
 
 
-def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], None]) -> RestoreStats:
+def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], None],
+            known: Iterable[tuple[str, str, str]] = ()) -> RestoreStats:
     """Put every kept event back into the emulator (after the journal replay), stream by stream.
 
     ``put(account, region, group, stream, events)`` is
@@ -391,7 +403,7 @@ def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], Non
     """
     t0 = time.perf_counter()
     total = 0
-    kept = store.load()
+    kept = store.load(known)
     for found in kept:
         streams: dict[str, list[dict]] = {}
         for event in found.events:

@@ -6,6 +6,12 @@ before the group's last rotation is ``<hash>.jsonl.1``. Line 1 is a header
 naming the group (checked against the file name on read); each further line
 is one event ``{"t": ms, "s": stream, "m": message}``.
 
+A damaged header line costs only itself: the group is then known from the file
+name (a hash of the group) matched against the groups the caller knows (the one
+before the rotation, the groups moto holds after the journal's replay), and the
+file is rewritten with a good header; when no known group matches, the file is
+set aside as ``<name>.damaged`` (never deleted) and its events are not served.
+
 Why JSON Lines with ``ensure_ascii``: log text comes from client input (the
 function logs the request path). JSON escapes newlines, quotes, control
 characters, non-ASCII and lone surrogates, so a line on disk is always one
@@ -75,27 +81,70 @@ class GroupFile:
     torn: bool
     skipped: int
     clipped: bool
+    header_damaged: bool = False    # the group came from the file name: rewrite the file with a header
 
 
-def read_file(path: Path, max_bytes: int, expect: tuple[str, str, str] | None = None) -> GroupFile | None:
+Key = tuple[str, str, str]
+
+
+def _header_key(line: bytes, path: Path, expect: Key | None) -> Key | None:
+    """The group a header line names, when it is valid and matches the file's name (and ``expect``)."""
+    try:
+        meta = json.loads(line)
+        key = (meta["account"], meta["region"], meta["group"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(isinstance(x, str) for x in key) or meta.get("v") != VERSION:
+        return None
+    if not path.name.startswith(file_name(*key)) or (expect is not None and key != expect):
+        return None
+    return key
+
+
+def header_key(path: Path) -> Key | None:
+    """The group a file's header names (None: no file, or no valid header)."""
+    try:
+        with open(path, "rb") as handle:
+            return _header_key(handle.readline(MAX_HEADER_BYTES), path, None)
+    except OSError:
+        return None
+
+
+def set_aside(path: Path) -> Path | None:
+    """Rename an unusable file to ``<name>.damaged`` (``-2``, ``-3``... when taken): kept, never served."""
+    for n in range(1, 1000):
+        target = path.with_name(path.name + (".damaged" if n == 1 else f".damaged-{n}"))
+        if not target.exists():
+            os.replace(path, target)
+            return target
+    return None
+
+
+def read_file(path: Path, max_bytes: int, expect: Key | None = None, known: Iterable[Key] = ()) -> GroupFile | None:
     """One file's header and intact lines (at most about ``max_bytes`` of its end); None when unusable.
 
-    A file without a valid header, or whose header names another group than its name, is removed.
+    A damaged header (or one naming another group than the file's name) is replaced by the
+    group of ``expect`` or ``known`` whose hash the file's name is; when none is, the file is
+    set aside (see the module docstring) and None returned.
     """
     size = path.stat().st_size
     with open(path, "rb") as handle:
         header_line = handle.readline(MAX_HEADER_BYTES)
-        try:
-            meta = json.loads(header_line)
-            key = (meta["account"], meta["region"], meta["group"])
-            if not all(isinstance(x, str) for x in key) or meta.get("v") != VERSION:
-                raise ValueError("bad header")
-            if not path.name.startswith(file_name(*key)) or (expect is not None and key != expect):
-                raise ValueError("header does not match the file name")
-        except (ValueError, KeyError, TypeError):
-            LOG.warning("log store: %s has no valid header; removing it", path.name)
-            path.unlink(missing_ok=True)
-            return None
+        key = _header_key(header_line, path, expect)
+        damaged = key is None
+        if key is None:
+            key = next((k for k in ([expect] if expect else []) + list(known)
+                        if path.name.startswith(file_name(*k))), None)
+            if key is None:
+                kept = set_aside(path)
+                LOG.warning("log store: %s has no valid header and names no known group; set aside as %s",
+                            path.name, kept.name if kept else "(could not rename it)")
+                return None
+            if header_line:
+                LOG.warning("log store: %s: its header line is damaged; it is the file of %s (by its name): "
+                            "keeping its events", path.name, key[2])
+            if decode_event(header_line.rstrip(b"\n")) is not None:   # the header was lost, not damaged
+                handle.seek(0)
         start = handle.tell()
         budget = max_bytes + MAX_HEADER_BYTES   # a huge file costs no more memory than the bound
         clipped = size - start > budget
@@ -106,7 +155,7 @@ def read_file(path: Path, max_bytes: int, expect: tuple[str, str, str] | None = 
     whole, _, torn = body.rpartition(b"\n")
     if torn:
         LOG.warning("log store: %s: ignoring a torn last line (%d bytes)", path.name, len(torn))
-    found = GroupFile(key, [], [], bool(torn), 0, clipped)
+    found = GroupFile(key, [], [], bool(torn), 0, clipped, damaged)
     for line in whole.split(b"\n") if whole else []:
         event = decode_event(line)
         if event is None:
