@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
-from wildrydes_cli import __version__
+from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files
 from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
@@ -165,6 +165,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    faults.point("before-state-file")
     try:
         daemon_files.write_state(state_dir, daemon_files.DaemonState(pid=os.getpid(), port=bound,
                                                        log_file=str(daemon_files.log_file(state_dir)),

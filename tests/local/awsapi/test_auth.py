@@ -187,6 +187,45 @@ def test_presigned_urls_are_checked_with_their_expiry(tmp_path, keys):
     assert gate_for(tmp_path, keys).refusal(request) is not None
 
 
+def test_s3_refuses_an_x_amz_header_the_signature_does_not_cover(tmp_path, keys):
+    """As S3 answers (its SigV4 documents: every x-amz-* header sent must be signed): 403 AccessDenied,
+    "There were headers present in the request which were not signed", naming them in HeadersNotSigned.
+    An ACL or a copy source slipped next to a presigned URL would otherwise act unsigned."""
+    gate = gate_for(tmp_path, keys)
+    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
+                      aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,
+                      config=Config(signature_version="s3v4"))
+    url = urlsplit(s3.generate_presigned_url("put_object", Params={"Bucket": "data-bucket", "Key": "k"},
+                                             ExpiresIn=60))
+    presigned = Req("PUT", f"{url.path}?{url.query}", [("Host", "127.0.0.1:4566"), ("x-amz-acl", "public-read")])
+    put = captured("s3", CALLS["s3"][1], keys.access_key_id, keys.secret_access_key)
+    put.headers.append(("X-Amz-Meta-Owner", "someone"))
+    for request, named in ((presigned, "x-amz-acl"), (put, "x-amz-meta-owner")):
+        refusal = gate.refusal(request)
+        assert refusal is not None and refusal.status == 403
+        assert b"<Code>AccessDenied</Code>" in refusal.body
+        assert b"There were headers present in the request which were not signed" in refusal.body
+        assert f"<HeadersNotSigned>{named}</HeadersNotSigned>".encode() in refusal.body
+    sts = captured("sts", CALLS["sts"][0], keys.access_key_id, keys.secret_access_key)
+    sts.headers.append(("X-Amz-Trace", "not S3: not its rule"))
+    assert gate.refusal(sts) is None
+
+
+def test_a_presigned_url_naming_its_signature_twice_is_refused(tmp_path, keys):
+    """Two X-Amz-Signature parameters, one valid: which one would count? Refused as malformed (400)."""
+    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
+                      aws_access_key_id=keys.access_key_id, aws_secret_access_key=keys.secret_access_key,
+                      config=Config(signature_version="s3v4"))
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "data-bucket", "Key": "k"},
+                                             ExpiresIn=60))
+    gate = gate_for(tmp_path, keys)
+    for query in (f"{url.query}&X-Amz-Signature={'0' * 64}", f"X-Amz-Signature={'0' * 64}&{url.query}"):
+        refusal = gate.refusal(Req("GET", f"{url.path}?{query}", [("Host", "127.0.0.1:4566")]))
+        assert refusal is not None and refusal.status == 400
+        assert b"<Code>AuthorizationQueryParametersError</Code>" in refusal.body
+        assert b"X-Amz-Signature more than once" in refusal.body
+
+
 @pytest.mark.parametrize("declared", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
                                       "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
 def test_s3_literal_payload_hashes_are_signed_like_any_header(tmp_path, keys, declared):

@@ -139,3 +139,28 @@ def test_a_plain_put_goes_straight_into_the_s3_backend():
         got = s3.get_object(Bucket="models", Key="k/model.tar.gz")
         assert got["Body"].read() == b"bytes" and got["ContentType"] == "application/x-gzip"
         assert not moto_backends.put_s3_object("AKIAEXAMPLE", REGION, "no-such-bucket", "k", b"", {}, None, None)
+
+
+def test_a_multipart_upload_is_found_and_renamed_through_the_public_api():
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="code")
+        upload = s3.create_multipart_upload(Bucket="code", Key="big")["UploadId"]
+        assert moto_backends.s3_upload_exists("AKIAEXAMPLE", REGION, "code", upload) is True
+        assert moto_backends.s3_upload_exists("AKIAEXAMPLE", REGION, "code", "other") is False
+        assert moto_backends.s3_upload_exists("AKIAEXAMPLE", REGION, "no-such-bucket", upload) is None
+        assert moto_backends.rename_s3_upload("AKIAEXAMPLE", REGION, "code", upload, "kept-id") is True
+        assert moto_backends.rename_s3_upload("AKIAEXAMPLE", REGION, "code", upload, "x") is False
+        assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket="code")["Uploads"]] == ["kept-id"]
+        etag = s3.upload_part(Bucket="code", Key="big", UploadId="kept-id", PartNumber=1, Body=b"x")["ETag"]
+        s3.complete_multipart_upload(Bucket="code", Key="big", UploadId="kept-id",
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+        assert s3.get_object(Bucket="code", Key="big")["Body"].read() == b"x"
+
+
+def test_log_groups_lists_every_group_moto_holds():
+    with mock_aws():
+        boto3.client("logs", region_name=REGION).create_log_group(logGroupName="/aws/lambda/fn")
+        boto3.client("logs", region_name="eu-west-1").create_log_group(logGroupName="/other")
+        assert {("123456789012", REGION, "/aws/lambda/fn"), ("123456789012", "eu-west-1", "/other")} <= \
+            set(moto_backends.log_groups())

@@ -10,7 +10,7 @@ import pytest
 from journal_records import iter_records
 
 from wildrydes_cli.local.awsapi import journal as jn
-from wildrydes_cli.local.awsapi import persist, s3_uploads
+from wildrydes_cli.local.awsapi import journal_format, persist, s3_uploads
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/{service}/aws4_request, " \
@@ -269,3 +269,119 @@ def test_a_record_that_raises_on_replay_is_skipped_and_counted(tmp_path):
     q.close()
     assert (stats.records, stats.failed) == (3, 1)
     assert replayed.created == [moto.created[0], moto.created[2]]
+
+
+def test_a_change_the_disk_refused_is_saved_before_the_next_and_others_are_refused_meanwhile(tmp_path):
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    real_fsync = p.journal._fsync
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    p.journal._fsync = full
+    assert p.call(req("PUT", "/applied"), 0).status == 507        # applied in moto, not saved
+    refused = p.call(req("PUT", "/refused"), 0)
+    assert refused.status == 507 and b"refuses changes" in refused.body
+    assert len(moto.created) == 1                                   # moto never saw the refused one
+    assert p.call(req("GET", "/applied"), 0).status == 200          # reads still work
+    p.journal._fsync = real_fsync
+    assert p.call(req("PUT", "/later"), 0).status == 201
+    p.close()
+    replayed = FakeMoto()
+    _persistence(tmp_path / "j", replayed).close()
+    assert replayed.created == moto.created                         # both, in order, with their own ids
+    assert [m.get("target") for m in iter_records(tmp_path / "j")] == [None, "/applied", "/later"]
+
+
+def test_a_journal_without_its_header_is_refused_and_recover_rebuilds_it(tmp_path):
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    for i in range(3):
+        p.call(req("POST", "/restapis", b'{"name": "a%d"}' % i, "apigateway"), 0)
+    p.close()
+    data = (tmp_path / "j" / jn.JOURNAL_NAME).read_bytes()
+    header_end = journal_format.scan(data).ends[0]
+    (tmp_path / "j" / jn.JOURNAL_NAME).write_bytes(data[header_end:])   # the header record gone whole
+    with pytest.raises(jn.JournalDamaged, match="does not start with its header record.*--recover"):
+        _persistence(tmp_path / "j", FakeMoto())
+    replayed = FakeMoto()
+    q = persist.Persistence(jn.Journal(tmp_path / "j"), call=replayed, seed=replayed.seed, fast_s3=False)
+    stats = q.replay(0, recover=True)
+    assert stats.recovery["header_rebuilt"] is True and stats.recovery["kept_records"] == 4
+    assert replayed.created == moto.created                         # the same ids: seeds from the records
+    new = q.call(req("POST", "/restapis", b"{}", "apigateway"), 0).body.decode()
+    assert new not in moto.created
+    q.close()
+
+
+def test_a_record_naming_a_damaged_blob_is_refused_at_start(tmp_path):
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    p.call(req("PUT", "/b/big", b"z" * (jn.BLOB_THRESHOLD + 1)), 0)
+    p.close()
+    blob = next((tmp_path / "j" / "blobs").iterdir())
+    blob.write_bytes(b"damaged")
+    with pytest.raises(jn.JournalDamaged, match=f"missing or damaged: {blob}.*PUT /b/big"):
+        _persistence(tmp_path / "j", FakeMoto())
+
+
+def test_presigned_urls_are_journaled_without_their_signature(tmp_path):
+    query = ("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261126%2Fus-east-1%2Fs3%2F"
+             "aws4_request&X-Amz-Date=20261126T000000Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host"
+             "&X-Amz-Security-Token=SECRET-TOKEN&X-Amz-Signature=" + "ab" * 32)
+    presigned = HttpRequest("PUT", f"/b/k?versionId=&{query}", "HTTP/1.1", [("Host", "127.0.0.1:4566")], b"v")
+    target, credential = persist.journal_target(presigned)
+    assert target == "/b/k?versionId=" and credential == "AKIDEXAMPLE/20261126/us-east-1/s3/aws4_request"
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    p.call(presigned, 0)
+    p.close()
+    raw = (tmp_path / "j" / jn.JOURNAL_NAME).read_bytes()
+    assert b"abab" not in raw and b"SECRET-TOKEN" not in raw and b"X-Amz-Signature" not in raw
+    meta = list(iter_records(tmp_path / "j"))[1]
+    assert dict(meta["headers"])["Authorization"] == ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261126/us-east-1/"
+                                                      "s3/aws4_request, SignedHeaders=host, Signature=0")
+
+
+def test_a_multipart_upload_keeps_its_id_across_a_restart(tmp_path, moto_reset):
+    """A client uploading parts across `local stop`/`start` goes on with the id it was given."""
+    from wildrydes_cli.local.awsapi import wsgi
+    path = tmp_path / "mp"
+    live = persist.Persistence(jn.Journal(path), call=wsgi.call_moto)
+    live.replay(0)
+    live.call(req("PUT", "/bucket-one"), 0)
+    upload_id = s3_uploads.UPLOAD_ID.search(live.call(req("POST", "/bucket-one/big?uploads"), 0).body).group(1).decode()
+    part = b"p" * (5 * 1024 * 1024)
+    first = live.call(req("PUT", f"/bucket-one/big?partNumber=1&uploadId={upload_id}", part), 0)
+    live.close()
+    moto_reset()
+    again = persist.Persistence(jn.Journal(path), call=wsgi.call_moto)
+    assert again.replay(0).failed == 0
+    listed = again.call(req("GET", "/bucket-one?uploads"), 0)
+    assert f"<UploadId>{upload_id}</UploadId>".encode() in listed.body
+    second = again.call(req("PUT", f"/bucket-one/big?partNumber=2&uploadId={upload_id}", b"tail"), 0)
+    assert second.status == 200
+    etags = [{k.lower(): v for k, v in r.headers}["etag"] for r in (first, second)]
+    complete = "<CompleteMultipartUpload>" + "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)) + \
+        "</CompleteMultipartUpload>"
+    assert again.call(req("POST", f"/bucket-one/big?uploadId={upload_id}", complete.encode()), 0).status == 200
+    again.close()
+    assert wsgi.call_moto(req("GET", "/bucket-one/big"), 0).body == part + b"tail"
+
+
+def test_an_upload_id_the_bucket_does_not_hold_is_404_no_such_upload(tmp_path, moto_reset):
+    """moto looks the id up unchecked (a 500, retried four times by SDKs); S3 answers 404 NoSuchUpload."""
+    from wildrydes_cli.local.awsapi import wsgi
+    live = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
+    live.replay(0)
+    live.call(req("PUT", "/bucket-one"), 0)
+    for method, target in (("PUT", "/bucket-one/k?partNumber=1&uploadId=gone"), ("POST", "/bucket-one/k?uploadId=gone"),
+                           ("GET", "/bucket-one/k?uploadId=gone"), ("DELETE", "/bucket-one/k?uploadId=gone")):
+        answer = live.call(req(method, target, b"<CompleteMultipartUpload/>" if method == "POST" else b"x"), 0)
+        assert answer.status == 404, (method, answer.body)
+        assert b"<Code>NoSuchUpload</Code>" in answer.body and b"<UploadId>gone</UploadId>" in answer.body
+    missing_bucket = live.call(req("PUT", "/no-such-bucket/k?partNumber=1&uploadId=gone", b"x"), 0)
+    assert b"NoSuchBucket" in missing_bucket.body     # moto's own answer
+    live.close()

@@ -120,13 +120,41 @@ def test_damaged_lines_are_skipped_and_the_rest_kept(tmp_path, caplog):
     assert "skipped 3 damaged lines" in caplog.text
 
 
-def test_a_file_without_a_valid_header_is_removed(tmp_path, caplog):
+def test_a_file_without_a_valid_header_naming_no_known_group_is_set_aside_not_served(tmp_path, caplog):
+    """It used to be removed; now it is kept aside (``.damaged``), never deleted and never served."""
     tmp_path.joinpath("0" * 32 + ".jsonl").write_bytes(b"not json\n" + encode_event(1, "s", "x"))
     forged = json.dumps({"v": 1, "account": ACCOUNT, "region": REGION, "group": "/other"}).encode() + b"\n"
     tmp_path.joinpath(kept_logs.file_name(ACCOUNT, REGION, GROUP)).write_bytes(forged)   # header names another group
     _, kept = reopen(tmp_path)
     assert kept == [] and list(tmp_path.glob("*.jsonl")) == []
-    assert "no valid header" in caplog.text
+    assert sorted(p.name for p in tmp_path.glob("*.damaged")) == sorted(
+        ["0" * 32 + ".jsonl.damaged", kept_logs.file_name(ACCOUNT, REGION, GROUP) + ".damaged"])
+    assert "no valid header and names no known group" in caplog.text
+
+
+def test_a_damaged_header_line_costs_only_itself(tmp_path, caplog):
+    """A flipped byte in the header: the group is known by the file's name (a hash of it) among the groups
+    moto holds after the replay; every event is kept and the file gets a good header back."""
+    store, _ = reopen(tmp_path)
+    store.append(ACCOUNT, REGION, GROUP, "s", [ev(i) for i in range(5)])
+    store.close()
+    path = tmp_path / kept_logs.file_name(ACCOUNT, REGION, GROUP)
+    data = bytearray(path.read_bytes())
+    data[3] ^= 0x20                                          # inside the header's JSON
+    path.write_bytes(bytes(data))
+    kept = LogStore(tmp_path).load(known=[(ACCOUNT, REGION, "/aws/lambda/another"), (ACCOUNT, REGION, GROUP)])
+    assert messages(kept) == [f"line {i}" for i in range(5)] and kept[0].group == GROUP
+    assert "its header line is damaged" in caplog.text
+    assert kept_logs_file.header_key(path) == (ACCOUNT, REGION, GROUP)   # rewritten whole
+
+
+def test_a_damaged_header_is_named_by_the_file_before_the_rotation(tmp_path):
+    store, _ = reopen(tmp_path, max_events=4)
+    store.append(ACCOUNT, REGION, GROUP, "s", [ev(i) for i in range(6)])   # rotated once: .1 and a new file
+    store.close()
+    path = tmp_path / kept_logs.file_name(ACCOUNT, REGION, GROUP)
+    path.write_bytes(b'{"v":1,"acc' + path.read_bytes()[11:])
+    assert messages(reopen(tmp_path, max_events=4)[1]) == [f"line {i}" for i in range(2, 6)]
 
 
 def disk_lines(directory) -> int:

@@ -265,6 +265,7 @@ class Journal:
                 LOG.info("journal: removing unreferenced %s", path.name)
                 freed += path.stat().st_size
                 path.unlink(missing_ok=True)
+                faults.point("blob-removed")
         return freed
 
     def drop_unreferenced_blobs(self, records: list[Record]) -> int:
@@ -370,6 +371,7 @@ class Journal:
                 frame = encode_frame(meta)
             else:
                 frame = encode_frame(meta, body)
+            faults.point("append")
             self._cut_pending = True
             _write_all(self._fd, frame)
             self._fsync(self._fd)

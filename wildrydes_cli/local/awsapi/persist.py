@@ -238,9 +238,17 @@ class Persistence:
     def replay(self, port: int, recover: bool = False) -> ReplayStats:
         """Open the journal and redo its requests in order (before the daemon reports ready).
 
-        Raises ``JournalDamaged`` (nothing is served) when the journal or a blob it names
-        is damaged, or its header record is missing, unless ``recover``.
+        Raises ``JournalDamaged`` (nothing is served; the journal is closed again) when the
+        journal or a blob it names is damaged, or its header record is missing, unless ``recover``.
         """
+        assert self.journal is not None
+        try:
+            return self._replay(port, recover)
+        except BaseException:
+            self.journal.close()
+            raise
+
+    def _replay(self, port: int, recover: bool) -> ReplayStats:
         assert self.journal is not None
         t0 = time.perf_counter()
         records = self.journal.open(recover=recover)

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wildrydes_cli import faults
 from wildrydes_cli.local.invoke.kept_logs_file import (
     PREVIOUS,
     SUFFIX,
@@ -404,6 +405,7 @@ def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], Non
     t0 = time.perf_counter()
     total = 0
     kept = store.load(known)
+    faults.point("logs-loaded")
     for found in kept:
         streams: dict[str, list[dict]] = {}
         for event in found.events:
