@@ -29,6 +29,13 @@
 * ``--package-mb 64``: one object the size of the mxnet package, uploaded as
   boto3 does (multipart, 8 MB parts), then start-to-ready and the bytes read
   back (3 cycles), and the journal's size.
+* ``--hot-path --baseline-src DIR`` (alone): what a mutating request pays for the
+  journal, this tree against another (main's), rounds interleaved with the order
+  alternating: ``Journal.append`` of a PutObject-sized record (1 KiB body, and a
+  300 KiB one that goes to a blob) with fsync and without it (the CPU part:
+  framing, both checksums, the blob's check), each in a fresh process importing
+  only that tree; and sequential S3 PutObject calls (boto3, 1 KiB) against a
+  daemon of each tree: puts per second.
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -246,6 +253,87 @@ def bench_compaction(breeds: int, retrains: int, cycles: int = 3) -> dict:
     return report
 
 
+APPEND = r"""
+import json, os, sys, tempfile, time
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
+sys.path.insert(0, sys.argv[1])
+from wildrydes_cli.local.awsapi import journal as jn
+assert jn.__file__.startswith(sys.argv[1]), jn.__file__
+n, size, sync = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+with tempfile.TemporaryDirectory(dir=sys.argv[5]) as directory:
+    journal = jn.Journal(directory, fsync=os.fsync if sync else (lambda fd: None))
+    journal.open()
+    body = os.urandom(size)
+    meta = {"kind": "request", "seq": 0, "seed": 1 << 40, "method": "PUT", "target": "/wildrydes-data/breeds/x",
+            "version": "HTTP/1.1", "headers": [["Host", "127.0.0.1:4566"], ["Content-Type", "application/json"],
+            ["Authorization", "AWS4-HMAC-SHA256 Credential=AKIA/20261126/us-east-1/s3/aws4_request, "
+             "SignedHeaders=host, Signature=0"]], "status": 200}
+    t0 = time.perf_counter()
+    for i in range(n):
+        meta["seq"] = i
+        journal.append(meta, body)
+    seconds = time.perf_counter() - t0
+    journal.close()
+print(json.dumps({"us_per_append": round(seconds / n * 1e6, 2)}))
+"""
+
+
+def _append_us(src: Path, n: int, size: int, sync: bool, where: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", APPEND, str(src), str(n), str(size), "1" if sync else "0", str(where)],
+                         capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(out.stdout)["us_per_append"]
+
+
+def _puts_per_second(url: str, state_dir: Path, n: int) -> float:
+    s3 = emulated.clients(url, state_dir=state_dir, services=("s3",))["s3"]
+    s3.create_bucket(Bucket="hot-path")
+    body = os.urandom(1024)
+    for i in range(20):                                  # warm: clients, connections, moto's caches
+        s3.put_object(Bucket="hot-path", Key=f"warm-{i}", Body=body)
+    t0 = time.perf_counter()
+    for i in range(n):
+        s3.put_object(Bucket="hot-path", Key=f"k-{i % 50}", Body=body)
+    return n / (time.perf_counter() - t0)
+
+
+def bench_hot_path(baseline: Path, appends: int, puts: int, rounds: int) -> dict:
+    """This tree against ``baseline``, interleaved: Journal.append (with and without fsync), and S3 puts/s."""
+    here = HERE.parent
+    cases = {"append_1k_fsync": (1024, True), "append_1k_cpu": (1024, False),
+             "append_300k_blob_fsync": (300 * 1024, True), "append_300k_blob_cpu": (300 * 1024, False)}
+    runs: dict[str, dict[str, list[float]]] = {case: {"this": [], "baseline": []} for case in cases}
+    runs["s3_puts_per_s"] = {"this": [], "baseline": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        where = Path(tmp)
+        for round_ in range(rounds):
+            order = (("this", here), ("baseline", baseline))
+            for label, src in (order if round_ % 2 == 0 else order[::-1]):
+                for case, (size, sync) in cases.items():
+                    count = appends if size <= 4096 else max(20, appends // 20)
+                    runs[case][label].append(_append_us(src, count, size, sync, where))
+                if label == "this":
+                    home = where / f"this-{round_}"
+                    env = cli_env(home, emulated.free_port())
+                    status = run_cli(["local", "start"], env)
+                    try:
+                        runs["s3_puts_per_s"][label].append(_puts_per_second(status["endpoint_url"],
+                                                                            home / "state", puts))
+                    finally:
+                        stop(env, status["pid"])
+                else:
+                    state_dir = where / f"baseline-{round_}"
+                    state_dir.mkdir()
+                    with baseline_daemon(baseline, state_dir) as url:
+                        runs["s3_puts_per_s"][label].append(_puts_per_second(url, state_dir, puts))
+                print(round_, label, {k: v[label][-1] for k, v in runs.items()}, file=sys.stderr)
+    report: dict = {"rounds": rounds, "appends": appends, "puts": puts}
+    for case, pair in runs.items():
+        this, base = statistics.median(pair["this"]), statistics.median(pair["baseline"])
+        report[case] = {"this": [round(v, 2) for v in pair["this"]], "baseline": [round(v, 2) for v in pair["baseline"]],
+                        "ratio_of_medians_this_over_baseline": round(this / base, 3)}
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--breeds", type=int, default=1000)
@@ -261,7 +349,19 @@ def main() -> int:
                         help="only this: journal bytes and start-to-ready before vs after compaction for N breeds "
                              "retrained --retrains times (200 and 5: 1,000 models, 800 superseded indexes)")
     parser.add_argument("--retrains", type=int, default=5)
+    parser.add_argument("--hot-path", action="store_true",
+                        help="only this: Journal.append and S3 puts/s against --baseline-src, interleaved")
+    parser.add_argument("--appends", type=int, default=2000)
+    parser.add_argument("--puts", type=int, default=300)
     args = parser.parse_args()
+    if args.hot_path:
+        if not args.baseline_src:
+            parser.error("--hot-path compares with another tree: give --baseline-src DIR")
+        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
+                  **bench_hot_path(args.baseline_src, args.appends, args.puts, args.rounds),
+                  "load_avg_at_end": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        return 0
     if args.retrain_breeds:
         report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
                   **bench_compaction(args.retrain_breeds, args.retrains), "load_avg_at_end": os.getloadavg()}

@@ -102,3 +102,33 @@ def test_end_of_input_at_the_prompt_is_one_json_object_and_the_prompt_line_ends(
     assert prompt_line.rstrip().endswith("[y/N]:")       # the progress output continues on its own line
     assert any(line.strip().startswith("failed Preflight") for line in err.splitlines())
     assert err.rstrip().endswith("Aborted.")
+
+
+def test_local_start_recover_says_what_was_kept_and_set_aside(tmp_path, monkeypatch):
+    """The text of `local start --recover` (the daemon's report is what journal_recovery.Recovery holds)."""
+    from wildrydes_cli.local import daemon
+    from wildrydes_cli.results import LocalDaemonResult
+    report = {"journal": "/s/local/journal/journal.bin", "kept_records": 41, "damaged_ranges": [[1048576, 312]],
+              "dropped_records": [], "probably_lost": ["PUT /bucket/breeds/pegasus/latest.json"],
+              "set_aside": "/s/local/journal/journal.bin.damaged-1048576", "header_rebuilt": False}
+    seen = {}
+
+    def start(settings, port=None, *, fresh=False, recover=False):
+        seen["recover"] = recover
+        return LocalDaemonResult("start", running=True, pid=1, port=2, endpoint_url="http://127.0.0.1:2",
+                                 recovery=report)
+    monkeypatch.setattr(daemon, "start", start)
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    out = CliRunner().invoke(cli, ["local", "start", "--recover"])
+    assert out.exit_code == 0 and seen["recover"] is True
+    for line in ("Recovered the journal /s/local/journal/journal.bin: kept 41 records.",
+                 "Set aside damaged bytes: 312 bytes at byte 1048576.",
+                 "Probably lost: PUT /bucket/breeds/pegasus/latest.json",
+                 "/s/local/journal/journal.bin.damaged-1048576 (nothing was deleted)"):
+        assert line in out.output, line
+
+
+def test_local_start_fresh_and_recover_together_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
+    code, _, stderr = run_main(["local", "start", "--fresh", "--recover"])
+    assert code == 2 and "choose one" in stderr

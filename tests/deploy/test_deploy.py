@@ -253,3 +253,21 @@ def test_deploy_repairs_missing_method_and_permission(wildrydes, deployed):
             for s in json.loads(lam.get_policy(FunctionName=name)["Policy"])["Statement"]]
     assert arns == [f"arn:aws:execute-api:us-east-1:123456789012:{api}/*"]
     assert wildrydes.json("deploy")["repaired"] == []   # and then it stays put
+
+
+def test_a_deployment_record_that_cannot_be_written_names_what_was_made_exit_2(wildrydes, with_model):
+    """The stack, function and API exist; the record cannot be written (here: a file where its directory
+    goes; a full disk is tests/e2e/test_e2e_faults.py): exit 2 naming what was made and both ways on."""
+    import os
+    from pathlib import Path
+    deployed_dir = Path(os.environ["WILDRYDES_HOME"]) / "deployed"
+    deployed_dir.mkdir(parents=True, exist_ok=True)
+    for child in deployed_dir.iterdir():
+        child.unlink()
+    deployed_dir.rmdir()
+    deployed_dir.write_text("not a directory")
+    result = wildrydes("deploy", expect=2, json_output=False)
+    api_id = boto3.client("apigateway").get_rest_apis()["items"][0]["id"]
+    for named in ("Deployed stack wildrydes-ml-mod3-4", f"API {api_id}", "Cannot write the deployment record",
+                  "`wildrydes deploy` again", "`wildrydes cleanup`"):
+        assert named in result.stderr, named

@@ -3,7 +3,11 @@
   auth.py           the SigV4 gate: only calls signed with this user's local credentials pass
   credentials.py    those credentials (generated per user, 0600)
   persist.py        the one door to moto: mutating calls journaled (fsync) before they are answered
-  journal.py        the append-only journal and its blobs; replayed at start
+  journal.py        the append-only journal and its blobs; replayed at start; damage refused
+  journal_format.py its checksummed frames: a torn last record told apart from damage
+  journal_recovery.py  `local start --recover`: keep every intact record, set the damage aside
+  s3_uploads.py     multipart upload ids kept across a restart; 404 NoSuchUpload for unknown ones
+  aws_errors.py     errors in each protocol's own shape (S3 XML, query XML, JSON)
   replay_s3.py      a journaled plain PutObject replayed straight into moto's S3 backend
   compact.py        drop the records a later one wholly replaced (S3 objects), when it pays
   compact_s3.py     what one journaled S3 request does to objects (pure classification)

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wildrydes_cli import faults
-from wildrydes_cli.local.awsapi.journal_format import Scan, digests_named, encode_frame, scan
+from wildrydes_cli.local.awsapi.journal_format import Scan, digests_named, encode_frame, scan, where_damaged
 from wildrydes_cli.state_dir import remove_tree
 
 LOG = logging.getLogger(__name__)
@@ -133,15 +133,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _where(found: Scan) -> str:
-    (start, end), more = found.damaged[0], len(found.damaged) - 1
-    after = sum(1 for offset, _, _ in found.frames if offset >= end)
-    text = f"damaged at byte {start} ({end - start} bytes that are not an intact record"
-    if more:
-        text += f"; and {more} more place{'s' if more > 1 else ''}"
-    return text + f"; {after} intact record{'s' if after != 1 else ''} after it)"
-
-
 class Journal:
     """Append-only, fsynced; opened once by the daemon (one writer)."""
 
@@ -158,6 +149,7 @@ class Journal:
     # --- opening and reading ----------------------------------------------------------------
     def _open_locked(self) -> int:
         try:
+            created = not self.path.exists()
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.blobs.mkdir(exist_ok=True, mode=0o700)
             os.chmod(self.directory, 0o700)
@@ -173,6 +165,13 @@ class Journal:
         except OSError as exc:
             os.close(fd)
             raise JournalError(f"{self.path} is in use by another emulator process") from exc
+        if created:   # the new file's name, and the directory's, durable before a record is acknowledged
+            try:
+                _fsync_dir(self.directory, self._fsync)
+                _fsync_dir(self.directory.parent, self._fsync)
+            except OSError as exc:
+                os.close(fd)
+                raise JournalError(f"cannot open the journal {self.path}: {exc.strerror or exc}") from exc
         return fd
 
     def open(self, recover: bool = False) -> list[Record]:
@@ -191,7 +190,7 @@ class Journal:
                 data = handle.read()
             found = scan(data)
             if found.damaged and not recover:
-                raise JournalDamaged(f"The local target's journal {self.path} is {_where(found)}")
+                raise JournalDamaged(f"The local target's journal {self.path} is {where_damaged(found)}")
             if found.torn_at is not None:
                 self._cut_torn_tail(fd, data, found.torn_at)
             self._fd, self._size = fd, found.torn_at if found.torn_at is not None else len(data)

@@ -169,6 +169,16 @@ def scan(data: bytes) -> Scan:
     return found
 
 
+def where_damaged(found: Scan) -> str:
+    """``damaged at byte N (...)``: the first damaged range, how many more, and how many records follow it."""
+    (start, end), more = found.damaged[0], len(found.damaged) - 1
+    after = sum(1 for offset, _, _ in found.frames if offset >= end)
+    text = f"damaged at byte {start} ({end - start} bytes that are not an intact record"
+    if more:
+        text += f"; and {more} more place{'s' if more > 1 else ''}"
+    return text + f"; {after} intact record{'s' if after != 1 else ''} after it)"
+
+
 def digests_named(data: bytes) -> set[str]:
     """Every blob digest (64 hex digits) that bytes set aside might name: those blobs are never removed."""
     return {match.decode() for match in _DIGEST.findall(data)}
