@@ -385,3 +385,14 @@ def test_an_upload_id_the_bucket_does_not_hold_is_404_no_such_upload(tmp_path, m
     missing_bucket = live.call(req("PUT", "/no-such-bucket/k?partNumber=1&uploadId=gone", b"x"), 0)
     assert b"NoSuchBucket" in missing_bucket.body     # moto's own answer
     live.close()
+
+
+def test_a_change_the_disk_refused_is_saved_at_stop_when_there_is_room_again(tmp_path):
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    real_fsync = p.journal._fsync
+    p.journal._fsync = lambda fd: (_ for _ in ()).throw(OSError(28, "No space left on device"))
+    assert p.call(req("PUT", "/applied"), 0).status == 507
+    p.journal._fsync = real_fsync
+    p.close()
+    assert [m.get("target") for m in iter_records(tmp_path / "j")] == [None, "/applied"]

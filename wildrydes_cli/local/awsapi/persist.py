@@ -322,6 +322,12 @@ class Persistence:
 
     def close(self) -> None:
         if self.journal is not None:
+            if self.unsaved is not None:   # one last try: there may be room now
+                try:
+                    self.journal.append(*self.unsaved)
+                    self.unsaved = None
+                except jn.JournalError as exc:
+                    LOG.error("%s; the change the disk refused is not kept", exc)
             self.journal.close()
 
 
