@@ -30,12 +30,13 @@
   boto3 does (multipart, 8 MB parts), then start-to-ready and the bytes read
   back (3 cycles), and the journal's size.
 * ``--hot-path --baseline-src DIR`` (alone): what a mutating request pays for the
-  journal, this tree against another (main's), rounds interleaved with the order
-  alternating: ``Journal.append`` of a PutObject-sized record (1 KiB body, and a
-  300 KiB one that goes to a blob) with fsync and without it (the CPU part:
-  framing, both checksums, the blob's check), each in a fresh process importing
-  only that tree; and sequential S3 PutObject calls (boto3, 1 KiB) against a
-  daemon of each tree: puts per second.
+  journal, this tree against another (main's): ``Journal.append`` of a
+  PutObject-sized record (1 KiB body) without fsync (the CPU part: framing, both
+  checksums) and with it, and of the same 300 KiB body again (a blob that exists:
+  reused only after checking it), the two trees' journal modules side by side in
+  one process, alternating in 15 short batches (median and fastest batch); and
+  sequential S3 PutObject calls (boto3, 1 KiB) against a daemon of each tree,
+  rounds interleaved with the order alternating: puts per second.
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -254,34 +255,45 @@ def bench_compaction(breeds: int, retrains: int, cycles: int = 3) -> dict:
 
 
 APPEND = r"""
-import json, os, sys, tempfile, time
+import importlib.util, json, os, statistics, sys, tempfile, time
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
-sys.path.insert(0, sys.argv[1])
-from wildrydes_cli.local.awsapi import journal as jn
-assert jn.__file__.startswith(sys.argv[1]), jn.__file__
-n, size, sync = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-with tempfile.TemporaryDirectory(dir=sys.argv[5]) as directory:
-    journal = jn.Journal(directory, fsync=os.fsync if sync else (lambda fd: None))
-    journal.open()
-    body = os.urandom(size)
-    meta = {"kind": "request", "seq": 0, "seed": 1 << 40, "method": "PUT", "target": "/wildrydes-data/breeds/x",
-            "version": "HTTP/1.1", "headers": [["Host", "127.0.0.1:4566"], ["Content-Type", "application/json"],
-            ["Authorization", "AWS4-HMAC-SHA256 Credential=AKIA/20261126/us-east-1/s3/aws4_request, "
-             "SignedHeaders=host, Signature=0"]], "status": 200}
-    t0 = time.perf_counter()
-    for i in range(n):
-        meta["seq"] = i
-        journal.append(meta, body)
-    seconds = time.perf_counter() - t0
-    journal.close()
-print(json.dumps({"us_per_append": round(seconds / n * 1e6, 2)}))
+n, size, sync, where, trees = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5:]
+sys.path.insert(0, trees[0])
+modules = []
+for i, tree in enumerate(trees):   # each tree's journal module, loaded side by side (the rest is this tree's)
+    path = os.path.join(tree, "wildrydes_cli", "local", "awsapi", "journal.py")
+    spec = importlib.util.spec_from_file_location(f"journal_{i}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    modules.append(module)
+meta = {"kind": "request", "seq": 0, "seed": 1 << 40, "method": "PUT", "target": "/wildrydes-data/breeds/x",
+        "version": "HTTP/1.1", "headers": [["Host", "127.0.0.1:4566"], ["Content-Type", "application/json"],
+        ["Authorization", "AWS4-HMAC-SHA256 Credential=AKIA/20261126/us-east-1/s3/aws4_request, "
+         "SignedHeaders=host, Signature=0"]], "status": 200}
+body = os.urandom(size)
+times = [[] for _ in modules]
+with tempfile.TemporaryDirectory(dir=where) as directory:
+    journals = []
+    for i, module in enumerate(modules):
+        journal = module.Journal(os.path.join(directory, str(i)), fsync=os.fsync if sync else (lambda fd: None))
+        journal.open()
+        journals.append(journal)
+    for batch in range(15):            # alternate in short batches: the machine's load hits both alike
+        for i in (range(len(journals)) if batch % 2 == 0 else reversed(range(len(journals)))):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                journals[i].append(meta, body)
+            times[i].append((time.perf_counter() - t0) / n * 1e6)
+print(json.dumps([{"median_us": round(statistics.median(t), 2), "min_us": round(min(t), 2)} for t in times]))
 """
 
 
-def _append_us(src: Path, n: int, size: int, sync: bool, where: Path) -> float:
-    out = subprocess.run([sys.executable, "-c", APPEND, str(src), str(n), str(size), "1" if sync else "0", str(where)],
-                         capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(out.stdout)["us_per_append"]
+def _append_us(trees: list[Path], n: int, size: int, sync: bool, where: Path) -> list[dict]:
+    """Journal.append of each tree in one process, alternating batches: µs per append (median, min)."""
+    out = subprocess.run([sys.executable, "-c", APPEND, str(n), str(size), "1" if sync else "0", str(where),
+                          *map(str, trees)], capture_output=True, text=True, timeout=1800, check=True)
+    return json.loads(out.stdout)
 
 
 def _puts_per_second(url: str, state_dir: Path, n: int) -> float:
@@ -297,40 +309,41 @@ def _puts_per_second(url: str, state_dir: Path, n: int) -> float:
 
 
 def bench_hot_path(baseline: Path, appends: int, puts: int, rounds: int) -> dict:
-    """This tree against ``baseline``, interleaved: Journal.append (with and without fsync), and S3 puts/s."""
+    """This tree against ``baseline``: Journal.append (with and without fsync), and S3 puts/s over HTTP."""
     here = HERE.parent
-    cases = {"append_1k_fsync": (1024, True), "append_1k_cpu": (1024, False),
-             "append_300k_blob_fsync": (300 * 1024, True), "append_300k_blob_cpu": (300 * 1024, False)}
-    runs: dict[str, dict[str, list[float]]] = {case: {"this": [], "baseline": []} for case in cases}
-    runs["s3_puts_per_s"] = {"this": [], "baseline": []}
+    report: dict = {"rounds": rounds, "appends_per_batch": appends, "puts": puts}
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
+        for case, (size, sync) in {"append_1k_cpu": (1024, False), "append_1k_fsync": (1024, True),
+                                   "append_300k_same_blob_cpu": (300 * 1024, False)}.items():
+            count = appends if size <= 4096 else max(10, appends // 10)
+            this, base = _append_us([here, baseline], count if not sync else max(10, count // 10), size, sync,
+                                    where)
+            report[case] = {"this_us": this, "baseline_us": base,
+                            "ratio_median": round(this["median_us"] / base["median_us"], 3),
+                            "ratio_min": round(this["min_us"] / base["min_us"], 3)}
+            print(case, report[case], file=sys.stderr)
+        runs: dict[str, list[float]] = {"this": [], "baseline": []}
         for round_ in range(rounds):
-            order = (("this", here), ("baseline", baseline))
-            for label, src in (order if round_ % 2 == 0 else order[::-1]):
-                for case, (size, sync) in cases.items():
-                    count = appends if size <= 4096 else max(20, appends // 20)
-                    runs[case][label].append(_append_us(src, count, size, sync, where))
+            order = ("this", "baseline") if round_ % 2 == 0 else ("baseline", "this")
+            for label in order:
                 if label == "this":
                     home = where / f"this-{round_}"
                     env = cli_env(home, emulated.free_port())
                     status = run_cli(["local", "start"], env)
                     try:
-                        runs["s3_puts_per_s"][label].append(_puts_per_second(status["endpoint_url"],
-                                                                            home / "state", puts))
+                        runs[label].append(_puts_per_second(status["endpoint_url"], home / "state", puts))
                     finally:
                         stop(env, status["pid"])
                 else:
                     state_dir = where / f"baseline-{round_}"
                     state_dir.mkdir()
                     with baseline_daemon(baseline, state_dir) as url:
-                        runs["s3_puts_per_s"][label].append(_puts_per_second(url, state_dir, puts))
-                print(round_, label, {k: v[label][-1] for k, v in runs.items()}, file=sys.stderr)
-    report: dict = {"rounds": rounds, "appends": appends, "puts": puts}
-    for case, pair in runs.items():
-        this, base = statistics.median(pair["this"]), statistics.median(pair["baseline"])
-        report[case] = {"this": [round(v, 2) for v in pair["this"]], "baseline": [round(v, 2) for v in pair["baseline"]],
-                        "ratio_of_medians_this_over_baseline": round(this / base, 3)}
+                        runs[label].append(_puts_per_second(url, state_dir, puts))
+                print(round_, label, round(runs[label][-1], 1), file=sys.stderr)
+        report["s3_puts_per_s"] = {k: [round(v, 1) for v in vs] for k, vs in runs.items()}
+        report["s3_puts_ratio_of_medians"] = round(statistics.median(runs["this"]) /
+                                                   statistics.median(runs["baseline"]), 3)
     return report
 
 

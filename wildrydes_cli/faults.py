@@ -6,10 +6,11 @@ nothing that was acknowledged. Killing a process "somewhere during start" from
 outside hits whichever step happens to run; these named points let the tests in
 ``tests/local/test_crash_points.py`` kill the daemon at each step in turn.
 
-Active only when ``WILDRYDES_FAULT_KILL_AT`` is set (tests set it; nothing else
-should): ``NAME`` kills at the first pass through point NAME, ``NAME@N`` at the
-Nth. Unset, ``point`` is one dictionary lookup, and no point sits on the path of
-a request.
+Active only when ``WILDRYDES_FAULT_KILL_AT`` is set in the process's environment
+when it starts (tests set it for the daemon or CLI process they start; nothing
+else should): ``NAME`` kills at the first pass through point NAME, ``NAME@N`` at
+the Nth. Unset, ``point`` is one comparison with None (one point is on the
+journal's append, the rest on start and compaction).
 """
 from __future__ import annotations
 
@@ -17,15 +18,15 @@ import os
 import signal
 
 FAULT_ENV = "WILDRYDES_FAULT_KILL_AT"
+_WANTED = os.environ.get(FAULT_ENV) or None
 _passes: dict[str, int] = {}
 
 
 def point(name: str) -> None:
-    """SIGKILL this process if the environment names this point (and this pass through it)."""
-    wanted = os.environ.get(FAULT_ENV)
-    if not wanted:
+    """SIGKILL this process if its environment named this point (and this pass through it)."""
+    if _WANTED is None:
         return
-    target, _, nth = wanted.partition("@")
+    target, _, nth = _WANTED.partition("@")
     if target != name:
         return
     _passes[name] = _passes.get(name, 0) + 1
