@@ -102,11 +102,24 @@ def test_get_breed_metadata_and_list(s3):
     assert page == {"breeds": ["shire"]}
 
 
-@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1"])
+@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1", "", " 5", "5 ", "+5", "00005", "9" * 4301,
+                                   "\uff11\uff10",          # full-width 10: int() reads it
+                                   "\u0661\u0660",          # Arabic-Indic 10: int() reads it
+                                   "\u00b2"])               # superscript 2: isdigit() but int() refuses
 def test_bad_page_limit(s3, limit):
     store(s3)
     status, body = score("/breeds", method="GET", query={"limit": limit})
-    assert status == 400 and "limit must be a whole number from 1 to 1000" in body["error"]
+    assert status == 400 and "limit must be a whole number from 1 to 1000 in ASCII digits" in body["error"]
+    assert len(body["error"]) < 200   # the value is quoted cut, never whole
+
+
+@pytest.mark.parametrize("limit, expected", [("1", 1), ("0002", 2), ("1000", 3)])
+def test_page_limit_in_ascii_digits(s3, limit, expected):
+    for name in ("appaloosa", "pegasus", "shire"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    store(s3)
+    status, page = score("/breeds", method="GET", query={"limit": limit})
+    assert status == 200 and len(page["breeds"]) == expected
 
 
 @pytest.mark.parametrize("path", ["/breeds/..", "/breeds/../../etc/passwd", "/breeds/Appaloosa",
