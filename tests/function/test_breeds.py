@@ -330,3 +330,53 @@ def test_an_index_with_broken_base64_is_503(s3):
     store(s3)
     status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
     assert status == 503 and "not a valid model index" in body["error"]
+
+
+def test_a_failing_breed_is_tried_again_after_a_doubling_wait(s3):
+    """A broken model costs its reads and parsing about once a refresh interval, not on every request."""
+    clock = Clock()
+    publish(s3, "broken", "2026-11-01-00-00-00-000", b"not a model")
+    built = store(s3, clock, model_retry_seconds=1, model_refresh_seconds=60)
+    loads = counting_loads(built)
+    tried_at = []
+    for _ in range(200):   # one request every 0.5 s for 100 s
+        if score("/breeds/broken", body=WORKSHOP_RIDE)[0] == 503 and len(loads) > len(tried_at):
+            tried_at.append(clock.now - 1000.0)
+        clock.now += 0.5
+    assert tried_at == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0]   # waits 1, 2, 4, 8, 16, 32, then at most 60
+    publish(s3, "broken", "2026-11-02-00-00-00-000", archive(0.0))
+    clock.now = 1000.0 + 63.0 + 60.0
+    assert score("/breeds/broken", body=WORKSHOP_RIDE)[0] == 200   # fixed: served at the next try
+    assert built._breeds["broken"].failures == 0
+
+
+def test_failed_breeds_count_against_the_cache_bound(s3):
+    for i in range(5):
+        publish(s3, f"broken{i}", "2026-11-01-00-00-00-000", b"not a model")
+    built = store(s3, model_cache_max_models=3)
+    for i in range(5):
+        assert score(f"/breeds/broken{i}", body=WORKSHOP_RIDE)[0] == 503
+    assert list(built._breeds) == ["broken2", "broken3", "broken4"]
+
+
+def test_a_model_that_does_not_fit_in_memory_is_a_remembered_503(s3, monkeypatch):
+    import artifact
+
+    publish(s3, "huge", "2026-11-01-00-00-00-000", archive(0.0))
+    publish(s3, "good", "2026-11-01-00-00-00-000", archive(1.0))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    built = store(s3, model_retry_seconds=60)
+    real = artifact.read_model_archive
+
+    def out_of_memory(data):
+        if data == archive(0.0):
+            raise MemoryError()
+        return real(data)
+
+    monkeypatch.setattr(artifact, "read_model_archive", out_of_memory)
+    loads = counting_loads(built)
+    for _ in range(3):
+        status, body = score("/breeds/huge", body=WORKSHOP_RIDE)
+        assert status == 503 and "does not fit in this function's 128 MB (MemorySize)" in body["error"]
+    assert len(loads) == 1                                         # remembered, not retried per request
+    assert score("/breeds/good", body=WORKSHOP_RIDE)[0] == 200     # the others are served
