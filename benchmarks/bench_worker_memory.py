@@ -16,10 +16,9 @@ and for each N and each ``--memory-mb``: the worker's resident set and peak
 (``VmRSS``, ``VmHWM``) after start, after ``GET /`` (the model loaded), after
 a full-width ``text/csv`` row and after a full-width SageMaker JSON instance,
 with each answer's status (a 502 is the worker stopped for memory, as
-Lambda's would be). ``MODEL_MAX_FEATURES`` in the function's environment is set
-high so that its own bound (``lambda/archive.py``) does not refuse the model
-first: this measures what the bound is derived from.
-Every worker started here is killed by pid.
+Lambda's would be). The function's bound is 2^20 numbers (``lambda/archive.py``):
+1,048,575 features and the bias. ``--lambda-dir`` measures another tree's
+``lambda/`` (e.g. before a change). Every worker started here is killed by pid.
 """
 from __future__ import annotations
 
@@ -108,7 +107,7 @@ def model_memory(task_root: Path, features: int, memory_mb: int) -> dict:
     env = {"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OUTPUT_BUCKET": "local",
            "MODEL_PATH": "model.tar.gz", "INFERENCE_ENGINE": "lean", "LOG_LEVEL": "WARNING",
-           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb or 10240), "MODEL_MAX_FEATURES": str(1 << 20)}
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb or 10240)}
     proc = subprocess.Popen([sys.executable, "-m", "wildrydes_cli.local.invoke.worker", "--task-root", str(task_root),
                              "--handler", "shim.handler", "--memory-mb", str(memory_mb)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(task_root), env=env)
@@ -144,11 +143,10 @@ def model_memory(task_root: Path, features: int, memory_mb: int) -> dict:
     return steps
 
 
-def models_main(features: list[int], memories: list[int]) -> int:
+def models_main(features: list[int], memories: list[int], lambda_dir: Path) -> int:
     report = {}
     with tempfile.TemporaryDirectory() as tmp:
         task_root = Path(tmp)
-        lambda_dir = Path(__file__).resolve().parents[1] / "lambda"
         for source in lambda_dir.glob("*.py"):
             if source.name != "__init__.py":
                 (task_root / source.name).write_bytes(source.read_bytes())
@@ -169,9 +167,11 @@ def main() -> int:
     parser.add_argument("--model-features", type=int, nargs="+", metavar="N",
                         help="measure the function serving models of N features instead")
     parser.add_argument("--memory-mb", type=int, nargs="+", default=[0, 128], help="with --model-features")
+    parser.add_argument("--lambda-dir", type=Path, default=Path(__file__).resolve().parents[1] / "lambda",
+                        help="with --model-features: the function's code to measure")
     args = parser.parse_args()
     if args.model_features:
-        return models_main(args.model_features, args.memory_mb)
+        return models_main(args.model_features, args.memory_mb, args.lambda_dir)
     with tempfile.TemporaryDirectory() as tmp:
         task_root = Path(tmp)
         (task_root / "fast.py").write_text("def handler(event, context):\n    return {'statusCode': 200, 'body': ''}\n")

@@ -241,3 +241,23 @@ def test_a_group_keeps_its_most_recently_written_streams():
                                         keep=5, keep_streams=3)
         streams = boto3.client("logs", region_name=REGION).describe_log_streams(logGroupName=group)["logStreams"]
         assert sorted(s["logStreamName"] for s in streams) == ["b", "d", "e"]   # a, then c, written least recently
+
+
+def test_the_log_bounds_stated_in_the_docs():
+    """docs/logs.md: 5,000 events a stream, 16 streams a group, at most 80,000 events a group."""
+    from pathlib import Path
+
+    from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
+
+    assert (LogSink.MAX_EVENTS_PER_STREAM, moto_backends.MAX_STREAMS_PER_GROUP) == (5_000, 16)
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "logs.md").read_text()
+    assert "its newest 5,000 events and each log group its 16 most recently written" in docs
+    assert "at most 80,000 events" in docs
+    import time
+    now = int(time.time() * 1000)
+    with mock_aws():
+        for i in range(20):
+            moto_backends.append_log_events(ACCOUNT, REGION, "/aws/lambda/fn", f"s{i}",
+                                            [{"timestamp": now, "message": "m"}], keep=5)
+        groups = boto3.client("logs", region_name=REGION).describe_log_streams(logGroupName="/aws/lambda/fn")
+        assert len(groups["logStreams"]) == 16   # the default bound
