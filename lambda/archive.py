@@ -32,8 +32,11 @@ import zlib
 MiB = 1024 * 1024
 
 # What linear-learner writes: one weight per feature and a bias. The lean
-# engine holds each number as a Python float (~32 bytes with its slot), so
-# 2^20 numbers (1M features + bias) cost ~32 MiB, a quarter of a 128 MB function.
+# engine holds them in an array of doubles (artifact._decode), so 2^20 numbers
+# (1M features + bias) cost 8 MiB; loading such a model peaks at ~55 MB and a
+# full-width request at ~90 MB of a 128 MB function, everything included
+# (benchmarks/bench_worker_memory.py --model-features; held by
+# tests/function/test_wide_model_memory.py).
 MAX_PARAM_VALUES = 1 << 20
 # mx-mod-0000.params at that size: float64 at worst (float32 needs half), plus
 # array headers and names (a few hundred bytes for linear-learner's two arrays).

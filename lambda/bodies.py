@@ -38,7 +38,7 @@ class BodyWriter:
     __slots__ = ("_classifier", "_threshold", "_head", "_tails", "_names", "_numbers", "_suffixes", "_intercept")
 
     def __init__(self, *, key: str, engine: str, breed: str | None, classifier: bool, threshold,
-                 feature_names: tuple[str, ...]) -> None:
+                 feature_names: tuple[str, ...] | None, dimension: int | None = None) -> None:
         self._classifier = classifier
         self._threshold = threshold
         self._head = '{"score":%r,"predicted_label":%d' if classifier else '{"score":%r'
@@ -46,7 +46,9 @@ class BodyWriter:
         if breed is not None:
             tail["breed"] = breed
         self._tails: tuple[str, ...] = ("}", "," + guards.dumps(tail)[1:-1] + "}")
-        self._names = feature_names
+        # Names for the explained template, made when first needed: a nameless model gets f0..fN-1,
+        # which for a wide model would cost ~60 bytes a feature held for nothing until explain is asked.
+        self._names = (feature_names, len(feature_names or ()) if dimension is None else dimension)
         # The explained template and suffixes: built on the first explained body, when the intercept is known.
         self._numbers = ""
         self._suffixes: tuple[str, ...] = self._tails
@@ -103,7 +105,7 @@ class BodyWriter:
 
     def _explain_with(self, intercept: float) -> None:
         """Build the explained template and suffixes (an engine's intercept is one float per model)."""
-        self._numbers = self._head + explain.contributions_template(self._names)
+        self._numbers = self._head + explain.contributions_template(explain.feature_names(*self._names))
         self._suffixes = tuple(explain.intercept_text(intercept) + tail for tail in self._tails)
         self._intercept = intercept
 

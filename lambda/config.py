@@ -14,7 +14,7 @@ ENGINES = ("lean", "mxnet")
 DEFAULT_REFRESH_SECONDS = 60.0                 # a newly published breed model is served within this
 DEFAULT_CACHE_MAX_MODELS = 2000
 DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024     # leaves most of a 128 MB function for Python itself
-DEFAULT_RETRY_SECONDS = 1.0                    # a failed load is retried by a request after this
+DEFAULT_RETRY_SECONDS = 1.0                    # a failed load is retried after this, doubling up to refresh
 
 
 class ConfigError(ValueError):

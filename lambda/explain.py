@@ -39,6 +39,11 @@ import formats
 
 TERM_FORMAT = "%.12g"   # see the module docstring: exact for float32 terms, 5e-12 relative for doubles
 
+# Terms (rows x features) one explained answer may hold: ~25 bytes each in the body, so at most
+# ~2.5 MB, inside Lambda's 6 MB response; and the per-model template of names is built only up to this
+# width (a 2^20-feature model's would hold ~80 MB in a 128 MB function).
+MAX_TERMS = 100_000
+
 TRUE_VALUES = ("true", "1", "yes")
 FALSE_VALUES = ("false", "0", "no", "")
 _KNOWN_VALUES = TRUE_VALUES + FALSE_VALUES
@@ -60,6 +65,14 @@ def wanted(query_value: str | None, payload=None) -> bool:
             raise formats.RequestError(400, f'"explain" must be true or false, got {json.dumps(value)[:20]}')
         asked = asked or value
     return bool(asked)
+
+
+def check_size(rows: int, dimension: int) -> None:
+    """A 400 when an explained answer would hold more than ``MAX_TERMS`` terms."""
+    if rows * dimension > MAX_TERMS:
+        raise formats.RequestError(400, f"explain=true answers at most {MAX_TERMS:,} terms (rows x features) "
+                                        f"per request; this one would have {rows * dimension:,} ({rows} rows of "
+                                        f"{dimension} features): send fewer rows, or leave explain out")
 
 
 def feature_names(names, dimension: int) -> tuple[str, ...]:

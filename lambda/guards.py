@@ -42,6 +42,7 @@ used to become a 500, a hang or invalid JSON into a 4xx naming the problem:
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -197,8 +198,8 @@ def check_scores(scores: list, rows: list, names, style: str) -> None:
                                   "in the range the model was trained on")
 
 
-def _largest(row: list, names, shown: int = 6) -> str:
-    labels = list(names) if names else [f"features[{j}]" for j in range(len(row))]
-    pairs = sorted(zip(labels, row), key=lambda pair: -abs(pair[1]))
-    text = ", ".join(f"{name}={value:g}" for name, value in pairs[:shown])
-    return text if len(pairs) <= shown else f"{text} (the {shown} largest of {len(pairs)} values)"
+def _largest(row, names, shown: int = 6) -> str:
+    """The ``shown`` values of largest size, named (a label is made only for those: a row may be 2^20 wide)."""
+    top = heapq.nsmallest(shown, range(len(row)), key=lambda j: -abs(row[j]))   # ties: the first column first
+    text = ", ".join(f"{names[j] if names else f'features[{j}]'}={row[j]:g}" for j in top)
+    return text if len(row) <= shown else f"{text} (the {shown} largest of {len(row)} values)"

@@ -138,13 +138,24 @@ def _model_for(store: models.ModelStore, breed) -> models.LoadedModel:
     return store.breed(breed)
 
 
+def _page_size(raw: str | None) -> int:
+    """``?limit=``: ASCII digits only, 1 to MAX_PAGE; anything else a 400 naming the parameter.
+
+    ``str.isdigit`` accepts full-width and Arabic-Indic digits (which ``int``
+    reads) and superscripts (which it refuses), and ``int`` of more than 4,300
+    digits raises: both were reached with client input. The length is checked
+    before any conversion.
+    """
+    if raw is None:
+        return DEFAULT_PAGE
+    if 0 < len(raw) <= len(str(MAX_PAGE)) and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE:
+        return int(raw)
+    raise formats.RequestError(400, f"limit must be a whole number from 1 to {MAX_PAGE} in ASCII digits, "
+                                    f"got {raw[:20]!r}{' (cut)' if len(raw) > 20 else ''}")
+
+
 def _list_breeds(event: dict) -> dict:
-    raw_limit = _query(event, "limit")
-    limit = DEFAULT_PAGE
-    if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE:
-            raise formats.RequestError(400, f"limit must be a whole number from 1 to {MAX_PAGE}, got {raw_limit[:20]!r}")
-        limit = int(raw_limit)
+    limit = _page_size(_query(event, "limit"))
     start_after = _query(event, "next")
     if start_after is not None:
         models.validate_breed(start_after)

@@ -4,8 +4,13 @@ Why this shape: a Lambda execution environment serves many requests, so a
 model is fetched and parsed once and then reused; one function serves a model
 per unicorn breed (thousands), so breed models are loaded on first use and
 kept in an LRU bounded by count and bytes. A load that fails is remembered
-for ``retry_seconds`` and then retried by a later request: the function keeps
-answering (503 for that model only) instead of crash-looping.
+for ``retry_seconds`` and then retried by a later request, the wait doubling
+with each failure in a row up to ``refresh_seconds`` (1, 2, 4 ... 60 s by
+default): the function keeps answering (503 for that model only) instead of
+crash-looping, and a broken model costs its S3 reads and parsing about once a
+minute, not on every request. A model that does not fit the function's memory
+is such a failure (MemoryError while loading), not a dead execution
+environment. Failed breeds count against the cache's bounds like loaded ones.
 
 Breed layout in the data bucket (written by ``wildrydes train --breed``)::
 
@@ -26,6 +31,7 @@ import binascii
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections import OrderedDict
@@ -91,7 +97,7 @@ class LoadedModel:
         self.dimension = model.dimension
         self.writer = bodies.BodyWriter(key=key, engine=engine_name, breed=breed, classifier=model.is_classifier,
                                         threshold=model.threshold,
-                                        feature_names=explain.feature_names(names, model.dimension))
+                                        feature_names=names, dimension=model.dimension)
         self.info = {
             "model_path": key,
             "breed": breed,
@@ -103,9 +109,10 @@ class LoadedModel:
             "head": model.head_op,
             "model_bytes": model.size_bytes,
         }
-        # Rough resident cost: a float object and its slot per weight, plus
-        # fixed overhead; MXNet engines also hold the graph and bound executors.
-        self.footprint = 32 * model.dimension + 4096
+        # Rough resident cost: the weights (an array of doubles), the params file
+        # kept for the mxnet engine, fixed overhead; MXNet engines also hold the
+        # graph and bound executors.
+        self.footprint = 8 * model.dimension + len(model.params) + 4096
         if engine_name == "mxnet":
             self.footprint += 4 * len(model.params) + 1024 * 1024
 
@@ -116,6 +123,8 @@ class LoadedModel:
         engine cannot split this model's graph into terms.
         """
         rows, style = request.rows, request.style
+        if explained:
+            explain.check_size(len(rows), self.dimension)
         if style == "single":   # the workshop's request: one ride, no lists on its way
             return self._respond_one(rows, explained)
         if not explained:
@@ -147,13 +156,14 @@ class LoadedModel:
 class _Entry:
     """One cache slot: the loaded model or the last failure, and when to look again."""
 
-    __slots__ = ("model", "error", "retry_at", "check_at")
+    __slots__ = ("model", "error", "retry_at", "check_at", "failures")
 
     def __init__(self) -> None:
         self.model: LoadedModel | None = None
         self.error: ModelError | None = None
         self.retry_at = 0.0
         self.check_at = 0.0
+        self.failures = 0   # in a row: the wait before the next try doubles with each
 
 
 class ModelStore:
@@ -212,6 +222,12 @@ class ModelStore:
             engine = engines.create_engine(self.config.engine, model)
         except (artifact.ArtifactError, engines.EngineError) as exc:
             raise ModelError(503, f"model s3://{self.config.bucket}/{key} cannot be served: {exc}") from None
+        except MemoryError:
+            data = None   # let go of what the failed load held before anything else runs
+            memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "?")
+            raise ModelError(503, f"model s3://{self.config.bucket}/{key} does not fit in this function's "
+                                  f"{memory} MB (MemorySize): deploy a smaller model or give the function "
+                                  "more memory") from None
         LOG.info("loaded %s (%d features, %s engine)", key, model.dimension, self.config.engine)
         return LoadedModel(key, model, engine, self.config.engine, breed)
 
@@ -255,9 +271,12 @@ class ModelStore:
         try:
             entry.model = loader()
         except ModelError as exc:
-            entry.error, entry.retry_at = exc, now + self.config.retry_seconds
+            entry.failures += 1
+            longest = max(self.config.retry_seconds, self.config.refresh_seconds)
+            wait = min(longest, self.config.retry_seconds * 2 ** min(entry.failures - 1, 32))
+            entry.error, entry.retry_at = exc, now + wait
             raise
-        entry.error = None
+        entry.error, entry.failures = None, 0
         entry.check_at = now + self.config.refresh_seconds
         return entry.model
 
@@ -278,11 +297,12 @@ class ModelStore:
                 del self._breeds[breed]   # nothing cached for a breed that does not exist
                 raise
             if current is None or exc.status == 404:
+                self._evict()   # a remembered failure takes a slot: failing breeds stay bounded too
                 raise
             # The breed has a working model: keep serving it, look again later.
             LOG.warning("refreshing breed %s failed, serving %s: %s", breed, current.key, exc.message)
             entry.error = None
-            entry.check_at = self.clock() + self.config.retry_seconds
+            entry.check_at = entry.retry_at   # the same doubling wait as a breed with nothing to serve
             return current
         if model is not current:
             self._bytes += model.footprint - (current.footprint if current else 0)

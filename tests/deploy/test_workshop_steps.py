@@ -192,7 +192,7 @@ def test_corrupt_state_file_is_ignored(wildrydes, boot):
 def test_unreadable_scratchpad(wildrydes, boot):
     wildrydes.scratchpad.write_bytes(b"\xff\xfe\x00bad")
     result = wildrydes("deploy", expect=2, json_output=False)
-    assert "Cannot read scratchpad" in result.stderr and "--scratchpad" in result.stderr
+    assert "does not look like a scratchpad (not UTF-8 text)" in result.stderr and "--scratchpad" in result.stderr
 
 
 def test_bad_target_env_value(wildrydes, monkeypatch):

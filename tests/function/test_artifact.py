@@ -99,7 +99,7 @@ def test_round_trip_writer_reader_both_engines(predictor_type):
     assert model.predictor_type == predictor_type
     assert model.threshold == pytest.approx(0.37)
     assert model.feature_names[3] == "TMIN"
-    assert model.weights == pytest.approx(weights, rel=1e-6)  # stored as float32
+    assert list(model.weights) == pytest.approx(weights, rel=1e-6)  # stored as float32
     rows = [[rng.uniform(25, 35), rng.uniform(200, 400), rng.uniform(2000, 3000),
              rng.uniform(-100, 300), rng.uniform(0, 350), rng.uniform(0, 500)] for _ in range(50)]
     lean = engines.create_engine("lean", model).predict(rows)
@@ -158,7 +158,7 @@ def test_params_bfloat16_and_older_magics():
         # V3 (numpy shape semantics) with an unknown shape: an empty array
         struct.pack("<Iii", artifact.NDARRAY_V3_MAGIC, 0, -1),
     ], ["bf", "v1", "legacy", "empty"])
-    parsed = artifact.parse_params(data)
+    parsed = {name: (shape, tuple(values)) for name, (shape, values) in artifact.parse_params(data).items()}
     assert parsed["bf"] == ((2,), (1.0, -2.0))
     assert parsed["v1"] == ((2,), (1.5, -2.5))
     assert parsed["legacy"] == ((2,), (0.25, 4.0))

@@ -102,11 +102,24 @@ def test_get_breed_metadata_and_list(s3):
     assert page == {"breeds": ["shire"]}
 
 
-@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1"])
+@pytest.mark.parametrize("limit", ["0", "abc", "1001", "-1", "", " 5", "5 ", "+5", "00005", "9" * 4301,
+                                   "\uff11\uff10",          # full-width 10: int() reads it
+                                   "\u0661\u0660",          # Arabic-Indic 10: int() reads it
+                                   "\u00b2"])               # superscript 2: isdigit() but int() refuses
 def test_bad_page_limit(s3, limit):
     store(s3)
     status, body = score("/breeds", method="GET", query={"limit": limit})
-    assert status == 400 and "limit must be a whole number from 1 to 1000" in body["error"]
+    assert status == 400 and "limit must be a whole number from 1 to 1000 in ASCII digits" in body["error"]
+    assert len(body["error"]) < 200   # the value is quoted cut, never whole
+
+
+@pytest.mark.parametrize("limit, expected", [("1", 1), ("0002", 2), ("1000", 3)])
+def test_page_limit_in_ascii_digits(s3, limit, expected):
+    for name in ("appaloosa", "pegasus", "shire"):
+        publish(s3, name, "2026-11-01-00-00-00-000", archive(0.0))
+    store(s3)
+    status, page = score("/breeds", method="GET", query={"limit": limit})
+    assert status == 200 and len(page["breeds"]) == expected
 
 
 @pytest.mark.parametrize("path", ["/breeds/..", "/breeds/../../etc/passwd", "/breeds/Appaloosa",
@@ -317,3 +330,53 @@ def test_an_index_with_broken_base64_is_503(s3):
     store(s3)
     status, body = score("/breeds/pegasus", body=WORKSHOP_RIDE)
     assert status == 503 and "not a valid model index" in body["error"]
+
+
+def test_a_failing_breed_is_tried_again_after_a_doubling_wait(s3):
+    """A broken model costs its reads and parsing about once a refresh interval, not on every request."""
+    clock = Clock()
+    publish(s3, "broken", "2026-11-01-00-00-00-000", b"not a model")
+    built = store(s3, clock, model_retry_seconds=1, model_refresh_seconds=60)
+    loads = counting_loads(built)
+    tried_at = []
+    for _ in range(200):   # one request every 0.5 s for 100 s
+        if score("/breeds/broken", body=WORKSHOP_RIDE)[0] == 503 and len(loads) > len(tried_at):
+            tried_at.append(clock.now - 1000.0)
+        clock.now += 0.5
+    assert tried_at == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0]   # waits 1, 2, 4, 8, 16, 32, then at most 60
+    publish(s3, "broken", "2026-11-02-00-00-00-000", archive(0.0))
+    clock.now = 1000.0 + 63.0 + 60.0
+    assert score("/breeds/broken", body=WORKSHOP_RIDE)[0] == 200   # fixed: served at the next try
+    assert built._breeds["broken"].failures == 0
+
+
+def test_failed_breeds_count_against_the_cache_bound(s3):
+    for i in range(5):
+        publish(s3, f"broken{i}", "2026-11-01-00-00-00-000", b"not a model")
+    built = store(s3, model_cache_max_models=3)
+    for i in range(5):
+        assert score(f"/breeds/broken{i}", body=WORKSHOP_RIDE)[0] == 503
+    assert list(built._breeds) == ["broken2", "broken3", "broken4"]
+
+
+def test_a_model_that_does_not_fit_in_memory_is_a_remembered_503(s3, monkeypatch):
+    import artifact
+
+    publish(s3, "huge", "2026-11-01-00-00-00-000", archive(0.0))
+    publish(s3, "good", "2026-11-01-00-00-00-000", archive(1.0))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+    built = store(s3, model_retry_seconds=60)
+    real = artifact.read_model_archive
+
+    def out_of_memory(data):
+        if data == archive(0.0):
+            raise MemoryError()
+        return real(data)
+
+    monkeypatch.setattr(artifact, "read_model_archive", out_of_memory)
+    loads = counting_loads(built)
+    for _ in range(3):
+        status, body = score("/breeds/huge", body=WORKSHOP_RIDE)
+        assert status == 503 and "does not fit in this function's 128 MB (MemorySize)" in body["error"]
+    assert len(loads) == 1                                         # remembered, not retried per request
+    assert score("/breeds/good", body=WORKSHOP_RIDE)[0] == 200     # the others are served

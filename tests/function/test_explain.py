@@ -234,3 +234,16 @@ def test_both_engines_explain_alike_through_the_handler(classifier, monkeypatch,
             assert mx["contributions"][name] == pytest.approx(lean["contributions"][name], rel=1e-5, abs=1e-5)
         mx_total = mx["intercept"] + sum(mx["contributions"].values())
         assert mx_total == pytest.approx(logit(mx["score"]), rel=1e-5, abs=1e-5)
+
+
+def test_an_explained_answer_is_bounded_in_terms():
+    import explain
+    import formats
+
+    explain.check_size(1000, 100)      # 100,000 terms: the bound
+    with pytest.raises(formats.RequestError) as info:
+        explain.check_size(1, 100_001)
+    assert info.value.status == 400
+    assert info.value.message == ("explain=true answers at most 100,000 terms (rows x features) per request; "
+                                  "this one would have 100,001 (1 rows of 100001 features): send fewer rows, "
+                                  "or leave explain out")

@@ -326,3 +326,37 @@ def test_a_model_without_feature_names_gets_positions_and_the_largest_values():
         "the model's score for row 1 is not a finite number (-inf): its weights overflow a float on "
         "features[10]=-5e+300, features[0]=0, features[1]=0, features[2]=0, features[3]=0, features[4]=0 "
         "(the 6 largest of 11 values); send values in the range the model was trained on")
+
+
+def test_the_largest_values_of_a_very_wide_row_are_named_without_labelling_every_feature():
+    import tracemalloc
+    from array import array
+
+    row = array("d", [0.0]) * (1 << 20)
+    row[700_000] = 9e300
+    tracemalloc.start()
+    try:
+        with pytest.raises(guards.InputError) as caught:
+            guards.check_scores([math.inf], [row], None, "sagemaker")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert caught.value.message.startswith("the model's score for row 0 is not a finite number (inf): its weights "
+                                           "overflow a float on features[700000]=9e+300, features[0]=0")
+    assert "(the 6 largest of 1048576 values)" in caught.value.message
+    assert peak < 4 * 1024 * 1024, f"{peak / 2**20:.0f} MiB to name 6 values"
+
+
+@pytest.mark.parametrize("bad_column", [1, 16_000, 16_001, 16_385, 60_000])
+def test_a_wide_csv_row_is_read_in_pieces_and_a_bad_cell_is_named_by_its_column(bad_column):
+    import formats
+
+    cells = [f"{i % 97}.25" for i in range(60_000)]          # ~6 characters a cell: several 64 KiB pieces
+    parsed = formats.rows_from_csv(",".join(cells), 60_000)
+    assert list(parsed.rows[0]) == [float(c) for c in cells]
+    for bad, message in (("x1", "'x1' is not a number"), ("nan", "nan is not finite")):
+        broken = list(cells)
+        broken[bad_column - 1] = bad
+        with pytest.raises(formats.RequestError) as caught:
+            formats.rows_from_csv(",".join(broken), 60_000)
+        assert caught.value.message.startswith(f"CSV line 1, column {bad_column}: {message}")

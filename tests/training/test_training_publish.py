@@ -175,7 +175,7 @@ def test_train_several_breeds(s3, tmp_path):
         index = json.loads(s3.get_object(Bucket=BUCKET, Key=f"breeds/{item['breed']}/latest.json")["Body"].read())
         assert index["key"] == item["key"]
         artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=item["key"])["Body"].read())
-    weights = {artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=i["key"])["Body"].read()).weights
+    weights = {tuple(artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=i["key"])["Body"].read()).weights)
                for i in report["breeds"]}
     assert len(weights) == 3   # each breed its own data and model
 

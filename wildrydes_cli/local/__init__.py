@@ -3,6 +3,7 @@
 Composition (may import every subpackage):
   daemon.py        the CLI's side: start, stop, status, reset, compact, ``ensure_running``
   daemon_files.py  the daemon's state file, log file, private directories, pid and port facts
+  daemon_log.py    the daemon's log: rotated by size, stdout/stderr following it; its tail read from the end
   server.py        the daemon process: the asyncio server, dispatch, wiring at start, shutdown
   http.py          HttpRequest and HttpResponse, which every part below passes around
 Parts (each imports only http.py of local/, and the ground):

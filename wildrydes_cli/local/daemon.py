@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 from wildrydes_cli.errors import LocalTargetError, UsageError
-from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import journal
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.invoke import kept_logs
@@ -96,13 +96,6 @@ def _check_limits() -> None:
         raise UsageError(f"{exc} (seconds, or connections for WILDRYDES_LOCAL_MAX_CONNECTIONS).") from None
 
 
-def _log_tail(path, lines: int = 15) -> str:
-    try:
-        return "\n".join(open(path, errors="replace").read().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 def start(settings: Settings, port: int | None = None, *, timeout: float = START_TIMEOUT,
           sleep: Callable[[float], None] = time.sleep, fresh: bool = False, recover: bool = False) -> LocalDaemonResult:
     """Start the daemon, or report the one already running.
@@ -162,7 +155,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
                     raise LocalTargetError(f"The emulator did not start: {reason}")
                 raise LocalTargetError(
                     f"The emulator exited during start-up (code {code}). Last lines of {log_path}:\n"
-                    f"{_log_tail(log_path)}")
+                    f"{daemon_log.tail(log_path)}")
             state = daemon_files.read_state(settings.state_dir)
             if state is not None and state.pid == proc.pid and healthy(state, timeout=1.0):
                 return _running("start", state, stale_pid=stale, recovery=_recovery(recovered))

@@ -14,7 +14,8 @@ Connections (timeouts, the cap on open connections, HTTP parsing and its
 limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
 
 Started by ``daemon.start`` as ``python -m wildrydes_cli.local.server --port N
---state-dir DIR`` in its own session with output to the log file; it writes
+--state-dir DIR`` in its own session with output to the log file (rotated by
+size once running: ``daemon_log.py``); it writes
 the state file once its socket is bound and removes it on SIGTERM/SIGINT,
 after killing its Lambda workers.
 """
@@ -35,7 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from wildrydes_cli import __version__, faults
-from wildrydes_cli.local import daemon_files
+from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.front import connection, httpio
@@ -137,6 +138,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                 recover: bool = False) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up (StartRefused: the saved state is not usable)."""
     wsgi.moto_app()  # import moto before we announce readiness
+    moto_backends.track_instances_weakly()   # or moto keeps every object it ever made
     credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
     holder: dict = {}
@@ -237,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--recover", action="store_true", help="start with every intact journal record")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    daemon_files.private_dir(daemon_files.local_dir(args.state_dir))
+    daemon_log.configure(daemon_files.log_file(args.state_dir))   # rotated; stdout and stderr follow it
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         limits = httpio.Limits.from_env()

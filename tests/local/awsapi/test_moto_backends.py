@@ -164,3 +164,125 @@ def test_log_groups_lists_every_group_moto_holds():
         boto3.client("logs", region_name="eu-west-1").create_log_group(logGroupName="/other")
         assert {("123456789012", REGION, "/aws/lambda/fn"), ("123456789012", "eu-west-1", "/other")} <= \
             set(moto_backends.log_groups())
+
+
+# --- memory: moto's registry of every model object (the daemon makes it weak) --------------
+
+@pytest.fixture
+def weak_tracking():
+    """``track_instances_weakly`` for one test; moto's own ``__new__`` put back afterwards."""
+    from moto.core.common_models import BaseModel
+
+    original = BaseModel.__dict__["__new__"]
+    moto_backends.track_instances_weakly()
+    try:
+        yield
+    finally:
+        BaseModel.__new__ = original
+        classes = list(BaseModel.__subclasses__())
+        while classes:
+            cls = classes.pop()
+            classes.extend(cls.__subclasses__())
+            tracked = cls.__dict__.get("instances_tracked")
+            if isinstance(tracked, moto_backends.WeakInstances):
+                cls.instances_tracked = list(tracked)
+
+
+def test_moto_still_tracks_every_model_object_strongly():
+    """What the daemon works around: if this fails, moto changed how it tracks instances, and
+    ``track_instances_weakly`` must be checked against the new code (it may no longer be needed)."""
+    import inspect
+    import weakref
+
+    from moto.core.common_models import BaseModel
+    from moto.logs.models import LogEvent
+
+    assert "cls.instances_tracked.append(instance)" in inspect.getsource(BaseModel.__new__)
+    event = LogEvent(0, {"timestamp": 0, "message": "m"})
+    alive = weakref.ref(event)
+    assert any(tracked is event for tracked in LogEvent.instances_tracked)
+    del event
+    assert alive() is not None   # held by moto's list: never freed
+
+
+def test_weak_tracking_frees_trimmed_log_events_and_replaced_objects(weak_tracking):
+    import gc
+    import time
+    import weakref
+
+    from moto.logs.models import LogEvent
+    from moto.s3.models import FakeKey, s3_backends
+
+    now = int(time.time() * 1000)
+    with mock_aws():
+        gc.disable()   # freed by reference counting, not by a collection that may come late
+        try:
+            moto_backends.append_log_events(ACCOUNT, REGION, "/aws/lambda/fn", "s",
+                                            [{"timestamp": now, "message": str(i)} for i in range(50)], keep=10)
+            assert len(list(LogEvent.instances_tracked)) == 10   # the 40 trimmed events are gone
+            s3 = boto3.client("s3", region_name=REGION)
+            s3.create_bucket(Bucket="models")
+            s3.put_object(Bucket="models", Key="k", Body=b"first")
+            first = weakref.ref(s3_backends[ACCOUNT]["aws"].buckets["models"].keys["k"])
+            s3.put_object(Bucket="models", Key="k", Body=b"second")
+            assert first() is None
+            assert [key.value for key in FakeKey.instances_tracked] == [b"second"]
+        finally:
+            gc.enable()
+        assert s3.get_object(Bucket="models", Key="k")["Body"].read() == b"second"
+
+
+def test_weak_tracking_keeps_what_moto_uses_the_registry_for(weak_tracking):
+    """moto's dashboard (/moto-api/data.json) lists live objects, and a reset still disposes S3 buffers."""
+    from moto.core.model_instances import model_data, reset_model_data
+    from moto.s3.models import FakeKey, s3_backends
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="k", Body=b"kept")
+        listed = [key for key in model_data["s3"]["FakeKey"].instances_tracked]
+        assert [key.name for key in listed] == ["k"]
+        reset_model_data()   # moto puts plain lists back ...
+        s3.put_object(Bucket="models", Key="j", Body=b"new")
+        assert isinstance(FakeKey.instances_tracked, moto_backends.WeakInstances)   # ... made weak again on use
+        key = s3_backends[ACCOUNT]["aws"].buckets["models"].keys["j"]
+        s3_backends[ACCOUNT]["aws"].reset()
+        assert key.disposed
+
+
+def test_a_group_keeps_its_most_recently_written_streams():
+    import time
+    now = int(time.time() * 1000)
+    with mock_aws():
+        group = "/aws/lambda/fn"
+        for name in ("a", "b", "c", "d"):
+            moto_backends.append_log_events(ACCOUNT, REGION, group, name, [{"timestamp": now, "message": name}],
+                                            keep=5, keep_streams=3)
+            time.sleep(0.002)   # distinct ingestion times
+        moto_backends.append_log_events(ACCOUNT, REGION, group, "b", [{"timestamp": now, "message": "b2"}],
+                                        keep=5, keep_streams=3)
+        moto_backends.append_log_events(ACCOUNT, REGION, group, "e", [{"timestamp": now, "message": "e"}],
+                                        keep=5, keep_streams=3)
+        streams = boto3.client("logs", region_name=REGION).describe_log_streams(logGroupName=group)["logStreams"]
+        assert sorted(s["logStreamName"] for s in streams) == ["b", "d", "e"]   # a, then c, written least recently
+
+
+def test_the_log_bounds_stated_in_the_docs():
+    """docs/logs.md: 5,000 events a stream, 16 streams a group, at most 80,000 events a group."""
+    from pathlib import Path
+
+    from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
+
+    assert (LogSink.MAX_EVENTS_PER_STREAM, moto_backends.MAX_STREAMS_PER_GROUP) == (5_000, 16)
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "logs.md").read_text()
+    assert "its newest 5,000 events and each log group its 16 most recently written" in docs
+    assert "at most 80,000 events" in docs
+    import time
+    now = int(time.time() * 1000)
+    with mock_aws():
+        for i in range(20):
+            moto_backends.append_log_events(ACCOUNT, REGION, "/aws/lambda/fn", f"s{i}",
+                                            [{"timestamp": now, "message": "m"}], keep=5)
+        groups = boto3.client("logs", region_name=REGION).describe_log_streams(logGroupName="/aws/lambda/fn")
+        assert len(groups["logStreams"]) == 16   # the default bound

@@ -143,6 +143,13 @@ def test_body_over_the_api_gateway_limit_is_refused_from_its_content_length(fron
     assert status_of(data) == 413 and b"10485760-byte limit" in data and took < 1.0
 
 
+def test_a_chunk_declared_over_the_limit_is_refused_from_its_size_line(front):
+    status, deployed, _ = front
+    raw = CHUNKED.replace(b"%s", invoke_path(deployed).encode()) + b"FFFFFFFFFF\r\nab"
+    data, took = exchange(status.port, raw)  # a terabyte declared, two bytes sent: the answer cannot wait
+    assert status_of(data) == 413 and b"10485760-byte limit" in data and took < 0.9, (took, data[:300])
+
+
 def test_chunked_body_is_refused_as_it_crosses_the_limit(front):
     status, deployed, _ = front
     chunk = b"100000\r\n" + b"x" * 0x100000 + b"\r\n"  # 1 MiB
@@ -273,7 +280,7 @@ def test_idle_sockets_beyond_the_descriptor_limit_do_not_starve_other_requests(t
             sock.close()
         proc.terminate()
         proc.wait(timeout=10)
-    log = (tmp_path / "out.log").read_text()
+    log = (tmp_path / "out.log").read_text() + daemon_files.log_file(tmp_path).read_text()   # start-up, then the log
     assert "connection cap" in log and "Traceback" not in log and "Too many open files" not in log
 
 

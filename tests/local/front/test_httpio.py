@@ -5,6 +5,8 @@ Over a real socket against a real daemon: tests/local/front/test_front.py.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wildrydes_cli.local.front import httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -130,3 +132,86 @@ def test_head_response_keeps_the_apps_length_and_sends_no_body():
     data = httpio.encode_response(HttpResponse(200, [("Content-Length", "1234")], b""), keep_alive=False,
                                   head_only=True)
     assert data.endswith(b"\r\n\r\n") and b"Content-Length: 1234" in data and b"Connection: close" in data
+
+
+# --- a chunk's declared size: refused when its size line is in, before its data -------------------
+
+EXECUTE = b"POST /restapis/a/p/_user_request_/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize("pieces", [
+    [EXECUTE + b"FFFFFFFFFF\r\n"],                               # the size line alone
+    [EXECUTE + b"FFFFFFFFFF\r\nabc"],                            # and a little data
+    [EXECUTE, b"FFFFFFFFFF\r\n"],                                # after the head, in a read of its own
+    [EXECUTE + b"FFFFF", b"FFFFF\r\nab"],                        # the size line split across reads
+    [EXECUTE + b"FFFFFFFFFF\r", b"\nab"],                        # ... between its CR and LF
+    [EXECUTE + b"FFFFFFFFFF;name=value\r\n"],                    # with an extension
+    [EXECUTE + b"2\r\nab\r\n" + b"0" * 50 + b"FFFFFFFFFF\r\n"],  # leading zeros, after a first chunk
+    [EXECUTE + b"a00001\r\n"],                                   # one byte over 10 MB
+])
+def test_a_chunk_declared_over_the_limit_is_413_before_its_data(pieces):
+    parser = httpio.RequestParser(httpio.Limits(), PORT)
+    with pytest.raises(httpio.BadRequest, match="takes the request body over the 10485760-byte limit") as info:
+        for piece in pieces:
+            parser.feed(piece)
+    assert info.value.status == 413
+
+
+def test_a_chunk_declared_within_the_limit_waits_for_its_data():
+    parser = httpio.RequestParser(httpio.Limits(), PORT)
+    parser.feed(EXECUTE + b"a00000\r\n" + b"x" * 1000)     # exactly 10 MB declared
+    assert parser.phase == "body" and not parser.ready
+
+
+def test_the_declared_size_counts_what_came_before():
+    parser = httpio.RequestParser(httpio.Limits(max_body=10), PORT)
+    parser.feed(EXECUTE + b"6\r\n123456\r\n")
+    with pytest.raises(httpio.BadRequest, match="a chunk of 5 bytes takes") as info:
+        parser.feed(b"5\r\n")
+    assert info.value.status == 413
+
+
+def test_an_over_long_chunk_size_line_is_refused():
+    parser = httpio.RequestParser(httpio.Limits(), PORT)
+    with pytest.raises(httpio.BadRequest, match="chunk size line over 4096 bytes") as info:
+        parser.feed(EXECUTE + b"0" * 3000)
+        parser.feed(b"0" * 3000 + b"5\r\n")
+    assert info.value.status == 400
+
+
+def test_pipelined_chunked_requests_are_each_checked():
+    parser = httpio.RequestParser(httpio.Limits(max_body=10), PORT)
+    parser.feed(EXECUTE + b"3\r\nabc\r\n0\r\n\r\n" + EXECUTE + b"3\r\ndef\r\n0\r\n\r\n" + EXECUTE)
+    assert [r.body for r in parser.ready] == [b"abc", b"def"]
+    with pytest.raises(httpio.BadRequest, match="a chunk of 11 bytes") as info:
+        parser.feed(b"b\r\n")
+    assert info.value.status == 413
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6), limit=st.integers(1, 120),
+       extensions=st.booleans(), zeros=st.integers(0, 3), cuts=st.lists(st.integers(1, 400), max_size=12))
+def test_chunked_bodies_split_anywhere(sizes, limit, extensions, zeros, cuts):
+    """Refused (413) exactly when the declared sizes add up past the limit, however the bytes arrive."""
+    body = b""
+    raw = EXECUTE
+    for i, size in enumerate(s for s in sizes if s):
+        data = bytes([97 + i % 26]) * size
+        raw += b"0" * zeros + b"%x" % size + (b";e=%d" % i if extensions else b"") + b"\r\n" + data + b"\r\n"
+        body += data
+    raw += b"0\r\n\r\n"
+    pieces, last = [], 0
+    for cut in sorted(set(c for c in cuts if c < len(raw))):
+        pieces.append(raw[last:cut])
+        last = cut
+    pieces.append(raw[last:])
+    parser = httpio.RequestParser(httpio.Limits(max_body=limit), PORT)
+    if len(body) > limit:
+        with pytest.raises(httpio.BadRequest) as info:
+            for piece in pieces:
+                parser.feed(piece)
+        assert info.value.status == 413
+    else:
+        for piece in pieces:
+            parser.feed(piece)
+        assert [r.body for r in parser.ready] == [body]

@@ -84,8 +84,15 @@ def test_proxy_event_reaches_the_handler_with_its_configuration(daemon_url):
     _, _, again = call(d.invoke_url)
     assert again["pid"] == body["pid"], "a warm worker serves the next request"
     assert again["request_id"] != body["request_id"]
-    # the handler's own prints go to the daemon's log, not into the worker protocol
-    assert "init hello" in Path(daemon_url.log_file).read_text()
+    # the handler's own prints go to its log group, not into the worker protocol nor the daemon's log
+    logs = emulated.clients(daemon_url.endpoint_url, services=("logs",))["logs"]
+    deadline = time.monotonic() + 10
+    messages: list[str] = []
+    while "init hello" not in messages and time.monotonic() < deadline:
+        time.sleep(0.2)   # the runner writes log events in batches every 0.2 s
+        messages = [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{d.function_name}")["events"]]
+    assert "init hello" in messages
+    assert "init hello" not in Path(daemon_url.log_file).read_text()
 
 
 def test_get_and_other_methods_use_the_any_method(daemon_url):
@@ -135,9 +142,17 @@ def test_timeout_is_504_and_kills_the_worker(daemon_url):
 
 
 def test_init_error_is_502(daemon_url):
-    d = fresh(daemon_url, code="raise ImportError('no model library')\n")
+    d = fresh(daemon_url, code="print('loading')\nraise ImportError('no model library')\n")
     status, _, body = call(d.invoke_url)
     assert status == 502 and body == {"message": "Internal server error"}
+    # what it printed and the error are in its log group (not echoed to the daemon's log)
+    logs = emulated.clients(daemon_url.endpoint_url, services=("logs",))["logs"]
+    deadline = time.monotonic() + 10
+    messages: list[str] = []
+    while not any("no model library" in m for m in messages) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        messages = [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{d.function_name}")["events"]]
+    assert "loading" in messages and "[ERROR] ImportError: no model library" in messages
 
 
 def test_concurrent_requests_run_concurrently(daemon_url):

@@ -9,12 +9,25 @@ values, and tests/local/awsapi/test_moto_backends.py holds each one to moto's cu
 behaviour, so an upgrade that renames something fails there, by name, instead
 of as a 403 or a missing function at request time.
 
+Memory: moto appends every model object it ever makes (each S3 object
+version, each log event, ...) to a class-wide list, ``instances_tracked``,
+for its dashboard, so nothing it replaces or trims is ever freed: the
+daemon grew by ~0.5 GB in two minutes of invocations and by ~1 MB per
+overwrite of a 1 MB object. ``track_instances_weakly`` (called once by the
+daemon) keeps that list but makes it weak, so moto's own uses of it (the
+dashboard, disposing S3 buffers at a reset) still see every live object
+and a dropped one is freed. Log streams are bounded here too
+(``append_log_events``): one per execution environment, and a function
+that crashes on every request makes a new environment each time.
+
 Lookups use ``dict.get`` on moto's ``BackendDict``: its own ``__getitem__``
 would create a backend for any account or region it is asked about.
 """
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +67,74 @@ class LambdaFunction:
         """What warm workers depend on: a change of any of these retires them."""
         return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
                 self.runtime, self.last_modified)
+
+
+# --- memory: moto's registry of every model object --------------------------------------
+
+class WeakInstances:
+    """What moto's ``instances_tracked`` list is used as (append, iterate, len), holding weak references.
+
+    Iteration yields the objects still alive, in no promised order. An object
+    that cannot be weakly referenced is not tracked (none of moto's models
+    defines ``__slots__`` today).
+    """
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._refs: dict[int, weakref.ref] = {}
+        for item in items:
+            self.append(item)
+
+    def append(self, item: Any) -> None:
+        key, refs = id(item), self._refs
+
+        def forget(ref: weakref.ref) -> None:
+            if refs.get(key) is ref:   # not a newer object that reused the id
+                refs.pop(key, None)
+
+        try:
+            refs[key] = weakref.ref(item, forget)
+        except TypeError:
+            return
+
+    def __iter__(self) -> Iterator[Any]:
+        for ref in list(self._refs.values()):   # moto's threads may append meanwhile
+            item = ref()
+            if item is not None:
+                yield item
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+
+def _tracking_weakly(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``BaseModel.__new__`` as moto writes it, with the class's list replaced by a ``WeakInstances``.
+
+    The list is swapped on first use per class, so classes imported later and
+    lists that moto's reset put back (``reset_model_data``) are covered too.
+    """
+    instance: Any = object.__new__(cls)
+    tracked = cls.__dict__.get("instances_tracked")
+    if not isinstance(tracked, WeakInstances):
+        tracked = WeakInstances(tracked or ())
+        cls.instances_tracked = tracked   # type: ignore[attr-defined]
+    tracked.append(instance)
+    return instance
+
+
+def track_instances_weakly() -> None:
+    """Make moto's registry of model objects weak, so what moto drops is freed (idempotent).
+
+    moto's ``BaseModel.__new__`` does ``cls.instances_tracked.append(instance)``
+    (``moto/core/common_models.py``); the contract test holds that this is
+    still so, and that replacing it frees a dropped object.
+    """
+    from moto.core.common_models import BaseModel
+
+    if BaseModel.__dict__.get("__new__") is not _NEW:
+        BaseModel.__new__ = _NEW   # type: ignore[assignment,method-assign]
+
+
+_NEW = staticmethod(_tracking_weakly)
 
 
 # --- API Gateway ------------------------------------------------------------------------
@@ -160,9 +241,18 @@ def s3_object(account_id: str, bucket: str, key: str) -> bytes | None:
 
 # --- CloudWatch Logs (written by the Lambda runner, as Lambda's runtime writes them) ---
 
+MAX_STREAMS_PER_GROUP = 16
+
+
 def append_log_events(account_id: str, region: str, group: str, stream: str, events: list[dict],
-                      keep: int) -> None:
-    """Append events to a log stream, creating group and stream as Lambda does; keep the newest ``keep``."""
+                      keep: int, keep_streams: int = MAX_STREAMS_PER_GROUP) -> None:
+    """Append events to a log stream, creating group and stream as Lambda does; keep the newest ``keep``.
+
+    A group keeps its ``keep_streams`` most recently written streams (one per
+    execution environment; the runner starts a new one for each worker it
+    replaces, so a function that dies on every request would add one a
+    request): at most ``keep`` x ``keep_streams`` events per group in memory.
+    """
     from moto.logs.models import logs_backends
 
     backend = logs_backends[account_id][region]   # the function's own account and region
@@ -172,6 +262,11 @@ def append_log_events(account_id: str, region: str, group: str, stream: str, eve
     if stream not in streams:
         backend.create_log_stream(group, stream)
     backend.put_log_events(group, stream, events)
+    if len(streams) > keep_streams:
+        others = sorted((item for item in streams.items() if item[0] != stream),
+                        key=lambda item: item[1].last_ingestion_time or item[1].creation_time)
+        for name, _ in others[:len(streams) - keep_streams]:   # the least recently written
+            del streams[name]
     stored = streams[stream].events
     if len(stored) > keep:
         del stored[:len(stored) - keep]

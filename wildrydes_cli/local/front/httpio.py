@@ -13,8 +13,20 @@ the head size, the body limit for the route (known once the headers are in:
 API Gateway's 10 MB for execute-api, a larger one for AWS API calls such as S3
 uploads of function code), and the request-target form (origin-form, or
 absolute-form naming this server). Bodies are refused as soon as their size
-is known - from Content-Length, or as a chunked body crosses the limit - so
-no more than the limit is ever held.
+is known - from Content-Length, or from a chunk's declared size (a chunk that
+would take the body over the limit is refused once its size line is in,
+before its data; ``0xFFFFFFFFFF`` is a 413 at once, not a wait for the body
+timeout), or as a chunked body crosses the limit - so no more than the limit
+is ever held.
+
+The chunk's size: llhttp reads it but httptools does not hand it over, only
+the moment the size line ends (``on_chunk_header``, after its CRLF) and the
+chunk's data after it. So when a feed ends inside a chunk whose size line it
+contains, the line is the bytes before that data back to the previous LF
+(llhttp is strict: CRLF line ends, no LF inside a size line), read from the
+fed bytes and, for a line split across reads, from the end of the previous
+one; a size line over ``MAX_CHUNK_LINE`` bytes (leading zeros or extensions)
+is refused.
 """
 from __future__ import annotations
 
@@ -34,6 +46,7 @@ from wildrydes_cli.local.http import HttpRequest, HttpResponse
 LOG = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 64 * 1024
+MAX_CHUNK_LINE = 4096                            # a chunk's size line, extensions included
 API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024     # API Gateway REST: 10 MB request payload
 AWS_API_BODY_LIMIT = 256 * 1024 * 1024           # moto calls: an mxnet function zip is ~64 MB
 EXECUTE_API_PREFIX = "/restapis/"
@@ -128,6 +141,11 @@ class RequestParser:
         self._expect = False
         self._limit = 0
         self._request: HttpRequest | None = None
+        self._chunked = False           # the body is chunked: track the chunk size lines (see the docstring)
+        self._chunk_open = False        # inside a chunk: its size line read, its data not all in
+        self._chunk_data = 0            # bytes of the open chunk's data so far
+        self._chunk_began_here = False  # its size line ended in the current feed
+        self._line_start = b""          # the previous feed's bytes after its last LF (at most MAX_CHUNK_LINE)
 
     def _fail(self, message: str, status: int = 400) -> NoReturn:
         self._error = BadRequest(message, status)
@@ -152,6 +170,8 @@ class RequestParser:
             self._length = int(value)  # llhttp has checked: digits only, and only one
         elif lowered == b"expect":
             self._expect = value.lower() == b"100-continue"
+        elif lowered == b"transfer-encoding":
+            self._chunked = True       # llhttp refuses any coding but a final "chunked"
         self._headers.append((name.decode("latin-1"), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
@@ -175,7 +195,16 @@ class RequestParser:
         self._body_size += len(data)
         if self._body_size > self._limit:
             self._fail(f"request body is over the {self._limit}-byte limit", 413)
+        self._chunk_data += len(data)
         self._body.append(data)
+
+    def on_chunk_header(self) -> None:
+        self._chunk_open = True
+        self._chunk_began_here = True
+        self._chunk_data = 0
+
+    def on_chunk_complete(self) -> None:
+        self._chunk_open = False
 
     def on_message_complete(self) -> None:
         request = self._request
@@ -211,6 +240,7 @@ class RequestParser:
         if self.upgraded:
             return  # bytes after an Upgrade request: we do not switch protocols, the connection closes
         self._began = False
+        self._chunk_began_here = False
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -219,10 +249,32 @@ class RequestParser:
             raise (self._error or BadRequest("bad request")) from None
         except httptools.HttpParserError as exc:
             raise BadRequest(f"malformed HTTP request: {exc}") from None
+        if self._chunked and self.phase == "body":
+            self._check_open_chunk(data)
         if self.phase == "head":
             self.head_bytes = len(data) if self._began else self.head_bytes + len(data)
             if self.head_bytes > self.limits.max_header_bytes:
                 raise BadRequest(f"request head over {self.limits.max_header_bytes} bytes", 431)
+
+
+    def _check_open_chunk(self, data: bytes) -> None:
+        """Refuse a chunk whose declared size takes the body over the limit, before its data comes."""
+        if self._chunk_open and self._chunk_began_here:
+            end = len(data) - self._chunk_data - 2      # the size line's CRLF ends there
+            start = data.rfind(b"\n", 0, max(0, end)) + 1
+            line = data[start:end] if start else self._line_start + data[:max(0, end)]
+            if len(line) > MAX_CHUNK_LINE or (not start and len(self._line_start) >= MAX_CHUNK_LINE):
+                raise BadRequest(f"chunk size line over {MAX_CHUNK_LINE} bytes")
+            size = int(line.split(b";", 1)[0], 16)     # llhttp has checked: hex digits
+            if self._body_size - self._chunk_data + size > self._limit:
+                raise BadRequest(f"a chunk of {size} bytes takes the request body over the {self._limit}-byte "
+                                 "limit", 413)
+        last = data.rfind(b"\n")
+        if last >= 0:
+            self._line_start = data[max(last + 1, len(data) - MAX_CHUNK_LINE):]
+        else:
+            self._line_start = (self._line_start + data[-MAX_CHUNK_LINE:])[-MAX_CHUNK_LINE:] \
+                if len(self._line_start) < MAX_CHUNK_LINE else self._line_start
 
 
 def error_response(exc: BadRequest) -> HttpResponse:

@@ -52,9 +52,10 @@ class Outcome:
 class WorkerGone(Exception):
     """The worker died or failed to initialise."""
 
-    def __init__(self, message: str, error: dict | None = None):
+    def __init__(self, message: str, error: dict | None = None, logs: list[str] | None = None):
         super().__init__(message)
         self.error = error
+        self.logs = logs or []   # what the function printed before it failed (init)
 
 
 class Worker:
@@ -83,7 +84,8 @@ class Worker:
             raise
         if hello.get("type") != "ready":
             worker.kill()
-            raise WorkerGone("the function failed to initialise", hello.get("error"))
+            raise WorkerGone("the function failed to initialise", hello.get("error"),
+                             [str(line) for line in hello.get("logs") or []])
         worker.init_ms = float(hello.get("init_ms") or 0.0)
         worker.init_output = [str(line) for line in hello.get("logs") or []]
         return worker
@@ -163,6 +165,7 @@ class FunctionPool:
                     worker = await Worker.start(self.task_root, self.spec.handler, self.env, self.spec.memory_size)
                 except WorkerGone as exc:
                     LOG.error("function %s: %s %s", self.spec.name, exc, (exc.error or {}).get("errorMessage", ""))
+                    self._log_init_failure(context, exc)
                     return Outcome("error", error=exc.error or {"errorMessage": str(exc)})
             self.busy.add(worker)
             payload = json.dumps({"event": event, "context": context}, separators=(",", ":")).encode()
@@ -210,6 +213,17 @@ class FunctionPool:
                                            self.spec.memory_size, max_memory_mb, init_ms)
         self.logs.add(self.spec.account_id, self.spec.region, self.spec.name, worker.stream,
                       init_output + lambda_log_lines.invocation_lines(invocation))
+
+    def _log_init_failure(self, context: dict, exc: WorkerGone) -> None:
+        """An environment that failed to start: its output and the error, in a stream of its own, as Lambda does."""
+        if self.logs is None:
+            return
+        error = exc.error or {}
+        lines = [*exc.logs, f"[ERROR] {error.get('errorType', 'Runtime.Error')}: {error.get('errorMessage', exc)}"]
+        invocation = lambda_log_lines.Invocation(str(context.get("request_id", "")), tuple(lines), 0.0,
+                                                 self.spec.memory_size, 0)
+        self.logs.add(self.spec.account_id, self.spec.region, self.spec.name, lambda_log_lines.stream_name(),
+                      lambda_log_lines.invocation_lines(invocation))
 
     def _discard(self, worker: Worker) -> None:
         self.busy.discard(worker)

@@ -7,10 +7,11 @@ handler once (the "init" phase, where the function loads its model), reports
 stdin/stdout pipes: 4-byte big-endian length + JSON, in both directions.
 
 The handler's own output (``print`` and the root logger, formatted as
-Lambda's Python runtime formats it) goes to stderr (the daemon's log) and is
-also collected per invocation and returned with the result, with the
-duration and the process's peak RSS, so the runner can write Lambda's
-START/END/REPORT log lines; it never enters the protocol stream. Standard library only: this runs next to user code.
+Lambda's Python runtime formats it) is collected per invocation and returned
+with the result, with the duration and the process's peak RSS, so the runner
+can write Lambda's START/END/REPORT log lines; it never enters the protocol
+stream, and it is not echoed to the daemon's log (it is in the function's log
+group and the kept log store: echoed, every request grew daemon.log by a line). Standard library only: this runs next to user code.
 The worker exits when its pipe closes or, on Linux, when the daemon dies
 (``PR_SET_PDEATHSIG``), so no worker outlives the emulator.
 
@@ -64,9 +65,9 @@ MAX_CAPTURED_CHARS = 256 * 1024
 
 
 class OutputCapture(io.TextIOBase):
-    """A text stream that keeps the current invocation's lines (bounded) and echoes to ``echo``."""
+    """A text stream that keeps the current invocation's lines (bounded), echoed to ``echo`` if given."""
 
-    def __init__(self, echo) -> None:
+    def __init__(self, echo=None) -> None:
         self.echo = echo
         self.lines: list[str] = []
         self.chars = 0
@@ -78,14 +79,16 @@ class OutputCapture(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        self.echo.write(text)
+        if self.echo is not None:
+            self.echo.write(text)
         *complete, self._partial = (self._partial + text).split("\n")
         for line in complete:
             self._keep(line)
         return len(text)
 
     def flush(self) -> None:
-        self.echo.flush()
+        if self.echo is not None:
+            self.echo.flush()
 
     def _keep(self, line: str) -> None:
         if len(self.lines) >= MAX_CAPTURED_LINES or self.chars + len(line) > MAX_CAPTURED_CHARS:
@@ -123,7 +126,7 @@ class LambdaLogFormatter(logging.Formatter):
 
 def install_capture() -> OutputCapture:
     """Route print() and the root logger into one capture, as Lambda's runtime does."""
-    capture = OutputCapture(sys.__stderr__)
+    capture = OutputCapture()
     sys.stdout = sys.stderr = capture
     handler = logging.StreamHandler(capture)
     handler.setFormatter(LambdaLogFormatter(capture))
@@ -243,7 +246,7 @@ def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str, memory_mb:
     invocation (Lambda's is the true peak; a spike inside a request is missed).
     """
     rss_kb = _rss_reader()
-    capture = capture or OutputCapture(sys.__stderr__)
+    capture = capture or OutputCapture()
     started = time.perf_counter()
     peak_mb = 0   # "Max Memory Used": the largest resident set seen after an invocation
     try:
@@ -299,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     _die_with_parent()
     if args.memory_mb > 0:
         limit_memory(args.memory_mb)
-    # Keep the protocol on private descriptors; the handler's prints go to stderr.
+    # Keep the protocol on private descriptors; what bypasses the capture goes to stderr.
     in_fd, out_fd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
