@@ -27,6 +27,8 @@ _MISSING_CODES = {"404", "NoSuchBucket", "NoSuchKey", "NotFound", "ResourceNotFo
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"}
 _BAD_CREDENTIALS = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
                     "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
+# What a service answers for a call into an opt-in region the account has not enabled.
+_REGION_NOT_ENABLED = {"InvalidClientTokenId", "UnrecognizedClientException"}
 
 
 def code_of(exc: ClientError) -> str:
@@ -45,8 +47,13 @@ def is_missing(exc: ClientError) -> bool:
 
 
 @contextmanager
-def translate(doing: str, unreachable_hint: str = " Check your network and --region.") -> Iterator[None]:
-    """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it."""
+def translate(doing: str, unreachable_hint: str = " Check your network and --region.",
+              rejected_hint: str = "") -> Iterator[None]:
+    """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it.
+
+    ``rejected_hint``: what else rejected credentials can mean where the call went (an opt-in
+    region that is not enabled answers InvalidClientTokenId too).
+    """
     try:
         yield
     except ClientError as exc:
@@ -58,7 +65,8 @@ def translate(doing: str, unreachable_hint: str = " Check your network and --reg
                            "allowed to do this (--profile), or --target local.") from exc
         if code in _BAD_CREDENTIALS:
             raise AwsError(f"Could not {doing}: your AWS credentials were rejected ({code}). "
-                           "Refresh them (aws configure / aws sso login) or pick another --profile.") from exc
+                           "Refresh them (aws configure / aws sso login) or pick another --profile."
+                           f"{rejected_hint if code in _REGION_NOT_ENABLED else ''}") from exc
         raise AwsError(f"Could not {doing}: {code}: {message_of(exc)}") from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise AwsError(f"Could not {doing}: no AWS credentials found. Run `aws configure`, set "

@@ -147,7 +147,9 @@ def _aws_context(ctx: click.Context, writes_state: bool = False):
     target = resolve(_settings(ctx))
     aws = Aws(target)
     settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
-    return settings, aws, console_for(settings)
+    console = console_for(settings)
+    aws.on_wait = console.info   # which stack is still in progress, and for how long, on stderr
+    return settings, aws, console
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
