@@ -98,6 +98,7 @@ def test_deploy_takes_over_the_participants_stacks(wildrydes, deployed_function,
     group = f"/aws/lambda/{account.function}"
     if state == "invoked":   # Lambda's own log group: left in place and used, not made again
         assert "ModelInferenceFunctionLogGroup" not in owned and len(_log_groups(group)) == 1
+        assert "retentionInDays" not in _log_groups(group)[0]       # as Lambda made it
     else:                    # none yet: the stack makes it, with a retention
         assert owned["ModelInferenceFunctionLogGroup"] == group and _log_groups(group)[0]["retentionInDays"] == 14
     assert wildrydes.json("deploy", *complete)["stack_action"] == "unchanged"   # and every later deploy too

@@ -95,6 +95,9 @@ def test_deploy_takes_over_the_participants_stacks_on_the_local_target(cli, loca
     predicted = cli.json(*PREDICT)
     assert predicted["model_path"] == MODEL_KEY
     assert predicted["score"] == pytest.approx(workshop_account.expected_score(RIDE), rel=1e-6)
+    logged = cli.json("logs", "--since", "10m")                      # the function writes where it did
+    assert logged["log_group"] == f"/aws/lambda/{account.function}"
+    assert any(str(e).find("REPORT RequestId") >= 0 for e in logged["events"])
     status = cli.json("status")
     assert status["up_to_date"] is True and status["stack"] == account.stack and status["missing"] == []
 
