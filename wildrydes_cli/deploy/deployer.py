@@ -70,7 +70,7 @@ def check_deploy_options(**given: str | None) -> None:
                              f"{_DEFAULTS[name]}.")
 
 
-_DEFAULTS = {"bucket": "the scratchpad's data bucket", "role": "a new role that may only read the models",
+_DEFAULTS = {"bucket": "this target's data bucket", "role": "a new role that may only read the models",
              "model_path": "the newest linear-learner-* model"}
 
 
