@@ -37,6 +37,13 @@ used to become a 500, a hang or invalid JSON into a 4xx naming the problem:
 - **Duplicate keys** (400): ``json.loads`` keeps the last silently; features
   are matched case-insensitively, so ``distance`` and ``DISTANCE`` are
   duplicates too.
+- **Response size** (413, see ``check_response``): Lambda refuses a response
+  payload over 6,291,556 bytes (its error: "Response payload size exceeded
+  maximum allowed payload size (6291556 bytes)", type
+  Function.ResponseSizeTooLarge) and API Gateway then answers 502. The
+  payload is the whole proxy response as JSON, the body escaped inside it:
+  ``?explain=true`` on 1,000 rows of a 300-feature model is 6.5 MB. Above the
+  limit the function answers 413 naming it and how many rows fit.
 - **Non-finite scores** (422, see ``check_scores``) and **strict JSON out**
   (``allow_nan=False``): a NaN or Infinity never reaches a client.
 """
@@ -48,6 +55,8 @@ import math
 import re
 
 LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024            # "Request must be smaller than 6291456 bytes"
+LAMBDA_RESPONSE_LIMIT = 6_291_556               # "...maximum allowed payload size (6291556 bytes)"
+_RESPONSE_MARGIN = 0.97                         # rows vary in length: "the rows that fit" stays under
 EVENT_RESERVE = 256 * 1024                      # headers x2, query x2, requestContext (see above)
 EVENT_BODY_BUDGET = LAMBDA_EVENT_LIMIT - EVENT_RESERVE
 MAX_BODY_BYTES = 4 * 1024 * 1024                # the decoded body
@@ -176,6 +185,31 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 def dumps(payload) -> str:
     """Strict JSON: NaN and Infinity are not JSON, so they raise instead of reaching a client."""
     return _ENCODE(payload)
+
+
+def response_bytes(response: dict) -> int:
+    """The size of the payload Lambda measures: the proxy response serialized as JSON (the body
+    escaped inside it; non-ASCII as \\u escapes, the larger spelling)."""
+    body = response.get("body") or ""
+    if len(body) * _WORST_ESCAPE + 4096 < LAMBDA_RESPONSE_LIMIT:
+        return len(body)   # cannot be near the limit: not worth serializing (a lower bound is enough)
+    return len(json.dumps(response))
+
+
+def check_response(response: dict, rows: int, explained: bool) -> None:
+    """413 when Lambda would refuse the response (API Gateway's 502), naming the limit and the rows that fit."""
+    size = response_bytes(response)
+    if size <= LAMBDA_RESPONSE_LIMIT:
+        return
+    fit = int(rows * _RESPONSE_MARGIN * LAMBDA_RESPONSE_LIMIT / size)
+    what = " with explain" if explained else ""
+    if fit >= 1:
+        advice = f"send at most {fit:,} row{'' if fit == 1 else 's'} per request{what}"
+    else:
+        advice = "ask without explain (each feature's term makes the answer large)" if explained else \
+            "the model's answer for one row is already too large"
+    raise InputError(413, f"the answer to {rows:,} row{'' if rows == 1 else 's'}{what} would be {size:,} bytes, "
+                          f"over Lambda's response limit of {LAMBDA_RESPONSE_LIMIT:,} bytes (6 MB): {advice}")
 
 
 def check_scores(scores: list, rows: list, names, style: str) -> None:

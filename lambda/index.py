@@ -104,9 +104,35 @@ def _body_text(event: dict) -> str:
     return body
 
 
+# The API's resources (cloudformation/function.yml) and the route each one is.
+RESOURCES = {"/": "root", "/breeds": "breeds", "/breeds/{breed}": "breed"}
+
+
 def _route(event: dict) -> tuple[str, str | None]:
-    """('root' | 'breeds' | 'breed', breed name) from the path; 404 for anything else."""
-    path = event.get("path")
+    """('root' | 'breeds' | 'breed', breed name); 404 for anything else.
+
+    From the API resource API Gateway matched and its path parameters, not from ``path``: behind a
+    custom domain with a base path mapping, ``path`` carries the base path too (``/ml/breeds/x``).
+    A ``/{proxy+}`` resource gives the path below the API in its ``proxy`` parameter; only an
+    event without a resource (a direct invocation) is routed by its ``path``.
+    """
+    resource = event.get("resource")
+    params = event.get("pathParameters")
+    params = params if isinstance(params, dict) else {}
+    if isinstance(resource, str) and resource in RESOURCES:
+        if RESOURCES[resource] == "breed":
+            return "breed", models.validate_breed(params.get("breed"))
+        return RESOURCES[resource], None
+    if isinstance(resource, str) and resource.endswith("{proxy+}") and isinstance(params.get("proxy"), str):
+        return _route_path(resource[:-len("{proxy+}")] + params["proxy"], params)
+    if resource not in (None, ""):
+        shown = resource[:100] if isinstance(resource, str) else type(resource).__name__
+        raise models.ModelError(404, f"no route {shown!r}: use / or /breeds/{{breed}}")
+    return _route_path(event.get("path"), params)
+
+
+def _route_path(path, params: dict) -> tuple[str, str | None]:
+    """The route of a path below the API (an event without a resource, or a proxy resource's)."""
     if path is None:
         path = "/"
     if not isinstance(path, str):
@@ -117,9 +143,8 @@ def _route(event: dict) -> tuple[str, str | None]:
     if parts[0] == "breeds" and len(parts) == 1:
         return "breeds", None
     if parts[0] == "breeds":
-        params = event.get("pathParameters")
         name = "/".join(parts[1:])
-        if isinstance(params, dict) and isinstance(params.get("breed"), str):
+        if isinstance(params.get("breed"), str):
             name = params["breed"]
         return "breed", models.validate_breed(name)
     raise models.ModelError(404, f"no route {path[:100]!r}: use / or /breeds/{{breed}}")
@@ -177,7 +202,9 @@ def _predict(event: dict, breed) -> dict:
         model = _model_for(store, breed)
         request = formats.rows_from_csv(text, model.dimension)
     asked = explain.wanted(_query(event, "explain"), payload)
-    return formats.text_response(200, model.respond(request, asked))
+    response = formats.text_response(200, model.respond(request, asked))
+    guards.check_response(response, len(request.rows), asked)   # over Lambda's 6 MB: a 413, not a 502
+    return response
 
 
 def _handle(event) -> dict:

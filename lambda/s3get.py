@@ -8,7 +8,9 @@ for us is rebuilt here, small and bounded:
   (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``),
   region from ``AWS_REGION`` (then ``AWS_DEFAULT_REGION``), endpoint from
   ``AWS_ENDPOINT_URL_S3`` then ``AWS_ENDPOINT_URL`` (the local target and other
-  emulators), else ``https://s3.<region>.amazonaws.com``;
+  emulators), else ``https://s3.<region>.<suffix>``, the suffix of the region's
+  partition as deploy found it in botocore's partition data (``S3_DNS_SUFFIX``:
+  amazonaws.com, amazonaws.com.cn, amazonaws.eu, c2s.ic.gov, ...);
 - virtual-hosted addressing on AWS for DNS-safe bucket names (dotted names
   would break TLS wildcard certificates), path-style otherwise and on custom
   endpoints (moto, LocalStack and MinIO all serve it);
@@ -21,8 +23,9 @@ for us is rebuilt here, small and bounded:
 - one keep-alive connection per host, reused across requests of an
   execution environment (a stale one is replaced once, for free);
 - the answers the function must tell apart: ``None`` for a missing key
-  (404 NoSuchKey), ``S3Error`` with ``access_denied`` for 403, and a
-  message naming the bucket and key for everything else.
+  (404 NoSuchKey), ``S3Error`` with ``access_denied`` for 403 (keeping S3's own
+  ``<Message>``, which names a missing ``kms:Decrypt`` when the object is
+  SSE-KMS encrypted), and a message naming the bucket and key for everything else.
 """
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ RETRY_CODES = {
 }
 _DNS_BUCKET = re.compile(r"\A[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
 _CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
+_MESSAGE = re.compile(rb"<Message>([^<]{1,500})</Message>")
 
 
 class S3Error(Exception):
@@ -104,8 +108,11 @@ def credentials_from_env(env=None) -> Credentials:
     return Credentials(access, secret, env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None)
 
 
-def aws_endpoint(region: str) -> str:
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+def aws_endpoint(region: str, suffix: str | None = None) -> str:
+    """S3's regional endpoint; without the partition's ``suffix`` (a function deployed before it was
+    given), the two public partitions' rule."""
+    if not suffix:
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://s3.{region}.{suffix}"
 
 
@@ -113,12 +120,13 @@ class S3Client:
     """Signed ``GetObject`` and ``ListObjectsV2`` against one endpoint, one connection per host."""
 
     def __init__(self, region: str, endpoint: str | None = None, addressing: str = "auto", env=None,
+                 dns_suffix: str | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
                  deadline: float = CALL_DEADLINE, max_attempts: int = MAX_ATTEMPTS,
                  sleep=None, clock=time.monotonic, rand=None) -> None:
         self.region = region
         self.custom_endpoint = bool(endpoint)
-        parts = urlsplit(endpoint or aws_endpoint(region))
+        parts = urlsplit(endpoint or aws_endpoint(region, dns_suffix))
         # A bad endpoint is reported by every call (a 503 naming it), never a crash at start-up.
         self.config_error: str | None = None
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -144,7 +152,8 @@ class S3Client:
         env = os.environ if env is None else env
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
         endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
-        return cls(region, endpoint, env=env, **kwargs)
+        suffix = env.get("S3_DNS_SUFFIX", "").strip().strip(".") or None
+        return cls(region, endpoint, env=env, dns_suffix=suffix, **kwargs)
 
     # ------------------------------------------------------------ requests
 
@@ -159,7 +168,7 @@ class S3Client:
             return body
         if status == 404 and code in ("NoSuchKey", "NotFound", ""):
             return None
-        raise self._error(status, code, bucket, key)
+        raise self._error(status, code, bucket, key, body=body)
 
     def list_objects(self, bucket: str, prefix: str, delimiter: str | None = None, max_keys: int = 1000,
                      start_after: str | None = None) -> dict:
@@ -171,7 +180,7 @@ class S3Client:
             query.append(("start-after", start_after))
         status, code, body = self._call(bucket, "", query, MAX_LIST_BODY)
         if status != 200:
-            raise self._error(status, code, bucket, f"{prefix}*", listing=True)
+            raise self._error(status, code, bucket, f"{prefix}*", listing=True, body=body)
         return parse_list(body)
 
     def close(self) -> None:
@@ -181,13 +190,20 @@ class S3Client:
 
     # ------------------------------------------------------------ internals
 
-    def _error(self, status: int, code: str, bucket: str, key: str, listing: bool = False) -> S3Error:
+    def _error(self, status: int, code: str, bucket: str, key: str, listing: bool = False,
+               body: bytes = b"") -> S3Error:
         where = f"s3://{bucket}/{key}"
         what = "listing" if listing else "reading"
         if status == 403:
-            action = "s3:ListBucket on the bucket" if listing else "s3:GetObject on this object"
-            return S3Error(f"access denied {what} {where} ({code or 'AccessDenied'}): the function's role "
-                           f"does not allow it; grant {action}", status, code or "AccessDenied")
+            said = _MESSAGE.search(body)
+            message = _unescape(said.group(1).decode("utf-8", "replace")).strip() if said else ""
+            if "kms" in message.lower():   # SSE-KMS: S3 decrypts with the caller's own kms:Decrypt
+                action = "kms:Decrypt on the KMS key the object is encrypted with"
+            else:
+                action = "s3:ListBucket on the bucket" if listing else "s3:GetObject on this object"
+            return S3Error(f"access denied {what} {where} ({code or 'AccessDenied'}"
+                           f"{': ' + message if message else ''}): the function's role does not allow it; "
+                           f"grant {action}", status, code or "AccessDenied")
         if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"):
             return S3Error(f"{what} {where} failed ({code}): the bucket is not in region {self.region} "
                            "(AWS_REGION); the function must run in the bucket's region", status, code)
@@ -322,6 +338,13 @@ class S3Client:
         connection = self._connections.pop(host, None)
         if connection is not None:
             connection.close()
+
+
+def _unescape(text: str) -> str:
+    """XML's five entities, as S3 writes them in an error's <Message>."""
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
+        text = text.replace(entity, char)
+    return text
 
 
 def parse_list(body: bytes) -> dict:

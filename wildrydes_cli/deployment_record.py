@@ -45,7 +45,11 @@ def state_path(settings: Settings) -> Path:
 
 def load(settings: Settings) -> dict[str, Deployment]:
     """Deployments by stack name; empty when nothing is recorded."""
-    path = state_path(settings)
+    return load_file(state_path(settings))
+
+
+def load_file(path: Path) -> dict[str, Deployment]:
+    """The deployments one state file records (see ``load``)."""
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
@@ -61,14 +65,18 @@ def load(settings: Settings) -> dict[str, Deployment]:
 def save(settings: Settings, deployments: dict[str, Deployment], current: str | None = None) -> Path:
     """Write atomically (rename), so a crash never leaves half a file; a UsageError naming the file when the
     state directory cannot take it (a full disk): the old record is then left as it was."""
-    path = state_path(settings)
+    return save_file(state_path(settings), deployments, current)
+
+
+def save_file(path: Path, deployments: dict[str, Deployment], current: str | None = None) -> Path:
+    """Write one state file (see ``save``); no deployments removes it."""
     tmp = None
     try:
         if not deployments:
             path.unlink(missing_ok=True)
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        previous = _current_name(path)
+        previous = current_name(path)
         data = {"current": current or (previous if previous in deployments else next(iter(deployments))),
                 "deployments": {name: asdict(d) for name, d in deployments.items()}}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
@@ -87,11 +95,12 @@ def current(settings: Settings) -> Deployment | None:
     deployments = load(settings)
     if not deployments:
         return None
-    name = _current_name(state_path(settings))
+    name = current_name(state_path(settings))
     return deployments.get(name or "") or next(iter(deployments.values()))
 
 
-def _current_name(path: Path) -> str | None:
+def current_name(path: Path) -> str | None:
+    """The stack name a state file marks as current (None when it marks none)."""
     try:
         return json.loads(path.read_text()).get("current")
     except (OSError, ValueError):

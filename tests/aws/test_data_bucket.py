@@ -21,11 +21,28 @@ def test_nothing_known_is_none_and_require_says_what_to_do(aws, tmp_path):
 
 
 @pytest.mark.parametrize("line", ["DataBucket: from-scratchpad", "bucket: from-scratchpad"])
-def test_the_scratchpad_comes_first(aws, tmp_path, wildrydes, line):
-    wildrydes.json("bootstrap")                       # a stack that names another bucket
+def test_the_scratchpad_when_its_bucket_exists_on_this_target(aws, tmp_path, line):
+    import boto3
+    boto3.client("s3").create_bucket(Bucket="from-scratchpad")
     settings = _settings(tmp_path)
     settings.scratchpad.write_text(f"note\n{line}\n")
     assert find_data_bucket(settings, aws_for(settings)) == "from-scratchpad"
+
+
+def test_this_targets_prerequisites_stack_comes_before_the_scratchpad(aws, tmp_path, wildrydes):
+    """The scratchpad is one file for both targets: a name it holds may be another target's bucket."""
+    made = wildrydes.json("bootstrap")
+    settings = _settings(tmp_path)
+    settings.scratchpad.write_text("DataBucket: wildrydes-ml-mod1-3-databucket-recorded-on-local\n")
+    assert find_data_bucket(settings, aws_for(settings)) == made["bucket"]
+
+
+def test_a_recorded_bucket_that_is_not_on_this_target_is_not_used(aws, tmp_path):
+    settings = _settings(tmp_path)
+    settings.scratchpad.write_text("DataBucket: wildrydes-ml-mod1-3-databucket-recorded-on-local\n")
+    assert find_data_bucket(settings, aws_for(settings)) is None
+    with pytest.raises(NotFoundError, match="names no bucket that exists on target aws"):
+        require_data_bucket(settings, aws_for(settings), "list")
 
 
 def test_else_the_prerequisites_stack(aws, tmp_path, wildrydes):

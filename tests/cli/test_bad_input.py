@@ -254,7 +254,7 @@ def test_local_regions_read_from_endpoints_json_equal_botocores_own_answer():
     ("wildrydes-data/breeds", "takes the bucket's name alone, without a key or '/'"),
     ("my bucket", "is not an S3 bucket name: 3 to 63 characters"),
     ("ab", "is not an S3 bucket name"),
-    (" ", "--bucket is empty (' '): pass a value, or leave --bucket out to use the scratchpad's data bucket."),
+    (" ", "--bucket is empty (' '): pass a value, or leave --bucket out to use this target's data bucket."),
 ])
 def test_a_bucket_no_bucket_could_have_is_a_usage_error_before_anything_starts(command, bucket, message):
     code, out, err = run_main(["--target", "local", *command, "--bucket", bucket])

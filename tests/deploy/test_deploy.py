@@ -29,7 +29,8 @@ def test_deploy_creates_function_api_and_records_state(wildrydes, deployed, with
     lam = boto3.client("lambda")
     config = lam.get_function_configuration(FunctionName=deployed["function_name"])
     assert config["Environment"]["Variables"] == {
-        "OUTPUT_BUCKET": bucket, "MODEL_PATH": MODEL_KEY, "INFERENCE_ENGINE": "lean"}
+        "OUTPUT_BUCKET": bucket, "MODEL_PATH": MODEL_KEY, "INFERENCE_ENGINE": "lean",
+        "S3_DNS_SUFFIX": "amazonaws.com"}   # the partition's, from botocore's data (the function's S3 endpoint)
     assert config["Runtime"] == "python3.13" and config["MemorySize"] == 128
     assert config["Handler"] == "index.handler"
     # the function runs with its own role, not the workshop's broad one
@@ -191,7 +192,7 @@ def test_preflight_role_missing(wildrydes, with_model):
 
 def test_preflight_role_arn_refused(wildrydes, with_model):
     result = wildrydes("deploy", "--role", "arn:aws:iam::123456789012:role/x", expect=2, json_output=False)
-    assert "takes a role name, not an ARN" in result.stderr
+    assert "takes a role name (or path/NAME, e.g. service-role/NAME), not an ARN" in result.stderr
 
 
 def test_preflight_bad_engine(wildrydes, with_model):

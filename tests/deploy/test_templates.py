@@ -34,9 +34,13 @@ def _load(name: str) -> dict:
     return template
 
 
-def test_function_role_reads_only_models():
+def _role_statements() -> list:
     role = _load("function.yml")["Resources"]["ModelInferenceFunctionRole"]
-    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    return role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_function_role_reads_only_models():
+    statements = _role_statements()
     actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
     assert actions == ["s3:GetObject", "s3:ListBucket"]
     resources = statements[0]["Resource"]
@@ -45,19 +49,36 @@ def test_function_role_reads_only_models():
         "arn:${AWS::Partition}:s3:::${DataBucket}/linear-learner-*/output/model.tar.gz",
         "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/linear-learner-*/output/model.tar.gz",
         "arn:${AWS::Partition}:s3:::${DataBucket}/breeds/*/latest.json"]
-    assert statements[1]["Condition"] == {"StringLike": {"s3:prefix": "breeds/*"}}   # breed listings only
+    # listings of breeds, and of exactly a default model's key (to tell a deleted MODEL_PATH from a denied one)
+    assert statements[1]["Condition"] == {"StringLike": {"s3:prefix": ["breeds/*", "linear-learner-*"]}}
+
+
+def test_the_role_may_decrypt_with_exactly_the_keys_deploy_found():
+    """SSE-KMS models: kms:Decrypt on the keys given, and no KMS policy at all without them (or with --role)."""
+    template = _load("function.yml")
+    policy = template["Resources"]["ModelKeyPolicy"]
+    assert policy["Condition"] == "DecryptModels" and policy["Properties"]["Roles"] == [
+        {"Ref": "ModelInferenceFunctionRole"}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": {"Fn::Split": [",", {"Ref": "ModelKmsKeyArns"}]}}]
+    assert template["Conditions"]["DecryptModels"] == {"Fn::And": [
+        template["Conditions"]["CreateFunctionRole"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "ModelKmsKeyArns"}, ""]}]}]}
+    assert all("Action" in s for s in _role_statements())   # the read policy itself has no conditional statement
 
 
 def test_the_role_lets_the_function_tell_a_missing_breed_from_a_denied_one():
     """Under real IAM a GET of a missing key is 403; the function then lists exactly that key.
     IAM's StringLike '*' matches any characters, '/' included, as fnmatchcase does."""
     from fnmatch import fnmatchcase
-    statements = _load("function.yml")["Resources"]["ModelInferenceFunctionRole"]["Properties"][
-        "Policies"][0]["PolicyDocument"]["Statement"]
-    pattern = statements[1]["Condition"]["StringLike"]["s3:prefix"]
+    patterns = _role_statements()[1]["Condition"]["StringLike"]["s3:prefix"]
+
+    def listable(prefix: str) -> bool:
+        return any(fnmatchcase(prefix, pattern) for pattern in patterns)
     index_key = "breeds/no-such-breed/latest.json"          # what models.ModelStore._absent lists
-    assert fnmatchcase(index_key, pattern) and fnmatchcase("breeds/", pattern)   # and GET /breeds
-    assert not fnmatchcase("linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz", pattern)
+    assert listable(index_key) and listable("breeds/")      # and GET /breeds
+    # a deleted MODEL_PATH is told from a denied one the same way (it used to be "access denied")
+    assert listable("linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz")
+    assert not listable("") and not listable("code/") and not listable("raw/")   # the bucket's other contents
 
 
 def test_preflight_patterns_are_the_roles():
@@ -83,6 +104,23 @@ def test_the_stack_owns_the_functions_log_group_with_a_retention():
     assert len(groups) == 1 and groups[0]["Properties"]["RetentionInDays"] > 0
     assert groups[0]["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ModelInferenceFunction}"}
     assert groups[0].get("DeletionPolicy") == "Delete"
+    # unless /aws/lambda/<function> already exists outside the stack (a taken-over workshop stack)
+    assert groups[0]["Condition"] == "CreateLogGroup"
+    template = _load("function.yml")
+    assert template["Conditions"]["CreateLogGroup"] == {"Fn::Equals": [{"Ref": "FunctionLogGroup"}, "create"]}
+    assert template["Parameters"]["FunctionLogGroup"]["AllowedValues"] == ["create", "existing"]
+
+
+def test_a_failed_bootstrap_leaves_no_bucket_and_a_deleted_stack_keeps_it():
+    """RetainExceptOnCreate: removed when the create rolls back, kept when the stack is deleted later."""
+    bucket = _load("prerequisites.yml")["Resources"]["DataBucket"]
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate" and bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_the_function_gets_the_partitions_s3_dns_suffix():
+    template = _load("function.yml")
+    env = template["Resources"]["ModelInferenceFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["S3_DNS_SUFFIX"] == {"Ref": "S3DnsSuffix"}
 
 
 def test_runtime_parameter_only_allows_current_and_mxnet_runtime():

@@ -189,7 +189,8 @@ def test_corrupt_state_file_is_ignored(wildrydes, boot):
     assert wildrydes.json("status")["deployed"] is False
 
 
-def test_unreadable_scratchpad(wildrydes, boot):
+def test_unreadable_scratchpad(wildrydes):
+    # no prerequisites stack: the scratchpad is where the bucket would come from (the stack comes first)
     wildrydes.scratchpad.write_bytes(b"\xff\xfe\x00bad")
     result = wildrydes("deploy", expect=2, json_output=False)
     assert "does not look like a scratchpad (not UTF-8 text)" in result.stderr and "--scratchpad" in result.stderr

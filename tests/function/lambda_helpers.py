@@ -12,16 +12,30 @@ WORKSHOP_WEIGHTS = [0.02, -0.001, 0.0004, 0.003, -0.002, 0.01]
 WORKSHOP_BIAS = -1.5
 
 
+def resource_of(path: str) -> tuple[str | None, dict | None]:
+    """The API resource API Gateway matches for ``path`` (function.yml's), and its path parameters;
+    (None, None) for a path no resource matches (an event as a direct invocation sends it)."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "/", None
+    if parts == ["breeds"]:
+        return "/breeds", None
+    if len(parts) == 2 and parts[0] == "breeds":
+        return "/breeds/{breed}", {"breed": parts[1]}
+    return None, None
+
+
 def event(method="POST", body=None, path="/", content_type="application/json", query=None,
           base64_body=False, path_parameters=None):
     headers = {"Content-Type": content_type} if content_type else {}
+    resource, matched = resource_of(path)
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     if base64_body and body is not None:
         body = base64.b64encode(body.encode()).decode()
     return {
-        "resource": "/", "path": path, "httpMethod": method, "headers": headers,
-        "queryStringParameters": query, "pathParameters": path_parameters,
+        "resource": resource, "path": path, "httpMethod": method, "headers": headers,
+        "queryStringParameters": query, "pathParameters": path_parameters or matched,
         "body": body, "isBase64Encoded": base64_body,
         "requestContext": {"requestId": "test", "stage": "prod"},
     }

@@ -287,3 +287,35 @@ def test_no_traceback_in_any_body(s3, monkeypatch):
     status, body = call(body=WORKSHOP_RIDE)
     assert status == 500
     assert "Traceback" not in json.dumps(body) and "ZeroDivisionError" not in json.dumps(body)
+
+
+# ------------------------------------------------------------- behind a custom domain
+
+
+def _behind_base_path(path: str, resource: str, params: dict | None, **kwargs) -> dict:
+    """The event API Gateway sends through a custom domain whose base path mapping is /ml: ``path``
+    carries the base path, ``resource`` and ``pathParameters`` do not."""
+    ev = event(**kwargs)
+    ev.update(path=path, resource=resource, pathParameters=params)
+    return ev
+
+
+def test_a_custom_domains_base_path_does_not_hide_the_routes(classifier):
+    status, body = answer(index.handler(_behind_base_path("/ml", "/", None, body=WORKSHOP_RIDE), None))
+    assert status == 200 and body["score"] == pytest.approx(expected_score(WORKSHOP_RIDE), rel=1e-6)
+    status, body = answer(index.handler(_behind_base_path("/ml/breeds/shire", "/breeds/{breed}", {"breed": "shire"},
+                                                          body=WORKSHOP_RIDE), None))
+    assert status == 404 and "unknown breed 'shire'" in body["error"]   # routed: the breed route, not "no route"
+    status, body = answer(index.handler(_behind_base_path("/ml/breeds", "/breeds", None, method="GET"), None))
+    assert status == 200 and body["breeds"] == []
+
+
+def test_a_proxy_resource_routes_on_its_proxy_parameter(classifier):
+    ev = _behind_base_path("/ml/breeds/shire", "/{proxy+}", {"proxy": "breeds/shire"}, body=WORKSHOP_RIDE)
+    status, body = answer(index.handler(ev, None))
+    assert status == 404 and "unknown breed 'shire'" in body["error"]
+
+
+def test_a_resource_this_api_does_not_have_is_404(classifier):
+    status, body = answer(index.handler(_behind_base_path("/ml/x", "/x", None, body=WORKSHOP_RIDE), None))
+    assert status == 404 and "no route '/x'" in body["error"]

@@ -95,6 +95,18 @@ def test_access_denied_names_the_key_and_the_permission(fake):
     assert "s3:GetObject" in failed.value.message
 
 
+def test_access_denied_keeps_s3s_own_message_and_names_kms(fake):
+    """An SSE-KMS object read by a role without kms:Decrypt on its key: S3 says so in <Message>."""
+    said = ("User: arn:aws:sts::123456789012:assumed-role/fn-role/fn is not authorized to perform: "
+            "kms:Decrypt on the resource associated with this ciphertext because no identity-based policy "
+            "allows the kms:Decrypt action")
+    fake.add("/", Answer(403, error_xml("AccessDenied", said.replace("'", "&apos;"))))
+    with pytest.raises(s3get.S3Error) as failed:
+        client(fake).get_object(BUCKET, KEY, 100)
+    assert said in failed.value.message
+    assert "grant kms:Decrypt on the KMS key" in failed.value.message
+
+
 def test_a_wrong_region_says_so(fake):
     fake.add("/", Answer(301, error_xml("PermanentRedirect")))
     with pytest.raises(s3get.S3Error, match="not in region eu-west-1"):
@@ -193,6 +205,16 @@ def test_endpoint_and_region_from_the_environment():
     assert (aws.scheme, aws.netloc) == ("https", "s3.eu-north-1.amazonaws.com")
 
 
+@pytest.mark.parametrize("region, suffix", [("eusc-de-east-1", "amazonaws.eu"), ("us-iso-east-1", "c2s.ic.gov"),
+                                            ("cn-north-1", "amazonaws.com.cn")])
+def test_the_endpoint_has_the_partitions_dns_suffix_deploy_gave(region, suffix):
+    """deploy sets S3_DNS_SUFFIX from botocore's partition data for the region (regions.partition_of)."""
+    from wildrydes_cli.aws.regions import partition_of
+    assert partition_of(region)[1] == suffix
+    built = s3get.S3Client.from_env({"AWS_REGION": region, "S3_DNS_SUFFIX": partition_of(region)[1]})
+    assert (built.scheme, built.netloc) == ("https", f"s3.{region}.{suffix}")
+
+
 def test_missing_credentials_name_the_variables(fake):
     reader = s3get.S3Client("eu-west-1", fake.url, env={"AWS_ACCESS_KEY_ID": "x"})
     with pytest.raises(s3get.S3Error, match="AWS_SECRET_ACCESS_KEY not set"):
@@ -281,6 +303,34 @@ def test_missing_breed_with_prefix_scoped_list_permission_is_404(fake, handler_o
 def test_missing_breed_with_get_404_is_404(fake, handler_on):
     status, body = handler_on("/breeds/unicornus", body=WORKSHOP_RIDE)
     assert status == 404 and "unknown breed 'unicornus'" in body["error"]
+
+
+def _role_may_list(prefix: str) -> bool:
+    """Whether the role deploy creates may list this prefix (function.yml's s3:prefix condition;
+    IAM's StringLike '*' matches any characters, '/' included, as fnmatchcase does)."""
+    from fnmatch import fnmatchcase
+
+    from cfnlint.decode import decode
+    template, _ = decode(str(Path(__file__).resolve().parents[2] / "cloudformation" / "function.yml"))
+    statements = template["Resources"]["ModelInferenceFunctionRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]
+    listing = next(s for s in statements if isinstance(s, dict) and s.get("Action") == "s3:ListBucket")
+    patterns = listing["Condition"]["StringLike"]["s3:prefix"]
+    return any(fnmatchcase(prefix, p) for p in ([patterns] if isinstance(patterns, str) else patterns))
+
+
+def test_a_default_model_deleted_after_deploy_is_missing_not_denied(fake, handler_on, monkeypatch):
+    """Under the role deploy creates, S3 answers the GET of a deleted MODEL_PATH with 403 (the role has
+    no unconditional s3:ListBucket); the function lists exactly that key to tell missing from denied,
+    which the role must allow for the default models too."""
+    key = "linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
+    monkeypatch.setenv("MODEL_PATH", key)
+    fake.add(f"/{BUCKET}/{key}", Answer(403, error_xml("AccessDenied", "Access Denied")))
+    listing = Answer(200, b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>") \
+        if _role_may_list(key) else Answer(403, error_xml("AccessDenied", "Access Denied"))
+    fake.add(f"/{BUCKET}", listing)
+    status, body = handler_on("/", method="GET")
+    assert status == 503 and "does not exist" in body["error"] and "access denied" not in body["error"]
 
 
 def test_s3_down_is_503_naming_the_key_after_retries(fake, handler_on):

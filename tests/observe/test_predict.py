@@ -42,9 +42,12 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode() if length else None
         parts = urlsplit(self.path)
         path, query = parts.path, dict(parse_qsl(parts.query)) or None
-        event = {"resource": "/", "path": path, "httpMethod": self.command,
+        segments = [p for p in path.split("/") if p]   # the resource API Gateway matches (function.yml's)
+        resource = {0: "/", 1: "/breeds", 2: "/breeds/{breed}"}[len(segments)]
+        params = {"breed": segments[1]} if len(segments) == 2 else None
+        event = {"resource": resource, "path": path, "httpMethod": self.command,
                  "headers": dict(self.headers), "queryStringParameters": query,
-                 "pathParameters": None, "body": body, "isBase64Encoded": False,
+                 "pathParameters": params, "body": body, "isBase64Encoded": False,
                  "requestContext": {"requestId": "test", "stage": "prod"}}
         response = index.handler(event, None)
         payload = response["body"].encode()

@@ -51,6 +51,31 @@ and where the documentation says so:
    (``use_account``).
 9. DeleteObjects answering HTTP 200 with per-key ``Errors`` (S3 API Reference,
    DeleteObjects: "the result of each key") (``refuse_delete``).
+10. A create or update that makes a named resource which already exists fails
+   on that resource with AlreadyExists and rolls back (CloudFormation CLI
+   User Guide, "Resource type handler error codes": AlreadyExists, "the
+   specified resource already existed before the execution of this handler";
+   the create handler of AWS::Logs::LogGroup): always on, for a log group
+   named by ``LogGroupName`` that exists outside the stack. moto instead
+   answers the CloudFormation call with the Logs service's JSON error, which
+   botocore cannot parse.
+11. A Lambda function's role must be an existing role's exact ARN, its IAM path
+   included (Lambda Developer Guide, "Lambda execution role"; CreateFunction
+   InvalidParameterValueException "The role defined for the function cannot be
+   assumed by Lambda"): always on; moto takes any ARN.
+12. ``LastUpdatedTime`` in DescribeStacks once a stack was updated
+   (CloudFormation API Reference, Stack): always on; moto omits it.
+13. DeleteStack refused while another operation runs on the stack
+   (ValidationError "... cannot be deleted while in status UPDATE_IN_PROGRESS",
+   CloudFormation User Guide, "Stack status codes"): with ``stack_in_progress``.
+14. Every call into an opt-in region the account has not enabled answers
+   InvalidClientTokenId, "The security token included in the request is
+   invalid" (AWS Account Management Reference Guide, "Enable or disable AWS
+   Regions in your account": opt-in regions are disabled until enabled)
+   (``region_not_enabled``).
+15. A bucket name taken by another account: bucket names are global, and
+   HeadBucket on it answers 403 (S3 API Reference, HeadBucket: "403 Forbidden"
+   when the caller has no permission) (``foreign_bucket``).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -66,6 +91,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
+from cfn_names import existing_log_group, missing_role
 from moto.core.botocore_stubber import MockRawResponse
 
 _PARAMS = "awsbehaviour_params"
@@ -77,6 +103,11 @@ _THROTTLE = {  # protocol-shaped throttling answers, as the services send them
     "rest-xml": (503, {}, "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
                           "</Error>"),
 }
+
+
+# What a failed create leaves: a stack, and no resource in it.
+_EMPTY_STACK = ('{"Conditions": {"Never": {"Fn::Equals": ["a", "b"]}}, '
+                '"Resources": {"Nothing": {"Type": "AWS::SNS::Topic", "Condition": "Never"}}}')
 
 
 def _response(status: int) -> AWSResponse:
@@ -96,6 +127,8 @@ class _Stack:
     events: list[dict] = field(default_factory=list)      # newest first, as DescribeStackEvents
     last: dict | None = None                              # moto's last description (for DELETE_IN_PROGRESS)
     fail: tuple[str, str] | None = None                   # (resource, reason) for the next operation
+    fail_type: str = "AWS::Lambda::Function"              # the failing resource's type
+    updated: datetime | None = None                        # LastUpdatedTime
 
 
 class AwsBehaviour:
@@ -116,6 +149,8 @@ class AwsBehaviour:
         self.api_current: dict[str, str] = {}                 # api id -> fingerprint of its methods
         self.stage_served: dict[tuple[str, str], str] = {}    # (api id, stage) -> fingerprint deployed
         self.deployment_ids: dict[str, list[str]] = {}        # api id -> the template's Deployment ids
+        self.disabled_regions: set[str] = set()
+        self.foreign_buckets: set[str] = set()
         self._local = threading.local()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
@@ -172,6 +207,14 @@ class AwsBehaviour:
     def use_account(self, account: str) -> None:
         self.account = account
 
+    def foreign_bucket(self, bucket: str) -> None:
+        """A bucket of another account: every S3 call on it is 403 (the name is global)."""
+        self.foreign_buckets.add(bucket)
+
+    def region_not_enabled(self, region: str) -> None:
+        """An opt-in region this account has not enabled: every call there is InvalidClientTokenId."""
+        self.disabled_regions.add(region)
+
     def stale_stages(self) -> set[tuple[str, str]]:
         """Stages whose snapshot differs from their API's current methods and resources."""
         return {key for key, served in self.stage_served.items() if self.api_current.get(key[0]) != served}
@@ -205,22 +248,15 @@ class AwsBehaviour:
             return None
         _, service, operation = event_name.split(".")
         params = context.get(_PARAMS, {})
-        if service == "cloudformation" and operation in ("UpdateStack", "CreateStack"):
-            stack = self.stacks.get(params.get("StackName", ""))
-            if stack and stack.pending and operation == "UpdateStack":
-                return _error(400, "ValidationError", f"Stack:arn:aws:cloudformation:{self.region}:123456789012:"
-                              f"stack/{params['StackName']}/x is in {stack.pending[0]} state and can not be updated.")
-        if service == "cloudformation" and operation == "DescribeStackEvents":
-            stack = self.stacks.get(params.get("StackName", ""))
-            if stack and stack.events:
-                return _response(200), {"StackEvents": [dict(e) for e in stack.events],
-                                        "ResponseMetadata": {"HTTPStatusCode": 200}}
-        if service == "cloudformation" and operation == "DescribeStacks":
-            stack = self.stacks.get(params.get("StackName", ""))
-            if stack and stack.last is not None and stack.pending and stack.pending[0] == "DELETE_IN_PROGRESS":
-                status = stack.pending.pop(0)
-                return _response(200), {"Stacks": [{**stack.last, "StackStatus": status}],
-                                        "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if context.get("client_region") in self.disabled_regions:
+            code = "InvalidClientTokenId" if service in ("sts", "iam", "cloudformation") else \
+                "UnrecognizedClientException"
+            return _error(403, code, "The security token included in the request is invalid.")
+        if service == "cloudformation":
+            return self._before_cloudformation(operation, params)
+        if service == "s3" and params.get("Bucket") in self.foreign_buckets:
+            return _error(403, "403" if operation == "HeadBucket" else "AccessDenied",
+                          "Forbidden" if operation == "HeadBucket" else "Access Denied")
         if service == "s3" and operation == "DeleteObjects":
             objects = params.get("Delete", {}).get("Objects", [])
             refused = [o for o in objects if o["Key"] in self.undeletable]
@@ -237,6 +273,39 @@ class AwsBehaviour:
                               f"An update is in progress for resource: {name}")
         return None
 
+    def _before_cloudformation(self, operation: str, params: dict) -> tuple | None:
+        stack = self.stacks.get(params.get("StackName", ""))
+        if operation in ("UpdateStack", "CreateStack"):
+            if stack and stack.pending and operation == "UpdateStack":
+                return _error(400, "ValidationError", f"Stack:arn:aws:cloudformation:{self.region}:123456789012:"
+                              f"stack/{params['StackName']}/x is in {stack.pending[0]} state and can not be updated.")
+            taken = existing_log_group(self.raw, self.region, params, operation)
+            if taken:
+                logical, group = taken
+                identifier = json.dumps({"/properties/LogGroupName": group}, separators=(",", ":"))
+                return self._failing(params["StackName"], operation, logical, "AWS::Logs::LogGroup", (
+                    f"Resource handler returned message: \"Resource of type 'AWS::Logs::LogGroup' with identifier "
+                    f"'{identifier}' already exists.\" (RequestToken: {uuid.uuid4()}, HandlerErrorCode: "
+                    "AlreadyExists)"))
+            unknown = missing_role(self.raw, self.region, params, operation)
+            if unknown:
+                return self._failing(params["StackName"], operation, unknown[0], "AWS::Lambda::Function", (
+                    "Resource handler returned message: \"The role defined for the function cannot be assumed by "
+                    f"Lambda. (Service: Lambda, Status Code: 400, Request ID: {uuid.uuid4()})\" "
+                    "(HandlerErrorCode: InvalidRequest)"))
+        if operation == "DeleteStack" and stack and stack.pending and stack.pending[0] != "DELETE_IN_PROGRESS":
+            return _error(400, "ValidationError", f"Stack [{params['StackName']}] cannot be deleted while in "
+                          f"status {stack.pending[0]}")
+        if operation == "DescribeStackEvents" and stack and stack.events:
+            return _response(200), {"StackEvents": [dict(e) for e in stack.events],
+                                    "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if operation == "DescribeStacks" and stack and stack.last is not None and stack.pending and \
+                stack.pending[0] == "DELETE_IN_PROGRESS":
+            status = stack.pending.pop(0)
+            return _response(200), {"Stacks": [{**stack.last, "StackStatus": status}],
+                                    "ResponseMetadata": {"HTTPStatusCode": 200}}
+        return None
+
     def _after_call(self, http_response: Any, parsed: dict, context: dict, event_name: str, **_: Any) -> None:
         if context.get("awsbehaviour_raw"):
             return
@@ -250,11 +319,24 @@ class AwsBehaviour:
     def _stack(self, name: str) -> _Stack:
         return self.stacks.setdefault(name, _Stack())
 
+    def _failing(self, name: str, operation: str, logical: str, kind: str, reason: str) -> tuple:
+        """CreateStack/UpdateStack accepted, then failing on ``logical`` and rolled back; moto is not called,
+        so an update leaves the stack as it was, and a create leaves a stack with nothing in it."""
+        cfn = self.raw("cloudformation")
+        if operation == "CreateStack":
+            cfn.create_stack(StackName=name, TemplateBody=_EMPTY_STACK)
+        stack_id = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
+        stack = self._stack(name)
+        stack.fail, stack.fail_type = (logical, reason), kind
+        return _response(200), {"StackId": stack_id, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
     def _after_cloudformation(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
         if http.status_code >= 300:
             return
         name = params.get("StackName", "")
         if operation in ("CreateStack", "UpdateStack"):
+            if operation == "UpdateStack":
+                self._stack(name).updated = datetime.now(UTC)
             self._started(name, "CREATE" if operation == "CreateStack" else "UPDATE", params)
         elif operation == "DeleteStack":
             stack = self._stack(name)
@@ -265,6 +347,8 @@ class AwsBehaviour:
                 stack = self.stacks.get(item["StackName"])
                 if stack is None:
                     continue
+                if stack.updated is not None:
+                    item["LastUpdatedTime"] = stack.updated
                 stack.last = dict(item)
                 if stack.pending:
                     item["StackStatus"] = stack.pending.pop(0)
@@ -297,7 +381,9 @@ class AwsBehaviour:
             verb = "create" if kind == "CREATE" else "update"
             stack.reason = (f"The following resource(s) failed to {verb}: [{resource}]. "
                             "Rollback requested by user." if kind == "CREATE" else None)
-            stack.events = _failure_events(name, kind, resource, reason, final)
+            stack.events = _failure_events(name, kind, resource, reason, final, stack.fail_type)
+            stack.fail_type = "AWS::Lambda::Function"
+            return   # rolled back: the API is as it was
         self._snapshot_api(name, params.get("TemplateBody", ""), kind)
 
     def _snapshot_api(self, name: str, body: str, kind: str) -> None:
@@ -352,15 +438,16 @@ class AwsBehaviour:
             parsed["Arn"] = f"arn:aws:iam::{self.account}:user/workshop"
 
 
-def _failure_events(name: str, kind: str, resource: str, reason: str, final: str) -> list[dict]:
+def _failure_events(name: str, kind: str, resource: str, reason: str, final: str,
+                    resource_type: str = "AWS::Lambda::Function") -> list[dict]:
     """A stack's events for a failed operation, newest first, as CloudFormation writes them."""
     start = datetime.now(UTC)
     stack_id = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{name}/{uuid.uuid4()}"
     rows = [
         (name, "AWS::CloudFormation::Stack", f"{kind}_IN_PROGRESS", "User Initiated"),
         ("ModelInferenceFunctionRole", "AWS::IAM::Role", f"{kind}_COMPLETE", None),
-        (resource, "AWS::Lambda::Function", f"{kind}_IN_PROGRESS", None),
-        (resource, "AWS::Lambda::Function", f"{kind}_FAILED", reason),
+        (resource, resource_type, f"{kind}_IN_PROGRESS", None),
+        (resource, resource_type, f"{kind}_FAILED", reason),
         ("ModelInferenceApi", "AWS::ApiGateway::RestApi", f"{kind}_FAILED", "Resource creation cancelled"),
         (name, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS" if kind == "CREATE"
          else "UPDATE_ROLLBACK_IN_PROGRESS",
@@ -389,3 +476,4 @@ def _api_fingerprint(body: str) -> tuple[str, list[str]]:
            and v.get("Type") not in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")}
     deployments = sorted(k for k, v in resources.items() if v.get("Type") == "AWS::ApiGateway::Deployment")
     return json.dumps(api, sort_keys=True, default=str), deployments
+

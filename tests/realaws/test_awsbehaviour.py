@@ -94,3 +94,96 @@ def test_throttling_succeeds_on_standard_retry(real, slept):
 def test_another_account(real):
     real.use_account("210987654321")
     assert boto3.client("sts").get_caller_identity()["Account"] == "210987654321"
+
+
+_LOG_GROUP_STACK = """
+Parameters:
+  Name: {Type: String}
+  Make: {Type: String, Default: "yes"}
+Conditions:
+  MakeIt: !Equals [!Ref Make, "yes"]
+Resources:
+  Topic: {Type: AWS::SNS::Topic}
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Condition: MakeIt
+    Properties:
+      LogGroupName: !Sub /aws/lambda/${Name}
+"""
+
+
+def _failed_event(cfn, name: str) -> dict:
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    return next(e for e in reversed(events) if e["ResourceStatus"].endswith("_FAILED"))
+
+
+def test_creating_a_log_group_that_exists_fails_and_rolls_back(real):
+    cfn, logs = boto3.client("cloudformation"), boto3.client("logs")
+    logs.create_log_group(logGroupName="/aws/lambda/fn")
+    cfn.create_stack(StackName="x", TemplateBody=_LOG_GROUP_STACK,
+                     Parameters=[{"ParameterKey": "Name", "ParameterValue": "fn"}])
+    statuses = [cfn.describe_stacks(StackName="x")["Stacks"][0]["StackStatus"] for _ in range(3)]
+    assert statuses == ["CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS", "ROLLBACK_COMPLETE"]
+    failed = _failed_event(cfn, "x")
+    assert failed["LogicalResourceId"] == "Logs" and failed["ResourceType"] == "AWS::Logs::LogGroup"
+    assert "already exists" in failed["ResourceStatusReason"] and "HandlerErrorCode: AlreadyExists" in \
+        failed["ResourceStatusReason"] and '"/properties/LogGroupName":"/aws/lambda/fn"' in failed["ResourceStatusReason"]
+
+
+def test_an_update_that_adds_an_existing_log_group_rolls_back_to_the_previous_stack(real):
+    cfn, logs = boto3.client("cloudformation"), boto3.client("logs")
+    params = [{"ParameterKey": "Name", "ParameterValue": "fn"}, {"ParameterKey": "Make", "ParameterValue": "no"}]
+    cfn.create_stack(StackName="x", TemplateBody=_LOG_GROUP_STACK, Parameters=params)
+    assert [cfn.describe_stacks(StackName="x")["Stacks"][0]["StackStatus"] for _ in range(3)][-1] == "CREATE_COMPLETE"
+    logs.create_log_group(logGroupName="/aws/lambda/fn")         # e.g. made by Lambda's first invocation
+    params[1]["ParameterValue"] = "yes"
+    cfn.update_stack(StackName="x", TemplateBody=_LOG_GROUP_STACK, Parameters=params)
+    statuses = [cfn.describe_stacks(StackName="x")["Stacks"][0]["StackStatus"] for _ in range(3)]
+    assert statuses[-1] == "UPDATE_ROLLBACK_COMPLETE"
+    assert _failed_event(cfn, "x")["LogicalResourceId"] == "Logs"
+    stack = cfn.describe_stacks(StackName="x")["Stacks"][0]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["Make"] == "no"   # as before
+    params[0]["ParameterValue"] = "other"                        # a name nobody has: no conflict
+    cfn.update_stack(StackName="x", TemplateBody=_LOG_GROUP_STACK, Parameters=params)
+    assert [cfn.describe_stacks(StackName="x")["Stacks"][0]["StackStatus"] for _ in range(3)][-1] == "UPDATE_COMPLETE"
+
+
+def test_a_function_role_must_be_the_roles_exact_arn(real):
+    iam, cfn = boto3.client("iam"), boto3.client("cloudformation")
+    arn = iam.create_role(RoleName="Exec", Path="/service-role/", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="code-bucket")
+    s3.put_object(Bucket="code-bucket", Key="f.zip", Body=b"PK\x05\x06" + b"\0" * 18)
+    template = ('{"Parameters": {"Role": {"Type": "String"}}, "Resources": {"F": {"Type": "AWS::Lambda::Function", '
+                '"Properties": {"Handler": "index.handler", "Runtime": "python3.13", "Role": {"Ref": "Role"}, '
+                '"Code": {"S3Bucket": "code-bucket", "S3Key": "f.zip"}}}}}')
+    for name, role, final in (("without-path", arn.replace("/service-role/", "/"), "ROLLBACK_COMPLETE"),
+                              ("with-path", arn, "CREATE_COMPLETE")):
+        cfn.create_stack(StackName=name, TemplateBody=template, Parameters=[{"ParameterKey": "Role",
+                                                                              "ParameterValue": role}])
+        assert [cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] for _ in range(3)][-1] == final
+    assert "cannot be assumed by Lambda" in _failed_event(cfn, "without-path")["ResourceStatusReason"]
+
+
+def test_last_updated_time_after_an_update(wildrydes, real):
+    wildrydes.json("bootstrap")
+    cfn = boto3.client("cloudformation")
+    assert "LastUpdatedTime" not in cfn.describe_stacks(StackName="wildrydes-ml-mod1-3")["Stacks"][0]
+    cfn.update_stack(StackName="wildrydes-ml-mod1-3", UsePreviousTemplate=True)
+    assert cfn.describe_stacks(StackName="wildrydes-ml-mod1-3")["Stacks"][0]["LastUpdatedTime"]
+
+
+def test_a_stack_in_progress_cannot_be_deleted(wildrydes, real):
+    wildrydes.json("bootstrap")
+    cfn = boto3.client("cloudformation")
+    real.stack_in_progress("wildrydes-ml-mod1-3", "UPDATE_IN_PROGRESS", polls=1)
+    with pytest.raises(ClientError, match="cannot be deleted while in status UPDATE_IN_PROGRESS"):
+        cfn.delete_stack(StackName="wildrydes-ml-mod1-3")
+
+
+def test_a_region_not_enabled_rejects_the_credentials(real):
+    real.region_not_enabled("ap-east-2")
+    with pytest.raises(ClientError) as caught:
+        boto3.client("sts", region_name="ap-east-2").get_caller_identity()
+    assert caught.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]

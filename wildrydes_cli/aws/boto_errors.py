@@ -32,6 +32,8 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "40
 LOCAL_STORAGE_CODE = "LocalTargetStorageError"
 _BAD_CREDENTIALS = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
                     "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidAccessKeyId"}
+# What a service answers for a call into an opt-in region the account has not enabled.
+_REGION_NOT_ENABLED = {"InvalidClientTokenId", "UnrecognizedClientException"}
 
 
 def code_of(exc: ClientError) -> str:
@@ -51,11 +53,13 @@ def is_missing(exc: ClientError) -> bool:
 
 @contextmanager
 def translate(doing: str, unreachable_hint: str = " Check your network and --region.",
-              unreachable: type[WildrydesError] = AwsError) -> Iterator[None]:
+              unreachable: type[WildrydesError] = AwsError, rejected_hint: str = "") -> Iterator[None]:
     """Re-raise boto errors from the block as WildrydesErrors saying what failed and how to fix it.
 
     ``unreachable``: the error for an endpoint that cannot be reached or stops answering mid-call
     (the target decides: on the local target that is the emulator failing, exit 5, not AWS refusing).
+    ``rejected_hint``: what else rejected credentials can mean where the call went (an opt-in
+    region that is not enabled answers InvalidClientTokenId too).
     """
     try:
         yield
@@ -70,7 +74,8 @@ def translate(doing: str, unreachable_hint: str = " Check your network and --reg
                            "allowed to do this (--profile), or --target local.") from exc
         if code in _BAD_CREDENTIALS:
             raise AwsError(f"Could not {doing}: your AWS credentials were rejected ({code}). "
-                           "Refresh them (aws configure / aws sso login) or pick another --profile.") from exc
+                           "Refresh them (aws configure / aws sso login) or pick another --profile."
+                           f"{rejected_hint if code in _REGION_NOT_ENABLED else ''}") from exc
         raise AwsError(f"Could not {doing}: {code}: {message_of(exc)}") from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
         raise AwsError(f"Could not {doing}: no AWS credentials found. Run `aws configure`, set "

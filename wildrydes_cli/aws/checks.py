@@ -10,6 +10,15 @@ mismatch; deploy calls them before anything is uploaded or created.
 * The function role that deploy creates may read only the model archives and
   the breed index (cloudformation/function.yml, ``ReadModels``); a
   ``--model-path`` outside those patterns deploys fine and then serves 503s.
+* A role has an IAM path (SageMaker's are ``/service-role/...``): its ARN is
+  ``arn:...:role/service-role/NAME``, and a template that builds
+  ``role/NAME`` names a role that does not exist; Lambda then says the role
+  "cannot be assumed". ``role_reference`` takes what GetRole answers.
+* Objects encrypted with a customer-managed KMS key (SSE-KMS, by the bucket's
+  default encryption or per object) are readable only by a caller allowed
+  ``kms:Decrypt`` on that key: the user's credentials pass preflight, the
+  function's role 403s. ``model_kms_keys`` names the keys so the template can
+  grant them.
 """
 from __future__ import annotations
 
@@ -63,6 +72,71 @@ def model_exists(aws: Any, bucket: str, key: str) -> bool:
                        "s3:ListBucket on the bucket S3 says 403, not 404) or your credentials may not read it. "
                        "Check --model-path with `aws s3 ls`, or use credentials allowed s3:ListBucket and "
                        "s3:GetObject on the bucket.") from exc
+
+
+def role_parts(value: str) -> tuple[str, str]:
+    """(path, name) of ``--role``: NAME, or path/NAME (``service-role/NAME``, a leading / allowed).
+
+    An ARN is refused: the account and partition are the stack's own, and the role's real path
+    is what GetRole answers (``role_reference``).
+    """
+    if value.startswith("arn:") or ":" in value:
+        raise UsageError(f"--role takes a role name (or path/NAME, e.g. service-role/NAME), not an ARN: "
+                         f"got {value!r}. Pass the part after ':role/'.")
+    path, _, name = value.strip("/").rpartition("/")
+    if not name:
+        raise UsageError(f"--role {value!r} names no role: pass NAME or path/NAME.")
+    return path, name
+
+
+def role_reference(value: str, arn: str | None) -> str | None:
+    """What the template puts after ``:role/``: the role's path and name, from the ARN GetRole returned.
+
+    None when the role does not exist; a UsageError when ``value`` gave a path the role does not have.
+    """
+    if arn is None:
+        return None
+    given_path, _ = role_parts(value)
+    reference = arn.split(":role/", 1)[1]
+    actual_path = reference.rpartition("/")[0]
+    if given_path and given_path != actual_path:
+        raise UsageError(f"--role {value}: the role's path is /{actual_path + '/' if actual_path else ''}, "
+                         f"not /{given_path}/ (its ARN is {arn}). Pass the name alone, or {reference}.")
+    return reference
+
+
+def kms_key_arn(key_id: str | None, partition: str, region: str, account: str) -> str | None:
+    """A KMS key id as S3 reports it, as an ARN an IAM policy can name (None for an alias: resolve it first)."""
+    if not key_id:
+        return None
+    if key_id.startswith("arn:"):
+        return None if ":alias/" in key_id else key_id
+    if key_id.startswith("alias/"):
+        return None
+    return f"arn:{partition}:kms:{region}:{account}:key/{key_id}"
+
+
+def model_kms_keys(aws: Any, bucket: str, key: str) -> tuple[str, ...]:
+    """The KMS keys the function needs kms:Decrypt on to read the models (SSE-KMS).
+
+    The model object's own key (HeadObject's SSEKMSKeyId, an ARN) and the bucket's default
+    key (GetBucketEncryption; models published later get it). An alias is resolved with
+    DescribeKey; what cannot be read (no permission) is left out, with a log line. The AWS
+    managed key aws/s3 may be among them: its key policy already lets S3 use it for any
+    principal of the account, and granting it too is harmless.
+    """
+    from wildrydes_cli.aws.regions import partition_of
+    account, partition = aws.account_id(), partition_of(aws.settings.region)[0]
+    found: list[str] = []
+    for algorithm, key_id in (aws.object_encryption(bucket, key), aws.bucket_encryption(bucket)):
+        if not (algorithm or "").startswith("aws:kms") or not key_id:
+            continue
+        arn = kms_key_arn(key_id, partition, aws.settings.region, account) or aws.kms_key_arn(key_id)
+        if arn is None:
+            LOG.warning("cannot resolve KMS key %s of s3://%s to an ARN: not granted", key_id, bucket)
+        elif arn not in found:
+            found.append(arn)
+    return tuple(found)
 
 
 def check_bucket_region(bucket: str, bucket_region: str | None, target_region: str) -> None:

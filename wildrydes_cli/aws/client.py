@@ -27,7 +27,7 @@ from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 
 LOG = logging.getLogger(__name__)
 
-
+WAIT_NOTE_EVERY_S = 30.0   # a wait that goes on is said again this often
 
 class Aws:
     """Intent-level access to the services one deployment touches, on one target.
@@ -43,6 +43,9 @@ class Aws:
         self._session = session
         self._clients: dict[str, Any] = {}
         self.sleep = sleep
+        # Where a wait is said while it lasts (the CLI sets its console's stderr notes): a stack
+        # found in progress may take up to half an hour, never in silence.
+        self.on_wait: Callable[[str], None] = lambda message: None
 
     # -- plumbing -----------------------------------------------------------------
     @property
@@ -64,7 +67,7 @@ class Aws:
     def translate(self, doing: str):
         """Turn boto errors raised while ``doing`` into project errors that name a fix."""
         return translate(doing, unreachable_hint=self.target.unreachable_hint,
-                         unreachable=self.target.unreachable_error)
+                         unreachable=self.target.unreachable_error, rejected_hint=self.target.rejected_hint())
 
     # -- identity -----------------------------------------------------------------
     def account_id(self) -> str:
@@ -93,6 +96,15 @@ class Aws:
     def stack_parameters(self, name: str) -> dict[str, str]:
         stack = self.stack(name)
         return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
+
+    def stack_resource_ids(self, stack: str) -> dict[str, str]:
+        """Physical ids of the stack's resources, by logical id ({} without a stack)."""
+        if self.stack(stack) is None:
+            return {}
+        with self.translate(f"read the resources of stack {stack}"):
+            resources = self.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+        return {r["LogicalResourceId"]: r.get("PhysicalResourceId") or "" for r in resources
+                if r.get("LogicalResourceId")}
 
     def stack_resource_physical_id(self, stack: str, logical_id: str) -> str:
         """What the workshop's Step 1 reads with describe-stack-resources."""
@@ -202,12 +214,15 @@ class Aws:
         The one polling loop of the wrapper: stacks settling, functions updating. Past the
         timeout: ``still()`` (what is still going on) and ``hint`` (what to do).
         """
-        waited = 0.0
+        waited, said, said_at = 0.0, "", 0.0
         while not done():
             if waited >= timeout:
                 raise AwsError(f"{still()} after {int(timeout)} s: {hint}.")
-            if waited == 0:
-                LOG.info("%s: waiting", still())
+            now = still()
+            if now != said or waited - said_at >= WAIT_NOTE_EVERY_S:   # on a change, and now and then
+                LOG.info("%s: waiting", now)
+                self.on_wait(f"   {now}: waiting ({int(waited)} s so far, at most {int(timeout)} s)")
+                said, said_at = now, waited
             self.sleep(poll)
             waited += poll
 
@@ -279,29 +294,77 @@ class Aws:
         """Key of the newest default model in the bucket (the rule is ``layout.newest_default_model``)."""
         return layout.newest_default_model(self.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX))
 
+    def object_encryption(self, bucket: str, key: str) -> tuple[str | None, str | None]:
+        """(ServerSideEncryption, SSEKMSKeyId) of an object, as HeadObject reports them."""
+        with self.translate(f"read s3://{bucket}/{key}"):
+            head = self.client("s3").head_object(Bucket=bucket, Key=key)
+        return head.get("ServerSideEncryption"), head.get("SSEKMSKeyId")
+
+    def bucket_encryption(self, bucket: str) -> tuple[str | None, str | None]:
+        """(SSEAlgorithm, KMSMasterKeyID) of the bucket's default encryption; (None, None) when unknown.
+
+        Unknown: none configured, or these credentials may not read it (s3:GetEncryptionConfiguration).
+        """
+        try:
+            with self.translate(f"read the default encryption of bucket {bucket}"):
+                rules = self.client("s3").get_bucket_encryption(Bucket=bucket)[
+                    "ServerSideEncryptionConfiguration"].get("Rules", [])
+        except WildrydesError as exc:
+            LOG.info("default encryption of %s not known: %s", bucket, exc)
+            return None, None
+        default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault") or {}
+        return default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
+
+    def kms_key_arn(self, key_id: str) -> str | None:
+        """The ARN of a KMS key named by id, ARN or alias; None when it cannot be described."""
+        try:
+            with self.translate(f"describe KMS key {key_id}"):
+                return str(self.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"])
+        except WildrydesError as exc:
+            LOG.info("cannot describe KMS key %s: %s", key_id, exc)
+            return None
+
     def upload_file(self, bucket: str, key: str, path: Any) -> None:
         """Multipart when large (the mxnet zip is ~100 MB)."""
         with self.translate(f"upload s3://{bucket}/{key}"):
             self.client("s3").upload_file(str(path), bucket, key)
 
-    def empty_and_delete_bucket(self, bucket: str) -> int:
-        """Remove every object version, then the bucket. Returns objects removed."""
+    def empty_and_delete_bucket(self, bucket: str) -> tuple[int, dict[str, str]]:
+        """Remove every object version, then the bucket: (objects removed, {key: 'Code: message'} refused).
+
+        DeleteObjects answers 200 with per-key Errors (an object lock, a bucket policy's deny): a
+        refused key is not counted, and the bucket, not empty then, is not deleted.
+        """
         s3 = self.client("s3")
         removed = 0
+        refused: dict[str, str] = {}
         with self.translate(f"empty bucket {bucket}"):
             for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
                 entries = [{"Key": v["Key"], "VersionId": v["VersionId"]}
                            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
                 if entries:
-                    s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
-                    removed += len(entries)
+                    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": entries, "Quiet": True})
+                    errors = answer.get("Errors", [])
+                    for error in errors:
+                        refused[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+                    removed += len(entries) - len(errors)
+        if refused:
+            return removed, refused
         with self.translate(f"delete bucket {bucket}"):
             s3.delete_bucket(Bucket=bucket)
-        return removed
+        return removed, refused
 
     # -- IAM ----------------------------------------------------------------------
     def role_exists(self, name: str) -> bool:
-        return self._exists(f"read role {name}", lambda: self.client("iam").get_role(RoleName=name))
+        return self.role_arn(name) is not None
+
+    def role_arn(self, name: str) -> str | None:
+        """The role's ARN as IAM holds it (its path included), None when there is no such role."""
+        try:
+            with self.translate(f"read role {name}"):
+                return str(self.client("iam").get_role(RoleName=name)["Role"]["Arn"])
+        except NotFoundError:
+            return None
 
     # -- Lambda -------------------------------------------------------------------
     def function_config(self, name: str) -> dict | None:
@@ -400,12 +463,29 @@ class Aws:
             gw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
                                type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
 
+    def stage_deployed_at(self, api_id: str, stage: str) -> Any | None:
+        """When the deployment the stage serves was created (a datetime), None without the stage."""
+        gw = self.client("apigateway")
+        try:
+            with self.translate(f"read stage {stage} of API {api_id}"):
+                deployment = gw.get_stage(restApiId=api_id, stageName=stage).get("deploymentId")
+                if not deployment:
+                    return None
+                return gw.get_deployment(restApiId=api_id, deploymentId=deployment).get("createdDate")
+        except NotFoundError:
+            return None
+
     def create_deployment(self, api_id: str, stage: str) -> str:
         with self.translate(f"deploy API {api_id} to stage {stage}"):
             return self.client("apigateway").create_deployment(
                 restApiId=api_id, stageName=stage, description="Deployed by wildrydes.")["id"]
 
     # -- CloudWatch Logs -------------------------------------------------------------
+    def log_group_exists(self, name: str) -> bool:
+        with self.translate(f"read log group {name}"):
+            groups = self.client("logs").describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+        return any(group.get("logGroupName") == name for group in groups)
+
     def log_events(self, group: str, start_ms: int, filter_pattern: str | None = None,
                    next_token: str | None = None) -> dict:
         """One page of FilterLogEvents; a missing group raises NotFoundError."""

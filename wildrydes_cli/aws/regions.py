@@ -73,6 +73,42 @@ def local_regions() -> frozenset[str]:
     return frozenset(found or ())
 
 
+@functools.lru_cache(maxsize=None)
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition id, DNS suffix) of a region, as botocore resolves it: its region list, then its pattern.
+
+    The deployed function builds its S3 endpoint from the suffix (s3.<region>.<suffix>): every
+    partition ``check_region_name`` accepts has its own (amazonaws.com.cn, amazonaws.eu, c2s.ic.gov...).
+    """
+    try:
+        partitions = _botocore_data("partitions.json")["partitions"]
+    except (OSError, ValueError, KeyError) as exc:  # pragma: no cover - a broken botocore
+        LOG.warning("cannot read botocore's partitions.json (%s); assuming the aws partition", exc)
+        return "aws", "amazonaws.com"
+    for partition in partitions:
+        if region in partition.get("regions", {}):
+            return partition["id"], partition["outputs"]["dnsSuffix"]
+    for partition in partitions:
+        if re.match(partition["regionRegex"], region):
+            return partition["id"], partition["outputs"]["dnsSuffix"]
+    return "aws", "amazonaws.com"
+
+
+# The aws partition's regions launched before March 20, 2019: enabled in every account. Every
+# region launched since is opt-in (AWS Account Management Reference Guide, "Enable or disable
+# AWS Regions in your account"), so this list is complete and never grows.
+DEFAULT_ENABLED = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+    "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+})
+
+
+def is_opt_in(region: str) -> bool:
+    """A region of the aws partition that an account must enable before any call there works."""
+    return partition_of(region)[0] == "aws" and is_region_form(region) and region not in DEFAULT_ENABLED
+
+
 def is_region_form(region: str) -> bool:
     """True when ``region`` matches one of the AWS partitions' region patterns."""
     return any(pattern.match(region) for pattern in _region_patterns())

@@ -54,6 +54,16 @@ class AwsTarget:
     def session_args(self) -> dict[str, Any]:
         return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
 
+    def rejected_hint(self) -> str:
+        """Rejected credentials in an opt-in region: the region may simply not be enabled for the account."""
+        from wildrydes_cli.aws.regions import is_opt_in
+        region = self.settings.region
+        if not is_opt_in(region):
+            return ""
+        return (f" Or region {region} is an opt-in region not enabled for this account: enable it (AWS console, "
+                f"Account, AWS Regions; or `aws account enable-region --region-name {region}`; it takes minutes), "
+                "or pass another --region.")
+
     def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
         """The stack's own output when there is one (other partitions' URL suffixes), else the usual form."""
         return stack_url or f"https://{api_id}.execute-api.{self.settings.region}.amazonaws.com/{stage}/"
@@ -89,6 +99,10 @@ class LocalTarget:
         """A region name that the emulator serves for every service a deployment uses."""
         from wildrydes_cli.aws.regions import check_local_region
         return check_local_region(region, source)
+
+    @staticmethod
+    def rejected_hint() -> str:
+        return ""   # the emulator serves every region it knows: rejected credentials are only that
 
     def session_args(self) -> dict[str, Any]:
         # This user's generated credentials (local/awsapi/credentials.py): the emulator's SigV4

@@ -89,7 +89,7 @@ cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 @click.option("--epochs", type=int, default=15, show_default=True,
               help="Passes over the training split (1 to 1,000; rows x epochs at most 10^9).")
 @click.option("--bucket", default=None, callback=_bucket_name,
-              help="Data bucket to publish to (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+              help="Data bucket to publish to (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write model.tar.gz to this file instead of uploading it (no AWS or emulator needed).")
 @click.option("--breeds", "breeds", type=int, default=None,
@@ -147,7 +147,9 @@ def _aws_context(ctx: click.Context, writes_state: bool = False):
     target = resolve(_settings(ctx))
     aws = Aws(target)
     settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
-    return settings, aws, console_for(settings)
+    console = console_for(settings)
+    aws.on_wait = console.info   # which stack is still in progress, and for how long, on stderr
+    return settings, aws, console
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
@@ -171,9 +173,10 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 
 
 @cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
-@click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
-@click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
-                             "instead of a new role that may only read the models.")
+@click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
+@click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole; NAME, or "
+                             "path/NAME for a role with an IAM path such as service-role/...) instead of a new role "
+                             "that may only read the models.")
 @click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
 @click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
               help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11.")
@@ -287,7 +290,7 @@ def _wants_json(args: list[str]) -> bool:
 
 @cli.command("models")
 @click.option("--bucket", default=None, callback=_bucket_name,
-              help="Data bucket holding the models (default: scratchpad's DataBucket, else stack wildrydes-ml-mod1-3).")
+              help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
 @click.pass_context
 def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:

@@ -16,7 +16,7 @@ def bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return None
     if not value.strip():   # a shell variable that was not set: never "the default"
         raise click.UsageError(f"--bucket is empty ({value!r}): pass a value, or leave --bucket out to use "
-                               "the scratchpad's data bucket.")
+                               "this target's data bucket.")
     from wildrydes_cli.layout import bucket_name_problem
     problem = bucket_name_problem(value)
     if problem:

@@ -7,7 +7,7 @@
   mxnet_support.py lives at the root: train and deploy both ask it
   stacks.py        the templates and the parameters deploy gives them
   wiring.py        Step 4 checked and repaired: ANY / -> AWS_PROXY -> function, permission, stage
-  apistage.py      does a stack update change what stage prod must serve (stage snapshots)
+  apistage.py      does stage prod serve the API as the stack now has it (stage snapshots)
   locks.py         one deploy at a time per target, account and region
   cleanup.py       remove exactly what deploy made
 

@@ -1,58 +1,32 @@
-"""Does a stack update change what stage ``prod`` should serve? (API Gateway stage snapshots)
+"""Does stage ``prod`` serve the API as the stack now has it? (API Gateway stage snapshots)
 
 Why: a REST API stage serves the deployment it points to, a snapshot of the
 API's resources and methods at CreateDeployment time. ``ProdDeployment`` in
 function.yml is created once (AWS::ApiGateway::Deployment is immutable), so a
-template update that changes methods or routes updates the API but not what
-``prod`` serves. deploy compares the API part of the old and new templates and
-creates a new deployment of ``prod`` when it differs. moto applies no
-API changes, which is why this was never seen before.
+stack update that changes methods or routes updates the API but not what
+``prod`` serves. A deploy interrupted between the stack update and the new
+deployment (Ctrl-C, a lost connection) leaves ``prod`` stale too, and the next
+deploy finds the stack unchanged. So the rule looks at what AWS holds, not at
+what this run did: when the deployment ``prod`` serves is older than the
+stack's last update, deploy makes a new one. After a parameter-only update
+that is one harmless redeployment of the same API. moto applies no API changes
+and reports no LastUpdatedTime, which is why this was never seen before.
 """
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
-
-import yaml
+from datetime import datetime
 
 LOG = logging.getLogger(__name__)
 
-# Resource types that are part of what a stage snapshots (not the Deployment/Stage themselves).
-_NOT_SNAPSHOTTED = {"AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage"}
 
+def stage_is_stale(stack_updated: datetime | None, deployment_created: datetime | None) -> bool:
+    """True when the stack was updated after the stage's deployment was made.
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !Sub, !GetAtt...) kept as {tag: value}."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
-def api_definition(body: str | None) -> str | None:
-    """The template's API resources and methods, canonical (None when it cannot be read)."""
-    if not body:
-        return None
-    try:
-        template = yaml.load(body, Loader=_CfnLoader)
-    except yaml.YAMLError as exc:
-        LOG.debug("template not readable as YAML: %s", exc)
-        return None
-    resources = (template or {}).get("Resources") or {}
-    api = {name: spec for name, spec in resources.items() if isinstance(spec, dict)
-           and str(spec.get("Type", "")).startswith("AWS::ApiGateway::") and spec.get("Type") not in _NOT_SNAPSHOTTED}
-    return json.dumps(api, sort_keys=True, default=str)
-
-
-def touches_api(old_body: str | None, new_body: str | None) -> bool:
-    """True when the update changes what the stage should serve (or when that cannot be told)."""
-    old, new = api_definition(old_body), api_definition(new_body)
-    return old is None or new is None or old != new
+    API Gateway's createdDate has whole seconds, CloudFormation's LastUpdatedTime milliseconds: a
+    deployment made later in the second the update started reads as older, and is made once more
+    (harmless); one made before the update can never read as newer.
+    """
+    if stack_updated is None or deployment_created is None:
+        return False
+    return deployment_created.timestamp() < stack_updated.timestamp()

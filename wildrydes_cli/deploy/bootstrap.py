@@ -42,7 +42,7 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
 def record_prerequisites(settings: Settings, aws: Aws) -> ScratchpadResult:
     """Step 1: read the role and bucket from the prerequisites stack, record them."""
     stack = settings.prereq_stack
-    if aws.stack(stack) is None:
+    if aws.usable_prerequisites(stack) is None:   # a failed stack's names point at nothing: refused
         raise NotFoundError(f"Stack {stack} does not exist in {settings.region}: run `wildrydes bootstrap` "
                             "to create the data bucket and DataProcessingExecutionRole.")
     role = aws.stack_resource_physical_id(stack, "DataProcessingExecutionRole")

@@ -6,6 +6,11 @@ so it is deleted by id when still there). A stack that exists under our name
 but was not recorded (state lost) is still cleaned up, from its outputs. The
 data bucket and its models stay unless ``--delete-bucket`` is given and
 confirmed. Running it again finds nothing and says so.
+
+A stack found ``*_IN_PROGRESS`` (a deploy interrupted with Ctrl-C, another
+one elsewhere) is waited for first, as deploy waits: CloudFormation refuses
+to delete it meanwhile. Keys S3 refuses to delete (DeleteObjects answers 200
+with per-key errors) are named with S3's reason and never counted as removed.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import logging
 from typing import Callable
 
 from wildrydes_cli import deployment_record
+from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.errors import AwsError
@@ -21,6 +27,8 @@ from wildrydes_cli.results import CleanupResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
+
+MAX_NAMED = 20   # refused keys named in the message (the rest are counted)
 
 
 def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
@@ -66,6 +74,8 @@ def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool
 def _remove_deployment(aws: Aws, console: Progress, name: str, entry: dict, removed: dict) -> dict[str, str]:
     """The stack, the API it left behind, the code zips it ran; returns the zips S3 refused to delete."""
     with console.step(f"Delete stack {name}") as note:
+        # CloudFormation refuses to delete a stack while an operation runs on it: wait, as deploy does
+        settle.check_usable(name, aws.settled_stack(name))
         deleted = aws.delete_stack(name)
         note["detail"] = "deleted" if deleted else "already gone"
     if deleted:
@@ -87,17 +97,31 @@ def _remove_bucket(settings: Settings, aws: Aws, console: Progress, bucket: str,
     if not confirmed:
         console.info(f"Kept bucket {bucket}.")
         return
-    with console.step(f"Delete bucket {bucket}") as note:
-        count = aws.empty_and_delete_bucket(bucket)
-        note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
-    removed["buckets"].append(bucket)
+    # The bootstrap stack first: its bucket is retained when the stack is deleted (RetainExceptOnCreate),
+    # and removing the stack after the bucket would have it look for a bucket that is gone.
     _drop_prerequisites_if_theirs(settings, aws, bucket, removed)
+    with console.step(f"Delete bucket {bucket}") as note:
+        count, refused = aws.empty_and_delete_bucket(bucket) if aws.bucket_exists(bucket) else (0, {})
+        note["detail"] = f"{count} object{'' if count == 1 else 's'} removed"
+    if refused:
+        shown = sorted(refused.items())
+        more = f" and {len(shown) - MAX_NAMED} more" if len(shown) > MAX_NAMED else ""
+        raise AwsError(f"Bucket {bucket} was not deleted: S3 refused to delete {len(shown)} object"
+                       f"{'' if len(shown) == 1 else 's'} (" + "; ".join(f"{k}: {why}" for k, why in shown[:MAX_NAMED])
+                       + f"{more}); {count} other{' was' if count == 1 else 's were'} removed. Delete them with "
+                       "credentials allowed to (an object lock or a bucket policy may forbid it), then run "
+                       "`wildrydes cleanup --delete-bucket` again.")
+    removed["buckets"].append(bucket)
 
 
 def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
-    """The bootstrap stack whose bucket we just deleted would point at nothing: remove it too."""
+    """The bootstrap stack of the bucket about to be deleted would point at nothing: remove it too."""
     name = settings.prereq_stack
-    if aws.stack(name) is not None and aws.stack_outputs(name).get("DataBucket") == bucket:
+    stack = aws.settled_stack(name)
+    if stack is None:
+        return
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    if outputs.get("DataBucket") == bucket:
         aws.delete_stack(name)
         removed["stacks"].append(name)
 

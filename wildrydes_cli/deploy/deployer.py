@@ -6,10 +6,13 @@ Stages, in order (each a progress line):
   1. package the function for the engine and upload it under ``code/``
      (content-addressed: an unchanged build is not uploaded again);
   2. create or update the stack - only parameters change between runs, which
-     both CloudFormation and the emulator apply in place;
+     both CloudFormation and the emulator apply in place (a stack made from the
+     workshop's own template is taken over: its function's log group, when
+     Lambda already made it, is left in place, ``stacks.log_group_mode``);
   3. set MODEL_PATH / INFERENCE_ENGINE, keeping other variables a user added
      (a stack update resets the map, so they are merged back);
-  4. check and repair the API wiring (``wiring.ensure``), deploy stage prod;
+  4. check and repair the API wiring (``wiring.ensure``), deploy stage prod
+     when it serves a deployment older than the stack (``apistage``);
   5. record what was made in the state file.
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from wildrydes_cli import deployment_record, layout, modelcheck, state_dir
 from wildrydes_cli.aws import checks, settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.aws.regions import partition_of
 from wildrydes_cli.aws.target import curl_command
 from wildrydes_cli.deploy import apistage, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
@@ -32,7 +36,7 @@ from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
-MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE")
+MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE", "S3_DNS_SUFFIX")
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,11 @@ class DeployRequest:
 @dataclass(frozen=True)
 class Plan:
     bucket: str
-    role: str | None
+    role: str | None          # the role's path and name, as its ARN ends (None: deploy creates one)
     model_path: str
     engine: str
     stack: str
+    kms_keys: tuple[str, ...] = ()   # the customer-managed keys the models are encrypted with
 
 
 def check_deploy_options(**given: str | None) -> None:
@@ -65,7 +70,7 @@ def check_deploy_options(**given: str | None) -> None:
                              f"{_DEFAULTS[name]}.")
 
 
-_DEFAULTS = {"bucket": "the scratchpad's data bucket", "role": "a new role that may only read the models",
+_DEFAULTS = {"bucket": "this target's data bucket", "role": "a new role that may only read the models",
              "model_path": "the newest linear-learner-* model"}
 
 
@@ -87,8 +92,8 @@ def normalise_model_path(value: str, bucket: str) -> str:
 def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
               confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None = None) -> Plan:
     """Everything deploy needs, checked before anything is created."""
-    if request.role and ("/" in request.role or ":" in request.role):
-        raise UsageError(f"--role takes a role name, not an ARN or path: got {request.role!r}.")
+    if request.role:
+        checks.role_parts(request.role)   # a usage error before any call
     with console.step("Preflight: credentials, bucket, model, role") as note:
         aws.account_id()
         bucket = request.bucket or find_data_bucket(settings, aws)
@@ -108,11 +113,26 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
             model_path = newest
         checks.check_model_readable(model_path, request.role)   # the function's own role must be allowed to read it
         modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
-        if request.role and not aws.role_exists(request.role):
-            raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
-                                "or leave --role out and deploy creates one that may only read the models.")
+        role = _role(aws, request.role)
+        kms_keys = checks.model_kms_keys(aws, bucket, model_path)
         note["detail"] = f"s3://{bucket}/{model_path}"
-    return Plan(bucket, request.role, model_path, request.engine, request.stack or settings.function_stack)
+    if kms_keys and role:
+        console.info(f"   The models are encrypted with KMS key {', '.join(kms_keys)}: role {role} must be allowed "
+                     "kms:Decrypt on it, unless it is the AWS managed key aws/s3 (deploy grants it only to the "
+                     "role it creates).")
+    return Plan(bucket, role, model_path, request.engine, request.stack or settings.function_stack, kms_keys)
+
+
+def _role(aws: Aws, given: str | None) -> str | None:
+    """--role as the template needs it: what follows ':role/' in the ARN IAM answers (its path included)."""
+    if not given:
+        return None
+    name = checks.role_parts(given)[1]
+    reference = checks.role_reference(given, aws.role_arn(name))
+    if reference is None:
+        raise NotFoundError(f"Role {name} does not exist: pass an existing role name to --role, "
+                            "or leave --role out and deploy creates one that may only read the models.")
+    return reference
 
 
 def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: DeployRequest,
@@ -152,17 +172,20 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         note["detail"] = "uploaded" if uploaded else "already there"
 
     previous_env = _previous_env(aws, plan.stack)
-    params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
-                                        memory, plan.role)
-    old_template = aws.stack_template(plan.stack)
+    spec = stacks.FunctionStack(bucket=plan.bucket, code_key=code_key, model_path=plan.model_path,
+                                engine=plan.engine, runtime=runtime, memory_mb=memory, role=plan.role,
+                                log_group=stacks.log_group_mode(aws, plan.stack), kms_keys=plan.kms_keys,
+                                s3_dns_suffix=partition_of(settings.region)[1])
     with console.step(f"Create or update stack {plan.stack}") as note:
-        outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)
-        note["detail"] = outcome
+        outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), spec.parameters())
+        note["detail"] = outcome + (", the function's existing log group kept" if spec.log_group == "existing"
+                                    else "")
     outputs = aws.stack_outputs(plan.stack)
     function_name, api_id = outputs["FunctionName"], outputs["ApiId"]
 
     with console.step(f"Set MODEL_PATH of {function_name}") as note:
-        managed = {"OUTPUT_BUCKET": plan.bucket, "MODEL_PATH": plan.model_path, "INFERENCE_ENGINE": plan.engine}
+        managed = {"OUTPUT_BUCKET": plan.bucket, "MODEL_PATH": plan.model_path, "INFERENCE_ENGINE": plan.engine,
+                   "S3_DNS_SUFFIX": spec.s3_dns_suffix}
         extras = {k: v for k, v in previous_env.items() if k not in MANAGED_ENV}
         changed = aws.set_function_env(function_name, managed, keep=extras)
         note["detail"] = "updated" if changed else "unchanged"
@@ -170,10 +193,11 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
-        # stage prod keeps its snapshot of the API until a new deployment (API Gateway stage snapshots)
+        # stage prod keeps its snapshot of the API until a new deployment (API Gateway stage snapshots),
+        # also when a deploy was interrupted after its stack update
         stage = f"deployment to stage {wiring.STAGE}"
-        if outcome == "updated" and stage not in repaired and \
-                apistage.touches_api(old_template, stacks.template_body(stacks.FUNCTION)):
+        if stage not in repaired and apistage.stage_is_stale((aws.stack(plan.stack) or {}).get("LastUpdatedTime"),
+                                                              aws.stage_deployed_at(api_id, wiring.STAGE)):
             aws.create_deployment(api_id, wiring.STAGE)
             repaired.append(stage)
         note["detail"] = ("repaired " + ", ".join(repaired)) if repaired else "in place"

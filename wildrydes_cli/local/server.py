@@ -4,7 +4,8 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
-  anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
+  anything else                                       -> the SigV4 gate (auth.py), CloudFormation's rules
+                                                         (stack_rules.py), then moto's WSGI
                                                          app (S3, CloudFormation, Lambda, API Gateway,
                                                          IAM, STS), in a thread, through
                                                          persist.Persistence (mutations journaled,
@@ -37,7 +38,7 @@ from urllib.parse import unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
-from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, wsgi
+from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -60,6 +61,7 @@ class Emulator:
         self.port = port
         self.gate = gate
         self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
+        self.stack_rules = stack_rules.StackRules(self.persistence.call)   # CloudFormation's AlreadyExists
         self.log_store = log_store
         self.runner = runner
 
@@ -72,8 +74,9 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        # AWS API calls pass the SigV4 gate first (auth.py), then the journal; in the thread, off the event loop.
-        response = await loop.run_in_executor(None, self.gate.call, self.persistence.call, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py), then CloudFormation's rules (stack_rules.py), then
+        # the journal; in the thread, off the event loop.
+        response = await loop.run_in_executor(None, self.gate.call, self.stack_rules.call, request, self.port, client)
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response

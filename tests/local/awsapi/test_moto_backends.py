@@ -286,3 +286,33 @@ def test_the_log_bounds_stated_in_the_docs():
                                             [{"timestamp": now, "message": "m"}], keep=5)
         groups = boto3.client("logs", region_name=REGION).describe_log_streams(logGroupName="/aws/lambda/fn")
         assert len(groups["logStreams"]) == 16   # the default bound
+
+
+def test_stack_facts_and_a_failed_operation_recorded_as_cloudformation_shows_it():
+    template = ('{"Parameters": {"N": {"Type": "String"}}, '
+                '"Resources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "N"}}}}}')
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        cfn.create_stack(StackName="s", TemplateBody=template, Parameters=[{"ParameterKey": "N", "ParameterValue": "t"}])
+        facts = moto_backends.stack_facts(ACCOUNT, REGION, "s")
+        assert facts is not None and facts.status == "CREATE_COMPLETE" and facts.parameters == {"N": "t"}
+        assert facts.resources == {"T": f"arn:aws:sns:{REGION}:{ACCOUNT}:t"} and facts.template == template
+        assert moto_backends.stack_facts(ACCOUNT, REGION, "nope") is None
+        assert moto_backends.parse_template("Resources:\n  L:\n    Type: X\n    Properties: {N: !Sub '${A}'}\n") == {
+            "Resources": {"L": {"Type": "X", "Properties": {"N": {"Fn::Sub": "${A}"}}}}}
+
+        moto_backends.fail_stack_operation(ACCOUNT, REGION, "s", template, False, ("L", "AWS::Logs::LogGroup",
+                                                                                   "/g", "already exists"))
+        stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+        assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        newest_first = [e["ResourceStatus"] for e in cfn.describe_stack_events(StackName="s")["StackEvents"]]
+        assert newest_first[:5] == ["UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_IN_PROGRESS", "CREATE_FAILED",
+                                    "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"]
+
+        made = moto_backends.fail_stack_operation(ACCOUNT, REGION, "new", template, True,
+                                                  ("L", "AWS::Logs::LogGroup", "/g", "already exists"))
+        stack = cfn.describe_stacks(StackName="new")["Stacks"][0]
+        assert (stack["StackId"], stack["StackStatus"]) == (made, "ROLLBACK_COMPLETE")
+        assert cfn.get_template(StackName="new")["TemplateBody"] and \
+            cfn.describe_stack_resources(StackName="new")["StackResources"] == []
+        assert moto_backends.account_of("AKIAUNKNOWN") == ACCOUNT

@@ -37,6 +37,8 @@ def handler(event, context):
         os._exit(3)
     if mode == "unserialisable":
         return {"statusCode": 200, "body": object()}
+    if mode == "big":   # a body of n bytes, inside the proxy response Lambda measures
+        return {"statusCode": 200, "body": "x" * int(q["n"])}
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"},
             "multiValueHeaders": {"X-Multi": ["a", "b"]},
             "body": json.dumps({"event": event, "greeting": os.environ.get("GREETING"), "pid": os.getpid(),
@@ -127,6 +129,29 @@ def test_function_errors_and_malformed_responses_are_502(daemon_url, mode):
     assert status == 502 and body == {"message": "Internal server error"}
     status, _, _ = call(d.invoke_url)
     assert status == 200, "the function keeps serving after a failed request"
+
+
+def test_a_response_over_lambdas_6_mb_is_502_with_lambdas_error_in_the_log(daemon_url):
+    """Lambda refuses a response payload over 6,291,556 bytes (the serialized proxy response)."""
+    d = fresh(daemon_url)
+    status, _, body = call(d.invoke_url + "?mode=big&n=6291000")          # the payload is just under
+    assert status == 200 and len(body) == 6291000
+    status, _, body = call(d.invoke_url + "?mode=big&n=6291556")          # the body alone is at the limit
+    assert status == 502 and body == {"message": "Internal server error"}
+    logs = emulated.clients(daemon_url.endpoint_url, services=("logs",))["logs"]
+    group = f"/aws/lambda/{d.function_name}"
+    lines = []
+    for _ in range(50):   # the runner writes the lines a moment after the answer
+        try:
+            lines = [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]]
+        except logs.exceptions.ResourceNotFoundException:   # not written yet
+            lines = []
+        if any("ResponseSizeTooLarge" in line for line in lines) and sum(x.startswith("REPORT") for x in lines) == 2:
+            break
+        time.sleep(0.1)
+    assert any("[ERROR] Function.ResponseSizeTooLarge: Response payload size exceeded maximum allowed payload "
+               "size (6291556 bytes)." in line for line in lines)
+    assert sum(line.startswith("REPORT RequestId:") for line in lines) == 2
 
 
 def test_timeout_is_504_and_kills_the_worker(daemon_url):

@@ -13,6 +13,7 @@
   compact_s3.py     what one journaled S3 request does to objects (pure classification)
   wsgi.py           hand a request to moto's WSGI application, in-process
   moto_backends.py  every read of moto's in-memory backends (its contract test pins moto)
+  stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
 
 Imports local/http.py and the ground only.
 """

@@ -31,6 +31,10 @@ worker reports it and exits (Lambda's "Runtime exited"), and the next request
 gets a fresh worker. Memory kept over MemorySize (under the cap) is caught
 after the request from the resident set, with the same outcome. RLIMIT_AS was rejected: mxnet alone maps 612 MB of
 address space before doing anything.
+
+Response size: Lambda refuses a synchronous response payload over 6,291,556
+bytes (the result serialized as JSON) with ``Function.ResponseSizeTooLarge``,
+and API Gateway answers 502; the worker reports that error instead of the result.
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ import traceback
 
 _HEADER = struct.Struct(">I")
 ALLOWANCE_MB = 64
+RESPONSE_LIMIT = 6_291_556   # "Response payload size exceeded maximum allowed payload size (6291556 bytes)."
 
 
 def limit_memory(memory_mb: int) -> None:
@@ -286,6 +291,11 @@ def serve(in_fd: int, out_fd: int, task_root: str, handler_name: str, memory_mb:
             text = json.dumps(reply, separators=(",", ":"))
         except (TypeError, ValueError) as exc:  # a result JSON cannot carry: the runtime's error
             reply.update(ok=False, error=_error(exc), result=None)
+            text = json.dumps(reply, separators=(",", ":"))
+        if len(text) > RESPONSE_LIMIT and reply.get("ok") and len(json.dumps(reply["result"])) > RESPONSE_LIMIT:
+            reply.update(ok=False, result=None, error={
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"Response payload size exceeded maximum allowed payload size ({RESPONSE_LIMIT} bytes)."})
             text = json.dumps(reply, separators=(",", ":"))
         payload = text.encode()
         os.write(out_fd, _HEADER.pack(len(payload)))
