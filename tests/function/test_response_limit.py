@@ -29,15 +29,25 @@ def _explained(rows: int) -> dict:
     return index.handler(event(body=_csv(rows), content_type="text/csv", query={"explain": "true"}), None)
 
 
-def test_an_answer_over_six_mb_is_413_naming_the_limit_and_the_rows_that_fit(wide_model):
-    status, body = answer(_explained(1000))
+def test_an_answer_over_the_limit_is_413_naming_the_limit_and_the_rows_that_fit(wide_model, monkeypatch):
+    """Explanations are capped at 100,000 terms (a 400 past that), which keeps a real one under 6 MB;
+    the limit is lowered here so that an allowed explained batch crosses it."""
+    monkeypatch.setattr(guards, "LAMBDA_RESPONSE_LIMIT", 1_000_000)
+    status, body = answer(_explained(150))             # 76,950 terms
     assert status == 413
-    assert "6,291,556 bytes" in body["error"] and "with explain" in body["error"]
+    assert "1,000,000 bytes" in body["error"] and "with explain" in body["error"]
     fit = int(body["error"].split("send at most ")[1].split(" row")[0].replace(",", ""))
-    assert 100 < fit < 1000
+    assert 10 < fit < 150
     response = _explained(fit)                         # what the message promises does fit
     assert response["statusCode"] == 200
     assert len(json.dumps(response)) <= guards.LAMBDA_RESPONSE_LIMIT
+
+
+def test_the_largest_explanation_allowed_fits_in_six_mb(wide_model):
+    rows = 100_000 // 513                              # the most rows the term cap allows
+    response = _explained(rows)
+    assert response["statusCode"] == 200
+    assert len(json.dumps(response)) < guards.LAMBDA_RESPONSE_LIMIT
 
 
 def test_the_limit_is_on_the_serialized_response_not_the_body():
