@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 from wildrydes_cli.local.awsapi import compact, replay_s3
@@ -61,6 +62,7 @@ _UPLOAD_ID = re.compile(rb"<UploadId>([^<]+)</UploadId>")
 _UPLOAD_ID_QUERY = re.compile(r"(^|&)uploadId=([^&]*)")
 MAX_FORM_SCAN = 1024 * 1024
 
+T = TypeVar("T")
 MotoCall = Callable[[HttpRequest, int, "tuple[str, int] | None"], HttpResponse]
 
 
@@ -166,6 +168,11 @@ class Persistence:
                                     b'(see the emulator log); it is applied but will not survive a restart."}')
             self.next_seq = seq + 1
             return response
+
+    def exclusive(self, change: Callable[[], T]) -> T:
+        """Run an in-process change to moto's backends (a function's AssumeRole) between two requests."""
+        with self._lock:
+            return change()
 
     # --- start --------------------------------------------------------------------------------------
     def replay(self, port: int) -> ReplayStats:
