@@ -111,6 +111,8 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         if request.role and not aws.role_exists(request.role):
             raise NotFoundError(f"Role {request.role} does not exist: pass an existing role name to --role, "
                                 "or leave --role out and deploy creates one that may only read the models.")
+        if request.role:   # the function runs with it: a role that cannot read the model is refused on both targets
+            checks.check_role_reads_model(aws, request.role, bucket, model_path, settings.region)
         note["detail"] = f"s3://{bucket}/{model_path}"
     return Plan(bucket, request.role, model_path, request.engine, request.stack or settings.function_stack)
 

@@ -421,3 +421,18 @@ def evaluate(policies: Iterable[Policy], request: Request) -> Decision:
             if allowed is None:
                 allowed = Decision(ALLOW, policy.name, statement.sid or None)
     return allowed or Decision(IMPLICIT_DENY)
+
+
+def evaluate_same_account(identity: Iterable[Policy], resource_policy: Policy | None, request: Request,
+                          principal: Mapping[str, tuple[str, ...]]) -> Decision:
+    """A principal's request to a resource of its own account: a Deny in the identity policies or the
+    resource's policy refuses, an Allow in either grants (IAM User Guide, "Policy evaluation for requests
+    within a single account"). ``principal`` is whom the resource policy's Principal must name."""
+    by_identity = evaluate(identity, request)
+    if resource_policy is None or by_identity.effect == EXPLICIT_DENY:
+        return by_identity
+    as_principal = Request(request.action, request.resource, request.context, principal)
+    by_resource = evaluate([resource_policy], as_principal)
+    if by_resource.effect == EXPLICIT_DENY or (by_resource.allowed and not by_identity.allowed):
+        return by_resource
+    return by_identity

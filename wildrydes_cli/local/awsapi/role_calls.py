@@ -136,15 +136,9 @@ class RoleCalls:
 
 def decide(identity: list[iam_policy.Policy], resource_policy: iam_policy.Policy | None, session: RoleSession,
            action: str, resource: str, context: dict[str, tuple[str, ...]]) -> iam_policy.Decision:
-    """Same-account evaluation: a Deny in either policy type refuses, an Allow in either grants."""
-    by_identity = iam_policy.evaluate(identity, iam_policy.Request(action, resource, context))
-    if resource_policy is None or by_identity.effect == iam_policy.EXPLICIT_DENY:
-        return by_identity
-    principal = {"AWS": (session.arn, session.role_arn)}
-    by_resource = iam_policy.evaluate([resource_policy], iam_policy.Request(action, resource, context, principal))
-    if by_resource.effect == iam_policy.EXPLICIT_DENY or (by_resource.allowed and not by_identity.allowed):
-        return by_resource
-    return by_identity
+    """The role session's request, evaluated as IAM does within one account."""
+    return iam_policy.evaluate_same_account(identity, resource_policy, iam_policy.Request(action, resource, context),
+                                            principal={"AWS": (session.arn, session.role_arn)})
 
 
 def refusal_message(session: RoleSession, action: str, resource: str, decision: iam_policy.Decision) -> str:
