@@ -138,6 +138,15 @@ def test_string_equals_is_exact_and_case_sensitive_any_listed_value_matching():
     assert decide([ignore_case], "s3:ListBucket", BUCKET, **{"s3:prefix": "breeds/"}).allowed
 
 
+def test_negated_operators_refuse_every_listed_value():
+    policy = doc(allow("s3:ListBucket", BUCKET, Condition={"StringNotEquals": {"s3:prefix": ["secret/", "private/"]}}))
+    assert decide([policy], "s3:ListBucket", BUCKET, **{"s3:prefix": "breeds/"}).allowed
+    assert not decide([policy], "s3:ListBucket", BUCKET, **{"s3:prefix": "private/"}).allowed
+    not_role = doc(allow("s3:*", "*", Condition={"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin*"}}))
+    assert decide([not_role], "s3:GetObject", MODEL, **{"aws:PrincipalArn": "arn:aws:iam::1:role/fn"}).allowed
+    assert not decide([not_role], "s3:GetObject", MODEL, **{"aws:PrincipalArn": "arn:aws:iam::1:role/admins"}).allowed
+
+
 def test_every_operator_and_every_key_must_hold():
     policy = doc(allow("s3:ListBucket", BUCKET, Condition={
         "StringLike": {"s3:prefix": "breeds/*"}, "StringEquals": {"s3:delimiter": "/"}}))

@@ -213,3 +213,13 @@ def test_bucket_policy_is_read_as_text():
         assert json.loads(moto_backends.bucket_policy(ACCOUNT, REGION, "with-policy") or "") == document
         assert moto_backends.bucket_policy(ACCOUNT, REGION, "without-policy") is None
         assert moto_backends.bucket_policy(ACCOUNT, REGION, "no-such-bucket") is None
+
+
+def test_aws_managed_policies_do_not_exist_in_moto_by_default():
+    """Why docs/targets.md says a role relying on one (AmazonS3ReadOnlyAccess) needs an inline policy locally."""
+    from botocore.exceptions import ClientError
+    with mock_aws():
+        iam = boto3.client("iam")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        with pytest.raises(ClientError, match="NoSuchEntity"):
+            iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")

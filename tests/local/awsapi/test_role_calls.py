@@ -273,3 +273,32 @@ def test_only_a_role_that_trusts_lambda_is_assumed(world, trust, assumable):
 def test_a_missing_role_is_not_assumed(world):
     with pytest.raises(RoleNotAssumable, match="does not exist"):
         world["sessions"].issue("arn:aws:iam::123456789012:role/nope", "fn", "us-east-1")
+
+
+def test_sessions_last_an_hour_and_are_named_after_the_function(world):
+    session = world["sessions"].issue(world["role"], "wildrydes-fn", "us-east-1")
+    assert session.expires_at - world["now"][0] == pytest.approx(3600, abs=5)
+    assert session.arn == "arn:aws:sts::123456789012:assumed-role/fn-role/wildrydes-fn"
+    assert session.user_id.startswith("AROA") and session.user_id.endswith(":wildrydes-fn")
+
+
+def test_the_request_context_has_the_sessions_global_keys(world):
+    policy(world, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/secret/*",
+                   "Condition": {"ArnEquals": {"aws:PrincipalArn": world["role"]},
+                                 "StringEquals": {"aws:PrincipalType": "AssumedRole",
+                                                  "aws:PrincipalAccount": "123456789012",
+                                                  "aws:RequestedRegion": "us-east-1"},
+                                 "StringLike": {"aws:userid": "AROA*:fn"},
+                                 "IpAddress": {"aws:SourceIp": "127.0.0.1/32"},
+                                 "Bool": {"aws:SecureTransport": "true"},
+                                 "NumericGreaterThan": {"aws:EpochTime": "1700000000"},
+                                 "StringNotLike": {"aws:CurrentTime": "1999-*"}}})
+    assert as_role(world, get("secret/s")).status == 200
+
+
+def test_other_services_are_logged_once_per_role_and_service(world, caplog):
+    caplog.set_level("INFO", logger="wildrydes_cli.local.awsapi.role_calls")
+    for _ in range(3):
+        assert as_role(world, lambda c: c.get_caller_identity(), service="sts").status == 200
+    said = [r.getMessage() for r in caplog.records if "not checked against role" in r.getMessage()]
+    assert len(said) == 1 and "sts calls" in said[0] and world["role"] in said[0]

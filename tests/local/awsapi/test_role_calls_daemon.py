@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import emulated
 import pytest
@@ -160,3 +161,15 @@ def test_the_functions_breed_lookups_work_under_the_deploy_roles_least_privilege
     assert status == 200 and "score" in json.loads(body), body
     status, _, body = emulated.http("POST", deployed.invoke_url + "?breed=pegasus", ride, json_type)
     assert status == 404 and "unknown breed 'pegasus'" in json.loads(body)["error"], body
+
+
+def test_a_role_that_no_longer_trusts_lambda_fails_the_invocation(daemon):
+    """Lambda cannot assume such a role, so the function cannot run: API Gateway's 502, never a run with
+    other credentials; the daemon's log says why."""
+    deployed = probe(daemon, reads_models)
+    deployed.aws["iam"].update_assume_role_policy(
+        RoleName=f"{deployed.function_name}-role", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    status, _, body = emulated.http("POST", deployed.invoke_url, "[]", {"Content-Type": "application/json"})
+    assert status == 502 and json.loads(body) == {"message": "Internal server error"}
+    assert "cannot be assumed by Lambda" in Path(daemon.log_file).read_text()
