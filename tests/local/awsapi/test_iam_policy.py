@@ -17,6 +17,7 @@ import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from wildrydes_cli.local.awsapi import iam_policy as ip
+from wildrydes_cli.local.awsapi.iam_matching import arn_match
 
 BUCKET = "arn:aws:s3:::data"
 MODEL = f"{BUCKET}/linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz"
@@ -102,7 +103,7 @@ def test_arn_parts_are_matched_one_by_one():
     policy = doc(allow("lambda:InvokeFunction", "arn:aws:lambda:*:123456789012:function:fn"))
     assert decide([policy], "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:123456789012:function:fn").allowed
     assert not decide([policy], "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:999999999999:function:fn").allowed
-    assert ip.arn_match("arn:aws:s3:::*", MODEL) and ip.arn_match("*", "anything")
+    assert arn_match("arn:aws:s3:::*", MODEL) and arn_match("*", "anything")
 
 
 # --- conditions ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@
   credentials.py    those credentials (generated per user, 0600)
   function_credentials.py  a function's execution-role session (AssumeRole in moto's STS, as Lambda)
   role_calls.py     a role session's S3 calls checked against its role's policies before moto
-  iam_policy.py     IAM policy documents parsed and evaluated (Allow/Deny, wildcards, conditions)
+  iam_policy.py     IAM policy documents parsed and evaluated (Allow/Deny, principals, same-account logic)
+  iam_matching.py   the matching inside them: wildcards, ARNs, policy variables, condition operators
   s3_actions.py     the IAM actions, resources and condition keys of an S3 request (pure)
   persist.py        the one door to moto: mutating calls journaled (fsync) before they are answered
   journal.py        the append-only journal and its blobs; replayed at start
