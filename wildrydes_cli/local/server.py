@@ -4,7 +4,8 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
-  anything else                                       -> the SigV4 gate (auth.py), then moto's WSGI
+  anything else                                       -> the SigV4 gate (auth.py; a function role's
+                                                         S3 calls checked by role_calls.py), then moto's WSGI
                                                          app (S3, CloudFormation, Lambda, API Gateway,
                                                          IAM, STS), in a thread, through
                                                          persist.Persistence (mutations journaled,

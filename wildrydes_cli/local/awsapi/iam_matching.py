@@ -52,12 +52,19 @@ def glob_match(pattern: str, value: str, ignore_case: bool = False) -> bool:
 
 def arn_match(pattern: str, value: str) -> bool:
     """ARN matching: each of the six colon-separated parts on its own; ``*`` alone matches anything."""
-    if pattern == "*":
-        return True
-    parts, given = pattern.split(":", 5), value.split(":", 5)
-    if len(parts) != 6 or len(given) != 6:
-        return glob_match(pattern, value)
-    return all(glob_match(p, v) for p, v in zip(parts, given))
+    return pattern == "*" or _arn_regex(pattern).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _arn_regex(pattern: str) -> re.Pattern[str]:
+    """One regex for an ARN pattern: a wildcard in the first five parts stays within its part (no ``:``),
+    in the resource part it may span anything; a pattern that is not six parts is a plain glob."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6:
+        return _glob(pattern, False)
+    within = ["".join("[^:]*" if c == "*" else "[^:]" if c == "?" else re.escape(c) for c in part)
+              for part in parts[:5]]
+    return re.compile(":".join(within + [_glob(parts[5], False).pattern]), re.DOTALL)
 
 
 def _expand(text: str, ctx: Mapping[str, tuple[str, ...]], wildcards: bool) -> str | None:

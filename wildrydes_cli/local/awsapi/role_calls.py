@@ -62,6 +62,7 @@ class RoleCalls:
         self.clock = clock
         self._parsed: dict[tuple[str, str], iam_policy.Policy] = {}
         self._unchecked: set[tuple[str, str]] = set()
+        self._static: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}   # a session's global keys
 
     def call(self, session: RoleSession, request: HttpRequest, service: str, region: str,
              forward: Callable[[], HttpResponse]) -> HttpResponse:
@@ -117,12 +118,18 @@ class RoleCalls:
 
     def _context(self, session: RoleSession, region: str,
                  keys: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        now = self.clock()
-        context = iam_policy.context(**{
-            "aws:PrincipalArn": session.role_arn, "aws:PrincipalAccount": session.account_id,
-            "aws:PrincipalType": "AssumedRole", "aws:userid": session.user_id, "aws:RequestedRegion": region,
-            "aws:SourceIp": "127.0.0.1", "aws:SecureTransport": "true", "aws:EpochTime": str(int(now)),
-            "aws:CurrentTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
+        static = self._static.get((session.access_key_id, region))
+        if static is None:
+            if len(self._static) >= MAX_PARSED:
+                self._static.clear()
+            static = self._static[(session.access_key_id, region)] = iam_policy.context(**{
+                "aws:PrincipalArn": session.role_arn, "aws:PrincipalAccount": session.account_id,
+                "aws:PrincipalType": "AssumedRole", "aws:userid": session.user_id, "aws:RequestedRegion": region,
+                "aws:SourceIp": "127.0.0.1", "aws:SecureTransport": "true"})
+        now = int(self.clock())
+        context = dict(static)
+        context["aws:epochtime"] = (str(now),)
+        context["aws:currenttime"] = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),)
         context.update(keys)
         return context
 
