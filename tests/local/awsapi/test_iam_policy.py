@@ -104,6 +104,10 @@ def test_arn_parts_are_matched_one_by_one():
     assert decide([policy], "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:123456789012:function:fn").allowed
     assert not decide([policy], "lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:999999999999:function:fn").allowed
     assert arn_match("arn:aws:s3:::*", MODEL) and arn_match("*", "anything")
+    # a wildcard part never spans a colon: this pattern's region part is the account id
+    assert not arn_match("arn:aws:*:123456789012:function:fn", "arn:aws:lambda:us-east-1:123456789012:function:fn")
+    assert arn_match("arn:aws:lambda:*:*:function:*", "arn:aws:lambda:us-east-1:123456789012:function:fn:live")
+    assert not arn_match("arn:aws:s3:::Data/*", "arn:aws:s3:::data/x")      # ARNs are case-sensitive
 
 
 # --- conditions ---------------------------------------------------------------------------
