@@ -115,7 +115,8 @@ class Deployed:
 def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildrydes-local-data",
            function_name: str = "wildrydes-fn", timeout: int = 3, memory: int = 128,
            extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None,
-           state_dir: Path | None = None) -> Deployed:
+           state_dir: Path | None = None, role_policy: dict | None = None) -> Deployed:
+    """A function behind an API; its role may read and list ``bucket`` (or what ``role_policy`` says)."""
     aws = clients(url, state_dir=state_dir)
     s3, lam, apig, iam = aws["s3"], aws["lambda"], aws["apigateway"], aws["iam"]
     s3.create_bucket(Bucket=bucket)
@@ -125,6 +126,10 @@ def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildryd
     role = iam.create_role(RoleName=f"{function_name}-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                  "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=f"{function_name}-role", PolicyName="data", PolicyDocument=json.dumps(
+        role_policy or {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"}]}))
     arn = lam.create_function(FunctionName=function_name, Runtime="python3.13", Role=role, Handler="index.handler",
                               Code={"S3Bucket": bucket, "S3Key": f"code/{function_name}.zip"}, Timeout=timeout,
                               MemorySize=memory, Environment={"Variables": env})["FunctionArn"]

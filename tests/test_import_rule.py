@@ -29,8 +29,8 @@ ALLOWED = {
 LOCAL_ALLOWED = {
     "front": {"http"},
     "awsapi": {"http"},
-    # moto's backends are read through the one adapter; functions run with the local target's credentials
-    "invoke": {"http", "awsapi.moto_backends", "awsapi.credentials"},
+    # moto's backends are read through the one adapter; functions run with their role's credentials
+    "invoke": {"http", "awsapi.moto_backends", "awsapi.function_credentials"},
 }
 
 

@@ -22,6 +22,6 @@ The dependency rule (tests/test_import_rule.py reads every import, lazy ones too
   lambda/ imports nothing of wildrydes_cli: it ships alone in the zip
 Inside local/: front/, awsapi/ and invoke/ meet only in its composition modules
 (server, daemon); invoke/ reads moto through awsapi/moto_backends and runs functions
-with awsapi/credentials; all three share local/http.py.
+with their role sessions from awsapi/function_credentials; all three share local/http.py.
 """
 __version__ = "0.1.0"

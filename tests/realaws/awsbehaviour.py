@@ -76,6 +76,9 @@ and where the documentation says so:
 15. A bucket name taken by another account: bucket names are global, and
    HeadBucket on it answers 403 (S3 API Reference, HeadBucket: "403 Forbidden"
    when the caller has no permission) (``foreign_bucket``).
+16. A call the caller's identity may not make: 403 ``AccessDenied`` (IAM User
+   Guide, "Troubleshoot access denied error messages"), e.g. a deployer
+   allowed iam:PassRole but not iam:GetRolePolicy (``deny``).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -146,6 +149,7 @@ class AwsBehaviour:
         self.throttled: list[tuple[str, str]] = []
         self.account: str | None = None
         self.undeletable: set[str] = set()
+        self.denied: set[tuple[str, str]] = set()
         self.api_current: dict[str, str] = {}                 # api id -> fingerprint of its methods
         self.stage_served: dict[tuple[str, str], str] = {}    # (api id, stage) -> fingerprint deployed
         self.deployment_ids: dict[str, list[str]] = {}        # api id -> the template's Deployment ids
@@ -204,6 +208,10 @@ class AwsBehaviour:
         """DeleteObjects answers 200 with a per-key AccessDenied for ``key`` (and keeps it)."""
         self.undeletable.add(key)
 
+    def deny(self, service: str, operation: str) -> None:
+        """Every ``operation`` of ``service`` answers AccessDenied for the caller."""
+        self.denied.add((service, operation))
+
     def use_account(self, account: str) -> None:
         self.account = account
 
@@ -248,6 +256,10 @@ class AwsBehaviour:
             return None
         _, service, operation = event_name.split(".")
         params = context.get(_PARAMS, {})
+        if (service, operation) in self.denied:
+            return _error(403, "AccessDenied", f"User: arn:aws:iam::123456789012:user/deployer is not authorized "
+                          f"to perform: {service}:{operation} because no identity-based policy allows the "
+                          f"{service}:{operation} action")
         if context.get("client_region") in self.disabled_regions:
             code = "InvalidClientTokenId" if service in ("sts", "iam", "cloudformation") else \
                 "UnrecognizedClientException"

@@ -208,3 +208,19 @@ def test_missing_model_under_credentials_without_list_bucket(wildrydes, with_mod
     result = wildrydes("deploy", "--model-path", missing, expect=4, json_output=False)
     said = " ".join(_said(result).split())
     assert missing in said and "no such key" in said and "s3:ListBucket" in said
+
+
+# -- --role: what the deployer may not read about the role is not held against it ----------
+
+def test_role_read_check_is_skipped_when_iam_refuses_to_show_the_policies(wildrydes, with_model, real):
+    """A deployer may pass a role (iam:PassRole) without being allowed to read its policies: the check
+    cannot be made, so deploy goes on as before it existed (the function's requests tell)."""
+    import json
+    iam = boto3.client("iam")
+    iam.create_role(RoleName="Opaque", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    refused = wildrydes("deploy", "--role", "Opaque", expect=2, json_output=False)
+    assert "may not s3:GetObject" in " ".join(_said(refused).split())
+    real.deny("iam", "ListRolePolicies")
+    deployed = wildrydes.json("deploy", "--role", "Opaque")
+    assert deployed["function_name"] and ("iam", "ListRolePolicies") in {(s, o) for s, o, _ in real.calls}

@@ -19,6 +19,11 @@ mismatch; deploy calls them before anything is uploaded or created.
   ``kms:Decrypt`` on that key: the user's credentials pass preflight, the
   function's role 403s. ``model_kms_keys`` names the keys so the template can
   grant them.
+* A role given with ``--role`` is read the same way: its identity policies and
+  the bucket's policy, evaluated with the evaluator the local target enforces
+  the function's calls with (``local/awsapi/iam_policy.py``), so both targets
+  refuse the same role, before anything is made, instead of a deploy that
+  answers 503 to every request.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ import re
 from typing import Any
 
 from wildrydes_cli.errors import AwsError, UsageError
+from wildrydes_cli.local.awsapi import iam_policy
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +59,45 @@ def check_model_readable(key: str, own_role: str | None) -> None:
                      "only " + " and ".join(READABLE_MODEL_PATTERNS) + " in the data bucket (least privilege). "
                      "Copy the model to such a key (e.g. linear-learner-<timestamp>/output/model.tar.gz), or pass "
                      "--role with a role that may read it.")
+
+
+def check_role_reads_model(aws: Any, role: str, bucket: str, key: str, region: str) -> None:
+    """Refuse a ``--role`` whose policies do not let the function read the model (it would answer 503).
+
+    What is read: the role's inline and managed policies and the bucket policy,
+    as IAM combines them within one account. What cannot be read (IAM or the
+    bucket policy refused to these credentials, a policy the evaluator does
+    not handle) is logged and not held against the role; SCPs, permissions
+    boundaries and KMS key policies are not read here.
+    """
+    found = aws.role_policies(role)
+    readable, bucket_text = aws.bucket_policy(bucket)
+    if found is None or not readable:
+        LOG.info("not checking what role %s may read: IAM or the bucket policy cannot be read", role)
+        return
+    role_arn, documents = found
+    try:
+        identity = [iam_policy.parse(text, name) for name, text in documents]
+        resource_policy = iam_policy.parse(bucket_text, f"the bucket policy of {bucket}") if bucket_text else None
+    except iam_policy.PolicyError as exc:
+        LOG.info("not checking what role %s may read: %s", role, exc)
+        return
+    account = role_arn.split(":")[4]
+    partition = role_arn.split(":")[1]
+    resource = f"arn:{partition}:s3:::{bucket}/{key}"
+    context = iam_policy.context(**{
+        "aws:PrincipalArn": role_arn, "aws:PrincipalAccount": account, "aws:PrincipalType": "AssumedRole",
+        "aws:RequestedRegion": region, "aws:SecureTransport": "true"})
+    decision = iam_policy.evaluate_same_account(identity, resource_policy,
+                                                iam_policy.Request("s3:GetObject", resource, context),
+                                                principal={"AWS": (role_arn,)})
+    if decision.allowed:
+        return
+    why = (f"{decision.policy} denies it" if decision.effect == iam_policy.EXPLICIT_DENY
+           else "no policy of the role or the bucket allows it")
+    raise UsageError(f"Role {role} may not s3:GetObject s3://{bucket}/{key} ({why}): the function runs with this "
+                     f"role and would answer 503 to every request. Grant the role s3:GetObject on {resource}, "
+                     "or leave --role out and deploy creates a role that may read the models. Nothing was changed.")
 
 
 def model_exists(aws: Any, bucket: str, key: str) -> bool:

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from wildrydes_cli import layout
 from wildrydes_cli.aws import settle
-from wildrydes_cli.aws.boto_errors import is_missing, message_of, translate
+from wildrydes_cli.aws.boto_errors import code_of, is_missing, message_of, translate
 from wildrydes_cli.aws.target import Target
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 
@@ -366,6 +366,45 @@ class Aws:
         except NotFoundError:
             return None
 
+    def role_policies(self, name: str) -> tuple[str, list[tuple[str, str]]] | None:
+        """(role ARN, [(which policy, JSON document)]) for a role's identity policies, inline and managed
+        (default versions); None when IAM will not tell these credentials (access denied)."""
+        iam = self.client("iam")
+        documents: list[tuple[str, str]] = []
+        doing = f"read the policies of role {name}"
+        try:
+            arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+            for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+                for policy in page["PolicyNames"]:
+                    document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                    documents.append((f"inline policy {policy} of role {name}", _json_text(document)))
+            for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+                for attached in page["AttachedPolicies"]:
+                    policy_arn = attached["PolicyArn"]
+                    version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+                    document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]
+                    documents.append((f"managed policy {policy_arn} attached to role {name}",
+                                      _json_text(document["Document"])))
+        except ClientError as exc:
+            if code_of(exc) in ("AccessDenied", "AccessDeniedException"):
+                LOG.info("cannot %s: %s", doing, message_of(exc))
+                return None
+            with self.translate(doing):
+                raise
+        return arn, documents
+
+    def bucket_policy(self, bucket: str) -> tuple[bool, str | None]:
+        """(readable, the bucket policy's JSON or None when it has none); (False, None) when access is denied."""
+        try:
+            return True, self.client("s3").get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError as exc:
+            if code_of(exc) == "NoSuchBucketPolicy":
+                return True, None
+            if code_of(exc) in ("AccessDenied", "AccessDeniedException", "403"):
+                return False, None
+            with self.translate(f"read the policy of bucket {bucket}"):
+                raise
+
     # -- Lambda -------------------------------------------------------------------
     def function_config(self, name: str) -> dict | None:
         try:
@@ -540,3 +579,8 @@ class Aws:
                 for error in answer.get("Errors", []):
                     failed[error.get("Key", "?")] = f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
         return [k for k in keys if k not in failed], failed
+
+
+def _json_text(document: Any) -> str:
+    """IAM answers a policy document URL-decoded into a dict (boto3); the evaluator reads JSON text."""
+    return document if isinstance(document, str) else json.dumps(document)

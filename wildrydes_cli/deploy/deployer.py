@@ -115,6 +115,8 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
         role = _role(aws, request.role)
         kms_keys = checks.model_kms_keys(aws, bucket, model_path)
+        if request.role:   # the function runs with it: a role that cannot read the model is refused on both targets
+            checks.check_role_reads_model(aws, checks.role_parts(request.role)[1], bucket, model_path, settings.region)
         note["detail"] = f"s3://{bucket}/{model_path}"
     if kms_keys and role:
         console.info(f"   The models are encrypted with KMS key {', '.join(kms_keys)}: role {role} must be allowed "

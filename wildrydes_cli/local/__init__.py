@@ -10,7 +10,7 @@ Parts (each imports only http.py of local/, and the ground):
   front/     HTTP/1.1 off the wire and onto it, connections and their limits
   awsapi/    an AWS API call: SigV4 gate -> journal -> moto; replay and compaction
   invoke/    an execute-api call: route -> proxy event -> the Lambda runner -> proxy response
-             (also reads moto through awsapi/moto_backends, and gives functions awsapi/credentials)
+             (also reads moto through awsapi/moto_backends; functions run with awsapi/function_credentials)
 
 Never imports cli/, deploy/, observe/, training/ or aws/.
 """

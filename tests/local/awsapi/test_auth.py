@@ -407,15 +407,22 @@ def test_local_env_prints_exports_and_json_for_the_running_daemon(daemon, monkey
     assert CliRunner().invoke(cli, ["local", "status"]).stdout.count(str(daemon.pid)) == 1  # the same daemon
 
 
-def test_functions_get_the_local_credentials_and_no_session_token(tmp_path, keys):
-    """A deployed function signs its S3 calls with these (the workshop function's model fetch goes through the gate)."""
+def test_functions_get_their_role_session_and_never_the_local_credentials(tmp_path, keys):
+    """A deployed function signs its S3 calls with its role's session (token included), as on Lambda:
+    the local target's own keys, which may do anything, never reach it (they did before)."""
+    from wildrydes_cli.local.awsapi.function_credentials import RoleSession
     from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
     from wildrydes_cli.local.invoke.runner import worker_environment
 
     spec = LambdaFunction(arn="arn:aws:lambda:us-east-1:123456789012:function:fn", name="fn",
                         account_id="123456789012", region="us-east-1", handler="index.handler", runtime="python3.13",
-                        timeout=3.0, memory_size=128, environment=(("AWS_ACCESS_KEY_ID", "mine"),), code_sha256="",
-                        last_modified="", code_bucket=None, code_key=None)
-    env = worker_environment(spec, "http://127.0.0.1:1", tmp_path, keys)
-    assert env["AWS_ACCESS_KEY_ID"] == keys.access_key_id and env["AWS_SECRET_ACCESS_KEY"] == keys.secret_access_key
-    assert "AWS_SESSION_TOKEN" not in env
+                        timeout=3.0, memory_size=128, code_sha256="", last_modified="", code_bucket=None,
+                        code_key=None, environment=(("AWS_ACCESS_KEY_ID", "mine"), ("AWS_SESSION_TOKEN", "stale")),
+                        role="arn:aws:iam::123456789012:role/fn-role")
+    session = RoleSession("ASIAEXAMPLE", "s3cr3t", "t0ken", role_arn=spec.role)
+    env = worker_environment(spec, "http://127.0.0.1:1", tmp_path, session)
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_SESSION_TOKEN"]) == \
+        ("ASIAEXAMPLE", "s3cr3t", "t0ken")
+    assert keys.access_key_id not in env.values() and keys.secret_access_key not in env.values()
+    bare = worker_environment(spec, "http://127.0.0.1:1", tmp_path)
+    assert bare["AWS_ACCESS_KEY_ID"] == "testing" and "AWS_SESSION_TOKEN" not in bare

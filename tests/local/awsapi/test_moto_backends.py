@@ -316,3 +316,87 @@ def test_stack_facts_and_a_failed_operation_recorded_as_cloudformation_shows_it(
         assert cfn.get_template(StackName="new")["TemplateBody"] and \
             cfn.describe_stack_resources(StackName="new")["StackResources"] == []
         assert moto_backends.account_of("AKIAUNKNOWN") == ACCOUNT
+
+
+# --- IAM and STS: a function's role, its policies and its session ----------------------
+
+def test_a_functions_role_is_part_of_its_configuration(made):
+    fn = moto_backends.lambda_function(made["function"]["FunctionArn"])
+    config = moto_backends.function_config(fn)
+    assert config.role == made["function"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/r"
+    assert config.role in config.fingerprint and fn.role in moto_backends.function_version(fn)
+
+
+def test_role_record_holds_the_policies_as_the_api_and_cloudformation_make_them():
+    import json
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    with mock_aws():
+        iam = boto3.client("iam")
+        arn = iam.create_role(RoleName="r", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="r", PolicyName="reads", PolicyDocument=json.dumps(reads))
+        managed = iam.create_policy(PolicyName="m", PolicyDocument=json.dumps(reads))["Policy"]["Arn"]
+        newer = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+        iam.create_policy_version(PolicyArn=managed, PolicyDocument=json.dumps(newer), SetAsDefault=True)
+        iam.attach_role_policy(RoleName="r", PolicyArn=managed)
+        record = moto_backends.role_record(arn)
+        assert record is not None and record.arn == arn and record.name == "r" and record.account_id == ACCOUNT
+        assert record.role_id.startswith("AROA") and json.loads(record.trust_policy) == trust
+        assert [(n, json.loads(d)) for n, d in record.inline] == [("reads", reads)]
+        assert [(a, json.loads(d)) for a, d in record.managed] == [(managed, newer)]   # the default version
+        assert moto_backends.role_record(f"arn:aws:iam::{ACCOUNT}:role/r") is None       # the path is part of the ARN
+        assert moto_backends.role_record("arn:aws:iam::999999999999:role/r") is None
+        assert moto_backends.role_record("not an arn") is None
+        # CloudFormation keeps inline documents decoded: the record gives JSON text either way
+        boto3.client("cloudformation", region_name=REGION).create_stack(StackName="s", TemplateBody=json.dumps({
+            "Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": trust, "Policies": [{"PolicyName": "ReadModels", "PolicyDocument": reads}],
+                "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]}}}}))
+        made_by_stack = next(r["Arn"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("s-R-"))
+        record = moto_backends.role_record(made_by_stack)
+        assert record is not None and [(n, json.loads(d)) for n, d in record.inline] == [("ReadModels", reads)]
+        assert record.managed == ()   # moto does not attach a template's ManagedPolicyArns (docs/targets.md says so)
+
+
+def test_assume_role_issues_a_session_sts_and_iam_know_until_it_is_forgotten():
+    with mock_aws():
+        arn = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        issued = moto_backends.assume_role(arn, "fn", REGION, 3600)
+        assert issued.access_key_id.startswith("ASIA") and issued.session_token and issued.account_id == ACCOUNT
+        assert issued.arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/fn-role/fn"
+        import time
+        assert 3500 < issued.expiration - time.time() <= 3600
+        assert issued.secret_access_key not in repr(issued)
+        sts = boto3.client("sts", region_name=REGION, aws_access_key_id=issued.access_key_id,
+                           aws_secret_access_key=issued.secret_access_key, aws_session_token=issued.session_token)
+        assert sts.get_caller_identity()["Arn"] == issued.arn
+        from moto.iam.models import get_account_id_from
+        assert get_account_id_from(issued.access_key_id) == ACCOUNT
+        moto_backends.forget_assumed_role(ACCOUNT, REGION, issued.access_key_id)
+        from moto.sts.models import sts_backends
+        assert issued.access_key_id not in [r.access_key_id for r in sts_backends[ACCOUNT]["aws"].assumed_roles]
+
+
+def test_bucket_policy_is_read_as_text():
+    import json
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::with-policy/*"}]}
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="with-policy")
+        s3.create_bucket(Bucket="without-policy")
+        s3.put_bucket_policy(Bucket="with-policy", Policy=json.dumps(document))
+        assert json.loads(moto_backends.bucket_policy(ACCOUNT, REGION, "with-policy") or "") == document
+        assert moto_backends.bucket_policy(ACCOUNT, REGION, "without-policy") is None
+        assert moto_backends.bucket_policy(ACCOUNT, REGION, "no-such-bucket") is None
+
+
+def test_aws_managed_policies_do_not_exist_in_moto_by_default():
+    """Why docs/targets.md says a role relying on one (AmazonS3ReadOnlyAccess) needs an inline policy locally."""
+    from botocore.exceptions import ClientError
+    with mock_aws():
+        iam = boto3.client("iam")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        with pytest.raises(ClientError, match="NoSuchEntity"):
+            iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")

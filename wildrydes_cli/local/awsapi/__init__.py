@@ -1,7 +1,13 @@
 """An AWS API call to the local target: SigV4 gate -> journal -> moto, and the state it keeps.
 
   auth.py           the SigV4 gate: only calls signed with this user's local credentials pass
+                    (or with a deployed function's role session, then checked by role_calls.py)
   credentials.py    those credentials (generated per user, 0600)
+  function_credentials.py  a function's execution-role session (AssumeRole in moto's STS, as Lambda)
+  role_calls.py     a role session's S3 calls checked against its role's policies before moto
+  iam_policy.py     IAM policy documents parsed and evaluated (Allow/Deny, principals, same-account logic)
+  iam_matching.py   the matching inside them: wildcards, ARNs, policy variables, condition operators
+  s3_actions.py     the IAM actions, resources and condition keys of an S3 request (pure)
   persist.py        the one door to moto: mutating calls journaled (fsync) before they are answered
   journal.py        the append-only journal and its blobs; replayed at start; damage refused
   journal_format.py its checksummed frames: a torn last record told apart from damage
@@ -12,7 +18,7 @@
   compact.py        drop the records a later one wholly replaced (S3 objects), when it pays
   compact_s3.py     what one journaled S3 request does to objects (pure classification)
   wsgi.py           hand a request to moto's WSGI application, in-process
-  moto_backends.py  every read of moto's in-memory backends (its contract test pins moto)
+  moto_backends.py  every read of moto's in-memory backends, and the AssumeRole (its contract test pins moto)
   stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
 
 Imports local/http.py and the ground only.

@@ -27,6 +27,12 @@ Refusals are 403s (400 for a body that does not match its declared hash) with
 the body shape of the service's protocol (S3 XML, query XML, JSON with
 ``x-amzn-ErrorType``: ``aws_errors.py``), so SDKs raise a ClientError with a
 code, and the message says how to get the credentials.
+
+The other credentials admitted are a deployed function's: its role's session,
+issued by ``function_credentials.py`` (checked the same way, plus the session
+token, ``InvalidToken``/``ExpiredToken`` otherwise). Those calls then pass
+``role_calls.py``, which refuses what the role may not do; the user's own stay
+unrestricted.
 """
 from __future__ import annotations
 
@@ -45,6 +51,8 @@ from urllib.parse import quote, unquote
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.awsapi import aws_errors
 from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
+from wildrydes_cli.local.awsapi.function_credentials import RoleSession
+from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.http import HttpResponse
 
 LOG = logging.getLogger(__name__)
@@ -71,6 +79,8 @@ _CODES = {
     "payload": ("XAmzContentSHA256Mismatch", "SignatureDoesNotMatch", "InvalidSignatureException"),
     "not_signed": ("AccessDenied", "SignatureDoesNotMatch", "InvalidSignatureException"),
     "query": ("AuthorizationQueryParametersError", "IncompleteSignature", "IncompleteSignatureException"),
+    "token": ("InvalidToken", "InvalidClientTokenId", "UnrecognizedClientException"),
+    "expired_token": ("ExpiredToken", "ExpiredToken", "ExpiredTokenException"),
 }
 _STATUS = {"payload": 400, "query": 400}   # every other refusal is a 403
 _QUERY_AUTH = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
@@ -142,10 +152,12 @@ def canonical_path(raw_path: str, service: str) -> str:
 class Gate:
     """Checks requests against the current credentials; re-reads the file if it was replaced."""
 
-    def __init__(self, state_dir: Path, credentials: Credentials, clock: Callable[[], float] = time.time):
+    def __init__(self, state_dir: Path, credentials: Credentials, clock: Callable[[], float] = time.time,
+                 roles: RoleCalls | None = None):
         self.path = credentials_file(state_dir)
         self.credentials = credentials
         self.clock = clock
+        self.roles = roles      # functions' role sessions, and the check of their calls
         self._file_id = self._stat()
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
         self._log_window = (0.0, 0)  # (minute start, refusals logged in it)
@@ -185,12 +197,19 @@ class Gate:
 
     # -- the check ------------------------------------------------------------------
     def call(self, handler: Callable[..., HttpResponse], request, *args) -> HttpResponse:
-        """``handler(request, *args)`` for a correctly signed request, else the refusal."""
-        refusal = self.refusal(request)
-        return refusal if refusal is not None else handler(request, *args)
+        """``handler(request, *args)`` for a correctly signed request (a role session's: if its role
+        may), else the refusal."""
+        try:
+            signed, session = self._verify(request)
+        except Refused as exc:
+            self._log_refusal(request, exc)
+            return error_response(request, exc.service, exc.reason, str(exc))
+        if session is None or self.roles is None:
+            return handler(request, *args)
+        return self.roles.call(session, request, signed.service, signed.region, lambda: handler(request, *args))
 
     def refusal(self, request) -> HttpResponse | None:
-        """None when ``request`` is signed with our credentials, else the AWS-shaped error response."""
+        """None when ``request`` is correctly signed, else the AWS-shaped error response."""
         try:
             self._verify(request)
             return None
@@ -210,26 +229,41 @@ class Gate:
         if count < LOG_REFUSALS_PER_MINUTE:
             LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
 
-    def _verify(self, request) -> None:
+    def _verify(self, request) -> "tuple[SignedRequest, RoleSession | None]":
         signed = parse_signature(request)
         try:
-            self._check(request, signed)
+            return signed, self._check(request, signed)
         except Refused as exc:
             exc.service = signed.service
             raise
 
-    def _check(self, request, s: "SignedRequest") -> None:
-        """Refuse unless the key is ours, the time is right and the signature matches (then the body hash)."""
-        credentials = self._current(s.access_key)
-        if not hmac.compare_digest(s.access_key.encode(), credentials.access_key_id.encode()):
-            raise Refused("unknown_key", f"The AWS access key id {s.access_key[:64]!r} is not the local target's "
-                                         "(the credentials of another account or profile, or another user's "
-                                         "emulator on this port?). " + FIX)
+    def _secret(self, request, s: "SignedRequest") -> tuple[str, RoleSession | None]:
+        """The secret to check the signature with: ours, or a function role session's (its token must match)."""
+        session = self.roles.sessions.find(s.access_key) if self.roles is not None else None
+        if session is None:
+            credentials = self._current(s.access_key)
+            if not hmac.compare_digest(s.access_key.encode(), credentials.access_key_id.encode()):
+                raise Refused("unknown_key", f"The AWS access key id {s.access_key[:64]!r} is not the local "
+                                             "target's (the credentials of another account or profile, or another "
+                                             "user's emulator on this port?). " + FIX)
+            return credentials.secret_access_key, None
+        token = request.header("x-amz-security-token") or s.fields.get("X-Amz-Security-Token", "")
+        if not hmac.compare_digest(token.encode(), session.session_token.encode()):
+            raise Refused("token", "The security token included in the request is invalid (a role session's "
+                                   "credentials need their AWS_SESSION_TOKEN).")
+        if self.clock() >= session.expires_at:
+            raise Refused("expired_token", "The security token included in the request is expired: the function's "
+                                           "role credentials are renewed when its worker is replaced.")
+        return session.secret_access_key, session
+
+    def _check(self, request, s: "SignedRequest") -> RoleSession | None:
+        """Refuse unless the key is known, the time is right and the signature matches (then the body hash)."""
+        secret, session = self._secret(request, s)
         _check_time(s, self.clock())
         canonical = canonical_request(request, s)
         to_sign = "\n".join([ALGORITHM, s.amz_date, f"{s.date}/{s.region}/{s.service}/aws4_request",
                              hashlib.sha256(canonical.encode()).hexdigest()])
-        key = self._signing_key(credentials.secret_access_key, s.date, s.region, s.service)
+        key = self._signing_key(secret, s.date, s.region, s.service)
         expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected.encode(), s.signature.encode("utf-8", "replace")):
             LOG.debug("canonical request:\n%s", canonical)
@@ -241,6 +275,7 @@ class Gate:
                 and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
             raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
                                      "computed from the body.")
+        return session
 
 
 @dataclass(frozen=True)

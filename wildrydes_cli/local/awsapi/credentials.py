@@ -4,8 +4,9 @@ Why: the emulator's AWS APIs create functions and APIs whose code the daemon
 then runs as its own user, so "any local user can call them" means "any local
 user can run code as the daemon's user". The daemon therefore accepts only
 SigV4 requests signed with a secret that lives in a file only its user can read
-(``<state_dir>/local/credentials.json``, 0600, in a 0700 directory). The CLI,
-the deployed functions and ``wildrydes local env`` read the same file.
+(``<state_dir>/local/credentials.json``, 0600, in a 0700 directory). The CLI
+and ``wildrydes local env`` read the same file; deployed functions never get
+it: they run with their role's session (``function_credentials.py``).
 
 The file is made atomically: written to a private temp file opened with
 ``O_CREAT | O_EXCL`` and mode 0600, then hard-linked into place, so two

@@ -31,6 +31,7 @@ import logging
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any
 
 LOG = logging.getLogger(__name__)
@@ -63,12 +64,13 @@ class LambdaFunction:
     last_modified: str
     code_bucket: str | None
     code_key: str | None
+    role: str = ""                              # the execution role's ARN (its credentials are the function's)
 
     @property
     def fingerprint(self) -> tuple:
         """What warm workers depend on: a change of any of these retires them."""
         return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
-                self.runtime, self.last_modified)
+                self.runtime, self.last_modified, self.role)
 
 
 # --- memory: moto's registry of every model object --------------------------------------
@@ -208,7 +210,7 @@ def lambda_function(arn: str) -> Any | None:
 def function_version(fn: Any) -> tuple:
     """Changes whenever anything the runner depends on changes (cheap: a few attribute reads)."""
     return (id(fn), fn.last_modified, fn.code_sha_256, id(fn.environment_vars), fn.handler, fn.timeout,
-            fn.memory_size)
+            fn.memory_size, fn.role)
 
 
 def function_config(fn: Any) -> LambdaFunction:
@@ -219,7 +221,7 @@ def function_config(fn: Any) -> LambdaFunction:
         memory_size=int(fn.memory_size or 128),
         environment=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
         code_sha256=fn.code_sha_256, last_modified=str(fn.last_modified),
-        code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"))
+        code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"), role=str(fn.role or ""))
 
 
 def function_code_snapshot(fn: Any) -> bytes | None:
@@ -239,6 +241,123 @@ def s3_object(account_id: str, bucket: str, key: str) -> bytes | None:
         LOG.info("s3://%s/%s not readable: %s", bucket, key, exc)
         return None
     return found.value if found is not None else None
+
+
+# --- IAM and STS (a function's role: its policies, its credentials) --------------------
+
+@dataclass(frozen=True)
+class RoleRecord:
+    """A role as moto holds it: its trust policy and the documents of its identity policies (JSON text)."""
+
+    arn: str
+    name: str
+    role_id: str
+    account_id: str
+    trust_policy: str
+    inline: tuple[tuple[str, str], ...]       # (policy name, document)
+    managed: tuple[tuple[str, str], ...]      # (policy ARN, its default version's document)
+    permissions_boundary: str | None
+
+
+@dataclass(frozen=True)
+class AssumedCredentials:
+    """What STS AssumeRole answered (moto's STS backend, in-process)."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: float                         # epoch seconds
+    arn: str                                  # arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+    account_id: str
+
+    def __repr__(self) -> str:                # never print the secret
+        return f"AssumedCredentials(access_key_id={self.access_key_id!r}, arn={self.arn!r})"
+
+
+def _document(value: Any) -> str:
+    """moto keeps a policy document as the JSON text it was given (API) or decoded (CloudFormation)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _iam_backend(account_id: str, partition: str) -> Any | None:
+    from moto.iam.models import iam_backends
+
+    per_account = dict.get(iam_backends, account_id)
+    return dict.get(per_account, partition) if per_account is not None else None
+
+
+def role_record(role_arn: str) -> RoleRecord | None:
+    """The role with this ARN and its policies as they are now, or None when there is no such role."""
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[2] != "iam":
+        return None
+    backend = _iam_backend(parts[4], parts[1])
+    if backend is None:
+        return None
+    role = next((r for r in list(backend.roles.values()) if r.arn == role_arn), None)
+    if role is None:
+        return None
+    managed = []
+    for arn, policy in list(role.managed_policies.items()):
+        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
+        if version is not None:
+            managed.append((arn, _document(version.document)))
+    return RoleRecord(arn=role.arn, name=role.name, role_id=role.id, account_id=role.account_id,
+                      trust_policy=_document(role.assume_role_policy_document),
+                      inline=tuple((name, _document(doc)) for name, doc in list(role.policies.items())),
+                      managed=tuple(managed), permissions_boundary=role.permissions_boundary_arn)
+
+
+def assume_role(role_arn: str, session_name: str, region: str, duration: int) -> AssumedCredentials:
+    """STS AssumeRole through moto's STS backend, so STS and IAM know the session (GetCallerIdentity works).
+
+    moto draws the key and secret from its seedable id generator: the caller
+    runs this between journaled requests (persist.Persistence.exclusive), after
+    re-seeding it from the OS, so the journal's ids stay reproducible and the
+    secret is not.
+    """
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    account_id = role_arn.split(":")[4]
+    backend = sts_backends[account_id][get_partition(region)]
+    assumed = backend.assume_role(region_name=region, role_session_name=session_name, role_arn=role_arn,
+                                  policy="", duration=duration, external_id="")
+    expiration = assumed.expiration   # moto's utcnow(): naive UTC
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=timezone.utc)
+    return AssumedCredentials(access_key_id=assumed.access_key_id, secret_access_key=assumed.secret_access_key,
+                              session_token=assumed.session_token, expiration=expiration.timestamp(),
+                              arn=assumed.arn, account_id=assumed.account_id)
+
+
+def forget_assumed_role(account_id: str, region: str, access_key_id: str) -> None:
+    """Drop an expired session from moto's STS and IAM backends (they never forget one themselves)."""
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    partition = get_partition(region)
+    per_account = dict.get(sts_backends, account_id)
+    backend = dict.get(per_account, partition) if per_account is not None else None
+    if backend is not None:
+        backend.assumed_roles[:] = [r for r in backend.assumed_roles if r.access_key_id != access_key_id]
+    iam = _iam_backend(account_id, partition)
+    if iam is not None:
+        iam.access_keys.pop(access_key_id, None)
+
+
+def bucket_policy(account_id: str, region: str, bucket: str) -> str | None:
+    """The bucket's policy document, or None when the bucket has none (or does not exist)."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    per_account = dict.get(s3_backends, account_id)
+    backend = dict.get(per_account, get_partition(region)) if per_account is not None else None
+    found = backend.buckets.get(bucket) if backend is not None else None
+    policy = getattr(found, "policy", None) if found is not None else None
+    return policy.decode("utf-8", "replace") if isinstance(policy, bytes) else policy
 
 
 # --- CloudWatch Logs (written by the Lambda runner, as Lambda's runtime writes them) ---

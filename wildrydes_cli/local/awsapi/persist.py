@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote
 
 from wildrydes_cli import faults
@@ -84,6 +85,7 @@ PRESIGNED_PARAMS = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date
 NOT_SAVED = ("LocalTargetStorageError",) * 3
 MAX_FORM_SCAN = 1024 * 1024
 
+T = TypeVar("T")
 MotoCall = Callable[[HttpRequest, int, "tuple[str, int] | None"], HttpResponse]
 
 
@@ -233,6 +235,11 @@ class Persistence:
                           "until then)", exc, request.method, request.path[:200])
                 return _not_saved(request, exc, applied=True)
             return response
+
+    def exclusive(self, change: Callable[[], T]) -> T:
+        """Run an in-process change to moto's backends (a function's AssumeRole) between two requests."""
+        with self._lock:
+            return change()
 
     # --- start --------------------------------------------------------------------------------------
     def replay(self, port: int, recover: bool = False) -> ReplayStats:

@@ -9,5 +9,5 @@
   kept_logs.py         those events kept on disk across restarts (bounded, synced once a second)
   kept_logs_file.py    the kept events' file format
 
-Imports local/http.py, awsapi/moto_backends.py, awsapi/credentials.py and the ground only.
+Imports local/http.py, awsapi/moto_backends.py, awsapi/function_credentials.py and the ground only.
 """

@@ -8,7 +8,11 @@ When the function's fingerprint (code sha, handler, environment, timeout,
 ...) changes, the pool is retired: idle workers are killed at once, busy ones
 when their request ends, and the next request starts fresh workers on the new
 code and configuration. A request that outlives the function's timeout kills
-its worker and is reported as a timeout.
+its worker and is reported as a timeout. Workers run with the temporary
+credentials of the function's execution role (``role_credentials``, issued by
+the daemon's STS as Lambda issues them); a pool whose credentials would expire
+before a request could finish is replaced like a changed one, so no worker
+outlives its credentials.
 
 Everything runs on the daemon's asyncio loop; workers are its child processes
 and are killed when it shuts down.
@@ -28,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from wildrydes_cli.local.awsapi.credentials import Credentials
+from wildrydes_cli.local.awsapi.function_credentials import RoleSession
 from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
 from wildrydes_cli.local.invoke import lambda_log_lines
 from wildrydes_cli.local.invoke.functions import extract_zip, fetch_code
@@ -38,6 +42,7 @@ LOG = logging.getLogger(__name__)
 _HEADER = struct.Struct(">I")
 INIT_TIMEOUT = 60.0           # seconds for a worker to import its handler (mxnet takes ~2 s)
 DEFAULT_MAX_WORKERS = max(2, min(4, os.cpu_count() or 2))
+REFRESH_MARGIN = 60.0         # seconds of credentials a pool keeps beyond the function's timeout
 
 
 @dataclass(frozen=True)
@@ -146,8 +151,9 @@ class FunctionPool:
     """Warm workers for one function fingerprint."""
 
     def __init__(self, spec: LambdaFunction, task_root: Path, env: dict[str, str], max_workers: int,
-                 logs: lambda_log_lines.LogSink | None = None):
+                 logs: lambda_log_lines.LogSink | None = None, expires_at: float = float("inf")):
         self.spec = spec
+        self.expires_at = expires_at   # when the credentials in ``env`` expire
         self.logs = logs
         self.task_root = task_root
         self.env = env
@@ -247,12 +253,13 @@ class FunctionPool:
 
 
 def worker_environment(spec: LambdaFunction, endpoint_url: str, task_root: Path,
-                       credentials: Credentials | None = None) -> dict[str, str]:
+                       session: RoleSession | None = None) -> dict[str, str]:
     """A clean Lambda-like environment: the function's variables plus the emulator's endpoint.
 
-    Credentials are the local target's own (its SigV4 gate admits nothing else;
-    dummies when none are given) and config files are blanked, so a function run
-    by the emulator can never reach a real AWS account.
+    Credentials are the function role's session (as Lambda sets them, token
+    included; dummies when none is given), never the local target's own, and
+    config files are blanked, so a function run by the emulator can neither
+    reach a real AWS account nor do more than its role allows.
     """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -272,13 +279,17 @@ def worker_environment(spec: LambdaFunction, endpoint_url: str, task_root: Path,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
         "AWS_REGION": spec.region,
         "AWS_DEFAULT_REGION": spec.region,
-        "AWS_ACCESS_KEY_ID": credentials.access_key_id if credentials else "testing",
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key if credentials else "testing",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
     })
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.pop("AWS_SECURITY_TOKEN", None)
+    if session is not None:
+        env.update(session.environment())
     return env
 
 
@@ -288,15 +299,16 @@ class Runner:
     ``root`` is a private directory for unpacked code (the daemon passes one that
     ``daemon_files.function_code_dir`` cleaned; tests of the runner alone get a temp
     one). ``logs`` is where Lambda's lines go, wired by the server at start;
-    ``None`` writes none.
+    ``None`` writes none. ``role_credentials`` issues a function's role session
+    (blocking: it runs in the executor); ``None`` gives workers dummy credentials.
     """
 
     def __init__(self, endpoint_url: str, *, max_workers: int = DEFAULT_MAX_WORKERS,
                  fetch: Callable[[LambdaFunction], bytes] = fetch_code, clock: Callable[[], float] = time.time,
-                 root: Path | None = None, credentials: Credentials | None = None,
+                 root: Path | None = None, role_credentials: Callable[[LambdaFunction], RoleSession] | None = None,
                  logs: lambda_log_lines.LogSink | None = None):
         self.endpoint_url = endpoint_url
-        self.credentials = credentials
+        self.role_credentials = role_credentials
         self.max_workers = max_workers
         self.fetch = fetch
         self.clock = clock
@@ -307,9 +319,11 @@ class Runner:
         self.logs = logs
 
     def _warm(self, spec: LambdaFunction) -> FunctionPool | None:
-        """The pool already serving exactly this code and configuration, if any."""
+        """The pool already serving exactly this code and configuration, with credentials to spare, if any."""
         pool = self.pools.get(spec.arn)
-        return pool if pool is not None and pool.spec.fingerprint == spec.fingerprint else None
+        if pool is None or pool.spec.fingerprint != spec.fingerprint:
+            return None
+        return pool if pool.expires_at - self.clock() > spec.timeout + REFRESH_MARGIN else None
 
     async def _pool(self, spec: LambdaFunction) -> FunctionPool:
         """The warm pool for ``spec``; a changed function gets a new pool (one preparation at a time)."""
@@ -320,9 +334,13 @@ class Runner:
             pool = self._warm(spec)
             if pool is not None:
                 return pool
+            session = None
+            if self.role_credentials is not None:   # a role Lambda cannot assume fails here, as on AWS
+                session = await asyncio.get_running_loop().run_in_executor(None, self.role_credentials, spec)
             task_root = await self._unpack(spec)
-            env = worker_environment(spec, self.endpoint_url, task_root, self.credentials)
-            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs)
+            env = worker_environment(spec, self.endpoint_url, task_root, session)
+            new = FunctionPool(spec, task_root, env, self.max_workers, self.logs,
+                               expires_at=session.expires_at if session else float("inf"))
             self._replace(spec, new)
             return new
 
@@ -342,7 +360,8 @@ class Runner:
         """Serve ``spec`` from ``new``; the previous pool finishes its requests, then its code is removed."""
         old = self.pools.get(spec.arn)
         if old is not None:
-            LOG.info("function %s changed; retiring its warm workers", spec.name)
+            changed = "changed" if old.spec.fingerprint != spec.fingerprint else "needs fresh role credentials"
+            LOG.info("function %s %s; retiring its warm workers", spec.name, changed)
             old.retire()
             self.retired.append(old)
         self.pools[spec.arn] = new
