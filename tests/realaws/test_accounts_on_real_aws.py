@@ -44,8 +44,13 @@ _LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
 @pytest.mark.parametrize("given", ["AmazonSageMaker-ExecutionRole-2026", "service-role/AmazonSageMaker-ExecutionRole-2026",
                                    "/service-role/AmazonSageMaker-ExecutionRole-2026"])
 def test_a_role_with_an_iam_path(wildrydes, with_model, real, given):
-    arn = boto3.client("iam").create_role(RoleName="AmazonSageMaker-ExecutionRole-2026", Path="/service-role/",
-                                          AssumeRolePolicyDocument=_LAMBDA_TRUST)["Role"]["Arn"]
+    iam = boto3.client("iam")
+    arn = iam.create_role(RoleName="AmazonSageMaker-ExecutionRole-2026", Path="/service-role/",
+                          AssumeRolePolicyDocument=_LAMBDA_TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="AmazonSageMaker-ExecutionRole-2026", PolicyName="ReadModels",  # preflight checks it
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": "s3:GetObject",
+                             "Resource": f"arn:aws:s3:::{with_model['bucket']}/*"}]}))
     deployed = wildrydes.json("deploy", "--role", given)
     role = boto3.client("lambda").get_function_configuration(FunctionName=deployed["function_name"])["Role"]
     assert role == arn
