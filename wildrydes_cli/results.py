@@ -89,6 +89,8 @@ class StatusResult(Result):
     missing: tuple[str, ...] = ()
     # Why, on this target, a recorded deployment can be gone ('' when only a person deletes it).
     gone_hint: str = ""
+    # Other regions of this target (and account) where deployments are recorded: "absent" here is not "none".
+    other_regions: tuple[str, ...] = ()
 
     @property
     def gone(self) -> bool:
@@ -97,9 +99,10 @@ class StatusResult(Result):
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["missing"] = list(self.missing)
+        data["other_regions"] = list(self.other_regions)
         del data["gone_hint"]   # words for the text form; scripts read "missing"
         if not self.deployed:
-            return {k: data[k] for k in ("target", "region", "stacks", "deployed")}
+            return {k: data[k] for k in ("target", "region", "stacks", "deployed", "other_regions")}
         return data
 
 

@@ -113,16 +113,32 @@ def test_region_from_profile(tmp_path, monkeypatch):
     assert seen["s"].region == "ap-southeast-2" and seen["s"].profile == "work"
 
 
+RIDE = ["--distance", "1", "--healthpoints", "1", "--magicpoints", "1", "--tmax", "1", "--tmin", "1", "--prcp", "1"]
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_errors_at_the_edge_traceback_only_with_debug(capsys, debug):
     from wildrydes_cli.cli.main import main
-    argv = (["--debug"] if debug else []) + ["--target", "aws", "predict", "--distance", "1", "--healthpoints", "1",
-                                             "--magicpoints", "1", "--tmax", "1", "--tmin", "1", "--prcp", "1",
-                                             "--url", "ftp://nowhere"]
-    assert main(argv) == 2
+    argv = (["--debug"] if debug else []) + ["--target", "aws", "predict", *RIDE, "--url", "http://127.0.0.1:9/"]
+    assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "Error: --url 'ftp://nowhere' is not an http(s) URL." in err
+    assert "Error: Could not reach http://127.0.0.1:9/" in err
     assert ("Traceback (most recent call last)" in err) is debug
+
+
+@pytest.mark.parametrize("argv", [
+    ["predict", *RIDE, "--url", "ftp://nowhere"],       # our UsageError
+    ["predict", "--no-such-option"],                    # Click's "No such option"
+    ["status", "--output", "yaml"],                     # Click's bad choice, in a global option after the command
+    ["deploy", "--engine"],                             # an option without its value
+])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_usage_error_never_prints_a_traceback_debug_or_not(capsys, argv, where):
+    from wildrydes_cli.cli.main import main
+    line = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    assert main(line) == 2
+    err = capsys.readouterr().err
+    assert "Error:" in err and "Traceback" not in err, err
 
 
 def test_progress_bar_draws_on_stderr_only_even_in_json_mode():

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Union
 
 from wildrydes_cli.errors import LocalTargetError
-from wildrydes_cli.settings import Settings
+from wildrydes_cli.settings import DEFAULT_REGION, Settings
 
 LOG = logging.getLogger(__name__)
 
 STAGE = "prod"
+REGION_ENV = "WILDRYDES_REGION"   # the local target's region, when --region is not given
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,17 @@ class AwsTarget:
     runs_functions_here = False
     # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
     gone_hint = ""
+
+    @staticmethod
+    def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
+        """The region without --region, and where it came from: the AWS CLI's order (for messages about a bad one)."""
+        for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if os.environ.get(variable):   # an empty variable is unset
+                return os.environ[variable], variable
+        configured = profile_region(profile)
+        if configured:
+            return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
+        return DEFAULT_REGION, "the default region"
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
@@ -81,6 +93,21 @@ class LocalTarget:
     gone_hint = "the local emulator started empty since that deploy"
 
     @staticmethod
+    def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
+        """The region without --region: WILDRYDES_REGION, else the last local deploy's, else us-east-1.
+
+        Never the AWS configuration (AWS_REGION, AWS_DEFAULT_REGION, profiles, ~/.aws/config): those
+        are for real AWS, and following them sent the local target to a region where nothing was.
+        """
+        if os.environ.get(REGION_ENV):
+            return os.environ[REGION_ENV], REGION_ENV
+        from wildrydes_cli.deployment_record import regions_with_deployments
+        recorded = regions_with_deployments(state_dir, "local")
+        if recorded:
+            return max(recorded, key=lambda region: recorded[region]), "the region of the last local deploy"
+        return DEFAULT_REGION, "the default region"
+
+    @staticmethod
     def check_region(region: str, source: str) -> str:
         """A region name that the emulator serves for every service a deployment uses."""
         from wildrydes_cli.aws.regions import check_local_region
@@ -88,10 +115,16 @@ class LocalTarget:
 
     def session_args(self) -> dict[str, Any]:
         # This user's generated credentials (local/awsapi/credentials.py): the emulator's SigV4
-        # gate admits nothing else, and a user's real keys never go there.
+        # gate admits nothing else, and a user's real keys never go there. No profile and no AWS
+        # config file either: AWS_PROFILE naming a profile that does not exist, or a config file
+        # botocore cannot parse, has nothing to do with the emulator.
+        import botocore.session
+
         from wildrydes_cli.local.awsapi.credentials import local_credentials
         credentials = local_credentials(self.settings.state_dir)
-        return {"aws_access_key_id": credentials.access_key_id,
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None),
+                                                      "config_file": (None, None, os.devnull, None)})
+        return {"aws_access_key_id": credentials.access_key_id, "botocore_session": core,
                 "aws_secret_access_key": credentials.secret_access_key, "region_name": self.settings.region}
 
     def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import click
 
+from wildrydes_cli.cli.global_options import WildrydesGroup
 from wildrydes_cli.cli.options import settings_of
 
 
-@click.group("local")
+@click.group("local", cls=WildrydesGroup)
 def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
 

@@ -9,36 +9,22 @@ only under ``--debug``.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from wildrydes_cli import __version__
+from wildrydes_cli.cli.global_options import RootGroup, root_options
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import settings_of as _settings
-from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--target", type=click.Choice(TARGETS), envvar="WILDRYDES_TARGET", default="local",
-              show_default=True, show_envvar=True,
-              help="Where to act: 'local' is an embedded AWS emulator on 127.0.0.1 (no account needed); "
-                   "'aws' is real AWS with your default credential chain.")
-@click.option("--region", envvar="AWS_REGION", default=None,
-              help=f"AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, your profile, then {DEFAULT_REGION}).")
-@click.option("--profile", default=None, help="AWS named profile (target aws).")
-@click.option("--output", "output", type=click.Choice(OUTPUTS), default="text", show_default=True,
-              help="'json' prints one JSON object per command, for scripts.")
-@click.option("--scratchpad", type=click.Path(dir_okay=False, path_type=Path), default="scratchpad.txt",
-              show_default=True, help="The workshop's scratchpad file that records bucket and role names.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call details.")
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@root_options
 @click.version_option(__version__, "--version", prog_name="wildrydes")
-@click.pass_context
-def cli(ctx: click.Context, target: str, region: str | None, profile: str | None, output: str,
-        scratchpad: Path, debug: bool) -> None:
+def cli() -> None:
     """Serve a SageMaker Linear Learner model from S3 in real time: API Gateway -> Lambda -> model.
 
     \b
@@ -49,25 +35,9 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
       wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0
       wildrydes cleanup        delete what deploy made
 
-    Runs on this machine with no AWS account by default (--target local).
+    Runs on this machine with no AWS account by default (--target local). The global options
+    below are also accepted after the command (wildrydes status --output json).
     """
-    on_command_line = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
-    source = "--region" if on_command_line else "AWS_REGION"
-    if not region and not on_command_line:   # an empty AWS_REGION is unset; an empty --region is checked
-        region, source = _default_region(profile)
-    ctx.obj = Settings(target=target, region=region or "", region_source=source, profile=profile, output=output,
-                       debug=debug, scratchpad=scratchpad)
-
-
-def _default_region(profile: str | None) -> tuple[str, str]:
-    """The region without --region/AWS_REGION, and where it came from (for messages about a bad one)."""
-    from wildrydes_cli.aws.target import profile_region  # stdlib only: keeps startup fast
-    if os.environ.get("AWS_DEFAULT_REGION"):
-        return os.environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
-    configured = profile_region(profile)
-    if configured:
-        return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
-    return DEFAULT_REGION, "the default region"
 
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
@@ -278,11 +248,14 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
 
 
 def _wants_json(args: list[str]) -> bool:
-    """``--output json`` / ``--output=json`` among the global options (before the command)."""
+    """``--output json`` / ``--output=json`` anywhere on the line (the last one given wins, as in parsing)."""
+    wanted = False
     for i, arg in enumerate(args):
-        if arg == "--output=json" or (arg == "--output" and i + 1 < len(args) and args[i + 1] == "json"):
-            return True
-    return False
+        if arg.startswith("--output="):
+            wanted = arg == "--output=json"
+        elif arg == "--output" and i + 1 < len(args):
+            wanted = args[i + 1] == "json"
+    return wanted
 
 
 @cli.command("models")
@@ -300,6 +273,9 @@ def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> Non
     presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))
 
 
+USAGE_EXIT = 2   # click.UsageError and our UsageError: what was typed is wrong
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the CLI and map errors to exit codes.
 
@@ -313,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
         return _fail(args, "Aborted.", 130)
     except click.ClickException as exc:  # includes every WildrydesError
-        if debug:
+        if debug and exc.exit_code != USAGE_EXIT:   # a usage error is the user's line, never our stack
             import traceback
             traceback.print_exc()
         exc.show()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from wildrydes_cli.cli import global_options
 from wildrydes_cli.settings import Settings
 
 
@@ -25,7 +26,5 @@ def bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None)
 
 
 def settings_of(ctx: click.Context) -> Settings:
-    """The Settings the main group built from the global options (target, region, output, ...)."""
-    settings = ctx.find_object(Settings)
-    assert settings is not None, "the cli group sets the settings first"
-    return settings
+    """The Settings from the global options (target, region, output, ...), wherever on the line they were."""
+    return global_options.settings_of(ctx)

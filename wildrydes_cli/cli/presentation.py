@@ -73,6 +73,10 @@ def deploy(console: Console, result: DeployResult) -> None:
 
 def status(console: Console, result: StatusResult) -> None:
     console.table(["stack", "status"], list(result.stacks.items()), title=f"target {result.target} ({result.region})")
+    if result.other_regions:
+        elsewhere = ", ".join(result.other_regions)
+        console.line(f"Deployments are recorded in {'another region' if len(result.other_regions) == 1 else 'other regions'}"
+                     f" too: {elsewhere} (see them with --region {result.other_regions[0]}).")
     if not result.deployed:
         console.line("Nothing deployed yet: run `wildrydes deploy`.")
         return

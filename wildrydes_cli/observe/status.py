@@ -21,9 +21,12 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
     for name in (settings.prereq_stack, *settings.function_stacks):
         stack = aws.stack(name)
         stacks[name] = stack["StackStatus"] if stack else "absent"
+    others = tuple(region for region in deployment_record.regions_with_deployments(
+        settings.state_dir, settings.target, settings.account) if region != settings.region)
     deployment = deployment_record.current(settings)
     if deployment is None:
-        return StatusResult(target=settings.target, region=settings.region, stacks=stacks, deployed=False)
+        return StatusResult(target=settings.target, region=settings.region, stacks=stacks, deployed=False,
+                            other_regions=others)
     config = aws.function_config(deployment.function_name)
     env = ((config or {}).get("Environment") or {}).get("Variables") or {}
     function = None
@@ -44,4 +47,4 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         api_id=deployment.api_id if api_exists else None,
         invoke_url=aws.target.deployment_url(deployment), deployed_model=deployed_model, newest_model=newest,
         up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
-        missing=missing, gone_hint=aws.target.gone_hint if missing else "")
+        missing=missing, gone_hint=aws.target.gone_hint if missing else "", other_regions=others)
