@@ -220,12 +220,13 @@ class TrainBreedsResult(Result):
 
 @dataclass(frozen=True)
 class LocalEnvResult(Result):
-    """``local env``: the variables that point the AWS CLI and SDKs at the local target."""
+    """``local env``: the variables that point the AWS CLI and SDKs at the local target (``--unset``: their names)."""
 
     env: dict[str, str]
+    unset: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.env)
+        return {"unset": list(self.unset)} if self.unset else dict(self.env)
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Mapping, Union
+from urllib.parse import urlsplit
 
-from wildrydes_cli.errors import LocalTargetError
+from wildrydes_cli.errors import LocalTargetError, UsageError, WildrydesError
 from wildrydes_cli.settings import DEFAULT_REGION, Settings
 
 LOG = logging.getLogger(__name__)
@@ -62,6 +63,20 @@ class AwsTarget:
         from wildrydes_cli.aws.regions import check_region_name
         return check_region_name(region, source)
 
+    def check_environment(self) -> None:
+        """Refuse to act when the shell still points AWS clients at the local target (``local env``).
+
+        After ``eval "$(wildrydes local env)"`` boto3 would send "real AWS" calls to the emulator,
+        signed with its keys: a deploy that says aws and is not. An endpoint elsewhere (a moto server
+        standing in for AWS in tests, a proxy) is the user's choice and is left alone.
+        """
+        reasons = local_leftovers(self.settings)
+        if reasons:
+            raise UsageError(
+                f"--target aws, but this shell still points AWS clients at the local target: {'; '.join(reasons)} "
+                "(left by `eval \"$(wildrydes local env)\"`). Undo it with: eval \"$(wildrydes local env --unset)\" "
+                "- or use --target local.")
+
     def session_args(self) -> dict[str, Any]:
         return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
 
@@ -91,6 +106,9 @@ class LocalTarget:
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
+
+    def check_environment(self) -> None:
+        """Nothing in the shell can misdirect the local target: its endpoint and keys are always its own."""
 
     @staticmethod
     def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
@@ -153,7 +171,9 @@ def target_for(settings: Settings) -> Target:
     kind = target_class(settings.target)
     kind.check_region(settings.region, settings.region_source)
     if kind is AwsTarget:
-        return AwsTarget(settings)
+        aws = AwsTarget(settings)
+        aws.check_environment()
+        return aws
     if not settings.endpoint_url:
         raise LocalTargetError("The local emulator's endpoint is not known yet: resolve the target first.")
     return LocalTarget(settings, settings.endpoint_url)
@@ -174,6 +194,47 @@ def resolve(settings: Settings) -> Target:
     endpoint_url = daemon.ensure_running(settings)
     LOG.debug("local target at %s", endpoint_url)
     return target_for(settings.with_endpoint(endpoint_url))
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What in the environment belongs to the local target: its endpoint, or its access key (never the secret).
+
+    The endpoint is the local target's when it is a loopback address at the local port
+    (WILDRYDES_LOCAL_PORT, else 4566) or at the port a daemon recorded; the key when it is the
+    one in the local target's credentials file, or has its prefix.
+    """
+    from wildrydes_cli.local import daemon_files
+    from wildrydes_cli.local.awsapi.credentials import ACCESS_KEY_PREFIX, credentials_file, read_credentials
+    env = os.environ if environ is None else environ
+    ports: set[int] = set()
+    try:
+        ports.add(daemon_files.resolve_port(None, settings.local_port))
+    except WildrydesError:
+        pass
+    state = daemon_files.read_state(settings.state_dir)
+    if state is not None:
+        ports.add(state.port)
+    reasons = []
+    for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
+        try:
+            parts = urlsplit(env[name].strip())
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            continue
+        if host in _LOOPBACK and port in ports:
+            reasons.append(f"{name}={env[name].strip()} is the local emulator")
+    key = env.get("AWS_ACCESS_KEY_ID", "")
+    if key:
+        try:
+            local_key = read_credentials(credentials_file(settings.state_dir)).access_key_id
+        except (OSError, WildrydesError):
+            local_key = None
+        if key == local_key or key.startswith(ACCESS_KEY_PREFIX):
+            reasons.append("AWS_ACCESS_KEY_ID is the local target's key")
+    return reasons
 
 
 def curl_command(url: str) -> str:

@@ -128,13 +128,17 @@ class RootGroup(WildrydesGroup):
         click.Group.format_options(self, ctx, formatter)   # at the root they are simply its options
 
 
-def settings_of(ctx: click.Context) -> Settings:
-    """The Settings from the global options wherever they were given (built once per command line)."""
+def settings_of(ctx: click.Context, target: str | None = None) -> Settings:
+    """The Settings from the global options wherever they were given (built once per command line).
+
+    ``target``: the one a command always acts on whatever --target says (``local env``).
+    """
     meta = ctx.meta
-    if BUILT in meta:
-        return meta[BUILT]
+    key = (BUILT, target)
+    if key in meta:
+        return meta[key]
     given = meta.get(GIVEN, {})
-    target = given.get("target") or "local"
+    target = target or given.get("target") or "local"
     profile = given.get("profile")
     region = given.get("region")
     if region is not None:
@@ -146,5 +150,5 @@ def settings_of(ctx: click.Context) -> Settings:
     settings = Settings(target=target, region=region, region_source=source, profile=profile,
                         output=given.get("output") or "text", debug=bool(given.get("debug")),
                         scratchpad=Path(given.get("scratchpad") or "scratchpad.txt"))
-    meta[BUILT] = settings
+    meta[key] = settings
     return settings

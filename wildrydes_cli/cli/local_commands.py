@@ -81,20 +81,25 @@ def local_status_cmd(ctx: click.Context) -> None:
 
 
 @local_group.command("env")
+@click.option("--unset", is_flag=True, help="Print the line that removes them again: "
+                                            'eval "$(wildrydes local env --unset)" (starts nothing).')
 @click.pass_context
-def local_env_cmd(ctx: click.Context) -> None:
+def local_env_cmd(ctx: click.Context, unset: bool) -> None:
     """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
 
-    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed. Undo with
+    eval "$(wildrydes local env --unset)" before using real AWS from the same shell
+    (`--target aws` refuses to run while they are set).
     """
-    from dataclasses import replace
-
-    from wildrydes_cli.aws.target import resolve
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
-    from wildrydes_cli.local.awsapi.credentials import local_credentials, shell_environment
+    from wildrydes_cli.local.awsapi.credentials import SHELL_VARIABLES, local_credentials, shell_environment
     from wildrydes_cli.results import LocalEnvResult
-    target = resolve(replace(settings_of(ctx), target="local"))
+    if unset:
+        presentation.show(console_for(settings_of(ctx)), LocalEnvResult({}, unset=SHELL_VARIABLES))
+        return
+    from wildrydes_cli.aws.target import resolve
+    target = resolve(settings_of(ctx, target="local"))
     settings = target.settings
     env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
     presentation.show(console_for(settings), LocalEnvResult(env))

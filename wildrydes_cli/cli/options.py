@@ -25,6 +25,6 @@ def bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
-def settings_of(ctx: click.Context) -> Settings:
+def settings_of(ctx: click.Context, target: str | None = None) -> Settings:
     """The Settings from the global options (target, region, output, ...), wherever on the line they were."""
-    return global_options.settings_of(ctx)
+    return global_options.settings_of(ctx, target)

@@ -270,6 +270,10 @@ def logs(console: Console, result: LogsResult) -> None:
 def local_env(console: Console, result: LocalEnvResult) -> None:
     """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
     import shlex
+    if result.unset:   # ``local env --unset``: one line that undoes them
+        console.out.write(f"unset {' '.join(result.unset)}\n")
+        console.out.flush()
+        return
     console.out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in result.env.items()))
     console.out.flush()
 
