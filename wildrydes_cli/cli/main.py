@@ -9,6 +9,7 @@ only under ``--debug``.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -284,6 +285,32 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
+    with _debug_log(debug):
+        return _run(args, argv, debug)
+
+
+@contextlib.contextmanager
+def _debug_log(debug: bool):
+    """``--debug``: wildrydes' log, including one line per AWS API call (aws/client.py), on stderr."""
+    if not debug:
+        yield
+        return
+    import logging
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    logger = logging.getLogger("wildrydes_cli")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _run(args: list[str], argv: list[str] | None, debug: bool) -> int:
+    """Run the command line; every failure becomes its exit code here."""
     try:
         cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
     except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
