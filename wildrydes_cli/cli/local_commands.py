@@ -75,9 +75,16 @@ def local_compact_cmd(ctx: click.Context) -> None:
 @local_group.command("status")
 @click.pass_context
 def local_status_cmd(ctx: click.Context) -> None:
-    """Show whether the emulator runs, its pid, endpoint URL and log file."""
+    """Show whether the emulator runs, its pid, endpoint URL and log file (exit 3 when it is not running)."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.errors import NotFoundError
     from wildrydes_cli.local import daemon
-    _local_result(ctx, daemon.status)
+    settings = settings_of(ctx)
+    result = daemon.status(settings)
+    presentation.show(console_for(settings), result)
+    if not result.running:   # scripts can test `wildrydes local status` like `systemctl is-active`
+        ctx.exit(NotFoundError.exit_code)
 
 
 @local_group.command("env")

@@ -312,7 +312,8 @@ def _debug_log(debug: bool):
 def _run(args: list[str], argv: list[str] | None, debug: bool) -> int:
     """Run the command line; every failure becomes its exit code here."""
     try:
-        cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
+        # Without standalone mode Click returns a command's ctx.exit(code) instead of raising it.
+        returned = cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
     except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
         return _fail(args, "Aborted.", 130)
     except click.ClickException as exc:  # includes every WildrydesError
@@ -331,7 +332,7 @@ def _run(args: list[str], argv: list[str] | None, debug: bool) -> int:
         message = f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)"
         click.echo(f"Error: {message}", err=True)
         return _fail(args, message, 70, shown=True)
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def _fail(args: list[str], message: str, exit_code: int, shown: bool = False) -> int:
