@@ -88,18 +88,22 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.results import TrainBreedsResult, TrainResult
     from wildrydes_cli.training import service
 
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+    # The bar ends (its last frame drawn, the cursor on a line of its own) before any result is printed.
+    result: TrainResult | TrainBreedsResult
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
-            presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
-        return
-    with console.progress("training", total=epochs) as advance:
-        presentation.show(console, service.train_model(request, settings, on_epoch=advance))
+            result = service.train_breeds(request, breeds, settings, on_breed=advance)
+    else:
+        with console.progress("training", total=epochs) as advance:
+            result = service.train_model(request, settings, on_epoch=advance)
+    presentation.show(console, result)
 
 
 def _aws_context(ctx: click.Context, writes_state: bool = False):
