@@ -131,7 +131,7 @@ def predict_batch(console: Console, result: BatchPredictResult) -> None:
     """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts)."""
     columns = list(FEATURES) + ["score", "label"]
     rows = [[p.get(c) for c in columns] for p in result.predictions]
-    if not console.out.isatty():
+    if not console.is_terminal:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
@@ -158,12 +158,13 @@ def models(console: Console, result: ModelsResult) -> None:
     if result.default_models:
         console.table(["model path", "trained (UTC)"],
                       [[m.model_path, m.timestamp] for m in result.default_models],
-                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)")
+                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
+                      keep=["model path"])
     if result.breeds:
         console.table(["breed", "newest model", "trained at", "validation"],
                       [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
                        for b in result.breeds],
-                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)")
+                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)", keep=["newest model"])
     if not result.default_models and not result.breeds:
         console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
                      "(or `wildrydes train --breed NAME`).")
@@ -214,11 +215,11 @@ def train_breeds(console: Console, result: TrainBreedsResult) -> None:
     classifier = result.predictor_type == "binary_classifier"
     names = ("AUC", "accuracy") if classifier else ("RMSE", "R²")
     keys = ("auc", "accuracy") if classifier else ("rmse", "r2")
-    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"])
-            for item in result.breeds[:SHOWN_BREEDS]]
+    shown = result.breeds[:SHOWN_BREEDS] if console.is_terminal else result.breeds   # piped: every one
+    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"]) for item in shown]
     title = (f"{result.count} SYNTHETIC breeds, {result.rows_per_breed} rides each "
              f"({result.seconds:.1f} s training)")
-    console.table(["breed", *names, "model key"], rows, title=title)
+    console.table(["breed", *names, "model key"], rows, title=title, keep=["model key"])
     hidden = result.count - len(rows)
     if hidden > 0:
         console.line(f"... and {hidden} more (--output json lists them all)")
