@@ -36,6 +36,8 @@ class Deployment:
     runtime: str
     code_keys: list[str] = field(default_factory=list)
     deployed_at: str = ""
+    # --model-path chose the model: later deploys keep it until --model-path newest (a rollback stays put).
+    pinned: bool = False
 
 
 def state_path(settings: Settings) -> Path:

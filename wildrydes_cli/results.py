@@ -91,6 +91,10 @@ class StatusResult(Result):
     gone_hint: str = ""
     # Other regions of this target (and account) where deployments are recorded: "absent" here is not "none".
     other_regions: tuple[str, ...] = ()
+    # False: no deployment recorded, found from the function stacks (the workshop's steps done by hand).
+    recorded: bool = True
+    # The deployed model was chosen with --model-path and stays until --model-path newest.
+    pinned: bool = False
 
     @property
     def gone(self) -> bool:
@@ -270,6 +274,11 @@ class LogsResult(Result):
     log_group: str
     events: list[Any]          # logs.LogEvent, each with its own to_json()
     follow: bool = False       # a batch of --follow: JSON Lines, one compact object per batch
+    compact: bool = False      # --compact: one line per request instead of every event
+    requests: list[Any] = field(default_factory=list)   # with compact: logs.RequestLine, parsed from the events
+    waiting: bool = False      # --follow before its first poll: a note on stderr, nothing on stdout
 
     def to_json(self) -> dict[str, Any]:
+        if self.compact:
+            return {"log_group": self.log_group, "requests": [r.to_json() for r in self.requests]}
         return {"log_group": self.log_group, "events": [e.to_json() for e in self.events]}

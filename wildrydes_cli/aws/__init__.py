@@ -8,6 +8,7 @@
   regions.py      is a region name one we can act in (botocore's partition data, read directly)
   accounts.py     which account the credentials belong to (state and locks are per account)
   data_bucket.py  which bucket holds the models when the user did not say
+  found_deployment.py  the deployment commands read: deploy's record, else what the stacks show (made by hand)
 
 Imports the ground and local/ (to start the emulator and read its credentials), nothing above.
 """

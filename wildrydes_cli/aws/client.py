@@ -134,6 +134,11 @@ class Aws:
         stack = self.stack(name)
         return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
 
+    def stack_resources(self, name: str) -> list[dict]:
+        """The stack's resources (LogicalResourceId, ResourceType, PhysicalResourceId when it has one)."""
+        with self.translate(f"read the resources of stack {name}"):
+            return list(self.client("cloudformation").describe_stack_resources(StackName=name)["StackResources"])
+
     def stack_resource_physical_id(self, stack: str, logical_id: str) -> str:
         """What the workshop's Step 1 reads with describe-stack-resources."""
         with self.translate(f"read {logical_id} of stack {stack}"):

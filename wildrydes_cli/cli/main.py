@@ -230,13 +230,17 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
 @cli.command("logs", short_help="The deployed function's logs (CloudWatch Logs), newest last.")
 @click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h or 1d (up to 30 days).")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new events (polls every 2 s) until Ctrl-C; with --output json, one JSON "
-                   "object per batch (JSON Lines).")
+              help="Keep printing new events (polls every 2 s; says on stderr that it waits) until Ctrl-C; with "
+                   "--output json, one JSON object per batch (JSON Lines).")
 @click.option("--breed", help="Only the requests served with this breed's model (every line of them).")
 @click.option("--filter", "filter_pattern",
               help="A CloudWatch Logs filter pattern, e.g. ERROR or '\"status=503\"'.")
+@click.option("--compact", is_flag=True, help="One line per request: time, status, breed, milliseconds.")
+@click.option("--function", "function", help="Any function's logs (log group /aws/lambda/NAME), deployed by "
+                                             "wildrydes or not.")
 @click.pass_context
-def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None) -> None:
+def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None,
+             compact: bool, function: str | None) -> None:
     """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
     duration, memory) and the function's own line per request (route, breed, status, latency).
 
@@ -244,10 +248,12 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     Same command on both targets: on AWS it reads log group /aws/lambda/<function>; on the
     local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
     where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
+    Without a deployment recorded by `wildrydes deploy`, the function is the one in stack
+    wildrydes-ml-mod3-4 (or wildrydes-ml-mod0-4), e.g. made by hand with the AWS CLI.
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import logs
-    request = logs.LogsRequest.checked(since, breed, filter_pattern, follow)   # a typo starts nothing
+    request = logs.LogsRequest.checked(since, breed, filter_pattern, follow, function, compact)   # a typo starts nothing
     settings, aws, console = _aws_context(ctx)
     logs.show_logs(settings, aws, request, lambda result: presentation.show(console, result))
 

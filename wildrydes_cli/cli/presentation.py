@@ -42,6 +42,9 @@ EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 -
 
 def show(console: Console, result: Result) -> None:
     """Print ``result``: its JSON form with --output json, else its text form."""
+    if isinstance(result, LogsResult) and result.waiting:   # a note, never part of the output
+        console.info(f"Waiting for new events in {result.log_group} (every few seconds; Ctrl-C to stop) ...")
+        return
     if isinstance(result, LogsResult) and result.follow and console.json_output:
         console.out.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")   # JSON Lines
         console.out.flush()
@@ -82,7 +85,12 @@ def status(console: Console, result: StatusResult) -> None:
         return
     function = result.function
     redeploy = "run `wildrydes deploy` to deploy again"
-    if result.gone:
+    if not result.recorded:
+        console.line(f"No deployment recorded by wildrydes: found in stack {result.stack} (made by hand).")
+        if result.gone:
+            console.line(f"Not serving yet: {', '.join(result.missing)} missing; `wildrydes deploy` finishes it "
+                         "(or the workshop's Steps 3-4).")
+    elif result.gone:
         restarted = f" ({result.gone_hint})" if result.gone_hint else ""
         console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
     console.fields({
@@ -92,9 +100,17 @@ def status(console: Console, result: StatusResult) -> None:
         "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
-        "up to date": ("yes" if result.up_to_date else f"no - the deployment is gone: {redeploy}" if result.gone
-                       else "no - run `wildrydes deploy` to roll it out"),
+        "up to date": _up_to_date(result, redeploy),
     })
+
+
+def _up_to_date(result: StatusResult, redeploy: str) -> str:
+    if result.gone:
+        return f"no - the deployment is gone: {redeploy}" if result.recorded else "no - not serving yet"
+    if result.pinned:   # a rollback (deploy --model-path) is what the user asked for: no nagging
+        newer = "" if result.up_to_date else " - `wildrydes deploy --model-path newest` serves the newest"
+        return f"pinned to {result.deployed_model}{newer}"
+    return "yes" if result.up_to_date else "no - run `wildrydes deploy` to roll it out"
 
 
 # What each kind of removed thing is called, one of them.
@@ -259,13 +275,22 @@ def local_compact(console: Console, result: LocalCompactResult) -> None:
     console.fields({"journal": result.journal_dir})
 
 
+def _stamp(timestamp_ms: int) -> str:
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(timestamp_ms / 1000))}.{timestamp_ms % 1000:03d}Z"
+
+
 def logs(console: Console, result: LogsResult) -> None:
-    """One line per event: UTC time, request id, message (as ``sam logs`` prints them)."""
+    """One line per event: UTC time, request id, message (as ``sam logs`` prints them); --compact: per request."""
     if not result.events and not result.follow:
         console.info(f"No events in {result.log_group} in that time: invoke the function, or widen --since.")
+    if result.compact:
+        for request in result.requests:
+            breed = f"breed={request.breed}" if request.breed else "-"
+            console.line(f"{_stamp(request.timestamp)}  {request.status}  {breed:24}  {request.ms:8.2f} ms  "
+                         f"{request.method} {request.path}")
+        return
     for event in result.events:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.timestamp / 1000))
-        console.line(f"{stamp}.{event.timestamp % 1000:03d}Z  {event.request_id or '-':36}  {event.message}")
+        console.line(f"{_stamp(event.timestamp)}  {event.request_id or '-':36}  {event.message}")
 
 
 def local_env(console: Console, result: LocalEnvResult) -> None:

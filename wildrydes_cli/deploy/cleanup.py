@@ -15,6 +15,7 @@ from typing import Callable
 from wildrydes_cli import deployment_record
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.aws.found_deployment import api_of
 from wildrydes_cli.errors import AwsError
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import CleanupResult
@@ -33,7 +34,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
             continue
         outputs = aws.stack_outputs(name)
         entry = found.setdefault(name, {"api_id": None, "bucket": None, "code_keys": []})
-        entry["api_id"] = entry["api_id"] or outputs.get("ApiId")
+        entry["api_id"] = entry["api_id"] or outputs.get("ApiId") or api_of(aws, name)   # ours, or made by hand
         params = aws.stack_parameters(name)
         entry["bucket"] = entry["bucket"] or params.get("DataBucket")
         if params.get("CodeKey") and params["CodeKey"] not in entry["code_keys"]:

@@ -270,18 +270,38 @@ def run_predict(settings: Settings, request: PredictRequest) -> PredictResult | 
 
 
 def deployed_url(settings: Settings) -> str:
-    """The recorded deployment's invoke URL on this target (for the AWS target: this account's)."""
+    """The invoke URL of the deployment on this target (for the AWS target: this account's).
+
+    The recorded one, read before anything starts; without a record, the one the function
+    stacks show (the workshop's steps done by hand), which needs the target.
+    """
     from wildrydes_cli.aws.accounts import bind, current_deployment
     from wildrydes_cli.aws.target import resolve
     settings = bind(settings)
-    deployment = require_deployment(current_deployment(settings))   # before starting anything
-    return resolve(settings).deployment_url(deployment)
+    try:
+        deployment = current_deployment(settings)
+    except NotFoundError as exc:   # names the account: kept for when the stacks show nothing either
+        deployment, missing = None, exc
+    else:
+        missing = None
+    target = resolve(settings)
+    if deployment is None:
+        from wildrydes_cli.aws.client import Aws
+        from wildrydes_cli.aws.found_deployment import deployment_from_stacks
+        deployment = deployment_from_stacks(target.settings, Aws(target))
+        if deployment is None and missing is not None:
+            raise missing
+        if deployment is not None and not deployment.api_id:
+            raise NotFoundError(f"Stack {deployment.stack} has function {deployment.function_name} but no REST API: "
+                                "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+    return target.deployment_url(require_deployment(deployment))
 
 
 def require_deployment(deployment: Deployment | None) -> Deployment:
     """What predict talks to by default; without one, say how to get one."""
     if deployment is None:
-        raise NotFoundError("Nothing is deployed on this target and region (no state recorded): "
-                            "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded, and no function "
+                            "in stack wildrydes-ml-mod3-4 or wildrydes-ml-mod0-4): run `wildrydes deploy`, or pass "
+                            "--url INVOKE_URL.")
     return deployment
 
