@@ -53,9 +53,12 @@ class DeployResult(Result):
     invoke_url: str
     curl: str
     repaired: tuple[str, ...] = ()
+    pinned: bool = False       # the model was chosen (--model-path, now or before): later deploys keep it
+    kept: tuple[str, ...] = ()   # choices taken from the last deploy, in words ("engine mxnet", ...)
+    role: str | None = None    # the function's existing role (--role), None for the one the stack made
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "repaired": list(self.repaired)}
+        return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept)}
 
 
 @dataclass(frozen=True)

@@ -148,27 +148,42 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @cli.command("deploy", short_help="Steps 2-4: package, create the stack, wire the API.")
 @click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: scratchpad, then stack wildrydes-ml-mod1-3).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole) "
-                             "instead of a new role that may only read the models.")
-@click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
-@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
-              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11.")
+                             "instead of a new role that may only read the models. Kept by later deploys.")
+@click.option("--new-role", is_flag=True, help="Back to a new role that may only read the models (drops a kept --role).")
+@click.option("--model-path", help="Key of the model.tar.gz to serve; it stays pinned across deploys (a rollback) "
+                                   "until --model-path newest. Default: the pinned one, else the newest model.")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default=None,
+              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11. "
+                   "[default: the last deploy's, else lean]")
+@click.option("--memory", "memory_mb", type=int, default=None,
+              help="Function memory in MB, 128-10240 (kept by later deploys). [default: the last deploy's "
+                   "choice, else 128 for lean, 1024 for mxnet]")
 @click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
 @click.pass_context
-def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
-           complete: bool, yes: bool) -> None:
-    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
+def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
+               engine: str | None, memory_mb: int | None, complete: bool, yes: bool) -> None:
+    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
+
+    Engine, role, memory and a model chosen with --model-path are kept by later deploys until changed.
+    """
     from wildrydes_cli.aws.target import target_class
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.bootstrap import bootstrap
+    from wildrydes_cli.deploy.choices import check_request
     from wildrydes_cli.deploy.deployer import DeployRequest, check_deploy_options, deploy
     from wildrydes_cli.mxnet_support import check_local_engine
     check_deploy_options(bucket=bucket, role=role, model_path=model_path)
-    check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)   # before anything starts
+    if engine is not None:   # before anything starts; a kept engine is checked by deploy
+        check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)
+    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
+                            memory_mb=memory_mb, new_role=new_role)
+    check_request(request)
     settings, aws, console = _aws_context(ctx, writes_state=True)
-    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
-                            stack=settings.complete_stack if complete else None, yes=yes)
+    if complete:
+        from dataclasses import replace
+        request = replace(request, stack=settings.complete_stack)
     result = deploy(settings, aws, request, console, confirm=console.confirm,
                     run_bootstrap=lambda: bootstrap(settings, aws, console))
     presentation.show(console, result)

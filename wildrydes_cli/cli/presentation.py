@@ -66,8 +66,12 @@ def bootstrap(console: Console, result: BootstrapResult) -> None:
 
 
 def deploy(console: Console, result: DeployResult) -> None:
-    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}) "
-                 f"serving s3://{result.bucket}/{result.model_path}")
+    pinned = " (pinned: later deploys keep it; --model-path newest unpins)" if result.pinned else ""
+    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
+                 f"serving s3://{result.bucket}/{result.model_path}{pinned}")
+    if result.kept:
+        console.line(f"Kept from the last deploy: {', '.join(result.kept)} (change with --engine, --role or "
+                     "--new-role, --memory, --model-path).")
     console.line(f"Invoke URL: {result.invoke_url}", style="bold")
     console.line("Try it:")
     console.line(f"  {result.curl}")
