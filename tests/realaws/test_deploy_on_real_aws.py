@@ -115,6 +115,9 @@ def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
 def test_state_is_per_account(wildrydes, with_model, real):
     wildrydes.json("deploy")
     real.use_account("210987654321")
+    # moto has one account: what the other account sees is modelled by removing the first one's stack
+    # (commands now also find a deployment from the stacks, as one made by hand)
+    boto3.client("cloudformation").delete_stack(StackName="wildrydes-ml-mod3-4")
     result = wildrydes("predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
                        "--tmin", "300", "--tmax", "333", "--prcp", "0", expect=3, json_output=False)
     assert "210987654321" in _said(result)

@@ -16,6 +16,7 @@ import logging
 from wildrydes_cli import deployment_record
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.deployment_record import Deployment
+from wildrydes_cli.errors import NotFoundError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -35,9 +36,13 @@ def deployment_in_use(settings: Settings, aws: Aws) -> tuple[Deployment | None, 
 def deployment_from_stacks(settings: Settings, aws: Aws) -> Deployment | None:
     """The first of the function stacks (mod3-4, then mod0-4) that holds a function, as a Deployment."""
     for name in settings.function_stacks:
-        if aws.stack(name) is None:
+        stack = aws.stack(name)
+        if stack is None or stack["StackStatus"].startswith("DELETE_"):   # gone, or going
             continue
-        resources = aws.stack_resources(name)
+        try:
+            resources = aws.stack_resources(name)
+        except NotFoundError:   # deleted between the two calls
+            continue
         function = _physical(resources, FUNCTION_TYPE, "ModelInferenceFunction")
         if not function:
             continue
