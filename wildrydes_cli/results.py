@@ -137,14 +137,20 @@ class PredictResult(Result):
     request: dict[str, Any]
     answer: dict[str, Any]     # the function's fields (score, predicted_label, ...) and "label"
     explained: bool = False    # --explain asked for contributions (they are in ``answer`` when sent)
+    # --breed: the breed's published model when the function answered with an older one
+    # ({model_path, trained_at, refresh_seconds}); None when it answered with the newest.
+    newer_model: dict[str, Any] | None = None
 
     @property
     def score(self) -> Any:
         return self.answer.get("score")
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "breed": self.breed, "latency_ms": self.latency_ms, "request": self.request,
+        data = {"url": self.url, "breed": self.breed, "latency_ms": self.latency_ms, "request": self.request,
                 **self.answer}
+        if self.newer_model:
+            data["newer_model"] = self.newer_model
+        return data
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,9 @@ class TrainResult(Result):
     model: dict[str, Any]      # where it went: saved_to, or bucket/key/location (and index for a breed)
     rule: dict[str, Any] | None = None   # the rule that labelled SYNTHETIC rides (None with --data)
     trainer: str = "mxnet"               # which trainer ran (train --trainer)
+    # A breed model: the deployed function that serves it, within refresh_seconds ({function, refresh_seconds,
+    # source: "function" (its MODEL_REFRESH_SECONDS) or "default"}); None without a deployed function.
+    served_by: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

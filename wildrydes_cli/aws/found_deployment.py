@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from wildrydes_cli import deployment_record
+from wildrydes_cli import deployment_record, layout
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.deployment_record import Deployment
 from wildrydes_cli.errors import NotFoundError
@@ -56,6 +56,26 @@ def deployment_from_stacks(settings: Settings, aws: Aws) -> Deployment | None:
                           model_path=env.get("MODEL_PATH", ""), engine=env.get("INFERENCE_ENGINE", "lean"),
                           runtime=str(config.get("Runtime", "")))
     return None
+
+
+def breed_refresh(settings: Settings, aws: Aws, bucket: str) -> dict | None:
+    """Which deployed function reads breeds from ``bucket``, and within how many seconds it serves a new model.
+
+    The function's own MODEL_REFRESH_SECONDS when it sets one, else the function's documented default
+    (``layout.DEFAULT_REFRESH_SECONDS``). None when no deployed function reads this bucket.
+    """
+    deployment, _ = deployment_in_use(settings, aws)
+    if deployment is None or deployment.bucket != bucket:
+        return None
+    config = aws.function_config(deployment.function_name)
+    if config is None:
+        return None
+    env = (config.get("Environment") or {}).get("Variables") or {}
+    try:
+        seconds, source = float(env[layout.REFRESH_VARIABLE]), "function"
+    except (KeyError, ValueError):   # unset, or a value the function itself refuses (it then says so)
+        seconds, source = layout.DEFAULT_REFRESH_SECONDS, "default"
+    return {"function": deployment.function_name, "refresh_seconds": seconds, "source": source}
 
 
 def api_of(aws: Aws, stack: str) -> str | None:

@@ -78,7 +78,8 @@ def root_options(function):
 
 def _format_split(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
     """``--help``: the command's own options, then the global ones under a heading of their own."""
-    own, shared = [], []
+    own: list[tuple[str, str]] = []
+    shared: list[tuple[str, str]] = []
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx)
         if record is not None:
@@ -134,7 +135,7 @@ def settings_of(ctx: click.Context, target: str | None = None) -> Settings:
     ``target``: the one a command always acts on whatever --target says (``local env``).
     """
     meta = ctx.meta
-    key = (BUILT, target)
+    key = f"{BUILT}:{target or ''}"
     if key in meta:
         return meta[key]
     given = meta.get(GIVEN, {})

@@ -142,6 +142,11 @@ def predict(console: Console, result: PredictResult) -> None:
     console.fields({"score": answer.get("score"), "label": answer.get("label") or "-",
                     "model": model, "breed": result.breed or "-",
                     "latency": f"{result.latency_ms:.1f} ms", "url": result.url})
+    newer = result.newer_model
+    if newer:
+        console.line(f"Answered by the breed's previous model: a newer one is published ({newer['model_path']}, "
+                     f"trained {newer.get('trained_at') or '-'}); the function serves it within "
+                     f"{newer['refresh_seconds']:g} s (MODEL_REFRESH_SECONDS).")
     if result.explained:
         from wildrydes_cli.cli import explain_view
         explain_view.render_explanation({**answer, "request": result.request}, console)
@@ -223,6 +228,15 @@ def train(console: Console, result: TrainResult) -> None:
     console.line(f"model published to {model['location']}")
     if result.breed:
         console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
+        served = result.served_by
+        if served:
+            where = ("its MODEL_REFRESH_SECONDS" if served["source"] == "function"
+                     else "MODEL_REFRESH_SECONDS, the default")
+            console.line(f"served by {served['function']} within {served['refresh_seconds']:g} s ({where}): until "
+                         "then a warm function answers with the breed's previous model")
+        else:
+            console.line(f"no deployed function reads this bucket yet: `wildrydes deploy`, then POST "
+                         f"{{invoke URL}}breeds/{result.breed}")
     else:
         console.line("serve it with: wildrydes deploy (it picks the newest linear-learner-* model)")
 

@@ -14,7 +14,7 @@ import math
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -263,27 +263,64 @@ def run_predict(settings: Settings, request: PredictRequest) -> PredictResult | 
     if request.file is not None and any(v is not None for v in request.flags.values()):
         raise UsageError("Use either --file or the six feature flags, not both.")
     rides = rides_from_csv(request.file) if request.file is not None else [ride_from_flags(request.flags)]
-    url = request.url or deployed_url(settings)
+    target, deployment = None, None
+    if request.url:
+        url = request.url
+    else:
+        target, deployment = deployed(settings)
+        url = target.deployment_url(deployment)
     if request.file is not None:
         return predict_batch(url, rides, breed=request.breed, explain=request.explain)
-    return predict(url, rides, breed=request.breed, explain=request.explain)
+    result = predict(url, rides, breed=request.breed, explain=request.explain)
+    if request.breed and target is not None and deployment is not None:
+        newer = newer_breed_model(target, deployment, request.breed, result.answer.get("model_path"))
+        if newer:
+            result = replace(result, newer_model=newer)
+    return result
+
+
+def newer_breed_model(target, deployment: Deployment, breed: str, served: str | None) -> dict | None:
+    """The breed's published model when the function answered with another one (it refreshes on a timer).
+
+    Right after ``train --breed``, a warm function still serves the breed's previous model for up to
+    its MODEL_REFRESH_SECONDS: say so rather than let the old answer pass for the new model's.
+    """
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.found_deployment import breed_refresh
+    aws = Aws(target)
+    try:
+        index = aws.read_json(deployment.bucket, layout.breed_index_key(breed))
+        published = index.get("key") if isinstance(index, dict) else None
+        if not published or not served or published == served:
+            return None
+        refresh = breed_refresh(target.settings, aws, deployment.bucket) or {}
+    except (WildrydesError, ValueError) as exc:   # a courtesy: never fail the prediction over it
+        LOG.debug("could not compare with the breed's published model: %s", exc)
+        return None
+    return {"model_path": published, "trained_at": index.get("trained_at"),
+            "refresh_seconds": refresh.get("refresh_seconds", layout.DEFAULT_REFRESH_SECONDS)}
 
 
 def deployed_url(settings: Settings) -> str:
-    """The invoke URL of the deployment on this target (for the AWS target: this account's).
+    """The invoke URL of the deployment on this target (for the AWS target: this account's)."""
+    target, deployment = deployed(settings)
+    return target.deployment_url(deployment)
 
-    The recorded one, read before anything starts; without a record, the one the function
-    stacks show (the workshop's steps done by hand), which needs the target.
+
+def deployed(settings: Settings):
+    """(target, deployment) on this target (for the AWS target: this account's).
+
+    The recorded deployment, read before anything starts; without a record, the one the
+    function stacks show (the workshop's steps done by hand), which needs the target.
     """
     from wildrydes_cli.aws.accounts import bind, current_deployment
     from wildrydes_cli.aws.target import resolve
     settings = bind(settings)
+    missing: NotFoundError | None = None
     try:
         deployment = current_deployment(settings)
     except NotFoundError as exc:   # names the account: kept for when the stacks show nothing either
         deployment, missing = None, exc
-    else:
-        missing = None
     target = resolve(settings)
     if deployment is None:
         from wildrydes_cli.aws.client import Aws
@@ -294,7 +331,7 @@ def deployed_url(settings: Settings) -> str:
         if deployment is not None and not deployment.api_id:
             raise NotFoundError(f"Stack {deployment.stack} has function {deployment.function_name} but no REST API: "
                                 "run `wildrydes deploy`, or pass --url INVOKE_URL.")
-    return target.deployment_url(require_deployment(deployment))
+    return target, require_deployment(deployment)
 
 
 def require_deployment(deployment: Deployment | None) -> Deployment:
