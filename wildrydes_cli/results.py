@@ -174,6 +174,7 @@ class DefaultModel:
     model_path: str
     timestamp: str
     bytes: int | None
+    deployed: bool = False     # the model the deployed function serves (its MODEL_PATH)
 
 
 @dataclass(frozen=True)
@@ -190,10 +191,11 @@ class ModelsResult(Result):
     bucket: str
     default_models: tuple[DefaultModel, ...]
     breeds: tuple[BreedRow, ...]
+    deployed_model: str | None = None   # what the deployed function serves from this bucket (None: nothing)
 
     def to_json(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "default_models": [asdict(m) for m in self.default_models],
-                "breeds": [asdict(b) for b in self.breeds]}
+                "breeds": [asdict(b) for b in self.breeds], "deployed_model": self.deployed_model}
 
 
 @dataclass(frozen=True)

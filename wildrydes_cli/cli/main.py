@@ -290,13 +290,14 @@ def _wants_json(args: list[str]) -> bool:
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
 @click.pass_context
 def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
-    """List the models in the data bucket: default models and each breed's newest, with metrics."""
+    """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
+    with metrics."""
     from wildrydes_cli.aws.data_bucket import require_data_bucket
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import catalog
     settings, aws, console = _aws_context(ctx)
     bucket = bucket or require_data_bucket(settings, aws, "list")
-    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))
+    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
 
 
 USAGE_EXIT = 2   # click.UsageError and our UsageError: what was typed is wrong

@@ -181,10 +181,13 @@ def _metric_summary(metrics: dict) -> str:
 def models(console: Console, result: ModelsResult) -> None:
     """Two tables: default models (newest first) and breeds."""
     if result.default_models:
-        console.table(["model path", "trained (UTC)"],
-                      [[m.model_path, m.timestamp] for m in result.default_models],
+        console.table(["model path", "trained (UTC)", "served"],
+                      [[m.model_path, m.timestamp, "<- deployed" if m.deployed else ""] for m in result.default_models],
                       title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
-                      keep=["model path"])
+                      keep=["model path", "served"])
+    listed = {m.model_path for m in result.default_models}
+    if result.deployed_model and result.deployed_model not in listed:
+        console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
     if result.breeds:
         console.table(["breed", "newest model", "trained at", "validation"],
                       [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
