@@ -102,3 +102,17 @@ def test_end_of_input_at_the_prompt_is_one_json_object_and_the_prompt_line_ends(
     assert prompt_line.rstrip().endswith("[y/N]:")       # the progress output continues on its own line
     assert any(line.strip().startswith("failed Preflight") for line in err.splitlines())
     assert err.rstrip().endswith("Aborted.")
+
+
+def test_the_stacks_outputs_point_at_the_local_target(emulator, tmp_path, monkeypatch):
+    """InvokeUrl and CurlCommand are the local target's URL there, not AWS's (ExecuteApiEndpoint)."""
+    _seed_model_when_bootstrapped(monkeypatch, emulator)
+    result = _run(tmp_path, "deploy", "--yes")
+    assert result.exit_code == 0, result.stderr
+    deployed = json.loads(result.stdout)
+    cfn = boto3.client("cloudformation", endpoint_url=emulator)
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cfn.describe_stacks(StackName="wildrydes-ml-mod3-4")["Stacks"][0]["Outputs"]}
+    assert outputs["InvokeUrl"] == deployed["invoke_url"] == f"{emulator}/restapis/{deployed['api_id']}/prod/_user_request_/"
+    assert outputs["CurlCommand"].endswith(f"-X POST {deployed['invoke_url']}")
+    assert "amazonaws.com" not in outputs["CurlCommand"]

@@ -45,6 +45,8 @@ class AwsTarget:
     runs_functions_here = False
     # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
     gone_hint = ""
+    # The function template's ExecuteApiEndpoint: empty, its outputs are AWS's execute-api URLs.
+    execute_api_endpoint = ""
 
     @staticmethod
     def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
@@ -106,6 +108,11 @@ class LocalTarget:
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
+
+    @property
+    def execute_api_endpoint(self) -> str:
+        """The function template's ExecuteApiEndpoint: its InvokeUrl and CurlCommand outputs point here."""
+        return self.endpoint_url.rstrip("/")
 
     def check_environment(self) -> None:
         """Nothing in the shell can misdirect the local target: its endpoint and keys are always its own."""

@@ -171,7 +171,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
 
     previous_env = _previous_env(aws, plan.stack)
     params = stacks.function_parameters(plan.bucket, code_key, plan.model_path, plan.engine, runtime,
-                                        memory, plan.role)
+                                        memory, plan.role, aws.target.execute_api_endpoint)
     old_template = aws.stack_template(plan.stack)
     with console.step(f"Create or update stack {plan.stack}") as note:
         outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), params)

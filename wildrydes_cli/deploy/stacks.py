@@ -17,8 +17,12 @@ def template_body(name: str) -> str:
 
 
 def function_parameters(bucket: str, code_key: str, model_path: str, engine: str, runtime: str,
-                        memory_mb: int, role: str | None) -> dict[str, str]:
-    """Every parameter, every time: the emulator mishandles UsePreviousValue."""
+                        memory_mb: int, role: str | None, execute_api_endpoint: str = "") -> dict[str, str]:
+    """Every parameter, every time: the emulator mishandles UsePreviousValue.
+
+    ``execute_api_endpoint``: the local target's endpoint, so the stack's InvokeUrl and CurlCommand
+    outputs point there ("" on AWS).
+    """
     return {
         "DataBucket": bucket,
         "DataProcessingExecutionRoleName": role or "",
@@ -27,4 +31,5 @@ def function_parameters(bucket: str, code_key: str, model_path: str, engine: str
         "Engine": engine,
         "MemorySize": str(memory_mb),
         "Runtime": runtime,
+        "ExecuteApiEndpoint": execute_api_endpoint,
     }
