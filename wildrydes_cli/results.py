@@ -62,6 +62,20 @@ class DeployResult(Result):
 
 
 @dataclass(frozen=True)
+class PackageResult(Result):
+    """``package``: the function's zip in the bucket, for ``create-stack`` by hand."""
+
+    bucket: str
+    code_key: str
+    engine: str
+    runtime: str
+    bytes: int
+    uploaded: bool             # False: that content was already there (the key names the content)
+    template: str              # where this install keeps function.yml
+    parameters: dict[str, str]  # what the template needs for this code (plus ModelPath, a role)
+
+
+@dataclass(frozen=True)
 class FunctionInfo:
     name: str
     runtime: str | None

@@ -189,6 +189,25 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     presentation.show(console, result)
 
 
+@cli.command("package", short_help="Build and upload the function's zip; print its key (for CodeKey).")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
+              help="lean: standard library only, python3.13; mxnet: the workshop's MXNet, python3.11.")
+@click.option("--bucket", callback=_bucket_name,
+              help="Data bucket to upload to (default: scratchpad, then stack wildrydes-ml-mod1-3).")
+@click.pass_context
+def package_cmd(ctx: click.Context, engine: str, bucket: str | None) -> None:
+    """Build the function's zip (what deploy builds) and upload it under code/ in the data bucket.
+
+    Prints the key, for the template's CodeKey when you create the stack by hand
+    (docs/workshop-by-hand.md): CODE_KEY=$(wildrydes package). The template's path and
+    the create-stack parameters go to stderr; --output json has them all.
+    """
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.manual import package
+    settings, aws, console = _aws_context(ctx, writes_state=True)
+    presentation.show(console, package(settings, aws, engine, bucket, console))
+
+
 @cli.command("predict", short_help="Step 5: POST a ride to the endpoint, show the score.")
 @click.option("--distance", type=float, help="Ride distance.")
 @click.option("--healthpoints", type=float, help="Unicorn health points.")

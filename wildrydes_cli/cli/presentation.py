@@ -27,6 +27,7 @@ from wildrydes_cli.results import (
     LocalEnvResult,
     LogsResult,
     ModelsResult,
+    PackageResult,
     PredictResult,
     Result,
     ScratchpadResult,
@@ -76,6 +77,18 @@ def deploy(console: Console, result: DeployResult) -> None:
     console.line("Try it:")
     console.line(f"  {result.curl}")
     console.line(f"  or: wildrydes predict {EXAMPLE_FLAGS}")
+
+
+def package(console: Console, result: PackageResult) -> None:
+    """The key alone on stdout (CODE_KEY=$(wildrydes package)); how to use it on stderr."""
+    console.out.write(result.code_key + "\n")
+    console.out.flush()
+    params = " ".join(f"ParameterKey={k},ParameterValue={v}" for k, v in result.parameters.items())
+    console.info(f"{'Uploaded' if result.uploaded else 'Already there'}: s3://{result.bucket}/{result.code_key} "
+                 f"({result.engine}, {result.runtime}, {result.bytes / 1024:.0f} KB). Template: {result.template}\n"
+                 f"  aws cloudformation create-stack --stack-name wildrydes-ml-mod3-4 "
+                 f"--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --template-body file://{result.template} "
+                 f"--parameters {params}")
 
 
 def status(console: Console, result: StatusResult) -> None:
@@ -329,6 +342,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
-    LocalCompactResult: local_compact, LocalDaemonResult: local_status,
+    LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
 }
 

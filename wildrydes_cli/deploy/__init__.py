@@ -11,6 +11,7 @@
   apistage.py      does a stack update change what stage prod must serve (stage snapshots)
   locks.py         one deploy at a time per target, account and region
   cleanup.py       remove exactly what deploy made
+  manual.py        ``wildrydes package``: the zip and the template, for the workshop's steps by hand
 
 Imports aws/ and the ground; not observe/ or training/.
 """
