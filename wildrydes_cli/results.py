@@ -139,6 +139,7 @@ class CleanupResult(Result):
     apis: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     buckets: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)   # stacks the user chose not to delete when asked
 
 
 @dataclass(frozen=True)

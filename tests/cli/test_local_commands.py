@@ -116,3 +116,11 @@ def test_the_stacks_outputs_point_at_the_local_target(emulator, tmp_path, monkey
     assert outputs["InvokeUrl"] == deployed["invoke_url"] == f"{emulator}/restapis/{deployed['api_id']}/prod/_user_request_/"
     assert outputs["CurlCommand"].endswith(f"-X POST {deployed['invoke_url']}")
     assert "amazonaws.com" not in outputs["CurlCommand"]
+
+
+def test_cleanup_on_the_local_target_does_not_ask(emulator, tmp_path, monkeypatch):
+    _seed_model_when_bootstrapped(monkeypatch, emulator)
+    assert _run(tmp_path, "deploy", "--yes").exit_code == 0
+    result = _run(tmp_path, "cleanup")                  # stdin is not a terminal, and no --yes: still fine
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["stacks"] == ["wildrydes-ml-mod3-4"]

@@ -37,8 +37,9 @@ class AwsTarget:
     stack_timeout_s = 1800.0
     stack_stuck_hint = "check its events in the CloudFormation console"
     unreachable_hint = " Check your network and --region."
-    # Creating a bucket and a role in someone's account is never done unasked.
+    # Creating a bucket and a role in someone's account is never done unasked; nor deleting stacks there.
     may_bootstrap = False
+    asks_before_cleanup = True
     # Credentials can belong to any account: state and locks are kept per account (accounts.bind).
     fixed_account: str | None = None
     # The function runs in Lambda, not here: any engine deploys from any Python.
@@ -103,6 +104,8 @@ class LocalTarget:
     stack_stuck_hint = "`wildrydes local stop` and start again to reset the emulator"
     unreachable_hint = " Is the local emulator running? Try `wildrydes local status`."
     may_bootstrap = True
+    # Everything on it is this machine's and comes back with `deploy`: cleanup does not ask.
+    asks_before_cleanup = False
     # One account (moto's); its state files keep their account-less names.
     fixed_account: str | None = "local"
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).

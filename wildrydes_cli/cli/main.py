@@ -250,10 +250,13 @@ def status_cmd(ctx: click.Context) -> None:
 
 @cli.command("cleanup", short_help="Delete what deploy made (models stay).")
 @click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (before deleting the stacks on AWS, or the bucket).")
 @click.pass_context
 def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
-    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
+    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay.
+
+    On AWS it asks first (--yes for scripts); on the local target it does not.
+    """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.cleanup import cleanup
     settings, aws, console = _aws_context(ctx, writes_state=True)

@@ -135,6 +135,9 @@ _SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "b
 
 
 def cleanup(console: Console, result: CleanupResult) -> None:
+    if result.kept:
+        console.line(f"Nothing deleted: kept {', '.join(result.kept)}.")
+        return
     if result.nothing_to_do:
         console.line(f"Nothing to clean up on target {result.target} ({result.region}): no deployment recorded "
                      f"and no stack {' or '.join(result.function_stacks)}.")
