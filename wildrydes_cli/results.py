@@ -175,12 +175,13 @@ class BatchPredictResult(Result):
     count: int
     requests: int
     latency_ms: float
-    predictions: list[dict[str, Any]]
+    predictions: list[dict[str, Any]]   # each ride's input columns (features and the file's others), then its answer
     explained: bool = False    # --explain asked for contributions (each prediction carries them)
+    input_columns: list[str] = field(default_factory=list)   # the file's column order (the CSV output keeps it)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["explained"]
+        del data["explained"], data["input_columns"]
         return data
 
 

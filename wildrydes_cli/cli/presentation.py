@@ -169,20 +169,32 @@ def predict(console: Console, result: PredictResult) -> None:
 
 
 def predict_batch(console: Console, result: BatchPredictResult) -> None:
-    """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts)."""
-    columns = list(FEATURES) + ["score", "label"]
-    rows = [[p.get(c) for c in columns] for p in result.predictions]
+    """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts).
+
+    Both keep the file's columns in its order (so results join back to it), then score and label;
+    with --explain the CSV adds each feature's term and the intercept, a terminal draws the charts.
+    """
+    columns = list(result.input_columns or FEATURES) + ["score", "label"]
     if not console.is_terminal:
+        if result.explained:
+            columns += [f"term_{name}" for name in FEATURES] + ["intercept"]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([[_csv_cell(p, c) for c in columns] for p in result.predictions])
         console.out.write(buffer.getvalue())
-        return   # redirected batch output stays plain CSV, explained or not
+        return
+    rows = [[p.get(c) for c in columns] for p in result.predictions]
     console.table(columns, rows, title=f"{result.count} rides in {result.latency_ms:.0f} ms")
     if result.explained:
         from wildrydes_cli.cli import explain_view
         explain_view.render_batch_explanations({"predictions": result.predictions}, console)
+
+
+def _csv_cell(prediction: dict, column: str) -> Any:
+    if column.startswith("term_") and column[5:] in FEATURES:
+        return (prediction.get("contributions") or {}).get(column[5:])
+    return prediction.get(column)
 
 
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
