@@ -281,3 +281,14 @@ def test_a_bucket_no_bucket_could_have_is_a_usage_error_before_anything_starts(c
 def test_bucket_names_any_bucket_could_have_pass(name):
     from wildrydes_cli.layout import bucket_name_problem
     assert bucket_name_problem(name) is None
+
+
+@pytest.mark.parametrize("argv", [["train", "--data"], ["predict", "--url", NO_URL, "--file"]])
+def test_an_s3_url_for_a_file_says_to_download_it_first_and_keeps_the_url_whole(argv):
+    url = "s3://my-bucket/rides/processed.csv"
+    code, out, err = run_main([*argv, url])
+    assert code == 2
+    assert f"{url} is not a file on this machine" in err and f"aws s3 cp {url} rides.csv" in err
+    assert "s3:/my-bucket" not in err.replace(url, "")     # never the mangled form
+    code, _, err = run_main([*argv, "https://example.com/rides.csv"])
+    assert code == 2 and "curl -o rides.csv 'https://example.com/rides.csv'" in err

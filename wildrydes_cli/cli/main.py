@@ -19,6 +19,7 @@ from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup, root_options
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
+from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
 
 
@@ -45,7 +46,7 @@ cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 
 
 @cli.command("train")
-@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--data", default=None, callback=_local_file, metavar="FILE",
               help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
                    "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
                    "Without it the data is SYNTHETIC.")
@@ -215,7 +216,7 @@ def package_cmd(ctx: click.Context, engine: str, bucket: str | None) -> None:
 @click.option("--tmin", type=float, help="Minimum temperature (TMIN, tenths of a degree C).")
 @click.option("--tmax", type=float, help="Maximum temperature (TMAX).")
 @click.option("--prcp", type=float, help="Precipitation (PRCP).")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--file", "file", callback=_local_file, metavar="FILE",
               help="CSV of rides with a header naming the six features (distance, healthpoints, magicpoints, "
                    "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
