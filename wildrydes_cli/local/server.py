@@ -112,6 +112,7 @@ class Emulator:
 async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limits | None = None) -> None:
     """Bind, record state, serve until SIGTERM/SIGINT, clean up."""
     wsgi.moto_app()  # import moto before we announce readiness
+    moto_backends.stamp_configuration_updates()   # LastModified follows configuration changes, as on Lambda
     credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()
     holder: dict = {}

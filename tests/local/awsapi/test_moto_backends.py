@@ -139,3 +139,21 @@ def test_a_plain_put_goes_straight_into_the_s3_backend():
         got = s3.get_object(Bucket="models", Key="k/model.tar.gz")
         assert got["Body"].read() == b"bytes" and got["ContentType"] == "application/x-gzip"
         assert not moto_backends.put_s3_object("AKIAEXAMPLE", REGION, "no-such-bucket", "k", b"", {}, None, None)
+
+
+def test_a_configuration_update_stamps_last_modified_as_lambda_does(made, monkeypatch):
+    import time
+
+    from moto.awslambda.models import LambdaFunction as MotoFunction
+    monkeypatch.setattr(MotoFunction, "update_configuration", MotoFunction.update_configuration)   # restored after
+    lam = boto3.client("lambda", region_name=REGION)
+    created = lam.get_function_configuration(FunctionName="fn")["LastModified"]
+    time.sleep(0.01)
+    lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "a.tar.gz"}})
+    assert lam.get_function_configuration(FunctionName="fn")["LastModified"] == created   # moto as installed
+    moto_backends.stamp_configuration_updates()
+    moto_backends.stamp_configuration_updates()                                            # once is enough
+    time.sleep(0.01)
+    answer = lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "b"}})
+    stamped = lam.get_function_configuration(FunctionName="fn")["LastModified"]
+    assert stamped > created and answer["LastModified"] == stamped
