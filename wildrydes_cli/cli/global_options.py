@@ -92,12 +92,23 @@ def _format_split(command: click.Command, ctx: click.Context, formatter: click.H
             formatter.write_dl(shared)
 
 
+def _with_globals(command: click.Command) -> None:
+    """Give ``command`` its copies of the global options, the first time Click asks for its parameters.
+
+    Not at import: ``wildrydes --help`` never asks a command for them, and making ~100 options
+    on every start-up is time it would spend for nothing.
+    """
+    if not getattr(command, "_globals_added", False):
+        command.params.extend(_options())
+        command._globals_added = True   # type: ignore[attr-defined]
+
+
 class WildrydesCommand(click.Command):
     """A command that also takes the global options."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend(_options())
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        _with_globals(self)
+        return super().get_params(ctx)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _format_split(self, ctx, formatter)
@@ -107,11 +118,12 @@ class WildrydesGroup(click.Group):
     """A group whose commands take the global options; a sub-group (``local``) takes them itself too."""
 
     command_class = WildrydesCommand
+    root = False   # the root group declares the global options itself, with their defaults
 
-    def __init__(self, *args: Any, root: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not root:
-            self.params.extend(_options())
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if not self.root:
+            _with_globals(self)
+        return super().get_params(ctx)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _format_split(self, ctx, formatter)
@@ -122,8 +134,7 @@ WildrydesGroup.group_class = WildrydesGroup
 
 
 class RootGroup(WildrydesGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, root=True, **kwargs)
+    root = True
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         click.Group.format_options(self, ctx, formatter)   # at the root they are simply its options
