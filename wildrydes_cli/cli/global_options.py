@@ -22,7 +22,6 @@ from wildrydes_cli.settings import OUTPUTS, TARGETS, Settings
 
 GIVEN = "wildrydes.global_options"        # ctx.meta: {name: value}, shared by the whole context tree
 BUILT = "wildrydes.settings"              # ctx.meta: the Settings, once built
-NAMES = ("target", "region", "profile", "output", "scratchpad", "debug")
 
 _HELP = {
     "target": "Where to act: 'local' is an embedded AWS emulator on 127.0.0.1 (no account needed); "
@@ -67,13 +66,6 @@ def _options() -> list[click.Option]:
                show_default=True, help=_HELP["scratchpad"]),
         option(["--debug"], is_flag=True, default=False, help=_HELP["debug"]),
     ]
-
-
-def root_options(function):
-    """Decorate the root group with the global options (with their defaults and environment variables)."""
-    for param in reversed(_options()):
-        click.decorators._param_memo(function, param)  # what @click.option does
-    return function
 
 
 def _format_split(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -134,7 +126,13 @@ WildrydesGroup.group_class = WildrydesGroup
 
 
 class RootGroup(WildrydesGroup):
+    """The ``wildrydes`` group: the global options are its own (first in its --help)."""
+
     root = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params[:0] = _options()
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         click.Group.format_options(self, ctx, formatter)   # at the root they are simply its options

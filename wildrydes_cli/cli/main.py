@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from wildrydes_cli import __version__
-from wildrydes_cli.cli.global_options import RootGroup, root_options
+from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
@@ -24,7 +24,6 @@ from wildrydes_cli.cli.options import settings_of as _settings
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@root_options
 @click.version_option(__version__, "--version", prog_name="wildrydes")
 def cli() -> None:
     """Serve a SageMaker Linear Learner model from S3 in real time: API Gateway -> Lambda -> model.
