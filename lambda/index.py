@@ -189,7 +189,7 @@ def _list_breeds(event: dict) -> dict:
 
 def _predict(event: dict, breed) -> dict:
     text = _body_text(event)
-    kind = formats.body_kind(_header(event, "Content-Type"))
+    kind = formats.body_kind(_header(event, "Content-Type"), text)
     store = _model_store()
     payload = None
     if kind == "json":

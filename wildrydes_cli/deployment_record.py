@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
+
+_REGION = re.compile(r"\A[a-z]{2}(?:-[a-z]+)+-\d+\Z")
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Deployment:
     runtime: str
     code_keys: list[str] = field(default_factory=list)
     deployed_at: str = ""
+    # --model-path chose the model: later deploys keep it until --model-path newest (a rollback stays put).
+    pinned: bool = False
 
 
 def state_path(settings: Settings) -> Path:
@@ -97,6 +102,33 @@ def current(settings: Settings) -> Deployment | None:
         return None
     name = current_name(state_path(settings))
     return deployments.get(name or "") or next(iter(deployments.values()))
+
+
+def regions_with_deployments(state_dir: Path, target: str, account: str | None = None) -> dict[str, str]:
+    """{region: when its newest recorded deployment was made} on this target (and account), from the file names.
+
+    What ``status`` names when another region holds deployments, and where the local target's
+    region defaults to (the last deploy's). Unreadable files count as holding nothing.
+    """
+    prefix = f"{target}-{account}-" if account else f"{target}-"
+    found: dict[str, str] = {}
+    directory = Path(state_dir) / "deployed"
+    try:
+        paths = sorted(directory.glob(f"{prefix}*.json"))
+    except OSError:
+        return {}
+    for path in paths:
+        region = path.stem[len(prefix):]
+        if not _REGION.match(region):   # another account's file (target-account-region), or not ours
+            continue
+        try:
+            raw = json.loads(path.read_text()).get("deployments", {})
+            times = [str(item.get("deployed_at", "")) for item in raw.values() if isinstance(item, dict)]
+        except (OSError, ValueError, AttributeError):
+            continue
+        if times:
+            found[region] = max(times)
+    return found
 
 
 def current_name(path: Path) -> str | None:

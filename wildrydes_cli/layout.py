@@ -33,6 +33,10 @@ BREED_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,62}\Z")
 BREED_RULE = "1-63 lowercase letters, digits and '-', starting with a letter or digit (e.g. 'pegasus' or 'shire-2')"
 BREEDS_PREFIX = "breeds/"
 INDEX_NAME = "latest.json"
+# How often a warm function re-reads a breed's index (its MODEL_REFRESH_SECONDS, lambda/config.py's default):
+# a newly published breed model is served within this.
+REFRESH_VARIABLE = "MODEL_REFRESH_SECONDS"
+DEFAULT_REFRESH_SECONDS = 60.0
 # A model this small also travels inside its index, so the function needs one
 # GET, not two, for a breed's first request (a linear model of ~16,000 features).
 INLINE_MODEL_MAX_BYTES = 64 * 1024

@@ -1,10 +1,13 @@
 """What needs MXNet on this machine, and the one line that says how to get it.
 
 Why one place: MXNet 1.9.1 (the last release) needs numpy < 1.24, which has no
-wheels past Python 3.11, so ``pip install .`` installs MXNet on 3.11 only
-(an environment marker in setup.cfg). Everything on the main path works
-without it (the numpy trainer, the stdlib artifact writer, the lean engine);
-the two things that do need it locally refuse early, with the same fix:
+wheels past Python 3.11, and MXNet itself has wheels for Linux (x86_64, aarch64)
+and Intel Macs only, none for Apple Silicon. So ``pip install .`` installs it on
+Linux x86_64 with Python 3.11 only (an environment marker in setup.cfg: the
+platform it is tested on), and the extra ``[mxnet]`` asks for it elsewhere.
+Everything on the main path works without it (the numpy trainer, the stdlib
+artifact writer, the lean engine); the two things that do need it locally
+refuse early, with the same fix:
 
 - ``train --trainer mxnet`` imports MXNet in the CLI's Python;
 - ``deploy --engine mxnet`` on the local target: the Lambda runner executes
@@ -22,8 +25,9 @@ from wildrydes_cli.errors import UsageError
 LOG = logging.getLogger(__name__)
 
 MXNET_PYTHON = (3, 11)
-INSTALL_HINT = ("MXNet 1.9.1 installs only on Python 3.11: "
-                "python3.11 -m venv .venv && . .venv/bin/activate && pip install .")
+INSTALL_HINT = ("MXNet 1.9.1 installs only on Python 3.11 (it needs numpy < 1.24), where it has a wheel: "
+                "python3.11 -m venv .venv && . .venv/bin/activate && pip install . (Linux x86_64), or "
+                "pip install '.[mxnet]' (Intel Mac, Linux aarch64); none exists for Apple Silicon")
 
 
 def _python(version_info=None) -> str:
@@ -51,11 +55,16 @@ def mxnet_importable() -> bool:
     return True
 
 
-def check_local_engine(engine: str, is_local: bool, version_info=None) -> None:
-    """Refuse ``deploy --engine mxnet`` on the local target when the CLI's Python is not 3.11."""
+def check_local_engine(engine: str, is_local: bool, version_info=None, importable=None) -> None:
+    """Refuse ``deploy --engine mxnet`` on the local target unless the CLI's Python is 3.11 with MXNet in it."""
     version = tuple((version_info or sys.version_info)[:2])
-    if engine != "mxnet" or not is_local or version == MXNET_PYTHON:
+    if engine != "mxnet" or not is_local:
         return
-    raise UsageError(f"deploy --engine mxnet on the local target runs MXNet with this CLI's Python "
-                     f"{_python(version)}, but {INSTALL_HINT} (or deploy --engine lean: same predictions; "
-                     "--target aws builds the mxnet package on any Python).")
+    if version != MXNET_PYTHON:
+        raise UsageError(f"deploy --engine mxnet on the local target runs MXNet with this CLI's Python "
+                         f"{_python(version)}, but {INSTALL_HINT} (or deploy --engine lean: same predictions; "
+                         "--target aws builds the mxnet package on any machine).")
+    if not (importable or mxnet_importable)():
+        raise UsageError(f"deploy --engine mxnet on the local target runs MXNet with this CLI's Python, which "
+                         f"cannot import it: {INSTALL_HINT} (or deploy --engine lean: same predictions; "
+                         "--target aws builds the mxnet package on any machine).")

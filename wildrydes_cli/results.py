@@ -53,9 +53,26 @@ class DeployResult(Result):
     invoke_url: str
     curl: str
     repaired: tuple[str, ...] = ()
+    pinned: bool = False       # the model was chosen (--model-path, now or before): later deploys keep it
+    kept: tuple[str, ...] = ()   # choices taken from the last deploy, in words ("engine mxnet", ...)
+    role: str | None = None    # the function's existing role (--role), None for the one the stack made
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "repaired": list(self.repaired)}
+        return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept)}
+
+
+@dataclass(frozen=True)
+class PackageResult(Result):
+    """``package``: the function's zip in the bucket, for ``create-stack`` by hand."""
+
+    bucket: str
+    code_key: str
+    engine: str
+    runtime: str
+    bytes: int
+    uploaded: bool             # False: that content was already there (the key names the content)
+    template: str              # where this install keeps function.yml
+    parameters: dict[str, str]  # what the template needs for this code (plus ModelPath, a role)
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,12 @@ class StatusResult(Result):
     missing: tuple[str, ...] = ()
     # Why, on this target, a recorded deployment can be gone ('' when only a person deletes it).
     gone_hint: str = ""
+    # Other regions of this target (and account) where deployments are recorded: "absent" here is not "none".
+    other_regions: tuple[str, ...] = ()
+    # False: no deployment recorded, found from the function stacks (the workshop's steps done by hand).
+    recorded: bool = True
+    # The deployed model was chosen with --model-path and stays until --model-path newest.
+    pinned: bool = False
 
     @property
     def gone(self) -> bool:
@@ -97,9 +120,10 @@ class StatusResult(Result):
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["missing"] = list(self.missing)
+        data["other_regions"] = list(self.other_regions)
         del data["gone_hint"]   # words for the text form; scripts read "missing"
         if not self.deployed:
-            return {k: data[k] for k in ("target", "region", "stacks", "deployed")}
+            return {k: data[k] for k in ("target", "region", "stacks", "deployed", "other_regions")}
         return data
 
 
@@ -115,6 +139,7 @@ class CleanupResult(Result):
     apis: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)
     buckets: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)   # stacks the user chose not to delete when asked
 
 
 @dataclass(frozen=True)
@@ -127,14 +152,20 @@ class PredictResult(Result):
     request: dict[str, Any]
     answer: dict[str, Any]     # the function's fields (score, predicted_label, ...) and "label"
     explained: bool = False    # --explain asked for contributions (they are in ``answer`` when sent)
+    # --breed: the breed's published model when the function answered with an older one
+    # ({model_path, trained_at, refresh_seconds}); None when it answered with the newest.
+    newer_model: dict[str, Any] | None = None
 
     @property
     def score(self) -> Any:
         return self.answer.get("score")
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "breed": self.breed, "latency_ms": self.latency_ms, "request": self.request,
+        data = {"url": self.url, "breed": self.breed, "latency_ms": self.latency_ms, "request": self.request,
                 **self.answer}
+        if self.newer_model:
+            data["newer_model"] = self.newer_model
+        return data
 
 
 @dataclass(frozen=True)
@@ -144,12 +175,13 @@ class BatchPredictResult(Result):
     count: int
     requests: int
     latency_ms: float
-    predictions: list[dict[str, Any]]
+    predictions: list[dict[str, Any]]   # each ride's input columns (features and the file's others), then its answer
     explained: bool = False    # --explain asked for contributions (each prediction carries them)
+    input_columns: list[str] = field(default_factory=list)   # the file's column order (the CSV output keeps it)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["explained"]
+        del data["explained"], data["input_columns"]
         return data
 
 
@@ -158,6 +190,7 @@ class DefaultModel:
     model_path: str
     timestamp: str
     bytes: int | None
+    deployed: bool = False     # the model the deployed function serves (its MODEL_PATH)
 
 
 @dataclass(frozen=True)
@@ -174,10 +207,11 @@ class ModelsResult(Result):
     bucket: str
     default_models: tuple[DefaultModel, ...]
     breeds: tuple[BreedRow, ...]
+    deployed_model: str | None = None   # what the deployed function serves from this bucket (None: nothing)
 
     def to_json(self) -> dict[str, Any]:
         return {"bucket": self.bucket, "default_models": [asdict(m) for m in self.default_models],
-                "breeds": [asdict(b) for b in self.breeds]}
+                "breeds": [asdict(b) for b in self.breeds], "deployed_model": self.deployed_model}
 
 
 @dataclass(frozen=True)
@@ -194,6 +228,9 @@ class TrainResult(Result):
     model: dict[str, Any]      # where it went: saved_to, or bucket/key/location (and index for a breed)
     rule: dict[str, Any] | None = None   # the rule that labelled SYNTHETIC rides (None with --data)
     trainer: str = "mxnet"               # which trainer ran (train --trainer)
+    # A breed model: the deployed function that serves it, within refresh_seconds ({function, refresh_seconds,
+    # source: "function" (its MODEL_REFRESH_SECONDS) or "default"}); None without a deployed function.
+    served_by: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -217,12 +254,13 @@ class TrainBreedsResult(Result):
 
 @dataclass(frozen=True)
 class LocalEnvResult(Result):
-    """``local env``: the variables that point the AWS CLI and SDKs at the local target."""
+    """``local env``: the variables that point the AWS CLI and SDKs at the local target (``--unset``: their names)."""
 
     env: dict[str, str]
+    unset: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.env)
+        return {"unset": list(self.unset)} if self.unset else dict(self.env)
 
 
 @dataclass(frozen=True)
@@ -267,6 +305,11 @@ class LogsResult(Result):
     log_group: str
     events: list[Any]          # logs.LogEvent, each with its own to_json()
     follow: bool = False       # a batch of --follow: JSON Lines, one compact object per batch
+    compact: bool = False      # --compact: one line per request instead of every event
+    requests: list[Any] = field(default_factory=list)   # with compact: logs.RequestLine, parsed from the events
+    waiting: bool = False      # --follow before its first poll: a note on stderr, nothing on stdout
 
     def to_json(self) -> dict[str, Any]:
+        if self.compact:
+            return {"log_group": self.log_group, "requests": [r.to_json() for r in self.requests]}
         return {"log_group": self.log_group, "events": [e.to_json() for e in self.events]}

@@ -43,8 +43,8 @@ def test_deploy_to_a_region_that_does_not_exist_uploads_nothing(wildrydes, with_
     (["--region", "xx-nowhere-9"], {}, "--region 'xx-nowhere-9' is not an AWS region name"),
     (["--region", ""], {}, "--region '' is not an AWS region name"),
     (["--region", "us-east-1 "], {}, "--region 'us-east-1 ' is not an AWS region name"),
-    ([], {"AWS_REGION": "EU-WEST-1"}, "AWS_REGION 'EU-WEST-1' is not an AWS region name"),
-    ([], {"AWS_REGION": "", "AWS_DEFAULT_REGION": "nowhere"}, "AWS_DEFAULT_REGION 'nowhere' is not"),
+    # the local target's region variable; AWS_REGION and AWS_DEFAULT_REGION are real AWS's (next test)
+    ([], {"WILDRYDES_REGION": "EU-WEST-1"}, "WILDRYDES_REGION 'EU-WEST-1' is not an AWS region name"),
     # the form of an AWS region, but not one the emulator (moto) keeps a backend for
     (["--region", "us-nowhere-9"], {}, "--region 'us-nowhere-9' is not a region the local emulator serves"),
 ])
@@ -56,6 +56,18 @@ def test_local_target_refuses_a_bad_region_before_the_emulator_starts(monkeypatc
     assert message in err
     assert json.loads(out) == {"error": err.strip().removeprefix("Error: "), "exit_code": 2}
     assert daemon_files.read_state(default_state_dir()) is None   # no daemon was started
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"AWS_REGION": "EU-WEST-1"}, "AWS_REGION 'EU-WEST-1' is not an AWS region name"),
+    ({"AWS_REGION": "", "AWS_DEFAULT_REGION": "nowhere"}, "AWS_DEFAULT_REGION 'nowhere' is not"),
+])
+def test_aws_target_names_the_region_variable_at_fault(monkeypatch, env, message):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, out, err = run_main(["--target", "aws", "--output", "json", "status"])
+    assert code == 2 and message in err, err
+    assert json.loads(out) == {"error": err.strip().removeprefix("Error: "), "exit_code": 2}
 
 
 def test_a_region_in_another_partition_is_accepted(wildrydes):
@@ -269,3 +281,14 @@ def test_a_bucket_no_bucket_could_have_is_a_usage_error_before_anything_starts(c
 def test_bucket_names_any_bucket_could_have_pass(name):
     from wildrydes_cli.layout import bucket_name_problem
     assert bucket_name_problem(name) is None
+
+
+@pytest.mark.parametrize("argv", [["train", "--data"], ["predict", "--url", NO_URL, "--file"]])
+def test_an_s3_url_for_a_file_says_to_download_it_first_and_keeps_the_url_whole(argv):
+    url = "s3://my-bucket/rides/processed.csv"
+    code, out, err = run_main([*argv, url])
+    assert code == 2
+    assert f"{url} is not a file on this machine" in err and f"aws s3 cp {url} rides.csv" in err
+    assert "s3:/my-bucket" not in err.replace(url, "")     # never the mangled form
+    code, _, err = run_main([*argv, "https://example.com/rides.csv"])
+    assert code == 2 and "curl -o rides.csv 'https://example.com/rides.csv'" in err

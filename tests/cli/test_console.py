@@ -113,16 +113,32 @@ def test_region_from_profile(tmp_path, monkeypatch):
     assert seen["s"].region == "ap-southeast-2" and seen["s"].profile == "work"
 
 
+RIDE = ["--distance", "1", "--healthpoints", "1", "--magicpoints", "1", "--tmax", "1", "--tmin", "1", "--prcp", "1"]
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_errors_at_the_edge_traceback_only_with_debug(capsys, debug):
     from wildrydes_cli.cli.main import main
-    argv = (["--debug"] if debug else []) + ["--target", "aws", "predict", "--distance", "1", "--healthpoints", "1",
-                                             "--magicpoints", "1", "--tmax", "1", "--tmin", "1", "--prcp", "1",
-                                             "--url", "ftp://nowhere"]
-    assert main(argv) == 2
+    argv = (["--debug"] if debug else []) + ["--target", "aws", "predict", *RIDE, "--url", "http://127.0.0.1:9/"]
+    assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "Error: --url 'ftp://nowhere' is not an http(s) URL." in err
+    assert "Error: Could not reach http://127.0.0.1:9/" in err
     assert ("Traceback (most recent call last)" in err) is debug
+
+
+@pytest.mark.parametrize("argv", [
+    ["predict", *RIDE, "--url", "ftp://nowhere"],       # our UsageError
+    ["predict", "--no-such-option"],                    # Click's "No such option"
+    ["status", "--output", "yaml"],                     # Click's bad choice, in a global option after the command
+    ["deploy", "--engine"],                             # an option without its value
+])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_usage_error_never_prints_a_traceback_debug_or_not(capsys, argv, where):
+    from wildrydes_cli.cli.main import main
+    line = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    assert main(line) == 2
+    err = capsys.readouterr().err
+    assert "Error:" in err and "Traceback" not in err, err
 
 
 def test_progress_bar_draws_on_stderr_only_even_in_json_mode():
@@ -151,3 +167,51 @@ def test_progress_bar_draws_by_default_on_a_terminal(monkeypatch):
     with Console(out=io.StringIO(), err=err).progress("training", total=2) as advance:
         advance(2, 2)
     assert "training" in err.getvalue() and "2/2" in err.getvalue() and "\x1b[3" not in err.getvalue()
+
+
+KEY = "breeds/unicorn-breed-0001/linear-learner-2026-12-03-09-41-12-345/output/model.tar.gz"   # 84 characters
+
+
+def test_a_kept_column_is_never_cut_at_80_columns(monkeypatch):
+    """Model keys are what a rollback needs: other columns wrap, then go, before a key is cut."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    out, err = Tty(), io.StringIO()
+    rows = [["breed-0001", KEY, "2026-12-03T09:41:12Z", "auc 0.998, accuracy 0.981"]]
+    Console(out=out, err=err).table(["breed", "newest model", "trained at", "validation"], rows, title="t",
+                                    keep=["newest model"])
+    drawn = out.getvalue()
+    # the key fits no box at 80 columns: plain columns, the key whole (the terminal wraps)
+    assert KEY in drawn and "…" not in drawn and "│" not in drawn
+    short = "breeds/b-1/linear-learner-2026-12-03-09-41-12-345/output/m.gz"   # 62: breed and key fit a box
+    out = Tty()
+    Console(out=out, err=err).table(["breed", "newest model", "trained at", "validation"],
+                                    [["b-1", short, "2026-12-03T09:41:12Z", "auc 0.998, accuracy 0.981"]],
+                                    keep=["newest model"])
+    drawn = out.getvalue()
+    assert short in drawn and "…" not in drawn and "│" in drawn
+    assert all(len(line) <= 80 for line in drawn.splitlines())
+    assert "not shown at this width: trained at, validation" in err.getvalue()
+
+
+def test_a_piped_table_is_plain_and_complete():
+    out = io.StringIO()
+    long_url = "http://127.0.0.1:4566/restapis/" + "a" * 120 + "/prod/_user_request_/"
+    Console(out=out, err=io.StringIO()).table(["name", "url"], [["x", long_url], ["longer name", None]],
+                                              title="Title", keep=["url"])
+    assert out.getvalue() == ("Title\n"
+                              "name         url\n"
+                              f"x            {long_url}\n"
+                              "longer name  -\n")
+
+
+def test_fitting_columns_drops_the_rightmost_other_columns_first():
+    from wildrydes_cli.cli.console import fitting_columns
+    cells = [["b", "k" * 60, "2026-12-03", "auc 0.9"]]
+    columns = ["breed", "key", "trained", "validation"]
+    assert fitting_columns(columns, cells, {"key"}, 200) == [0, 1, 2, 3]
+    # 3 per column and 1: key 63, breed 8, trained 13 (its longest word), validation 13
+    assert fitting_columns(columns, cells, {"key"}, 98) == [0, 1, 2, 3]
+    assert fitting_columns(columns, cells, {"key"}, 97) == [0, 1, 2]
+    assert fitting_columns(columns, cells, {"key"}, 80) == [0, 1]
+    assert fitting_columns(columns, cells, {"key"}, 20) == [1]      # the key stays, whatever the width

@@ -132,3 +132,25 @@ def test_local_start_fresh_and_recover_together_is_a_usage_error(tmp_path, monke
     monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
     code, _, stderr = run_main(["local", "start", "--fresh", "--recover"])
     assert code == 2 and "choose one" in stderr
+
+
+def test_the_stacks_outputs_point_at_the_local_target(emulator, tmp_path, monkeypatch):
+    """InvokeUrl and CurlCommand are the local target's URL there, not AWS's (ExecuteApiEndpoint)."""
+    _seed_model_when_bootstrapped(monkeypatch, emulator)
+    result = _run(tmp_path, "deploy", "--yes")
+    assert result.exit_code == 0, result.stderr
+    deployed = json.loads(result.stdout)
+    cfn = boto3.client("cloudformation", endpoint_url=emulator)
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cfn.describe_stacks(StackName="wildrydes-ml-mod3-4")["Stacks"][0]["Outputs"]}
+    assert outputs["InvokeUrl"] == deployed["invoke_url"] == f"{emulator}/restapis/{deployed['api_id']}/prod/_user_request_/"
+    assert outputs["CurlCommand"].endswith(f"-X POST {deployed['invoke_url']}")
+    assert "amazonaws.com" not in outputs["CurlCommand"]
+
+
+def test_cleanup_on_the_local_target_does_not_ask(emulator, tmp_path, monkeypatch):
+    _seed_model_when_bootstrapped(monkeypatch, emulator)
+    assert _run(tmp_path, "deploy", "--yes").exit_code == 0
+    result = _run(tmp_path, "cleanup")                  # stdin is not a terminal, and no --yes: still fine
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["stacks"] == ["wildrydes-ml-mod3-4"]

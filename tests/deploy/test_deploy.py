@@ -231,9 +231,14 @@ def test_redeploy_with_another_engine_rolls_it_out(wildrydes, deployed, monkeypa
     config = lam.get_function_configuration(FunctionName=deployed["function_name"])
     assert (config["Runtime"], config["MemorySize"]) == ("python3.11", 1024)
     assert config["Environment"]["Variables"]["INFERENCE_ENGINE"] == "mxnet"
-    lean = wildrydes.json("deploy")
+    again = wildrydes.json("deploy")   # a plain deploy keeps the engine chosen last time
+    assert again["engine"] == "mxnet" and again["kept"] == ["engine mxnet"] and again["stack_action"] == "unchanged"
+    config = lam.get_function_configuration(FunctionName=deployed["function_name"])
+    assert (config["Runtime"], config["MemorySize"]) == ("python3.11", 1024)
+    lean = wildrydes.json("deploy", "--engine", "lean")
     config = lam.get_function_configuration(FunctionName=deployed["function_name"])
     assert (config["Runtime"], config["MemorySize"]) == ("python3.13", 128) and lean["engine"] == "lean"
+    assert wildrydes.json("deploy")["engine"] == "lean"
     assert len(lam.list_functions()["Functions"]) == 1
 
 
@@ -272,3 +277,61 @@ def test_a_deployment_record_that_cannot_be_written_names_what_was_made_exit_2(w
     for named in ("Deployed stack wildrydes-ml-mod3-4", f"API {api_id}", "Cannot write the deployment record",
                   "`wildrydes deploy` again", "`wildrydes cleanup`"):
         assert named in result.stderr, named
+
+
+def test_a_role_given_once_is_kept_until_new_role(wildrydes, with_model):
+    lam = boto3.client("lambda")
+    first = wildrydes.json("deploy", "--role", with_model["role"])
+    again = wildrydes.json("deploy")
+    assert again["role"] == with_model["role"] and again["kept"] == [f"role {with_model['role']}"]
+    config = lam.get_function_configuration(FunctionName=first["function_name"])
+    assert config["Role"].endswith(f":role/{with_model['role']}")
+    fresh = wildrydes.json("deploy", "--new-role")
+    assert fresh["role"] is None and "ModelInferenceFunctionRole" in function_stack_resources()
+    both = wildrydes("deploy", "--role", with_model["role"], "--new-role", expect=2, json_output=False)
+    assert "choose one" in both.stderr
+
+
+def test_the_workshops_role_parameter_set_by_hand_is_kept(wildrydes, with_model):
+    """DataProcessingExecutionRoleName given once (by hand on the stack) is not reset to empty."""
+    wildrydes.json("deploy")
+    cfn = boto3.client("cloudformation")
+    params = [{"ParameterKey": p["ParameterKey"], "ParameterValue": p["ParameterValue"]}
+              for p in cfn.describe_stacks(StackName="wildrydes-ml-mod3-4")["Stacks"][0]["Parameters"]
+              if p["ParameterKey"] != "DataProcessingExecutionRoleName"]
+    cfn.update_stack(StackName="wildrydes-ml-mod3-4", UsePreviousTemplate=True, Capabilities=["CAPABILITY_NAMED_IAM"],
+                     Parameters=params + [{"ParameterKey": "DataProcessingExecutionRoleName",
+                                           "ParameterValue": with_model["role"]}])
+    assert wildrydes.json("deploy")["role"] == with_model["role"]
+
+
+def test_memory_is_kept_until_changed(wildrydes, with_model):
+    lam = boto3.client("lambda")
+    first = wildrydes.json("deploy", "--memory", "512")
+    assert first["memory_mb"] == 512
+    again = wildrydes.json("deploy")
+    assert again["memory_mb"] == 512 and again["kept"] == ["memory 512 MB"]
+    text = wildrydes("deploy", json_output=False).stdout
+    assert "(lean, python3.13, 512 MB)" in text and "Kept from the last deploy: memory 512 MB" in text
+    assert lam.get_function_configuration(FunctionName=first["function_name"])["MemorySize"] == 512
+    assert wildrydes.json("deploy", "--memory", "128")["memory_mb"] == 128
+    assert wildrydes.json("deploy")["kept"] == []          # 128 is lean's default: nothing chosen to keep
+    bad = wildrydes("deploy", "--memory", "64", expect=2, json_output=False)
+    assert "--memory must be from 128 to 10240 MB" in bad.stderr
+
+
+def test_a_rollback_stays_pinned_until_newest(wildrydes, with_model):
+    upload_model(with_model["bucket"], NEWER_KEY)
+    rolled_back = wildrydes.json("deploy", "--model-path", MODEL_KEY)
+    assert rolled_back["model_path"] == MODEL_KEY and rolled_back["pinned"] is True
+    status = wildrydes.json("status")
+    assert status["pinned"] is True and status["newest_model"] == NEWER_KEY
+    text = wildrydes("status", json_output=False).stdout
+    assert f"pinned to {MODEL_KEY}" in text and "--model-path newest" in text and "roll it out" not in text
+    again = wildrydes.json("deploy")                         # following the advice does not roll forward
+    assert again["model_path"] == MODEL_KEY and again["pinned"] is True
+    assert again["kept"] == [f"model {MODEL_KEY} (pinned)"]
+    newest = wildrydes.json("deploy", "--model-path", "newest")
+    assert newest["model_path"] == NEWER_KEY and newest["pinned"] is False
+    assert wildrydes.json("status")["pinned"] is False
+    assert "up to date     yes" in wildrydes("status", json_output=False).stdout

@@ -97,7 +97,7 @@ def test_status_after_deploy_and_newer_model(wildrydes, deployed, with_model):
 
 def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, with_model):
     bucket = with_model["bucket"]
-    result = wildrydes.json("cleanup")
+    result = wildrydes.json("cleanup", "--yes")
     assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["nothing_to_do"] is False
     assert result["apis"] == [deployed["api_id"]]            # moto leaves it; we remove it
     assert result["code"] == [f"s3://{bucket}/{deployed['code_key']}"]
@@ -109,13 +109,13 @@ def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, 
     assert "wildrydes-ml-mod1-3" in _stack_names()            # and the prerequisites too
     assert not deployment_record.state_path(Settings(target="aws", account="123456789012")).exists()
 
-    again = wildrydes.json("cleanup")
+    again = wildrydes.json("cleanup", "--yes")
     assert again["nothing_to_do"] is True
-    assert "Nothing to clean up" in wildrydes("cleanup", json_output=False).stdout
+    assert "Nothing to clean up" in wildrydes("cleanup", "--yes", json_output=False).stdout
 
 
 def test_cleanup_says_what_it_removed_in_one_line(wildrydes, deployed):
-    text = wildrydes("cleanup", json_output=False).stdout
+    text = wildrydes("cleanup", "--yes", json_output=False).stdout
     assert text.splitlines()[0] == "Cleaned up: 1 stack, 1 API, 1 code zip."
     assert f"removed API {deployed['api_id']}" in text
 
@@ -129,21 +129,21 @@ def test_cleanup_summary_reads_naturally():
 
 def test_cleanup_without_state_still_finds_the_stack(wildrydes, deployed):
     deployment_record.save(Settings(target="aws", account="123456789012"), {})       # state lost
-    result = wildrydes.json("cleanup")
+    result = wildrydes.json("cleanup", "--yes")
     assert result["stacks"] == ["wildrydes-ml-mod3-4"] and result["apis"] == [deployed["api_id"]]
     assert boto3.client("apigateway").get_rest_apis()["items"] == []
 
 
 def test_cleanup_delete_bucket_declined(wildrydes, deployed, with_model, monkeypatch):
     interactive(monkeypatch)
-    result = wildrydes("cleanup", "--delete-bucket", input="n\n", json_output=False)
+    result = wildrydes("cleanup", "--delete-bucket", input="y\nn\n", json_output=False)   # stacks yes, bucket no
     assert "Kept bucket" in result.stderr
     boto3.client("s3").head_bucket(Bucket=with_model["bucket"])
 
 
 def test_cleanup_delete_bucket_confirmed(wildrydes, deployed, with_model, monkeypatch):
     interactive(monkeypatch)
-    result = wildrydes("cleanup", "--delete-bucket", input="y\n", json_output=False)
+    result = wildrydes("cleanup", "--delete-bucket", input="y\ny\n", json_output=False)
     assert "Delete bucket" in result.stderr
     assert boto3.client("s3").list_buckets()["Buckets"] == []
     assert "wildrydes-ml-mod1-3" not in _stack_names()
@@ -153,7 +153,7 @@ def test_cleanup_delete_bucket_confirmed(wildrydes, deployed, with_model, monkey
 
 def test_cleanup_delete_bucket_without_a_terminal_refuses_and_names_yes(wildrydes, deployed, with_model):
     result = wildrydes("cleanup", "--delete-bucket", expect=2, json_output=False)   # stdin is not a TTY
-    assert "Delete bucket" in result.stderr and "Cannot ask: stdin is not a terminal. Pass --yes" in result.stderr
+    assert "Delete stack" in result.stderr and "Cannot ask: stdin is not a terminal. Pass --yes" in result.stderr
     assert "Aborted" not in result.stderr
     boto3.client("s3").head_bucket(Bucket=with_model["bucket"])                  # still there
 
@@ -175,7 +175,7 @@ def test_cleanup_delete_bucket_yes(wildrydes, with_model):
 
 def test_cleanup_complete_stack(wildrydes, with_model):
     made = wildrydes.json("deploy", "--complete")
-    result = wildrydes.json("cleanup")
+    result = wildrydes.json("cleanup", "--yes")
     assert result["stacks"] == ["wildrydes-ml-mod0-4"] and made["api_id"] in result["apis"]
     assert boto3.client("lambda").list_functions()["Functions"] == []
 
@@ -211,3 +211,16 @@ def test_unknown_profile(wildrydes):
     from wildrydes_cli.cli.main import cli
     result = CliRunner().invoke(cli, ["--target", "aws", "--profile", "nope", "status"])
     assert result.exit_code == 2 and "could not be found" in result.stderr and "--profile" in result.stderr
+
+
+def test_cleanup_on_aws_asks_before_deleting_stacks(wildrydes, deployed, monkeypatch):
+    result = wildrydes("cleanup", expect=2, json_output=False)           # a script without --yes: refused
+    assert ("Delete stack wildrydes-ml-mod3-4 (function, API, uploaded code) on aws account 123456789012, "
+            "us-east-1?") in result.stderr and "Pass --yes" in result.stderr
+    assert "wildrydes-ml-mod3-4" in _stack_names()
+    interactive(monkeypatch)
+    declined = wildrydes("cleanup", input="n\n", json_output=False)
+    assert "Nothing deleted: kept wildrydes-ml-mod3-4." in declined.stdout
+    assert "wildrydes-ml-mod3-4" in _stack_names()
+    assert wildrydes.json("cleanup", input="y\n")["stacks"] == ["wildrydes-ml-mod3-4"]
+    assert "wildrydes-ml-mod3-4" not in _stack_names()

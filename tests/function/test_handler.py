@@ -197,6 +197,18 @@ def test_unsupported_content_type_is_415(classifier):
     assert status == 415
     assert "unsupported Content-Type 'application/x-www-form-urlencoded'" in body["error"]
     assert "application/json" in body["error"]
+    status, body = call(body=WORKSHOP_RIDE, content_type="text/plain")
+    assert status == 415 and "curl -H 'Content-Type: application/json'" in body["error"]
+
+
+def test_curls_default_form_type_with_a_json_body_is_read_as_json(classifier):
+    """curl -d '{...}' without -H sends application/x-www-form-urlencoded; the workshop's function read it."""
+    status, body = call(body=WORKSHOP_RIDE, content_type="application/x-www-form-urlencoded")
+    assert status == 200 and body["predicted_label"] in (0, 1)
+    status, body = call(body=" " + json.dumps([WORKSHOP_RIDE]), content_type="application/x-www-form-urlencoded")
+    assert status == 200 and len(body) == 1
+    status, body = call(body="{not json", content_type="application/x-www-form-urlencoded")
+    assert status == 400   # read as JSON, and its error names what is wrong
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])

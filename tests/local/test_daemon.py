@@ -151,7 +151,7 @@ def test_cli_reports_a_stale_pid(tmp_path, monkeypatch):
     monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
     daemon_files.write_state(tmp_path, daemon_files.DaemonState(pid=2 ** 22 + 13, port=1, log_file="x", started_at=0.0))
     out = CliRunner().invoke(cli, ["local", "status"])
-    assert out.exit_code == 0
+    assert out.exit_code == 3   # not running
     assert f"Removed stale emulator state (pid {2 ** 22 + 13} was not running)" in out.output
     assert "not running" in out.output
 
@@ -174,7 +174,7 @@ def test_cli_local_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path))
     runner = CliRunner()
     out = runner.invoke(cli, ["local", "status"])
-    assert out.exit_code == 0 and "not running" in out.output
+    assert out.exit_code == 3 and "not running" in out.output
     out = runner.invoke(cli, ["--output", "json", "local", "start", "--port", str(port)])
     assert out.exit_code == 0, out.output
     pid = json.loads(out.output)["pid"]
@@ -182,7 +182,7 @@ def test_cli_local_commands(tmp_path, monkeypatch):
         out = runner.invoke(cli, ["local", "start", "--port", str(port)])
         assert "already running" in out.output and str(pid) in out.output
         out = runner.invoke(cli, ["--output", "json", "local", "status"])
-        assert json.loads(out.output)["endpoint_url"] == f"http://127.0.0.1:{port}"
+        assert out.exit_code == 0 and json.loads(out.output)["endpoint_url"] == f"http://127.0.0.1:{port}"
     finally:
         out = runner.invoke(cli, ["local", "stop"])
     assert f"stopped (pid {pid})" in out.output and emulated.pid_gone(pid)

@@ -52,3 +52,20 @@ def test_empty_bucket_says_how_to_train(wildrydes, boot):
 def test_missing_bucket_is_a_clear_error(wildrydes, aws):
     result = wildrydes("models", "--bucket", "no-such-bucket-anywhere", json_output=False, expect=3)
     assert "no-such-bucket-anywhere" in result.stderr
+
+
+def test_the_deployed_model_is_marked_and_keys_are_whole_when_piped(wildrydes, deployed, with_model):
+    upload_model(with_model["bucket"], NEWER_KEY)     # newer than what is deployed
+    result = wildrydes.json("models")
+    assert result["deployed_model"] == MODEL_KEY
+    assert [(m["model_path"], m["deployed"]) for m in result["default_models"]] == [(NEWER_KEY, False),
+                                                                                  (MODEL_KEY, True)]
+    lines = wildrydes("models", json_output=False).stdout.splitlines()   # piped: plain columns, whole keys
+    assert any(line.startswith(MODEL_KEY) and line.endswith("<- deployed") for line in lines), lines
+    assert any(line.startswith(NEWER_KEY) and "deployed" not in line for line in lines)
+    assert not any(ch in "".join(lines) for ch in "│┃…")
+
+
+def test_nothing_is_marked_without_a_deployment(wildrydes, with_model):
+    result = wildrydes.json("models")
+    assert result["deployed_model"] is None and not any(m["deployed"] for m in result["default_models"])

@@ -127,7 +127,42 @@ def test_predict_batch_file(wildrydes, endpoint, tmp_path):
     # redirected text output is CSV, ready for a spreadsheet
     csv_out = wildrydes("predict", "--file", str(rides), "--url", endpoint, json_output=False).stdout
     lines = csv_out.strip().splitlines()
-    assert lines[0] == "distance,healthpoints,magicpoints,TMIN,TMAX,PRCP,score,label" and len(lines) == 3
+    assert lines[0] == "TMIN,TMAX,PRCP,distance,healthpoints,magicpoints,score,label" and len(lines) == 3   # file's order
+
+
+def test_predict_file_keeps_the_other_columns_to_join_back(wildrydes, endpoint, tmp_path):
+    rides = tmp_path / "rides.csv"
+    rides.write_text("ride_id,Distance,healthpoints,magicpoints,TMIN,TMAX,PRCP,rider,score\n"
+                     "r-17,30,30,2500,300,333,0,Ann,old\n"
+                     'r-18,5,80,100,250,300,12,"Bo, Jr",\n')
+    result = wildrydes.json("predict", "--file", str(rides), "--url", endpoint)
+    first, second = result["predictions"]
+    assert (first["ride_id"], first["rider"], first["input_score"]) == ("r-17", "Ann", "old")
+    assert (second["ride_id"], second["rider"], second["input_score"]) == ("r-18", "Bo, Jr", "")
+    assert first["distance"] == 30 and isinstance(first["score"], float)      # the function's score, not the file's
+    assert list(first)[:9] == ["ride_id", "rider", "input_score", "distance", "healthpoints", "magicpoints",
+                               "TMIN", "TMAX", "PRCP"]
+    csv_out = wildrydes("predict", "--file", str(rides), "--url", endpoint, json_output=False).stdout.splitlines()
+    assert csv_out[0] == "ride_id,distance,healthpoints,magicpoints,TMIN,TMAX,PRCP,rider,input_score,score,label"
+    assert csv_out[1].startswith("r-17,30,30,2500,300,333,0,Ann,old,0.") and csv_out[2].startswith('r-18,5,80,')
+    assert '"Bo, Jr"' in csv_out[2]
+
+
+def test_predict_file_explain_piped_adds_each_term(wildrydes, endpoint, tmp_path):
+    rides = tmp_path / "rides.csv"
+    rides.write_text("ride_id,distance,healthpoints,magicpoints,TMIN,TMAX,PRCP\nr-1,30,30,2500,300,333,0\n")
+    lines = wildrydes("predict", "--file", str(rides), "--url", endpoint, "--explain",
+                      json_output=False).stdout.splitlines()
+    header = lines[0].split(",")
+    assert header[-7:] == ["term_distance", "term_healthpoints", "term_magicpoints", "term_TMIN", "term_TMAX",
+                           "term_PRCP", "intercept"]
+    row = dict(zip(header, lines[1].split(",")))
+    terms = sum(float(row[f"term_{n}"]) for n in ("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP"))
+    import math
+    assert terms + float(row["intercept"]) == pytest.approx(math.log(float(row["score"]) / (1 - float(row["score"]))),
+                                                            rel=1e-6)
+    plain = wildrydes("predict", "--file", str(rides), "--url", endpoint, json_output=False).stdout
+    assert "term_" not in plain
 
 
 @pytest.mark.parametrize("content, message", [

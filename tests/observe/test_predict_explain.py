@@ -52,19 +52,20 @@ def test_batch_explain_carries_one_explanation_per_ride(wildrydes, endpoint, tmp
 
 def test_bars_grow_left_for_negative_terms_and_right_for_positive():
     left, right = explain_view.bar(-2.0, 4.0, width=8)
-    assert left == "    ████" and right == " " * 8
+    assert left == "   -▐███" and right == " " * 8            # 3.5 of 7 cells, the sign at the tip
     left, right = explain_view.bar(4.0, 4.0, width=8)
-    assert left == " " * 8 and right == "█" * 8
-    assert explain_view.bar(0.001, 4.0, width=8)[1].count("█") == 1   # small but not nothing
+    assert left == " " * 8 and right == "███████+"
+    assert explain_view.bar(0.001, 4.0, width=8)[1] == "▏+      "   # small but not nothing
     assert explain_view.bar(0.0, 4.0, width=8) == (" " * 8, " " * 8)
     assert [n for n, _ in explain_view.sorted_terms({"a": 0.1, "b": -3.0, "c": 2.0})] == ["b", "c", "a"]
 
 
-def test_an_answer_without_explanation_says_how_to_get_one():
-    import io
-
-    from wildrydes_cli.cli.console import Console
-
-    out = io.StringIO()
-    explain_view.render_explanation({"score": 0.5, "predicted_label": 0}, Console(out=out))
-    assert "sent no explanation" in out.getvalue() and "wildrydes deploy" in out.getvalue()
+def test_a_tiny_term_and_a_small_one_look_different():
+    """The README's ride: healthpoints -0.0005 and TMAX -0.68 next to magicpoints +10.87."""
+    tiny, small = explain_view.bar(-0.0005, 10.87)[0], explain_view.bar(-0.68, 10.87)[0]
+    assert tiny != small
+    assert tiny.strip() == "-▕" and small.strip() == "-█"
+    assert explain_view.bar(-6.679, 10.87)[0].strip() == "-" + "█" * 9   # 18 of 30 half cells
+    assert explain_view.bar(10.87, 10.87)[1].strip() == "█" * 15 + "+"
+    assert all(len(half) == explain_view.BAR_WIDTH for v in (-10.87, -0.68, 0.0005, 10.87)
+               for half in explain_view.bar(v, 10.87))

@@ -103,7 +103,7 @@ def test_bucket_in_another_region_is_refused_in_preflight(wildrydes, with_model,
 def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
     deployed = wildrydes.json("deploy")
     real.refuse_delete(deployed["code_key"])
-    result = wildrydes("cleanup", expect=4, json_output=False)
+    result = wildrydes("cleanup", "--yes", expect=4, json_output=False)
     said = " ".join(_said(result).split())
     assert deployed["code_key"] in said and "AccessDenied" in said
     s3 = boto3.client("s3")
@@ -115,6 +115,9 @@ def test_cleanup_reports_keys_it_could_not_delete(wildrydes, with_model, real):
 def test_state_is_per_account(wildrydes, with_model, real):
     wildrydes.json("deploy")
     real.use_account("210987654321")
+    # moto has one account: what the other account sees is modelled by removing the first one's stack
+    # (commands now also find a deployment from the stacks, as one made by hand)
+    boto3.client("cloudformation").delete_stack(StackName="wildrydes-ml-mod3-4")
     result = wildrydes("predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
                        "--tmin", "300", "--tmax", "333", "--prcp", "0", expect=3, json_output=False)
     assert "210987654321" in _said(result)
@@ -196,7 +199,7 @@ def test_cleanup_removes_the_functions_log_group(wildrydes, with_model, real):
     name = f"/aws/lambda/{deployed['function_name']}"
     groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     assert [g["logGroupName"] for g in groups] == [name] and groups[0]["retentionInDays"] == 14
-    wildrydes.json("cleanup")
+    wildrydes.json("cleanup", "--yes")
     assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"] == []
 
 

@@ -153,7 +153,8 @@ def test_cli_mxnet_trainer_without_mxnet_says_how_to_get_it(tmp_path, without_mx
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "train --trainer mxnet needs MXNet" in lines[0]
-    assert "MXNet 1.9.1 installs only on Python 3.11: python3.11 -m venv .venv" in lines[0]
+    assert "MXNet 1.9.1 installs only on Python 3.11 (it needs numpy < 1.24), where it has a wheel" in lines[0]
+    assert "pip install '.[mxnet]' (Intel Mac, Linux aarch64); none exists for Apple Silicon" in lines[0]
     assert not (tmp_path / "m.tar.gz").exists()
 
 
@@ -175,9 +176,16 @@ def test_cli_bad_trainer_name():
 def test_local_mxnet_engine_needs_python_311(engine, is_local, version, refused):
     if refused:
         with pytest.raises(UsageError, match=r"runs MXNet with this CLI's Python 3\.1[23], but MXNet 1\.9\.1"):
-            mxnet_support.check_local_engine(engine, is_local, version)
+            mxnet_support.check_local_engine(engine, is_local, version, importable=lambda: True)
     else:
-        mxnet_support.check_local_engine(engine, is_local, version)
+        mxnet_support.check_local_engine(engine, is_local, version, importable=lambda: True)
+
+
+def test_local_mxnet_engine_on_311_without_mxnet_says_where_it_installs():
+    """Python 3.11 on a machine without an MXNet wheel (Apple Silicon): refused, saying where it installs."""
+    with pytest.raises(UsageError, match=r"cannot import it: MXNet 1\.9\.1 installs only .* '\.\[mxnet\]'"):
+        mxnet_support.check_local_engine("mxnet", True, (3, 11), importable=lambda: False)
+    mxnet_support.check_local_engine("mxnet", False, (3, 11), importable=lambda: False)   # AWS: built for Lambda
 
 
 def test_cli_local_mxnet_deploy_is_refused_before_the_emulator_starts(monkeypatch, tmp_path):

@@ -3,11 +3,13 @@
   target.py       AwsTarget or LocalTarget: everything that differs between the two
   client.py       ``Aws``: the one boto3 wrapper (intent-level methods, one polling loop)
   boto_errors.py  botocore errors -> project errors that name a fix (used by client.py only)
+  call_log.py     --debug's line per AWS API call, from botocore's event hooks (used by client.py only)
   settle.py       CloudFormation's stack states as rules: in progress, failed, why it failed
   checks.py       preflight checks real AWS needs: the bucket's region, what the function role can read
   regions.py      is a region name one we can act in (botocore's partition data, read directly)
   accounts.py     which account the credentials belong to (state and locks are per account)
   data_bucket.py  which bucket holds the models when the user did not say
+  found_deployment.py  the deployment commands read: deploy's record, else what the stacks show (made by hand)
 
 Imports the ground and local/ (to start the emulator and read its credentials), nothing above.
 """

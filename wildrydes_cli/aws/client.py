@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from wildrydes_cli import layout
 from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.boto_errors import code_of, is_missing, message_of, translate
+from wildrydes_cli.aws.call_log import log_calls
 from wildrydes_cli.aws.target import Target
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 
@@ -59,9 +60,9 @@ class Aws:
         """A cached boto3 client honouring the target's endpoint, profile and region."""
         if service not in self._clients:
             with self.translate(f"create the {service} client"):
-                self._clients[service] = self.session.client(
+                self._clients[service] = log_calls(self.session.client(
                     service, region_name=self.settings.region, endpoint_url=self.target.endpoint_url,
-                    config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+                    config=Config(retries={"max_attempts": 3, "mode": "standard"})))
         return self._clients[service]
 
     def translate(self, doing: str):
@@ -105,6 +106,11 @@ class Aws:
             resources = self.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
         return {r["LogicalResourceId"]: r.get("PhysicalResourceId") or "" for r in resources
                 if r.get("LogicalResourceId")}
+
+    def stack_resources(self, name: str) -> list[dict]:
+        """The stack's resources (LogicalResourceId, ResourceType, PhysicalResourceId when it has one)."""
+        with self.translate(f"read the resources of stack {name}"):
+            return list(self.client("cloudformation").describe_stack_resources(StackName=name)["StackResources"])
 
     def stack_resource_physical_id(self, stack: str, logical_id: str) -> str:
         """What the workshop's Step 1 reads with describe-stack-resources."""

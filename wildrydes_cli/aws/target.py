@@ -14,14 +14,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Mapping, Union
+from urllib.parse import urlsplit
 
-from wildrydes_cli.errors import AwsError, LocalTargetError
-from wildrydes_cli.settings import Settings
+from wildrydes_cli.errors import AwsError, LocalTargetError, UsageError, WildrydesError
+from wildrydes_cli.settings import DEFAULT_REGION, Settings
 
 LOG = logging.getLogger(__name__)
 
 STAGE = "prod"
+REGION_ENV = "WILDRYDES_REGION"   # the local target's region, when --region is not given
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,48 @@ class AwsTarget:
     stack_stuck_hint = "check its events in the CloudFormation console"
     unreachable_hint = " Check your network and --region."
     unreachable_error = AwsError
-    # Creating a bucket and a role in someone's account is never done unasked.
+    # Creating a bucket and a role in someone's account is never done unasked; nor deleting stacks there.
     may_bootstrap = False
+    asks_before_cleanup = True
     # Credentials can belong to any account: state and locks are kept per account (accounts.bind).
     fixed_account: str | None = None
     # The function runs in Lambda, not here: any engine deploys from any Python.
     runs_functions_here = False
     # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
     gone_hint = ""
+    # The function template's ExecuteApiEndpoint: empty, its outputs are AWS's execute-api URLs.
+    execute_api_endpoint = ""
+
+    @staticmethod
+    def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
+        """The region without --region, and where it came from: the AWS CLI's order (for messages about a bad one)."""
+        for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if os.environ.get(variable):   # an empty variable is unset
+                return os.environ[variable], variable
+        configured = profile_region(profile)
+        if configured:
+            return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
+        return DEFAULT_REGION, "the default region"
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
         """Any region of a partition botocore knows (a missing one fails at the first call, with a hint)."""
         from wildrydes_cli.aws.regions import check_region_name
         return check_region_name(region, source)
+
+    def check_environment(self) -> None:
+        """Refuse to act when the shell still points AWS clients at the local target (``local env``).
+
+        After ``eval "$(wildrydes local env)"`` boto3 would send "real AWS" calls to the emulator,
+        signed with its keys: a deploy that says aws and is not. An endpoint elsewhere (a moto server
+        standing in for AWS in tests, a proxy) is the user's choice and is left alone.
+        """
+        reasons = local_leftovers(self.settings)
+        if reasons:
+            raise UsageError(
+                f"--target aws, but this shell still points AWS clients at the local target: {'; '.join(reasons)} "
+                "(left by `eval \"$(wildrydes local env)\"`). Undo it with: eval \"$(wildrydes local env --unset)\" "
+                "- or use --target local.")
 
     def session_args(self) -> dict[str, Any]:
         return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
@@ -88,11 +118,36 @@ class LocalTarget:
     # The emulator failing is the local target's error (exit 5), not AWS refusing (exit 4).
     unreachable_error = LocalTargetError
     may_bootstrap = True
+    # Everything on it is this machine's and comes back with `deploy`: cleanup does not ask.
+    asks_before_cleanup = False
     # One account (moto's); its state files keep their account-less names.
     fixed_account: str | None = "local"
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
+
+    @property
+    def execute_api_endpoint(self) -> str:
+        """The function template's ExecuteApiEndpoint: its InvokeUrl and CurlCommand outputs point here."""
+        return self.endpoint_url.rstrip("/")
+
+    def check_environment(self) -> None:
+        """Nothing in the shell can misdirect the local target: its endpoint and keys are always its own."""
+
+    @staticmethod
+    def default_region(profile: str | None, state_dir: Path) -> tuple[str, str]:
+        """The region without --region: WILDRYDES_REGION, else the last local deploy's, else us-east-1.
+
+        Never the AWS configuration (AWS_REGION, AWS_DEFAULT_REGION, profiles, ~/.aws/config): those
+        are for real AWS, and following them sent the local target to a region where nothing was.
+        """
+        if os.environ.get(REGION_ENV):
+            return os.environ[REGION_ENV], REGION_ENV
+        from wildrydes_cli.deployment_record import regions_with_deployments
+        recorded = regions_with_deployments(state_dir, "local")
+        if recorded:
+            return max(recorded, key=lambda region: recorded[region]), "the region of the last local deploy"
+        return DEFAULT_REGION, "the default region"
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
@@ -106,10 +161,16 @@ class LocalTarget:
 
     def session_args(self) -> dict[str, Any]:
         # This user's generated credentials (local/awsapi/credentials.py): the emulator's SigV4
-        # gate admits nothing else, and a user's real keys never go there.
+        # gate admits nothing else, and a user's real keys never go there. No profile and no AWS
+        # config file either: AWS_PROFILE naming a profile that does not exist, or a config file
+        # botocore cannot parse, has nothing to do with the emulator.
+        import botocore.session
+
         from wildrydes_cli.local.awsapi.credentials import local_credentials
         credentials = local_credentials(self.settings.state_dir)
-        return {"aws_access_key_id": credentials.access_key_id,
+        core = botocore.session.Session(session_vars={"profile": (None, None, None, None),
+                                                      "config_file": (None, None, os.devnull, None)})
+        return {"aws_access_key_id": credentials.access_key_id, "botocore_session": core,
                 "aws_secret_access_key": credentials.secret_access_key, "region_name": self.settings.region}
 
     def invoke_url(self, api_id: str, stack_url: str | None = None, stage: str = STAGE) -> str:
@@ -138,7 +199,9 @@ def target_for(settings: Settings) -> Target:
     kind = target_class(settings.target)
     kind.check_region(settings.region, settings.region_source)
     if kind is AwsTarget:
-        return AwsTarget(settings)
+        aws = AwsTarget(settings)
+        aws.check_environment()
+        return aws
     if not settings.endpoint_url:
         raise LocalTargetError("The local emulator's endpoint is not known yet: resolve the target first.")
     return LocalTarget(settings, settings.endpoint_url)
@@ -159,6 +222,47 @@ def resolve(settings: Settings) -> Target:
     endpoint_url = daemon.ensure_running(settings)
     LOG.debug("local target at %s", endpoint_url)
     return target_for(settings.with_endpoint(endpoint_url))
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What in the environment belongs to the local target: its endpoint, or its access key (never the secret).
+
+    The endpoint is the local target's when it is a loopback address at the local port
+    (WILDRYDES_LOCAL_PORT, else 4566) or at the port a daemon recorded; the key when it is the
+    one in the local target's credentials file, or has its prefix.
+    """
+    from wildrydes_cli.local import daemon_files
+    from wildrydes_cli.local.awsapi.credentials import ACCESS_KEY_PREFIX, credentials_file, read_credentials
+    env = os.environ if environ is None else environ
+    ports: set[int] = set()
+    try:
+        ports.add(daemon_files.resolve_port(None, settings.local_port))
+    except WildrydesError:
+        pass
+    state = daemon_files.read_state(settings.state_dir)
+    if state is not None:
+        ports.add(state.port)
+    reasons = []
+    for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
+        try:
+            parts = urlsplit(env[name].strip())
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            continue
+        if host in _LOOPBACK and port in ports:
+            reasons.append(f"{name}={env[name].strip()} is the local emulator")
+    key = env.get("AWS_ACCESS_KEY_ID", "")
+    if key:
+        try:
+            local_key = read_credentials(credentials_file(settings.state_dir)).access_key_id
+        except (OSError, WildrydesError):
+            local_key = None
+        if key == local_key or key.startswith(ACCESS_KEY_PREFIX):
+            reasons.append("AWS_ACCESS_KEY_ID is the local target's key")
+    return reasons
 
 
 def curl_command(url: str) -> str:

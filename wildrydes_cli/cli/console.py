@@ -58,6 +58,11 @@ class Console:
     def err(self) -> TextIO:
         return self._err or sys.stderr
 
+    @property
+    def is_terminal(self) -> bool:
+        """Is stdout a terminal (a person reading), rather than a pipe or a file (a program)?"""
+        return _isatty(self.out)
+
     def _rich(self, stream: TextIO) -> Any:
         from rich.console import Console as RichConsole
         color = color_enabled(self.out)
@@ -139,14 +144,46 @@ class Console:
                 value = json.dumps(value, default=str)
             self.line(f"{str(key).ljust(width)}  {'-' if value is None else value}")
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
+              keep: Sequence[str] = ()) -> None:
+        """A table; the ``keep`` columns (model keys, URLs: what users copy) are never cut.
+
+        At a terminal the other columns wrap, and when even that does not fit the width they are
+        left out, rightmost first, with a note saying so. Redirected, the table is plain text
+        columns as wide as their widest cell: nothing is cut, whatever the width.
+        """
+        cells = [["-" if cell is None else str(cell) for cell in row] for row in rows]
+        console = self._rich(self.out) if self.is_terminal else None
+        shown = fitting_columns(list(columns), cells, set(keep), console.width) if console else []
+        if console is None or box_width(columns, cells, shown, set(keep)) > console.width:
+            # piped, or a kept cell wider than any box the terminal can hold: plain columns, whole
+            self._plain_table(list(columns), cells, title)
+            return
         from rich.table import Table
         table = Table(title=title, show_lines=False)
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("-" if cell is None else str(cell) for cell in row))
-        self._rich(self.out).print(table)
+        for index in shown:
+            name = columns[index]
+            if name in keep:
+                widest = max([len(name)] + [len(row[index]) for row in cells])
+                table.add_column(name, no_wrap=True, min_width=widest)
+            else:
+                table.add_column(name, overflow="fold")
+        for row in cells:
+            table.add_row(*(row[index] for index in shown))
+        console.print(table)
+        left_out = [columns[i] for i in range(len(columns)) if i not in shown]
+        if left_out:
+            self.info(f"(not shown at this width: {', '.join(left_out)}; widen the terminal, or pipe or "
+                      "use --output json for every column)")
+
+    def _plain_table(self, columns: list[str], cells: list[list[str]], title: str | None) -> None:
+        """Columns padded to their widest cell, no borders, nothing cut (for pipes, files and scripts)."""
+        widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
+        lines = [title] if title else []
+        for row in [columns, *cells]:
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        self.out.write("\n".join(lines) + "\n")
+        self.out.flush()
 
     def confirm(self, question: str, default: bool = False) -> bool:
         """Ask on stderr; refuse (a UsageError naming --yes) when nobody can answer.
@@ -167,6 +204,38 @@ class Console:
         except click.exceptions.Abort:
             click.echo(err=True)  # end the prompt's line: what follows starts on a line of its own
             raise
+
+
+def _isatty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:   # a closed stream
+        return False
+
+
+def fitting_columns(columns: list[str], cells: list[list[str]], keep: set[str], width: int) -> list[int]:
+    """Indexes of the columns to draw in ``width``: every kept one whole, the others as long as they fit.
+
+    A rich box table needs 3 characters per column (padding and a border) plus one; a kept column
+    its widest cell, another column at least its longest word (it wraps at spaces).
+    """
+    shown = list(range(len(columns)))
+    droppable = [i for i in reversed(shown) if columns[i] not in keep]
+    while box_width(columns, cells, shown, keep) > width and droppable:
+        shown.remove(droppable.pop(0))
+    return shown
+
+
+def box_width(columns: Sequence[str], cells: list[list[str]], shown: list[int], keep: set[str]) -> int:
+    """The narrowest box table of the ``shown`` columns: kept ones whole, others wrapped at spaces."""
+    def need(index: int) -> int:
+        texts = [columns[index]] + [row[index] for row in cells]
+        if columns[index] in keep:
+            return max(len(text) for text in texts)
+        return max((len(word) for text in texts for word in text.split()), default=1)
+
+    return sum(need(i) + 3 for i in shown) + 1
 
 
 def render_error(exc: Exception | None, json_output: bool, out: TextIO | None = None,

@@ -3,8 +3,9 @@
 The function answers ``?explain=true`` with ``contributions`` (weight x value
 per feature) and ``intercept``, which sum to the margin (lambda/explain.py). A linear
 model's answer is that sum, so a chart of the terms, largest first, shows what
-pushed a ride towards "heavy magic use" (right, green) or away from it (left,
-red). Only drawing lives here; ``--output json`` prints the numbers as data.
+pushed a ride towards "heavy magic use" (right, green, "+") or away from it (left,
+red, "-"), to the scale of the largest term in half cells. Only drawing lives here;
+``--output json`` prints the numbers as data.
 """
 from __future__ import annotations
 
@@ -19,14 +20,35 @@ BAR_WIDTH = 16          # characters on each side of the axis (fits 80 columns)
 SHOWN_RIDES = 10        # a batch draws a chart for its first rides only
 
 
+FULL = "█"
+# The partial cell at a bar's outer end hugs the full cells inside it: a right half on the left side of
+# the axis, a left half on the right side; a term too small for half a cell is an eighth at the axis.
+HALF = {"-": "▐", "+": "▌"}
+SLIVER = {"-": "▕", "+": "▏"}
+
+
 def bar(value: float, largest: float, width: int = BAR_WIDTH) -> tuple[str, str]:
-    """(left half, right half) of a two-sided bar: negative values grow left, positive right."""
-    cells = 0 if largest <= 0 else min(width, round(width * abs(value) / largest))
-    if value != 0 and cells == 0:
-        cells = 1   # a visible sliver: the feature did move the margin
-    if value < 0:
-        return " " * (width - cells) + "█" * cells, " " * width
-    return " " * width, "█" * cells + " " * (width - cells)
+    """(left half, right half) of a two-sided bar: negative values grow left, positive right.
+
+    Scaled to the largest term in half cells, so that -0.68 (a cell and more) and -0.0005 (a
+    sliver) look different next to +10.87; the sign stands at the bar's tip, for a reader
+    without colour. Each half is ``width`` characters: at most ``width - 1`` cells and the sign.
+    """
+    blank = " " * width
+    if value == 0 or largest <= 0 or math.isnan(value):
+        return blank, blank
+    sign = "-" if value < 0 else "+"
+    halves = min(2 * (width - 1), round(2 * (width - 1) * abs(value) / largest))
+    full, half = divmod(halves, 2)
+    if halves == 0:
+        body = SLIVER[sign]
+    elif sign == "-":
+        body = HALF[sign] * half + FULL * full
+    else:
+        body = FULL * full + HALF[sign] * half
+    if sign == "-":
+        return (sign + body).rjust(width), blank
+    return blank, (body + sign).ljust(width)
 
 
 def sorted_terms(contributions: dict) -> list[tuple[str, float]]:

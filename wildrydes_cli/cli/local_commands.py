@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import click
 
+from wildrydes_cli.cli.global_options import WildrydesGroup
 from wildrydes_cli.cli.options import settings_of
 
 
-@click.group("local")
+@click.group("local", cls=WildrydesGroup)
 def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
 
@@ -78,26 +79,38 @@ def local_compact_cmd(ctx: click.Context) -> None:
 @local_group.command("status")
 @click.pass_context
 def local_status_cmd(ctx: click.Context) -> None:
-    """Show whether the emulator runs, its pid, endpoint URL and log file."""
+    """Show whether the emulator runs, its pid, endpoint URL and log file (exit 3 when it is not running)."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.errors import NotFoundError
     from wildrydes_cli.local import daemon
-    _local_result(ctx, daemon.status)
+    settings = settings_of(ctx)
+    result = daemon.status(settings)
+    presentation.show(console_for(settings), result)
+    if not result.running:   # scripts can test `wildrydes local status` like `systemctl is-active`
+        ctx.exit(NotFoundError.exit_code)
 
 
 @local_group.command("env")
+@click.option("--unset", is_flag=True, help="Print the line that removes them again: "
+                                            'eval "$(wildrydes local env --unset)" (starts nothing).')
 @click.pass_context
-def local_env_cmd(ctx: click.Context) -> None:
+def local_env_cmd(ctx: click.Context, unset: bool) -> None:
     """Print the exports that point the AWS CLI and SDKs at the local target, with its credentials.
 
-    Use: eval "$(wildrydes local env)". Starts the emulator if needed.
+    Use: eval "$(wildrydes local env)". Starts the emulator if needed. Undo with
+    eval "$(wildrydes local env --unset)" before using real AWS from the same shell
+    (`--target aws` refuses to run while they are set).
     """
-    from dataclasses import replace
-
-    from wildrydes_cli.aws.target import resolve
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
-    from wildrydes_cli.local.awsapi.credentials import local_credentials, shell_environment
+    from wildrydes_cli.local.awsapi.credentials import SHELL_VARIABLES, local_credentials, shell_environment
     from wildrydes_cli.results import LocalEnvResult
-    target = resolve(replace(settings_of(ctx), target="local"))
+    if unset:
+        presentation.show(console_for(settings_of(ctx)), LocalEnvResult({}, unset=SHELL_VARIABLES))
+        return
+    from wildrydes_cli.aws.target import resolve
+    target = resolve(settings_of(ctx, target="local"))
     settings = target.settings
     env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
     presentation.show(console_for(settings), LocalEnvResult(env))

@@ -9,36 +9,23 @@ only under ``--debug``.
 """
 from __future__ import annotations
 
-import os
+import contextlib
 import sys
 from pathlib import Path
 
 import click
 
 from wildrydes_cli import __version__
+from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
+from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
-from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--target", type=click.Choice(TARGETS), envvar="WILDRYDES_TARGET", default="local",
-              show_default=True, show_envvar=True,
-              help="Where to act: 'local' is an embedded AWS emulator on 127.0.0.1 (no account needed); "
-                   "'aws' is real AWS with your default credential chain.")
-@click.option("--region", envvar="AWS_REGION", default=None,
-              help=f"AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, your profile, then {DEFAULT_REGION}).")
-@click.option("--profile", default=None, help="AWS named profile (target aws).")
-@click.option("--output", "output", type=click.Choice(OUTPUTS), default="text", show_default=True,
-              help="'json' prints one JSON object per command, for scripts.")
-@click.option("--scratchpad", type=click.Path(dir_okay=False, path_type=Path), default="scratchpad.txt",
-              show_default=True, help="The workshop's scratchpad file that records bucket and role names.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call details.")
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="wildrydes")
-@click.pass_context
-def cli(ctx: click.Context, target: str, region: str | None, profile: str | None, output: str,
-        scratchpad: Path, debug: bool) -> None:
+def cli() -> None:
     """Serve a SageMaker Linear Learner model from S3 in real time: API Gateway -> Lambda -> model.
 
     \b
@@ -49,32 +36,16 @@ def cli(ctx: click.Context, target: str, region: str | None, profile: str | None
       wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0
       wildrydes cleanup        delete what deploy made
 
-    Runs on this machine with no AWS account by default (--target local).
+    Runs on this machine with no AWS account by default (--target local). The global options
+    below are also accepted after the command (wildrydes status --output json).
     """
-    on_command_line = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
-    source = "--region" if on_command_line else "AWS_REGION"
-    if not region and not on_command_line:   # an empty AWS_REGION is unset; an empty --region is checked
-        region, source = _default_region(profile)
-    ctx.obj = Settings(target=target, region=region or "", region_source=source, profile=profile, output=output,
-                       debug=debug, scratchpad=scratchpad)
-
-
-def _default_region(profile: str | None) -> tuple[str, str]:
-    """The region without --region/AWS_REGION, and where it came from (for messages about a bad one)."""
-    from wildrydes_cli.aws.target import profile_region  # stdlib only: keeps startup fast
-    if os.environ.get("AWS_DEFAULT_REGION"):
-        return os.environ["AWS_DEFAULT_REGION"], "AWS_DEFAULT_REGION"
-    configured = profile_region(profile)
-    if configured:
-        return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
-    return DEFAULT_REGION, "the default region"
 
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 
 
 @cli.command("train")
-@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--data", default=None, callback=_local_file, metavar="FILE",
               help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
                    "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
                    "Without it the data is SYNTHETIC.")
@@ -117,18 +88,22 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.results import TrainBreedsResult, TrainResult
     from wildrydes_cli.training import service
 
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+    # The bar ends (its last frame drawn, the cursor on a line of its own) before any result is printed.
+    result: TrainResult | TrainBreedsResult
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
-            presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
-        return
-    with console.progress("training", total=epochs) as advance:
-        presentation.show(console, service.train_model(request, settings, on_epoch=advance))
+            result = service.train_breeds(request, breeds, settings, on_breed=advance)
+    else:
+        with console.progress("training", total=epochs) as advance:
+            result = service.train_model(request, settings, on_epoch=advance)
+    presentation.show(console, result)
 
 
 def _aws_context(ctx: click.Context, writes_state: bool = False):
@@ -176,30 +151,64 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--bucket", callback=_bucket_name, help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
 @click.option("--role", help="Run the function with this existing role (e.g. DataProcessingExecutionRole; NAME, or "
                              "path/NAME for a role with an IAM path such as service-role/...) instead of a new role "
-                             "that may only read the models.")
-@click.option("--model-path", help="Key of the model.tar.gz to serve (default: the newest linear-learner-* model).")
-@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
-              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11.")
+                             "that may only read the models. Kept by later deploys.")
+@click.option("--new-role", is_flag=True, help="Back to a new role that may only read the models (drops a kept --role).")
+@click.option("--model-path", help="Key of the model.tar.gz to serve; it stays pinned across deploys (a rollback) "
+                                   "until --model-path newest. Default: the pinned one, else the newest model.")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default=None,
+              help="lean: standard library only, python3.13, 128 MB; mxnet: the workshop's MXNet, python3.11. "
+                   "[default: the last deploy's, else lean]")
+@click.option("--memory", "memory_mb", type=int, default=None,
+              help="Function memory in MB, 128-10240 (kept by later deploys). [default: the last deploy's "
+                   "choice, else 128 for lean, 1024 for mxnet]")
 @click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
 @click.pass_context
-def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_path: str | None, engine: str,
-           complete: bool, yes: bool) -> None:
-    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API."""
+def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
+               engine: str | None, memory_mb: int | None, complete: bool, yes: bool) -> None:
+    """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
+
+    Engine, role, memory and a model chosen with --model-path are kept by later deploys until changed.
+    """
     from wildrydes_cli.aws.target import target_class
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.bootstrap import bootstrap
+    from wildrydes_cli.deploy.choices import check_request
     from wildrydes_cli.deploy.deployer import DeployRequest, check_deploy_options, deploy
     from wildrydes_cli.mxnet_support import check_local_engine
     check_deploy_options(bucket=bucket, role=role, model_path=model_path)
-    check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)   # before anything starts
+    if engine is not None:   # before anything starts; a kept engine is checked by deploy
+        check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)
+    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
+                            memory_mb=memory_mb, new_role=new_role)
+    check_request(request)
     settings, aws, console = _aws_context(ctx, writes_state=True)
-    request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine,
-                            stack=settings.complete_stack if complete else None, yes=yes)
+    if complete:
+        from dataclasses import replace
+        request = replace(request, stack=settings.complete_stack)
     result = deploy(settings, aws, request, console, confirm=console.confirm,
                     run_bootstrap=lambda: bootstrap(settings, aws, console))
     presentation.show(console, result)
+
+
+@cli.command("package", short_help="Build and upload the function's zip; print its key (for CodeKey).")
+@click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
+              help="lean: standard library only, python3.13; mxnet: the workshop's MXNet, python3.11.")
+@click.option("--bucket", callback=_bucket_name,
+              help="Data bucket to upload to (default: scratchpad, then stack wildrydes-ml-mod1-3).")
+@click.pass_context
+def package_cmd(ctx: click.Context, engine: str, bucket: str | None) -> None:
+    """Build the function's zip (what deploy builds) and upload it under code/ in the data bucket.
+
+    Prints the key, for the template's CodeKey when you create the stack by hand
+    (docs/workshop-by-hand.md): CODE_KEY=$(wildrydes package). The template's path and
+    the create-stack parameters go to stderr; --output json has them all.
+    """
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.manual import package
+    settings, aws, console = _aws_context(ctx, writes_state=True)
+    presentation.show(console, package(settings, aws, engine, bucket, console))
 
 
 @cli.command("predict", short_help="Step 5: POST a ride to the endpoint, show the score.")
@@ -209,7 +218,7 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, model_p
 @click.option("--tmin", type=float, help="Minimum temperature (TMIN, tenths of a degree C).")
 @click.option("--tmax", type=float, help="Maximum temperature (TMAX).")
 @click.option("--prcp", type=float, help="Precipitation (PRCP).")
-@click.option("--file", "file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--file", "file", callback=_local_file, metavar="FILE",
               help="CSV of rides with a header naming the six features (distance, healthpoints, magicpoints, "
                    "TMIN, TMAX, PRCP; any order): sends one batch request.")
 @click.option("--breed", help="Ask this breed's model (POST {invoke URL}/breeds/BREED).")
@@ -244,10 +253,13 @@ def status_cmd(ctx: click.Context) -> None:
 
 @cli.command("cleanup", short_help="Delete what deploy made (models stay).")
 @click.option("--delete-bucket", is_flag=True, help="Also delete the data bucket and every model in it (asks first).")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before deleting the bucket.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (before deleting the stacks on AWS, or the bucket).")
 @click.pass_context
 def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
-    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay."""
+    """Delete what deploy made (stacks, uploaded code, leftover API); the bucket's models stay.
+
+    On AWS it asks first (--yes for scripts); on the local target it does not.
+    """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.cleanup import cleanup
     settings, aws, console = _aws_context(ctx, writes_state=True)
@@ -258,13 +270,17 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
 @cli.command("logs", short_help="The deployed function's logs (CloudWatch Logs), newest last.")
 @click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h or 1d (up to 30 days).")
 @click.option("--follow", "-f", is_flag=True,
-              help="Keep printing new events (polls every 2 s) until Ctrl-C; with --output json, one JSON "
-                   "object per batch (JSON Lines).")
+              help="Keep printing new events (polls every 2 s; says on stderr that it waits) until Ctrl-C; with "
+                   "--output json, one JSON object per batch (JSON Lines).")
 @click.option("--breed", help="Only the requests served with this breed's model (every line of them).")
 @click.option("--filter", "filter_pattern",
               help="A CloudWatch Logs filter pattern, e.g. ERROR or '\"status=503\"'.")
+@click.option("--compact", is_flag=True, help="One line per request: time, status, breed, milliseconds.")
+@click.option("--function", "function", help="Any function's logs (log group /aws/lambda/NAME), deployed by "
+                                             "wildrydes or not.")
 @click.pass_context
-def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None) -> None:
+def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None,
+             compact: bool, function: str | None) -> None:
     """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
     duration, memory) and the function's own line per request (route, breed, status, latency).
 
@@ -272,20 +288,25 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     Same command on both targets: on AWS it reads log group /aws/lambda/<function>; on the
     local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
     where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
+    Without a deployment recorded by `wildrydes deploy`, the function is the one in stack
+    wildrydes-ml-mod3-4 (or wildrydes-ml-mod0-4), e.g. made by hand with the AWS CLI.
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import logs
-    request = logs.LogsRequest.checked(since, breed, filter_pattern, follow)   # a typo starts nothing
+    request = logs.LogsRequest.checked(since, breed, filter_pattern, follow, function, compact)   # a typo starts nothing
     settings, aws, console = _aws_context(ctx)
     logs.show_logs(settings, aws, request, lambda result: presentation.show(console, result))
 
 
 def _wants_json(args: list[str]) -> bool:
-    """``--output json`` / ``--output=json`` among the global options (before the command)."""
+    """``--output json`` / ``--output=json`` anywhere on the line (the last one given wins, as in parsing)."""
+    wanted = False
     for i, arg in enumerate(args):
-        if arg == "--output=json" or (arg == "--output" and i + 1 < len(args) and args[i + 1] == "json"):
-            return True
-    return False
+        if arg.startswith("--output="):
+            wanted = arg == "--output=json"
+        elif arg == "--output" and i + 1 < len(args):
+            wanted = args[i + 1] == "json"
+    return wanted
 
 
 @cli.command("models")
@@ -294,13 +315,17 @@ def _wants_json(args: list[str]) -> bool:
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
 @click.pass_context
 def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
-    """List the models in the data bucket: default models and each breed's newest, with metrics."""
+    """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
+    with metrics."""
     from wildrydes_cli.aws.data_bucket import require_data_bucket
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import catalog
     settings, aws, console = _aws_context(ctx)
     bucket = bucket or require_data_bucket(settings, aws, "list")
-    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only))
+    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
+
+
+USAGE_EXIT = 2   # click.UsageError and our UsageError: what was typed is wrong
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,12 +336,39 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
+    with _debug_log(debug):
+        return _run(args, argv, debug)
+
+
+@contextlib.contextmanager
+def _debug_log(debug: bool):
+    """``--debug``: wildrydes' log, including one line per AWS API call (aws/client.py), on stderr."""
+    if not debug:
+        yield
+        return
+    import logging
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    logger = logging.getLogger("wildrydes_cli")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     try:
-        cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _run(args: list[str], argv: list[str] | None, debug: bool) -> int:
+    """Run the command line; every failure becomes its exit code here."""
+    try:
+        # Without standalone mode Click returns a command's ctx.exit(code) instead of raising it.
+        returned = cli.main(args=argv, prog_name="wildrydes", standalone_mode=False)
     except click.exceptions.Abort:  # end of input or Ctrl-C at a prompt
         return _fail(args, "Aborted.", 130)
     except click.ClickException as exc:  # includes every WildrydesError
-        if debug:
+        if debug and exc.exit_code != USAGE_EXIT:   # a usage error is the user's line, never our stack
             import traceback
             traceback.print_exc()
         exc.show()
@@ -331,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         message = f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback)"
         click.echo(f"Error: {message}", err=True)
         return _fail(args, message, 70, shown=True)
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def _fail(args: list[str], message: str, exit_code: int, shown: bool = False) -> int:

@@ -5,8 +5,11 @@ can use them without importing main.py, which imports them.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from wildrydes_cli.cli import global_options
 from wildrydes_cli.settings import Settings
 
 
@@ -24,8 +27,27 @@ def bucket_name(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
-def settings_of(ctx: click.Context) -> Settings:
-    """The Settings the main group built from the global options (target, region, output, ...)."""
-    settings = ctx.find_object(Settings)
-    assert settings is not None, "the cli group sets the settings first"
-    return settings
+def local_file(_ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """``--data``/``--file``: a file on this machine; a URL is refused whole, with how to fetch it first.
+
+    (click.Path would read ``s3://bucket/key`` as the path ``s3:/bucket/key`` and say that is missing.)
+    """
+    if value is None:
+        return None
+    option = (param.opts or ["--file"])[0]
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme and scheme.replace("+", "").isalnum():
+        fetch = (f"aws s3 cp {value} rides.csv; from the local target after eval \"$(wildrydes local env)\""
+                 if scheme.lower() == "s3" else f"curl -o rides.csv '{value}'")
+        raise click.BadParameter(f"{value} is not a file on this machine: {option} reads a local file. Download it "
+                                 f"first ({fetch}), then {option} rides.csv.", param_hint=option)
+    if not value.strip():
+        raise click.BadParameter("is empty: pass the path of a file.", param_hint=option)
+    if Path(value).is_dir():
+        raise click.BadParameter(f"{value} is a directory: pass the path of a file.", param_hint=option)
+    return Path(value)
+
+
+def settings_of(ctx: click.Context, target: str | None = None) -> Settings:
+    """The Settings from the global options (target, region, output, ...), wherever on the line they were."""
+    return global_options.settings_of(ctx, target)

@@ -27,6 +27,7 @@ from wildrydes_cli.results import (
     LocalEnvResult,
     LogsResult,
     ModelsResult,
+    PackageResult,
     PredictResult,
     Result,
     ScratchpadResult,
@@ -42,6 +43,9 @@ EXAMPLE_FLAGS = "--distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 -
 
 def show(console: Console, result: Result) -> None:
     """Print ``result``: its JSON form with --output json, else its text form."""
+    if isinstance(result, LogsResult) and result.waiting:   # a note, never part of the output
+        console.info(f"Waiting for new events in {result.log_group} (every few seconds; Ctrl-C to stop) ...")
+        return
     if isinstance(result, LogsResult) and result.follow and console.json_output:
         console.out.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")   # JSON Lines
         console.out.flush()
@@ -63,22 +67,47 @@ def bootstrap(console: Console, result: BootstrapResult) -> None:
 
 
 def deploy(console: Console, result: DeployResult) -> None:
-    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}) "
-                 f"serving s3://{result.bucket}/{result.model_path}")
+    pinned = " (pinned: later deploys keep it; --model-path newest unpins)" if result.pinned else ""
+    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
+                 f"serving s3://{result.bucket}/{result.model_path}{pinned}")
+    if result.kept:
+        console.line(f"Kept from the last deploy: {', '.join(result.kept)} (change with --engine, --role or "
+                     "--new-role, --memory, --model-path).")
     console.line(f"Invoke URL: {result.invoke_url}", style="bold")
     console.line("Try it:")
     console.line(f"  {result.curl}")
     console.line(f"  or: wildrydes predict {EXAMPLE_FLAGS}")
 
 
+def package(console: Console, result: PackageResult) -> None:
+    """The key alone on stdout (CODE_KEY=$(wildrydes package)); how to use it on stderr."""
+    console.out.write(result.code_key + "\n")
+    console.out.flush()
+    params = " ".join(f"ParameterKey={k},ParameterValue={v}" for k, v in result.parameters.items())
+    console.info(f"{'Uploaded' if result.uploaded else 'Already there'}: s3://{result.bucket}/{result.code_key} "
+                 f"({result.engine}, {result.runtime}, {result.bytes / 1024:.0f} KB). Template: {result.template}\n"
+                 f"  aws cloudformation create-stack --stack-name wildrydes-ml-mod3-4 "
+                 f"--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM --template-body file://{result.template} "
+                 f"--parameters {params}")
+
+
 def status(console: Console, result: StatusResult) -> None:
     console.table(["stack", "status"], list(result.stacks.items()), title=f"target {result.target} ({result.region})")
+    if result.other_regions:
+        elsewhere = ", ".join(result.other_regions)
+        console.line(f"Deployments are recorded in {'another region' if len(result.other_regions) == 1 else 'other regions'}"
+                     f" too: {elsewhere} (see them with --region {result.other_regions[0]}).")
     if not result.deployed:
         console.line("Nothing deployed yet: run `wildrydes deploy`.")
         return
     function = result.function
     redeploy = "run `wildrydes deploy` to deploy again"
-    if result.gone:
+    if not result.recorded:
+        console.line(f"No deployment recorded by wildrydes: found in stack {result.stack} (made by hand).")
+        if result.gone:
+            console.line(f"Not serving yet: {', '.join(result.missing)} missing; `wildrydes deploy` finishes it "
+                         "(or the workshop's Steps 3-4).")
+    elif result.gone:
         restarted = f" ({result.gone_hint})" if result.gone_hint else ""
         console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
     console.fields({
@@ -88,9 +117,17 @@ def status(console: Console, result: StatusResult) -> None:
         "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
-        "up to date": ("yes" if result.up_to_date else f"no - the deployment is gone: {redeploy}" if result.gone
-                       else "no - run `wildrydes deploy` to roll it out"),
+        "up to date": _up_to_date(result, redeploy),
     })
+
+
+def _up_to_date(result: StatusResult, redeploy: str) -> str:
+    if result.gone:
+        return f"no - the deployment is gone: {redeploy}" if result.recorded else "no - not serving yet"
+    if result.pinned:   # a rollback (deploy --model-path) is what the user asked for: no nagging
+        newer = "" if result.up_to_date else " - `wildrydes deploy --model-path newest` serves the newest"
+        return f"pinned to {result.deployed_model}{newer}"
+    return "yes" if result.up_to_date else "no - run `wildrydes deploy` to roll it out"
 
 
 # What each kind of removed thing is called, one of them.
@@ -98,6 +135,9 @@ _SINGULAR = {"stacks": "stack", "apis": "API", "code": "code zip", "buckets": "b
 
 
 def cleanup(console: Console, result: CleanupResult) -> None:
+    if result.kept:
+        console.line(f"Nothing deleted: kept {', '.join(result.kept)}.")
+        return
     if result.nothing_to_do:
         console.line(f"Nothing to clean up on target {result.target} ({result.region}): no deployment recorded "
                      f"and no stack {' or '.join(result.function_stacks)}.")
@@ -118,26 +158,43 @@ def predict(console: Console, result: PredictResult) -> None:
     console.fields({"score": answer.get("score"), "label": answer.get("label") or "-",
                     "model": model, "breed": result.breed or "-",
                     "latency": f"{result.latency_ms:.1f} ms", "url": result.url})
+    newer = result.newer_model
+    if newer:
+        console.line(f"Answered by the breed's previous model: a newer one is published ({newer['model_path']}, "
+                     f"trained {newer.get('trained_at') or '-'}); the function serves it within "
+                     f"{newer['refresh_seconds']:g} s (MODEL_REFRESH_SECONDS).")
     if result.explained:
         from wildrydes_cli.cli import explain_view
         explain_view.render_explanation({**answer, "request": result.request}, console)
 
 
 def predict_batch(console: Console, result: BatchPredictResult) -> None:
-    """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts)."""
-    columns = list(FEATURES) + ["score", "label"]
-    rows = [[p.get(c) for c in columns] for p in result.predictions]
-    if not console.out.isatty():
+    """A table at a terminal; CSV when stdout is redirected (for spreadsheets and scripts).
+
+    Both keep the file's columns in its order (so results join back to it), then score and label;
+    with --explain the CSV adds each feature's term and the intercept, a terminal draws the charts.
+    """
+    columns = list(result.input_columns or FEATURES) + ["score", "label"]
+    if not console.is_terminal:
+        if result.explained:
+            columns += [f"term_{name}" for name in FEATURES] + ["intercept"]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([[_csv_cell(p, c) for c in columns] for p in result.predictions])
         console.out.write(buffer.getvalue())
-        return   # redirected batch output stays plain CSV, explained or not
+        return
+    rows = [[p.get(c) for c in columns] for p in result.predictions]
     console.table(columns, rows, title=f"{result.count} rides in {result.latency_ms:.0f} ms")
     if result.explained:
         from wildrydes_cli.cli import explain_view
         explain_view.render_batch_explanations({"predictions": result.predictions}, console)
+
+
+def _csv_cell(prediction: dict, column: str) -> Any:
+    if column.startswith("term_") and column[5:] in FEATURES:
+        return (prediction.get("contributions") or {}).get(column[5:])
+    return prediction.get(column)
 
 
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
@@ -152,14 +209,18 @@ def _metric_summary(metrics: dict) -> str:
 def models(console: Console, result: ModelsResult) -> None:
     """Two tables: default models (newest first) and breeds."""
     if result.default_models:
-        console.table(["model path", "trained (UTC)"],
-                      [[m.model_path, m.timestamp] for m in result.default_models],
-                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)")
+        console.table(["model path", "trained (UTC)", "served"],
+                      [[m.model_path, m.timestamp, "<- deployed" if m.deployed else ""] for m in result.default_models],
+                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
+                      keep=["model path", "served"])
+    listed = {m.model_path for m in result.default_models}
+    if result.deployed_model and result.deployed_model not in listed:
+        console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
     if result.breeds:
         console.table(["breed", "newest model", "trained at", "validation"],
                       [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
                        for b in result.breeds],
-                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)")
+                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)", keep=["newest model"])
     if not result.default_models and not result.breeds:
         console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
                      "(or `wildrydes train --breed NAME`).")
@@ -198,6 +259,15 @@ def train(console: Console, result: TrainResult) -> None:
     console.line(f"model published to {model['location']}")
     if result.breed:
         console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
+        served = result.served_by
+        if served:
+            where = ("its MODEL_REFRESH_SECONDS" if served["source"] == "function"
+                     else "MODEL_REFRESH_SECONDS, the default")
+            console.line(f"served by {served['function']} within {served['refresh_seconds']:g} s ({where}): until "
+                         "then a warm function answers with the breed's previous model")
+        else:
+            console.line(f"no deployed function reads this bucket yet: `wildrydes deploy`, then POST "
+                         f"{{invoke URL}}breeds/{result.breed}")
     else:
         console.line("serve it with: wildrydes deploy (it picks the newest linear-learner-* model)")
 
@@ -210,11 +280,11 @@ def train_breeds(console: Console, result: TrainBreedsResult) -> None:
     classifier = result.predictor_type == "binary_classifier"
     names = ("AUC", "accuracy") if classifier else ("RMSE", "R²")
     keys = ("auc", "accuracy") if classifier else ("rmse", "r2")
-    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"])
-            for item in result.breeds[:SHOWN_BREEDS]]
+    shown = result.breeds[:SHOWN_BREEDS] if console.is_terminal else result.breeds   # piped: every one
+    rows = [(item["breed"], *(_fmt(item["metrics"].get(k)) for k in keys), item["key"]) for item in shown]
     title = (f"{result.count} SYNTHETIC breeds, {result.rows_per_breed} rides each "
              f"({result.seconds:.1f} s training)")
-    console.table(["breed", *names, "model key"], rows, title=title)
+    console.table(["breed", *names, "model key"], rows, title=title, keep=["model key"])
     hidden = result.count - len(rows)
     if hidden > 0:
         console.line(f"... and {hidden} more (--output json lists them all)")
@@ -275,18 +345,31 @@ def local_compact(console: Console, result: LocalCompactResult) -> None:
     console.fields({"journal": result.journal_dir})
 
 
+def _stamp(timestamp_ms: int) -> str:
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(timestamp_ms / 1000))}.{timestamp_ms % 1000:03d}Z"
+
+
 def logs(console: Console, result: LogsResult) -> None:
-    """One line per event: UTC time, request id, message (as ``sam logs`` prints them)."""
+    """One line per event: UTC time, request id, message (as ``sam logs`` prints them); --compact: per request."""
     if not result.events and not result.follow:
         console.info(f"No events in {result.log_group} in that time: invoke the function, or widen --since.")
+    if result.compact:
+        for request in result.requests:
+            breed = f"breed={request.breed}" if request.breed else "-"
+            console.line(f"{_stamp(request.timestamp)}  {request.status}  {breed:24}  {request.ms:8.2f} ms  "
+                         f"{request.method} {request.path}")
+        return
     for event in result.events:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(event.timestamp / 1000))
-        console.line(f"{stamp}.{event.timestamp % 1000:03d}Z  {event.request_id or '-':36}  {event.message}")
+        console.line(f"{_stamp(event.timestamp)}  {event.request_id or '-':36}  {event.message}")
 
 
 def local_env(console: Console, result: LocalEnvResult) -> None:
     """``export`` lines for ``eval "$(wildrydes local env)"``, written as is (no wrapping, no colour)."""
     import shlex
+    if result.unset:   # ``local env --unset``: one line that undoes them
+        console.out.write(f"unset {' '.join(result.unset)}\n")
+        console.out.flush()
+        return
     console.out.write("".join(f"export {name}={shlex.quote(value)}\n" for name, value in result.env.items()))
     console.out.flush()
 
@@ -295,6 +378,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
-    LocalCompactResult: local_compact, LocalDaemonResult: local_status,
+    LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
 }
 

@@ -1,6 +1,7 @@
 """Making and unmaking: the workshop's modules 1-2 and Steps 1-4, and cleanup.
 
   deployer.py      ``wildrydes deploy``: preflight, package, stack, environment, wiring, record
+  choices.py       what deploy keeps from the last deploy: engine, role, memory, a pinned model
   bootstrap.py     the prerequisites stack (bucket, role) and the scratchpad's Step 1
   packaging.py     the deployment zip for an engine (lean: lambda/; mxnet: with its libraries)
   elfdeps.py       which shared libraries the mxnet package needs that Lambda's image lacks
@@ -10,6 +11,7 @@
   apistage.py      does stage prod serve the API as the stack now has it (stage snapshots)
   locks.py         one deploy at a time per target, account and region
   cleanup.py       remove exactly what deploy made
+  manual.py        ``wildrydes package``: the zip and the template, for the workshop's steps by hand
 
 Imports aws/ and the ground; not observe/ or training/.
 """

@@ -5,7 +5,9 @@ and the REST API id (the emulator's delete_stack leaves the RestApi behind,
 so it is deleted by id when still there). A stack that exists under our name
 but was not recorded (state lost) is still cleaned up, from its outputs. The
 data bucket and its models stay unless ``--delete-bucket`` is given and
-confirmed. Running it again finds nothing and says so.
+confirmed. On AWS (``target.asks_before_cleanup``) deleting the stacks is
+confirmed first too (``--yes`` for scripts). Running it again finds nothing and
+says so.
 
 A stack found ``*_IN_PROGRESS`` (a deploy interrupted with Ctrl-C, another
 one elsewhere) is waited for first, as deploy waits: CloudFormation refuses
@@ -21,6 +23,7 @@ from wildrydes_cli import deployment_record
 from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.aws.found_deployment import api_of
 from wildrydes_cli.errors import AwsError
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import CleanupResult
@@ -41,7 +44,7 @@ def _targets(settings: Settings, aws: Aws) -> dict[str, dict]:
             continue
         outputs = aws.stack_outputs(name)
         entry = found.setdefault(name, {"api_id": None, "bucket": None, "code_keys": []})
-        entry["api_id"] = entry["api_id"] or outputs.get("ApiId")
+        entry["api_id"] = entry["api_id"] or outputs.get("ApiId") or api_of(aws, name)   # ours, or made by hand
         params = aws.stack_parameters(name)
         entry["bucket"] = entry["bucket"] or params.get("DataBucket")
         if params.get("CodeKey") and params["CodeKey"] not in entry["code_keys"]:
@@ -55,6 +58,11 @@ def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool
     removed: dict[str, list] = {"stacks": [], "apis": [], "code": [], "buckets": []}
     refused: dict[str, str] = {}
     targets = _targets(settings, aws)
+    if targets and aws.target.asks_before_cleanup and not yes and not confirm(
+            f"Delete {_stacks_phrase(list(targets))} (function, API, uploaded code) on {aws.target.name} "
+            f"account {settings.account or '?'}, {settings.region}?"):
+        return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=False,
+                             function_stacks=list(settings.function_stacks), kept=list(targets))
     for name, entry in targets.items():
         refused.update(_remove_deployment(aws, console, name, entry, removed))
     deployment_record.save(settings, {})
@@ -69,6 +77,10 @@ def cleanup(settings: Settings, aws: Aws, console: Progress, delete_bucket: bool
                 f"Delete bucket {bucket} and EVERY object in it (all models)?"))
     return CleanupResult(target=settings.target, region=settings.region, nothing_to_do=not any(removed.values()),
                          function_stacks=list(settings.function_stacks), **removed)
+
+
+def _stacks_phrase(names: list[str]) -> str:
+    return f"stack {names[0]}" if len(names) == 1 else "stacks " + " and ".join(names)
 
 
 def _remove_deployment(aws: Aws, console: Progress, name: str, entry: dict, removed: dict) -> dict[str, str]:

@@ -28,8 +28,9 @@ from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.aws.regions import partition_of
 from wildrydes_cli.aws.target import curl_command
-from wildrydes_cli.deploy import apistage, locks, packaging, stacks, wiring
+from wildrydes_cli.deploy import apistage, choices, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.mxnet_support import check_local_engine
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult, DeployResult
 from wildrydes_cli.settings import Settings
@@ -41,14 +42,22 @@ MANAGED_ENV = ("OUTPUT_BUCKET", "MODEL_PATH", "INFERENCE_ENGINE", "S3_DNS_SUFFIX
 
 @dataclass(frozen=True)
 class DeployRequest:
-    """What the user asked for; ``stack`` None is the function stack (--complete names mod0-4)."""
+    """What the user asked for; ``stack`` None is the function stack (--complete names mod0-4).
+
+    None leaves a choice to the last deploy of the stack, else the default (choices.py); deploy
+    fills them in, with ``pinned`` (the model was chosen) and ``kept`` (what came from last time).
+    """
 
     bucket: str | None = None
     role: str | None = None
-    model_path: str | None = None
-    engine: str = "lean"
+    model_path: str | None = None      # a key, "newest" (unpin), or None (the pinned one, else the newest)
+    engine: str | None = None
     stack: str | None = None
     yes: bool = False
+    memory_mb: int | None = None
+    new_role: bool = False             # back to the role the stack creates, dropping a kept --role
+    pinned: bool = False
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,8 @@ class Plan:
     engine: str
     stack: str
     kms_keys: tuple[str, ...] = ()   # the customer-managed keys the models are encrypted with
+    memory_mb: int = 128
+    pinned: bool = False
 
 
 def check_deploy_options(**given: str | None) -> None:
@@ -103,6 +114,9 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         if request.model_path is not None:   # "" is refused there, never taken as "the newest"
             model_path = normalise_model_path(request.model_path, bucket)
             if not checks.model_exists(aws, bucket, model_path):   # without ListBucket, S3 says 403 for a missing key
+                if any(item.startswith("model ") for item in request.kept):
+                    raise NotFoundError(f"No model at s3://{bucket}/{model_path}, the model an earlier "
+                                        "--model-path pinned: pass --model-path newest (or another key).")
                 raise NotFoundError(f"No model at s3://{bucket}/{model_path}: check --model-path "
                                     "(the key, without s3://bucket/), or leave it out to use the newest model.")
         else:
@@ -111,8 +125,9 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
                 raise NotFoundError(f"No model in s3://{bucket}/ (expected linear-learner-<timestamp>/output/"
                                     "model.tar.gz): run `wildrydes train` to make one, or pass --model-path KEY.")
             model_path = newest
+        engine = request.engine or "lean"
         checks.check_model_readable(model_path, request.role)   # the function's own role must be allowed to read it
-        modelcheck.check_s3_model(aws, bucket, model_path, request.engine)  # exit 3 if the function could not serve it
+        modelcheck.check_s3_model(aws, bucket, model_path, engine)  # exit 3 if the function could not serve it
         role = _role(aws, request.role)
         kms_keys = checks.model_kms_keys(aws, bucket, model_path)
         if request.role:   # the function runs with it: a role that cannot read the model is refused on both targets
@@ -122,7 +137,8 @@ def preflight(settings: Settings, aws: Aws, request: DeployRequest, console: Pro
         console.info(f"   The models are encrypted with KMS key {', '.join(kms_keys)}: role {role} must be allowed "
                      "kms:Decrypt on it, unless it is the AWS managed key aws/s3 (deploy grants it only to the "
                      "role it creates).")
-    return Plan(bucket, role, model_path, request.engine, request.stack or settings.function_stack, kms_keys)
+    return Plan(bucket, role, model_path, engine, request.stack or settings.function_stack, kms_keys,
+                request.memory_mb or packaging.MEMORY_MB[engine], request.pinned)
 
 
 def _role(aws: Aws, given: str | None) -> str | None:
@@ -133,7 +149,7 @@ def _role(aws: Aws, given: str | None) -> str | None:
     reference = checks.role_reference(given, aws.role_arn(name))
     if reference is None:
         raise NotFoundError(f"Role {name} does not exist: pass an existing role name to --role, "
-                            "or leave --role out and deploy creates one that may only read the models.")
+                            "or --new-role and deploy creates one that may only read the models.")
     return reference
 
 
@@ -160,9 +176,12 @@ def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progre
 
 def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
             confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
+    choices.check_request(request)
+    request, _ = choices.with_kept(request, choices.previous(settings, aws, request.stack or settings.function_stack))
+    check_local_engine(request.engine or "lean", aws.target.runs_functions_here)   # a kept mxnet too
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
-    runtime, memory = packaging.RUNTIMES[plan.engine], packaging.MEMORY_MB[plan.engine]
+    runtime, memory = packaging.RUNTIMES[plan.engine], plan.memory_mb
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
     with console.step(f"Package the {plan.engine} function for {runtime}{first}") as note:
@@ -177,7 +196,8 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     spec = stacks.FunctionStack(bucket=plan.bucket, code_key=code_key, model_path=plan.model_path,
                                 engine=plan.engine, runtime=runtime, memory_mb=memory, role=plan.role,
                                 log_group=stacks.log_group_mode(aws, plan.stack), kms_keys=plan.kms_keys,
-                                s3_dns_suffix=partition_of(settings.region)[1])
+                                s3_dns_suffix=partition_of(settings.region)[1],
+                                execute_api_endpoint=aws.target.execute_api_endpoint)
     with console.step(f"Create or update stack {plan.stack}") as note:
         outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), spec.parameters())
         note["detail"] = outcome + (", the function's existing log group kept" if spec.log_group == "existing"
@@ -211,7 +231,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     recorded[plan.stack] = deployment_record.Deployment(
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
         model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
-        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), pinned=plan.pinned)
     try:
         deployment_record.save(settings, recorded, current=plan.stack)
     except UsageError as exc:   # made, but not recorded: say what exists and both ways on
@@ -225,7 +245,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
         engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
         function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
-        repaired=tuple(repaired))
+        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role)
 
 
 def _previous_env(aws: Aws, stack: str) -> dict[str, str]:

@@ -44,6 +44,8 @@ class FunctionStack:
     log_group: str = "create"        # or "existing" (see log_group_mode)
     kms_keys: tuple[str, ...] = ()   # key ARNs the models are encrypted with
     s3_dns_suffix: str = "amazonaws.com"
+    # The local target's endpoint, so the stack's InvokeUrl and CurlCommand outputs point there ("" on AWS).
+    execute_api_endpoint: str = ""
 
     def parameters(self) -> dict[str, str]:
         """Every parameter, every time: the emulator mishandles UsePreviousValue."""
@@ -58,6 +60,7 @@ class FunctionStack:
             "FunctionLogGroup": self.log_group,
             "ModelKmsKeyArns": ",".join(self.kms_keys),
             "S3DnsSuffix": self.s3_dns_suffix,
+            "ExecuteApiEndpoint": self.execute_api_endpoint,
         }
 
 

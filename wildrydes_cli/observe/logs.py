@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wildrydes_cli import deployment_record, layout
+from wildrydes_cli import layout
+from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import LogsResult
 from wildrydes_cli.settings import Settings
@@ -32,6 +33,7 @@ MAX_SINCE_SECONDS = 30 * 86400
 _REQUEST_ID = re.compile(r"\A(?:START|END|REPORT) RequestId: ([0-9A-Za-z-]+)|\A\[[A-Z]+\]\t[^\t]*\t([0-9A-Za-z-]+)\t")
 FOLLOW_POLL_SECONDS = 2.0          # FilterLogEvents allows a few calls a second per account: poll gently
 MAX_EVENTS = 10_000                # one command's read, across pages
+_FUNCTION_NAME = re.compile(r"\A(?:arn:[a-z-]+:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]+)?\Z")
 
 
 def parse_since(text: str) -> int:
@@ -51,33 +53,53 @@ class LogsRequest:
     breed: str | None = None
     filter_pattern: str | None = None
     follow: bool = False
+    function: str | None = None     # any function's logs, deployed by wildrydes or not
+    compact: bool = False           # one line per request: time, status, breed, ms
 
     @classmethod
-    def checked(cls, since: str, breed: str | None, filter_pattern: str | None, follow: bool) -> "LogsRequest":
+    def checked(cls, since: str, breed: str | None, filter_pattern: str | None, follow: bool,
+                function: str | None = None, compact: bool = False) -> "LogsRequest":
         if breed is not None and not layout.is_breed_name(breed):
             raise UsageError(f"--breed {breed!r}: a breed name is {layout.BREED_RULE}.")
-        return cls(parse_since(since), breed, filter_pattern, follow)
+        if function is not None and not _FUNCTION_NAME.match(function):
+            raise UsageError(f"--function {function!r} is not a Lambda function name (letters, digits, - and _, "
+                             "at most 64; or its ARN).")
+        return cls(parse_since(since), breed, filter_pattern, follow, function, compact)
+
+
+def function_name(settings: Settings, aws, request: LogsRequest) -> str:
+    """--function, else the deployed function: recorded by deploy, or found in the function stacks."""
+    if request.function:
+        return request.function.rsplit(":function:", 1)[-1].split(":", 1)[0]   # an ARN names it too
+    deployment, _ = deployment_in_use(settings, aws)
+    if deployment is None:
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded, and no function "
+                            "in the stacks wildrydes-ml-mod3-4 or wildrydes-ml-mod0-4), so there is no function "
+                            "to read logs of: run `wildrydes deploy` first, or name one with --function NAME.")
+    return deployment.function_name
 
 
 def show_logs(settings: Settings, aws, request: LogsRequest, show: Callable[[LogsResult], None]) -> None:
-    """Hand the deployed function's events to ``show``: once, or with ``follow`` per new batch until Ctrl-C."""
-    deployment = deployment_record.current(settings)
-    if deployment is None:
-        raise NotFoundError("Nothing is deployed on this target and region (no state recorded), so there is "
-                            "no function to read logs of: run `wildrydes deploy` first.")
-    group = layout.function_log_group(deployment.function_name)
+    """Hand the function's events to ``show``: once, or with ``follow`` per new batch until Ctrl-C."""
+    group = layout.function_log_group(function_name(settings, aws, request))
     reader = LogReader(aws, group, request.filter_pattern)
     try:
         if not request.follow:
-            show(LogsResult(group, recent(reader, request.since_seconds, request.breed)))
+            show(_result(group, recent(reader, request.since_seconds, request.breed), request))
             return
+        show(LogsResult(group, [], follow=True, waiting=True))   # say so before the first poll
         for batch in follow(reader, request.since_seconds, request.breed):
-            show(LogsResult(group, batch, follow=True))
+            show(_result(group, batch, request, follow=True))
     except NotFoundError:
         raise NotFoundError(f"No logs yet: log group {group} does not exist. Invoke the function first "
                             "(wildrydes predict ...); Lambda creates the group on its first run.") from None
     except KeyboardInterrupt:   # the way out of --follow: not an error
         return
+
+
+def _result(group: str, events: list["LogEvent"], request: LogsRequest, follow: bool = False) -> LogsResult:
+    return LogsResult(group, events, follow=follow, compact=request.compact,
+                      requests=request_lines(events) if request.compact else [])
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,38 @@ def attach_request_ids(raw: list[dict]) -> list[LogEvent]:
             current[stream] = None
         events.append(LogEvent(item.get("timestamp", 0), message, stream, item.get("eventId", ""), rid))
     return events
+
+
+_REQUEST_LINE = re.compile(r"request (\S+) (.*) breed=(\S+) status=(\d{3}) ms=([0-9.]+)\s*\Z")
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    """One request as the function logged it (``--compact``): when, how it ended, which breed, how long."""
+
+    timestamp: int          # ms since the epoch
+    status: int
+    breed: str | None
+    ms: float
+    method: str
+    path: str
+    request_id: str | None
+
+    def to_json(self) -> dict:
+        return {"timestamp": self.timestamp, "status": self.status, "breed": self.breed, "ms": self.ms,
+                "method": self.method, "path": self.path, "requestId": self.request_id}
+
+
+def request_lines(events: list[LogEvent]) -> list[RequestLine]:
+    """The function's one line per request (lambda/index.py ``_request_line``), parsed; other lines dropped."""
+    found = []
+    for event in events:
+        match = _REQUEST_LINE.search(event.message)
+        if match:
+            method, path, breed, status, ms = match.groups()
+            found.append(RequestLine(event.timestamp, int(status), None if breed == "-" else breed, float(ms),
+                                     method, path, event.request_id))
+    return found
 
 
 def only_breed(events: list[LogEvent], breed: str) -> list[LogEvent]:

@@ -6,15 +6,13 @@ what any other client would see: status, body, latency.
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import math
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +20,7 @@ from wildrydes_cli import layout
 from wildrydes_cli.deployment_record import Deployment
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.observe.ride_table import plain_number, read_rides
 from wildrydes_cli.results import BatchPredictResult, PredictResult
 from wildrydes_cli.settings import Settings
 
@@ -42,77 +41,12 @@ def ride_from_flags(values: dict[str, float | None]) -> dict[str, float]:
     for name, value in given.items():
         if not math.isfinite(value):
             raise UsageError(f"--{name.lower()} is {value}: every feature must be a finite number.")
-    return {name: _plain(value) for name, value in given.items()}
-
-
-def _plain(value: float) -> float | int:
-    return int(value) if float(value).is_integer() else float(value)
-
-
-MAX_FILE_BYTES = 64 * 1024 * 1024   # ~1.5 million rides: far more than a batch is for, bounded memory
+    return {name: plain_number(value) for name, value in given.items()}
 
 
 def rides_from_csv(path: Path) -> list[dict[str, float]]:
-    """Rides from a CSV with a header naming the six features (any order, any case).
-
-    Everything wrong with the file is a UsageError naming the file and the line or column:
-    not UTF-8, too large (``/dev/zero`` included), not CSV (a field over csv's 128 KiB limit),
-    a column named twice (which one counts?), a row wider or narrower than the header.
-    """
-    try:
-        with Path(path).open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"Cannot read --file {path}: {exc.strerror or exc}.") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise UsageError(f"--file {path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: split it into "
-                         "smaller files of rides.")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"--file {path} is not UTF-8 text (byte {exc.start}): expected a CSV file.") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)   # a stray quote is an error, not data
-    try:
-        return _rides(reader, path)
-    except csv.Error as exc:
-        raise UsageError(f"--file {path}, line {reader.line_num}: not valid CSV ({exc}).") from None
-
-
-def _rides(reader, path: Path) -> list[dict[str, float]]:
-    cells = next(reader, None) or []
-    columns: dict[str, int] = {}
-    for position, cell in enumerate(cells):
-        name = cell.strip().lower()
-        if name in columns:
-            raise UsageError(f"--file {path}, line 1: column {cell.strip()!r} appears twice (columns "
-                             f"{columns[name] + 1} and {position + 1}); name each column once.")
-        columns[name] = position
-    missing = [name for name in FEATURES if name.lower() not in columns]
-    if missing:
-        raise UsageError(f"--file {path} needs a header with the columns {', '.join(FEATURES)}; "
-                         f"missing: {', '.join(missing)}.")
-    rides = []
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue  # blank lines carry no ride
-        if len(row) != len(cells):
-            raise UsageError(f"--file {path}, line {line}: {len(row)} cells but the header has {len(cells)} "
-                             "columns; every row needs one cell per column.")
-        ride = {}
-        for name in FEATURES:
-            cell = row[columns[name.lower()]].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a number.") from None
-            if not math.isfinite(value):
-                raise UsageError(f"--file {path}, line {line}: {name} is {cell[:40]!r}, not a finite number.")
-            ride[name] = _plain(value)
-        rides.append(ride)
-    if not rides:
-        raise UsageError(f"--file {path} has a header but no rides.")
-    return rides
+    """The rides of a CSV file (ride_table.read_rides has their other columns too)."""
+    return read_rides(path).rides
 
 
 def endpoint(base_url: str, breed: str | None) -> str:
@@ -197,8 +131,13 @@ def predict(base_url: str, rides: list[dict], breed: str | None = None,
 
 def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
                   post: Callable[..., tuple[int, object, float]] = post_json,
-                  explain: bool = False) -> BatchPredictResult:
-    """Send rides in requests of at most BATCH_ROWS; each prediction comes back beside its ride."""
+                  explain: bool = False, extras: list[dict] | None = None,
+                  columns: list[str] | None = None) -> BatchPredictResult:
+    """Send rides in requests of at most BATCH_ROWS; each prediction comes back beside its ride.
+
+    ``extras``: each ride's other columns from its file, put back beside it (results join to the input);
+    ``columns``: the file's column order, which the CSV output keeps.
+    """
     url = _with_explain(endpoint(base_url, breed), explain)
     predictions: list[dict] = []
     latency_ms = 0.0
@@ -206,11 +145,13 @@ def predict_batch(base_url: str, rides: list[dict], breed: str | None = None,
     for start in range(0, len(rides), BATCH_ROWS):
         chunk = rides[start:start + BATCH_ROWS]
         results, took = _ask(url, chunk, post)
-        predictions += [{**ride, **_annotate(result)} for ride, result in zip(chunk, results)]
+        others = (extras or [{}] * len(rides))[start:start + BATCH_ROWS]
+        predictions += [{**other, **ride, **_annotate(result)} for other, ride, result in zip(others, chunk, results)]
         latency_ms += round(took, 2)
         requests += 1
     return BatchPredictResult(url=url, breed=breed, count=len(predictions), requests=requests,
-                              latency_ms=round(latency_ms, 2), predictions=predictions, explained=explain)
+                              latency_ms=round(latency_ms, 2), predictions=predictions, explained=explain,
+                              input_columns=list(columns or FEATURES))
 
 
 def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float]]) -> tuple[list, float]:
@@ -262,26 +203,85 @@ def run_predict(settings: Settings, request: PredictRequest) -> PredictResult | 
     """Read the ride(s), find the invoke URL (the recorded deployment's unless --url), POST, return the answer."""
     if request.file is not None and any(v is not None for v in request.flags.values()):
         raise UsageError("Use either --file or the six feature flags, not both.")
-    rides = rides_from_csv(request.file) if request.file is not None else [ride_from_flags(request.flags)]
-    url = request.url or deployed_url(settings)
-    if request.file is not None:
-        return predict_batch(url, rides, breed=request.breed, explain=request.explain)
-    return predict(url, rides, breed=request.breed, explain=request.explain)
+    table = read_rides(request.file) if request.file is not None else None
+    rides = table.rides if table is not None else [ride_from_flags(request.flags)]
+    target, deployment = None, None
+    if request.url:
+        url = request.url
+    else:
+        target, deployment = deployed(settings)
+        url = target.deployment_url(deployment)
+    if table is not None:
+        return predict_batch(url, rides, breed=request.breed, explain=request.explain, extras=table.extras,
+                             columns=table.columns)
+    result = predict(url, rides, breed=request.breed, explain=request.explain)
+    if request.breed and target is not None and deployment is not None:
+        newer = newer_breed_model(target, deployment, request.breed, result.answer.get("model_path"))
+        if newer:
+            result = replace(result, newer_model=newer)
+    return result
+
+
+def newer_breed_model(target, deployment: Deployment, breed: str, served: str | None) -> dict | None:
+    """The breed's published model when the function answered with another one (it refreshes on a timer).
+
+    Right after ``train --breed``, a warm function still serves the breed's previous model for up to
+    its MODEL_REFRESH_SECONDS: say so rather than let the old answer pass for the new model's.
+    """
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.found_deployment import breed_refresh
+    aws = Aws(target)
+    try:
+        index = aws.read_json(deployment.bucket, layout.breed_index_key(breed))
+        published = index.get("key") if isinstance(index, dict) else None
+        if not published or not served or published == served:
+            return None
+        refresh = breed_refresh(target.settings, aws, deployment.bucket) or {}
+    except (WildrydesError, ValueError) as exc:   # a courtesy: never fail the prediction over it
+        LOG.debug("could not compare with the breed's published model: %s", exc)
+        return None
+    return {"model_path": published, "trained_at": index.get("trained_at"),
+            "refresh_seconds": refresh.get("refresh_seconds", layout.DEFAULT_REFRESH_SECONDS)}
 
 
 def deployed_url(settings: Settings) -> str:
-    """The recorded deployment's invoke URL on this target (for the AWS target: this account's)."""
+    """The invoke URL of the deployment on this target (for the AWS target: this account's)."""
+    target, deployment = deployed(settings)
+    return target.deployment_url(deployment)
+
+
+def deployed(settings: Settings):
+    """(target, deployment) on this target (for the AWS target: this account's).
+
+    The recorded deployment, read before anything starts; without a record, the one the
+    function stacks show (the workshop's steps done by hand), which needs the target.
+    """
     from wildrydes_cli.aws.accounts import bind, current_deployment
     from wildrydes_cli.aws.target import resolve
     settings = bind(settings)
-    deployment = require_deployment(current_deployment(settings))   # before starting anything
-    return resolve(settings).deployment_url(deployment)
+    missing: NotFoundError | None = None
+    try:
+        deployment = current_deployment(settings)
+    except NotFoundError as exc:   # names the account: kept for when the stacks show nothing either
+        deployment, missing = None, exc
+    target = resolve(settings)
+    if deployment is None:
+        from wildrydes_cli.aws.client import Aws
+        from wildrydes_cli.aws.found_deployment import deployment_from_stacks
+        deployment = deployment_from_stacks(target.settings, Aws(target))
+        if deployment is None and missing is not None:
+            raise missing
+        if deployment is not None and not deployment.api_id:
+            raise NotFoundError(f"Stack {deployment.stack} has function {deployment.function_name} but no REST API: "
+                                "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+    return target, require_deployment(deployment)
 
 
 def require_deployment(deployment: Deployment | None) -> Deployment:
     """What predict talks to by default; without one, say how to get one."""
     if deployment is None:
-        raise NotFoundError("Nothing is deployed on this target and region (no state recorded): "
-                            "run `wildrydes deploy`, or pass --url INVOKE_URL.")
+        raise NotFoundError("Nothing is deployed on this target and region (no state recorded, and no function "
+                            "in stack wildrydes-ml-mod3-4 or wildrydes-ml-mod0-4): run `wildrydes deploy`, or pass "
+                            "--url INVOKE_URL.")
     return deployment
 

@@ -10,6 +10,8 @@ import logging
 
 from wildrydes_cli import deployment_record
 from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.aws.found_deployment import deployment_in_use
+from wildrydes_cli.aws.target import STAGE
 from wildrydes_cli.results import FunctionInfo, StatusResult
 from wildrydes_cli.settings import Settings
 
@@ -21,9 +23,12 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
     for name in (settings.prereq_stack, *settings.function_stacks):
         stack = aws.stack(name)
         stacks[name] = stack["StackStatus"] if stack else "absent"
-    deployment = deployment_record.current(settings)
+    others = tuple(region for region in deployment_record.regions_with_deployments(
+        settings.state_dir, settings.target, settings.account) if region != settings.region)
+    deployment, recorded = deployment_in_use(settings, aws)   # recorded by deploy, else found from the stacks
     if deployment is None:
-        return StatusResult(target=settings.target, region=settings.region, stacks=stacks, deployed=False)
+        return StatusResult(target=settings.target, region=settings.region, stacks=stacks, deployed=False,
+                            other_regions=others)
     config = aws.function_config(deployment.function_name)
     env = ((config or {}).get("Environment") or {}).get("Variables") or {}
     function = None
@@ -31,17 +36,22 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         function = FunctionInfo(name=deployment.function_name, runtime=config.get("Runtime"),
                                 memory_mb=config.get("MemorySize"), engine=env.get("INFERENCE_ENGINE"),
                                 model_path=env.get("MODEL_PATH"), last_modified=config.get("LastModified"))
-    newest = aws.newest_model_key(deployment.bucket) if aws.bucket_exists(deployment.bucket) else None
+    bucket_there = bool(deployment.bucket) and aws.bucket_exists(deployment.bucket)
+    newest = aws.newest_model_key(deployment.bucket) if bucket_there else None
     deployed_model = env.get("MODEL_PATH") or deployment.model_path
-    api_exists = aws.rest_api_exists(deployment.api_id)
-    # What the state file records but the target no longer has (a local emulator that started
-    # empty, a stack deleted by hand): then nothing is serving, so nothing is "up to date".
-    missing = tuple(name for name, gone in (("stack", stacks.get(deployment.stack, "absent") == "absent"),
-                                            ("function", config is None), ("API", not api_exists)) if gone)
+    api_exists = bool(deployment.api_id) and aws.rest_api_exists(deployment.api_id)
+    # What the target does not have (a local emulator that started empty, a stack deleted by hand,
+    # the workshop's Step 2 done by hand without Step 4): then nothing is serving, so nothing is "up to date".
+    missing = tuple(name for name, gone in (
+        ("stack", stacks.get(deployment.stack, "absent") == "absent"), ("function", config is None),
+        ("API", not api_exists), (f"stage {STAGE}", api_exists and not aws.stage_exists(deployment.api_id, STAGE)))
+        if gone)
     return StatusResult(
         target=settings.target, region=settings.region, stacks=stacks, deployed=True,
         stack=deployment.stack, bucket=deployment.bucket, function=function,
         api_id=deployment.api_id if api_exists else None,
-        invoke_url=aws.target.deployment_url(deployment), deployed_model=deployed_model, newest_model=newest,
+        invoke_url=aws.target.deployment_url(deployment) if deployment.api_id else None,
+        deployed_model=deployed_model, newest_model=newest,
         up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
-        missing=missing, gone_hint=aws.target.gone_hint if missing else "")
+        missing=missing, gone_hint=aws.target.gone_hint if missing and recorded else "", other_regions=others,
+        recorded=recorded, pinned=recorded and deployment.pinned)

@@ -97,6 +97,9 @@ class FileDestination:
         self.path = path
         self.bucket: str | None = None
 
+    def served_by(self) -> dict | None:
+        return None   # a file is served by nothing
+
     def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
         path = publish.save_model(self.path, data)
         return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
@@ -132,6 +135,12 @@ class BucketDestination:
             result["index"] = publish.latest_key(breed)
         return result
 
+    def served_by(self) -> dict | None:
+        """The deployed function that will serve a new breed model from this bucket, and within how long."""
+        from wildrydes_cli.aws.accounts import bind
+        from wildrydes_cli.aws.found_deployment import breed_refresh
+        return breed_refresh(bind(self.aws.settings, self.aws), self.aws, self.bucket)   # records are per account
+
 
 def destination_for(request: TrainRequest, settings: Settings) -> FileDestination | BucketDestination:
     if request.save is not None:
@@ -152,14 +161,14 @@ def synthetic_rule(breed: str | None) -> dict:
 
 
 def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict,
-            trainer: str = "mxnet") -> TrainResult:
+            trainer: str = "mxnet", served_by: dict | None = None) -> TrainResult:
     """The command's result."""
-    return TrainResult(trainer=trainer, 
+    return TrainResult(trainer=trainer,
         predictor_type=model.predictor_type, data=dataset.source, synthetic=request.data is None,
         breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
         epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
         metrics=dict(model.metrics), model=location,
-        rule=synthetic_rule(request.breed) if request.data is None else None)
+        rule=synthetic_rule(request.breed) if request.data is None else None, served_by=served_by)
 
 
 def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
@@ -176,7 +185,8 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     model = choose_trainer.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     location = destination.deliver(package(model), request.breed, model.metrics)
-    return summary(request, dataset, model, location, trainer)
+    served_by = destination.served_by() if request.breed is not None else None
+    return summary(request, dataset, model, location, trainer, served_by)
 
 
 def breed_names(count: int) -> list[str]:

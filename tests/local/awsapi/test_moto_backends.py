@@ -400,3 +400,21 @@ def test_aws_managed_policies_do_not_exist_in_moto_by_default():
         iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")
         with pytest.raises(ClientError, match="NoSuchEntity"):
             iam.attach_role_policy(RoleName="r", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+
+
+def test_a_configuration_update_stamps_last_modified_as_lambda_does(made, monkeypatch):
+    import time
+
+    from moto.awslambda.models import LambdaFunction as MotoFunction
+    monkeypatch.setattr(MotoFunction, "update_configuration", MotoFunction.update_configuration)   # restored after
+    lam = boto3.client("lambda", region_name=REGION)
+    created = lam.get_function_configuration(FunctionName="fn")["LastModified"]
+    time.sleep(0.01)
+    lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "a.tar.gz"}})
+    assert lam.get_function_configuration(FunctionName="fn")["LastModified"] == created   # moto as installed
+    moto_backends.stamp_configuration_updates()
+    moto_backends.stamp_configuration_updates()                                            # once is enough
+    time.sleep(0.01)
+    answer = lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "b"}})
+    stamped = lam.get_function_configuration(FunctionName="fn")["LastModified"]
+    assert stamped > created and answer["LastModified"] == stamped

@@ -126,6 +126,10 @@ def local_credentials(state_dir: Path) -> Credentials:
     return read_credentials(path)
 
 
+# What ``local env`` exports, and so what ``local env --unset`` removes.
+SHELL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
 def shell_environment(endpoint_url: str, credentials: Credentials, region: str) -> dict[str, str]:
     """What ``wildrydes local env`` exports: enough for the AWS CLI and any SDK to use the local target.
 

@@ -224,6 +224,28 @@ def function_config(fn: Any) -> LambdaFunction:
         code_bucket=code.get("S3Bucket"), code_key=code.get("S3Key"), role=str(fn.role or ""))
 
 
+def stamp_configuration_updates() -> None:
+    """UpdateFunctionConfiguration sets LastModified, as Lambda does; moto keeps the creation time.
+
+    (Lambda API reference, FunctionConfiguration.LastModified: "The date and time that the
+    function was last updated".) Without it ``status``'s "last modified" stayed at the first
+    deploy however often MODEL_PATH changed. Installed once, in the daemon.
+    """
+    from moto.awslambda.models import LambdaFunction as MotoFunction
+    from moto.core.utils import iso_8601_datetime_with_nanoseconds
+
+    original = MotoFunction.update_configuration
+    if getattr(original, "_wildrydes_stamps", False):
+        return
+
+    def update_configuration(self, config_updates):
+        self.last_modified = iso_8601_datetime_with_nanoseconds()
+        return original(self, config_updates)
+
+    update_configuration._wildrydes_stamps = True   # type: ignore[attr-defined]
+    MotoFunction.update_configuration = update_configuration   # type: ignore[method-assign]
+
+
 def function_code_snapshot(fn: Any) -> bytes | None:
     """The zip moto kept when the function was created or updated (None when it kept none)."""
     return getattr(fn, "code_bytes", None) or None

@@ -1,0 +1,106 @@
+"""What a person sees at a terminal (a pseudo-terminal at 80 columns) and a script sees through a pipe, with
+the real executable against the local target: whole model keys, the deployed model marked, a breed's new model
+and when it is served, `logs -f` saying it waits, and status's "last modified" following MODEL_PATH."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from clitools import WILDRYDES
+from ptytools import plain, run_in_pty
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+TRAIN = ["train", "--rows", "2000", "--epochs", "2", "--trainer", "numpy"]
+PREDICT = ["predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+           "--tmax", "333", "--tmin", "300", "--prcp", "0"]
+KEY = re.compile(r"(?:breeds/[a-z0-9-]+/)?linear-learner-\d{4}(?:-\d\d){5}-\d{3}/output/model\.tar\.gz")
+
+
+@pytest.fixture(scope="module")
+def made(cli):
+    cli.run("bootstrap")
+    first = cli.json(*TRAIN)
+    deployed = cli.json("deploy", "--yes")
+    second = cli.json(*TRAIN, "--seed", "3")            # newer than the deployed one
+    breeds = cli.json(*TRAIN, "--breeds", "3")
+    return {"first": first["model"]["key"], "second": second["model"]["key"], "deployed": deployed,
+            "breeds": [b["key"] for b in breeds["breeds"]]}
+
+
+def _tty(cli, *args: str, columns: int = 80) -> str:
+    code, out = run_in_pty([str(WILDRYDES), *args], cli.env, columns=columns, cwd=str(cli.home))
+    assert code == 0, plain(out)
+    return plain(out).replace("\r\n", "\n")
+
+
+def test_models_at_80_columns_shows_every_key_whole_and_marks_the_deployed_one(cli, made):
+    shown = _tty(cli, "models")
+    for key in (made["first"], made["second"], *made["breeds"]):
+        assert key in shown, f"{key} cut at 80 columns:\n{shown}"
+    assert "…" not in shown
+    marked = [line for line in shown.splitlines() if "<- deployed" in line]
+    assert len(marked) == 1 and made["first"] in marked[0]
+
+
+def test_models_piped_is_plain_and_complete(cli, made):
+    out = cli.run("models").stdout
+    assert not any(ch in out for ch in "│┃━…") and "\x1b[" not in out
+    assert set(KEY.findall(out)) == {made["first"], made["second"], *made["breeds"]}
+
+
+def test_train_breeds_at_80_columns_keeps_the_keys_whole(cli, made):
+    shown = _tty(cli, *TRAIN, "--breeds", "2", "--seed", "5")
+    keys = KEY.findall(shown)
+    assert len(keys) == 2 and all(k.startswith("breeds/breed-000") for k in keys), shown
+
+
+def test_a_breeds_new_model_is_announced_and_then_served(cli, made):
+    cli.json(*TRAIN, "--breed", "pegasus")
+    first = cli.json(*PREDICT, "--breed", "pegasus")         # loads the breed's newest: nothing newer
+    assert "newer_model" not in first
+    trained = cli.json(*TRAIN, "--breed", "pegasus", "--seed", "9")
+    assert trained["served_by"] == {"function": made["deployed"]["function_name"], "refresh_seconds": 60.0,
+                                    "source": "default"}
+    assert "within 60 s (MODEL_REFRESH_SECONDS, the default)" in cli.run(*TRAIN, "--breed", "pegasus",
+                                                                          "--seed", "11").stdout
+    newest = cli.json("models", "--breeds-only")
+    published = next(b["model_path"] for b in newest["breeds"] if b["breed"] == "pegasus")
+    answer = cli.json(*PREDICT, "--breed", "pegasus")        # the warm function still has the first model
+    assert answer["model_path"] == first["model_path"] != published
+    assert answer["newer_model"]["model_path"] == published and answer["newer_model"]["refresh_seconds"] == 60.0
+    text = cli.run(*PREDICT, "--breed", "pegasus").stdout
+    assert "a newer one is published" in text and published in text
+
+
+def test_status_last_modified_follows_model_path(cli, made):
+    before = cli.json("status")["function"]["last_modified"]
+    time.sleep(0.05)
+    again = cli.json("deploy", "--yes")
+    assert again["model_path"] == made["second"]              # the newest: MODEL_PATH changed
+    after = cli.json("status")["function"]["last_modified"]
+    assert after > before
+
+
+def test_logs_follow_says_it_is_waiting(cli, made):
+    proc = subprocess.Popen([str(WILDRYDES), "logs", "-f", "--since", "1m"], cwd=cli.home, env=cli.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = proc.stderr.readline()                          # the first thing it says, before any poll ends
+        assert line.startswith("Waiting for new events in /aws/lambda/") and "Ctrl-C" in line, line
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode in (0, 130)
+
+
+def test_local_status_exits_3_once_stopped(cli, made):
+    assert cli.run("local", "status").returncode == 0
+    cli.run("local", "stop")
+    stopped = cli.run("--output", "json", "local", "status", check=False)
+    assert stopped.returncode == 3 and json.loads(stopped.stdout)["running"] is False
