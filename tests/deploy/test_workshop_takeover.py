@@ -109,7 +109,7 @@ def test_deploy_takes_over_the_participants_stacks(wildrydes, deployed_function,
     status = wildrydes.json("status")
     assert status["up_to_date"] is True and status["stack"] == account.stack and status["missing"] == []
 
-    cleaned = wildrydes.json("cleanup")
+    cleaned = wildrydes.json("cleanup", "--yes")
     assert cleaned["stacks"] == [account.stack] and cleaned["buckets"] == []
     assert all(f"s3://{account.bucket}/code/wildrydes-" in c for c in cleaned["code"])
     s3 = boto3.client("s3")
@@ -118,5 +118,5 @@ def test_deploy_takes_over_the_participants_stacks(wildrydes, deployed_function,
     module1 = boto3.client("cloudformation").describe_stacks(StackName=MODULE1_STACK)["Stacks"][0]
     assert module1["StackStatus"] == "CREATE_COMPLETE"
     assert len(_log_groups(group)) == (1 if state == "invoked" else 0)   # Lambda's stays; the stack's went
-    assert wildrydes.json("cleanup")["nothing_to_do"] is True
+    assert wildrydes.json("cleanup", "--yes")["nothing_to_do"] is True
 

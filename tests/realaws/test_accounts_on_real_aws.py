@@ -96,7 +96,7 @@ def test_a_given_role_and_a_kms_encrypted_model_are_named_together(wildrydes, bo
 def test_cleanup_waits_for_a_stack_in_progress_and_says_so(wildrydes, with_model, real):
     wildrydes.json("deploy")
     real.stack_in_progress(FUNCTION_STACK, "UPDATE_IN_PROGRESS", polls=6)   # Ctrl-C during a deploy
-    result = wildrydes("cleanup", json_output=False)
+    result = wildrydes("cleanup", "--yes", json_output=False)
     assert f"Stack {FUNCTION_STACK} is still UPDATE_IN_PROGRESS: waiting" in _said(result)
     assert boto3.client("cloudformation").describe_stacks()["Stacks"][0]["StackName"] == PREREQ_STACK
 
@@ -175,7 +175,7 @@ def test_an_old_state_file_is_migrated(wildrydes, with_model, real):
     status = wildrydes.json("status")
     assert status["deployed"] is True and status["stack"] == FUNCTION_STACK
     assert not (folder / "aws-us-east-1.json").exists()
-    cleaned = wildrydes.json("cleanup")
+    cleaned = wildrydes.json("cleanup", "--yes")
     assert cleaned["code"] == [f"s3://{with_model['bucket']}/{deployed['code_key']}"]
 
 
