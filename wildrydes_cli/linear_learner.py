@@ -222,6 +222,16 @@ def parse_metric(line: str) -> tuple[str, float] | None:
     return f"{match.group(2)}:{match.group(3)}", number
 
 
+def validation_metrics(final_metric_data_list: list[dict]) -> dict[str, float]:
+    """A job's FinalMetricDataList, validation metrics only, under the names a local training run uses."""
+    found: dict[str, float] = {}
+    for item in final_metric_data_list:
+        channel, _, name = str(item.get("MetricName", "")).partition(":")
+        if channel == "validation" and name in LOCAL_NAMES:
+            found[LOCAL_NAMES[name]] = float(item["Value"])
+    return found
+
+
 def training_instance_types() -> tuple[str, ...]:
     """The instance types CreateTrainingJob accepts, from botocore's SageMaker model (as installed)."""
     import botocore.session

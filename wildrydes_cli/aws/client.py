@@ -23,13 +23,14 @@ from wildrydes_cli import layout
 from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.boto_errors import is_missing, message_of, translate
 from wildrydes_cli.aws.target import Target
+from wildrydes_cli.aws.training_jobs import TrainingJobIntents
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 
 LOG = logging.getLogger(__name__)
 
 
 
-class Aws:
+class Aws(TrainingJobIntents):
     """Intent-level access to the services one deployment touches, on one target.
 
     ``session`` is injectable (tests pass one; ``None`` builds one as the

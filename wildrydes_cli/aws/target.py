@@ -43,6 +43,8 @@ class AwsTarget:
     runs_functions_here = False
     # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
     gone_hint = ""
+    # A SageMaker training job changes state every few minutes; DescribeTrainingJob is throttled gently.
+    job_poll_s = 10.0
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
@@ -79,6 +81,8 @@ class LocalTarget:
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
+    # The emulator's training jobs take seconds: a quarter of a second between looks is cheap.
+    job_poll_s = 0.25
 
     @staticmethod
     def check_region(region: str, source: str) -> str:

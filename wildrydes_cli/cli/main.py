@@ -19,6 +19,7 @@ from wildrydes_cli import __version__
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import settings_of as _settings
+from wildrydes_cli.cli.sagemaker_commands import jobs_cmd, refuse_on_local, sagemaker_options, train_on_sagemaker
 from wildrydes_cli.settings import DEFAULT_REGION, OUTPUTS, TARGETS, Settings
 
 
@@ -71,6 +72,7 @@ def _default_region(profile: str | None) -> tuple[str, str]:
 
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
+cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
 
 
 @cli.command("train")
@@ -97,10 +99,11 @@ cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 @click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
               help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
                    "and write the same artifact.")
+@sagemaker_options
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None, trainer: str) -> None:
+              breeds: int | None, trainer: str, on: str, **sagemaker: object) -> None:
     """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
@@ -114,6 +117,10 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     The model (a SageMaker-layout model.tar.gz) goes to
     s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
     on the current target (or breeds/NAME/... with --breed), or to --save PATH.
+
+    --on sagemaker trains the same rows as a SageMaker training job (the built-in
+    Linear Learner; options marked [sagemaker]); the local target runs it for
+    real, on AWS it is billed per instance-second (docs/training.md).
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
@@ -123,6 +130,10 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+    if on == "sagemaker":
+        train_on_sagemaker(ctx, request, breeds, sagemaker)
+        return
+    refuse_on_local(sagemaker)
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
             presentation.show(console, service.train_breeds(request, breeds, settings, on_breed=advance))
@@ -260,8 +271,11 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
 @click.option("--breed", help="Only the requests served with this breed's model (every line of them).")
 @click.option("--filter", "filter_pattern",
               help="A CloudWatch Logs filter pattern, e.g. ERROR or '\"status=503\"'.")
+@click.option("--training", "training_job", metavar="JOB",
+              help="Instead: a SageMaker training job's log (/aws/sagemaker/TrainingJobs, every instance's stream).")
 @click.pass_context
-def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None) -> None:
+def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None,
+             training_job: str | None) -> None:
     """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
     duration, memory) and the function's own line per request (route, breed, status, latency).
 
@@ -274,6 +288,9 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     from wildrydes_cli.observe import logs
     request = logs.LogsRequest.checked(since, breed, filter_pattern, follow)   # a typo starts nothing
     settings, aws, console = _aws_context(ctx)
+    if training_job is not None:
+        logs.show_training_logs(aws, training_job, lambda result: presentation.show(console, result))
+        return
     logs.show_logs(settings, aws, request, lambda result: presentation.show(console, result))
 
 

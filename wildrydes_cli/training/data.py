@@ -228,10 +228,10 @@ def _csv_rows(blocks: Blocks, name: str, table: Table):
         text = _decode(block, name, "a CSV file")
         skipped = 0
         if header is None:
-            lines = text.split("\n")
-            header, skipped = _header(lines, name)   # a header longer than one block is no ride table
+            first_lines = text.split("\n")
+            header, skipped = _header(first_lines, name)   # a header longer than one block is no ride table
             index = _column_index(header, name)
-            text = "\n".join(lines[skipped:])
+            text = "\n".join(first_lines[skipped:])
             converters = _converters(text, index)
         if "\r" in text and '"' not in text:
             text = text.replace("\r\n", "\n")
