@@ -90,9 +90,6 @@ def check_data(config: TrainConfig, hyperparameters: dict[str, str], train: Data
     if validation is not None and validation.features.shape[1] != dimension:
         raise ClientError(f"the validation channel has {validation.features.shape[1]} features, the train "
                           f"channel {dimension}")
-    if config.mini_batch_size is not None and config.mini_batch_size > train.rows:
-        raise ClientError(f"mini_batch_size {config.mini_batch_size} is larger than the {train.rows:,} rows of "
-                          "the train channel: use a mini_batch_size of at most the number of training rows")
     if config.predictor_type == "binary_classifier":
         for name, data in (("train", train), ("validation", validation)):
             if data is None:
@@ -102,6 +99,9 @@ def check_data(config: TrainConfig, hyperparameters: dict[str, str], train: Data
                 raise ClientError(f"the {name} channel's label (the first column) is {data.labels[bad[0]]:g} in row "
                                   f"{int(bad[0]) + 1}, but a binary_classifier needs 0 or 1: is the label the "
                                   "first column?")
+    if config.mini_batch_size is not None and config.mini_batch_size > train.rows:
+        raise ClientError(f"mini_batch_size {config.mini_batch_size} is larger than the {train.rows:,} rows of "
+                          "the train channel: use a mini_batch_size of at most the number of training rows")
 
 
 def final_metrics(model: TrainedModel) -> list[tuple[str, str, float]]:
@@ -158,8 +158,8 @@ def run(root: Path) -> TrainedModel:
         train = read_channel(root / "input" / "data" / "train", "train", MAX_ROWS)
         validation = (read_channel(root / "input" / "data" / "validation", "validation", MAX_ROWS)
                       if "validation" in channels else None)
-    except ChannelError as exc:
-        raise ClientError(f"Unable to read the data: {exc}") from None
+    except (ChannelError, UsageError) as exc:
+        raise ClientError(f"Unable to read the data: {getattr(exc, 'message', exc)}") from None
     check_data(config, hyperparameters, train, validation)
     log(f"{train.rows:,} training rows, {train.features.shape[1]} features; "
         + (f"{validation.rows:,} validation rows" if validation else "no validation channel: 10% held out"))

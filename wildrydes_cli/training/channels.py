@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrydes_cli.errors import UsageError
 from wildrydes_cli.training.data import Dataset
 from wildrydes_cli.training.streaming import Blocks, Table, fast_rows, plain_lines
 
@@ -155,7 +156,10 @@ def read_channel(directory: Path, channel: str, limit: int) -> Dataset:
                                   "most the local Linear Learner trains on in one process")
                 assert table is not None
                 rows = _rows(text, width, channel, path.name, blocks.lines_before)
-                table.add(np.column_stack([rows[:, 1:], rows[:, :1]]))
+                try:
+                    table.add(np.column_stack([rows[:, 1:], rows[:, :1]]))
+                except UsageError as exc:   # the row limit
+                    raise ChannelError(exc.message) from None
     if table is None or not table.rows:
         raise ChannelError(f"the {channel} channel has no rows")
     features, labels = table.columns()
