@@ -51,6 +51,8 @@ and where the documentation says so:
    (``use_account``).
 9. DeleteObjects answering HTTP 200 with per-key ``Errors`` (S3 API Reference,
    DeleteObjects: "the result of each key") (``refuse_delete``).
+10. SageMaker training jobs: asynchronous states, failure, spot interruption, stop,
+    a missing iam:PassRole and the quota (``sagemaker_behaviour.py``, mixed in).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -67,6 +69,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from moto.core.botocore_stubber import MockRawResponse
+from sagemaker_behaviour import SageMakerBehaviour
 
 _PARAMS = "awsbehaviour_params"
 _THROTTLE = {  # protocol-shaped throttling answers, as the services send them
@@ -98,7 +101,7 @@ class _Stack:
     fail: tuple[str, str] | None = None                   # (resource, reason) for the next operation
 
 
-class AwsBehaviour:
+class AwsBehaviour(SageMakerBehaviour):
     """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
 
     def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
@@ -117,6 +120,7 @@ class AwsBehaviour:
         self.stage_served: dict[tuple[str, str], str] = {}    # (api id, stage) -> fingerprint deployed
         self.deployment_ids: dict[str, list[str]] = {}        # api id -> the template's Deployment ids
         self._local = threading.local()
+        self._sagemaker_init()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
 
@@ -205,6 +209,8 @@ class AwsBehaviour:
             return None
         _, service, operation = event_name.split(".")
         params = context.get(_PARAMS, {})
+        if service == "sagemaker":
+            return self._before_sagemaker(operation, params)
         if service == "cloudformation" and operation in ("UpdateStack", "CreateStack"):
             stack = self.stacks.get(params.get("StackName", ""))
             if stack and stack.pending and operation == "UpdateStack":

@@ -49,7 +49,7 @@ def seconds_between(description: dict, start: str, end: str) -> float | None:
 
 
 def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_stop: AskStop | None,
-         sleep: Callable[[float], None] = time.sleep) -> dict:
+         sleep: Callable[[float], None] | None = None) -> dict:
     """Describe the job every ``poll`` seconds until it ends (or the user leaves it running)."""
     stopping = False
     while True:
@@ -59,7 +59,7 @@ def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_s
                 on_status(description)
             if description.get("TrainingJobStatus") in FINISHED:
                 return description
-            sleep(poll)
+            (sleep or time.sleep)(poll)
         except KeyboardInterrupt:
             if stopping or ask_stop is None or not ask_stop(name):
                 return place.aws.describe_training_job(name) or {}
@@ -147,7 +147,7 @@ class _Queued:
 
 def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, settings: Settings,
                    on_breed: Callable[[int, int], None] | None = None,
-                   sleep: Callable[[float], None] = time.sleep) -> SageMakerBreedsResult:
+                   sleep: Callable[[float], None] | None = None) -> SageMakerBreedsResult:
     """``--breeds N --on sagemaker``: one job per breed, at most ``concurrent_jobs`` in flight, models indexed."""
     from wildrydes_cli.training import service
 
@@ -176,7 +176,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
                 break                          # SageMaker's quota: the job waits for one in flight to end
             flying.append(queue.pop(0))
         most = max(most, len(flying))
-        sleep(poll)
+        (sleep or time.sleep)(poll)
         for item in list(flying):
             description = place.aws.describe_training_job(item.name) or {}
             if description.get("TrainingJobStatus") not in FINISHED:
