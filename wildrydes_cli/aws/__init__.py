@@ -8,6 +8,7 @@
   regions.py      is a region name one we can act in (botocore's partition data, read directly)
   accounts.py     which account the credentials belong to (state and locks are per account)
   data_bucket.py  which bucket holds the models when the user did not say
+  training_jobs.py  ``Aws``'s SageMaker training-job intents (create, describe, stop, list, the job's log)
 
 Imports the ground and local/ (to start the emulator and read its credentials), nothing above.
 """

@@ -3,6 +3,7 @@
   main.py            the ``wildrydes`` group and its commands; exit codes are decided here only
   local_commands.py  ``wildrydes local start|stop|reset|compact|status|env``
   options.py         what the command modules share: the settings the group built, option checks
+  sagemaker_commands.py  ``train``'s ``--on sagemaker`` options and its one call; ``wildrydes jobs``
   console.py         all terminal output (rich behind one small class), JSON for --output json
   presentation.py    the text form of every result (``show``)
   explain_view.py    "why this score" as a sorted bar chart
