@@ -132,6 +132,7 @@ def test_breeds_are_queued_under_the_quota(wildrydes, boot, real):
     (("--learning-rate", "0"), "learning_rate '0.0' is not valid"),
     (("--job-name", "bad_name"), "--job-name 'bad_name': 1-63 letters"),
     (("--save", "m.tar.gz"), "--save keeps a model on this machine"),
+    (("--trainer", "numpy"), "--trainer numpy chooses this machine's trainer"),
 ])
 def test_bad_options_are_refused_before_anything_is_made(wildrydes, boot, real, args, message):
     result = wildrydes("train", "--on", "sagemaker", *SMALL, *args, expect=2, json_output=False)

@@ -161,7 +161,7 @@ def test_more_rides_than_memory_allows_are_refused_with_the_size_and_the_limit(t
     assert result.exit_code == 2, result.output
     size = path.stat().st_size
     assert f"rides.csv ({size:,} bytes) has more than 1,000 rides" in result.stderr
-    assert "--on sagemaker" in result.stderr
+    assert "train on a sample of it" in result.stderr
     assert not (tmp_path / "m.tar.gz").exists()
 
 

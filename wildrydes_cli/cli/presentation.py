@@ -342,10 +342,11 @@ def jobs(console: Console, result: JobsResult) -> None:
         console.line(f"No training jobs on target {result.target} ({result.region}) yet: "
                      "wildrydes train --on sagemaker")
         return
-    rows = [(j["name"], j["status"] + ("" if j["status"] == j["secondary_status"] else f" ({j['secondary_status']})"),
-             j["created"] or "-", _metric_summary(j["metrics"]), j["billable_seconds"] if j["billable_seconds"]
-             is not None else "-", j["model"] or (j["failure_reason"] or "-")[:80]) for j in result.jobs]
-    console.table(["job", "status", "created", "validation", "billable s", "model (or why it failed)"], rows,
+    rows = [(j["name"], j["status"] if j["status"] == j["secondary_status"] else f"{j['status']} "
+             f"({j['secondary_status']})", _metric_summary(j["metrics"]),
+             "-" if j["billable_seconds"] is None else j["billable_seconds"],
+             (j["model"] or "").split("/", 3)[-1] or (j["failure_reason"] or "-")[:60]) for j in result.jobs]
+    console.table(["job", "status", "validation", "billable s", "model key (or why it failed)"], rows,
                   title=f"Training jobs on target {result.target} ({result.region}), newest first")
 
 

@@ -74,6 +74,9 @@ def train_on_sagemaker(ctx: click.Context, request, breeds: int | None, given: d
     from wildrydes_cli.training import job_watch
     from wildrydes_cli.training.sagemaker_job import SageMakerOptions
 
+    if request.trainer != "auto":
+        raise click.UsageError(f"--trainer {request.trainer} chooses this machine's trainer; a SageMaker job runs "
+                               "Linear Learner: drop --trainer, or use --on local")
     if request.save is not None:
         raise click.UsageError("--save keeps a model on this machine; a SageMaker job writes it to the bucket: "
                                "drop --save, or use --on local")

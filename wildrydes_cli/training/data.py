@@ -104,8 +104,8 @@ def _json_value(value: object, column: str, row: int, line: int, name: str) -> f
 def _too_many(name: str, size: int | None):
     def message(limit: int) -> str:
         return (f"{name} ({describe_size(size)}) has more than {limit:,} rides, the most one training on this "
-                f"machine holds in memory (about {limit * ROW_BYTES / 1e6:,.0f} MB of float32 rows); train on "
-                "a sample of it, or on SageMaker (wildrydes train --on sagemaker), which reads it in shards")
+                f"machine holds in memory (about {limit * ROW_BYTES / 1e6:,.0f} MB of float32 rows, which bounds "
+                "its peak under 1 GB); train on a sample of it (--on sagemaker reads --data here first too)")
     return message
 
 
