@@ -115,7 +115,8 @@ class Runner:
         try:
             self._step(job, "Starting", "Preparing the instances for training")
             self._check(job)
-            job.record["TrainingStartTime"] = time.time()
+            with self.store.lock:
+                job.record["TrainingStartTime"] = time.time()
             self._step(job, "Downloading", "Downloading input data")
             self._download(job, root, stream)
             self._check(job)
@@ -124,15 +125,20 @@ class Runner:
             self._check(job)
             self._step(job, "Uploading", "Uploading generated training model")
             self._upload(job, root)
-            job.finish("Completed", "Completed", "Training job completed")
+            with self.store.lock:
+                job.finish("Completed", "Completed", "Training job completed")
         except Stopped as stop:
-            job.record["TrainingJobStatus"] = "Stopping"
-            job.finish("Stopped", stop.secondary, stop.message)
+            with self.store.lock:    # Describe reads the record meanwhile: change it whole
+                job.record["TrainingJobStatus"] = "Stopping"
+                job.finish("Stopped", stop.secondary, stop.message)
         except JobFailed as failure:
-            job.finish("Failed", "Failed", "Training job failed", str(failure))
+            with self.store.lock:
+                job.finish("Failed", "Failed", "Training job failed", str(failure))
         except Exception as exc:  # the emulator's own fault: the job says so, the daemon goes on
             LOG.exception("training job %s failed in the emulator", job.name)
-            job.finish("Failed", "Failed", "Training job failed", f"InternalServerError: {type(exc).__name__}: {exc}")
+            with self.store.lock:
+                job.finish("Failed", "Failed", "Training job failed",
+                           f"InternalServerError: {type(exc).__name__}: {exc}")
         finally:
             stream.flush()
             with self.lock:
@@ -145,8 +151,9 @@ class Runner:
         LOG.info("training job %s: %s %s", job.name, job.status, job.record.get("FailureReason", ""))
 
     def _step(self, job: Job, status: str, message: str) -> None:
-        job.transition(status, message)
-        self.store.update(job)
+        with self.store.lock:
+            job.transition(status, message)
+            self.store.update(job)
 
     def _check(self, job: Job) -> None:
         """Raise ``Stopped`` when the job is to end now: a time limit, or StopTrainingJob."""
@@ -238,8 +245,9 @@ class Runner:
                 metrics[found[0]] = found[1]
         code = process.wait()
         now = time.time()
-        job.record["FinalMetricDataList"] = [{"MetricName": name, "Value": value, "Timestamp": now}
-                                             for name, value in metrics.items()]
+        with self.store.lock:
+            job.record["FinalMetricDataList"] = [{"MetricName": name, "Value": value, "Timestamp": now}
+                                                 for name, value in metrics.items()]
         if job.stop_requested or job.stopped_by is not None or code in (-signal.SIGTERM, -signal.SIGKILL):
             self._check(job)
             raise Stopped("Stopped", "Training job stopped")
