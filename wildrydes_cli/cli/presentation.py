@@ -342,12 +342,18 @@ def jobs(console: Console, result: JobsResult) -> None:
         console.line(f"No training jobs on target {result.target} ({result.region}) yet: "
                      "wildrydes train --on sagemaker")
         return
-    rows = [(j["name"], j["status"] if j["status"] == j["secondary_status"] else f"{j['status']} "
-             f"({j['secondary_status']})", _metric_summary(j["metrics"]),
-             "-" if j["billable_seconds"] is None else j["billable_seconds"],
-             (j["model"] or "").split("/", 3)[-1] or (j["failure_reason"] or "-")[:60]) for j in result.jobs]
-    console.table(["job", "status", "validation", "billable s", "model key (or why it failed)"], rows,
-                  title=f"Training jobs on target {result.target} ({result.region}), newest first")
+    console.line(f"Training jobs on target {result.target} ({result.region}), newest first:")
+    for job in result.jobs:   # a line per job (a job's name is 38 characters: a table would cut it at 80)
+        status = job["status"] if job["status"] == job["secondary_status"] else \
+            f"{job['status']} ({job['secondary_status']})"
+        billable = "" if job["billable_seconds"] is None else f", billable {job['billable_seconds']} s"
+        console.line(f"{job['name']}  {status}{billable}")
+        if job["metrics"]:
+            console.line(f"    validation: {_metric_summary(job['metrics'])}")
+        if job["model"]:
+            console.line(f"    model: {job['model']}")
+        elif job["failure_reason"]:
+            console.line(f"    why: {job['failure_reason']}")
 
 
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
