@@ -164,8 +164,8 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
     while queue or flying:
         while queue and len(flying) < options.concurrent_jobs:
             item = queue[0]
-            item.name = item.name or sagemaker_job.new_job_name(base.replace(microsecond=0) + _ms(len(done) +
-                                                                                                    len(flying) + 1))
+            # one millisecond apart: SageMaker's names carry milliseconds, and each must be new
+            item.name = item.name or sagemaker_job.new_job_name(base + _ms(len(done) + len(flying)))
             dataset = service.load_dataset(replace(train_request, breed=item.breed))
             try:
                 item.request = sagemaker_job.start_job(place, item.name, options, dataset, train_request.seed,

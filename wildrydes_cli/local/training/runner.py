@@ -87,6 +87,7 @@ class Runner:
         self.processes: dict[tuple[str, str, str], subprocess.Popen] = {}
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
+        self.closing = False    # the emulator stops: a job ended by that keeps its record as it was
 
     def start(self, job: Job) -> None:
         thread = threading.Thread(target=self.run, args=(job,), name=f"training-{job.name}", daemon=True)
@@ -103,6 +104,7 @@ class Runner:
     def shutdown(self) -> None:
         """The emulator stops: end every job's process (their records say so at the next start)."""
         with self.lock:
+            self.closing = True
             processes = list(self.processes.values())
         for process in processes:
             if process.poll() is None:
@@ -128,6 +130,9 @@ class Runner:
             with self.store.lock:
                 job.finish("Completed", "Completed", "Training job completed")
         except Stopped as stop:
+            if self.closing:     # not a stop anyone asked for: the next start fails the job, saying why
+                LOG.info("training job %s ends with the emulator", job.name)
+                return
             with self.store.lock:    # Describe reads the record meanwhile: change it whole
                 job.record["TrainingJobStatus"] = "Stopping"
                 job.finish("Stopped", stop.secondary, stop.message)
