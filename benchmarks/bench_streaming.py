@@ -37,7 +37,9 @@ _MEASURE = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:
 def run(command: list[str], env: dict[str, str]) -> dict:
     """A fresh process: wall seconds, peak RSS (MB) and its JSON result."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, env=env)
+    # from a neutral directory: `python -c` puts the working directory first on sys.path, ahead of PYTHONPATH
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, env=env,
+                          cwd=tempfile.gettempdir())
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     peak_kb = int(done.stderr.decode().strip().splitlines()[-1])
