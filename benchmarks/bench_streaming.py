@@ -95,6 +95,9 @@ def main() -> int:
             report["big"] = {"rows": args.big_rows, "file_mb": round(data.stat().st_size / 1e6),
                              **big, "train_rows_per_s": round(rate(big))}
             data.unlink()
+        if not args.rounds:
+            print(json.dumps(report, indent=2))
+            return 0
         trees = {"this": None} | ({"baseline": args.baseline_src} if args.baseline_src else {})
         samples: dict = {(trainer, tree): [] for trainer in args.trainers for tree in trees}
         for _ in range(args.rounds):
