@@ -173,6 +173,15 @@ def fold(weights: np.ndarray, bias: float, mean: np.ndarray, std: np.ndarray,
     return raw_weights, float(raw_bias)
 
 
+GROUP_ROWS = 65_536   # rows gathered and standardised at once, then sliced into batches (a few MB)
+
+
+def batch_groups(steps: int, batch: int) -> list[tuple[int, int]]:
+    """(first, last) step ranges of about GROUP_ROWS rows: one gather per group, not per batch."""
+    per_group = max(1, GROUP_ROWS // batch)
+    return [(first, min(steps, first + per_group)) for first in range(0, steps, per_group)]
+
+
 def _batch_size(train_rows: int, requested: int | None = None) -> int:
     if requested is not None:
         return max(1, min(requested, train_rows))
@@ -205,15 +214,17 @@ def _fit(data: Scaled, train_idx: np.ndarray, config: TrainConfig, on_epoch: Epo
         trainer.set_learning_rate(config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs)))
         order = train_idx[rng.permutation(rows)]
         total = nd.zeros((1,))
-        for step in range(steps):
-            index = order[step * batch:(step + 1) * batch]
-            x = nd.array(data.rows(index), dtype="float32")
-            y = nd.array(data.targets(index).reshape(-1, 1), dtype="float32")
-            with autograd.record():
-                loss = loss_fn(net(x), y)
-            loss.backward()
-            trainer.step(batch)
-            total = total + loss.sum()
+        for first, last in batch_groups(steps, batch):
+            index = order[first * batch:last * batch]
+            x_group = nd.array(data.rows(index), dtype="float32")
+            y_group = nd.array(data.targets(index).reshape(-1, 1), dtype="float32")
+            for step in range(last - first):
+                x, y = x_group[step * batch:(step + 1) * batch], y_group[step * batch:(step + 1) * batch]
+                with autograd.record():
+                    loss = loss_fn(net(x), y)
+                loss.backward()
+                trainer.step(batch)
+                total = total + loss.sum()
         mean_loss = float(total.asscalar()) / (steps * batch)
         history.append(mean_loss)
         if on_epoch is not None:

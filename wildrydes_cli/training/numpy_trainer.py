@@ -35,6 +35,7 @@ from wildrydes_cli.training.mxnet_trainer import (
     TrainConfig,
     TrainedModel,
     _batch_size,
+    batch_groups,
     run_training,
     sigmoid,
 )
@@ -85,9 +86,7 @@ def fit(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
         rate = config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
         order = train_idx[rng.permutation(rows)]
         total = 0.0
-        for step in range(steps):
-            index = order[step * batch:(step + 1) * batch]
-            x, y = data.rows(index), data.targets(index)
+        for step, x, y in _batches(data, order, steps, batch):
             loss, d_out = _loss_and_gradient(_linear(x, weights, bias), y, classifier)
             total += loss
             g_w, g_b = x.T @ d_out / batch, float(d_out.sum()) / batch
@@ -108,6 +107,16 @@ def fit(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
         if on_epoch is not None:
             on_epoch(epoch + 1, config.epochs, mean_loss)
     return weights, float(bias), tuple(history)
+
+
+def _batches(data: Scaled, order: np.ndarray, steps: int, batch: int):
+    """(step, rows, targets) of one epoch, gathered and standardised a group of batches at a time."""
+    for first, last in batch_groups(steps, batch):
+        index = order[first * batch:last * batch]
+        x_group, y_group = data.rows(index), data.targets(index)
+        for step in range(first, last):
+            at = (step - first) * batch
+            yield step, x_group[at:at + batch], y_group[at:at + batch]
 
 
 def _fit_numpy(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
