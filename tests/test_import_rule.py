@@ -31,6 +31,8 @@ LOCAL_ALLOWED = {
     "awsapi": {"http"},
     # moto's backends are read through the one adapter; functions run with their role's credentials
     "invoke": {"http", "awsapi.moto_backends", "awsapi.function_credentials"},
+    # training jobs read S3 and IAM through the adapter; their writes go through callables server.py gives
+    "training": {"http", "awsapi.moto_backends"},
 }
 
 
@@ -131,3 +133,23 @@ def test_the_checker_sees_a_back_arrow(tmp_path, source, target, allowed):
     (fake_root / source).write_text(target + "\n")
     found = violations(fake_root)
     assert (found == []) is allowed, found
+
+
+def test_local_names_training_only_as_the_algorithms_entry_point():
+    """local/ runs the local Linear Learner as a process (SageMaker's container contract), never imports it:
+    outside docstrings, the one string in local/ that names training/ is that entry point, in runner.py."""
+    found = []
+    for path in sorted((PACKAGE / "local").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
+                    and "wildrydes_cli.training" in node.value:
+                found.append((path.relative_to(ROOT).as_posix(), node.value))
+    assert found == [("wildrydes_cli/local/training/runner.py", "wildrydes_cli.training.algorithm")]
+    from wildrydes_cli.local.training.runner import ALGORITHM
+    from wildrydes_cli.training import algorithm
+    assert ALGORITHM[1] == algorithm.MODULE

@@ -10,18 +10,21 @@ The packages, by concern (each ``__init__.py`` lists its modules):
   (root)      the ground every layer stands on: settings, errors, results, the bucket layout,
               the deployment record, the state directory, progress, the scratchpad format,
               what needs MXNet, the model check shared by train and deploy, the crash tests'
-              kill points (faults)
+              kill points (faults), and Linear Learner as data (images per region,
+              hyperparameters, metrics) for train and local
   function/   ``lambda/`` as installed: the deployed function's code (the zip's root)
   templates/  ``cloudformation/`` as installed
 
 The dependency rule (tests/test_import_rule.py reads every import, lazy ones too):
   cli -> deploy | observe | training -> aws -> (root)
   aws -> local              (the target starts the emulator and signs with its credentials)
-  local -> (root) only      (never cli, deploy, observe, training or aws)
+  local -> (root) only      (never cli, deploy, observe, training or aws; it runs the local
+                            Linear Learner as a process, `python -m wildrydes_cli.training.algorithm`,
+                            as SageMaker runs a container: named once, in local/training/runner.py)
   deploy, observe and training do not import one another
   lambda/ imports nothing of wildrydes_cli: it ships alone in the zip
 Inside local/: front/, awsapi/ and invoke/ meet only in its composition modules
-(server, daemon); invoke/ reads moto through awsapi/moto_backends and runs functions
-with their role sessions from awsapi/function_credentials; all three share local/http.py.
+(server, daemon); invoke/ and training/ read moto through awsapi/moto_backends; invoke/
+runs functions with their role sessions from awsapi/function_credentials; all share local/http.py.
 """
 __version__ = "0.1.0"

@@ -33,6 +33,8 @@ class BootstrapResult(Result):
     bucket: str
     role: str
     scratchpad: str
+    updated: bool = False               # an earlier bootstrap's stack gained what this version adds
+    sagemaker_role: str | None = None   # the execution role `train --on sagemaker` passes (ARN)
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,69 @@ class TrainBreedsResult(Result):
     seconds: float
     breeds: list[dict[str, Any]]
     trainer: str = "mxnet"
+
+
+@dataclass(frozen=True)
+class TrainJobResult(Result):
+    """``train --on sagemaker``: the training job, how it ended (or that it runs on), its metrics and model."""
+
+    job_name: str
+    status: str                 # InProgress (with --no-wait, or left running), Completed, Stopped
+    secondary_status: str
+    failure_reason: str | None
+    target: str
+    region: str
+    instance_type: str
+    instance_count: int
+    spot: bool
+    predictor_type: str
+    data: str
+    synthetic: bool
+    breed: str | None
+    rows: dict[str, int]
+    epochs: int
+    metrics: dict[str, Any]     # FinalMetricDataList's validation metrics, named as a local run names them
+    model: dict[str, Any]       # bucket/key/location/bytes (and index for a breed) once Completed
+    training_seconds: int | None
+    billable_seconds: int | None
+    seconds: float              # from the upload to the end of waiting, on this machine's clock
+    channels: str               # s3://bucket/training/<job>/
+    transitions: list[str] = field(default_factory=list)
+    rule: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.rule is None:
+            del data["rule"]
+        return data
+
+
+@dataclass(frozen=True)
+class SageMakerBreedsResult(Result):
+    """``train --breeds N --on sagemaker``: one job per breed through a queue."""
+
+    predictor_type: str
+    synthetic: bool
+    bucket: str
+    count: int
+    rows_per_breed: int
+    epochs: int
+    seconds: float
+    concurrent_jobs: int        # the queue's limit
+    most_in_flight: int         # the most jobs that ran at once
+    failed: int
+    instance_type: str
+    billable_seconds: int
+    breeds: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobsResult(Result):
+    """``jobs``: recent training jobs, newest first."""
+
+    target: str
+    region: str
+    jobs: list[dict[str, Any]]  # name, status, secondary_status, created, metrics, model, billable_seconds, ...
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 from cli_helpers import MODEL_KEY, NEWER_KEY, interactive, run_main, upload_model
 
 from wildrydes_cli import deployment_record
@@ -224,3 +225,36 @@ def test_cleanup_on_aws_asks_before_deleting_stacks(wildrydes, deployed, monkeyp
     assert "wildrydes-ml-mod3-4" in _stack_names()
     assert wildrydes.json("cleanup", input="y\n")["stacks"] == ["wildrydes-ml-mod3-4"]
     assert "wildrydes-ml-mod3-4" not in _stack_names()
+
+
+def _template_before_the_sagemaker_role() -> str:
+    """prerequisites.yml as an earlier bootstrap created it: without SageMakerExecutionRole."""
+    from cfnlint.decode import decode_str
+
+    from wildrydes_cli.deploy import stacks
+    template, _ = decode_str(stacks.template_body(stacks.PREREQUISITES))
+    del template["Resources"]["SageMakerExecutionRole"]
+    del template["Outputs"]["SageMakerExecutionRoleArn"]
+    return json.dumps(template, default=str)
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_bootstrap_adds_the_sagemaker_role_to_its_own_earlier_stack_only(wildrydes, ours):
+    """A stack an earlier `bootstrap` made (tagged wildrydes) gains the role by an update; a stack someone
+    else made under that name (the workshop's module 1) is left as it is."""
+    import boto3
+    tags = [{"Key": "wildrydes", "Value": "true"}] if ours else []
+    boto3.client("cloudformation").create_stack(StackName="wildrydes-ml-mod1-3", Tags=tags,
+                                                TemplateBody=_template_before_the_sagemaker_role(),
+                                                Capabilities=["CAPABILITY_IAM"])
+    result = wildrydes.json("bootstrap")
+    assert result["created"] is False and result["updated"] is ours
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in boto3.client("cloudformation").describe_stacks(
+        StackName="wildrydes-ml-mod1-3")["Stacks"][0].get("Outputs", [])}
+    if not ours:
+        assert result["sagemaker_role"] is None and "SageMakerExecutionRoleArn" not in outputs
+        return
+    assert result["sagemaker_role"] == outputs["SageMakerExecutionRoleArn"]
+    role = boto3.client("iam").get_role(RoleName=result["sagemaker_role"].rsplit("/", 1)[1])["Role"]
+    assert "sagemaker.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
+    assert wildrydes.json("bootstrap")["updated"] is False      # the next bootstrap has nothing to add

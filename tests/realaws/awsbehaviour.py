@@ -79,6 +79,8 @@ and where the documentation says so:
 16. A call the caller's identity may not make: 403 ``AccessDenied`` (IAM User
    Guide, "Troubleshoot access denied error messages"), e.g. a deployer
    allowed iam:PassRole but not iam:GetRolePolicy (``deny``).
+17. SageMaker training jobs: asynchronous states, failure, spot interruption, stop,
+    a missing iam:PassRole and the quota (``sagemaker_behaviour.py``, mixed in).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -96,6 +98,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from cfn_names import existing_log_group, missing_role
 from moto.core.botocore_stubber import MockRawResponse
+from sagemaker_behaviour import SageMakerBehaviour
 
 _PARAMS = "awsbehaviour_params"
 _THROTTLE = {  # protocol-shaped throttling answers, as the services send them
@@ -134,7 +137,7 @@ class _Stack:
     updated: datetime | None = None                        # LastUpdatedTime
 
 
-class AwsBehaviour:
+class AwsBehaviour(SageMakerBehaviour):
     """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
 
     def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
@@ -156,6 +159,7 @@ class AwsBehaviour:
         self.disabled_regions: set[str] = set()
         self.foreign_buckets: set[str] = set()
         self._local = threading.local()
+        self._sagemaker_init()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
 
@@ -264,6 +268,8 @@ class AwsBehaviour:
             code = "InvalidClientTokenId" if service in ("sts", "iam", "cloudformation") else \
                 "UnrecognizedClientException"
             return _error(403, code, "The security token included in the request is invalid.")
+        if service == "sagemaker":
+            return self._before_sagemaker(operation, params)
         if service == "cloudformation":
             return self._before_cloudformation(operation, params)
         if service == "s3" and params.get("Bucket") in self.foreign_buckets:

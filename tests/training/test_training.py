@@ -182,7 +182,7 @@ def test_csv_columns_are_found_by_name(tmp_path):
                     "a,5,200,100,310,290,30.5,1\n\nb,0,250,150,300,300,29.5,0\n")
     data = read_csv(path)
     assert data.rows == 2
-    assert data.features.tolist()[0] == [30.5, 290, 310, 100, 200, 5]
+    assert data.features.tolist()[0] == [30.5, 290, 310, 100, 200, 5]   # exact in float32
     assert data.labels.tolist() == [1.0, 0.0]
 
 

@@ -21,6 +21,11 @@ WORKSHOP_CSV = (
 )
 
 
+def f32(rows):
+    """The rows as the reader holds them: float32, the precision linear-learner trains in."""
+    return np.asarray(rows, dtype=np.float32).tolist()
+
+
 def run(args):
     return CliRunner().invoke(cli, args, catch_exceptions=False)
 
@@ -29,7 +34,7 @@ def test_the_workshops_processed_csv_is_read_with_extra_columns_ignored(tmp_path
     path = tmp_path / "processed.csv"
     path.write_text(WORKSHOP_CSV)
     data = read_data(path)
-    assert data.features.tolist() == [[30.2, 4210, 2500, 200, 290, 0], [29.5, 9000, 500, 180, 260, 15]]
+    assert data.features.tolist() == f32([[30.2, 4210, 2500, 200, 290, 0], [29.5, 9000, 500, 180, 260, 15]])
     assert data.labels.tolist() == [1.0, 0.0]
 
 
@@ -38,7 +43,7 @@ def test_column_names_are_case_insensitive_in_any_order(tmp_path):
     path.write_text("prcp,Heavy_Utilization,tmax,TMin,MagicPoints,HEALTHPOINTS,Distance\n"
                     "5,1,200,100,2500,290,30.5\n0,0,250,150,300,300,29.5\n")
     data = read_data(path)
-    assert data.features.tolist() == [[30.5, 290, 2500, 100, 200, 5], [29.5, 300, 300, 150, 250, 0]]
+    assert data.features.tolist() == f32([[30.5, 290, 2500, 100, 200, 5], [29.5, 300, 300, 150, 250, 0]])
     assert data.labels.tolist() == [1.0, 0.0]
 
 
@@ -50,7 +55,7 @@ def test_json_lines_of_rides(tmp_path):
               "prcp": 15, "HEAVY_UTILIZATION": 0}]
     path.write_text("\n".join(json.dumps(r) for r in rides) + "\n\n")
     data = read_data(path)
-    assert data.features.tolist() == [[30, 30, 2500, 300, 333, 0], [29.5, 9000, 500, 180, 260, 15]]
+    assert data.features.tolist() == f32([[30, 30, 2500, 300, 333, 0], [29.5, 9000, 500, 180, 260, 15]])
     assert data.labels.tolist() == [1.0, 0.0]
 
 
@@ -58,7 +63,7 @@ def test_json_lines_are_recognised_by_content_too(tmp_path):
     path = tmp_path / "rides.txt"
     path.write_text(json.dumps({"distance": 30, "healthpoints": 1, "magicpoints": 2, "TMIN": 3, "TMAX": 4,
                                 "PRCP": 5, "heavy_utilization": 1}) + "\n")
-    assert read_data(path).features.tolist() == [[30, 1, 2, 3, 4, 5]]
+    assert read_data(path).features.tolist() == f32([[30, 1, 2, 3, 4, 5]])
 
 
 def test_cli_trains_on_json_lines(tmp_path):
@@ -117,3 +122,66 @@ def test_binary_json_lines_file_is_refused(tmp_path):
     path.write_bytes(b"\xff\xfe\x00{" * 20)
     result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
     assert result.exit_code == 2 and "rides.jsonl is not UTF-8 text" in result.stderr
+
+
+def test_data_from_a_fifo_is_read_once(tmp_path):
+    """A FIFO can be read only once: sniffing its format must not open it a second time (that hung)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "rides.csv"
+    os.mkfifo(fifo)
+    rides = generate_rides(200, seed=3)
+    text = tmp_path / "source.csv"
+    write_csv(rides, text)
+
+    def feed() -> None:
+        with open(fifo, "wb") as out:   # blocks until the reader opens the FIFO
+            out.write(text.read_bytes())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    found: list = []
+    reader = threading.Thread(target=lambda: found.append(read_data(fifo)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "reading a FIFO hung"
+    assert found and found[0].rows == 200
+    assert np.array_equal(found[0].features, rides.features)
+
+
+def test_more_rides_than_memory_allows_are_refused_with_the_size_and_the_limit(tmp_path, monkeypatch):
+    """The limit bounds memory: a file over it is refused (exit 2) naming its size and the limit."""
+    from wildrydes_cli.training import data
+
+    monkeypatch.setattr(data, "MAX_ROWS", 1000)
+    path = tmp_path / "rides.csv"
+    write_csv(generate_rides(1500, seed=1), path)
+    result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2, result.output
+    size = path.stat().st_size
+    assert f"rides.csv ({size:,} bytes) has more than 1,000 rides" in result.stderr
+    assert "train on a sample of it" in result.stderr
+    assert not (tmp_path / "m.tar.gz").exists()
+
+
+def test_blocks_of_plain_and_irregular_rows_give_the_same_table(tmp_path, monkeypatch):
+    """numpy reads plain blocks, the csv module the rest: across many small blocks, the table is the same
+    as one read by the csv module alone, and a bad row is still named by its row and line."""
+    from wildrydes_cli.training import streaming
+
+    rides = generate_rides(3000, seed=5)
+    path = tmp_path / "rides.csv"
+    write_csv(rides, path)
+    lines = path.read_text().splitlines()
+    lines.insert(700, "")                       # a blank line: that block goes row by row
+    lines[1500] = lines[1500].replace(",", ", ", 1)   # a space after a comma: numpy and csv agree
+    path.write_text("\r\n".join(lines) + "\r\n")
+    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4096)
+    table = read_data(path)
+    assert np.array_equal(table.features, rides.features) and np.array_equal(table.labels, rides.labels)
+    lines[2500] = lines[2500].replace(",", ",x", 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = run(["train", "--data", str(path), "--save", str(tmp_path / "m.tar.gz")])
+    assert result.exit_code == 2
+    assert "rides.csv row 2499 (line 2501): column 'healthpoints' has value 'x" in result.stderr

@@ -10,6 +10,7 @@
   accounts.py     which account the credentials belong to (state and locks are per account)
   data_bucket.py  which bucket holds the models when the user did not say
   found_deployment.py  the deployment commands read: deploy's record, else what the stacks show (made by hand)
+  training_jobs.py  ``Aws``'s SageMaker training-job intents (create, describe, stop, list, the job's log)
 
 Imports the ground and local/ (to start the emulator and read its credentials), nothing above.
 """

@@ -60,6 +60,8 @@ class AwsTarget:
         if configured:
             return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
         return DEFAULT_REGION, "the default region"
+    # A SageMaker training job changes state every few minutes; DescribeTrainingJob is throttled gently.
+    job_poll_s = 10.0
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
@@ -125,6 +127,8 @@ class LocalTarget:
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
+    # The emulator's training jobs take seconds: a quarter of a second between looks is cheap.
+    job_poll_s = 0.25
 
     @property
     def execute_api_endpoint(self) -> str:

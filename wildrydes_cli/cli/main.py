@@ -21,6 +21,7 @@ from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
+from wildrydes_cli.cli.sagemaker_commands import jobs_cmd, refuse_on_local, sagemaker_options, train_on_sagemaker
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -42,6 +43,7 @@ def cli() -> None:
 
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
+cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
 
 
 @cli.command("train")
@@ -68,10 +70,11 @@ cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 @click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
               help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
                    "and write the same artifact.")
+@sagemaker_options
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None, trainer: str) -> None:
+              breeds: int | None, trainer: str, on: str, **sagemaker: object) -> None:
     """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
@@ -85,6 +88,10 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     The model (a SageMaker-layout model.tar.gz) goes to
     s3://BUCKET/linear-learner-YYYY-MM-DD-HH-MM-SS-mmm/output/model.tar.gz
     on the current target (or breeds/NAME/... with --breed), or to --save PATH.
+
+    --on sagemaker trains the same rows as a SageMaker training job (the built-in
+    Linear Learner; options marked [sagemaker]); the local target runs it for
+    real, on AWS it is billed per instance-second (docs/training.md).
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
@@ -95,6 +102,10 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
                                    epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+    if on == "sagemaker":
+        train_on_sagemaker(ctx, request, breeds, sagemaker)
+        return
+    refuse_on_local(sagemaker)
     # The bar ends (its last frame drawn, the cursor on a line of its own) before any result is printed.
     result: TrainResult | TrainBreedsResult
     if breeds is not None:
@@ -278,9 +289,11 @@ def cleanup_cmd(ctx: click.Context, delete_bucket: bool, yes: bool) -> None:
 @click.option("--compact", is_flag=True, help="One line per request: time, status, breed, milliseconds.")
 @click.option("--function", "function", help="Any function's logs (log group /aws/lambda/NAME), deployed by "
                                              "wildrydes or not.")
+@click.option("--training", "training_job", metavar="JOB",
+              help="Instead: a SageMaker training job's log (/aws/sagemaker/TrainingJobs, every instance's stream).")
 @click.pass_context
 def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, filter_pattern: str | None,
-             compact: bool, function: str | None) -> None:
+             compact: bool, function: str | None, training_job: str | None) -> None:
     """Show the deployed function's log events: Lambda's START, END and REPORT lines (duration, billed
     duration, memory) and the function's own line per request (route, breed, status, latency).
 
@@ -295,6 +308,9 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     from wildrydes_cli.observe import logs
     request = logs.LogsRequest.checked(since, breed, filter_pattern, follow, function, compact)   # a typo starts nothing
     settings, aws, console = _aws_context(ctx)
+    if training_job is not None:
+        logs.show_training_logs(aws, training_job, lambda result: presentation.show(console, result))
+        return
     logs.show_logs(settings, aws, request, lambda result: presentation.show(console, result))
 
 

@@ -22,6 +22,7 @@ from wildrydes_cli.results import (
     BootstrapResult,
     CleanupResult,
     DeployResult,
+    JobsResult,
     LocalCompactResult,
     LocalDaemonResult,
     LocalEnvResult,
@@ -30,9 +31,11 @@ from wildrydes_cli.results import (
     PackageResult,
     PredictResult,
     Result,
+    SageMakerBreedsResult,
     ScratchpadResult,
     StatusResult,
     TrainBreedsResult,
+    TrainJobResult,
     TrainResult,
 )
 
@@ -61,8 +64,11 @@ def scratchpad(console: Console, result: ScratchpadResult) -> None:
 
 
 def bootstrap(console: Console, result: BootstrapResult) -> None:
-    console.fields({"stack": f"{result.stack} ({'created' if result.created else 'already there'})",
+    state = "created" if result.created else "updated" if result.updated else "already there"
+    console.fields({"stack": f"{result.stack} ({state})",
                     "DataBucket": result.bucket, "DataProcessingExecutionRole": result.role,
+                    "SageMakerExecutionRole": result.sagemaker_role or "- (not in this stack: train --on sagemaker "
+                                                                      "--role ARN)",
                     "scratchpad": result.scratchpad})
 
 
@@ -374,10 +380,91 @@ def local_env(console: Console, result: LocalEnvResult) -> None:
     console.out.flush()
 
 
+def train_job(console: Console, result: TrainJobResult) -> None:
+    """The same metrics table as a local run, then the job, its cost in seconds, and the model."""
+    where = f"SageMaker job {result.job_name} on {result.instance_count} x {result.instance_type}" + (
+        " (spot)" if result.spot else "")
+    if result.status != "Completed":
+        console.line(f"{where}: {result.status} ({result.secondary_status}).")
+        if result.status == "InProgress":
+            console.line(f"It runs on: `wildrydes jobs` shows it, `wildrydes logs --training {result.job_name}` its "
+                         "log; `aws sagemaker stop-training-job` stops it.")
+        return
+    rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result.metrics.items()]
+    billable = f", billable {result.billable_seconds} s" if result.billable_seconds is not None else ""
+    console.table(["metric", "value"], rows,
+                  title=f"{result.predictor_type} on {result.rows['validation']} validation rows "
+                        f"({result.rows['train']} trained, {result.epochs} epochs, {where}{billable})")
+    console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
+                                            if result.synthetic else "") + f"; channels in {result.channels}")
+    if result.rule:
+        console.line(f"labelled by: {result.rule['text']}")
+    console.line(f"model published to {result.model.get('location')}")
+    if result.breed:
+        console.line(f"breed index: s3://{result.model.get('bucket')}/{result.model.get('index')}")
+    else:
+        console.line("serve it with: wildrydes deploy (it picks the newest linear-learner-* model)")
+
+
+def job_progress(console: Console) -> Callable[[dict], None]:
+    """While waiting: one line per new secondary status, with elapsed and billable seconds (on stderr)."""
+    shown: list[str] = []
+    started = time.monotonic()
+
+    def update(description: dict) -> None:
+        for transition in description.get("SecondaryStatusTransitions") or []:
+            key = f"{transition.get('Status')}|{transition.get('StartTime')}"
+            if key in shown:
+                continue
+            shown.append(key)
+            billable = description.get("BillableTimeInSeconds")
+            console.info(f"{time.monotonic() - started:7.1f} s  {transition.get('Status', ''):<12} "
+                         f"{transition.get('StatusMessage', '')}"
+                         + (f" (billable {billable} s)" if billable is not None else ""))
+    return update
+
+
+def sagemaker_breeds(console: Console, result: SageMakerBreedsResult) -> None:
+    classifier = result.predictor_type == "binary_classifier"
+    names, keys = (("AUC", "accuracy"), ("auc", "accuracy")) if classifier else (("RMSE", "MAE"), ("rmse", "mae"))
+    rows = [(item["breed"], item["status"], *(_fmt(item["metrics"].get(k)) for k in keys), item["job"])
+            for item in result.breeds[:SHOWN_BREEDS]]
+    console.table(["breed", "status", *names, "training job"], rows,
+                  title=f"{result.count} SYNTHETIC breeds on SageMaker ({result.instance_type}), "
+                        f"{result.seconds:.1f} s, at most {result.most_in_flight} jobs at once "
+                        f"(--concurrent-jobs {result.concurrent_jobs}), billable {result.billable_seconds} s in all")
+    hidden = result.count - len(rows)
+    if hidden > 0:
+        console.line(f"... and {hidden} more (--output json lists them all)")
+    if result.failed:
+        console.line(f"{result.failed} jobs did not complete: `wildrydes jobs` shows why")
+    console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
+
+
+def jobs(console: Console, result: JobsResult) -> None:
+    if not result.jobs:
+        console.line(f"No training jobs on target {result.target} ({result.region}) yet: "
+                     "wildrydes train --on sagemaker")
+        return
+    console.line(f"Training jobs on target {result.target} ({result.region}), newest first:")
+    for job in result.jobs:   # a line per job (a job's name is 38 characters: a table would cut it at 80)
+        status = job["status"] if job["status"] == job["secondary_status"] else \
+            f"{job['status']} ({job['secondary_status']})"
+        billable = "" if job["billable_seconds"] is None else f", billable {job['billable_seconds']} s"
+        console.line(f"{job['name']}  {status}{billable}")
+        if job["metrics"]:
+            console.line(f"    validation: {_metric_summary(job['metrics'])}")
+        if job["model"]:
+            console.line(f"    model: {job['model']}")
+        elif job["failure_reason"]:
+            console.line(f"    why: {job['failure_reason']}")
+
+
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
+    TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
 }
 

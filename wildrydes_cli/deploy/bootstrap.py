@@ -25,18 +25,32 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
     """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
     name = settings.prereq_stack
     existing = aws.usable_prerequisites(name)   # a failed stack's bucket was never made: never reuse it
-    created = False
+    created = updated = False
     if existing is None:
         aws.account_id()
-        with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole)"):
+        with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole, SageMakerExecutionRole)"):
             aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {})
         created = True
+    elif made_by_wildrydes(existing) and SAGEMAKER_ROLE_OUTPUT not in aws.stack_outputs(name):
+        # An earlier bootstrap's stack: the same template plus the SageMaker execution role. A stack
+        # someone else made (the workshop's own module 1) is left as it is.
+        with console.step(f"Update stack {name} (add SageMakerExecutionRole for `train --on sagemaker`)"):
+            updated = aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {}) == "updated"
     outputs = aws.stack_outputs(name)
     bucket = outputs.get("DataBucket") or aws.stack_resource_physical_id(name, "DataBucket")
     role = (outputs.get("DataProcessingExecutionRoleName")
             or aws.stack_resource_physical_id(name, "DataProcessingExecutionRole"))
     scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
-    return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad))
+    return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad),
+                           updated=updated, sagemaker_role=outputs.get(SAGEMAKER_ROLE_OUTPUT))
+
+
+SAGEMAKER_ROLE_OUTPUT = "SageMakerExecutionRoleArn"
+
+
+def made_by_wildrydes(stack: dict) -> bool:
+    """Whether ``bootstrap`` made this stack (``deploy_stack`` tags what it creates)."""
+    return any(tag.get("Key") == "wildrydes" and tag.get("Value") == "true" for tag in stack.get("Tags") or [])
 
 
 def record_prerequisites(settings: Settings, aws: Aws) -> ScratchpadResult:

@@ -11,6 +11,10 @@ Parts (each imports only http.py of local/, and the ground):
   awsapi/    an AWS API call: SigV4 gate -> journal -> moto; replay and compaction
   invoke/    an execute-api call: route -> proxy event -> the Lambda runner -> proxy response
              (also reads moto through awsapi/moto_backends; functions run with awsapi/function_credentials)
+  training/  SageMaker training jobs run for real: validation, states, channels, the algorithm process
+             (reads moto through awsapi/moto_backends; writes through callables server.py gives it)
 
-Never imports cli/, deploy/, observe/, training/ or aws/.
+Never imports cli/, deploy/, observe/, training/ or aws/. The local Linear Learner is
+``python -m wildrydes_cli.training.algorithm``, run as a process (SageMaker's container
+contract), never imported: ``local/training/runner.py`` names that one entry point.
 """

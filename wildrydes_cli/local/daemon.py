@@ -30,6 +30,7 @@ from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import journal
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.invoke import kept_logs
+from wildrydes_cli.local.training import jobs as training_jobs
 from wildrydes_cli.results import LocalCompactResult, LocalDaemonResult
 from wildrydes_cli.settings import Settings
 
@@ -123,6 +124,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
         if fresh:
             journal.erase(journal.journal_dir(settings.state_dir))
             kept_logs.erase(kept_logs.store_dir(settings.state_dir))
+            training_jobs.erase(settings.state_dir)
         if state is not None:
             if not healthy(state):
                 raise LocalTargetError(
@@ -219,11 +221,12 @@ def stop(settings: Settings, *, timeout: float = STOP_TIMEOUT,
 
 
 def reset(settings: Settings) -> LocalDaemonResult:
-    """Stop the daemon if it runs and erase its journal and kept log events: the next start is empty."""
+    """Stop the daemon if it runs and erase its journal, kept log events and training jobs: the next start is empty."""
     stopped = stop(settings)
     with _start_lock(settings):
         journal.erase(journal.journal_dir(settings.state_dir))
         kept_logs.erase(kept_logs.store_dir(settings.state_dir))
+        training_jobs.erase(settings.state_dir)
     return replace(stopped, action="reset")
 
 

@@ -4,6 +4,7 @@ Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
                                                          Lambda runner, proxy response
+  SageMaker Create/Describe/List/StopTrainingJob       -> the SigV4 gate, then the training jobs (training/api.py)
   anything else                                       -> the SigV4 gate (auth.py; a function role's
                                                          S3 calls checked by role_calls.py), CloudFormation's
                                                          rules (stack_rules.py), then moto's WSGI
@@ -49,6 +50,9 @@ from wildrydes_cli.local.invoke import gateway, kept_logs, routes
 from wildrydes_cli.local.invoke.functions import find_function
 from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
 from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
+from wildrydes_cli.local.training import api as training_api
+from wildrydes_cli.local.training import jobs as training_jobs
+from wildrydes_cli.local.training import runner as training_runner
 
 LOG = logging.getLogger(__name__)
 
@@ -60,13 +64,21 @@ class Emulator:
     """Request dispatch; holds the runner and the port we serve on."""
 
     def __init__(self, port: int, runner: Runner, *, gate: auth.Gate,
-                 persistence: persist.Persistence | None = None, log_store: kept_logs.LogStore | None = None):
+                 persistence: persist.Persistence | None = None, log_store: kept_logs.LogStore | None = None,
+                 training: training_api.TrainingJobs | None = None):
         self.port = port
         self.gate = gate
         self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
         self.stack_rules = stack_rules.StackRules(self.persistence.call)   # CloudFormation's AlreadyExists
         self.log_store = log_store
         self.runner = runner
+        self.training = training
+        # training-job actions are answered by the training jobs, everything else by CloudFormation's rules and
+        # moto (through the journal)
+        self.aws_call = self.stack_rules.call
+        if training is not None:
+            training.moto = self.stack_rules.call
+            self.aws_call = training.call
 
     async def handle(self, request: HttpRequest, client) -> HttpResponse:
         path = request.path
@@ -77,9 +89,9 @@ class Emulator:
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
-        # AWS API calls pass the SigV4 gate first (auth.py), then CloudFormation's rules (stack_rules.py), then
-        # the journal; in the thread, off the event loop.
-        response = await loop.run_in_executor(None, self.gate.call, self.stack_rules.call, request, self.port, client)
+        # AWS API calls pass the SigV4 gate first (auth.py), then the training jobs (training/api.py) or
+        # CloudFormation's rules (stack_rules.py), then the journal; in the thread, off the event loop.
+        response = await loop.run_in_executor(None, self.gate.call, self.aws_call, request, self.port, client)
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response
@@ -114,6 +126,8 @@ class Emulator:
 
     def shutdown(self) -> None:
         self.runner.shutdown()
+        if self.training is not None:
+            self.training.runner.shutdown()
 
 
 class StartRefused(Exception):
@@ -171,7 +185,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                     role_credentials=sessions.for_function, logs=function_logs(loop, log_store))
     gate = auth.Gate(state_dir, credentials, roles=RoleCalls(sessions))   # ... and their calls are checked
     emulator = Emulator(bound, runner, gate=gate, persistence=persistence,
-                        log_store=log_store)
+                        log_store=log_store, training=open_training(state_dir, persistence, bound, log_store))
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -211,6 +225,30 @@ def function_logs(loop: asyncio.AbstractEventLoop, log_store: kept_logs.LogStore
         log_store.background = lambda sync: loop.run_in_executor(None, sync)
         write = log_store.keeping(write)
     return LogSink(write, schedule=loop.call_later)
+
+
+def open_training(state_dir: Path, persistence: persist.Persistence, port: int,
+                  log_store: kept_logs.LogStore | None) -> training_api.TrainingJobs:
+    """The training jobs: kept beside the journal (nowhere when it is off), their logs kept like the
+    functions', their artifacts written through the journal like any client's PutObject."""
+    keep = persistence.journal is not None
+    store = training_jobs.JobStore(training_jobs.training_dir(state_dir) if keep else None)
+    store.load()
+
+    def write_logs(account: str, region: str, group: str, stream: str, events: list) -> None:
+        batch = [{"timestamp": ms, "message": message} for ms, message in events]
+        moto_backends.append_log_events(account, region, group, stream, batch, LogSink.MAX_EVENTS_PER_STREAM)
+        if log_store is not None:
+            log_store.append(account, region, group, stream, batch)
+
+    def put_object(account: str, region: str, bucket: str, key: str, body: bytes, access_key: str) -> None:
+        response = persistence.call(training_api.s3_put_request(bucket, key, body, access_key, region, port),
+                                    port, None)
+        if not 200 <= response.status < 300:
+            raise OSError(f"S3 answered {response.status}: {response.body[:200]!r}")
+
+    runner = training_runner.Runner(store, write_logs, put_object)
+    return training_api.TrainingJobs(store, runner, persistence.call)
 
 
 def open_log_store(state_dir: Path, persistence: persist.Persistence) -> kept_logs.LogStore | None:

@@ -5,6 +5,7 @@
   status.py    ``wildrydes status``: stacks, function, API, and is the newest model served
   logs.py      ``wildrydes logs``: the function's CloudWatch Logs events, grouped by request
   catalog.py   ``wildrydes models``: the default models and each breed's newest, with metrics
+  jobs.py      ``wildrydes jobs``: recent SageMaker training jobs, their status, metrics and model
 
 Imports aws/ and the ground; not deploy/ or training/.
 """

@@ -79,6 +79,28 @@ def function_name(settings: Settings, aws, request: LogsRequest) -> str:
     return deployment.function_name
 
 
+def show_training_logs(aws, job: str, show: Callable[[LogsResult], None]) -> None:
+    """``logs --training JOB``: every line of the job's log streams (one per instance), oldest first."""
+    if not job or len(job) > 63:
+        raise UsageError(f"--training {job!r}: give a training job's name (see `wildrydes jobs`)")
+    if aws.describe_training_job(job) is None:
+        raise NotFoundError(f"No training job {job} in this account and region: `wildrydes jobs` lists them.")
+    raw: list[dict] = []
+    token = None
+    while True:
+        page = aws.training_log_events(job, 0, token)
+        raw.extend(page.get("events", []))
+        token = page.get("nextToken")
+        if not token or len(raw) >= MAX_EVENTS:
+            break
+    events = [LogEvent(e.get("timestamp", 0), e.get("message", "").rstrip("\n"), e.get("logStreamName", ""),
+                       e.get("eventId", ""), None) for e in sorted(raw[:MAX_EVENTS], key=lambda e: e.get("timestamp", 0))]
+    show(LogsResult(TRAINING_LOG_GROUP, events))
+
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
 def show_logs(settings: Settings, aws, request: LogsRequest, show: Callable[[LogsResult], None]) -> None:
     """Hand the function's events to ``show``: once, or with ``follow`` per new batch until Ctrl-C."""
     group = layout.function_log_group(function_name(settings, aws, request))

@@ -7,23 +7,29 @@ are matched case-insensitively, in any order), and JSON Lines of rides (one
 JSON object per line with the same keys). The label may be 0/1 or, as pandas
 writes a boolean column, ``True``/``False``.
 
-Why a hand-rolled reader instead of ``numpy.loadtxt`` or pandas: a user who
-points ``--data`` at the wrong file should learn which file, row, column and
-value are at fault, not see a numpy traceback.
+Why a reader of our own around ``numpy.loadtxt`` rather than pandas: a user
+who points ``--data`` at the wrong file should learn which file, row, column
+and value are at fault, not see a numpy traceback; plain blocks of rows go
+through numpy's C parser, and only a block that it refuses is read row by row
+to say why (``streaming.py``: blocks of lines, float32 rows, a row limit that
+bounds memory). The file is opened and read once, so ``--data`` may be a FIFO.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.training.streaming import ROW_BYTES, Blocks, Table, describe_size, fast_rows, plain_lines, size_of
 
 LOG = logging.getLogger(__name__)
 
@@ -31,11 +37,15 @@ LABEL = "heavy_utilization"
 COLUMNS = FEATURES + (LABEL,)
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".json")
 BOOLEAN_LABELS = {"true": 1.0, "false": 0.0}
+# The most rides one training on this machine holds: float32 rows, ~280 MB at the limit and
+# well under 1 GB at the training's peak (benchmarks/bench_streaming.py measures it).
+MAX_ROWS = 10_000_000
+SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Feature matrix (rows x FEATURES, float64) and label vector, with where they came from."""
+    """Feature matrix (rows x FEATURES, float32) and label vector, with where they came from."""
 
     features: np.ndarray
     labels: np.ndarray
@@ -66,14 +76,6 @@ def _number(text: str, column: str, row: int, line: int, name: str) -> float:
     return value
 
 
-def _header(reader, name: str) -> list[str]:
-    for header in reader:
-        if any(cell.strip() for cell in header):
-            return [cell.strip().lstrip("\ufeff") for cell in header]
-    raise UsageError(f"{name} is empty; expected a CSV with a header row naming the columns "
-                     f"{', '.join(COLUMNS)}")
-
-
 def _column_index(header: list[str], name: str) -> list[int]:
     """Positions of COLUMNS in ``header``, matched case-insensitively (the first of duplicates)."""
     lowered: dict[str, int] = {}
@@ -85,34 +87,6 @@ def _column_index(header: list[str], name: str) -> list[int]:
             f"{name} has no column {missing[0]!r}" + (f" (missing: {', '.join(missing)})" if len(missing) > 1 else "")
             + f"; its header has {', '.join(header)[:300]}; needed: {', '.join(COLUMNS)}")
     return [lowered[column.lower()] for column in COLUMNS]
-
-
-MAX_LINE_CHARS = 1024 * 1024   # a ride is under 200 characters; /dev/zero or a binary file has no line end
-
-
-def _bounded_lines(handle, name: str):
-    """The file's lines, refusing one longer than MAX_LINE_CHARS before holding more of it in memory."""
-    while True:
-        line = handle.readline(MAX_LINE_CHARS + 1)
-        if not line:
-            return
-        if len(line) > MAX_LINE_CHARS:
-            raise UsageError(f"{name} has a line longer than {MAX_LINE_CHARS // 1024} KiB; expected rides of "
-                             "a few numbers per line (is it the right file?)")
-        yield line
-
-
-def read_data(path: Path | str) -> Dataset:
-    """``--data``: JSON Lines if the name ends .jsonl/.ndjson/.json or the text starts with ``{``, else CSV."""
-    path = Path(path)
-    if path.suffix.lower() in JSON_LINES_SUFFIXES:
-        return read_jsonl(path)
-    try:
-        with path.open("rb") as handle:
-            start = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    except OSError as exc:
-        raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
-    return read_jsonl(path) if start.startswith(b"{") else read_csv(path)
 
 
 def _json_value(value: object, column: str, row: int, line: int, name: str) -> float:
@@ -127,76 +101,187 @@ def _json_value(value: object, column: str, row: int, line: int, name: str) -> f
                      f"{json.dumps(value)[:60]}, which is not a finite number; fix or remove that row")
 
 
-def read_jsonl(path: Path | str) -> Dataset:
-    """Read JSON Lines of rides (one object per line, keys as the CSV's columns, any case)."""
-    path = Path(path)
-    name = path.name
+def _too_many(name: str, size: int | None):
+    def message(limit: int) -> str:
+        return (f"{name} ({describe_size(size)}) has more than {limit:,} rides, the most one training on this "
+                f"machine holds in memory (about {limit * ROW_BYTES / 1e6:,.0f} MB of float32 rows, which bounds "
+                "its peak under 1 GB); train on a sample of it (--on sagemaker reads --data here first too)")
+    return message
+
+
+def _open(path: Path) -> BinaryIO:
     try:
-        handle = path.open(encoding="utf-8-sig")
+        return path.open("rb")
     except OSError as exc:
         raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
-    values: list[list[float]] = []
-    with handle:
+
+
+def read_data(path: Path | str, limit: int | None = None) -> Dataset:
+    """``--data``: JSON Lines if the name ends .jsonl/.ndjson/.json or the text starts with ``{``, else CSV.
+
+    The file is opened once and its first block serves both the sniffing and the
+    reading, so a FIFO or a pipe works as well as a file.
+    """
+    path = Path(path)
+    limit = MAX_ROWS if limit is None else limit
+    with _open(path) as handle:
         try:
-            for line, text in enumerate(_bounded_lines(handle, name), start=1):
-                if not text.strip():
-                    continue
-                row = len(values) + 1
-                try:
-                    ride = json.loads(text)
-                except ValueError as exc:
-                    raise UsageError(f"{name} row {row} (line {line}) is not valid JSON ({exc})") from None
-                if not isinstance(ride, dict):
-                    raise UsageError(f"{name} row {row} (line {line}) is a JSON {type(ride).__name__}, "
-                                     "not an object of columns")
-                lowered = {str(key).lower(): value for key, value in ride.items()}
-                missing = [column for column in COLUMNS if column.lower() not in lowered]
-                if missing:
-                    raise UsageError(f"{name} row {row} (line {line}) has no column {missing[0]!r}; "
-                                     f"needed: {', '.join(COLUMNS)}")
-                values.append([_json_value(lowered[column.lower()], column, row, line, name)
-                               for column in COLUMNS])
-        except UnicodeDecodeError:
-            raise UsageError(f"{name} is not UTF-8 text; expected JSON Lines") from None
-    if not values:
-        raise UsageError(f"{name} has no rides; expected one JSON object per line with {', '.join(COLUMNS)}")
-    return _dataset(values, path)
+            first = handle.read(SNIFF_BYTES)
+        except OSError as exc:
+            raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
+        size = size_of(handle)
+        blocks = Blocks(handle, path.name, first)
+        start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if path.suffix.lower() in JSON_LINES_SUFFIXES or start.startswith(b"{"):
+            features, labels = _jsonl_rows(blocks, path.name, Table(len(COLUMNS), limit, _too_many(path.name, size)))
+        else:
+            features, labels = _csv_rows(blocks, path.name, Table(len(COLUMNS), limit, _too_many(path.name, size)))
+    LOG.info("read %d rows from %s", labels.shape[0], path)
+    return Dataset(features=features, labels=labels, source=str(path))
 
 
-def _dataset(values: list[list[float]], path: Path) -> Dataset:
-    """Rows of (features..., label) as read from ``path``."""
-    table = np.asarray(values, dtype=np.float64)
-    LOG.info("read %d rows from %s", len(values), path)
-    return Dataset(features=table[:, :len(FEATURES)], labels=table[:, len(FEATURES)], source=str(path))
+def read_jsonl(path: Path | str) -> Dataset:
+    """Read JSON Lines of rides (one object per line, keys as the CSV's columns, any case)."""
+    return read_data(path) if Path(path).suffix.lower() in JSON_LINES_SUFFIXES else _read_as(path, _jsonl_rows)
 
 
 def read_csv(path: Path | str) -> Dataset:
     """Read ``path`` into a Dataset, raising UsageError that names the file, row and column at fault."""
+    return _read_as(path, _csv_rows)
+
+
+def _read_as(path: Path | str, rows) -> Dataset:
     path = Path(path)
-    name = path.name
+    with _open(path) as handle:
+        blocks = Blocks(handle, path.name)
+        features, labels = rows(blocks, path.name, Table(len(COLUMNS), MAX_ROWS, _too_many(path.name, size_of(handle))))
+    return Dataset(features=features, labels=labels, source=str(path))
+
+
+def _decode(block: bytes, name: str, expected: str) -> str:
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
-    with handle:
-        reader = csv.reader(_bounded_lines(handle, name))
+        return block.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{name} is not UTF-8 text; expected {expected}") from None
+
+
+def _jsonl_rows(blocks: Blocks, name: str, table: Table):
+    seen = 0
+    for block in blocks:
+        text = _decode(block, name, "JSON Lines")
+        if blocks.lines_before == 0:
+            text = text.lstrip("\ufeff")
+        values: list[list[float]] = []
+        for offset, line_text in enumerate(text.split("\n")):
+            if not line_text.strip():
+                continue
+            line = blocks.lines_before + offset + 1
+            row = table.rows + len(values) + 1
+            values.append(_json_row(line_text, row, line, name))
+        seen += len(values)
+        table.add_values(values)
+    if not seen:
+        raise UsageError(f"{name} has no rides; expected one JSON object per line with {', '.join(COLUMNS)}")
+    return table.columns()
+
+
+def _json_row(text: str, row: int, line: int, name: str) -> list[float]:
+    try:
+        ride = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{name} row {row} (line {line}) is not valid JSON ({exc})") from None
+    if not isinstance(ride, dict):
+        raise UsageError(f"{name} row {row} (line {line}) is a JSON {type(ride).__name__}, "
+                         "not an object of columns")
+    lowered = {str(key).lower(): value for key, value in ride.items()}
+    missing = [column for column in COLUMNS if column.lower() not in lowered]
+    if missing:
+        raise UsageError(f"{name} row {row} (line {line}) has no column {missing[0]!r}; "
+                         f"needed: {', '.join(COLUMNS)}")
+    return [_json_value(lowered[column.lower()], column, row, line, name) for column in COLUMNS]
+
+
+def _header(lines: list[str], name: str) -> tuple[list[str], int]:
+    """The header's cells and how many lines it and the blank lines before it take."""
+    for used, line in enumerate(lines, start=1):
         try:
-            header = _header(reader, name)
-            index = _column_index(header, name)
-            width = len(header)
-            values: list[list[float]] = []
-            for cells in reader:
-                if not any(cell.strip() for cell in cells):
-                    continue  # blank lines carry no ride
-                row, line = len(values) + 1, reader.line_num
-                if len(cells) != width:
-                    raise UsageError(f"{name} row {row} (line {line}) has {len(cells)} fields but the header "
-                                     f"has {width}")
-                values.append([_number(cells[i], column, row, line, name) for i, column in zip(index, COLUMNS)])
-        except UnicodeDecodeError:
-            raise UsageError(f"{name} is not UTF-8 text; expected a CSV file") from None
+            cells = next(csv.reader([line]), [])
         except csv.Error as exc:
-            raise UsageError(f"{name} line {reader.line_num} is not valid CSV ({exc})") from None
-    if not values:
+            raise UsageError(f"{name} line {used} is not valid CSV ({exc})") from None
+        if any(cell.strip() for cell in cells):
+            return [cell.strip().lstrip("\ufeff") for cell in cells], used
+    raise UsageError(f"{name} is empty; expected a CSV with a header row naming the columns "
+                     f"{', '.join(COLUMNS)}")
+
+
+def _label_converter(value: bytes | str) -> float:
+    text = value.decode("utf-8") if isinstance(value, bytes) else value
+    key = text.strip().lower()
+    return BOOLEAN_LABELS[key] if key in BOOLEAN_LABELS else float(text)
+
+
+def _csv_rows(blocks: Blocks, name: str, table: Table):
+    header: list[str] | None = None
+    index: list[int] = []
+    converters: dict | None = None
+    for block in blocks:
+        text = _decode(block, name, "a CSV file")
+        skipped = 0
+        if header is None:
+            first_lines = text.split("\n")
+            header, skipped = _header(first_lines, name)   # a header longer than one block is no ride table
+            index = _column_index(header, name)
+            text = "\n".join(first_lines[skipped:])
+            converters = _converters(text, index)
+        if "\r" in text and '"' not in text:
+            text = text.replace("\r\n", "\n")
+        lines = plain_lines(text, len(header))
+        rows = fast_rows(lines, index, converters) if lines is not None else None
+        if rows is None:
+            rows = _precise_rows(text, header, index, name, table.rows, blocks.lines_before + skipped)
+        table.add(rows)
+    if header is None:
+        raise UsageError(f"{name} is empty; expected a CSV with a header row naming the columns "
+                         f"{', '.join(COLUMNS)}")
+    if not table.rows:
         raise UsageError(f"{name} has a header but no data rows; add rides to train on")
-    return _dataset(values, path)
+    return table.columns()
+
+
+def _converters(text: str, index: list[int]) -> dict | None:
+    """pandas writes a boolean label as True/False: numpy's reader then needs to be told."""
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    cells = first.split(",")
+    label = index[-1]
+    if label < len(cells) and cells[label].strip().lower() in BOOLEAN_LABELS:
+        return {label: _label_converter}
+    return None
+
+
+def _precise_rows(text: str, header: list[str], index: list[int], name: str, rows_before: int,
+                  lines_before: int):
+    """The block row by row with the csv module: what numpy refused, named by file, row, column and value."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    width = len(header)
+    values: list[list[float]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines carry no ride
+            row, line = rows_before + len(values) + 1, lines_before + reader.line_num
+            if len(cells) != width:
+                raise UsageError(f"{name} row {row} (line {line}) has {len(cells)} fields but the header "
+                                 f"has {width}")
+            values.append([_number(cells[i], column, row, line, name) for i, column in zip(index, COLUMNS)])
+    except csv.Error as exc:
+        raise UsageError(f"{name} line {lines_before + reader.line_num} is not valid CSV ({exc})") from None
+    import numpy as np
+    if not values:
+        return np.empty((0, len(COLUMNS)), dtype=np.float32)
+    rows = np.asarray(values, dtype=np.float64)
+    too_big = np.flatnonzero(~np.isfinite(rows.astype(np.float32)).all(axis=1))
+    if too_big.size:
+        bad = int(too_big[0])
+        raise UsageError(f"{name} row {rows_before + bad + 1}: a value is beyond float32's range "
+                         "(about 3.4e38); fix or remove that row")
+    return rows.astype(np.float32)

@@ -57,6 +57,43 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((s[k - 1] + s[k]) / 2.0)
 
 
+def best_f_beta_threshold(scores: np.ndarray, labels: np.ndarray, beta: float = 1.0) -> float:
+    """The threshold that maximises F-beta of ``score > threshold`` (linear-learner's ``f_beta`` criterion)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels) > 0.5
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    tp = np.cumsum(y)                      # predicting the top k+1 rows positive
+    predicted = np.arange(1, s.size + 1)
+    positives = int(y.sum())
+    b2 = beta * beta
+    f = np.where(tp > 0, (1 + b2) * tp / (b2 * positives + predicted), 0.0)
+    valid = np.ones(s.size, dtype=bool)
+    valid[:-1] = s[:-1] > s[1:]            # cut only between distinct scores
+    if not s.size or not valid.any():
+        return 0.5
+    k = int(np.argmax(np.where(valid, f, -1.0)))
+    if k == s.size - 1:
+        return float(np.nextafter(s[-1], -np.inf))
+    return float((s[k] + s[k + 1]) / 2.0)
+
+
+SELECTIONS = ("accuracy", "f_beta", "loss_function")
+
+
+def choose_threshold(scores: np.ndarray, labels: np.ndarray, criterion: str = "accuracy",
+                     beta: float = 1.0) -> float:
+    """linear-learner's ``binary_classifier_model_selection_criteria`` as a threshold choice:
+    accuracy (its default), f_beta, or loss_function (the loss does not depend on a threshold: 0.5)."""
+    if criterion == "accuracy":
+        return best_threshold(scores, labels)
+    if criterion == "f_beta":
+        return best_f_beta_threshold(scores, labels, beta)
+    if criterion == "loss_function":
+        return 0.5
+    raise ValueError(f"unknown model selection criterion {criterion!r}: one of {', '.join(SELECTIONS)}")
+
+
 def classification_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
     """accuracy, precision, recall, F1 and AUC of ``score > threshold`` against 0/1 labels."""
     scores = np.asarray(scores, dtype=np.float64)

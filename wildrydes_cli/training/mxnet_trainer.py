@@ -53,6 +53,13 @@ class TrainConfig:
     # (tests/training/test_training_workshop.py). Squared loss is indifferent (same R²).
     learning_rate: float = 1.0
     seed: int = 0
+    # linear-learner's hyperparameters beyond those (a SageMaker job's; local training keeps the defaults):
+    mini_batch_size: int | None = None   # None: 1000, or fewer so that small data gets MIN_STEPS_PER_EPOCH steps
+    wd: float = 0.0                      # L2 penalty on the weights
+    l1: float = 0.0                      # L1 penalty on the weights
+    normalize_data: bool = True          # standardise features (and a regressor's label) on the training rows
+    selection: str = "accuracy"          # binary_classifier_model_selection_criteria: the threshold's goal
+    f_beta: float = 1.0                  # beta when ``selection`` is f_beta
 
 
 @dataclass(frozen=True)
@@ -91,10 +98,10 @@ def check_labels(labels: np.ndarray, predictor_type: str, source: str) -> None:
         row = int(bad[0]) + 1
         raise UsageError(f"{source} row {row}: {LABEL} is {labels[bad[0]]:g}, but a binary_classifier needs "
                          f"labels 0 or 1 (use --predictor-type regressor for numeric targets)")
-    classes = np.unique(labels)
-    if classes.size < 2:
+    ones = bool((labels == 1.0).any())
+    if ones != bool((labels == 0.0).any()) or labels.size == 0:
         raise UsageError(f"cannot train a classifier with one class: every {LABEL} in {source} is "
-                         f"{int(classes[0])}; the data needs rides with both 0 and 1")
+                         f"{int(ones)}; the data needs rides with both 0 and 1")
 
 
 def split(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,10 +111,58 @@ def split(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[validation:], order[:validation]
 
 
-def _standardiser(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = values.mean(axis=0)
-    std = values.std(axis=0)
+CHUNK_ROWS = 1_000_000   # rows standardised at a time: memory stays a float32 copy of the data, not float64 ones
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """The data and the standardisation of its training rows, applied a batch at a time.
+
+    Why on the fly: a standardised copy of every row (and a shuffled copy per epoch)
+    is what made 1M rides cost 449 MB; a batch of a thousand rows costs nothing.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        return (self.features[index] - self.mean) / self.std
+
+    def targets(self, index: np.ndarray) -> np.ndarray:
+        return (self.labels[index].astype(np.float64) - self.target_mean) / self.target_std
+
+
+def _standardiser(values: np.ndarray, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (population) of ``values[index]`` per column, in float64, read a chunk at a time."""
+    rows = values.shape[0] if index is None else index.size
+    columns = values.shape[1:] or (1,)
+
+    def chunks():
+        for start in range(0, rows, CHUNK_ROWS):
+            part = values[start:start + CHUNK_ROWS] if index is None else values[index[start:start + CHUNK_ROWS]]
+            yield part.astype(np.float64).reshape(-1, *columns)
+
+    mean = sum((part.sum(axis=0) for part in chunks()), np.zeros(columns)) / rows
+    variance = sum((((part - mean) ** 2).sum(axis=0) for part in chunks()), np.zeros(columns)) / rows
+    std = np.sqrt(variance)
     return mean, np.where(std > 0, std, 1.0)   # a constant column keeps its (zero) weight
+
+
+def scale(dataset: Dataset, train_idx: np.ndarray, config: TrainConfig) -> Scaled:
+    """The standardisation of the training rows (identity when ``normalize_data`` is off)."""
+    classifier = config.predictor_type == "binary_classifier"
+    dimension = dataset.features.shape[1]
+    if not config.normalize_data:
+        return Scaled(dataset.features, dataset.labels, np.zeros(dimension), np.ones(dimension))
+    mean, std = _standardiser(dataset.features, train_idx)
+    if classifier:
+        return Scaled(dataset.features, dataset.labels, mean, std)
+    target_mean, target_std = _standardiser(dataset.labels, train_idx)
+    return Scaled(dataset.features, dataset.labels, mean, std, float(target_mean[0]), float(target_std[0]))
 
 
 def fold(weights: np.ndarray, bias: float, mean: np.ndarray, std: np.ndarray,
@@ -118,18 +173,30 @@ def fold(weights: np.ndarray, bias: float, mean: np.ndarray, std: np.ndarray,
     return raw_weights, float(raw_bias)
 
 
-def _batch_size(train_rows: int) -> int:
+GROUP_ROWS = 65_536   # rows gathered and standardised at once, then sliced into batches (a few MB)
+
+
+def batch_groups(steps: int, batch: int) -> list[tuple[int, int]]:
+    """(first, last) step ranges of about GROUP_ROWS rows: one gather per group, not per batch."""
+    per_group = max(1, GROUP_ROWS // batch)
+    return [(first, min(steps, first + per_group)) for first in range(0, steps, per_group)]
+
+
+def _batch_size(train_rows: int, requested: int | None = None) -> int:
+    if requested is not None:
+        return max(1, min(requested, train_rows))
     return max(1, min(MAX_BATCH, train_rows // MIN_STEPS_PER_EPOCH))
 
 
-def _fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
-         on_epoch: EpochCallback | None):
+def _fit(data: Scaled, train_idx: np.ndarray, config: TrainConfig, on_epoch: EpochCallback | None):
     """Adam on a one-output dense layer; returns (net, per-epoch mean losses)."""
     import mxnet as mx
     from mxnet import autograd, gluon, nd
 
+    if config.l1:
+        raise UsageError("the MXNet trainer has no L1 penalty: use --trainer numpy")
     mx.random.seed(config.seed)
-    net = gluon.nn.Dense(1, in_units=z_train.shape[1], weight_initializer=mx.init.Zero(),
+    net = gluon.nn.Dense(1, in_units=data.features.shape[1], weight_initializer=mx.init.Zero(),
                          bias_initializer=mx.init.Zero())
     net.initialize(ctx=mx.cpu())
     net.hybridize(static_alloc=True)
@@ -137,26 +204,27 @@ def _fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
         loss_fn = gluon.loss.SigmoidBinaryCrossEntropyLoss(from_sigmoid=False)
     else:
         loss_fn = gluon.loss.L2Loss()
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": config.learning_rate})
-    x_all = nd.array(z_train, dtype="float32")
-    y_all = nd.array(y_train.reshape(-1, 1), dtype="float32")
-    rows = z_train.shape[0]
-    batch = _batch_size(rows)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": config.learning_rate, "wd": config.wd})
+    rows = train_idx.size
+    batch = _batch_size(rows, config.mini_batch_size)
     steps = rows // batch
     rng = np.random.default_rng(config.seed + 1)
     history = []
     for epoch in range(config.epochs):
         trainer.set_learning_rate(config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs)))
-        order = nd.array(rng.permutation(rows), dtype="int64")
-        x_epoch, y_epoch = nd.take(x_all, order), nd.take(y_all, order)
+        order = train_idx[rng.permutation(rows)]
         total = nd.zeros((1,))
-        for step in range(steps):
-            x, y = x_epoch[step * batch:(step + 1) * batch], y_epoch[step * batch:(step + 1) * batch]
-            with autograd.record():
-                loss = loss_fn(net(x), y)
-            loss.backward()
-            trainer.step(batch)
-            total = total + loss.sum()
+        for first, last in batch_groups(steps, batch):
+            index = order[first * batch:last * batch]
+            x_group = nd.array(data.rows(index), dtype="float32")
+            y_group = nd.array(data.targets(index).reshape(-1, 1), dtype="float32")
+            for step in range(last - first):
+                x, y = x_group[step * batch:(step + 1) * batch], y_group[step * batch:(step + 1) * batch]
+                with autograd.record():
+                    loss = loss_fn(net(x), y)
+                loss.backward()
+                trainer.step(batch)
+                total = total + loss.sum()
         mean_loss = float(total.asscalar()) / (steps * batch)
         history.append(mean_loss)
         if on_epoch is not None:
@@ -166,7 +234,7 @@ def _fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
 
 # A fit on standardised data: (weights, bias, loss per epoch, raw output of standardised rows).
 Fitted = tuple[np.ndarray, float, tuple[float, ...], Callable[[np.ndarray], np.ndarray]]
-FitFunction = Callable[[np.ndarray, np.ndarray, TrainConfig, "EpochCallback | None"], Fitted]
+FitFunction = Callable[[Scaled, np.ndarray, TrainConfig, "EpochCallback | None"], Fitted]
 
 
 def sigmoid(values: np.ndarray) -> np.ndarray:
@@ -180,34 +248,37 @@ def sigmoid(values: np.ndarray) -> np.ndarray:
 
 
 def run_training(dataset: Dataset, config: TrainConfig, on_epoch: EpochCallback | None, fit: FitFunction,
-                 trainer: str) -> TrainedModel:
+                 trainer: str, validation: Dataset | None = None) -> TrainedModel:
     """What every trainer does around its optimiser: check, split, standardise, ``fit``, fold the
     standardisation into raw-feature weights, score the validation rows, choose the threshold.
 
-    Why one function: the numpy trainer must equal the MXNet trainer (tests hold them to float32
-    noise); only the optimiser differs, so only the optimiser is written twice.
+    ``validation``: rows to validate on (a SageMaker job's validation channel); without it 10% of
+    ``dataset`` is held out. Why one function: the numpy trainer must equal the MXNet trainer
+    (tests hold them to float32 noise); only the optimiser differs, so only it is written twice.
     """
     if config.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, not {config.epochs}")
-    if dataset.rows < MIN_ROWS:
+    needed = MIN_ROWS if validation is None else 1
+    if dataset.rows < needed:
         raise UsageError(f"{dataset.source} has {dataset.rows} rows; training needs at least {MIN_ROWS} "
                          "(90% to train, 10% to validate)")
     check_labels(dataset.labels, config.predictor_type, dataset.source)
     started = time.perf_counter()
-    train_idx, valid_idx = split(dataset.rows, config.seed)
-    x_train, x_valid = dataset.features[train_idx], dataset.features[valid_idx]
-    y_train, y_valid = dataset.labels[train_idx], dataset.labels[valid_idx]
-    mean, std = _standardiser(x_train)
+    if validation is None:
+        train_idx, valid_idx = split(dataset.rows, config.seed)
+        x_valid, y_valid = dataset.features[valid_idx], dataset.labels[valid_idx]
+    else:
+        train_idx = np.arange(dataset.rows)
+        x_valid, y_valid = validation.features, validation.labels
+    y_valid = y_valid.astype(np.float64)
+    data = scale(dataset, train_idx, config)
     classifier = config.predictor_type == "binary_classifier"
-    target_mean, target_std = (0.0, 1.0) if classifier else _standardiser(y_train.reshape(-1, 1))
-    target_mean, target_std = float(np.ravel(target_mean)[0]), float(np.ravel(target_std)[0])
-    weights, bias, history, raw = fit((x_train - mean) / std, (y_train - target_mean) / target_std, config,
-                                      on_epoch)
-    raw_output = raw((x_valid - mean) / std)
-    scores = sigmoid(raw_output) if classifier else raw_output * target_std + target_mean
-    raw_weights, raw_bias = fold(weights, bias, mean, std, target_mean, target_std)
+    weights, bias, history, raw = fit(data, train_idx, config, on_epoch)
+    raw_output = raw((x_valid - data.mean) / data.std)
+    scores = sigmoid(raw_output) if classifier else raw_output * data.target_std + data.target_mean
+    raw_weights, raw_bias = fold(weights, bias, data.mean, data.std, data.target_mean, data.target_std)
     if classifier:
-        threshold = metric_fns.best_threshold(scores, y_valid)
+        threshold = metric_fns.choose_threshold(scores, y_valid, config.selection, config.f_beta)
         results = metric_fns.classification_metrics(scores, y_valid, threshold)
     else:
         threshold = 0.5
@@ -220,15 +291,15 @@ def run_training(dataset: Dataset, config: TrainConfig, on_epoch: EpochCallback 
     return TrainedModel(
         predictor_type=config.predictor_type, weights=tuple(float(w) for w in raw_weights), bias=raw_bias,
         threshold=float(threshold), metrics=metrics, feature_names=tuple(dataset.feature_names),
-        train_rows=int(len(train_idx)), validation_rows=int(len(valid_idx)), epochs=config.epochs,
+        train_rows=int(len(train_idx)), validation_rows=int(len(y_valid)), epochs=config.epochs,
         seconds=seconds, loss_history=history, validation_features=x_valid,
         validation_labels=y_valid, validation_scores=scores,
     )
 
 
-def _fit_mxnet(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+def _fit_mxnet(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
                on_epoch: EpochCallback | None) -> Fitted:
-    net, history = _fit(z_train, y_train, config, on_epoch)
+    net, history = _fit(data, train_idx, config, on_epoch)
     from mxnet import nd
 
     def raw(z: np.ndarray) -> np.ndarray:
@@ -239,6 +310,6 @@ def _fit_mxnet(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
 
 
 def train(dataset: Dataset, config: TrainConfig = TrainConfig(),
-          on_epoch: EpochCallback | None = None) -> TrainedModel:
+          on_epoch: EpochCallback | None = None, validation: Dataset | None = None) -> TrainedModel:
     """Train on ``dataset`` with MXNet and return the raw-feature model with validation metrics."""
-    return run_training(dataset, config, on_epoch, _fit_mxnet, "mxnet")
+    return run_training(dataset, config, on_epoch, _fit_mxnet, "mxnet", validation)

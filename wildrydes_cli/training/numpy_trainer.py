@@ -31,9 +31,11 @@ from wildrydes_cli.training.data import Dataset
 from wildrydes_cli.training.mxnet_trainer import (
     EpochCallback,
     Fitted,
+    Scaled,
     TrainConfig,
     TrainedModel,
     _batch_size,
+    batch_groups,
     run_training,
     sigmoid,
 )
@@ -62,29 +64,36 @@ def _loss_and_gradient(outputs: np.ndarray, targets: np.ndarray, classifier: boo
     return float(0.5 * np.sum(errors ** 2)), errors
 
 
-def fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+def fit(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
         on_epoch: EpochCallback | None = None) -> tuple[np.ndarray, float, tuple[float, ...]]:
-    """Adam on ``w . z + b``; returns (weights, bias, per-epoch mean losses) in standardised units."""
+    """Adam on ``w . z + b``; returns (weights, bias, per-epoch mean losses) in standardised units.
+
+    Each batch is gathered and standardised from the data as it is needed (``Scaled``): no
+    copy of the data per epoch. ``wd`` adds ``wd * w`` and ``l1`` adds ``l1 * sign(w)`` to the
+    weights' gradient (the bias is not penalised, as in linear-learner by default).
+    """
     classifier = config.predictor_type == "binary_classifier"
-    rows, dimension = z_train.shape
+    rows, dimension = train_idx.size, data.features.shape[1]
     weights, bias = np.zeros(dimension), 0.0
     m_w, v_w = np.zeros(dimension), np.zeros(dimension)
     m_b = v_b = 0.0
-    batch = _batch_size(rows)
+    batch = _batch_size(rows, config.mini_batch_size)
     steps = rows // batch
     rng = np.random.default_rng(config.seed + 1)      # the MXNet trainer's shuffle stream
     history = []
     t = 0
     for epoch in range(config.epochs):
         rate = config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / config.epochs))
-        order = rng.permutation(rows)
-        x_epoch, y_epoch = z_train[order], y_train[order]
+        order = train_idx[rng.permutation(rows)]
         total = 0.0
-        for step in range(steps):
-            x, y = x_epoch[step * batch:(step + 1) * batch], y_epoch[step * batch:(step + 1) * batch]
+        for step, x, y in _batches(data, order, steps, batch):
             loss, d_out = _loss_and_gradient(_linear(x, weights, bias), y, classifier)
             total += loss
             g_w, g_b = x.T @ d_out / batch, float(d_out.sum()) / batch
+            if config.wd:
+                g_w = g_w + config.wd * weights
+            if config.l1:
+                g_w = g_w + config.l1 * np.sign(weights)
             t += 1
             step_rate = rate * math.sqrt(1.0 - BETA2 ** t) / (1.0 - BETA1 ** t)
             m_w = BETA1 * m_w + (1.0 - BETA1) * g_w
@@ -100,13 +109,23 @@ def fit(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
     return weights, float(bias), tuple(history)
 
 
-def _fit_numpy(z_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
+def _batches(data: Scaled, order: np.ndarray, steps: int, batch: int):
+    """(step, rows, targets) of one epoch, gathered and standardised a group of batches at a time."""
+    for first, last in batch_groups(steps, batch):
+        index = order[first * batch:last * batch]
+        x_group, y_group = data.rows(index), data.targets(index)
+        for step in range(first, last):
+            at = (step - first) * batch
+            yield step, x_group[at:at + batch], y_group[at:at + batch]
+
+
+def _fit_numpy(data: Scaled, train_idx: np.ndarray, config: TrainConfig,
                on_epoch: EpochCallback | None) -> Fitted:
-    weights, bias, history = fit(z_train, y_train, config, on_epoch)
+    weights, bias, history = fit(data, train_idx, config, on_epoch)
     return weights, bias, history, lambda z: _linear(z, weights, bias)
 
 
 def train(dataset: Dataset, config: TrainConfig | None = None,
-          on_epoch: EpochCallback | None = None) -> TrainedModel:
+          on_epoch: EpochCallback | None = None, validation: Dataset | None = None) -> TrainedModel:
     """Train on ``dataset`` and return the raw-feature model with validation metrics (no MXNet)."""
-    return run_training(dataset, config or TrainConfig(), on_epoch, _fit_numpy, NAME)
+    return run_training(dataset, config or TrainConfig(), on_epoch, _fit_numpy, NAME, validation)

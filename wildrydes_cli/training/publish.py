@@ -69,16 +69,22 @@ def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
     aws.put_object(bucket, key, data, CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
     if breed is not None:
-        index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {},
-                 "sha256": hashlib.sha256(data).hexdigest()}
-        if len(data) <= layout.INLINE_MODEL_MAX_BYTES:
-            # The function reads this index first anyway: carrying a small model
-            # here saves the second S3 GET on a breed's first request.
-            index["model_base64"] = base64.b64encode(data).decode("ascii")
-        aws.put_object(bucket, latest_key(breed), json.dumps(index, sort_keys=True).encode("utf-8"),
-                       "application/json")
-        LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
+        write_index(aws, bucket, breed, key, data, now, metrics)
     return key
+
+
+def write_index(aws: Aws, bucket: str, breed: str, key: str, data: bytes, now: datetime,
+                metrics: dict | None) -> None:
+    """A breed's ``latest.json``, written after its model (``key``, whose bytes are ``data``) is in place."""
+    index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {},
+             "sha256": hashlib.sha256(data).hexdigest()}
+    if len(data) <= layout.INLINE_MODEL_MAX_BYTES:
+        # The function reads this index first anyway: carrying a small model
+        # here saves the second S3 GET on a breed's first request.
+        index["model_base64"] = base64.b64encode(data).decode("ascii")
+    aws.put_object(bucket, latest_key(breed), json.dumps(index, sort_keys=True).encode("utf-8"),
+                   "application/json")
+    LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
 
 
 def save_model(path: Path | str, data: bytes) -> Path:

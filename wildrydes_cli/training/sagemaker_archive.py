@@ -176,6 +176,23 @@ def _tar_gz(name: str, content: bytes) -> bytes:
     return out.getvalue()
 
 
+def model_member(weights: Sequence[float], bias: float, predictor_type: str = "binary_classifier",
+                 threshold: float = 0.5, feature_names: Sequence[str] | None = None) -> bytes:
+    """The ``model_algo-1`` ZIP that linear-learner writes into /opt/ml/model (SageMaker tars that folder)."""
+    weights = [float(v) for v in weights]
+    bias = float(bias)
+    _validate(weights, bias, predictor_type, threshold, feature_names)
+    symbol_json, params = _mxnet_files(weights, bias, predictor_type)
+    extra = json.dumps(additional_params(predictor_type, threshold, feature_names)).encode("utf-8")
+    LOG.debug("model archive: %d weights, %s, threshold %s", len(weights), predictor_type, threshold)
+    return _zip([
+        (f"{PREFIX}-0000.params", params),
+        (f"{PREFIX}-symbol.json", symbol_json),
+        ("manifest.json", json.dumps(MANIFEST).encode("utf-8")),
+        ("additional-params.json", extra),
+    ])
+
+
 def write_model_archive(weights: Sequence[float], bias: float, predictor_type: str = "binary_classifier",
                         threshold: float = 0.5, feature_names: Sequence[str] | None = None) -> bytes:
     """Return the bytes of a linear-learner ``model.tar.gz`` scoring ``data . weights + bias``.
@@ -184,16 +201,4 @@ def write_model_archive(weights: Sequence[float], bias: float, predictor_type: s
     For ``binary_classifier`` the head is a sigmoid and ``threshold`` decides the
     label; a regressor's threshold is recorded but unused, as in SageMaker's.
     """
-    weights = [float(v) for v in weights]
-    bias = float(bias)
-    _validate(weights, bias, predictor_type, threshold, feature_names)
-    symbol_json, params = _mxnet_files(weights, bias, predictor_type)
-    extra = json.dumps(additional_params(predictor_type, threshold, feature_names)).encode("utf-8")
-    inner = _zip([
-        (f"{PREFIX}-0000.params", params),
-        (f"{PREFIX}-symbol.json", symbol_json),
-        ("manifest.json", json.dumps(MANIFEST).encode("utf-8")),
-        ("additional-params.json", extra),
-    ])
-    LOG.debug("model archive: %d weights, %s, threshold %s", len(weights), predictor_type, threshold)
-    return _tar_gz(ALGO_MEMBER, inner)
+    return _tar_gz(ALGO_MEMBER, model_member(weights, bias, predictor_type, threshold, feature_names))

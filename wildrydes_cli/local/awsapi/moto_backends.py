@@ -382,6 +382,55 @@ def bucket_policy(account_id: str, region: str, bucket: str) -> str | None:
     return policy.decode("utf-8", "replace") if isinstance(policy, bytes) else policy
 
 
+def s3_keys(account_id: str, bucket: str, prefix: str) -> list[tuple[str, int]] | None:
+    """(key, size) of the bucket's current objects under ``prefix``, in key order; None without the bucket."""
+    from moto.s3.models import s3_backends
+
+    backend = dict.get(dict.get(s3_backends, account_id) or {}, "aws")
+    found = backend.buckets.get(bucket) if backend is not None else None
+    if found is None:
+        return None
+    keys = []
+    for name in list(found.keys.keys()):
+        if not name.startswith(prefix):
+            continue
+        key = found.keys.get(name)
+        if key is not None:
+            keys.append((name, int(key.size)))
+    return sorted(keys)
+
+
+def s3_bucket_region(account_id: str, bucket: str) -> str | None:
+    """The region a bucket was created in, or None when there is no such bucket."""
+    from moto.s3.models import s3_backends
+
+    backend = dict.get(dict.get(s3_backends, account_id) or {}, "aws")
+    found = backend.buckets.get(bucket) if backend is not None else None
+    return str(found.region_name) if found is not None else None
+
+
+# --- IAM and accounts (the training jobs' role, the caller's account) ---------------------
+
+def account_of(access_key: str) -> str:
+    """The account moto files a request signed with ``access_key`` under."""
+    import os
+
+    from moto.iam.models import get_account_id_from
+
+    return os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
+
+
+def role_trust_policy(account_id: str, role_name: str) -> str | None:
+    """The role's trust policy document (JSON text), or None when the account has no such role."""
+    from moto.iam.models import iam_backends
+
+    backend = dict.get(dict.get(iam_backends, account_id) or {}, "aws")
+    if backend is None:
+        return None
+    role = next((r for r in list(backend.roles.values()) if r.name == role_name), None)
+    return None if role is None else str(role.assume_role_policy_document)
+
+
 # --- CloudWatch Logs (written by the Lambda runner, as Lambda's runtime writes them) ---
 
 MAX_STREAMS_PER_GROUP = 16
@@ -473,14 +522,6 @@ class StackFacts:
     template: str
     parameters: dict[str, str]
     resources: dict[str, str]      # logical id -> physical id, of the resources it has made
-
-
-def account_of(access_key: str) -> str:
-    """The account moto serves a request signed with this access key from."""
-    import os
-
-    from moto.iam.models import get_account_id_from
-    return os.environ.get("MOTO_ACCOUNT_ID") or get_account_id_from(access_key)
 
 
 def parse_template(body: str) -> dict:

@@ -1,0 +1,123 @@
+"""Benchmark: `train --on sagemaker` on the local target against `train --on local`, the channel writer, breeds.
+
+Measures, with a local target started for the run (free port, its own WILDRYDES_HOME, stopped by pid):
+  job       for each --rows N: fresh `wildrydes train --trainer numpy --rows N` and `wildrydes train
+            --on sagemaker --rows N` processes, interleaved --rounds times (medians): seconds from the
+            command to the model in the bucket, rows/s, and the job's overhead (goal: <= 1 s; rows/s
+            within 10% of local). Both train with the numpy trainer on the same rows.
+  writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
+            (goal: >= 1M rows/s), and writing + uploading 1M rides as one object against --shards objects
+  breeds    `wildrydes train --on sagemaker --breeds B --rows R --epochs E --concurrent-jobs C`:
+            total seconds, jobs/s, and the most jobs in flight (the queue under the local quota)
+
+Run:  python benchmarks/bench_sagemaker.py [--rows 100000 1000000] [--rounds 3] [--shards 8]
+                                           [--breeds 1000] [--breed-rows 2000] [--concurrent-jobs 4]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def timed_cli(args: list[str], env: dict[str, str], timeout: float = 7200) -> tuple[float, dict]:
+    exe = str(Path(sys.executable).with_name("wildrydes"))
+    started = time.perf_counter()
+    done = subprocess.run([exe, "--output", "json", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"wildrydes {' '.join(args)} failed: {done.stderr[-2000:]}")
+    return seconds, json.loads(done.stdout)
+
+
+def writer(rows: int, shards: int, url: str, state: Path) -> dict:
+    from emulated import clients
+
+    from wildrydes_cli.training.channels import csv_bytes, write_shards
+    from wildrydes_cli.training.synthetic import generate_rides
+
+    rides = generate_rides(rows, seed=0)
+    started = time.perf_counter()
+    text = csv_bytes(rides.labels, rides.features)
+    fast = time.perf_counter() - started
+    sample = min(rows, 200_000)
+    values = __import__("numpy").column_stack([rides.labels[:sample], rides.features[:sample]]).astype(float).tolist()
+    line = ",".join(["%.9g"] * 7) + "\n"
+    started = time.perf_counter()
+    "".join(line % tuple(v) for v in values)
+    slow = (time.perf_counter() - started) * rows / sample
+    s3 = clients(url, state_dir=state, services=("s3",))["s3"]
+    s3.create_bucket(Bucket="bench-writer")
+    uploads = {}
+    for count in (1, shards):
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            for path in write_shards(rides.labels, rides.features, Path(tmp), count):
+                s3.upload_file(str(path), "bench-writer", f"n{count}/{path.name}")
+            uploads[count] = round(time.perf_counter() - started, 3)
+    return {"rows": rows, "bytes": len(text), "writer_s": round(fast, 3), "writer_rows_per_s": round(rows / fast),
+            "percent_format_rows_per_s": round(rows / slow), "writer_speedup": round(slow / fast, 1),
+            "write_and_upload_s": {f"{n} object{'s' if n > 1 else ''}": s for n, s in uploads.items()}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--breeds", type=int, default=100)
+    parser.add_argument("--breed-rows", type=int, default=2000)
+    parser.add_argument("--breed-epochs", type=int, default=3)
+    parser.add_argument("--concurrent-jobs", type=int, default=4)
+    args = parser.parse_args()
+    from emulated import free_port, pid_gone
+
+    home = Path(tempfile.mkdtemp(prefix="wildrydes-bench-home-"))
+    env = dict(os.environ, NO_COLOR="1", WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()))
+    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "load_before": round(os.getloadavg()[0], 2)}
+    _, started = timed_cli(["local", "start"], env)
+    try:
+        timed_cli(["bootstrap"], env)
+        jobs = {}
+        for rows in args.rows:
+            local, job = [], []
+            for _ in range(args.rounds):
+                local.append(timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], env)[0])
+                seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows)], env)
+                assert result["status"] == "Completed", result
+                job.append(seconds)
+            lo, jo = statistics.median(local), statistics.median(job)
+            jobs[rows] = {"local_s": round(lo, 3), "sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
+                          "local_rows_per_s": round(rows / lo), "sagemaker_rows_per_s": round(rows / jo),
+                          "rows_per_s_ratio": round(lo / jo, 2)}
+        report["job"] = jobs
+        report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
+        if args.breeds:
+            seconds, result = timed_cli(["train", "--on", "sagemaker", "--breeds", str(args.breeds), "--rows",
+                                         str(args.breed_rows), "--epochs", str(args.breed_epochs),
+                                         "--concurrent-jobs", str(args.concurrent_jobs)], env)
+            report["breeds"] = {"breeds": args.breeds, "rows": args.breed_rows, "epochs": args.breed_epochs,
+                                "seconds": round(seconds, 1), "jobs_per_s": round(args.breeds / seconds, 2),
+                                "concurrent_jobs": args.concurrent_jobs, "most_in_flight": result["most_in_flight"],
+                                "failed": result["failed"]}
+    finally:
+        subprocess.run([str(Path(sys.executable).with_name("wildrydes")), "local", "stop"], env=env,
+                       capture_output=True, timeout=60)
+        assert pid_gone(started["pid"]), f"emulator pid {started['pid']} still alive"
+    report["load_after"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

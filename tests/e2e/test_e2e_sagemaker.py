@@ -1,0 +1,66 @@
+"""`train --on sagemaker` with the real executable on the local target: the job runs for real, its model
+is deployed and answers the workshop's ride as label 1, and jobs survive `local stop`/`start`."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PREDICT = ["predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+           "--tmax", "333", "--tmin", "300", "--prcp", "0"]
+
+
+@pytest.fixture(scope="module")
+def trained(cli):
+    cli.json("local", "start")
+    cli.run("bootstrap")
+    job = cli.json("train", "--on", "sagemaker", "--rows", "20000", "--instance-count", "2")
+    return job
+
+
+def test_the_job_completes_with_metrics_and_a_model(trained):
+    assert trained["status"] == "Completed", trained
+    assert trained["transitions"] == ["Starting", "Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert trained["metrics"]["accuracy"] > 0.95 and trained["metrics"]["auc"] > 0.99
+    assert trained["model"]["key"] == f"{trained['job_name']}/output/model.tar.gz"
+    assert trained["billable_seconds"] >= 1 and trained["instance_count"] == 2
+
+
+def test_the_progress_display_shows_the_states(cli):
+    shown = cli.run("train", "--on", "sagemaker", "--rows", "2000", "--epochs", "2")
+    for state in ("Starting", "Downloading", "Training", "Uploading", "Completed"):
+        assert state in shown.stderr
+    assert "SageMaker job linear-learner-" in shown.stdout and "billable" in shown.stdout
+
+
+def test_deploy_serves_the_jobs_model_and_the_workshops_ride_is_label_1(cli, trained):
+    deployed = cli.json("deploy", "--yes")
+    assert deployed["model_path"].startswith("linear-learner-")
+    predicted = cli.json(*PREDICT)
+    assert predicted["predicted_label"] == 1 and predicted["label"] == "heavy magic use likely"
+
+
+def test_jobs_and_the_training_log(cli, trained):
+    listed = cli.json("jobs")["jobs"]
+    mine = next(j for j in listed if j["name"] == trained["job_name"])
+    assert mine["status"] == "Completed" and mine["model"].endswith("/output/model.tar.gz")
+    logs = cli.json("logs", "--training", trained["job_name"])
+    messages = [e["message"] for e in logs["events"]]
+    assert logs["log_group"] == "/aws/sagemaker/TrainingJobs"
+    assert any("ShardedByS3Key" in m and "algo-2" in m for m in messages)
+    assert any(m.startswith("#quality_metric: host=algo-1, validation binary_classification_accuracy")
+               for m in messages)
+
+
+def test_a_bad_option_is_refused_and_names_the_fix(cli):
+    refused = cli.run("train", "--on", "sagemaker", "--instance-count", "0", check=False)
+    assert refused.returncode == 2 and "--instance-count must be at least 1" in refused.stderr
+
+
+def test_jobs_survive_a_restart(cli, trained):
+    cli.run("local", "stop")
+    cli.json("local", "start")
+    listed = {j["name"]: j for j in cli.json("jobs")["jobs"]}
+    assert listed[trained["job_name"]]["status"] == "Completed"
+    assert cli.json(*PREDICT)["predicted_label"] == 1
+    cli.run("local", "stop")

@@ -1,0 +1,165 @@
+"""Real SageMaker training-job behaviour that moto lacks, for ``AwsBehaviour`` (mixed into it).
+
+moto's CreateTrainingJob stores the request and its DescribeTrainingJob answers
+``Completed`` at once with a ModelArtifacts path where nothing was written; it has
+no StopTrainingJob. SageMaker (API Reference: DescribeTrainingJob, StopTrainingJob;
+Developer Guide: "Managed Spot Training", "CreateTrainingJob API: Execution Role
+Permissions") does this instead, and so does this layer:
+
+1. A job is ``InProgress`` for a while, its ``SecondaryStatus`` moving through
+   Starting, Downloading, Training, Uploading to Completed, each change one
+   ``SecondaryStatusTransitions`` entry; TrainingStartTime/EndTime, TrainingTimeInSeconds
+   and BillableTimeInSeconds appear when it ends; ``FinalMetricDataList`` holds the
+   algorithm's final metrics; the model exists at ``<S3OutputPath>/<job>/output/model.tar.gz``
+   only once the job is Completed (written here into moto's S3: a real linear-learner
+   archive over the workshop's features).
+2. A failure: ``Failed`` with a ``FailureReason`` (``fail_job``).
+3. A spot interruption (managed spot training): SecondaryStatus ``Interrupted`` and
+   then ``Training`` again; BillableTimeInSeconds less than TrainingTimeInSeconds (the
+   savings) (``interrupt_spot``).
+4. StopTrainingJob: ``Stopping``, then ``Stopped``, no model.
+5. CreateTrainingJob by a caller without ``iam:PassRole`` on the role:
+   AccessDeniedException "... is not authorized to perform: iam:PassRole on resource: ..."
+   (``deny_pass_role``); past the account's quota: ResourceLimitExceeded (``quota``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+STEPS = (("Starting", "Preparing the instances for training"), ("Downloading", "Downloading input data"),
+         ("Training", "Training image download completed. Training in progress."),
+         ("Uploading", "Uploading generated training model"), ("Completed", "Training job completed"))
+
+
+@dataclass
+class _Job:
+    params: dict
+    polls: int = 0
+    stop: bool = False
+    fail: str | None = None
+    interrupt: bool = False
+    statuses: list[str] = field(default_factory=list)
+
+
+class SageMakerBehaviour:
+    """Scripted training jobs (see the module docstring); state lives beside moto's."""
+
+    polls_per_step = 1
+    region: str
+
+    def _sagemaker_init(self) -> None:
+        self.training_jobs: dict[str, _Job] = {}
+        self.pass_role_denied = False
+        self.quota_left: int | None = None
+        self.fail_next_job: str | None = None
+        self.interrupt_next_job = False
+
+    # -- scripting API ------------------------------------------------------------------
+    def deny_pass_role(self) -> None:
+        self.pass_role_denied = True
+
+    def fail_job(self, reason: str) -> None:
+        self.fail_next_job = reason
+
+    def interrupt_spot(self) -> None:
+        self.interrupt_next_job = True
+
+    def quota(self, jobs: int) -> None:
+        """At most ``jobs`` jobs in flight; another CreateTrainingJob is ResourceLimitExceeded."""
+        self.quota_left = jobs
+
+    def jobs_in_flight(self) -> int:
+        return sum(1 for job in self.training_jobs.values() if not job.statuses or job.statuses[-1] not in
+                   ("Completed", "Failed", "Stopped", "MaxRuntimeExceeded"))
+
+    # -- handlers -------------------------------------------------------------------------
+    def _before_sagemaker(self, operation: str, params: dict) -> tuple | None:
+        from awsbehaviour import _error, _response
+        if operation == "CreateTrainingJob":
+            if self.pass_role_denied:
+                return _error(400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/workshop is not "
+                              f"authorized to perform: iam:PassRole on resource: {params.get('RoleArn')}")
+            if self.quota_left is not None and self.jobs_in_flight() >= self.quota_left:
+                kind = params["ResourceConfig"]["InstanceType"]
+                return _error(400, "ResourceLimitExceeded", f"The account-level service limit '{kind} for training "
+                              f"job usage' is {self.quota_left} Instances, with current utilization of "
+                              f"{self.jobs_in_flight()} Instances and a request delta of 1 Instances.")
+        if operation == "StopTrainingJob":
+            job = self.training_jobs.get(params["TrainingJobName"])
+            if job is None:
+                return _error(400, "ValidationException", "Requested resource not found.")
+            job.stop = True
+            return _response(200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        return None
+
+    def _after_sagemaker(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
+        if http.status_code >= 300:
+            return
+        if operation == "CreateTrainingJob":
+            job = _Job(dict(params), fail=self.fail_next_job, interrupt=self.interrupt_next_job)
+            self.fail_next_job, self.interrupt_next_job = None, False
+            self.training_jobs[params["TrainingJobName"]] = job
+        elif operation == "DescribeTrainingJob":
+            job = self.training_jobs.get(params["TrainingJobName"])
+            if job is not None:
+                self._advance(job, parsed)
+        elif operation == "ListTrainingJobs":
+            for item in parsed.get("TrainingJobSummaries", []):
+                job = self.training_jobs.get(item["TrainingJobName"])
+                if job is not None and job.statuses:
+                    item["TrainingJobStatus"] = _status(job.statuses[-1])
+
+    def _advance(self, job: _Job, parsed: dict) -> None:
+        job.polls += 1
+        last = job.statuses[-1] if job.statuses else None
+        if last in ("Completed", "Failed", "Stopped"):
+            pass
+        elif job.stop:
+            job.statuses += ["Stopping", "Stopped"] if last != "Stopping" else ["Stopped"]
+        elif job.fail and last == "Training":
+            job.statuses.append("Failed")
+        else:
+            plan = [step for step, _ in STEPS]
+            if job.interrupt:
+                plan = plan[:3] + ["Interrupted", "Training"] + plan[3:]
+            wanted = min(len(plan), 1 + job.polls // self.polls_per_step)
+            job.statuses = plan[:wanted]
+        status = job.statuses[-1]
+        created = parsed.get("CreationTime") or datetime.now(UTC)
+        parsed["TrainingJobStatus"] = _status(status)
+        parsed["SecondaryStatus"] = status
+        parsed["SecondaryStatusTransitions"] = [
+            {"Status": s, "StartTime": created + timedelta(minutes=n), "StatusMessage": dict(STEPS).get(s, s)}
+            for n, s in enumerate(job.statuses)]
+        for key in ("ModelArtifacts", "FinalMetricDataList", "TrainingStartTime", "TrainingEndTime",
+                    "TrainingTimeInSeconds", "BillableTimeInSeconds", "FailureReason"):
+            parsed.pop(key, None)
+        if status in ("Completed", "Failed", "Stopped"):
+            seconds = 60 * len(job.statuses)
+            parsed.update(TrainingStartTime=created + timedelta(minutes=1),
+                          TrainingEndTime=created + timedelta(seconds=60 + seconds),
+                          TrainingTimeInSeconds=seconds,
+                          BillableTimeInSeconds=seconds // 3 if job.interrupt else seconds)
+        if status == "Failed":
+            parsed["FailureReason"] = job.fail
+        if status == "Completed":
+            parsed["FinalMetricDataList"] = [
+                {"MetricName": "validation:binary_classification_accuracy", "Value": 0.998, "Timestamp": created},
+                {"MetricName": "validation:roc_auc_score", "Value": 0.9999, "Timestamp": created},
+                {"MetricName": "validation:objective_loss", "Value": 0.04, "Timestamp": created}]
+            parsed["ModelArtifacts"] = {"S3ModelArtifacts": self._write_model(job.params)}
+
+    def _write_model(self, params: dict) -> str:
+        from emulated import workshop_model
+        output = params["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        bucket, _, prefix = output[len("s3://"):].partition("/")
+        key = "/".join(p for p in (prefix, params["TrainingJobName"], "output", "model.tar.gz") if p)
+        self.raw("s3").put_object(Bucket=bucket, Key=key, Body=workshop_model(scale=1.0))   # type: ignore[attr-defined]
+        return f"s3://{bucket}/{key}"
+
+
+def _status(secondary: str) -> str:
+    return {"Completed": "Completed", "Failed": "Failed", "Stopped": "Stopped", "Stopping": "Stopping"}.get(
+        secondary, "InProgress")

@@ -1,0 +1,172 @@
+"""`train --on sagemaker --target aws` against SageMaker as it behaves (moto + the scripted layer).
+
+botocore validates every request's shape before the layer or moto sees it, so a
+CreateTrainingJob the CLI builds wrongly fails here as it would against AWS.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import pytest
+from cli_helpers import interactive
+
+from wildrydes_cli import linear_learner as ll
+
+SMALL = ("--rows", "2000", "--epochs", "2")
+
+
+@pytest.fixture
+def boot(wildrydes) -> dict:
+    return wildrydes.json("bootstrap")
+
+
+def channel_keys(bucket: str) -> list[str]:
+    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="training/").get("Contents", [])]
+
+
+def test_a_job_is_created_waited_for_and_its_model_checked(wildrydes, boot, real):
+    result = wildrydes.json("train", "--on", "sagemaker", *SMALL)
+    assert result["status"] == "Completed" and result["secondary_status"] == "Completed"
+    assert result["transitions"] == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+    assert result["metrics"] == {"accuracy": 0.998, "auc": 0.9999, "objective_loss": 0.04}
+    assert result["billable_seconds"] == result["training_seconds"] == 300
+    name = result["job_name"]
+    assert result["model"]["key"] == f"{name}/output/model.tar.gz"
+    create = next(p for s, op, p in real.calls if op == "CreateTrainingJob")
+    assert create["AlgorithmSpecification"]["TrainingImage"] == ll.image_uri("us-east-1")
+    assert create["RoleArn"] == boot["sagemaker_role"]
+    assert create["OutputDataConfig"] == {"S3OutputPath": f"s3://{boot['bucket']}/"}
+    assert create["HyperParameters"]["predictor_type"] == "binary_classifier"
+    assert create["HyperParameters"]["feature_dim"] == "6"
+    uris = [c["DataSource"]["S3DataSource"]["S3Uri"] for c in create["InputDataConfig"]]
+    assert uris == [f"s3://{boot['bucket']}/training/{name}/train/", f"s3://{boot['bucket']}/training/{name}/validation/"]
+    assert sorted(channel_keys(boot["bucket"])) == [f"training/{name}/train/part-00000.csv",
+                                                    f"training/{name}/validation/part-00000.csv"]
+    # the job's model is what deploy serves: the newest linear-learner-* at the root
+    assert wildrydes.json("deploy")["model_path"] == f"{name}/output/model.tar.gz"
+
+
+def test_a_breed_job_writes_its_index_after_success(wildrydes, boot):
+    result = wildrydes.json("train", "--on", "sagemaker", "--breed", "pegasus", *SMALL)
+    key = f"breeds/pegasus/{result['job_name']}/output/model.tar.gz"
+    assert result["model"]["key"] == key
+    index = json.loads(boto3.client("s3").get_object(Bucket=boot["bucket"], Key="breeds/pegasus/latest.json")
+                       ["Body"].read())
+    assert index["key"] == key and index["metrics"]["accuracy"] == 0.998
+
+
+def test_a_failed_job_shows_its_reason(wildrydes, boot, real):
+    real.fail_job("AlgorithmError: out of memory")
+    result = wildrydes("train", "--on", "sagemaker", *SMALL, expect=4, json_output=False)
+    assert "failed: AlgorithmError: out of memory" in result.stderr
+    assert "wildrydes logs --training linear-learner-" in result.stderr
+
+
+def test_a_spot_job_is_interrupted_and_bills_less(wildrydes, boot, real):
+    real.interrupt_spot()
+    result = wildrydes.json("train", "--on", "sagemaker", "--spot", "--max-runtime", "600", *SMALL)
+    assert "Interrupted" in result["transitions"] and result["status"] == "Completed"
+    assert result["spot"] and result["billable_seconds"] < result["training_seconds"]
+    create = next(p for s, op, p in real.calls if op == "CreateTrainingJob")
+    assert create["EnableManagedSpotTraining"] is True
+    assert create["StoppingCondition"] == {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 1200}
+    assert create["CheckpointConfig"]["S3Uri"].startswith(f"s3://{boot['bucket']}/checkpoints/")
+
+
+def test_ctrl_c_offers_to_stop_the_job(wildrydes, boot, real, monkeypatch):
+    interactive(monkeypatch)
+    interrupted = []
+
+    def sleep(seconds: float) -> None:
+        if not interrupted:
+            interrupted.append(seconds)
+            raise KeyboardInterrupt
+    monkeypatch.setattr(time, "sleep", sleep)
+    result = wildrydes.json("train", "--on", "sagemaker", *SMALL, input="y\n")
+    assert result["status"] == "Stopped" and "model" not in result["model"]
+    assert "StopTrainingJob" in real.operations("sagemaker")
+
+
+def test_ctrl_c_can_leave_the_job_running(wildrydes, boot, real, monkeypatch):
+    interactive(monkeypatch)
+    monkeypatch.setattr(time, "sleep", lambda seconds: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = wildrydes.json("train", "--on", "sagemaker", *SMALL, input="n\n")
+    assert result["status"] == "InProgress"
+    assert "StopTrainingJob" not in real.operations("sagemaker")
+
+
+def test_no_wait_returns_the_job_name(wildrydes, boot, real):
+    result = wildrydes.json("train", "--on", "sagemaker", "--no-wait", *SMALL)
+    assert result["status"] == "InProgress" and result["job_name"].startswith("linear-learner-")
+    assert real.operations("sagemaker") == ["DescribeTrainingJob", "CreateTrainingJob"]
+    listed = wildrydes.json("jobs")["jobs"]
+    assert [j["name"] for j in listed] == [result["job_name"]]
+
+
+def test_a_missing_pass_role_is_explained_and_nothing_is_left_in_s3(wildrydes, boot, real):
+    real.deny_pass_role()
+    result = wildrydes("train", "--on", "sagemaker", *SMALL, expect=4, json_output=False)
+    assert "may not pass the execution role to SageMaker" in result.stderr
+    assert "iam:PassRole on" in result.stderr and "iam:PassedToService" in result.stderr
+    assert channel_keys(boot["bucket"]) == []
+
+
+def test_breeds_are_queued_under_the_quota(wildrydes, boot, real):
+    real.quota(2)
+    result = wildrydes.json("train", "--on", "sagemaker", "--breeds", "5", "--concurrent-jobs", "3", *SMALL)
+    assert result["count"] == 5 and result["failed"] == 0
+    assert result["most_in_flight"] == 2       # the third was refused by the quota and waited its turn
+    assert len({b["job"] for b in result["breeds"]}) == 5
+    assert len(real.training_jobs) == 5
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--instance-type", "ml.m5.huge"), "--instance-type 'ml.m5.huge' is not a SageMaker training instance type"),
+    (("--instance-count", "0"), "--instance-count must be at least 1 (got 0)"),
+    (("--mini-batch-size", "5000"), "--mini-batch-size 5000 is larger than the 1,800 training rows"),
+    (("--feature-dim", "7"), "--feature-dim 7 does not match the data: each ride has 6 features"),
+    (("--max-wait", "100"), "--max-wait applies to spot training"),
+    (("--spot", "--max-runtime", "600", "--max-wait", "100"), "--max-wait (100 s) must be at least --max-runtime"),
+    (("--learning-rate", "0"), "learning_rate '0.0' is not valid"),
+    (("--job-name", "bad_name"), "--job-name 'bad_name': 1-63 letters"),
+    (("--save", "m.tar.gz"), "--save keeps a model on this machine"),
+    (("--trainer", "numpy"), "--trainer numpy chooses this machine's trainer"),
+])
+def test_bad_options_are_refused_before_anything_is_made(wildrydes, boot, real, args, message):
+    result = wildrydes("train", "--on", "sagemaker", *SMALL, *args, expect=2, json_output=False)
+    assert message in result.stderr
+    assert "CreateTrainingJob" not in real.operations("sagemaker")
+    assert channel_keys(boot["bucket"]) == []
+
+
+def test_a_job_name_in_use_is_refused_before_uploading(wildrydes, boot, real):
+    wildrydes.json("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL)
+    result = wildrydes("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL, expect=2, json_output=False)
+    assert "training job my-job already exists" in result.stderr
+    assert real.operations("sagemaker").count("CreateTrainingJob") == 1
+
+
+def test_a_bucket_in_another_region_is_refused(wildrydes, boot, real):
+    real.bucket_in_region(boot["bucket"], "eu-west-1")
+    result = wildrydes("train", "--on", "sagemaker", *SMALL, expect=2, json_output=False)
+    assert "is in eu-west-1, but the training job would run in us-east-1" in result.stderr
+    assert "CreateTrainingJob" not in real.operations("sagemaker")
+
+
+def test_a_region_without_the_image_is_refused(wildrydes, real):
+    result = wildrydes("--region", "mx-central-1", "train", "--on", "sagemaker", *SMALL, expect=2, json_output=False)
+    assert "SageMaker's Linear Learner has no image registry in mx-central-1" in result.stderr
+
+
+def test_sagemaker_options_are_refused_with_on_local(wildrydes, tmp_path):
+    result = wildrydes("train", "--instance-count", "2", "--save", str(tmp_path / "m.tar.gz"), expect=2,
+                       json_output=False)
+    assert "--instance-count applies to a SageMaker training job: add --on sagemaker" in result.stderr
+
+
+def test_without_the_role_in_the_stack_the_fix_is_named(wildrydes, real):
+    boto3.client("s3").create_bucket(Bucket="my-own-bucket")
+    result = wildrydes("train", "--on", "sagemaker", "--bucket", "my-own-bucket", *SMALL, expect=3, json_output=False)
+    assert "no SageMaker execution role" in result.stderr and "wildrydes bootstrap" in result.stderr

@@ -1,0 +1,210 @@
+"""Waiting for SageMaker training jobs: status transitions, Ctrl-C, the model afterwards, and a queue of them.
+
+Why a queue for ``--breeds``: SageMaker's quota on instances in running training
+jobs is small by default (a few per instance type, per account and region; the
+Service Quotas console shows yours), and a request past it is refused with
+ResourceLimitExceeded. So at most ``--concurrent-jobs`` jobs are in flight; the
+rest wait their turn, and a quota refusal puts a job back in the queue instead of
+failing the batch.
+
+Ctrl-C while waiting asks whether to stop the job (StopTrainingJob; it ends
+``Stopped`` without a model) or leave it running (``wildrydes jobs`` and
+``wildrydes logs --training JOB`` find it later).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from wildrydes_cli import linear_learner as ll
+from wildrydes_cli import modelcheck
+from wildrydes_cli.errors import AwsError
+from wildrydes_cli.results import SageMakerBreedsResult, TrainJobResult
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training import publish, sagemaker_job
+from wildrydes_cli.training.sagemaker_job import Place, SageMakerOptions
+
+LOG = logging.getLogger(__name__)
+
+FINISHED = ("Completed", "Failed", "Stopped")
+MAX_MODEL_BYTES = 64 * 1024 * 1024
+
+OnStatus = Callable[[dict], None]          # each description while waiting
+AskStop = Callable[[str], bool]            # Ctrl-C: stop this job? (False: leave it running)
+
+
+def metrics_of(description: dict) -> dict[str, float]:
+    return ll.validation_metrics(description.get("FinalMetricDataList") or [])
+
+
+def seconds_between(description: dict, start: str, end: str) -> float | None:
+    first, last = description.get(start), description.get(end)
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        return (last - first).total_seconds()
+    return None
+
+
+def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_stop: AskStop | None,
+         sleep: Callable[[float], None] | None = None) -> dict:
+    """Describe the job every ``poll`` seconds until it ends (or the user leaves it running)."""
+    stopping = False
+    while True:
+        try:
+            description = place.aws.describe_training_job(name) or {}
+            if on_status is not None:
+                on_status(description)
+            if description.get("TrainingJobStatus") in FINISHED:
+                return description
+            (sleep or time.sleep)(poll)
+        except KeyboardInterrupt:
+            if stopping or ask_stop is None or not ask_stop(name):
+                return place.aws.describe_training_job(name) or {}
+            place.aws.stop_training_job(name)
+            stopping = True
+
+
+def finish(place: Place, description: dict, breed: str | None) -> dict[str, Any]:
+    """The model a completed job wrote: checked with the function's own reader; a breed's index written."""
+    uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "")
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    size, data = place.aws.read_object(bucket, key, MAX_MODEL_BYTES)
+    if data is None:
+        raise AwsError(f"the model of training job {description['TrainingJobName']} at {uri} is {size:,} bytes, "
+                       f"more than the {MAX_MODEL_BYTES // 2**20} MiB the function reads")
+    modelcheck.check_model(data, f"The model of training job {description['TrainingJobName']}")
+    location = {"bucket": bucket, "key": key, "location": uri, "bytes": len(data)}
+    if breed is not None:
+        end = description.get("TrainingEndTime") or datetime.now(timezone.utc)
+        publish.write_index(place.aws, bucket, breed, key, data, end, metrics_of(description))
+        location["index"] = publish.latest_key(breed)
+    return location
+
+
+def result(place: Place, request: dict, description: dict, started: float, *, data: str, synthetic: bool,
+           breed: str | None, epochs: int, options: SageMakerOptions, model: dict | None,
+           rule: dict | None) -> TrainJobResult:
+    """The command's result from the job's last description."""
+    resources = description.get("ResourceConfig") or request["ResourceConfig"]
+    return TrainJobResult(
+        job_name=request["TrainingJobName"], status=description.get("TrainingJobStatus", "InProgress"),
+        secondary_status=description.get("SecondaryStatus", "Starting"),
+        failure_reason=description.get("FailureReason"), target=place.target, region=place.region,
+        instance_type=resources["InstanceType"], instance_count=int(resources["InstanceCount"]),
+        spot=bool(request.get("EnableManagedSpotTraining")), predictor_type=request["HyperParameters"]["predictor_type"],
+        data=data, synthetic=synthetic, breed=breed, rows=request["rows"], epochs=epochs,
+        metrics=metrics_of(description), model=model or {},
+        training_seconds=description.get("TrainingTimeInSeconds"),
+        billable_seconds=description.get("BillableTimeInSeconds"),
+        seconds=round(time.monotonic() - started, 3),
+        channels=f"s3://{place.bucket}/{sagemaker_job.TRAINING_PREFIX}{request['TrainingJobName']}/",
+        transitions=[t.get("Status", "") for t in description.get("SecondaryStatusTransitions") or []],
+        rule=rule)
+
+
+def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, on_status: OnStatus | None = None,
+            ask_stop: AskStop | None = None) -> TrainJobResult:
+    """One ``train --on sagemaker``: refuse early, upload, create, and (unless --no-wait) wait for the model."""
+    from wildrydes_cli.training import service
+    from wildrydes_cli.training.data import read_data
+
+    service.check_request(replace(train_request, save=None))
+    sagemaker_job.check_options(options, train_request.epochs, train_request.predictor_type)
+    dataset = read_data(train_request.data) if train_request.data is not None else None   # the user's file first
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    name = options.job_name or sagemaker_job.new_job_name()
+    sagemaker_job.check_name_free(place.aws, name)
+    if dataset is None:
+        dataset = service.load_dataset(train_request)
+    started = time.monotonic()
+    request = sagemaker_job.start_job(place, name, options, dataset, train_request.seed, train_request.epochs,
+                                      train_request.predictor_type, train_request.breed)
+    description: dict = {}
+    model = None
+    if options.wait:
+        description = wait(place, name, place.aws.target.job_poll_s, on_status, ask_stop)
+        if description.get("TrainingJobStatus") == "Completed":
+            model = finish(place, description, train_request.breed)
+    synthetic = train_request.data is None
+    outcome = result(place, request, description, started, data=dataset.source, synthetic=synthetic,
+                     breed=train_request.breed, epochs=train_request.epochs, options=options, model=model,
+                     rule=service.synthetic_rule(train_request.breed) if synthetic else None)
+    if outcome.status == "Failed":
+        raise AwsError(f"training job {name} failed: {outcome.failure_reason or 'no reason given'}. Its log: "
+                       f"wildrydes logs --training {name}")
+    return outcome
+
+
+@dataclass
+class _Queued:
+    breed: str
+    name: str = ""
+    request: dict = field(default_factory=dict)
+
+
+def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, settings: Settings,
+                   on_breed: Callable[[int, int], None] | None = None,
+                   sleep: Callable[[float], None] | None = None) -> SageMakerBreedsResult:
+    """``--breeds N --on sagemaker``: one job per breed, at most ``concurrent_jobs`` in flight, models indexed."""
+    from wildrydes_cli.training import service
+
+    service.check_breeds_request(replace(train_request, save=None), count)
+    sagemaker_job.check_options(replace(options, job_name=None), train_request.epochs, train_request.predictor_type)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    poll = place.aws.target.job_poll_s
+    queue = [_Queued(breed) for breed in service.breed_names(count)]
+    flying: list[_Queued] = []
+    done: list[dict] = []
+    most = 0
+    started = time.monotonic()
+    base = datetime.now(timezone.utc)
+    while queue or flying:
+        while queue and len(flying) < options.concurrent_jobs:
+            item = queue[0]
+            # one millisecond apart: SageMaker's names carry milliseconds, and each must be new
+            item.name = item.name or sagemaker_job.new_job_name(base + _ms(len(done) + len(flying)))
+            dataset = service.load_dataset(replace(train_request, breed=item.breed))
+            try:
+                item.request = sagemaker_job.start_job(place, item.name, options, dataset, train_request.seed,
+                                                       train_request.epochs, train_request.predictor_type, item.breed)
+            except sagemaker_job_quota():
+                if not flying:
+                    raise                      # not even one job fits the quota: say so
+                break                          # SageMaker's quota: the job waits for one in flight to end
+            flying.append(queue.pop(0))
+        most = max(most, len(flying))
+        (sleep or time.sleep)(poll)
+        for item in list(flying):
+            description = place.aws.describe_training_job(item.name) or {}
+            if description.get("TrainingJobStatus") not in FINISHED:
+                continue
+            flying.remove(item)
+            row = {"breed": item.breed, "job": item.name, "status": description["TrainingJobStatus"],
+                   "metrics": metrics_of(description), "key": None,
+                   "failure_reason": description.get("FailureReason"),
+                   "billable_seconds": description.get("BillableTimeInSeconds")}
+            if row["status"] == "Completed":
+                row["key"] = finish(place, description, item.breed)["key"]
+            done.append(row)
+            if on_breed is not None:
+                on_breed(len(done), count)
+    done.sort(key=lambda r: r["breed"])
+    return SageMakerBreedsResult(
+        predictor_type=train_request.predictor_type, synthetic=True, bucket=place.bucket, count=count,
+        rows_per_breed=train_request.rows, epochs=train_request.epochs, seconds=round(time.monotonic() - started, 3),
+        concurrent_jobs=options.concurrent_jobs, most_in_flight=most,
+        failed=sum(1 for r in done if r["status"] != "Completed"), instance_type=options.instance_type,
+        billable_seconds=sum(int(r["billable_seconds"] or 0) for r in done), breeds=done)
+
+
+def _ms(milliseconds: int):
+    from datetime import timedelta
+    return timedelta(milliseconds=milliseconds)
+
+
+def sagemaker_job_quota():
+    from wildrydes_cli.aws.training_jobs import QuotaExceeded
+    return QuotaExceeded

@@ -1,0 +1,266 @@
+"""``wildrydes train --on sagemaker``: the rides as Linear Learner channels, a SageMaker training job, its model.
+
+Why in this order: everything that can be refused is refused before anything is
+made (options, the region's image, the bucket and its region, the role, the data,
+the hyperparameters against the data, a job name in use), because a job SageMaker
+fails minutes later costs money and leaves objects behind. Then the channels are
+written (headerless CSV, label first, ``channels.py``) and uploaded under
+``training/<job>/{train,validation}/``, the job is created, and a refused
+CreateTrainingJob deletes what was uploaded: nothing is left behind in S3 by a
+refused job. The same rows and split as ``--on local`` go into the channels (the
+validation channel is the 10% a local run holds out), so both paths train the
+same model from the same data.
+
+The model lands where SageMaker puts it, ``<S3OutputPath>/<job>/output/model.tar.gz``,
+with S3OutputPath the bucket's root (so ``deploy`` picks the newest
+``linear-learner-*`` as it always did) or ``breeds/<breed>/``, whose ``latest.json``
+is written once the job has succeeded and its model passed the function's reader.
+Waiting (and the queue of ``--breeds``) is ``job_watch.py``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wildrydes_cli import linear_learner as ll
+from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training import publish
+from wildrydes_cli.training.data import Dataset
+
+if TYPE_CHECKING:
+    from wildrydes_cli.aws.client import Aws
+
+LOG = logging.getLogger(__name__)
+
+TRAINING_PREFIX = "training/"
+ROWS_PER_SHARD = 1_000_000
+JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
+ROLE_OUTPUT = "SageMakerExecutionRoleArn"
+
+
+@dataclass(frozen=True)
+class SageMakerOptions:
+    """What ``train --on sagemaker`` adds to a training: where and how the job runs, and its hyperparameters."""
+
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    spot: bool = False
+    max_runtime: int = 3600
+    max_wait: int | None = None
+    mini_batch_size: int | None = None
+    learning_rate: float | None = None
+    wd: float | None = None
+    l1: float | None = None
+    normalize_data: bool = True
+    selection: str = "accuracy"
+    feature_dim: int | None = None
+    role: str | None = None
+    job_name: str | None = None
+    wait: bool = True
+    concurrent_jobs: int = 2       # --breeds: jobs in flight at once (SageMaker's quotas are small)
+
+
+def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -> None:
+    """Refuse what SageMaker would refuse, before anything is read, made or uploaded."""
+    types = ll.training_instance_types()
+    if options.instance_type not in types:
+        near = [t for t in types if t.startswith(options.instance_type.rsplit(".", 1)[0])][:6]
+        raise UsageError(f"--instance-type {options.instance_type!r} is not a SageMaker training instance type"
+                         + (f" (e.g. {', '.join(near)})" if near else " (e.g. ml.m5.large, ml.c5.xlarge)"))
+    if options.instance_count < 1:
+        raise UsageError(f"--instance-count must be at least 1 (got {options.instance_count})")
+    if options.instance_count > 100:
+        raise UsageError(f"--instance-count {options.instance_count}: at most 100 instances in one job")
+    if options.max_runtime < 1:
+        raise UsageError(f"--max-runtime must be at least 1 second (got {options.max_runtime})")
+    if options.max_wait is not None and not options.spot:
+        raise UsageError("--max-wait applies to spot training: add --spot, or drop --max-wait")
+    if options.spot and options.max_wait is not None and options.max_wait < options.max_runtime:
+        raise UsageError(f"--max-wait ({options.max_wait} s) must be at least --max-runtime "
+                         f"({options.max_runtime} s): it includes the time spent waiting for spot capacity")
+    if options.job_name is not None and not JOB_NAME.match(options.job_name):
+        raise UsageError(f"--job-name {options.job_name!r}: 1-63 letters, digits and '-', starting with a letter "
+                         "or digit (SageMaker's rule)")
+    if not 1 <= options.concurrent_jobs <= 100:
+        raise UsageError(f"--concurrent-jobs must be between 1 and 100 (got {options.concurrent_jobs})")
+    problems = ll.problems(hyperparameters(options, epochs, predictor_type, None))
+    if problems:
+        raise UsageError("; ".join(problems))
+
+
+def hyperparameters(options: SageMakerOptions, epochs: int, predictor_type: str,
+                    mini_batch_size: int | None) -> dict[str, str]:
+    """The job's HyperParameters (strings, as SageMaker passes them to the algorithm)."""
+    hp = {"predictor_type": predictor_type, "epochs": str(epochs),
+          "feature_dim": str(options.feature_dim) if options.feature_dim is not None else str(len(ll_features())),
+          "normalize_data": "true" if options.normalize_data else "false"}
+    batch = options.mini_batch_size or mini_batch_size
+    if batch is not None:
+        hp["mini_batch_size"] = str(batch)
+    for name in ("learning_rate", "wd", "l1"):
+        value = getattr(options, name)
+        if value is not None:
+            hp[name] = repr(float(value))
+    if predictor_type == "binary_classifier":
+        hp["binary_classifier_model_selection_criteria"] = options.selection
+    return hp
+
+
+def ll_features() -> tuple[str, ...]:
+    from wildrydes_cli.layout import FEATURES
+    return FEATURES
+
+
+def check_data(options: SageMakerOptions, dataset: Dataset, train_rows: int, predictor_type: str) -> None:
+    """What Linear Learner would fail the job for, found in the data before the job exists."""
+    from wildrydes_cli.training.mxnet_trainer import check_labels
+
+    width = dataset.features.shape[1]
+    if options.feature_dim is not None and options.feature_dim != width:
+        raise UsageError(f"--feature-dim {options.feature_dim} does not match the data: each ride has {width} "
+                         f"features ({', '.join(dataset.feature_names)}); leave --feature-dim out")
+    if options.mini_batch_size is not None and options.mini_batch_size > train_rows:
+        raise UsageError(f"--mini-batch-size {options.mini_batch_size} is larger than the {train_rows:,} training "
+                         "rows: Linear Learner fails such a job; use at most the number of training rows")
+    check_labels(dataset.labels, predictor_type, dataset.source)
+
+
+@dataclass
+class Place:
+    """Where a job runs and writes: resolved and checked once (for one job or a thousand breeds)."""
+
+    aws: Any
+    target: str
+    region: str
+    bucket: str
+    role: str
+    image: str
+
+
+def prepare(settings: Settings, bucket: str | None, role: str | None) -> Place:
+    """The target, the region's image, the bucket (in the job's region) and the execution role, checked."""
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.data_bucket import require_data_bucket
+    from wildrydes_cli.aws.target import resolve
+
+    target = resolve(settings)
+    region = target.settings.region
+    image = ll.image_uri(region)
+    if image is None:
+        raise UsageError(f"SageMaker's Linear Learner has no image registry in {region} (the SageMaker SDK's "
+                         f"table names {len(ll.REGISTRIES)} regions, e.g. us-east-1, eu-west-1): pass --region")
+    aws = Aws(target)
+    bucket = bucket or require_data_bucket(target.settings, aws, "train into")
+    if not aws.bucket_exists(bucket):
+        raise NotFoundError(f"bucket {bucket} does not exist on target {target.name}: run `wildrydes bootstrap` "
+                            "or pass an existing --bucket")
+    where = aws.bucket_region(bucket) or region
+    if where != region:
+        raise UsageError(f"bucket {bucket} is in {where}, but the training job would run in {region}: SageMaker "
+                         f"reads channels and writes models in its own region; pass --region {where}")
+    if role is None:
+        stack = target.settings.prereq_stack
+        outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
+        role = outputs.get(ROLE_OUTPUT)
+        if not role:
+            raise NotFoundError(f"no SageMaker execution role: stack {stack} has no {ROLE_OUTPUT} output. Run "
+                                "`wildrydes bootstrap` (it adds SageMakerExecutionRole to a stack it made), or "
+                                "pass --role ARN of a role that trusts sagemaker.amazonaws.com")
+    return Place(aws, target.name, region, bucket, role, image)
+
+
+def new_job_name(now: datetime | None = None) -> str:
+    return publish.job_name(now or datetime.now(timezone.utc))
+
+
+def check_name_free(aws: Aws, name: str) -> None:
+    if aws.describe_training_job(name) is not None:
+        raise UsageError(f"training job {name} already exists in this account and region: SageMaker job names "
+                         "are unique; pass another --job-name (or leave it out for a new one)")
+
+
+def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset, shards: int) -> list[str]:
+    """Write and upload the two channels; returns the keys uploaded (to delete if the job is refused)."""
+    from wildrydes_cli.training.channels import write_shards
+
+    uploaded: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="wildrydes-channels-") as tmp:
+        for channel, data, count in (("train", train, shards), ("validation", validation, 1)):
+            for path in write_shards(data.labels, data.features, Path(tmp) / channel, count):
+                key = f"{TRAINING_PREFIX}{name}/{channel}/{path.name}"
+                try:
+                    place.aws.upload_file(place.bucket, key, path)
+                except Exception:
+                    delete_channels(place, uploaded)
+                    raise
+                uploaded.append(key)
+    return uploaded
+
+
+def delete_channels(place: Place, keys: list[str]) -> None:
+    if keys:
+        _, failed = place.aws.delete_keys_checked(place.bucket, keys)
+        if failed:
+            LOG.warning("could not delete %d channel objects of a refused job: %s", len(failed), failed)
+
+
+def job_request(place: Place, name: str, options: SageMakerOptions, hp: dict[str, str],
+                breed: str | None) -> dict[str, Any]:
+    """The CreateTrainingJob request (botocore checks its shape before it is sent)."""
+    channel = f"s3://{place.bucket}/{TRAINING_PREFIX}{name}"
+    output = f"s3://{place.bucket}/" + (f"breeds/{breed}/" if breed else "")
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": place.image, "TrainingInputMode": "File"},
+        "RoleArn": place.role,
+        "HyperParameters": hp,
+        "InputDataConfig": [
+            {"ChannelName": "train", "ContentType": "text/csv", "InputMode": "File",
+             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{channel}/train/",
+                                             "S3DataDistributionType": "ShardedByS3Key"
+                                             if options.instance_count > 1 else "FullyReplicated"}}},
+            {"ChannelName": "validation", "ContentType": "text/csv", "InputMode": "File",
+             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{channel}/validation/",
+                                             "S3DataDistributionType": "FullyReplicated"}}},
+        ],
+        "OutputDataConfig": {"S3OutputPath": output},
+        "ResourceConfig": {"InstanceType": options.instance_type, "InstanceCount": options.instance_count,
+                           "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": options.max_runtime},
+        "Tags": [{"Key": "wildrydes", "Value": "true"}] + ([{"Key": "breed", "Value": breed}] if breed else []),
+    }
+    if options.spot:
+        request["EnableManagedSpotTraining"] = True
+        request["StoppingCondition"]["MaxWaitTimeInSeconds"] = options.max_wait or options.max_runtime * 2
+        request["CheckpointConfig"] = {"S3Uri": f"s3://{place.bucket}/checkpoints/{name}/"}
+    return request
+
+
+def start_job(place: Place, name: str, options: SageMakerOptions, dataset: Dataset, seed: int, epochs: int,
+              predictor_type: str, breed: str | None) -> dict[str, Any]:
+    """Split, check, upload and create one job; its request (with ``rows``). Refused: nothing left in S3."""
+    from wildrydes_cli.training.mxnet_trainer import _batch_size, split
+
+    train_idx, valid_idx = split(dataset.rows, seed)
+    train = Dataset(dataset.features[train_idx], dataset.labels[train_idx], dataset.source)
+    validation = Dataset(dataset.features[valid_idx], dataset.labels[valid_idx], dataset.source)
+    check_data(options, dataset, train.rows, predictor_type)
+    # Linear Learner's own default batch is 1000; the local trainer's rule gives small data more steps.
+    hp = hyperparameters(options, epochs, predictor_type, _batch_size(train.rows))
+    shards = max(options.instance_count, math.ceil(train.rows / ROWS_PER_SHARD))
+    request = job_request(place, name, options, hp, breed)
+    keys = upload_channels(place, name, train, validation, shards)
+    try:
+        place.aws.create_training_job(request)
+    except BaseException:
+        delete_channels(place, keys)
+        raise
+    LOG.info("created training job %s (%d + %d rows, %d shards)", name, train.rows, validation.rows, shards)
+    return {**request, "rows": {"train": train.rows, "validation": validation.rows}}
