@@ -11,6 +11,7 @@ import functools
 
 import click
 
+from wildrydes_cli.cli.global_options import WildrydesCommand
 from wildrydes_cli.cli.options import settings_of
 
 SAGEMAKER_ONLY = ("instance_type", "instance_count", "spot", "max_runtime", "max_wait", "mini_batch_size",
@@ -100,7 +101,7 @@ def train_on_sagemaker(ctx: click.Context, request, breeds: int | None, given: d
         console), ask_stop=ask_stop))
 
 
-@click.command("jobs", short_help="Recent SageMaker training jobs: status, metrics, model.")
+@click.command("jobs", cls=WildrydesCommand, short_help="Recent SageMaker training jobs: status, metrics, model.")
 @click.option("--limit", type=int, default=20, show_default=True, help="How many of the newest jobs (1-100).")
 @click.option("--name-contains", default=None, help="Only jobs whose name contains this.")
 @click.pass_context
