@@ -53,3 +53,14 @@ def test_the_classifiers_name_the_tested_versions():
     for version in ("3.11", "3.12", "3.13"):
         assert f"Programming Language :: Python :: {version}" in classifiers
     assert "3.14" not in classifiers        # not tested here yet (docs/development.md)
+
+
+def test_every_package_of_the_source_tree_is_installed():
+    """`pip install .` installs only the packages setup.cfg lists: a package folder missing there works in an
+    editable install and is absent from a real one (`No module named ...` at the first command)."""
+    root = Path(__file__).resolve().parents[1]
+    listed = {line.strip() for line in SETUP["options"]["packages"].splitlines() if line.strip()}
+    in_tree = {".".join(init.parent.relative_to(root).parts) for init in (root / "wildrydes_cli").rglob("__init__.py")}
+    mapped = {f"wildrydes_cli.{name}" for name in ("function", "templates")}   # package_dir maps these folders
+    assert in_tree - listed == set(), "add these to [options] packages in setup.cfg"
+    assert listed - in_tree - mapped == set(), "setup.cfg lists packages that do not exist"
