@@ -64,3 +64,10 @@ def test_every_package_of_the_source_tree_is_installed():
     mapped = {f"wildrydes_cli.{name}" for name in ("function", "templates")}   # package_dir maps these folders
     assert in_tree - listed == set(), "add these to [options] packages in setup.cfg"
     assert listed - in_tree - mapped == set(), "setup.cfg lists packages that do not exist"
+
+
+def test_the_suite_runs_in_parallel_by_default():
+    """docs/development.md: `pytest` runs one worker per core and keeps a file's tests on one worker."""
+    addopts = SETUP["tool:pytest"]["addopts"].split()
+    assert addopts[addopts.index("-n") + 1] == "auto" and addopts[addopts.index("--dist") + 1] == "loadfile"
+    assert any(r.name == "pytest-xdist" for r in _requirements(SETUP["options.extras_require"]["test"]))

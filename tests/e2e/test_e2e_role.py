@@ -65,7 +65,14 @@ def test_a_role_that_loses_access_after_deploy_makes_the_endpoint_answer_503(cli
     predicted = cli.run("predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
                         "--tmax", "333", "--tmin", "300", "--prcp", "0", check=False)
     assert predicted.returncode != 0 and "s3:GetObject" in " ".join(predicted.stderr.split())
-    grant_read(world, "ModelReader")   # access back: the function's next attempt (after 1 s) loads the model
-    time.sleep(1.5)
-    status, body = curl_post(deployed["invoke_url"], emulated.WORKSHOP_BODY)
+    grant_read(world, "ModelReader")
+    # access back: a failed load is retried after 1, 2, 4 ... s (each failure doubles the wait, and the predict
+    # above may have been one more), so the model loads within the next retries, answering 503 until then
+    deadline = time.monotonic() + 16
+    while True:
+        status, body = curl_post(deployed["invoke_url"], emulated.WORKSHOP_BODY)
+        if status != 503 or time.monotonic() > deadline:
+            break
+        assert "s3:GetObject" in body["error"], body
+        time.sleep(0.5)
     assert status == 200 and body["model_path"] == MODEL_KEY, body
