@@ -18,6 +18,7 @@ import click
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
+from wildrydes_cli.cli.model_commands import evaluate_cmd
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
@@ -44,6 +45,7 @@ def cli() -> None:
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
+cli.add_command(evaluate_cmd)  # a model's quality, offline: model_commands.py
 
 
 @cli.command("train")
@@ -70,11 +72,16 @@ cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
 @click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
               help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
                    "and write the same artifact.")
+@click.option("--max-regression", type=float, default=0.01, show_default=True,
+              help="With --breed: how much lower the new model's AUC (R² for a regressor) may be than the "
+                   "breed's current model's, on the new model's validation split, before latest.json is kept.")
+@click.option("--force", is_flag=True, help="With --breed: move latest.json even when the quality gate refuses.")
 @sagemaker_options
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None, trainer: str, on: str, **sagemaker: object) -> None:
+              breeds: int | None, trainer: str, max_regression: float, force: bool, on: str,
+              **sagemaker: object) -> None:
     """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
@@ -101,7 +108,8 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
-                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer,
+                                   max_regression=max_regression, force=force)
     if on == "sagemaker":
         train_on_sagemaker(ctx, request, breeds, sagemaker)
         return
@@ -175,12 +183,20 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
+@click.option("--gate-data", default=None, callback=_local_file, metavar="FILE",
+              help="Labelled rides the quality gate scores both models on [default: a SYNTHETIC sample].")
+@click.option("--max-regression", type=float, default=0.01, show_default=True,
+              help="How much lower the new model's AUC (R² for a regressor) may be than the served one's.")
+@click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")
 @click.pass_context
 def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
-               engine: str | None, memory_mb: int | None, complete: bool, yes: bool) -> None:
+               engine: str | None, memory_mb: int | None, complete: bool, yes: bool, gate_data: Path | None,
+               max_regression: float, force: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
 
     Engine, role, memory and a model chosen with --model-path are kept by later deploys until changed.
+    Before another model replaces the served one, both are scored on the same rows: a new model worse
+    by more than --max-regression is refused (exit 3, nothing changed) unless --force.
     """
     from wildrydes_cli.aws.target import target_class
     from wildrydes_cli.cli import presentation
@@ -194,12 +210,14 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
                             memory_mb=memory_mb, new_role=new_role)
     check_request(request)
+    from wildrydes_cli.training.gate import GateOptions, deploy_gate
+    gate = deploy_gate(GateOptions(data=gate_data, max_regression=max_regression, force=force))
     settings, aws, console = _aws_context(ctx, writes_state=True)
     if complete:
         from dataclasses import replace
         request = replace(request, stack=settings.complete_stack)
     result = deploy(settings, aws, request, console, confirm=console.confirm,
-                    run_bootstrap=lambda: bootstrap(settings, aws, console))
+                    run_bootstrap=lambda: bootstrap(settings, aws, console), gate=gate)
     presentation.show(console, result)
 
 

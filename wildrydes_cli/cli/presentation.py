@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from wildrydes_cli.cli import model_views
 from wildrydes_cli.cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (
@@ -22,6 +23,7 @@ from wildrydes_cli.results import (
     BootstrapResult,
     CleanupResult,
     DeployResult,
+    EvaluateResult,
     JobsResult,
     LocalCompactResult,
     LocalDaemonResult,
@@ -74,6 +76,8 @@ def bootstrap(console: Console, result: BootstrapResult) -> None:
 
 def deploy(console: Console, result: DeployResult) -> None:
     pinned = " (pinned: later deploys keep it; --model-path newest unpins)" if result.pinned else ""
+    if result.gate is not None:
+        model_views.gate(console, result.gate)
     console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
                  f"serving s3://{result.bucket}/{result.model_path}{pinned}")
     if result.kept:
@@ -124,7 +128,10 @@ def status(console: Console, result: StatusResult) -> None:
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
         "up to date": _up_to_date(result, redeploy),
+        "model metrics": card_summary(result.deployed_card) if result.deployed_model else None,
     })
+    for flag in (result.deployed_card or {}).get("flags") or ():
+        console.line(f"flagged: {flag}")
 
 
 def _up_to_date(result: StatusResult, redeploy: str) -> str:
@@ -212,13 +219,32 @@ def _metric_summary(metrics: dict) -> str:
     return ", ".join(shown) or "-"
 
 
+SHOWN_FLAGGED = 5   # the newest models' flags are listed under the table
+
+
+def card_summary(card: dict | None) -> str:
+    """A model's metrics.json in a cell: its headline metrics and rows, or why there are none."""
+    if card is None:
+        return "no metrics"
+    if "problem" in card:
+        return f"({card['problem']})"
+    data = card.get("data") or {}
+    rows = data.get("rows")
+    where = f" on {rows:,} {data.get('source', '')} rows" if isinstance(rows, int) else ""
+    return _metric_summary(card.get("metrics") or {}) + where + (" (flagged)" if card.get("flags") else "")
+
+
 def models(console: Console, result: ModelsResult) -> None:
     """Two tables: default models (newest first) and breeds."""
     if result.default_models:
-        console.table(["model path", "trained (UTC)", "served"],
-                      [[m.model_path, m.timestamp, "<- deployed" if m.deployed else ""] for m in result.default_models],
+        console.table(["model path", "trained (UTC)", "validation", "served"],
+                      [[m.model_path, m.timestamp, card_summary(m.card), "<- deployed" if m.deployed else ""]
+                       for m in result.default_models],
                       title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
                       keep=["model path", "served"])
+        for m in result.default_models[:SHOWN_FLAGGED]:
+            for flag in (m.card or {}).get("flags") or ():
+                console.line(f"flagged {m.model_path}: {flag}")
     listed = {m.model_path for m in result.default_models}
     if result.deployed_model and result.deployed_model not in listed:
         console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
@@ -254,16 +280,23 @@ def train(console: Console, result: TrainResult) -> None:
              f"({result.rows['train']} trained, {result.epochs} epochs, {result.trainer} trainer, "
              f"{result.seconds:.1f} s)")
     console.table(["metric", "value"], rows, title=title)
+    for flag in result.flags:
+        console.line(f"flagged: {flag}", style="bold")
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else ""))
     if result.rule:
         console.line(f"labelled by: {result.rule['text']}")
     model = result.model
     if "saved_to" in model:
-        console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)")
+        console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)"
+                     + (f", its metrics to {model['metrics_file']}" if model.get("metrics_file") else ""))
         return
-    console.line(f"model published to {model['location']}")
+    console.line(f"model published to {model['location']}"
+                 + (f" (metrics: {model['metrics_key'].rsplit('/', 1)[-1]} beside it)" if model.get("metrics_key")
+                    else ""))
     if result.breed:
+        if result.gate is not None:
+            model_views.gate(console, result.gate)
         console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
         served = result.served_by
         if served:
@@ -466,5 +499,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
+    EvaluateResult: model_views.evaluate,
 }
 

@@ -2,7 +2,9 @@
 
 Stages, in order (each a progress line):
   0. preflight - credentials, bucket, model, role; nothing is created before
-     all of them pass, and each failure says how to fix it;
+     all of them pass, and each failure says how to fix it; then the quality
+     gate (the CLI hands it in: training/gate.py), the candidate against the
+     model served now, on the same rows;
   1. package the function for the engine and upload it under ``code/``
      (content-addressed: an unchanged build is not uploaded again);
   2. create or update the stack - only parameters change between runs, which
@@ -32,7 +34,7 @@ from wildrydes_cli.deploy import apistage, choices, locks, packaging, stacks, wi
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.mxnet_support import check_local_engine
 from wildrydes_cli.progress import Progress
-from wildrydes_cli.results import BootstrapResult, DeployResult
+from wildrydes_cli.results import BootstrapResult, DeployResult, GateResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -164,23 +166,49 @@ def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: D
                         f"{settings.prereq_stack} (then `wildrydes scratchpad` records it).")
 
 
+# The quality gate: (aws, bucket, candidate key, served key) -> its verdict, raising to refuse (exit 3).
+Gate = Callable[[Aws, str, str, str], GateResult | None]
+
+
 def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
            confirm: Callable[[str], bool] = lambda question: False,
-           run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
+           run_bootstrap: Callable[[], BootstrapResult] | None = None, gate: Gate | None = None) -> DeployResult:
     """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
     account = settings.account or aws.target.fixed_account or aws.account_id()
     path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
     with locks.held(path, sleep=aws.sleep, on_wait=console.info):
-        return _deploy(settings, aws, request, console, confirm, run_bootstrap)
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap, gate)
+
+
+def run_gate(aws: Aws, plan: Plan, console: Progress, gate: Gate | None) -> GateResult | None:
+    """The candidate against the model the stack's function serves now, before anything changes."""
+    if gate is None:
+        return None
+    env = _previous_env(aws, plan.stack)
+    served = env.get("MODEL_PATH")
+    if not served or served == plan.model_path or env.get("OUTPUT_BUCKET", plan.bucket) != plan.bucket:
+        return None   # nothing served yet, the same model, or another bucket's: nothing to compare
+    with console.step("Quality gate: the new model against the served one, on the same rows") as note:
+        verdict = gate(aws, plan.bucket, plan.model_path, served)
+        if verdict is not None:
+            note["detail"] = (f"{verdict.metric} {_figure(verdict.candidate_value)} against "
+                              f"{_figure(verdict.served_value)}" + (", forced" if verdict.forced else ""))
+    return verdict
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
-            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None,
+            gate: Gate | None = None) -> DeployResult:
     choices.check_request(request)
     request, _ = choices.with_kept(request, choices.previous(settings, aws, request.stack or settings.function_stack))
     check_local_engine(request.engine or "lean", aws.target.runs_functions_here)   # a kept mxnet too
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
+    verdict = run_gate(aws, plan, console, gate)
     runtime, memory = packaging.RUNTIMES[plan.engine], plan.memory_mb
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -245,7 +273,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
         engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
         function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
-        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role)
+        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role, gate=verdict)
 
 
 def _previous_env(aws: Aws, stack: str) -> dict[str, str]:

@@ -1,0 +1,46 @@
+"""``wildrydes evaluate``: how good a model is, offline, before it is served.
+
+Registered on the main group by main.py (kept apart so main.py stays commands of the
+workshop's steps). Imports happen when the command runs, so ``--help`` stays fast.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from wildrydes_cli.cli.options import bucket_name, local_file, settings_of
+
+
+@click.command("evaluate", short_help="Score labelled rides with a model, offline: AUC, F1, calibration, ...")
+@click.option("--data", default=None, callback=local_file, metavar="FILE",
+              help="Labelled rides: CSV or JSON Lines with the six features and heavy_utilization (as train "
+                   "reads them; a breed column gives per-breed figures). Without it: a fresh SYNTHETIC sample.")
+@click.option("--model", "model", default=None, metavar="KEY|FILE",
+              help="The model: a key in the data bucket, or a model.tar.gz on this machine (no AWS needed). "
+                   "[default: the newest default model]")
+@click.option("--breed", default=None, help="The breed's newest model (its latest.json); its synthetic rides.")
+@click.option("--deployed", is_flag=True, help="The model the deployed function serves (its MODEL_PATH).")
+@click.option("--against", default=None, metavar="KEY|FILE",
+              help="Also score this model on the same rows, and list rides the two label differently.")
+@click.option("--bucket", default=None, callback=bucket_name, help="Data bucket holding the models.")
+@click.option("--rows", type=int, default=20000, show_default=True,
+              help="Size of the SYNTHETIC sample (ignored with --data).")
+@click.pass_context
+def evaluate_cmd(ctx: click.Context, data: Path | None, model: str | None, breed: str | None, deployed: bool,
+                 against: str | None, bucket: str | None, rows: int) -> None:
+    """Score labelled rides with a model as the function would, without an endpoint.
+
+    \b
+    Classifiers: accuracy, precision, recall, F1, ROC AUC, log loss, the confusion
+    matrix at the model's threshold and calibration in ten bins (per breed when the
+    file has a breed column); regressors: RMSE, MAE, R². --output json for scripts.
+    """
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.cli.console import console_for
+    from wildrydes_cli.training.evaluate import EvaluateRequest, evaluate
+
+    settings = settings_of(ctx)
+    request = EvaluateRequest(data=data, model=model, breed=breed, deployed=deployed, against=against,
+                              bucket=bucket, rows=rows)
+    presentation.show(console_for(settings), evaluate(request, settings))
