@@ -34,6 +34,8 @@ class GateResult(Result):
     forced: bool = False       # it failed and --force served the candidate anyway
     seconds: float = 0.0
     flags: tuple[str, ...] = ()   # the candidate's metrics.json flags (too few rows, AUC 1.0 on synthetic rides)
+    # Why the two were not compared (a model of other features than the ride sample's), else None.
+    skipped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "flags": list(self.flags)}

@@ -74,7 +74,8 @@ cli.add_command(evaluate_cmd)  # a model's quality, offline: model_commands.py
                    "and write the same artifact.")
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
               help="With --breed: how much lower the new model's AUC (R² for a regressor) may be than the "
-                   "breed's current model's, on the new model's validation split, before latest.json is kept.")
+                   "breed's current model's on the same rows (the breed's SYNTHETIC rides, or with --data the "
+                   "new model's validation split) before latest.json stays where it is.")
 @click.option("--force", is_flag=True, help="With --breed: move latest.json even when the quality gate refuses.")
 @sagemaker_options
 @click.pass_context

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import click
 
+from wildrydes_cli.cli.global_options import WildrydesCommand
 from wildrydes_cli.cli.options import bucket_name, local_file, settings_of
 
 
-@click.command("evaluate", short_help="Score labelled rides with a model, offline: AUC, F1, calibration, ...")
+@click.command("evaluate", cls=WildrydesCommand, short_help="Score labelled rides with a model, offline: AUC, F1, calibration, ...")
 @click.option("--data", default=None, callback=local_file, metavar="FILE",
               help="Labelled rides: CSV or JSON Lines with the six features and heavy_utilization (as train "
                    "reads them; a breed column gives per-breed figures). Without it: a fresh SYNTHETIC sample.")
 @click.option("--model", "model", default=None, metavar="KEY|FILE",
               help="The model: a key in the data bucket, or a model.tar.gz on this machine (no AWS needed). "
                    "[default: the newest default model]")
-@click.option("--breed", default=None, help="The breed's newest model (its latest.json); its synthetic rides.")
+@click.option("--breed", default=None, help="The breed's newest model (its latest.json) and its SYNTHETIC rides; with --model, that model on the breed's rides.")
 @click.option("--deployed", is_flag=True, help="The model the deployed function serves (its MODEL_PATH).")
 @click.option("--against", default=None, metavar="KEY|FILE",
               help="Also score this model on the same rows, and list rides the two label differently.")

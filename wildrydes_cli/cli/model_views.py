@@ -81,6 +81,9 @@ def evaluate(console: Console, result: EvaluateResult) -> None:
 
 def gate(console: Console, result: GateResult) -> None:
     """The gate's verdict, one line (deploy and train show it before their own lines)."""
+    if result.skipped:
+        console.line(f"quality gate skipped: {result.skipped}")
+        return
     verdict = "passed" if result.passed else ("FAILED, served anyway (--force)" if result.forced else "FAILED")
     console.line(f"quality gate {verdict}: {result.metric} {_fmt(result.candidate_value)} (candidate) against "
                  f"{_fmt(result.served_value)} (served, {result.served}) on {result.rows:,} rows of {result.data}; "

@@ -190,7 +190,9 @@ def run_gate(aws: Aws, plan: Plan, console: Progress, gate: Gate | None) -> Gate
         return None   # nothing served yet, the same model, or another bucket's: nothing to compare
     with console.step("Quality gate: the new model against the served one, on the same rows") as note:
         verdict = gate(aws, plan.bucket, plan.model_path, served)
-        if verdict is not None:
+        if verdict is not None and verdict.skipped:
+            note["detail"] = "skipped: the models do not take the sample's features"
+        elif verdict is not None:
             note["detail"] = (f"{verdict.metric} {_figure(verdict.candidate_value)} against "
                               f"{_figure(verdict.served_value)}" + (", forced" if verdict.forced else ""))
     return verdict

@@ -53,7 +53,8 @@ class EvaluateRequest:
 
 
 def check_request(request: EvaluateRequest) -> None:
-    chosen = [name for name, given in (("--model", request.model), ("--breed", request.breed),
+    # --model with --breed: that model on the breed's synthetic rides; --deployed chooses the model alone.
+    chosen = [name for name, given in (("--model", request.model), ("--breed", request.breed and not request.model),
                                        ("--deployed", request.deployed)) if given]
     if len(chosen) > 1:
         raise UsageError(f"{' and '.join(chosen)} each choose the model: give one of them")

@@ -28,6 +28,10 @@ CHECKED_ROWS = 100
 AGREEMENT = 1e-9
 
 
+class FeatureMismatchError(UsageError):
+    """The model takes other features than the rows have (another dimension, other names)."""
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A parsed model and where it came from (a key, s3://..., or a file)."""
@@ -64,14 +68,14 @@ def columns_for(loaded: LoadedModel, dataset: Dataset) -> np.ndarray:
     model = loaded.model
     where = dataset.source
     if model.dimension != len(FEATURES):
-        raise UsageError(f"{loaded.name} takes {model.dimension} features, but {where} has the {len(FEATURES)} "
+        raise FeatureMismatchError(f"{loaded.name} takes {model.dimension} features, but {where} has the {len(FEATURES)} "
                          f"ride features ({', '.join(FEATURES)}): evaluate it with rows of its own features")
     if not model.feature_names:
         return np.arange(len(FEATURES))   # SageMaker's own models name none: the notebook's order (contract)
     lowered = [name.lower() for name in FEATURES]
     unknown = [name for name in model.feature_names if name.lower() not in lowered]
     if unknown:
-        raise UsageError(f"{loaded.name} was trained on feature {unknown[0]!r}, which {where} does not have "
+        raise FeatureMismatchError(f"{loaded.name} was trained on feature {unknown[0]!r}, which {where} does not have "
                          f"(its columns: {', '.join(FEATURES)}; the model's: {', '.join(model.feature_names)})")
     return np.array([lowered.index(name.lower()) for name in model.feature_names])
 

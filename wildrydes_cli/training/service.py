@@ -219,7 +219,8 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
     verdict = None
     if request.breed is not None and isinstance(destination, BucketDestination):   # before latest.json moves
         from wildrydes_cli.training import gate
-        validation = gate.validation_set(model.validation_features, model.validation_labels)
+        validation = (gate.validation_set(model.validation_features, model.validation_labels)
+                      if request.data is not None else None)   # synthetic: a larger sample of the breed's rides
         verdict = gate.breed_gate(destination.aws, destination.bucket, request.breed, data, validation,
                                   gate.GateOptions(max_regression=request.max_regression, force=request.force),
                                   {"flags": model_card.flags(card)})
