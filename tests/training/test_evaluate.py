@@ -144,3 +144,27 @@ def test_models_in_the_bucket_by_key_breed_and_deployed(wildrydes, deployed, tmp
     assert wildrydes.json("evaluate", "--model", trained["model"]["key"], "--rows", "100")["card"]["epochs"] == 2
     result = wildrydes("evaluate", "--deployed", "--breed", "shire", expect=2, json_output=False)
     assert "--breed and --deployed each choose the model" in result.stderr
+
+
+def test_numpy_scores_are_held_to_the_functions_lean_engine(models, monkeypatch):
+    from wildrydes_cli.training import scoring
+    loaded = scoring.load(GOOD, "good")
+    rides = generate_rides(200, seed=4)
+    scores = scoring.score(loaded, rides)   # agrees: no error
+    real = scoring._function_module("engines").LeanEngine
+    monkeypatch.setattr(real, "predict", lambda self, rows: [s + 1e-6 for s in scores[:len(rows)].tolist()])
+    with pytest.raises(RuntimeError, match="row 1: numpy scored .* the function's lean engine"):
+        scoring.score(loaded, rides)
+
+
+def test_json_lines_with_breeds_and_dates(models, tmp_path):
+    rides = generate_rides(30, seed=6)
+    path = tmp_path / "rides.jsonl"
+    path.write_text("".join(json.dumps({**dict(zip(("distance", "healthpoints", "magicpoints", "TMIN", "TMAX", "PRCP"),
+                                                   row)), "heavy_utilization": bool(label),
+                                        "breed": "shire" if i < 10 else "pony", "statustime": f"2018-05-{i + 1:02d}"})
+                                + "\n" for i, (row, label) in enumerate(zip(rides.features.tolist(),
+                                                                             rides.labels.tolist()))))
+    result = _evaluate("--model", str(models / "good.tar.gz"), "--data", str(path))
+    assert result["data"]["date_range"] == ["2018-05-01", "2018-05-30"] and result["data"]["rows"] == 30
+    assert {name: b["rows"] for name, b in result["figures"]["per_breed"].items()} == {"pony": 20, "shire": 10}

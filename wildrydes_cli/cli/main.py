@@ -18,7 +18,8 @@ import click
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
-from wildrydes_cli.cli.model_commands import evaluate_cmd
+from wildrydes_cli.cli.model_commands import evaluate_cmd, models_cmd
+from wildrydes_cli.cli.options import aws_context as _aws_context
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
@@ -45,7 +46,8 @@ def cli() -> None:
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
-cli.add_command(evaluate_cmd)  # a model's quality, offline: model_commands.py
+cli.add_command(evaluate_cmd)  # the models' own commands: model_commands.py
+cli.add_command(models_cmd)
 
 
 @cli.command("train")
@@ -124,27 +126,6 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
         with console.progress("training", total=epochs) as advance:
             result = service.train_model(request, settings, on_epoch=advance)
     presentation.show(console, result)
-
-
-def _aws_context(ctx: click.Context, writes_state: bool = False):
-    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console.
-
-    ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
-    directory is refused before anything else happens.
-    """
-    from wildrydes_cli.aws.accounts import bind
-    from wildrydes_cli.aws.client import Aws
-    from wildrydes_cli.aws.target import resolve
-    from wildrydes_cli.cli.console import console_for
-    if writes_state:
-        from wildrydes_cli.state_dir import require_writable
-        require_writable(_settings(ctx).state_dir)
-    target = resolve(_settings(ctx))
-    aws = Aws(target)
-    settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
-    console = console_for(settings)
-    aws.on_wait = console.info   # which stack is still in progress, and for how long, on stderr
-    return settings, aws, console
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
@@ -342,22 +323,6 @@ def _wants_json(args: list[str]) -> bool:
         elif arg == "--output" and i + 1 < len(args):
             wanted = args[i + 1] == "json"
     return wanted
-
-
-@cli.command("models")
-@click.option("--bucket", default=None, callback=_bucket_name,
-              help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
-@click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
-@click.pass_context
-def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
-    """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
-    with metrics."""
-    from wildrydes_cli.aws.data_bucket import require_data_bucket
-    from wildrydes_cli.cli import presentation
-    from wildrydes_cli.observe import catalog
-    settings, aws, console = _aws_context(ctx)
-    bucket = bucket or require_data_bucket(settings, aws, "list")
-    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
 
 
 USAGE_EXIT = 2   # click.UsageError and our UsageError: what was typed is wrong

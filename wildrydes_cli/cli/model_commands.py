@@ -1,4 +1,4 @@
-"""``wildrydes evaluate``: how good a model is, offline, before it is served.
+"""``wildrydes models`` and ``wildrydes evaluate``: which models there are, and how good each is.
 
 Registered on the main group by main.py (kept apart so main.py stays commands of the
 workshop's steps). Imports happen when the command runs, so ``--help`` stays fast.
@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from wildrydes_cli.cli.global_options import WildrydesCommand
-from wildrydes_cli.cli.options import bucket_name, local_file, settings_of
+from wildrydes_cli.cli.options import aws_context, bucket_name, local_file, settings_of
 
 
 @click.command("evaluate", cls=WildrydesCommand, short_help="Score labelled rides with a model, offline: AUC, F1, calibration, ...")
@@ -45,3 +45,19 @@ def evaluate_cmd(ctx: click.Context, data: Path | None, model: str | None, breed
     request = EvaluateRequest(data=data, model=model, breed=breed, deployed=deployed, against=against,
                               bucket=bucket, rows=rows)
     presentation.show(console_for(settings), evaluate(request, settings))
+
+
+@click.command("models", cls=WildrydesCommand)
+@click.option("--bucket", default=None, callback=bucket_name,
+              help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
+@click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
+@click.pass_context
+def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
+    """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
+    with metrics."""
+    from wildrydes_cli.aws.data_bucket import require_data_bucket
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.observe import catalog
+    settings, aws, console = aws_context(ctx)
+    bucket = bucket or require_data_bucket(settings, aws, "list")
+    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))

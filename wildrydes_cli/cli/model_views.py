@@ -1,4 +1,4 @@
-"""The text form of ``evaluate`` and the quality gate's results (presentation.py dispatches here).
+"""The text form of ``models``, ``evaluate`` and the quality gate (presentation.py dispatches here).
 
 Apart from presentation.py for size: a model's figures take a few tables
 (metrics side by side with --against, the confusion matrix, calibration, breeds).
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from wildrydes_cli.cli.console import Console
-from wildrydes_cli.results import EvaluateResult, GateResult
+from wildrydes_cli.results import EvaluateResult, GateResult, ModelsResult
 
 SHOWN_BREEDS = 20
 ORDER = ("auc", "accuracy", "precision", "recall", "f1", "log_loss", "rmse", "mae", "r2")
@@ -90,3 +90,51 @@ def gate(console: Console, result: GateResult) -> None:
                  f"allowed drop {result.max_regression:g}")
     for flag in result.flags:
         console.line(f"flagged: {flag}", style="bold")
+
+
+HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
+
+
+def metric_summary(metrics: dict) -> str:
+    shown = [f"{name} {metrics[name]:.3f}" for name in HEADLINE_METRICS
+             if isinstance(metrics.get(name), (int, float))]
+    return ", ".join(shown) or "-"
+
+
+SHOWN_FLAGGED = 5   # the newest models' flags are listed under the table
+
+
+def card_summary(card: dict | None) -> str:
+    """A model's metrics.json in a cell: its headline metrics and rows, or why there are none."""
+    if card is None:
+        return "no metrics"
+    if "problem" in card:
+        return f"({card['problem']})"
+    data = card.get("data") or {}
+    rows = data.get("rows")
+    where = f" on {rows:,} {data.get('source', '')} rows" if isinstance(rows, int) else ""
+    return metric_summary(card.get("metrics") or {}) + where + (" (flagged)" if card.get("flags") else "")
+
+
+def models(console: Console, result: ModelsResult) -> None:
+    """Two tables: default models (newest first) and breeds."""
+    if result.default_models:
+        console.table(["model path", "trained (UTC)", "validation", "served"],
+                      [[m.model_path, m.timestamp, card_summary(m.card), "<- deployed" if m.deployed else ""]
+                       for m in result.default_models],
+                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
+                      keep=["model path", "served"])
+        for m in result.default_models[:SHOWN_FLAGGED]:
+            for flag in (m.card or {}).get("flags") or ():
+                console.line(f"flagged {m.model_path}: {flag}")
+    listed = {m.model_path for m in result.default_models}
+    if result.deployed_model and result.deployed_model not in listed:
+        console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
+    if result.breeds:
+        console.table(["breed", "newest model", "trained at", "validation"],
+                      [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", metric_summary(b.metrics)]
+                       for b in result.breeds],
+                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)", keep=["newest model"])
+    if not result.default_models and not result.breeds:
+        console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
+                     "(or `wildrydes train --breed NAME`).")

@@ -128,7 +128,7 @@ def status(console: Console, result: StatusResult) -> None:
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
         "up to date": _up_to_date(result, redeploy),
-        "model metrics": card_summary(result.deployed_card) if result.deployed_model else None,
+        "model metrics": model_views.card_summary(result.deployed_card) if result.deployed_model else None,
     })
     for flag in (result.deployed_card or {}).get("flags") or ():
         console.line(f"flagged: {flag}")
@@ -208,54 +208,6 @@ def _csv_cell(prediction: dict, column: str) -> Any:
     if column.startswith("term_") and column[5:] in FEATURES:
         return (prediction.get("contributions") or {}).get(column[5:])
     return prediction.get(column)
-
-
-HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
-
-
-def _metric_summary(metrics: dict) -> str:
-    shown = [f"{name} {metrics[name]:.3f}" for name in HEADLINE_METRICS
-             if isinstance(metrics.get(name), (int, float))]
-    return ", ".join(shown) or "-"
-
-
-SHOWN_FLAGGED = 5   # the newest models' flags are listed under the table
-
-
-def card_summary(card: dict | None) -> str:
-    """A model's metrics.json in a cell: its headline metrics and rows, or why there are none."""
-    if card is None:
-        return "no metrics"
-    if "problem" in card:
-        return f"({card['problem']})"
-    data = card.get("data") or {}
-    rows = data.get("rows")
-    where = f" on {rows:,} {data.get('source', '')} rows" if isinstance(rows, int) else ""
-    return _metric_summary(card.get("metrics") or {}) + where + (" (flagged)" if card.get("flags") else "")
-
-
-def models(console: Console, result: ModelsResult) -> None:
-    """Two tables: default models (newest first) and breeds."""
-    if result.default_models:
-        console.table(["model path", "trained (UTC)", "validation", "served"],
-                      [[m.model_path, m.timestamp, card_summary(m.card), "<- deployed" if m.deployed else ""]
-                       for m in result.default_models],
-                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
-                      keep=["model path", "served"])
-        for m in result.default_models[:SHOWN_FLAGGED]:
-            for flag in (m.card or {}).get("flags") or ():
-                console.line(f"flagged {m.model_path}: {flag}")
-    listed = {m.model_path for m in result.default_models}
-    if result.deployed_model and result.deployed_model not in listed:
-        console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
-    if result.breeds:
-        console.table(["breed", "newest model", "trained at", "validation"],
-                      [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
-                       for b in result.breeds],
-                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)", keep=["newest model"])
-    if not result.default_models and not result.breeds:
-        console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
-                     "(or `wildrydes train --breed NAME`).")
 
 
 METRIC_LABELS = {
@@ -486,7 +438,7 @@ def jobs(console: Console, result: JobsResult) -> None:
         billable = "" if job["billable_seconds"] is None else f", billable {job['billable_seconds']} s"
         console.line(f"{job['name']}  {status}{billable}")
         if job["metrics"]:
-            console.line(f"    validation: {_metric_summary(job['metrics'])}")
+            console.line(f"    validation: {model_views.metric_summary(job['metrics'])}")
         if job["model"]:
             console.line(f"    model: {job['model']}")
         elif job["failure_reason"]:
@@ -495,7 +447,8 @@ def jobs(console: Console, result: JobsResult) -> None:
 
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
-    CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
+    CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch,
+    ModelsResult: model_views.models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,

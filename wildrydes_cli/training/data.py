@@ -24,7 +24,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -190,8 +190,8 @@ def read_data(path: Path | str, limit: int | None = None) -> Dataset:
             first = handle.read(SNIFF_BYTES)
         except OSError as exc:
             raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
-        size = size_of(handle)
-        blocks = Blocks(handle, path.name, first)   # type: ignore[arg-type]   (reads, as a file does)
+        size = size_of(handle.handle)
+        blocks = Blocks(cast(BinaryIO, handle), path.name, first)   # it reads as the file does
         start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
         extras = Extras()
         table = Table(len(COLUMNS), limit, _too_many(path.name, size))
@@ -216,10 +216,10 @@ def read_csv(path: Path | str) -> Dataset:
 def _read_as(path: Path | str, rows) -> Dataset:
     path = Path(path)
     with _open(path) as handle:
-        blocks = Blocks(handle, path.name)   # type: ignore[arg-type]
+        blocks = Blocks(cast(BinaryIO, handle), path.name)
         extras = Extras()
         features, labels = rows(blocks, path.name, Table(len(COLUMNS), MAX_ROWS,
-                                                         _too_many(path.name, size_of(handle))), extras)
+                                                         _too_many(path.name, size_of(handle.handle))), extras)
     return Dataset(features=features, labels=labels, source=str(path), **extras.fields(handle))
 
 
