@@ -430,3 +430,15 @@ class EvaluateResult(Result):
     against: dict[str, Any] | None = None
     card: dict[str, Any] | None = None   # the model's metrics.json (None: it has none)
     seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class HistoryResult(Result):
+    """``history``: what each deploy of the stack served, newest first (deploy/history.py's entries)."""
+
+    stack: str
+    bucket: str
+    entries: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "bucket": self.bucket, "entries": list(self.entries)}

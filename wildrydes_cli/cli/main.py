@@ -18,7 +18,7 @@ import click
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
-from wildrydes_cli.cli.model_commands import evaluate_cmd, models_cmd
+from wildrydes_cli.cli.model_commands import evaluate_cmd, history_cmd, models_cmd, rollback_cmd
 from wildrydes_cli.cli.options import aws_context as _aws_context
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
@@ -48,6 +48,8 @@ cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
 cli.add_command(evaluate_cmd)  # the models' own commands: model_commands.py
 cli.add_command(models_cmd)
+cli.add_command(history_cmd)
+cli.add_command(rollback_cmd)
 
 
 @cli.command("train")

@@ -1,4 +1,4 @@
-"""``wildrydes models`` and ``wildrydes evaluate``: which models there are, and how good each is.
+"""``wildrydes models``, ``evaluate``, ``history`` and ``rollback``: the models, how good each is, what was served.
 
 Registered on the main group by main.py (kept apart so main.py stays commands of the
 workshop's steps). Imports happen when the command runs, so ``--help`` stays fast.
@@ -61,3 +61,32 @@ def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> Non
     settings, aws, console = aws_context(ctx)
     bucket = bucket or require_data_bucket(settings, aws, "list")
     presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
+
+
+@click.command("history", cls=WildrydesCommand, short_help="What each deploy served, when, by whom, its metrics.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many deploys, newest first.")
+@click.pass_context
+def history_cmd(ctx: click.Context, limit: int) -> None:
+    """The deploy history of the deployed stack, newest first: the model each deploy (or rollback) served,
+    when, by whom (the caller's ARN), its metrics and the quality gate's verdict. Kept in the data bucket
+    (deploy-history/STACK/), so everyone using the bucket sees the same history."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.history import history
+    settings, aws, console = aws_context(ctx)
+    presentation.show(console, history(settings, aws, limit))
+
+
+@click.command("rollback", cls=WildrydesCommand, short_help="Serve the model served before (or --to KEY).")
+@click.option("--to", "to", default=None, metavar="KEY", help="The model to serve [default: the one served before "
+                                                              "the current one, from the deploy history].")
+@click.pass_context
+def rollback_cmd(ctx: click.Context, to: str | None) -> None:
+    """Serve the previous model again in one step: a deploy of it, pinned (as --model-path pins; `wildrydes
+    deploy --model-path newest` moves on), without the quality gate. Nothing is deleted."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.deployer import DeployRequest, deploy
+    from wildrydes_cli.deploy.history import rollback
+    settings, aws, console = aws_context(ctx, writes_state=True)
+    presentation.show(console, rollback(settings, aws, to, console, deploy=lambda key: deploy(
+        settings, aws, DeployRequest(model_path=key, yes=True, action="rollback"), console)))
+

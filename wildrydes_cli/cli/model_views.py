@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from wildrydes_cli.cli.console import Console
-from wildrydes_cli.results import EvaluateResult, GateResult, ModelsResult
+from wildrydes_cli.results import EvaluateResult, GateResult, HistoryResult, ModelsResult
 
 SHOWN_BREEDS = 20
 ORDER = ("auc", "accuracy", "precision", "recall", "f1", "log_loss", "rmse", "mae", "r2")
@@ -138,3 +138,25 @@ def models(console: Console, result: ModelsResult) -> None:
     if not result.default_models and not result.breeds:
         console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
                      "(or `wildrydes train --breed NAME`).")
+
+
+def history(console: Console, result: HistoryResult) -> None:
+    """One row per deploy, newest first: when, which model, by whom, its AUC, the gate."""
+    if not result.entries:
+        console.line(f"No deploys recorded in s3://{result.bucket}/deploy-history/{result.stack}/ yet.")
+        return
+    rows = []
+    for entry in result.entries:
+        if "problem" in entry:
+            rows.append(["-", f"({entry['problem']})", "", "", "", ""])
+            continue
+        gate_verdict = entry.get("gate") or {}
+        verdict = ("-" if not gate_verdict else "skipped" if gate_verdict.get("skipped")
+                   else "forced" if gate_verdict.get("forced") else "passed")
+        card = {"metrics": entry.get("metrics"), "data": entry.get("data"), "flags": entry.get("flags")} \
+            if entry.get("metrics") is not None else None
+        rows.append([entry.get("deployed_at", "-"), entry.get("action", "deploy"), entry.get("model_path", "-"),
+                     entry.get("by", "-"), card_summary(card), verdict])
+    console.table(["deployed at (UTC)", "action", "model", "by", "validation", "gate"], rows,
+                  title=f"Deploys of {result.stack}, newest first", keep=["model"])
+

@@ -24,6 +24,7 @@ from wildrydes_cli.results import (
     CleanupResult,
     DeployResult,
     EvaluateResult,
+    HistoryResult,
     JobsResult,
     LocalCompactResult,
     LocalDaemonResult,
@@ -452,6 +453,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
-    EvaluateResult: model_views.evaluate,
+    EvaluateResult: model_views.evaluate, HistoryResult: model_views.history,
 }
 
