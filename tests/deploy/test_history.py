@@ -4,6 +4,8 @@ from __future__ import annotations
 import boto3
 from cli_helpers import upload_model
 
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.errors import AwsError
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
 
 GOOD = write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0)
@@ -36,11 +38,20 @@ def test_history_lists_each_deploy_and_rollback_serves_the_previous_model(wildry
     assert "rollback" in text and "no metrics" in text and KEYS[0] in text
 
 
-def test_rollback_without_a_previous_model_or_a_deployment_is_a_usage_error(wildrydes, boot):
+def test_rollback_without_a_previous_model_or_a_deployment_is_a_usage_error(wildrydes, boot, monkeypatch):
     nothing = wildrydes("rollback", expect=2, json_output=False)
     assert "Nothing is deployed, so there is nothing to roll back" in nothing.stderr
     upload_model(boot["bucket"], KEYS[0], GOOD)
-    wildrydes.json("deploy")
+    with monkeypatch.context() as patch:   # a history that cannot be written does not fail the deploy
+        real = Aws.put_object
+
+        def refuse_history(self, bucket, key, body, content_type):
+            if key.startswith("deploy-history/"):
+                raise AwsError("Could not upload: AccessDenied")
+            return real(self, bucket, key, body, content_type)
+        patch.setattr(Aws, "put_object", refuse_history)
+        wildrydes.json("deploy")
+    assert wildrydes.json("history")["entries"] == []
     alone = wildrydes("rollback", expect=2, json_output=False)
     assert "No previous model in the deploy history" in alone.stderr and "--to KEY" in alone.stderr
     missing = wildrydes("rollback", "--to", KEYS[1], expect=3, json_output=False)
