@@ -5,7 +5,9 @@ magicpoints, TMIN, TMAX, PRCP, heavy_utilization``; extra columns such as
 ``name, statustime, latitude, longitude, groundstation`` are ignored; names
 are matched case-insensitively, in any order), and JSON Lines of rides (one
 JSON object per line with the same keys). The label may be 0/1 or, as pandas
-writes a boolean column, ``True``/``False``.
+writes a boolean column, ``True``/``False``. Two optional columns are kept for a
+model's card and ``evaluate``: ``statustime`` (or ``date``), as its first and last
+value, and ``breed``, row by row; and the file's sha256, computed as it is read.
 
 Why a reader of our own around ``numpy.loadtxt`` rather than pandas: a user
 who points ``--data`` at the wrong file should learn which file, row, column
