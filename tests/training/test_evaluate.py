@@ -168,3 +168,19 @@ def test_json_lines_with_breeds_and_dates(models, tmp_path):
     result = _evaluate("--model", str(models / "good.tar.gz"), "--data", str(path))
     assert result["data"]["date_range"] == ["2018-05-01", "2018-05-30"] and result["data"]["rows"] == 30
     assert {name: b["rows"] for name, b in result["figures"]["per_breed"].items()} == {"pony": 20, "shire": 10}
+
+
+def test_the_vectorised_sigmoid_keeps_tiny_probabilities_as_the_lean_engine_does():
+    from wildrydes_cli.training.scoring import _sigmoid
+    lean = __import__("wildrydes_cli.function.engines", fromlist=["sigmoid"])
+    margins = np.array([-745.0, -60.0, -40.0, -1.0, 0.0, 1.0, 40.0, 700.0])
+    assert _sigmoid(margins.copy()).tolist() == [lean.sigmoid(m) for m in margins.tolist()]
+
+
+def test_auc_equals_the_pairwise_count_with_ties_as_half():
+    rng = np.random.default_rng(1)
+    for n in (2, 5, 100, 3000):
+        scores, labels = np.round(rng.random(n), 2), rng.random(n) > 0.5   # rounded: many ties
+        pos, neg = scores[labels], scores[~labels]
+        pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+        assert metric_fns.auc(scores, labels) == pytest.approx(pairs / (pos.size * neg.size), abs=1e-12)

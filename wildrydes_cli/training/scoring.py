@@ -25,6 +25,7 @@ from wildrydes_cli.training.data import LABEL, Dataset
 LOG = logging.getLogger(__name__)
 
 CHECKED_ROWS = 100
+CHUNK_ROWS = 65_536
 AGREEMENT = 1e-9
 
 
@@ -99,7 +100,11 @@ def score(loaded: LoadedModel, dataset: Dataset) -> np.ndarray:
     model = loaded.model
     weights = np.frombuffer(model.weights, dtype=np.float64)
     features = dataset.features if np.array_equal(order, np.arange(len(FEATURES))) else dataset.features[:, order]
-    margin = features @ weights + model.bias
+    margin = np.empty(dataset.rows, dtype=np.float64)
+    for start in range(0, dataset.rows, CHUNK_ROWS):   # float64 as the lean engine, a chunk at a time: no copy
+        end = start + CHUNK_ROWS                       # of the whole (float32) table in float64
+        np.matmul(features[start:end].astype(np.float64), weights, out=margin[start:end])
+    margin += model.bias
     scores = _sigmoid(margin) if model.head_op == "LogisticRegressionOutput" else margin
     _check_with_lean(loaded, features[:CHECKED_ROWS], scores[:CHECKED_ROWS])
     return scores
@@ -107,12 +112,12 @@ def score(loaded: LoadedModel, dataset: Dataset) -> np.ndarray:
 
 def _sigmoid(margin: np.ndarray) -> np.ndarray:
     """The lean engine's sigmoid, vectorised: no overflow for large negative margins."""
-    out = np.empty_like(margin)
+    z = np.exp(-np.abs(margin))            # in (0, 1]: no overflow either way
+    denominator = z + 1.0
     positive = margin >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-margin[positive]))
-    z = np.exp(margin[~positive])
-    out[~positive] = z / (1.0 + z)
-    return out
+    np.divide(z, denominator, out=z, where=~positive)     # e^m / (1 + e^m), as the lean engine for m < 0
+    np.divide(1.0, denominator, out=z, where=positive)    # 1 / (1 + e^-m) for m >= 0
+    return z
 
 
 def _check_with_lean(loaded: LoadedModel, rows: np.ndarray, scores: np.ndarray) -> None:
