@@ -9,9 +9,9 @@ The packages, by concern (each ``__init__.py`` lists its modules):
   local/      the embedded local target (a daemon): its HTTP front, AWS APIs and Lambda runner
   (root)      the ground every layer stands on: settings, errors, results, the bucket layout,
               the deployment record, the state directory, progress, the scratchpad format,
-              what needs MXNet, the model check shared by train and deploy, the crash tests'
-              kill points (faults), and Linear Learner as data (images per region,
-              hyperparameters, metrics) for train and local
+              what needs MXNet, the model check shared by train and deploy, a model's metrics.json
+              (model_card), the crash tests' kill points (faults), and Linear Learner as data (images
+              per region, hyperparameters, metrics) for train and local
   function/   ``lambda/`` as installed: the deployed function's code (the zip's root)
   templates/  ``cloudformation/`` as installed
 

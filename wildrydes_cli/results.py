@@ -19,6 +19,29 @@ class Result:
 
 
 @dataclass(frozen=True)
+class GateResult(Result):
+    """The quality gate before a model is served (deploy) or a breed's latest.json moves (train --breed)."""
+
+    candidate: str
+    served: str
+    metric: str                # auc for a classifier, r2 for a regressor
+    candidate_value: float | None
+    served_value: float | None
+    max_regression: float
+    rows: int
+    data: str                  # what the rows were: --gate-data's file, the candidate's validation split, synthetic
+    passed: bool
+    forced: bool = False       # it failed and --force served the candidate anyway
+    seconds: float = 0.0
+    flags: tuple[str, ...] = ()   # the candidate's metrics.json flags (too few rows, AUC 1.0 on synthetic rides)
+    # Why the two were not compared (a model of other features than the ride sample's), else None.
+    skipped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "flags": list(self.flags)}
+
+
+@dataclass(frozen=True)
 class ScratchpadResult(Result):
     scratchpad: str
     bucket: str
@@ -58,9 +81,12 @@ class DeployResult(Result):
     pinned: bool = False       # the model was chosen (--model-path, now or before): later deploys keep it
     kept: tuple[str, ...] = ()   # choices taken from the last deploy, in words ("engine mxnet", ...)
     role: str | None = None    # the function's existing role (--role), None for the one the stack made
+    # The quality gate's verdict (None: no other model was served, so nothing to compare against).
+    gate: GateResult | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept)}
+        return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept),
+                "gate": self.gate.to_json() if self.gate else None}
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,8 @@ class StatusResult(Result):
     recorded: bool = True
     # The deployed model was chosen with --model-path and stays until --model-path newest.
     pinned: bool = False
+    # The deployed model's metrics.json (model_card.py); None: it has none ("no metrics").
+    deployed_card: dict[str, Any] | None = None
 
     @property
     def gone(self) -> bool:
@@ -193,6 +221,8 @@ class DefaultModel:
     timestamp: str
     bytes: int | None
     deployed: bool = False     # the model the deployed function serves (its MODEL_PATH)
+    # Its metrics.json (model_card.py): None when it has none ("no metrics"); {"problem": ...} when unreadable.
+    card: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,9 +263,13 @@ class TrainResult(Result):
     # A breed model: the deployed function that serves it, within refresh_seconds ({function, refresh_seconds,
     # source: "function" (its MODEL_REFRESH_SECONDS) or "default"}); None without a deployed function.
     served_by: dict[str, Any] | None = None
+    flags: tuple[str, ...] = ()          # what about the model must not be celebrated (model_card.flags)
+    gate: GateResult | None = None       # --breed: the quality gate before latest.json moved (None: first model)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["flags"] = list(self.flags)
+        data["gate"] = self.gate.to_json() if self.gate else None
         if self.rule is None:
             del data["rule"]
         return data
@@ -378,3 +412,33 @@ class LogsResult(Result):
         if self.compact:
             return {"log_group": self.log_group, "requests": [r.to_json() for r in self.requests]}
         return {"log_group": self.log_group, "events": [e.to_json() for e in self.events]}
+
+
+@dataclass(frozen=True)
+class EvaluateResult(Result):
+    """``evaluate``: one model's figures on labelled rows (and a second model's, with --against)."""
+
+    model: str                 # the key in the data bucket, or the file
+    predictor_type: str
+    threshold: float | None    # the model's own (a classifier's labels are score > threshold)
+    synthetic: bool            # the rows were generated (no --data)
+    data: dict[str, Any]       # model_card.describe_data: rows, label share, dates, source, sha256
+    # metrics (with log_loss for a classifier), confusion {tp, fp, fn, tn}, calibration (ten bins),
+    # per_breed when the rows have a breed column
+    figures: dict[str, Any]
+    # --against: {"model", the same figures, "disagreements": {"count", "share", "rides": [...]}}
+    against: dict[str, Any] | None = None
+    card: dict[str, Any] | None = None   # the model's metrics.json (None: it has none)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class HistoryResult(Result):
+    """``history``: what each deploy of the stack served, newest first (deploy/history.py's entries)."""
+
+    stack: str
+    bucket: str
+    entries: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "bucket": self.bucket, "entries": list(self.entries)}

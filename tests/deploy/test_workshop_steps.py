@@ -106,7 +106,9 @@ def test_cleanup_removes_what_deploy_made_and_keeps_models(wildrydes, deployed, 
     assert boto3.client("lambda").list_functions()["Functions"] == []
     assert boto3.client("apigateway").get_rest_apis()["items"] == []
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
-    assert keys == [MODEL_KEY]                                # models stay, code is gone
+    # models stay, code is gone; the deploy history stays too (a record of what was served, like the models)
+    assert [k for k in keys if not k.startswith("deploy-history/wildrydes-ml-mod3-4/")] == [MODEL_KEY]
+    assert len(keys) == 2
     assert "wildrydes-ml-mod1-3" in _stack_names()            # and the prerequisites too
     assert not deployment_record.state_path(Settings(target="aws", account="123456789012")).exists()
 

@@ -170,3 +170,15 @@ def test_without_the_role_in_the_stack_the_fix_is_named(wildrydes, real):
     boto3.client("s3").create_bucket(Bucket="my-own-bucket")
     result = wildrydes("train", "--on", "sagemaker", "--bucket", "my-own-bucket", *SMALL, expect=3, json_output=False)
     assert "no SageMaker execution role" in result.stderr and "wildrydes bootstrap" in result.stderr
+
+
+def test_a_jobs_model_has_its_metrics_card_beside_it(wildrydes, boot):
+    result = wildrydes.json("train", "--on", "sagemaker", *SMALL)
+    key = result["model"]["key"]
+    assert result["model"]["metrics_key"] == key.replace("model.tar.gz", "metrics.json")
+    card = json.loads(boto3.client("s3").get_object(Bucket=boot["bucket"], Key=result["model"]["metrics_key"])
+                      ["Body"].read())
+    assert card["trainer"] == "sagemaker" and card["metrics"] == result["metrics"] and card["epochs"] == 2
+    assert card["data"]["source"] == "synthetic" and card["data"]["rows"] == 2000
+    listed = {m["model_path"]: m for m in wildrydes.json("models")["default_models"]}
+    assert listed[key]["card"]["metrics"]["auc"] == 0.9999

@@ -119,7 +119,9 @@ def test_train_publishes_to_the_named_bucket(s3, tmp_path):
     report = json.loads(result.stdout)
     key = report["model"]["key"]
     assert report["model"]["location"] == f"s3://{BUCKET}/{key}"
-    assert keys(s3) == [key] and key.startswith("linear-learner-") and key.endswith("/output/model.tar.gz")
+    # the model and, beside it, its metrics card
+    assert keys(s3) == [key.replace("model.tar.gz", "metrics.json"), key]
+    assert key.startswith("linear-learner-") and key.endswith("/output/model.tar.gz")
     model = artifact.read_model_archive(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
     assert model.threshold == pytest.approx(report["threshold"])
 
@@ -150,7 +152,8 @@ def test_bucket_from_the_prerequisites_stack(s3, tmp_path):
     result = train(tmp_path)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["model"]["bucket"] == bucket
-    assert len(s3.list_objects_v2(Bucket=bucket)["Contents"]) == 1
+    assert [o["Key"].rsplit("/", 1)[1] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [
+        "metrics.json", "model.tar.gz"]
 
 
 def test_no_bucket_anywhere_says_what_to_do(s3, tmp_path):

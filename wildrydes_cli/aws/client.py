@@ -77,6 +77,11 @@ class Aws(TrainingJobIntents):
         with self.translate("check your AWS credentials (sts get-caller-identity)"):
             return self.client("sts").get_caller_identity()["Account"]
 
+    def caller_arn(self) -> str:
+        """Who is calling: the ARN of these credentials (a user, or an assumed role's session)."""
+        with self.translate("check your AWS credentials (sts get-caller-identity)"):
+            return self.client("sts").get_caller_identity()["Arn"]
+
     # -- CloudFormation -----------------------------------------------------------
     def stack(self, name: str) -> dict | None:
         """The stack's description, or None when it does not exist (or is deleted)."""

@@ -33,6 +33,17 @@ def deployment_in_use(settings: Settings, aws: Aws) -> tuple[Deployment | None, 
     return deployment_from_stacks(settings, aws), False
 
 
+def deployed_model(settings: Settings, aws: Aws, bucket: str | None = None) -> str | None:
+    """The MODEL_PATH the deployed function serves (from ``bucket`` when given; recorded, or found in its stacks)."""
+    deployment, _ = deployment_in_use(settings, aws)
+    if deployment is None or (bucket is not None and deployment.bucket != bucket):
+        return None
+    config = aws.function_config(deployment.function_name)
+    if config is None:   # the deployment is gone: nothing is served
+        return None
+    return ((config.get("Environment") or {}).get("Variables") or {}).get("MODEL_PATH") or deployment.model_path
+
+
 def deployment_from_stacks(settings: Settings, aws: Aws) -> Deployment | None:
     """The first of the function stacks (mod3-4, then mod0-4) that holds a function, as a Deployment."""
     for name in settings.function_stacks:

@@ -18,6 +18,8 @@ import click
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.local_commands import local_group
+from wildrydes_cli.cli.model_commands import evaluate_cmd, history_cmd, models_cmd, rollback_cmd
+from wildrydes_cli.cli.options import aws_context as _aws_context
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
 from wildrydes_cli.cli.options import settings_of as _settings
@@ -44,6 +46,10 @@ def cli() -> None:
 
 cli.add_command(local_group)   # the emulator's own commands: local_commands.py
 cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
+cli.add_command(evaluate_cmd)  # the models' own commands: model_commands.py
+cli.add_command(models_cmd)
+cli.add_command(history_cmd)
+cli.add_command(rollback_cmd)
 
 
 @cli.command("train")
@@ -70,11 +76,17 @@ cli.add_command(jobs_cmd)      # SageMaker training jobs: sagemaker_commands.py
 @click.option("--trainer", type=click.Choice(("auto", "numpy", "mxnet")), default="auto", show_default=True,
               help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
                    "and write the same artifact.")
+@click.option("--max-regression", type=float, default=0.01, show_default=True,
+              help="With --breed: how much lower the new model's AUC (R² for a regressor) may be than the "
+                   "breed's current model's on the same rows (the breed's SYNTHETIC rides, or with --data the "
+                   "new model's validation split) before latest.json stays where it is.")
+@click.option("--force", is_flag=True, help="With --breed: move latest.json even when the quality gate refuses.")
 @sagemaker_options
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
-              breeds: int | None, trainer: str, on: str, **sagemaker: object) -> None:
+              breeds: int | None, trainer: str, max_regression: float, force: bool, on: str,
+              **sagemaker: object) -> None:
     """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
 
     \b
@@ -101,7 +113,8 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
     settings = _settings(ctx)
     console = console_for(settings)
     request = service.TrainRequest(data=data, rows=rows, seed=seed, breed=breed, predictor_type=predictor_type,
-                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer)
+                                   epochs=epochs, bucket=bucket, save=save, trainer=trainer,
+                                   max_regression=max_regression, force=force)
     if on == "sagemaker":
         train_on_sagemaker(ctx, request, breeds, sagemaker)
         return
@@ -115,27 +128,6 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
         with console.progress("training", total=epochs) as advance:
             result = service.train_model(request, settings, on_epoch=advance)
     presentation.show(console, result)
-
-
-def _aws_context(ctx: click.Context, writes_state: bool = False):
-    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console.
-
-    ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
-    directory is refused before anything else happens.
-    """
-    from wildrydes_cli.aws.accounts import bind
-    from wildrydes_cli.aws.client import Aws
-    from wildrydes_cli.aws.target import resolve
-    from wildrydes_cli.cli.console import console_for
-    if writes_state:
-        from wildrydes_cli.state_dir import require_writable
-        require_writable(_settings(ctx).state_dir)
-    target = resolve(_settings(ctx))
-    aws = Aws(target)
-    settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
-    console = console_for(settings)
-    aws.on_wait = console.info   # which stack is still in progress, and for how long, on stderr
-    return settings, aws, console
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
@@ -175,12 +167,20 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
                                                "with everything wired by CloudFormation.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
+@click.option("--gate-data", default=None, callback=_local_file, metavar="FILE",
+              help="Labelled rides the quality gate scores both models on [default: a SYNTHETIC sample].")
+@click.option("--max-regression", type=float, default=0.01, show_default=True,
+              help="How much lower the new model's AUC (R² for a regressor) may be than the served one's.")
+@click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")
 @click.pass_context
 def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
-               engine: str | None, memory_mb: int | None, complete: bool, yes: bool) -> None:
+               engine: str | None, memory_mb: int | None, complete: bool, yes: bool, gate_data: Path | None,
+               max_regression: float, force: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
 
     Engine, role, memory and a model chosen with --model-path are kept by later deploys until changed.
+    Before another model replaces the served one, both are scored on the same rows: a new model worse
+    by more than --max-regression is refused (exit 3, nothing changed) unless --force.
     """
     from wildrydes_cli.aws.target import target_class
     from wildrydes_cli.cli import presentation
@@ -194,12 +194,14 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
                             memory_mb=memory_mb, new_role=new_role)
     check_request(request)
+    from wildrydes_cli.training.gate import GateOptions, deploy_gate
+    gate = deploy_gate(GateOptions(data=gate_data, max_regression=max_regression, force=force))
     settings, aws, console = _aws_context(ctx, writes_state=True)
     if complete:
         from dataclasses import replace
         request = replace(request, stack=settings.complete_stack)
     result = deploy(settings, aws, request, console, confirm=console.confirm,
-                    run_bootstrap=lambda: bootstrap(settings, aws, console))
+                    run_bootstrap=lambda: bootstrap(settings, aws, console), gate=gate)
     presentation.show(console, result)
 
 
@@ -323,22 +325,6 @@ def _wants_json(args: list[str]) -> bool:
         elif arg == "--output" and i + 1 < len(args):
             wanted = args[i + 1] == "json"
     return wanted
-
-
-@cli.command("models")
-@click.option("--bucket", default=None, callback=_bucket_name,
-              help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
-@click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
-@click.pass_context
-def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
-    """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
-    with metrics."""
-    from wildrydes_cli.aws.data_bucket import require_data_bucket
-    from wildrydes_cli.cli import presentation
-    from wildrydes_cli.observe import catalog
-    settings, aws, console = _aws_context(ctx)
-    bucket = bucket or require_data_bucket(settings, aws, "list")
-    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
 
 
 USAGE_EXIT = 2   # click.UsageError and our UsageError: what was typed is wrong

@@ -51,3 +51,24 @@ def local_file(_ctx: click.Context, param: click.Parameter, value: str | None) -
 def settings_of(ctx: click.Context, target: str | None = None) -> Settings:
     """The Settings from the global options (target, region, output, ...), wherever on the line they were."""
     return global_options.settings_of(ctx, target)
+
+
+def aws_context(ctx: click.Context, writes_state: bool = False):
+    """Resolved settings (local emulator started if needed), the AWS wrapper on that target, the console.
+
+    ``writes_state``: the command records state (deploy, cleanup), so an unwritable state
+    directory is refused before anything else happens.
+    """
+    from wildrydes_cli.aws.accounts import bind
+    from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.aws.target import resolve
+    from wildrydes_cli.cli.console import console_for
+    if writes_state:
+        from wildrydes_cli.state_dir import require_writable
+        require_writable(settings_of(ctx).state_dir)
+    target = resolve(settings_of(ctx))
+    aws = Aws(target)
+    settings = bind(target.settings, aws)   # state and locks are per account: --profile may switch accounts
+    console = console_for(settings)
+    aws.on_wait = console.info   # which stack is still in progress, and for how long, on stderr
+    return settings, aws, console

@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from wildrydes_cli.cli import model_views
 from wildrydes_cli.cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (
@@ -22,6 +23,8 @@ from wildrydes_cli.results import (
     BootstrapResult,
     CleanupResult,
     DeployResult,
+    EvaluateResult,
+    HistoryResult,
     JobsResult,
     LocalCompactResult,
     LocalDaemonResult,
@@ -74,6 +77,8 @@ def bootstrap(console: Console, result: BootstrapResult) -> None:
 
 def deploy(console: Console, result: DeployResult) -> None:
     pinned = " (pinned: later deploys keep it; --model-path newest unpins)" if result.pinned else ""
+    if result.gate is not None:
+        model_views.gate(console, result.gate)
     console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
                  f"serving s3://{result.bucket}/{result.model_path}{pinned}")
     if result.kept:
@@ -124,7 +129,10 @@ def status(console: Console, result: StatusResult) -> None:
         "last modified": function.last_modified if function else None, "API": result.api_id,
         "invoke URL": result.invoke_url, "newest model": result.newest_model,
         "up to date": _up_to_date(result, redeploy),
+        "model metrics": model_views.card_summary(result.deployed_card) if result.deployed_model else None,
     })
+    for flag in (result.deployed_card or {}).get("flags") or ():
+        console.line(f"flagged: {flag}")
 
 
 def _up_to_date(result: StatusResult, redeploy: str) -> str:
@@ -203,35 +211,6 @@ def _csv_cell(prediction: dict, column: str) -> Any:
     return prediction.get(column)
 
 
-HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
-
-
-def _metric_summary(metrics: dict) -> str:
-    shown = [f"{name} {metrics[name]:.3f}" for name in HEADLINE_METRICS
-             if isinstance(metrics.get(name), (int, float))]
-    return ", ".join(shown) or "-"
-
-
-def models(console: Console, result: ModelsResult) -> None:
-    """Two tables: default models (newest first) and breeds."""
-    if result.default_models:
-        console.table(["model path", "trained (UTC)", "served"],
-                      [[m.model_path, m.timestamp, "<- deployed" if m.deployed else ""] for m in result.default_models],
-                      title=f"Default models in s3://{result.bucket} (newest first; deploy serves the newest)",
-                      keep=["model path", "served"])
-    listed = {m.model_path for m in result.default_models}
-    if result.deployed_model and result.deployed_model not in listed:
-        console.line(f"deployed: {result.deployed_model} (not a default model listed here)")
-    if result.breeds:
-        console.table(["breed", "newest model", "trained at", "validation"],
-                      [[b.breed, b.model_path or f"({b.problem})", b.trained_at or "-", _metric_summary(b.metrics)]
-                       for b in result.breeds],
-                      title=f"{len(result.breeds)} breeds (POST {{invoke URL}}breeds/<breed>)", keep=["newest model"])
-    if not result.default_models and not result.breeds:
-        console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
-                     "(or `wildrydes train --breed NAME`).")
-
-
 METRIC_LABELS = {
     "accuracy": "accuracy", "precision": "precision", "recall": "recall", "f1": "F1", "auc": "AUC",
     "threshold": "threshold (max accuracy)", "positive_rate": "share of rides with heavy magic use",
@@ -254,16 +233,23 @@ def train(console: Console, result: TrainResult) -> None:
              f"({result.rows['train']} trained, {result.epochs} epochs, {result.trainer} trainer, "
              f"{result.seconds:.1f} s)")
     console.table(["metric", "value"], rows, title=title)
+    for flag in result.flags:
+        console.line(f"flagged: {flag}", style="bold")
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else ""))
     if result.rule:
         console.line(f"labelled by: {result.rule['text']}")
     model = result.model
     if "saved_to" in model:
-        console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)")
+        console.line(f"model saved to {model['saved_to']} ({model['bytes']} bytes)"
+                     + (f", its metrics to {model['metrics_file']}" if model.get("metrics_file") else ""))
         return
-    console.line(f"model published to {model['location']}")
+    console.line(f"model published to {model['location']}"
+                 + (f" (metrics: {model['metrics_key'].rsplit('/', 1)[-1]} beside it)" if model.get("metrics_key")
+                    else ""))
     if result.breed:
+        if result.gate is not None:
+            model_views.gate(console, result.gate)
         console.line(f"breed index: s3://{model['bucket']}/{model['index']}")
         served = result.served_by
         if served:
@@ -453,7 +439,7 @@ def jobs(console: Console, result: JobsResult) -> None:
         billable = "" if job["billable_seconds"] is None else f", billable {job['billable_seconds']} s"
         console.line(f"{job['name']}  {status}{billable}")
         if job["metrics"]:
-            console.line(f"    validation: {_metric_summary(job['metrics'])}")
+            console.line(f"    validation: {model_views.metric_summary(job['metrics'])}")
         if job["model"]:
             console.line(f"    model: {job['model']}")
         elif job["failure_reason"]:
@@ -462,9 +448,11 @@ def jobs(console: Console, result: JobsResult) -> None:
 
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
-    CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch, ModelsResult: models,
+    CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch,
+    ModelsResult: model_views.models,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
+    EvaluateResult: model_views.evaluate, HistoryResult: model_views.history,
 }
 

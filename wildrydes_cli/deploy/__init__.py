@@ -2,6 +2,7 @@
 
   deployer.py      ``wildrydes deploy``: preflight, package, stack, environment, wiring, record
   choices.py       what deploy keeps from the last deploy: engine, role, memory, a pinned model
+  history.py       the deploy history in the data bucket (``wildrydes history``) and ``wildrydes rollback``
   bootstrap.py     the prerequisites stack (bucket, role) and the scratchpad's Step 1
   packaging.py     the deployment zip for an engine (lean: lambda/; mxnet: with its libraries)
   elfdeps.py       which shared libraries the mxnet package needs that Lambda's image lacks

@@ -2,7 +2,9 @@
 
 Stages, in order (each a progress line):
   0. preflight - credentials, bucket, model, role; nothing is created before
-     all of them pass, and each failure says how to fix it;
+     all of them pass, and each failure says how to fix it; then the quality
+     gate (the CLI hands it in: training/gate.py), the candidate against the
+     model served now, on the same rows;
   1. package the function for the engine and upload it under ``code/``
      (content-addressed: an unchanged build is not uploaded again);
   2. create or update the stack - only parameters change between runs, which
@@ -13,7 +15,8 @@ Stages, in order (each a progress line):
      (a stack update resets the map, so they are merged back);
   4. check and repair the API wiring (``wiring.ensure``), deploy stage prod
      when it serves a deployment older than the stack (``apistage``);
-  5. record what was made in the state file.
+  5. record what was made in the state file, and the deploy in the bucket's
+     deploy history (``history.py``: which model, when, by whom, its metrics).
 """
 from __future__ import annotations
 
@@ -28,11 +31,11 @@ from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.aws.regions import partition_of
 from wildrydes_cli.aws.target import curl_command
-from wildrydes_cli.deploy import apistage, choices, locks, packaging, stacks, wiring
+from wildrydes_cli.deploy import apistage, choices, history, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.mxnet_support import check_local_engine
 from wildrydes_cli.progress import Progress
-from wildrydes_cli.results import BootstrapResult, DeployResult
+from wildrydes_cli.results import BootstrapResult, DeployResult, GateResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ class DeployRequest:
     new_role: bool = False             # back to the role the stack creates, dropping a kept --role
     pinned: bool = False
     kept: tuple[str, ...] = ()
+    action: str = "deploy"             # the deploy history's word for it: deploy or rollback
 
 
 @dataclass(frozen=True)
@@ -164,23 +168,51 @@ def _missing_bucket(settings: Settings, aws: Aws, bucket: str | None, request: D
                         f"{settings.prereq_stack} (then `wildrydes scratchpad` records it).")
 
 
+# The quality gate: (aws, bucket, candidate key, served key) -> its verdict, raising to refuse (exit 3).
+Gate = Callable[[Aws, str, str, str], GateResult | None]
+
+
 def deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
            confirm: Callable[[str], bool] = lambda question: False,
-           run_bootstrap: Callable[[], BootstrapResult] | None = None) -> DeployResult:
+           run_bootstrap: Callable[[], BootstrapResult] | None = None, gate: Gate | None = None) -> DeployResult:
     """Run the whole deploy, one at a time per target, account and region; returns what the command prints."""
     account = settings.account or aws.target.fixed_account or aws.account_id()
     path = locks.lock_path(settings.state_dir, settings.target, account, settings.region)
     with locks.held(path, sleep=aws.sleep, on_wait=console.info):
-        return _deploy(settings, aws, request, console, confirm, run_bootstrap)
+        return _deploy(settings, aws, request, console, confirm, run_bootstrap, gate)
+
+
+def run_gate(aws: Aws, plan: Plan, console: Progress, gate: Gate | None, env: dict[str, str]) -> GateResult | None:
+    """The candidate against the model the stack's function serves now (``env``), before anything changes."""
+    if gate is None:
+        return None
+    served = env.get("MODEL_PATH")
+    if not served or served == plan.model_path or env.get("OUTPUT_BUCKET", plan.bucket) != plan.bucket:
+        return None   # nothing served yet, the same model, or another bucket's: nothing to compare
+    with console.step("Quality gate: the new model against the served one, on the same rows") as note:
+        verdict = gate(aws, plan.bucket, plan.model_path, served)
+        if verdict is not None and verdict.skipped:
+            note["detail"] = "skipped: the models do not take the sample's features"
+        elif verdict is not None:
+            note["detail"] = (f"{verdict.metric} {_figure(verdict.candidate_value)} against "
+                              f"{_figure(verdict.served_value)}" + (", forced" if verdict.forced else ""))
+    return verdict
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progress,
-            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None) -> DeployResult:
+            confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None,
+            gate: Gate | None = None) -> DeployResult:
     choices.check_request(request)
     request, _ = choices.with_kept(request, choices.previous(settings, aws, request.stack or settings.function_stack))
     check_local_engine(request.engine or "lean", aws.target.runs_functions_here)   # a kept mxnet too
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
+    before = _previous_env(aws, plan.stack)
+    verdict = run_gate(aws, plan, console, gate, before)
     runtime, memory = packaging.RUNTIMES[plan.engine], plan.memory_mb
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -192,7 +224,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         code_key, uploaded = packaging.upload(aws, plan.bucket, package)
         note["detail"] = "uploaded" if uploaded else "already there"
 
-    previous_env = _previous_env(aws, plan.stack)
+    previous_env = before   # read before the gate; the stack update below resets the map
     spec = stacks.FunctionStack(bucket=plan.bucket, code_key=code_key, model_path=plan.model_path,
                                 engine=plan.engine, runtime=runtime, memory_mb=memory, role=plan.role,
                                 log_group=stacks.log_group_mode(aws, plan.stack), kms_keys=plan.kms_keys,
@@ -240,12 +272,14 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
             f"Free space in {settings.state_dir} (or fix its permissions), then run `wildrydes deploy` again to "
             "record it (it finds the stack and changes nothing else), or `wildrydes cleanup` to remove it (it "
             "finds the stack by its name).") from None
-    return DeployResult(
+    result = DeployResult(
         stack=plan.stack, stack_action=outcome, target=settings.target, region=settings.region,
         bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
         engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
         function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
-        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role)
+        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role, gate=verdict)
+    history.record(aws, result, before.get("MODEL_PATH"), request.action)
+    return result
 
 
 def _previous_env(aws: Aws, stack: str) -> dict[str, str]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from wildrydes_cli import layout
+from wildrydes_cli import layout, model_card
 from wildrydes_cli.aws.client import Aws
-from wildrydes_cli.aws.found_deployment import deployment_in_use
+from wildrydes_cli.aws.found_deployment import deployed_model
 from wildrydes_cli.errors import NotFoundError
 from wildrydes_cli.results import BreedRow, DefaultModel, ModelsResult
 from wildrydes_cli.settings import Settings
@@ -41,29 +41,23 @@ def _read_index(aws: Aws, bucket: str, breed: str) -> BreedRow:
     return BreedRow(breed=breed, problem=problem)
 
 
-def deployed_model(settings: Settings, aws: Aws, bucket: str) -> str | None:
-    """The MODEL_PATH the deployed function serves from ``bucket`` (recorded, or found in its stacks)."""
-    deployment, _ = deployment_in_use(settings, aws)
-    if deployment is None or deployment.bucket != bucket:
-        return None
-    config = aws.function_config(deployment.function_name)
-    if config is None:   # the deployment is gone: nothing is served
-        return None
-    return ((config.get("Environment") or {}).get("Variables") or {}).get("MODEL_PATH") or deployment.model_path
-
-
 def list_models(aws: Aws, bucket: str, breeds_only: bool = False, settings: Settings | None = None) -> ModelsResult:
     """The bucket's default models (newest first, the deployed one marked when ``settings`` are given) and breeds."""
     served = deployed_model(settings, aws, bucket) if settings is not None else None
     default: list[DefaultModel] = []
-    if not breeds_only:
-        for item in aws.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX):
-            timestamp = layout.model_timestamp(item["Key"])
-            if timestamp:
-                default.append(DefaultModel(model_path=item["Key"], timestamp=timestamp, bytes=item.get("Size"),
-                                            deployed=item["Key"] == served))
-        default.sort(key=lambda m: m.timestamp, reverse=True)
     names = _breed_names(aws, bucket)
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+        if not breeds_only:
+            items = aws.list_keys(bucket, layout.DEFAULT_MODELS_PREFIX)
+            cards = {item["Key"] for item in items if item["Key"].endswith("/" + model_card.CARD_NAME)}
+            found = [(item, layout.model_timestamp(item["Key"])) for item in items]
+            models = [(item, timestamp) for item, timestamp in found if timestamp]
+            # Only models with a card listed beside them are read: the listing already says which have none.
+            read = pool.map(lambda m: model_card.read_card(aws, bucket, m[0]["Key"])
+                            if model_card.card_key(m[0]["Key"]) in cards else None, models)
+            for (item, timestamp), card in zip(models, read):
+                default.append(DefaultModel(model_path=item["Key"], timestamp=timestamp, bytes=item.get("Size"),
+                                            deployed=item["Key"] == served, card=card))
+            default.sort(key=lambda m: m.timestamp, reverse=True)
         breeds = list(pool.map(lambda name: _read_index(aws, bucket, name), names))
     return ModelsResult(bucket=bucket, default_models=tuple(default), breeds=tuple(breeds), deployed_model=served)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from wildrydes_cli import deployment_record
+from wildrydes_cli import deployment_record, model_card
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.aws.target import STAGE
@@ -54,4 +54,6 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         deployed_model=deployed_model, newest_model=newest,
         up_to_date=not missing and (newest is None or newest == deployed_model), deployed_at=deployment.deployed_at,
         missing=missing, gone_hint=aws.target.gone_hint if missing and recorded else "", other_regions=others,
-        recorded=recorded, pinned=recorded and deployment.pinned)
+        recorded=recorded, pinned=recorded and deployment.pinned,
+        deployed_card=model_card.read_card(aws, deployment.bucket, deployed_model)
+        if bucket_there and deployed_model else None)

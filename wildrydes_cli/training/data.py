@@ -5,7 +5,9 @@ magicpoints, TMIN, TMAX, PRCP, heavy_utilization``; extra columns such as
 ``name, statustime, latitude, longitude, groundstation`` are ignored; names
 are matched case-insensitively, in any order), and JSON Lines of rides (one
 JSON object per line with the same keys). The label may be 0/1 or, as pandas
-writes a boolean column, ``True``/``False``.
+writes a boolean column, ``True``/``False``. Two optional columns are kept for a
+model's card and ``evaluate``: ``statustime`` (or ``date``), as its first and last
+value, and ``breed``, row by row; and the file's sha256, computed as it is read.
 
 Why a reader of our own around ``numpy.loadtxt`` rather than pandas: a user
 who points ``--data`` at the wrong file should learn which file, row, column
@@ -17,13 +19,14 @@ bounds memory). The file is opened and read once, so ``--data`` may be a FIFO.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -41,6 +44,9 @@ BOOLEAN_LABELS = {"true": 1.0, "false": 0.0}
 # well under 1 GB at the training's peak (benchmarks/bench_streaming.py measures it).
 MAX_ROWS = 10_000_000
 SNIFF_BYTES = 64 * 1024
+# Optional columns a model's card and ``evaluate`` read: when the rides were taken, and whose rides they are.
+DATE_COLUMNS = ("statustime", "date")
+BREED_COLUMN = "breed"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,9 @@ class Dataset:
     features: np.ndarray
     labels: np.ndarray
     source: str
+    sha256: str | None = None                 # of the file read (None: generated)
+    date_range: tuple[str, str] | None = None  # first and last statustime/date, as written (ISO text sorts)
+    breeds: tuple[str, ...] | None = None      # each row's breed, when the file has a breed column
 
     @property
     def rows(self) -> int:
@@ -109,11 +118,65 @@ def _too_many(name: str, size: int | None):
     return message
 
 
-def _open(path: Path) -> BinaryIO:
+class _Hashed:
+    """The file, read once, with the sha256 of what was read (a model's card names its data by it)."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def __enter__(self) -> "_Hashed":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def _open(path: Path) -> _Hashed:
     try:
-        return path.open("rb")
+        return _Hashed(path.open("rb"))
     except OSError as exc:
         raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
+
+
+class Extras:
+    """The optional columns of a file, by row: the date range and each row's breed."""
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.last: str | None = None
+        self.breeds: list[str] = []
+        self.has_breeds = False
+
+    def add(self, date: object, breed: object, has_breed: bool) -> None:
+        if isinstance(date, str) and date.strip():
+            text = date.strip()
+            self.first = text if self.first is None or text < self.first else self.first
+            self.last = text if self.last is None or text > self.last else self.last
+        if has_breed and not self.has_breeds:   # rows before the first with a breed are unnamed
+            self.has_breeds = True
+            self.breeds = [""] * len(self.breeds)
+        self.breeds.append(str(breed).strip() if has_breed and breed is not None else "")
+
+    def fields(self, handle: _Hashed) -> dict:
+        return {"sha256": handle.digest.hexdigest(),
+                "date_range": (self.first, self.last) if self.first is not None and self.last is not None else None,
+                "breeds": tuple(self.breeds) if self.has_breeds else None}
+
+
+def _extra_columns(header: list[str]) -> tuple[int | None, int | None]:
+    """Positions of the optional date and breed columns (None: absent)."""
+    lowered = [cell.lower() for cell in header]
+    date = next((lowered.index(c) for c in DATE_COLUMNS if c in lowered), None)
+    return date, (lowered.index(BREED_COLUMN) if BREED_COLUMN in lowered else None)
 
 
 def read_data(path: Path | str, limit: int | None = None) -> Dataset:
@@ -129,15 +192,17 @@ def read_data(path: Path | str, limit: int | None = None) -> Dataset:
             first = handle.read(SNIFF_BYTES)
         except OSError as exc:
             raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
-        size = size_of(handle)
-        blocks = Blocks(handle, path.name, first)
+        size = size_of(handle.handle)
+        blocks = Blocks(cast(BinaryIO, handle), path.name, first)   # it reads as the file does
         start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
+        extras = Extras()
+        table = Table(len(COLUMNS), limit, _too_many(path.name, size))
         if path.suffix.lower() in JSON_LINES_SUFFIXES or start.startswith(b"{"):
-            features, labels = _jsonl_rows(blocks, path.name, Table(len(COLUMNS), limit, _too_many(path.name, size)))
+            features, labels = _jsonl_rows(blocks, path.name, table, extras)
         else:
-            features, labels = _csv_rows(blocks, path.name, Table(len(COLUMNS), limit, _too_many(path.name, size)))
+            features, labels = _csv_rows(blocks, path.name, table, extras)
     LOG.info("read %d rows from %s", labels.shape[0], path)
-    return Dataset(features=features, labels=labels, source=str(path))
+    return Dataset(features=features, labels=labels, source=str(path), **extras.fields(handle))
 
 
 def read_jsonl(path: Path | str) -> Dataset:
@@ -153,9 +218,11 @@ def read_csv(path: Path | str) -> Dataset:
 def _read_as(path: Path | str, rows) -> Dataset:
     path = Path(path)
     with _open(path) as handle:
-        blocks = Blocks(handle, path.name)
-        features, labels = rows(blocks, path.name, Table(len(COLUMNS), MAX_ROWS, _too_many(path.name, size_of(handle))))
-    return Dataset(features=features, labels=labels, source=str(path))
+        blocks = Blocks(cast(BinaryIO, handle), path.name)
+        extras = Extras()
+        features, labels = rows(blocks, path.name, Table(len(COLUMNS), MAX_ROWS,
+                                                         _too_many(path.name, size_of(handle.handle))), extras)
+    return Dataset(features=features, labels=labels, source=str(path), **extras.fields(handle))
 
 
 def _decode(block: bytes, name: str, expected: str) -> str:
@@ -165,7 +232,7 @@ def _decode(block: bytes, name: str, expected: str) -> str:
         raise UsageError(f"{name} is not UTF-8 text; expected {expected}") from None
 
 
-def _jsonl_rows(blocks: Blocks, name: str, table: Table):
+def _jsonl_rows(blocks: Blocks, name: str, table: Table, extras: Extras):
     seen = 0
     for block in blocks:
         text = _decode(block, name, "JSON Lines")
@@ -177,7 +244,7 @@ def _jsonl_rows(blocks: Blocks, name: str, table: Table):
                 continue
             line = blocks.lines_before + offset + 1
             row = table.rows + len(values) + 1
-            values.append(_json_row(line_text, row, line, name))
+            values.append(_json_row(line_text, row, line, name, extras))
         seen += len(values)
         table.add_values(values)
     if not seen:
@@ -185,7 +252,7 @@ def _jsonl_rows(blocks: Blocks, name: str, table: Table):
     return table.columns()
 
 
-def _json_row(text: str, row: int, line: int, name: str) -> list[float]:
+def _json_row(text: str, row: int, line: int, name: str, extras: Extras) -> list[float]:
     try:
         ride = json.loads(text)
     except ValueError as exc:
@@ -198,7 +265,10 @@ def _json_row(text: str, row: int, line: int, name: str) -> list[float]:
     if missing:
         raise UsageError(f"{name} row {row} (line {line}) has no column {missing[0]!r}; "
                          f"needed: {', '.join(COLUMNS)}")
-    return [_json_value(lowered[column.lower()], column, row, line, name) for column in COLUMNS]
+    values = [_json_value(lowered[column.lower()], column, row, line, name) for column in COLUMNS]
+    extras.add(next((lowered[c] for c in DATE_COLUMNS if c in lowered), None), lowered.get(BREED_COLUMN),
+               BREED_COLUMN in lowered)
+    return values
 
 
 def _header(lines: list[str], name: str) -> tuple[list[str], int]:
@@ -220,10 +290,11 @@ def _label_converter(value: bytes | str) -> float:
     return BOOLEAN_LABELS[key] if key in BOOLEAN_LABELS else float(text)
 
 
-def _csv_rows(blocks: Blocks, name: str, table: Table):
+def _csv_rows(blocks: Blocks, name: str, table: Table, extras: Extras):
     header: list[str] | None = None
     index: list[int] = []
     converters: dict | None = None
+    extra: tuple[int | None, int | None] = (None, None)
     for block in blocks:
         text = _decode(block, name, "a CSV file")
         skipped = 0
@@ -231,6 +302,7 @@ def _csv_rows(blocks: Blocks, name: str, table: Table):
             first_lines = text.split("\n")
             header, skipped = _header(first_lines, name)   # a header longer than one block is no ride table
             index = _column_index(header, name)
+            extra = _extra_columns(header)
             text = "\n".join(first_lines[skipped:])
             converters = _converters(text, index)
         if "\r" in text and '"' not in text:
@@ -240,12 +312,24 @@ def _csv_rows(blocks: Blocks, name: str, table: Table):
         if rows is None:
             rows = _precise_rows(text, header, index, name, table.rows, blocks.lines_before + skipped)
         table.add(rows)
+        if extra != (None, None):
+            _extra_values(text, extra, extras)
     if header is None:
         raise UsageError(f"{name} is empty; expected a CSV with a header row naming the columns "
                          f"{', '.join(COLUMNS)}")
     if not table.rows:
         raise UsageError(f"{name} has a header but no data rows; add rides to train on")
     return table.columns()
+
+
+def _extra_values(text: str, extra: tuple[int | None, int | None], extras: Extras) -> None:
+    """A block's dates and breeds, row for row as the block's rides were read (blank lines carry none)."""
+    date_at, breed_at = extra
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        if not any(cell.strip() for cell in cells):
+            continue
+        extras.add(cells[date_at] if date_at is not None and date_at < len(cells) else None,
+                   cells[breed_at] if breed_at is not None and breed_at < len(cells) else None, breed_at is not None)
 
 
 def _converters(text: str, index: list[int]) -> dict | None:

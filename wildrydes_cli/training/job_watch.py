@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from wildrydes_cli import linear_learner as ll
-from wildrydes_cli import modelcheck
+from wildrydes_cli import model_card, modelcheck
 from wildrydes_cli.errors import AwsError
 from wildrydes_cli.results import SageMakerBreedsResult, TrainJobResult
 from wildrydes_cli.settings import Settings
@@ -67,8 +68,18 @@ def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_s
             stopping = True
 
 
-def finish(place: Place, description: dict, breed: str | None) -> dict[str, Any]:
-    """The model a completed job wrote: checked with the function's own reader; a breed's index written."""
+def card_of(dataset: Any, synthetic: bool, predictor_type: str, epochs: int) -> dict[str, Any]:
+    """What the job's model card will say of its data (finish adds the job's metrics)."""
+    name = dataset.source if synthetic else Path(dataset.source).name
+    data = model_card.describe_data(dataset.labels, "synthetic" if synthetic else "file", name,
+                                    sha256=dataset.sha256, date_range=dataset.date_range,
+                                    classifier=predictor_type == "binary_classifier")
+    return {"data": data, "predictor_type": predictor_type, "trainer": "sagemaker", "epochs": epochs}
+
+
+def finish(place: Place, description: dict, breed: str | None, card: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The model a completed job wrote: checked with the function's own reader; its metrics.json (``card``,
+    with the job's validation metrics) beside it, as ``train`` writes one; a breed's index written."""
     uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "")
     bucket, _, key = uri[len("s3://"):].partition("/")
     size, data = place.aws.read_object(bucket, key, MAX_MODEL_BYTES)
@@ -77,8 +88,12 @@ def finish(place: Place, description: dict, breed: str | None) -> dict[str, Any]
                        f"more than the {MAX_MODEL_BYTES // 2**20} MiB the function reads")
     modelcheck.check_model(data, f"The model of training job {description['TrainingJobName']}")
     location = {"bucket": bucket, "key": key, "location": uri, "bytes": len(data)}
+    end = description.get("TrainingEndTime") or datetime.now(timezone.utc)
+    if card is not None:
+        threshold = modelcheck._function_module("artifact").read_model_archive(data).threshold
+        fields = {**card, "metrics": metrics_of(description), "threshold": threshold}
+        location["metrics_key"] = publish.write_card(place.aws, bucket, key, publish.card_for(data, end, fields))
     if breed is not None:
-        end = description.get("TrainingEndTime") or datetime.now(timezone.utc)
         publish.write_index(place.aws, bucket, breed, key, data, end, metrics_of(description))
         location["index"] = publish.latest_key(breed)
     return location
@@ -127,7 +142,9 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     if options.wait:
         description = wait(place, name, place.aws.target.job_poll_s, on_status, ask_stop)
         if description.get("TrainingJobStatus") == "Completed":
-            model = finish(place, description, train_request.breed)
+            model = finish(place, description, train_request.breed,
+                           card_of(dataset, train_request.data is None, train_request.predictor_type,
+                                   train_request.epochs))
     synthetic = train_request.data is None
     outcome = result(place, request, description, started, data=dataset.source, synthetic=synthetic,
                      breed=train_request.breed, epochs=train_request.epochs, options=options, model=model,
@@ -143,6 +160,7 @@ class _Queued:
     breed: str
     name: str = ""
     request: dict = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
 
 
 def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, settings: Settings,
@@ -174,6 +192,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
                 if not flying:
                     raise                      # not even one job fits the quota: say so
                 break                          # SageMaker's quota: the job waits for one in flight to end
+            item.card = card_of(dataset, True, train_request.predictor_type, train_request.epochs)
             flying.append(queue.pop(0))
         most = max(most, len(flying))
         (sleep or time.sleep)(poll)
@@ -187,7 +206,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
                    "failure_reason": description.get("FailureReason"),
                    "billable_seconds": description.get("BillableTimeInSeconds")}
             if row["status"] == "Completed":
-                row["key"] = finish(place, description, item.breed)["key"]
+                row["key"] = finish(place, description, item.breed, item.card)["key"]
             done.append(row)
             if on_breed is not None:
                 on_breed(len(done), count)

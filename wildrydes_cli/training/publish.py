@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wildrydes_cli import layout, modelcheck
+from wildrydes_cli import layout, model_card, modelcheck
 from wildrydes_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,9 +58,26 @@ def _iso(now: datetime) -> str:
     return now.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def card_for(data: bytes, now: datetime, card: dict) -> dict:
+    """The metrics card of the model ``data`` published at ``now``: ``card``'s fields (model_card.make_card's)."""
+    return model_card.make_card(trained_at=_iso(now), model_sha256=hashlib.sha256(data).hexdigest(), **card)
+
+
+def write_card(aws: Aws, bucket: str, key: str, card: dict) -> str:
+    """Put ``card`` as the model's ``metrics.json`` beside ``key`` (after the model: a card implies its model)."""
+    where = model_card.card_key(key)
+    aws.put_object(bucket, where, json.dumps(card, sort_keys=True).encode("utf-8"), "application/json")
+    LOG.info("wrote s3://%s/%s", bucket, where)
+    return where
+
+
 def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
-                  now: datetime | None = None, metrics: dict | None = None) -> str:
-    """Upload ``data`` (a model.tar.gz) and, for a breed, then its ``latest.json``; return the model key."""
+                  now: datetime | None = None, metrics: dict | None = None, card: dict | None = None) -> str:
+    """Upload ``data`` (a model.tar.gz), its ``metrics.json`` and, for a breed, then its ``latest.json``.
+
+    ``card``: the fields of the model's metrics card (model_card.make_card's but the time and sha256);
+    every model ``train`` publishes has one. Returns the model key.
+    """
     if breed is not None:
         validate_breed(breed)
     modelcheck.check_model(data, "The trained model")  # nothing is uploaded unless the function could serve it
@@ -68,6 +85,8 @@ def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
     key = model_key(now, breed)
     aws.put_object(bucket, key, data, CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
+    if card is not None:
+        write_card(aws, bucket, key, card_for(data, now, card))
     if breed is not None:
         write_index(aws, bucket, breed, key, data, now, metrics)
     return key

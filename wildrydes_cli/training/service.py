@@ -9,11 +9,13 @@ training fails.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wildrydes_cli import model_card
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
@@ -48,6 +50,9 @@ class TrainRequest:
     bucket: str | None = None
     save: Path | None = None
     trainer: str = "auto"      # choose_trainer.TRAINERS: auto = mxnet where importable, else numpy
+    # --breed: the quality gate before latest.json moves to the new model (training/gate.py)
+    max_regression: float = 0.01
+    force: bool = False
 
 
 def check_request(request: TrainRequest) -> None:
@@ -65,6 +70,8 @@ def check_request(request: TrainRequest) -> None:
         publish.validate_breed(request.breed)
     if request.save is not None and request.bucket is not None:
         raise UsageError("--save writes the model to a local file and --bucket uploads it: choose one")
+    from wildrydes_cli.training.gate import GateOptions, check_options
+    check_options(GateOptions(max_regression=request.max_regression))
 
 
 def check_work(rows: int, epochs: int) -> None:
@@ -100,9 +107,16 @@ class FileDestination:
     def served_by(self) -> dict | None:
         return None   # a file is served by nothing
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
         path = publish.save_model(self.path, data)
-        return {"saved_to": str(path), "location": str(path), "bytes": len(data)}
+        result = {"saved_to": str(path), "location": str(path), "bytes": len(data)}
+        if card is not None:   # beside the file, as beside a published model
+            from datetime import datetime, timezone
+            where = Path(model_card.card_key(str(path)))
+            publish.save_model(where, json.dumps(publish.card_for(data, datetime.now(timezone.utc), card),
+                                                 sort_keys=True).encode("utf-8"))
+            result["metrics_file"] = str(where)
+        return result
 
 
 class BucketDestination:
@@ -128,9 +142,11 @@ class BucketDestination:
                                 "`wildrydes bootstrap`, pass an existing --bucket, or use --save PATH")
         return cls(aws, bucket)
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict) -> dict:
-        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics)
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
+        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
+        if card is not None:
+            result["metrics_key"] = model_card.card_key(key)
         if breed is not None:
             result["index"] = publish.latest_key(breed)
         return result
@@ -160,6 +176,18 @@ def synthetic_rule(breed: str | None) -> dict:
     return {"magic_per_mile": MAGIC_PER_MILE, "temperature": truth.temperature, "rain": truth.rain, "text": text}
 
 
+def card_fields(dataset: Dataset, model: TrainedModel, trainer: str, synthetic: bool) -> dict:
+    """What a published model's metrics.json says about it (publish adds the time and the model's sha256)."""
+    source = "synthetic" if synthetic else "file"
+    name = dataset.source if synthetic else Path(dataset.source).name
+    data = model_card.describe_data(dataset.labels, source, name, sha256=dataset.sha256,
+                                    date_range=dataset.date_range, train_rows=model.train_rows,
+                                    validation_rows=model.validation_rows,
+                                    classifier=model.predictor_type == "binary_classifier")
+    return {"metrics": dict(model.metrics), "data": data, "predictor_type": model.predictor_type,
+            "threshold": model.threshold, "trainer": trainer, "epochs": model.epochs}
+
+
 def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, location: dict,
             trainer: str = "mxnet", served_by: dict | None = None) -> TrainResult:
     """The command's result."""
@@ -168,7 +196,9 @@ def summary(request: TrainRequest, dataset: Dataset, model: TrainedModel, locati
         breed=request.breed, rows={"train": model.train_rows, "validation": model.validation_rows},
         epochs=model.epochs, seconds=round(model.seconds, 3), threshold=model.threshold,
         metrics=dict(model.metrics), model=location,
-        rule=synthetic_rule(request.breed) if request.data is None else None, served_by=served_by)
+        rule=synthetic_rule(request.breed) if request.data is None else None, served_by=served_by,
+        flags=tuple(model_card.flags({"metrics": model.metrics, "data": card_fields(
+            dataset, model, trainer, request.data is None)["data"]})))
 
 
 def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> TrainResult:
@@ -184,9 +214,19 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
     model = choose_trainer.train_function(trainer)(dataset, config, on_epoch=on_epoch)
-    location = destination.deliver(package(model), request.breed, model.metrics)
+    card = card_fields(dataset, model, trainer, synthetic=request.data is None)
+    data = package(model)
+    verdict = None
+    if request.breed is not None and isinstance(destination, BucketDestination):   # before latest.json moves
+        from wildrydes_cli.training import gate
+        validation = (gate.validation_set(model.validation_features, model.validation_labels)
+                      if request.data is not None else None)   # synthetic: a larger sample of the breed's rides
+        verdict = gate.breed_gate(destination.aws, destination.bucket, request.breed, data, validation,
+                                  gate.GateOptions(max_regression=request.max_regression, force=request.force),
+                                  {"flags": model_card.flags(card)})
+    location = destination.deliver(data, request.breed, model.metrics, card)
     served_by = destination.served_by() if request.breed is not None else None
-    return summary(request, dataset, model, location, trainer, served_by)
+    return replace(summary(request, dataset, model, location, trainer, served_by), gate=verdict)
 
 
 def breed_names(count: int) -> list[str]:
@@ -220,8 +260,10 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
     trained = []
     seconds = 0.0
     for done, breed in enumerate(breed_names(count), start=1):
-        model = train(load_dataset(replace(request, breed=breed)), config)
-        location = destination.deliver(package(model), breed, model.metrics)
+        dataset = load_dataset(replace(request, breed=breed))
+        model = train(dataset, config)
+        location = destination.deliver(package(model), breed, model.metrics,
+                                       card_fields(dataset, model, trainer, synthetic=True))
         seconds += model.seconds
         trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
                         "rule": synthetic_rule(breed)})

@@ -1,0 +1,77 @@
+"""The quality gate: deploy and train --breed refuse a model worse than the served one on the same rows."""
+from __future__ import annotations
+
+import boto3
+from cli_helpers import aws_for, upload_model
+
+from wildrydes_cli.settings import Settings
+from wildrydes_cli.training.publish import publish_model
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+
+GOOD = write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0)         # the workshop's rule
+WEAK = write_model_archive([0.0, 0.001, 0.0, 0.0, 0.0, 0.0], -5.0)        # healthpoints only: a guess
+BETTER_THAN_WEAK = write_model_archive([0.0, 0.0, 0.001, 0.0, 0.0, 0.0], -1.3)   # magicpoints only
+KEYS = [f"linear-learner-2026-0{month}-01-00-00-00-000/output/model.tar.gz" for month in (3, 4, 5)]
+
+
+def _served(function: str) -> str:
+    config = boto3.client("lambda").get_function_configuration(FunctionName=function)
+    return config["Environment"]["Variables"]["MODEL_PATH"]
+
+
+def test_deploy_refuses_a_worse_model_with_both_figures_and_changes_nothing(wildrydes, boot):
+    upload_model(boot["bucket"], KEYS[0], GOOD)
+    first = wildrydes.json("deploy")
+    assert first["gate"] is None                       # nothing served before: nothing to compare
+    upload_model(boot["bucket"], KEYS[1], WEAK)
+    refused = wildrydes("deploy", expect=3, json_output=False)
+    message = " ".join(refused.stderr.split())
+    assert f"The candidate {KEYS[1]} has auc 0." in message and f"the served model {KEYS[0]} 1.0000: worse by 0.5" in message
+    assert "more than --max-regression 0.01" in message and "--force" in message
+    assert _served(first["function_name"]) == KEYS[0]   # nothing changed
+
+    forced = wildrydes.json("deploy", "--force")
+    assert forced["model_path"] == KEYS[1] and _served(first["function_name"]) == KEYS[1]
+    gate = forced["gate"]
+    assert gate["passed"] is False and gate["forced"] is True and gate["rows"] == 20000
+    assert gate["served_value"] - gate["candidate_value"] > 0.01 and gate["data"].startswith("SYNTHETIC")
+
+
+
+def test_max_regression_and_gate_data_are_checked_and_used(wildrydes, boot, tmp_path):
+    upload_model(boot["bucket"], KEYS[0], GOOD)
+    wildrydes.json("deploy")
+    upload_model(boot["bucket"], KEYS[1], WEAK)
+    result = wildrydes("deploy", "--max-regression", "2", expect=2, json_output=False)
+    assert "--max-regression must be between 0 and 1 (got 2)" in result.stderr
+    missing = wildrydes("deploy", "--gate-data", str(tmp_path / "none.csv"), expect=2, json_output=False)
+    assert "none.csv" in missing.stderr
+    rides = tmp_path / "rides.csv"   # rides on which neither model can be told apart by distance: one class
+    rides.write_text("distance,healthpoints,magicpoints,TMIN,TMAX,PRCP,heavy_utilization\n"
+                     + "".join(f"30,1,{9000 + i},0,0,0,1\n" for i in range(20)))
+    one_class = wildrydes("deploy", "--gate-data", str(rides), expect=2, json_output=False)
+    assert "rides.csv" in one_class.stderr and "one class only" in one_class.stderr
+    text = wildrydes("deploy", "--max-regression", "1", json_output=False).stdout
+    assert "quality gate passed: auc 0.49" in text and "allowed drop 1" in text
+    upload_model(boot["bucket"], KEYS[2], BETTER_THAN_WEAK)
+    passed = wildrydes.json("deploy")
+    assert passed["gate"]["passed"] is True and passed["gate"]["candidate_value"] > passed["gate"]["served_value"]
+
+
+def test_a_model_of_other_features_is_not_compared_on_ride_samples(wildrydes, deployed):
+    upload_model(deployed["bucket"], KEYS[0], GOOD)   # the served one is SageMaker's regressor of 513 features
+    gate = wildrydes.json("deploy")["gate"]
+    assert gate["passed"] is True and "takes 513 features" in gate["skipped"]
+
+
+def test_train_breed_keeps_latest_on_the_better_model_unless_forced(wildrydes, boot):
+    aws = aws_for(Settings(target="aws"))
+    served = publish_model(aws, boot["bucket"], GOOD, breed="pony")
+    tiny = ("train", "--breed", "pony", "--rows", "200", "--epochs", "1", "--trainer", "numpy")
+    refused = wildrydes(*tiny, expect=3, json_output=False)
+    assert f"the served model {served} 0.99" in " ".join(refused.stderr.split())
+    index = wildrydes.json("models", "--breeds-only")["breeds"][0]
+    assert index["model_path"] == served                 # latest.json did not move
+    forced = wildrydes.json(*tiny, "--force")
+    assert forced["gate"]["forced"] is True and any("trained on only 180 rows" in f for f in forced["gate"]["flags"])
+    assert wildrydes.json("models", "--breeds-only")["breeds"][0]["model_path"] == forced["model"]["key"]

@@ -1,0 +1,111 @@
+"""The deploy history: which model each deploy served, when, by whom, with its metrics; and ``rollback``.
+
+Why in the data bucket, one object per deploy: a team shares the bucket, not a
+laptop's state directory, so everyone's ``wildrydes history`` shows the same
+list; one object per deploy (``deploy-history/<stack>/<time>.json``) needs no
+read-modify-write, so two deploys from two machines cannot lose each other's
+line. Who is the caller's ARN (``sts get-caller-identity``), as CloudTrail would
+name them. ``rollback`` serves the model served before the current one (or
+``--to KEY``) through the same ``deploy`` (pinned, as ``--model-path`` pins),
+without the quality gate: going back to what was served is the point.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from wildrydes_cli import model_card
+from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.aws.found_deployment import deployment_in_use
+from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
+from wildrydes_cli.progress import Progress
+from wildrydes_cli.results import DeployResult, HistoryResult
+from wildrydes_cli.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+HISTORY_PREFIX = "deploy-history/"
+MAX_ENTRIES = 1_000   # the newest entries read by history and rollback
+
+
+def prefix(stack: str) -> str:
+    return f"{HISTORY_PREFIX}{stack}/"
+
+
+def entry_key(stack: str, now: datetime) -> str:
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S") + f".{now.microsecond // 1000:03d}Z"
+    return f"{prefix(stack)}{stamp}.json"
+
+
+def record(aws: Aws, result: DeployResult, previous: str | None, action: str,
+           now: datetime | None = None) -> str | None:
+    """Write one entry for a deploy that finished; a failure to write is said, never undoes the deploy."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        card = model_card.read_card(aws, result.bucket, result.model_path)
+        entry = {"deployed_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                 "action": action, "stack": result.stack, "model_path": result.model_path,
+                 "previous_model": previous, "by": aws.caller_arn(), "engine": result.engine,
+                 "pinned": result.pinned, "metrics": (card or {}).get("metrics"),
+                 "flags": (card or {}).get("flags") or [], "data": (card or {}).get("data"),
+                 "gate": result.gate.to_json() if result.gate else None}
+        key = entry_key(result.stack, now)
+        aws.put_object(result.bucket, key, json.dumps(entry, sort_keys=True).encode("utf-8"), "application/json")
+        return key
+    except WildrydesError as exc:
+        LOG.warning("deployed, but the deploy history was not written: %s", exc)
+        return None
+
+
+def entries(aws: Aws, bucket: str, stack: str, limit: int = MAX_ENTRIES) -> list[dict[str, Any]]:
+    """The stack's entries, newest first (keys sort by time); unreadable ones are reported in place."""
+    keys = sorted((item["Key"] for item in aws.list_keys(bucket, prefix(stack))), reverse=True)[:limit]
+    found = []
+    for key in keys:
+        try:
+            entry = aws.read_json(bucket, key)
+            if not isinstance(entry, dict):
+                raise ValueError
+        except (ValueError, NotFoundError):
+            entry = {"problem": f"{key} is not a deploy history entry"}
+        found.append(entry)
+    return found
+
+
+def history(settings: Settings, aws: Aws, limit: int) -> HistoryResult:
+    """``wildrydes history``: the deployment in use's entries, newest first."""
+    deployment, _ = deployment_in_use(settings, aws)
+    if deployment is None:
+        raise NotFoundError("Nothing deployed here yet, so there is no deploy history: run `wildrydes deploy`.")
+    return HistoryResult(stack=deployment.stack, bucket=deployment.bucket,
+                         entries=tuple(entries(aws, deployment.bucket, deployment.stack, limit)))
+
+
+def previous_model(found: list[dict[str, Any]], current: str | None) -> str | None:
+    """The newest model in the history that is not the one served now."""
+    for entry in found:
+        model = entry.get("model_path")
+        if isinstance(model, str) and model and model != current:
+            return model
+    return None
+
+
+def rollback(settings: Settings, aws: Aws, to: str | None, console: Progress,
+             deploy: Callable[[str], DeployResult]) -> DeployResult:
+    """Serve the model served before the current one (or ``to``); ``deploy(model_path)`` does the deploy."""
+    deployment, _ = deployment_in_use(settings, aws)
+    if deployment is None:
+        raise UsageError("Nothing is deployed, so there is nothing to roll back: run `wildrydes deploy`.")
+    if to is None:
+        config = aws.function_config(deployment.function_name) or {}
+        current = ((config.get("Environment") or {}).get("Variables") or {}).get("MODEL_PATH") \
+            or deployment.model_path
+        to = previous_model(entries(aws, deployment.bucket, deployment.stack), current)
+        if to is None:
+            raise UsageError(f"No previous model in the deploy history of {deployment.stack} (s3://"
+                             f"{deployment.bucket}/{prefix(deployment.stack)}): only {current} was served. "
+                             "Pass --to KEY to serve another model.")
+    console.info(f"Rolling back to {to} (pinned: `wildrydes deploy --model-path newest` moves on again).")
+    return deploy(to)
