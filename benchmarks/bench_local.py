@@ -92,18 +92,19 @@ def wrk_load(url: str, body: str, duration: int, connections: int) -> dict:
             "p50_ms": pct.get("50"), "p99_ms": pct.get("99"), "errors": errors, "raw": out}
 
 
-def python_load(url: str, body: str, duration: int, connections: int) -> dict:
+def python_load(url: str, body: str, duration: int, connections: int, headers: dict | None = None) -> dict:
     """Fallback: bounded threads with keep-alive http.client connections, in a child process."""
     code = r'''
 import http.client, json, sys, threading, time, urllib.parse
 url, body, duration, conns = sys.argv[1], sys.argv[2].encode(), float(sys.argv[3]), int(sys.argv[4])
+headers = {"Content-Type": "application/json", **json.loads(sys.argv[5])}
 u = urllib.parse.urlsplit(url); lat = []; errors = [0]; stop = time.perf_counter() + duration
 def worker():
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
     while time.perf_counter() < stop:
         t = time.perf_counter()
         try:
-            c.request("POST", u.path, body, {"Content-Type": "application/json"}); r = c.getresponse(); r.read()
+            c.request("POST", u.path, body, headers); r = c.getresponse(); r.read()
             if r.status != 200: errors[0] += 1
         except Exception:
             errors[0] += 1; c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
@@ -113,7 +114,8 @@ ts = [threading.Thread(target=worker) for _ in range(conns)]; t0 = time.perf_cou
 print(json.dumps({"requests": len(lat), "rps": len(lat)/el, "p50_ms": lat[len(lat)//2]*1000,
                   "p99_ms": lat[int(len(lat)*0.99)]*1000, "errors": errors[0]}))
 '''
-    out = subprocess.run([sys.executable, "-c", code, url, body, str(duration), str(connections)],
+    out = subprocess.run([sys.executable, "-c", code, url, body, str(duration), str(connections),
+                          json.dumps(headers or {})],
                          capture_output=True, text=True, timeout=duration + 60)
     result = json.loads(out.stdout)
     result["tool"] = f"python http.client threads={connections} (keep-alive), {duration}s"

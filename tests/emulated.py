@@ -115,7 +115,7 @@ class Deployed:
 def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildrydes-local-data",
            function_name: str = "wildrydes-fn", timeout: int = 3, memory: int = 128,
            extra_objects: dict[str, bytes] | None = None, proxy_resource: str | None = None,
-           state_dir: Path | None = None, role_policy: dict | None = None) -> Deployed:
+           state_dir: Path | None = None, role_policy: dict | None = None, api_key_required: bool = False) -> Deployed:
     """A function behind an API; its role may read and list ``bucket`` (or what ``role_policy`` says)."""
     aws = clients(url, state_dir=state_dir)
     s3, lam, apig, iam = aws["s3"], aws["lambda"], aws["apigateway"], aws["iam"]
@@ -140,7 +140,8 @@ def deploy(url: str, code: bytes, env: dict[str, str], *, bucket: str = "wildryd
     if proxy_resource:
         targets.append(apig.create_resource(restApiId=api, parentId=root, pathPart=proxy_resource)["id"])
     for resource in targets:
-        apig.put_method(restApiId=api, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
+        apig.put_method(restApiId=api, resourceId=resource, httpMethod="ANY", authorizationType="NONE",
+                        apiKeyRequired=api_key_required)
         apig.put_integration(restApiId=api, resourceId=resource, httpMethod="ANY", type="AWS_PROXY",
                              integrationHttpMethod="POST", uri=uri)
     apig.create_deployment(restApiId=api, stageName="prod")

@@ -39,6 +39,8 @@ class Deployment:
     deployed_at: str = ""
     # --model-path chose the model: later deploys keep it until --model-path newest (a rollback stays put).
     pinned: bool = False
+    # who may call the API: "none", or "api-key" (predict then sends the stack's key)
+    auth: str = "none"
 
 
 def state_path(settings: Settings) -> Path:

@@ -83,6 +83,12 @@ class DeployResult(Result):
     role: str | None = None    # the function's existing role (--role), None for the one the stack made
     # The quality gate's verdict (None: no other model was served, so nothing to compare against).
     gate: GateResult | None = None
+    auth: str = "none"         # who may call the API: none or api-key
+    rate: float | None = None  # with api-key: the usage plan's throttle (requests/s, burst) and quota ("N/day")
+    burst: int | None = None
+    quota: str | None = None
+    limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
+    credentials_export: str | None = None   # with iam: the command that puts credentials where curl reads them
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept),
@@ -142,6 +148,12 @@ class StatusResult(Result):
     pinned: bool = False
     # The deployed model's metrics.json (model_card.py); None: it has none ("no metrics").
     deployed_card: dict[str, Any] | None = None
+    # Who may call the API (none or api-key) and, with a key, the usage plan's limits.
+    auth: str = "none"
+    rate: float | None = None
+    burst: int | None = None
+    quota: str | None = None
+    limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
 
     @property
     def gone(self) -> bool:
@@ -442,3 +454,35 @@ class HistoryResult(Result):
 
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "bucket": self.bucket, "entries": list(self.entries)}
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """One API key, without its value."""
+
+    key_id: str
+    name: str
+    enabled: bool
+    created: str | None = None
+
+
+@dataclass(frozen=True)
+class KeysResult(Result):
+    """``keys show|list|rotate``: the stack's API key; its value only for ``show`` (asked for)."""
+
+    action: str                      # show, list or rotate
+    stack: str
+    keys: list[ApiKeyInfo]
+    value: str | None = None         # show only
+    value_only: bool = False         # keys show --value: the value alone on stdout
+    replaced: str | None = None      # rotate: the id of the key that stopped working
+    auth: str = "api-key"            # the stack's mode (list: none or iam means no key)
+    rate: float | None = None        # the usage plan's limits
+    burst: int | None = None
+    quota: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "value_only"}
+        if self.value is None:
+            data.pop("value")
+        return data

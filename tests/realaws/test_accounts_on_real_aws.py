@@ -200,7 +200,7 @@ def test_a_deploy_interrupted_before_prod_was_redeployed_is_finished_by_the_next
     original = stacks.template_body
     monkeypatch.setattr(stacks, "template_body", lambda name: original(name).replace(
         "      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n",
-        "      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n      ApiKeyRequired: false\n", 1))
+        "      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n      OperationName: ScoreABreed\n", 1))
 
     def interrupted(self, api_id, stage):
         raise KeyboardInterrupt

@@ -75,11 +75,11 @@ def test_stack_update_touching_the_api_redeploys_prod(wildrydes, with_model, rea
     from wildrydes_cli.deploy import stacks
     original = stacks.template_body
 
-    def changed(name: str) -> str:   # a new release of the template: one method gains an API key
+    def changed(name: str) -> str:   # a new release of the template: one method gains an operation name
         body = original(name)
         return body.replace("      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n",
                             "      ResourceId: !Ref BreedResource\n      HttpMethod: ANY\n"
-                            "      ApiKeyRequired: false\n", 1) if name == stacks.FUNCTION else body
+                            "      OperationName: ScoreABreed\n", 1) if name == stacks.FUNCTION else body
     monkeypatch.setattr(stacks, "template_body", changed)
     second = wildrydes.json("deploy")
     assert second["stack_action"] == "updated"

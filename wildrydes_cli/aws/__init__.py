@@ -9,6 +9,7 @@
   regions.py      is a region name one we can act in (botocore's partition data, read directly)
   accounts.py     which account the credentials belong to (state and locks are per account)
   data_bucket.py  which bucket holds the models when the user did not say
+  api_keys.py     the stack's API key (--auth api-key), found by the name its template gives it
   found_deployment.py  the deployment commands read: deploy's record, else what the stacks show (made by hand)
   training_jobs.py  ``Aws``'s SageMaker training-job intents (create, describe, stop, list, the job's log)
 

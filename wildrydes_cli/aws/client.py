@@ -57,6 +57,19 @@ class Aws(TrainingJobIntents):
                 self._session = boto3.session.Session(**self.target.session_args())
         return self._session
 
+    def sign_execute_api(self, method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        """``headers`` plus a SigV4 signature for service execute-api with this target's credentials (an AWS_IAM
+        method's caller: what ``predict`` sends when the API was deployed with ``--auth iam``)."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise AwsError("No AWS credentials to sign the request with (the API was deployed with --auth iam): "
+                           "configure them (aws configure, or AWS_PROFILE).")
+        request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.target.settings.region).add_auth(request)
+        return dict(request.headers.items())
+
     def client(self, service: str) -> Any:
         """A cached boto3 client honouring the target's endpoint, profile and region."""
         if service not in self._clients:
@@ -500,19 +513,40 @@ class Aws(TrainingJobIntents):
         return self._exists(f"read stage {stage} of API {api_id}",
                             lambda: self.client("apigateway").get_stage(restApiId=api_id, stageName=stage))
 
-    def put_proxy_method(self, api_id: str, resource_id: str, uri: str) -> None:
-        """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand)."""
+    def put_proxy_method(self, api_id: str, resource_id: str, uri: str, api_key_required: bool = False,
+                         authorization: str = "NONE") -> None:
+        """ANY + AWS_PROXY integration on one resource (the workshop's Step 4 by hand), requiring an API key or
+        not, with this AuthorizationType (NONE, or AWS_IAM).
+
+        A method whose key requirement or authorization differs is deleted and made again (UpdateMethod is not in
+        the emulator);
+        the stage serves its snapshot until the next deployment, so callers see the change only then.
+        """
         gw = self.client("apigateway")
         with self.translate(f"wire API {api_id}"):
+            method: dict | None
             try:
-                gw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY")
+                method = gw.get_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY")
             except ClientError as exc:
                 if not is_missing(exc):
                     raise
+                method = None
+            if method is not None and (bool(method.get("apiKeyRequired")) != api_key_required or
+                                       (method.get("authorizationType") or "NONE") != authorization):
+                gw.delete_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY")
+                method = None
+            if method is None:
                 gw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
-                              authorizationType="NONE")
+                              authorizationType=authorization, apiKeyRequired=api_key_required)
             gw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod="ANY",
                                type="AWS_PROXY", integrationHttpMethod="POST", uri=uri)
+
+    def api_keys_named(self, prefix: str) -> list[dict]:
+        """API keys whose name starts with ``prefix``, values included (the caller decides what to show)."""
+        with self.translate(f"read the API keys named {prefix}*"):
+            pages = self.client("apigateway").get_paginator("get_api_keys").paginate(
+                nameQuery=prefix, includeValues=True)
+            return [k for page in pages for k in page.get("items", []) if str(k.get("name", "")).startswith(prefix)]
 
     def stage_deployed_at(self, api_id: str, stage: str) -> Any | None:
         """When the deployment the stage serves was created (a datetime), None without the stage."""

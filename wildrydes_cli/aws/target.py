@@ -47,6 +47,11 @@ class AwsTarget:
     runs_functions_here = False
     # Why a recorded deployment can be gone (said by `status`): nothing but a person deletes it.
     gone_hint = ""
+    # API Gateway applies usage plan throttling and quotas on a best-effort basis (not hard limits)
+    usage_plan_limits = "best-effort"
+    # what puts the caller's credentials in AWS_ACCESS_KEY_ID/... for `curl --aws-sigv4` (AWS CLI v2; with a
+    # session token, curl also needs -H "x-amz-security-token: $AWS_SESSION_TOKEN")
+    credentials_export = 'eval "$(aws configure export-credentials --format env)"'
     # The function template's ExecuteApiEndpoint: empty, its outputs are AWS's execute-api URLs.
     execute_api_endpoint = ""
 
@@ -129,6 +134,8 @@ class LocalTarget:
     gone_hint = "the local emulator started empty since that deploy"
     # The emulator's training jobs take seconds: a quarter of a second between looks is cheap.
     job_poll_s = 0.25
+    usage_plan_limits = "exact"   # the execute-api front's token bucket and quota counts (usage_plans.py)
+    credentials_export = 'eval "$(wildrydes local env)"'   # the local target's credentials, for curl --aws-sigv4
 
     @property
     def execute_api_endpoint(self) -> str:
@@ -269,10 +276,18 @@ def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None
     return reasons
 
 
-def curl_command(url: str) -> str:
-    """The workshop's Step 5 request, ready to paste."""
+KEY_VARIABLE = "WILDRYDES_API_KEY"
+KEY_EXPORT = f'export {KEY_VARIABLE}="$(wildrydes keys show --value)"'
+
+
+def curl_command(url: str, api_key: bool = False, sigv4_region: str | None = None) -> str:
+    """The workshop's Step 5 request, ready to paste: with the key from $WILDRYDES_API_KEY when one is needed, or
+    signed by curl itself (SigV4 for execute-api in ``sigv4_region``) with the credentials in the environment."""
     body = '{ "distance": 30, "healthpoints": 30, "magicpoints": 2500, "TMAX": 333, "TMIN": 300, "PRCP": 0 }'
-    return f"curl -d '{body}' -H \"Content-Type: application/json\" -X POST {url}"
+    key = f' -H "x-api-key: ${KEY_VARIABLE}"' if api_key else ""
+    sign = (f' --aws-sigv4 "aws:amz:{sigv4_region}:execute-api" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"'
+            if sigv4_region else "")
+    return f"curl{sign} -d '{body}' -H \"Content-Type: application/json\"{key} -X POST {url}"
 
 
 def profile_region(profile: str | None) -> str | None:

@@ -3,6 +3,7 @@
   main.py            the ``wildrydes`` group and its commands; exit codes are decided here only
   local_commands.py  ``wildrydes local start|stop|reset|compact|status|env``
   model_commands.py  ``wildrydes models`` and ``wildrydes evaluate``
+  keys_commands.py   ``wildrydes keys show|list|rotate`` (the API key of ``deploy --auth api-key``)
   options.py         what the command modules share: the settings, option checks (bucket names, local files)
   global_options.py  --target --region --profile --output --scratchpad --debug, before or after the command
   sagemaker_commands.py  ``train``'s ``--on sagemaker`` options and its one call; ``wildrydes jobs``

@@ -17,6 +17,7 @@ import click
 
 from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
+from wildrydes_cli.cli.keys_commands import keys_group
 from wildrydes_cli.cli.local_commands import local_group
 from wildrydes_cli.cli.model_commands import evaluate_cmd, history_cmd, models_cmd, rollback_cmd
 from wildrydes_cli.cli.options import aws_context as _aws_context
@@ -50,6 +51,7 @@ cli.add_command(evaluate_cmd)  # the models' own commands: model_commands.py
 cli.add_command(models_cmd)
 cli.add_command(history_cmd)
 cli.add_command(rollback_cmd)
+cli.add_command(keys_group)    # the API key of a deploy --auth api-key: keys_commands.py
 
 
 @cli.command("train")
@@ -166,7 +168,16 @@ def bootstrap_cmd(ctx: click.Context) -> None:
                    "choice, else 128 for lean, 1024 for mxnet]")
 @click.option("--complete", is_flag=True, help="The workshop's break-glass path: one stack (wildrydes-ml-mod0-4) "
                                                "with everything wired by CloudFormation.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target).")
+@click.option("--auth", type=click.Choice(["none", "api-key", "iam"]), default=None,
+              help="Who may call the API: none (anyone with the URL), api-key (the x-api-key header; "
+                   "`wildrydes keys show`) or iam (SigV4-signed by an identity allowed execute-api:Invoke). "
+                   "Kept by later deploys. [default: the last deploy's, else none]")
+@click.option("--rate", type=float, default=None, help="With api-key: requests per second per key. [default: 50]")
+@click.option("--burst", type=int, default=None, help="With api-key: requests at once per key. [default: 100]")
+@click.option("--quota", default=None, metavar="N/day|week|month|none",
+              help="With api-key: requests per key per period. [default: none]")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target, or "
+                                                "before --auth changes who may call a live API).")
 @click.option("--gate-data", default=None, callback=_local_file, metavar="FILE",
               help="Labelled rides the quality gate scores both models on [default: a SYNTHETIC sample].")
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
@@ -174,11 +185,13 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")
 @click.pass_context
 def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
-               engine: str | None, memory_mb: int | None, complete: bool, yes: bool, gate_data: Path | None,
+               engine: str | None, memory_mb: int | None, complete: bool, auth: str | None, rate: float | None,
+               burst: int | None, quota: str | None, yes: bool, gate_data: Path | None,
                max_regression: float, force: bool) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
 
-    Engine, role, memory and a model chosen with --model-path are kept by later deploys until changed.
+    Engine, role, memory, a model chosen with --model-path and --auth (with its --rate, --burst,
+    --quota) are kept by later deploys until changed.
     Before another model replaces the served one, both are scored on the same rows: a new model worse
     by more than --max-regression is refused (exit 3, nothing changed) unless --force.
     """
@@ -192,7 +205,7 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     if engine is not None:   # before anything starts; a kept engine is checked by deploy
         check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
-                            memory_mb=memory_mb, new_role=new_role)
+                            memory_mb=memory_mb, new_role=new_role, auth=auth, rate=rate, burst=burst, quota=quota)
     check_request(request)
     from wildrydes_cli.training.gate import GateOptions, deploy_gate
     gate = deploy_gate(GateOptions(data=gate_data, max_regression=max_regression, force=force))

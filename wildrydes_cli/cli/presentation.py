@@ -15,6 +15,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from wildrydes_cli.aws.target import KEY_EXPORT
 from wildrydes_cli.cli import model_views
 from wildrydes_cli.cli.console import Console
 from wildrydes_cli.layout import FEATURES
@@ -26,6 +27,7 @@ from wildrydes_cli.results import (
     EvaluateResult,
     HistoryResult,
     JobsResult,
+    KeysResult,
     LocalCompactResult,
     LocalDaemonResult,
     LocalEnvResult,
@@ -83,9 +85,21 @@ def deploy(console: Console, result: DeployResult) -> None:
                  f"serving s3://{result.bucket}/{result.model_path}{pinned}")
     if result.kept:
         console.line(f"Kept from the last deploy: {', '.join(result.kept)} (change with --engine, --role or "
-                     "--new-role, --memory, --model-path).")
+                     "--new-role, --memory, --model-path, --auth).")
     console.line(f"Invoke URL: {result.invoke_url}", style="bold")
+    if result.auth == "api-key":
+        quota = f", quota {result.quota}" if result.quota else ", no quota"
+        console.line(f"Callers need the API key (header x-api-key): {result.rate:g} requests/s per key, bursts "
+                     f"of {result.burst}{quota}{_enforced(result.limits_enforced)}. `wildrydes predict` sends it; "
+                     "`wildrydes keys show` prints it.")
+    if result.auth == "iam":
+        console.line("Callers sign their requests (SigV4, service execute-api) with credentials allowed "
+                     "execute-api:Invoke on this API; `wildrydes predict` signs with yours.")
     console.line("Try it:")
+    if result.auth == "api-key":
+        console.line(f"  {KEY_EXPORT}")
+    if result.credentials_export:
+        console.line(f"  {result.credentials_export}")
     console.line(f"  {result.curl}")
     console.line(f"  or: wildrydes predict {EXAMPLE_FLAGS}")
 
@@ -127,12 +141,27 @@ def status(console: Console, result: StatusResult) -> None:
         "memory": f"{function.memory_mb} MB" if function else None,
         "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
         "last modified": function.last_modified if function else None, "API": result.api_id,
-        "invoke URL": result.invoke_url, "newest model": result.newest_model,
+        "invoke URL": result.invoke_url, "auth": _auth_text(result), "newest model": result.newest_model,
         "up to date": _up_to_date(result, redeploy),
         "model metrics": model_views.card_summary(result.deployed_card) if result.deployed_model else None,
     })
     for flag in (result.deployed_card or {}).get("flags") or ():
         console.line(f"flagged: {flag}")
+
+
+def _auth_text(result: StatusResult) -> str:
+    if result.auth == "iam":
+        return "iam (requests signed by an identity allowed execute-api:Invoke)"
+    if result.auth != "api-key":
+        return "none (anyone with the URL may call it)"
+    quota = f", quota {result.quota} per key" if result.quota else ", no quota"
+    return (f"api-key (header x-api-key; `wildrydes keys show`): {result.rate:g} requests/s per key, bursts of "
+            f"{result.burst}{quota}{_enforced(result.limits_enforced)}")
+
+
+def _enforced(how: str | None) -> str:
+    return " (API Gateway applies these limits best-effort: a few requests over them may pass)" \
+        if how == "best-effort" else ""
 
 
 def _up_to_date(result: StatusResult, redeploy: str) -> str:
@@ -446,6 +475,31 @@ def jobs(console: Console, result: JobsResult) -> None:
             console.line(f"    why: {job['failure_reason']}")
 
 
+def keys(console: Console, result: KeysResult) -> None:
+    """``keys show --value``: the value alone on stdout; otherwise the key(s), the value only for ``show``."""
+    if result.value_only and result.value is not None:
+        console.out.write(result.value + "\n")
+        console.out.flush()
+        return
+    if result.action == "list" and not result.keys:
+        who = "signed requests only" if result.auth == "iam" else "anyone with the URL may call it"
+        console.line(f"Stack {result.stack} has no API key (deployed with --auth {result.auth}: {who}). "
+                     "`wildrydes deploy --auth api-key` makes one.")
+        return
+    console.table(["id", "name", "enabled", "created"],
+                  [[k.key_id, k.name, "yes" if k.enabled else "no", k.created or ""] for k in result.keys],
+                  title=f"API key{'s' if len(result.keys) != 1 else ''} of stack {result.stack}")
+    quota = f", quota {result.quota}" if result.quota else ", no quota"
+    if result.rate is not None:
+        console.line(f"Usage plan: {result.rate:g} requests/s per key, bursts of {result.burst}{quota}.")
+    if result.action == "rotate":
+        console.line(f"Key {result.replaced} no longer works. Give callers the new value: "
+                     f"{KEY_EXPORT} (predict uses it already).")
+    if result.value is not None:
+        console.line(f"Value: {result.value}")
+        console.line(f"For curl: {KEY_EXPORT}")
+
+
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch,
@@ -454,5 +508,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
     EvaluateResult: model_views.evaluate, HistoryResult: model_views.history,
+    KeysResult: keys,
 }
 

@@ -1,8 +1,10 @@
 """Making and unmaking: the workshop's modules 1-2 and Steps 1-4, and cleanup.
 
   deployer.py      ``wildrydes deploy``: preflight, package, stack, environment, wiring, record
-  choices.py       what deploy keeps from the last deploy: engine, role, memory, a pinned model
+  choices.py       what deploy keeps from the last deploy: engine, role, memory, a pinned model, auth
   history.py       the deploy history in the data bucket (``wildrydes history``) and ``wildrydes rollback``
+  access.py        --auth none|api-key and the usage plan's limits; a switch on a live API asks first
+  keys.py          ``wildrydes keys rotate``: a new API key through the stack, the old one deleted
   bootstrap.py     the prerequisites stack (bucket, role) and the scratchpad's Step 1
   packaging.py     the deployment zip for an engine (lean: lambda/; mxnet: with its libraries)
   elfdeps.py       which shared libraries the mxnet package needs that Lambda's image lacks

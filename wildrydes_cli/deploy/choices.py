@@ -1,4 +1,4 @@
-"""What ``deploy`` keeps from the last deploy of its stack: engine, role, memory and a pinned model.
+"""What ``deploy`` keeps from the last deploy of its stack: engine, role, memory, a pinned model, auth and limits.
 
 Why: a deploy that forgets what the user chose undoes it. After ``deploy --engine
 mxnet`` a plain ``deploy`` went back to lean; a role given once (``--role``, or the
@@ -8,7 +8,9 @@ forward again. So each choice stays until it is changed: the engine, role and
 memory as the stack's parameters hold them (the truth on the target, also for a
 stack made by hand), the pinned model as the deployment record says
 (``--model-path newest`` unpins it). Memory counts as chosen only when it is not
-the engine's default.
+the engine's default. Who may call the API (``--auth``, and with api-key the
+usage plan's ``--rate``, ``--burst`` and ``--quota``) is kept the same way, from
+the stack's parameters (``access.py``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from wildrydes_cli import deployment_record
+from wildrydes_cli.deploy import access
 from wildrydes_cli.deploy.packaging import MEMORY_MB
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.settings import Settings
@@ -39,6 +42,9 @@ class Previous:
     role: str | None = None
     memory_mb: int | None = None
     pinned_model: str | None = None
+    auth: str | None = None                # None: no stack yet
+    limits: access.Limits | None = None    # the usage plan's, with api-key
+    key_generation: int = 1
 
 
 def previous(settings: Settings, aws: "Aws", stack: str) -> Previous:
@@ -50,7 +56,9 @@ def previous(settings: Settings, aws: "Aws", stack: str) -> Previous:
     if memory is not None and memory == MEMORY_MB.get(engine or "lean"):
         memory = None   # the engine's default: not a choice to keep
     return Previous(engine=engine, role=params.get("DataProcessingExecutionRoleName") or None, memory_mb=memory,
-                    pinned_model=record.model_path if record and record.pinned else None)
+                    pinned_model=record.model_path if record and record.pinned else None,
+                    auth=(params.get("Auth") or "none") if params else None,
+                    limits=access.limits_from_parameters(params), key_generation=access.key_generation(params))
 
 
 def check_request(request: "DeployRequest") -> None:
@@ -61,6 +69,12 @@ def check_request(request: "DeployRequest") -> None:
     if request.memory_mb is not None and not MEMORY_RANGE[0] <= request.memory_mb <= MEMORY_RANGE[1]:
         raise UsageError(f"--memory must be from {MEMORY_RANGE[0]} to {MEMORY_RANGE[1]} MB (Lambda's range), "
                          f"got {request.memory_mb}.")
+    access.check_limits(request.rate, request.burst)
+    if request.quota is not None:
+        access.parse_quota(request.quota)
+    if request.auth in ("none", "iam") and (request.rate is not None or request.burst is not None or request.quota):
+        raise UsageError(f"--rate, --burst and --quota set the API key's usage plan: they need --auth api-key "
+                         f"(with --auth {request.auth} no usage plan counts requests).")
 
 
 def with_kept(request: "DeployRequest", last: Previous) -> tuple["DeployRequest", tuple[str, ...]]:
@@ -83,5 +97,26 @@ def with_kept(request: "DeployRequest", last: Previous) -> tuple["DeployRequest"
     elif model_path is None and last.pinned_model:
         model_path, pinned = last.pinned_model, True
         kept.append(f"model {model_path} (pinned)")
+    auth = request.auth or last.auth or "none"
+    if request.auth is None and auth != "none":
+        kept.append(f"auth {auth}")
+    limits = kept_limits(request, last, auth, kept)
     return replace(request, engine=engine, role=role, memory_mb=memory or MEMORY_MB[engine],
-                   model_path=model_path, pinned=pinned, kept=tuple(kept)), tuple(kept)
+                   model_path=model_path, pinned=pinned, kept=tuple(kept), auth=auth, limits=limits), tuple(kept)
+
+
+def kept_limits(request: "DeployRequest", last: Previous, auth: str, kept: list[str]) -> access.Limits:
+    """The usage plan's limits: given now, else the last deploy's, else the defaults."""
+    before = last.limits or access.Limits()
+    if auth != "api-key":
+        return access.Limits()
+    quota_limit, quota_period = access.parse_quota(request.quota) if request.quota is not None else \
+        (before.quota_limit, before.quota_period)
+    limits = access.Limits(rate=request.rate if request.rate is not None else before.rate,
+                           burst=request.burst if request.burst is not None else before.burst,
+                           quota_limit=quota_limit, quota_period=quota_period)
+    if last.limits is not None and (request.rate, request.burst, request.quota) == (None, None, None) and \
+            last.limits != access.Limits():
+        kept.append(f"rate {limits.rate:g}/s burst {limits.burst}" +
+                    (f" quota {limits.quota_text()}" if limits.quota_limit is not None else ""))
+    return limits

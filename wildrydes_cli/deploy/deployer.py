@@ -31,7 +31,7 @@ from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.aws.regions import partition_of
 from wildrydes_cli.aws.target import curl_command
-from wildrydes_cli.deploy import apistage, choices, history, locks, packaging, stacks, wiring
+from wildrydes_cli.deploy import access, apistage, choices, history, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.mxnet_support import check_local_engine
 from wildrydes_cli.progress import Progress
@@ -62,6 +62,11 @@ class DeployRequest:
     pinned: bool = False
     kept: tuple[str, ...] = ()
     action: str = "deploy"             # the deploy history's word for it: deploy or rollback
+    auth: str | None = None            # none, api-key or iam; None: the last deploy's, else none
+    rate: float | None = None          # the usage plan's throttle (api-key); None: kept, else the default
+    burst: int | None = None
+    quota: str | None = None           # "N/day|week|month" or "none"; None: kept, else no quota
+    limits: access.Limits | None = None   # settled by choices.with_kept
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,16 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
             confirm: Callable[[str], bool], run_bootstrap: Callable[[], BootstrapResult] | None,
             gate: Gate | None = None) -> DeployResult:
     choices.check_request(request)
-    request, _ = choices.with_kept(request, choices.previous(settings, aws, request.stack or settings.function_stack))
+    last = choices.previous(settings, aws, request.stack or settings.function_stack)
+    request, _ = choices.with_kept(request, last)
+    auth, limits = request.auth or "none", request.limits or access.Limits()
+    if auth != "api-key" and (request.rate is not None or request.burst is not None or request.quota is not None):
+        raise UsageError(f"--rate, --burst and --quota set the API key's usage plan, but stack "
+                         f"{request.stack or settings.function_stack} is deployed with --auth {auth}: add "
+                         "--auth api-key.")
+    if last.auth is not None:   # a live deployment: who may call it changes only when confirmed
+        access.confirm_switch(request.stack or settings.function_stack, last.auth, auth, limits, request.yes,
+                              confirm)
     check_local_engine(request.engine or "lean", aws.target.runs_functions_here)   # a kept mxnet too
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
@@ -229,7 +243,8 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
                                 engine=plan.engine, runtime=runtime, memory_mb=memory, role=plan.role,
                                 log_group=stacks.log_group_mode(aws, plan.stack), kms_keys=plan.kms_keys,
                                 s3_dns_suffix=partition_of(settings.region)[1],
-                                execute_api_endpoint=aws.target.execute_api_endpoint)
+                                execute_api_endpoint=aws.target.execute_api_endpoint, auth=auth, limits=limits,
+                                key_generation=last.key_generation)
     with console.step(f"Create or update stack {plan.stack}") as note:
         outcome = aws.deploy_stack(plan.stack, stacks.template_body(stacks.FUNCTION), spec.parameters())
         note["detail"] = outcome + (", the function's existing log group kept" if spec.log_group == "existing"
@@ -246,7 +261,9 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     with console.step("Wire the API (ANY / -> AWS_PROXY -> function, stage prod)") as note:
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
-        repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region)
+        repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region,
+                                 api_key_required=auth == "api-key",
+                                 authorization=access.METHOD_AUTHORIZATION[auth])
         # stage prod keeps its snapshot of the API until a new deployment (API Gateway stage snapshots),
         # also when a deploy was interrupted after its stack update
         stage = f"deployment to stage {wiring.STAGE}"
@@ -263,7 +280,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     recorded[plan.stack] = deployment_record.Deployment(
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
         model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
-        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), pinned=plan.pinned)
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), pinned=plan.pinned, auth=auth)
     try:
         deployment_record.save(settings, recorded, current=plan.stack)
     except UsageError as exc:   # made, but not recorded: say what exists and both ways on
@@ -276,8 +293,13 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         stack=plan.stack, stack_action=outcome, target=settings.target, region=settings.region,
         bucket=plan.bucket, model_path=plan.model_path, model_timestamp=layout.model_timestamp(plan.model_path),
         engine=plan.engine, runtime=runtime, memory_mb=memory, code_key=code_key,
-        function_name=function_name, api_id=api_id, invoke_url=url, curl=curl_command(url),
-        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role, gate=verdict)
+        function_name=function_name, api_id=api_id, invoke_url=url,
+        curl=curl_command(url, api_key=auth == "api-key", sigv4_region=settings.region if auth == "iam" else None),
+        repaired=tuple(repaired), pinned=plan.pinned, kept=request.kept, role=plan.role, gate=verdict, auth=auth,
+        rate=limits.rate if auth == "api-key" else None, burst=limits.burst if auth == "api-key" else None,
+        quota=limits.quota_text() if auth == "api-key" else None,
+        limits_enforced=aws.target.usage_plan_limits if auth == "api-key" else None,
+        credentials_export=aws.target.credentials_export if auth == "iam" else None)
     history.record(aws, result, before.get("MODEL_PATH"), request.action)
     return result
 

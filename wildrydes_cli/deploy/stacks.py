@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from wildrydes_cli import layout
+from wildrydes_cli.deploy.access import Limits
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class FunctionStack:
     s3_dns_suffix: str = "amazonaws.com"
     # The local target's endpoint, so the stack's InvokeUrl and CurlCommand outputs point there ("" on AWS).
     execute_api_endpoint: str = ""
+    auth: str = "none"                  # who may call the API: none or api-key (access.py)
+    limits: Limits = Limits()           # the usage plan's, with api-key
+    key_generation: int = 1             # part of the key's name; `keys rotate` raises it
 
     def parameters(self) -> dict[str, str]:
         """Every parameter, every time: the emulator mishandles UsePreviousValue."""
@@ -61,6 +65,12 @@ class FunctionStack:
             "ModelKmsKeyArns": ",".join(self.kms_keys),
             "S3DnsSuffix": self.s3_dns_suffix,
             "ExecuteApiEndpoint": self.execute_api_endpoint,
+            "Auth": self.auth,
+            "ThrottleRate": f"{self.limits.rate:g}",
+            "ThrottleBurst": str(self.limits.burst),
+            "QuotaLimit": str(self.limits.quota_limit or 0),
+            "QuotaPeriod": self.limits.quota_period,
+            "ApiKeyGeneration": str(self.key_generation),
         }
 
 

@@ -31,10 +31,12 @@ def source_arn(function_arn: str, region: str, api_id: str) -> str:
     return f"arn:{partition}:execute-api:{region}:{account}:{api_id}/*"
 
 
-def _method_ok(resource: dict, uri: str) -> bool:
+def _method_ok(resource: dict, uri: str, api_key_required: bool, authorization: str) -> bool:
     method = (resource.get("resourceMethods") or {}).get("ANY") or {}
     integration = method.get("methodIntegration") or {}
-    return integration.get("type") == "AWS_PROXY" and integration.get("uri") == uri
+    return integration.get("type") == "AWS_PROXY" and integration.get("uri") == uri and \
+        bool(method.get("apiKeyRequired")) == api_key_required and \
+        (method.get("authorizationType") or "NONE") == authorization
 
 
 def _has_permission(policy: dict, arn: str) -> bool:
@@ -47,8 +49,14 @@ def _has_permission(policy: dict, arn: str) -> bool:
     return False
 
 
-def ensure(aws: Aws, api_id: str, function_name: str, function_arn: str, region: str) -> list[str]:
-    """Repair what is missing; returns what was repaired (empty when all was in place)."""
+def ensure(aws: Aws, api_id: str, function_name: str, function_arn: str, region: str,
+           api_key_required: bool = False, authorization: str = "NONE") -> list[str]:
+    """Repair what is missing; returns what was repaired (empty when all was in place).
+
+    ``api_key_required``: every method requires an API key (--auth api-key); ``authorization``:
+    every method's AuthorizationType (AWS_IAM with --auth iam). A method that says otherwise is
+    made again (the emulator does not apply a template update's change of either).
+    """
     repaired: list[str] = []
     uri = integration_uri(function_arn, region)
     resources = aws.api_resources(api_id)
@@ -58,9 +66,11 @@ def ensure(aws: Aws, api_id: str, function_name: str, function_arn: str, region:
             if path == "/":
                 raise AwsError(f"API {api_id} has no root resource: run `wildrydes cleanup`, then deploy again.")
             continue  # per-breed routes are optional; the template adds them
-        if not _method_ok(resource, uri):
-            aws.put_proxy_method(api_id, resource["id"], uri)
-            repaired.append(f"ANY {path} -> {function_name}")
+        if not _method_ok(resource, uri, api_key_required, authorization):
+            aws.put_proxy_method(api_id, resource["id"], uri, api_key_required=api_key_required,
+                                 authorization=authorization)
+            repaired.append(f"ANY {path} -> {function_name}" + (" (API key required)" if api_key_required else "")
+                            + (" (signed requests only)" if authorization == "AWS_IAM" else ""))
     arn = source_arn(function_arn, region, api_id)
     if not _has_permission(aws.function_policy(function_name), arn):
         aws.add_invoke_permission(function_name, arn)

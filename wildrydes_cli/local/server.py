@@ -2,12 +2,15 @@
 
 Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
-  /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, proxy event,
+  /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, an AWS_IAM method's SigV4
+                                                         (auth.py, service execute-api), the API key and its
+                                                         usage plan (usage_plans.py), proxy event,
                                                          Lambda runner, proxy response
   SageMaker Create/Describe/List/StopTrainingJob       -> the SigV4 gate, then the training jobs (training/api.py)
   anything else                                       -> the SigV4 gate (auth.py; a function role's
                                                          S3 calls checked by role_calls.py), CloudFormation's
-                                                         rules (stack_rules.py), then moto's WSGI
+                                                         rules (stack_rules.py; a stack's API keys and
+                                                         usage plans: stack_keys.py), then moto's WSGI
                                                          app (S3, CloudFormation, Lambda, API Gateway,
                                                          IAM, STS), in a thread, through
                                                          persist.Persistence (mutations journaled,
@@ -40,13 +43,13 @@ from urllib.parse import unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
-from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_rules, wsgi
+from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_keys, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.awsapi.function_credentials import Sessions
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
-from wildrydes_cli.local.invoke import gateway, kept_logs, routes
+from wildrydes_cli.local.invoke import gateway, kept_logs, routes, usage_plans
 from wildrydes_cli.local.invoke.functions import find_function
 from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
 from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
@@ -70,15 +73,18 @@ class Emulator:
         self.gate = gate
         self.persistence = persistence or persist.Persistence(None)  # the one door to moto (journal)
         self.stack_rules = stack_rules.StackRules(self.persistence.call)   # CloudFormation's AlreadyExists
+        # ... and the API keys and usage plans moto's CloudFormation skips, made through the journal
+        self.stack_keys = stack_keys.StackKeys(self.stack_rules.call, self.persistence.call)
         self.log_store = log_store
         self.runner = runner
         self.training = training
         # training-job actions are answered by the training jobs, everything else by CloudFormation's rules and
         # moto (through the journal)
-        self.aws_call = self.stack_rules.call
+        self.aws_call = self.stack_keys.call
         if training is not None:
-            training.moto = self.stack_rules.call
+            training.moto = self.stack_keys.call
             self.aws_call = training.call
+        self.limiter = usage_plans.Limiter()   # the usage plans' token buckets and quota counts
 
     async def handle(self, request: HttpRequest, client) -> HttpResponse:
         path = request.path
@@ -90,7 +96,8 @@ class Emulator:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
         # AWS API calls pass the SigV4 gate first (auth.py), then the training jobs (training/api.py) or
-        # CloudFormation's rules (stack_rules.py), then the journal; in the thread, off the event loop.
+        # CloudFormation's rules (stack_rules.py, then stack_keys.py), then the journal; in the thread, off the
+        # event loop.
         response = await loop.run_in_executor(None, self.gate.call, self.aws_call, request, self.port, client)
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
@@ -101,6 +108,18 @@ class Emulator:
         route = routes.resolve(api_id, stage, request.method, raw_path)
         if route is None:
             return gateway.missing_authentication_token()
+        if route.authorization_type == "AWS_IAM":   # SigV4 for execute-api, before the function runs
+            partition = "aws-cn" if route.region.startswith("cn-") else "aws"
+            method_arn = (f"arn:{partition}:execute-api:{route.region}:{route.account_id}:{api_id}/{stage}/"
+                          f"{request.method.upper()}/{unquote(raw_path).lstrip('/')}")
+            denied = self.gate.execute_api_refusal(request, method_arn)
+            if denied is not None:
+                return gateway.forbidden(*denied)
+        if route.api_key_required:   # before the function runs, as API Gateway checks it
+            refused = usage_plans.check(self.limiter, request.header("x-api-key"), route.account_id, route.region,
+                                        api_id, stage)
+            if refused is not None:
+                return refused
         if route.integration_type != "AWS_PROXY" or route.function_arn is None:
             LOG.error("API %s %s %s: integration %s is not a Lambda proxy; only AWS_PROXY is emulated",
                       api_id, request.method, route.resource_path, route.integration_type)

@@ -6,6 +6,7 @@
   logs.py      ``wildrydes logs``: the function's CloudWatch Logs events, grouped by request
   catalog.py   ``wildrydes models``: the default models and each breed's newest, with metrics
   jobs.py      ``wildrydes jobs``: recent SageMaker training jobs, their status, metrics and model
+  keys.py      ``wildrydes keys show|list``: the API key (--auth api-key), its value only when asked
 
 Imports aws/ and the ground; not deploy/ or training/.
 """

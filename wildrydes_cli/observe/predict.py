@@ -6,6 +6,7 @@ what any other client would see: status, body, latency.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -85,12 +86,19 @@ def check_url(url: str) -> str:
 
 
 def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
-              clock: Callable[[], float] = time.perf_counter) -> tuple[int, object, float]:
-    """POST JSON; returns (status, decoded body, latency in ms). Non-2xx bodies are returned too."""
+              clock: Callable[[], float] = time.perf_counter, api_key: str | None = None,
+              sign: Callable[[str, str, bytes, dict[str, str]], dict[str, str]] | None = None
+              ) -> tuple[int, object, float]:
+    """POST JSON (with ``api_key`` as x-api-key, or signed by ``sign``); returns (status, decoded body, latency in
+    ms), non-2xx too."""
     check_url(url)
     data = json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if api_key:
+        headers["x-api-key"] = api_key
+    if sign is not None:
+        headers = sign("POST", url, data, headers)
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     started = clock()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -161,7 +169,13 @@ def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float
         hint = ""
         if status == 403 and "Missing Authentication Token" in _error_text(status, body):
             hint = (" - no API is deployed at this URL (after a restart the local emulator starts empty): "
-                    "run `wildrydes deploy`")
+                    "run `wildrydes deploy`; or the API takes signed requests only (deploy --auth iam): without "
+                    "--url, predict signs them")
+        elif status == 403 and _error_text(status, body) == "Forbidden":
+            hint = (" - this API requires an API key (deploy --auth api-key): without --url, predict sends the "
+                    "deployment's key; `wildrydes keys show` prints it")
+        elif status == 429:
+            hint = " - over the usage plan's rate or quota (`wildrydes status` shows them): wait, then try again"
         raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url}){hint}")
     results = _results(body)
     if results is None or not results or not all(isinstance(r, dict) and "score" in r for r in results):
@@ -206,15 +220,23 @@ def run_predict(settings: Settings, request: PredictRequest) -> PredictResult | 
     table = read_rides(request.file) if request.file is not None else None
     rides = table.rides if table is not None else [ride_from_flags(request.flags)]
     target, deployment = None, None
+    post: Callable[..., tuple[int, object, float]] = post_json
     if request.url:
         url = request.url
     else:
         target, deployment = deployed(settings)
         url = target.deployment_url(deployment)
+        if deployment.auth == "api-key":   # the deployment's key, read through the CLI, never printed
+            from wildrydes_cli.aws.client import Aws
+            from wildrydes_cli.observe.keys import key_value
+            post = functools.partial(post_json, api_key=key_value(Aws(target), deployment.stack))
+        elif deployment.auth == "iam":     # signed with this target's credentials (SigV4, execute-api)
+            from wildrydes_cli.aws.client import Aws
+            post = functools.partial(post_json, sign=Aws(target).sign_execute_api)
     if table is not None:
         return predict_batch(url, rides, breed=request.breed, explain=request.explain, extras=table.extras,
-                             columns=table.columns)
-    result = predict(url, rides, breed=request.breed, explain=request.explain)
+                             columns=table.columns, post=post)
+    result = predict(url, rides, breed=request.breed, explain=request.explain, post=post)
     if request.breed and target is not None and deployment is not None:
         newer = newer_breed_model(target, deployment, request.breed, result.answer.get("model_path"))
         if newer:

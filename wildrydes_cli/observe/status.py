@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from wildrydes_cli import deployment_record, model_card
+from wildrydes_cli.aws import api_keys
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.aws.target import STAGE
@@ -56,4 +57,13 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         missing=missing, gone_hint=aws.target.gone_hint if missing and recorded else "", other_regions=others,
         recorded=recorded, pinned=recorded and deployment.pinned,
         deployed_card=model_card.read_card(aws, deployment.bucket, deployed_model)
-        if bucket_there and deployed_model else None)
+        if bucket_there and deployed_model else None,
+        **_access(aws, deployment.stack))
+
+
+def _access(aws, stack: str) -> dict:
+    """The stack's auth mode and its usage plan's limits, from its parameters."""
+    params = aws.stack_parameters(stack)
+    keyed = params.get("Auth") == "api-key"
+    return {"auth": params.get("Auth") or "none", **api_keys.limits(params),
+            "limits_enforced": aws.target.usage_plan_limits if keyed else None}

@@ -67,7 +67,7 @@ def test_resources_methods_and_integrations(made):
     resources = {r.resource_id: r for r in moto_backends.api_resources(api)}
     assert set(resources) == {made["root"], made["breeds"], made["breed"]}
     assert resources[made["root"]].parent_id is None
-    assert resources[made["root"]].methods == {"ANY": ("AWS_PROXY", made["uri"])}
+    assert resources[made["root"]].methods == {"ANY": ("AWS_PROXY", made["uri"], False, "NONE")}
     assert (resources[made["breed"]].parent_id, resources[made["breed"]].path_part) == (made["breeds"], "{breed}")
     assert resources[made["breed"]].methods == {"GET": None}   # a method without an integration
 
@@ -418,3 +418,31 @@ def test_a_configuration_update_stamps_last_modified_as_lambda_does(made, monkey
     answer = lam.update_function_configuration(FunctionName="fn", Environment={"Variables": {"MODEL_PATH": "b"}})
     stamped = lam.get_function_configuration(FunctionName="fn")["LastModified"]
     assert stamped > created and answer["LastModified"] == stamped
+
+
+def test_api_keys_usage_plans_and_a_methods_key_requirement(made):
+    gw = boto3.client("apigateway", region_name=REGION)
+    gw.put_method(restApiId=made["api_id"], resourceId=made["breeds"], httpMethod="ANY", authorizationType="NONE",
+                  apiKeyRequired=True)
+    gw.put_integration(restApiId=made["api_id"], resourceId=made["breeds"], httpMethod="ANY", type="AWS_PROXY",
+                       integrationHttpMethod="POST", uri=made["uri"])
+    key = gw.create_api_key(name="k", enabled=True, value="v" * 40, tags={"owner": "me"})
+    plan = gw.create_usage_plan(name="p", apiStages=[{"apiId": made["api_id"], "stage": "prod"}],
+                                throttle={"rateLimit": 100.0, "burstLimit": 20},
+                                quota={"limit": 5, "period": "DAY"}, tags={"owner": "me"})
+    gw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    api = moto_backends.find_rest_api(made["api_id"])[2]
+    by_id = {r.resource_id: r for r in moto_backends.api_resources(api)}
+    assert by_id[made["breeds"]].methods["ANY"] == ("AWS_PROXY", made["uri"], True, "NONE")
+    assert by_id[made["root"]].methods["ANY"][2] is False
+    assert moto_backends.api_keys(ACCOUNT, REGION) == [
+        moto_backends.ApiKeyFacts(key["id"], "k", "v" * 40, True, {"owner": "me"})]
+    assert moto_backends.usage_plans(ACCOUNT, REGION) == [moto_backends.UsagePlanFacts(
+        plan["id"], "p", ((made["api_id"], "prod"),), 100.0, 20, 5, "DAY", (key["id"],), {"owner": "me"})]
+    assert moto_backends.plan_for_key(ACCOUNT, REGION, key["id"], made["api_id"], "prod") == \
+        moto_backends.usage_plans(ACCOUNT, REGION)[0]
+    assert moto_backends.plan_for_key(ACCOUNT, REGION, key["id"], made["api_id"], "dev") is None
+    assert moto_backends.plan_for_key(ACCOUNT, REGION, "other", made["api_id"], "prod") is None
+    assert moto_backends.api_key_by_value(ACCOUNT, REGION, "v" * 40).key_id == key["id"]
+    assert moto_backends.api_key_by_value(ACCOUNT, REGION, "w" * 40) is None
+    assert moto_backends.api_keys(ACCOUNT, "eu-west-3") == [] and moto_backends.usage_plans("000000000000", REGION) == []

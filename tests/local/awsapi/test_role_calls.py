@@ -302,3 +302,33 @@ def test_other_services_are_logged_once_per_role_and_service(world, caplog):
         assert as_role(world, lambda c: c.get_caller_identity(), service="sts").status == 200
     said = [r.getMessage() for r in caplog.records if "not checked against role" in r.getMessage()]
     assert len(said) == 1 and "sts calls" in said[0] and world["role"] in said[0]
+
+
+def test_a_role_session_may_call_an_aws_iam_method_only_when_its_policy_allows_execute_api_invoke(world):
+    """An AWS_IAM method's caller: the role's policies decide, on the method's ARN (as API Gateway does)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    session = world["sessions"].issue(world["role"], "fn", "us-east-1")
+    arn = "arn:aws:execute-api:us-east-1:123456789012:api1/prod/POST/"
+    url = f"http://{HOST}/restapis/api1/prod/_user_request_/"
+    aws = AWSRequest(method="POST", url=url, data=b"{}", headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(session.access_key_id, session.secret_access_key, session.session_token), "execute-api",
+              "us-east-1").add_auth(aws)
+    request = HttpRequest("POST", "/restapis/api1/prod/_user_request_/", "HTTP/1.1",
+                          [*dict(aws.headers.items()).items(), ("Host", HOST)], b"{}")
+    denied = world["gate"].execute_api_refusal(request, arn)
+    assert denied == ("AccessDeniedException", f"User: {session.arn} is not authorized to perform: "
+                                               f"execute-api:Invoke on resource: {arn}")
+    policy(world, {"Effect": "Allow", "Action": "execute-api:Invoke",
+                   "Resource": "arn:aws:execute-api:us-east-1:123456789012:api1/prod/POST/*"})
+    assert world["gate"].execute_api_refusal(request, arn) is None
+    assert world["gate"].execute_api_refusal(request, arn.replace("/POST/", "/GET/")) is not None
+    stranger = AWSRequest(method="POST", url=url, data=b"{}", headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("AKIASTRANGER0000000", "secret"), "execute-api", "us-east-1").add_auth(stranger)
+    assert world["gate"].execute_api_refusal(HttpRequest(
+        "POST", request.target, "HTTP/1.1", [*dict(stranger.headers.items()).items(), ("Host", HOST)], b"{}"), arn) == (
+        "UnrecognizedClientException", "The security token included in the request is invalid.")
+    unsigned = HttpRequest("POST", request.target, "HTTP/1.1", [("Host", HOST)], b"{}")
+    assert world["gate"].execute_api_refusal(unsigned, arn) == ("MissingAuthenticationTokenException",
+                                                                "Missing Authentication Token")

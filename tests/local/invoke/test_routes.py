@@ -6,11 +6,11 @@ import pytest
 from wildrydes_cli.local.invoke.routes import Resource, function_arn_from_uri, match_resource
 
 RESOURCES = [
-    Resource("root", "/", {"ANY": ("AWS_PROXY", "u")}),
-    Resource("breeds", "/breeds", {"GET": ("AWS_PROXY", "u")}),
-    Resource("breed", "/breeds/{breed}", {"ANY": ("AWS_PROXY", "u")}),
-    Resource("special", "/breeds/unicorn", {"ANY": ("AWS_PROXY", "u")}),
-    Resource("proxy", "/files/{proxy+}", {"ANY": ("AWS_PROXY", "u")}),
+    Resource("root", "/", {"ANY": ("AWS_PROXY", "u", False, "NONE")}),
+    Resource("breeds", "/breeds", {"GET": ("AWS_PROXY", "u", False, "NONE")}),
+    Resource("breed", "/breeds/{breed}", {"ANY": ("AWS_PROXY", "u", False, "NONE")}),
+    Resource("special", "/breeds/unicorn", {"ANY": ("AWS_PROXY", "u", False, "NONE")}),
+    Resource("proxy", "/files/{proxy+}", {"ANY": ("AWS_PROXY", "u", False, "NONE")}),
 ]
 
 

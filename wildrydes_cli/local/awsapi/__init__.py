@@ -1,7 +1,8 @@
 """An AWS API call to the local target: SigV4 gate -> journal -> moto, and the state it keeps.
 
   auth.py           the SigV4 gate: only calls signed with this user's local credentials pass
-                    (or with a deployed function's role session, then checked by role_calls.py)
+                    (or with a deployed function's role session, then checked by role_calls.py);
+                    also an AWS_IAM method's execute-api signature (``execute_api_refusal``)
   credentials.py    those credentials (generated per user, 0600)
   function_credentials.py  a function's execution-role session (AssumeRole in moto's STS, as Lambda)
   role_calls.py     a role session's S3 calls checked against its role's policies before moto
@@ -20,6 +21,7 @@
   wsgi.py           hand a request to moto's WSGI application, in-process
   moto_backends.py  every read of moto's in-memory backends, and the AssumeRole (its contract test pins moto)
   stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
+  stack_keys.py     a stack's API keys, usage plans and associations, made from its template (moto skips them)
 
 Imports local/http.py and the ground only.
 """

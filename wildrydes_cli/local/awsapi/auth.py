@@ -83,6 +83,16 @@ _CODES = {
     "expired_token": ("ExpiredToken", "ExpiredToken", "ExpiredTokenException"),
 }
 _STATUS = {"payload": 400, "query": 400}   # every other refusal is a 403
+# API Gateway's words for an AWS_IAM method's refusals (the others keep the gate's message)
+_EXECUTE_API_REFUSALS = {
+    "missing": ("MissingAuthenticationTokenException", "Missing Authentication Token"),
+    "signature": ("InvalidSignatureException", "The request signature we calculated does not match the signature "
+                  "you provided. Check your AWS Secret Access Key and signing method. Consult the service "
+                  "documentation for details."),
+    "unknown_key": ("UnrecognizedClientException", "The security token included in the request is invalid."),
+    "token": ("UnrecognizedClientException", "The security token included in the request is invalid."),
+    "expired_token": ("ExpiredTokenException", "The security token included in the request is expired"),
+}
 _QUERY_AUTH = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
                          "X-Amz-Signature", "X-Amz-Security-Token"})
 
@@ -216,6 +226,25 @@ class Gate:
         except Refused as exc:
             self._log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc), exc.s3_extra)
+
+    def execute_api_refusal(self, request, method_arn: str) -> tuple[str, str] | None:
+        """For a method with AuthorizationType AWS_IAM: None when the request is signed for execute-api by the
+        local target's credentials, or by a function role allowed ``execute-api:Invoke`` on ``method_arn``;
+        else (x-amzn-ErrorType, message) as API Gateway answers (always a 403)."""
+        if request.header("authorization") is None and "X-Amz-Signature=" not in request.query:
+            return "MissingAuthenticationTokenException", "Missing Authentication Token"
+        try:
+            signed, session = self._verify(request)
+        except Refused as exc:
+            self._log_refusal(request, exc)
+            return _EXECUTE_API_REFUSALS.get(exc.reason, ("IncompleteSignatureException", str(exc)))
+        if signed.service != "execute-api":
+            return "InvalidSignatureException", "Credential should be scoped to correct service: 'execute-api'. "
+        if session is not None and self.roles is not None:
+            denied = self.roles.invoke_refusal(session, signed.region, method_arn)
+            if denied is not None:
+                return "AccessDeniedException", denied
+        return None
 
     def _log_refusal(self, request, exc: Refused) -> None:
         start, count = self._log_window

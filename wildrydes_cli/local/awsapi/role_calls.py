@@ -96,6 +96,16 @@ class RoleCalls:
                 return access_denied(refusal_message(session, "s3:ListBucket", s3_call.bucket_arn, listing))
         return response
 
+    def invoke_refusal(self, session: RoleSession, region: str, method_arn: str) -> str | None:
+        """None when the role may ``execute-api:Invoke`` the method (an AWS_IAM method), else AWS's message."""
+        try:
+            identity, _ = self._policies(session, "")
+        except (iam_policy.PolicyError, LookupError) as exc:
+            return f"User: {session.arn} is not authorized to perform: execute-api:Invoke ({exc})"
+        decision = decide(identity, None, session, "execute-api:Invoke", method_arn, self._context(session, region, {}))
+        return None if decision.allowed else (f"User: {session.arn} is not authorized to perform: execute-api:Invoke "
+                                              f"on resource: {method_arn}")
+
     # -- the role's policies ----------------------------------------------------------------
     def _policies(self, session: RoleSession,
                   bucket: str) -> tuple[list[iam_policy.Policy], iam_policy.Policy | None]:

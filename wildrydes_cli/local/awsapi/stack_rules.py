@@ -41,7 +41,7 @@ LOG = logging.getLogger(__name__)
 
 MotoCall = Callable[[HttpRequest, int, "tuple[str, int] | None"], HttpResponse]
 _ACTIONS = ("CreateStack", "UpdateStack")
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/")
+SCOPE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/")
 _SUB = re.compile(r"\$\{([^}!]+)\}")
 MAX_FORM_BYTES = 2 * 1024 * 1024   # a template body is at most 51,200 bytes; parameters are small
 
@@ -53,7 +53,7 @@ class StackRules:
         self._call = call
 
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
-        form = _cloudformation_form(request)
+        form = cloudformation_form(request)
         if form is not None and form.get("Action") in _ACTIONS:
             refused = self._already_exists(request, form)
             if refused is not None:
@@ -64,7 +64,7 @@ class StackRules:
         return response
 
     def _already_exists(self, request: HttpRequest, form: dict[str, str]) -> HttpResponse | None:
-        scope = _SCOPE.search(request.header("authorization") or "")
+        scope = SCOPE.search(request.header("authorization") or "")
         if scope is None:
             return None
         account, region = moto_backends.account_of(scope.group(1)), scope.group(2)
@@ -99,9 +99,9 @@ class StackRules:
             f"</RequestId></ResponseMetadata></{action}Response>").encode())
 
 
-def _cloudformation_form(request: HttpRequest) -> dict[str, str] | None:
+def cloudformation_form(request: HttpRequest) -> dict[str, str] | None:
     """The form of a CloudFormation (query protocol) call, None for any other call."""
-    scope = _SCOPE.search(request.header("authorization") or "")
+    scope = SCOPE.search(request.header("authorization") or "")
     if scope is None or scope.group(3) != "cloudformation" or request.method != "POST":
         return None
     raw = request.body[:MAX_FORM_BYTES].decode("utf-8", "replace")
@@ -123,13 +123,17 @@ def _values(template: dict, form: dict[str, str], current: Any, account: str, re
         else:
             values[key] = form.get(f"Parameters.member.{index}.ParameterValue", "")
         index += 1
-    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
-    values.update({"AWS::Region": region, "AWS::AccountId": account, "AWS::StackName": name,
-                   "AWS::Partition": partition, "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn"
-                   else "amazonaws.com"})
+    values.update(pseudo_parameters(account, region, name))
     if current is not None:
         values.update({k: v for k, v in current.resources.items() if v})
     return values
+
+
+def pseudo_parameters(account: str, region: str, name: str) -> dict[str, str]:
+    """AWS::Region, AWS::AccountId, AWS::StackName, AWS::Partition, AWS::URLSuffix for one stack."""
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return {"AWS::Region": region, "AWS::AccountId": account, "AWS::StackName": name, "AWS::Partition": partition,
+            "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"}
 
 
 def existing_log_group(template: dict, values: dict[str, str], owned: set[str],
@@ -155,6 +159,8 @@ def resolve(value: Any, values: dict[str, str], conditions: dict) -> str | None:
     """A string property as CloudFormation resolves it: literal, Ref, Sub, If; None when not known here."""
     if isinstance(value, str):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)   # a template's numbers are strings to CloudFormation (Fn::Equals [!Ref N, 0])
     if not isinstance(value, dict) or len(value) != 1:
         return None
     (op, args), = value.items()

@@ -1,6 +1,7 @@
 """An execute-api call: route -> proxy event -> the deployed function in a worker -> proxy response.
 
   routes.py            which resource, method and function, from moto's API Gateway
+  usage_plans.py       API keys (403), throttling and quotas (429) before the function runs
   gateway.py           API Gateway's proxy integration as pure functions (event in, response out)
   functions.py         the deployed function's verified code
   runner.py            warm worker pools per function; timeouts; retirement on change

@@ -48,6 +48,15 @@ def missing_authentication_token(request_id: str | None = None) -> HttpResponse:
     return _json_error(403, "Missing Authentication Token", "MissingAuthenticationTokenException", request_id)
 
 
+def forbidden(error_type: str, message: str, request_id: str | None = None) -> HttpResponse:
+    """An AWS_IAM method's refusal (unsigned, a bad signature, a caller not allowed execute-api:Invoke): 403.
+    API Gateway spells the key of an authorization refusal "Message"; every other "message"."""
+    if error_type != "AccessDeniedException":
+        return _json_error(403, message, error_type, request_id)
+    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
+    return HttpResponse(403, headers, json.dumps({"Message": message}).encode())
+
+
 def internal_server_error(request_id: str | None = None) -> HttpResponse:
     """Function error, crash or malformed proxy response: 502."""
     return _json_error(502, "Internal server error", "InternalServerErrorException", request_id)

@@ -45,6 +45,8 @@ class Route:
     stage_variables: dict[str, str] | None
     integration_type: str
     function_arn: str | None
+    api_key_required: bool = False
+    authorization_type: str = "NONE"   # AWS_IAM: SigV4-signed callers only
 
 
 def _segments(path: str) -> list[str]:
@@ -149,9 +151,10 @@ def resolve(api_id: str, stage: str, method: str, raw_path: str) -> Route | None
     integration = resource.methods.get(method.upper()) or resource.methods.get("ANY")
     if integration is None:
         return None
-    integration_type, uri = integration
+    integration_type, uri, key_required, authorization = integration
     return Route(api_id=api_id, account_id=account_id, region=region, stage=stage,
                  resource_id=resource.resource_id, resource_path=resource.path,
                  path_parameters=params or None, stage_variables=variables or None,
                  integration_type=str(integration_type or "").upper(),
-                 function_arn=function_arn_from_uri(uri))
+                 function_arn=function_arn_from_uri(uri), api_key_required=key_required,
+                 authorization_type=authorization)

@@ -1,0 +1,13 @@
+"""keys show|list with --auth none (against moto): no key, said in words, never an empty value."""
+from __future__ import annotations
+
+
+def test_keys_show_without_a_key_says_there_is_none(wildrydes, deployed):
+    shown = wildrydes("keys", "show", expect=3)
+    assert "Stack wildrydes-ml-mod3-4 has no API key: it was deployed with --auth none" in shown.stderr
+    assert "deploy --auth api-key" in shown.stderr
+    assert wildrydes("keys", "show", "--value", expect=3).stdout == ""   # nothing for $(...) to take as a key
+    listed = wildrydes.json("keys", "list")
+    assert listed["keys"] == [] and "value" not in listed
+    assert "has no API key (deployed with --auth none" in wildrydes("keys", "list", json_output=False).stdout
+    assert wildrydes("keys", "rotate", expect=3).stderr.count("has no API key") == 1
