@@ -87,15 +87,25 @@ def test_status_last_modified_follows_model_path(cli, made):
     assert after > before
 
 
-def test_logs_follow_says_it_is_waiting(cli, made):
-    proc = subprocess.Popen([str(WILDRYDES), "logs", "-f", "--since", "1m"], cwd=cli.home, env=cli.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+def test_logs_follow_says_it_is_waiting(cli, made, tmp_path):
+    # stdout to a file, not a pipe: the last minute's events could fill a pipe nobody reads and block the exit
+    with open(tmp_path / "events.txt", "w") as events:
+        proc = subprocess.Popen([str(WILDRYDES), "logs", "-f", "--since", "1m"], cwd=cli.home, env=cli.env,
+                                stdin=subprocess.DEVNULL, stdout=events, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
     try:
         line = proc.stderr.readline()                          # the first thing it says, before any poll ends
         assert line.startswith("Waiting for new events in /aws/lambda/") and "Ctrl-C" in line, line
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.communicate(timeout=30)   # drained: the last minute's events may fill the stdout pipe, blocking its exit
+        os.kill(proc.pid, signal.SIGINT)                       # Ctrl-C, to the command alone
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("logs -f did not stop on Ctrl-C within 30 s") from None
+        finally:
+            proc.stderr.close()
     assert proc.returncode in (0, 130)
 
 
