@@ -134,3 +134,12 @@ def test_train_reports_the_rule_that_labelled_its_synthetic_rides(tmp_path):
     text = runner.invoke(cli, ["train", "--rows", "500", "--epochs", "1", "--save", str(tmp_path / "d.tar.gz")],
                          catch_exceptions=False).stdout
     assert "labelled by: heavy_utilization = magicpoints >= 50 * distance" in text
+
+
+def test_the_readme_states_the_default_models_score_for_the_workshops_ride(default_model):
+    """README: "The first command ends with ... `score 0.9868`" and the --explain example's full score."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    score = float(served(default_model)([WORKSHOP_RIDE])[0][0])
+    assert f"`score {score:.4f}`" in readme
+    assert f"score    {score!r}" in readme or f"score    {score:.12f}" in readme
