@@ -51,3 +51,22 @@ def test_logs_without_a_deployment_says_to_deploy(wildrydes, boot):
 def test_logs_refuses_a_bad_since_before_calling_aws(wildrydes):
     result = wildrydes("logs", "--since", "yesterday", expect=2, json_output=False)
     assert "--since 'yesterday'" in result.stderr and "such as 30s, 10m, 2h or 1d" in result.stderr
+
+
+def test_ctrl_c_ends_logs_follow_cleanly_after_what_it_showed(wildrydes, deployed, monkeypatch):
+    """`logs -f` runs until Ctrl-C; Ctrl-C (here during the second poll) is the way out, not an error."""
+    from wildrydes_cli.observe import logs
+    rid = "c0ffee00-1111-2222-3333-444455556666"
+    _lambda_wrote(deployed["function_name"], [f"START RequestId: {rid} Version: $LATEST"])
+    read, polls = logs.LogReader.read, []
+
+    def read_then_ctrl_c(self, start_ms):
+        polls.append(start_ms)
+        if len(polls) == 2:
+            raise KeyboardInterrupt
+        return read(self, start_ms)
+    monkeypatch.setattr(logs.LogReader, "read", read_then_ctrl_c)
+    monkeypatch.setattr(logs, "FOLLOW_POLL_SECONDS", 0)
+    result = wildrydes("logs", "-f", json_output=False)      # exit 0
+    assert "Ctrl-C to stop" in result.stderr and f"START RequestId: {rid}" in result.stdout
+    assert len(polls) == 2
