@@ -1,6 +1,8 @@
 """The layer itself: each scripted behaviour shows through plain boto3, after botocore's validation."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError
@@ -96,20 +98,7 @@ def test_another_account(real):
     assert boto3.client("sts").get_caller_identity()["Account"] == "210987654321"
 
 
-_LOG_GROUP_STACK = """
-Parameters:
-  Name: {Type: String}
-  Make: {Type: String, Default: "yes"}
-Conditions:
-  MakeIt: !Equals [!Ref Make, "yes"]
-Resources:
-  Topic: {Type: AWS::SNS::Topic}
-  Logs:
-    Type: AWS::Logs::LogGroup
-    Condition: MakeIt
-    Properties:
-      LogGroupName: !Sub /aws/lambda/${Name}
-"""
+_LOG_GROUP_STACK = (Path(__file__).resolve().parents[1] / "fixtures" / "log-group-stack.yml").read_text()
 
 
 def _failed_event(cfn, name: str) -> dict:

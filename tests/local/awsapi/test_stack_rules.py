@@ -15,20 +15,7 @@ from wildrydes_cli.local.awsapi import moto_backends, stack_rules
 
 FUNCTION_TEMPLATE = Path(__file__).resolve().parents[3] / "cloudformation" / "function.yml"
 
-GROUP_STACK = """
-Parameters:
-  Name: {Type: String}
-  Make: {Type: String, Default: "yes"}
-Conditions:
-  MakeIt: !Equals [!Ref Make, "yes"]
-Resources:
-  Topic: {Type: AWS::SNS::Topic}
-  Logs:
-    Type: AWS::Logs::LogGroup
-    Condition: MakeIt
-    Properties:
-      LogGroupName: !Sub /aws/lambda/${Name}
-"""
+GROUP_STACK = (Path(__file__).resolve().parents[2] / "fixtures" / "log-group-stack.yml").read_text()
 
 
 # -- names resolved as CloudFormation resolves them -----------------------------------------------
