@@ -19,7 +19,9 @@
   compact.py        drop the records a later one wholly replaced (S3 objects), when it pays
   compact_s3.py     what one journaled S3 request does to objects (pure classification)
   wsgi.py           hand a request to moto's WSGI application, in-process
-  moto_backends.py  every read of moto's in-memory backends, and the AssumeRole (its contract test pins moto)
+  moto_backends/    every read of moto's in-memory backends, and the AssumeRole (its contract test pins moto);
+                    one module per service (apigateway, lambda_functions, s3, iam, logs, cloudformation),
+                    memory (moto's registry made weak) and replay (the journal's direct writes)
   stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
   stack_keys.py     a stack's API keys, usage plans and associations, made from its template (moto skips them)
 

@@ -10,5 +10,5 @@
   kept_logs.py         those events kept on disk across restarts (bounded, synced once a second)
   kept_logs_file.py    the kept events' file format
 
-Imports local/http.py, awsapi/moto_backends.py, awsapi/function_credentials.py and the ground only.
+Imports local/http.py, awsapi/moto_backends/, awsapi/function_credentials.py and the ground only.
 """
