@@ -115,14 +115,18 @@ def _csv_bytes_slowly(rows: np.ndarray) -> bytes:
     return "".join(line % tuple(row) for row in rows.astype(np.float64).tolist()).encode("ascii")
 
 
+def shard_bounds(rows: int, shards: int) -> list[tuple[int, int]]:
+    """(first, end) rows of each of ``shards`` runs of consecutive rows, as even as they come."""
+    bounds = np.linspace(0, rows, shards + 1).astype(np.int64)
+    return [(int(bounds[n]), int(bounds[n + 1])) for n in range(shards)]
+
+
 def write_shards(labels: np.ndarray, features: np.ndarray, directory: Path, shards: int,
                  prefix: str = "part") -> list[Path]:
     """Write the rows as ``shards`` files of consecutive rows (part-00000.csv, ...), in order."""
     directory.mkdir(parents=True, exist_ok=True)
-    bounds = np.linspace(0, labels.shape[0], shards + 1).astype(np.int64)
     paths = []
-    for number in range(shards):
-        start, end = int(bounds[number]), int(bounds[number + 1])
+    for number, (start, end) in enumerate(shard_bounds(labels.shape[0], shards)):
         path = directory / f"{prefix}-{number:05d}.csv"
         with path.open("wb") as out:
             for low in range(start, end, 1_000_000):
