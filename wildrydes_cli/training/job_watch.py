@@ -150,7 +150,7 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     service.check_request(replace(train_request, save=None))
     sagemaker_job.check_options(options, train_request.epochs, train_request.predictor_type)
     dataset = read_data(train_request.data) if train_request.data is not None else None   # the user's file first
-    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
     name = options.job_name or sagemaker_job.new_job_name()
     sagemaker_job.check_name_free(place.aws, name)
     if dataset is None:
@@ -193,7 +193,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
 
     service.check_breeds_request(replace(train_request, save=None), count)
     sagemaker_job.check_options(replace(options, job_name=None), train_request.epochs, train_request.predictor_type)
-    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
     poll = place.aws.target.job_poll_s
     queue = [_Queued(breed) for breed in service.breed_names(count)]
     flying: list[_Queued] = []

@@ -66,12 +66,8 @@ class SageMakerOptions:
 
 
 def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -> None:
-    """Refuse what SageMaker would refuse, before anything is read, made or uploaded."""
-    types = ll.training_instance_types()
-    if options.instance_type not in types:
-        near = [t for t in types if t.startswith(options.instance_type.rsplit(".", 1)[0])][:6]
-        raise UsageError(f"--instance-type {options.instance_type!r} is not a SageMaker training instance type"
-                         + (f" (e.g. {', '.join(near)})" if near else " (e.g. ml.m5.large, ml.c5.xlarge)"))
+    """Refuse what SageMaker would refuse, before anything is read, made or uploaded (the instance type:
+    ``check_instance_type``, from the SageMaker client's model, when the target is known)."""
     if options.instance_count < 1:
         raise UsageError(f"--instance-count must be at least 1 (got {options.instance_count})")
     if options.instance_count > 100:
@@ -111,6 +107,13 @@ def hyperparameters(options: SageMakerOptions, epochs: int, predictor_type: str,
     return hp
 
 
+def check_instance_type(instance_type: str, types: tuple[str, ...]) -> None:
+    if instance_type not in types:
+        near = [t for t in types if t.startswith(instance_type.rsplit(".", 1)[0])][:6]
+        raise UsageError(f"--instance-type {instance_type!r} is not a SageMaker training instance type"
+                         + (f" (e.g. {', '.join(near)})" if near else " (e.g. ml.m5.large, ml.c5.xlarge)"))
+
+
 def ll_features() -> tuple[str, ...]:
     from wildrydes_cli.layout import FEATURES
     return FEATURES
@@ -142,8 +145,9 @@ class Place:
     image: str
 
 
-def prepare(settings: Settings, bucket: str | None, role: str | None) -> Place:
-    """The target, the region's image, the bucket (in the job's region) and the execution role, checked."""
+def prepare(settings: Settings, bucket: str | None, role: str | None, instance_type: str) -> Place:
+    """The target, the instance type, the region's image, the bucket (in the job's region) and the execution
+    role, checked."""
     from wildrydes_cli.aws.client import Aws
     from wildrydes_cli.aws.data_bucket import require_data_bucket
     from wildrydes_cli.aws.target import resolve
@@ -155,6 +159,7 @@ def prepare(settings: Settings, bucket: str | None, role: str | None) -> Place:
         raise UsageError(f"SageMaker's Linear Learner has no image registry in {region} (the SageMaker SDK's "
                          f"table names {len(ll.REGISTRIES)} regions, e.g. us-east-1, eu-west-1): pass --region")
     aws = Aws(target)
+    check_instance_type(instance_type, aws.training_instance_types())
     bucket = bucket or require_data_bucket(target.settings, aws, "train into")
     if not aws.bucket_exists(bucket):
         raise NotFoundError(f"bucket {bucket} does not exist on target {target.name}: run `wildrydes bootstrap` "
