@@ -88,3 +88,32 @@ def test_waiting_sees_a_short_job_end_soon_and_never_polls_faster_than_the_first
     assert slept[0] == 0.05 and slept[2] == 0.05          # short again when Training starts
     assert min(slept) == 0.05 and max(slept) == 0.25 and len(slept) == len(states) - 1
     assert np.all(np.diff(slept[2:]) >= 0)
+
+
+@pytest.mark.parametrize("rows, instances, objects", [(450, 1, 5), (450, 8, 8), (50, 1, 1)])
+def test_the_train_channel_is_cut_into_objects_of_at_most_rows_per_shard(monkeypatch, rows, instances, objects):
+    # 450 rides: 405 train rows, 100 a shard -> 5 objects; at least one per instance; small data: one
+    monkeypatch.setattr(sagemaker_job, "ROWS_PER_SHARD", 100)
+
+    class Jobs(Bucket):
+        def create_training_job(self, request: dict) -> str:
+            self.request = request
+            return "arn"
+    aws = Jobs()
+    options = sagemaker_job.SageMakerOptions(instance_count=instances)
+    sagemaker_job.start_job(place(aws), "job", options, data(rows, 3), 0, 2, "binary_classifier", None)
+    train = sorted(k for k in aws.objects if "/train/" in k)
+    assert len(train) == objects
+    assert max(aws.objects[k].count(b"\n") for k in train) <= 100
+
+
+def test_the_guide_states_the_object_size_and_the_poll_intervals_in_use():
+    from pathlib import Path
+
+    from wildrydes_cli.aws.target import AwsTarget, LocalTarget
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text().split())
+    assert f"objects of at most {sagemaker_job.ROWS_PER_SHARD:,} rows" in text
+    assert (f"after {AwsTarget.job_poll_first_s:g} s (the local target: {LocalTarget.job_poll_first_s:g} s), then "
+            f"{job_watch.BACKOFF:g}× longer each time up to every {AwsTarget.job_poll_s:g} s "
+            f"({LocalTarget.job_poll_s:g} s)") in text
