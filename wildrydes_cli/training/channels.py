@@ -185,7 +185,8 @@ def _check_first_line(line: str, channel: str, name: str) -> None:
 
 def _rows(block: bytes, text: str, width: int, channel: str, name: str, lines_before: int) -> np.ndarray:
     # The channels this project writes are plain: checked on the bytes at once, parsed by numpy's C reader
-    # from the text itself (a list of a million line strings cost as much again as the parse).
+    # from the text itself, not from a list of line strings (the parse itself is most of the read: this
+    # saves about 7% of it, benchmarks/RESULTS.md).
     if plain_block(block, width):
         rows = fast_rows(io.StringIO(text), list(range(width)))
         if rows is not None:
