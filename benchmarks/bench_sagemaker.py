@@ -7,11 +7,14 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             within 10% of local). Both train with the numpy trainer on the same rows.
   writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
             (goal: >= 1M rows/s), and writing + uploading 1M rides as one object against --shards objects
+            (temporary files, upload_file) against what the command does (upload_channels: objects from
+            memory, each sent while the next is written)
   breeds    `wildrydes train --on sagemaker --breeds B --rows R --epochs E --concurrent-jobs C`:
             total seconds, jobs/s, and the most jobs in flight (the queue under the local quota)
 
 Run:  python benchmarks/bench_sagemaker.py [--rows 100000 1000000] [--rounds 3] [--shards 8]
                                            [--breeds 1000] [--breed-rows 2000] [--concurrent-jobs 4]
+                                           [--baseline DIR]
 """
 from __future__ import annotations
 
@@ -57,16 +60,41 @@ def writer(rows: int, shards: int, url: str, state: Path) -> dict:
     slow = (time.perf_counter() - started) * rows / sample
     s3 = clients(url, state_dir=state, services=("s3",))["s3"]
     s3.create_bucket(Bucket="bench-writer")
-    uploads = {}
+    uploads: dict[str, float] = {}
     for count in (1, shards):
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             for path in write_shards(rides.labels, rides.features, Path(tmp), count):
                 s3.upload_file(str(path), "bench-writer", f"n{count}/{path.name}")
-            uploads[count] = round(time.perf_counter() - started, 3)
+            uploads[f"{count} object{'s' if count > 1 else ''}, temporary files"] = round(time.perf_counter() - started, 3)
+    uploads["objects of ROWS_PER_SHARD rows from memory, pipelined"] = pipelined(rides, s3)
     return {"rows": rows, "bytes": len(text), "writer_s": round(fast, 3), "writer_rows_per_s": round(rows / fast),
             "percent_format_rows_per_s": round(rows / slow), "writer_speedup": round(slow / fast, 1),
-            "write_and_upload_s": {f"{n} object{'s' if n > 1 else ''}": s for n, s in uploads.items()}}
+            "write_and_upload_s": uploads}
+
+
+def pipelined(rides, s3) -> float:
+    """What `train --on sagemaker` does (sagemaker_job.upload_channels): the 90/10 channels as objects of
+    ROWS_PER_SHARD rows formatted in memory, each uploaded by a second thread while the next is formatted."""
+    import math
+
+    from wildrydes_cli.training import sagemaker_job
+    from wildrydes_cli.training.data import Dataset
+
+    class Emulator:   # the part of Aws that upload_channels uses, over the emulator's S3
+        def client(self, service: str):
+            return s3
+
+        def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    cut = rides.labels.shape[0] * 9 // 10
+    train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
+    validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
+    place = sagemaker_job.Place(Emulator(), "local", "", "bench-writer", "", "")
+    started = time.perf_counter()
+    sagemaker_job.upload_channels(place, "pipelined", train, validation, math.ceil(cut / sagemaker_job.ROWS_PER_SHARD))
+    return round(time.perf_counter() - started, 3)
 
 
 def main() -> int:
@@ -78,29 +106,46 @@ def main() -> int:
     parser.add_argument("--breed-rows", type=int, default=2000)
     parser.add_argument("--breed-epochs", type=int, default=3)
     parser.add_argument("--concurrent-jobs", type=int, default=4)
+    parser.add_argument("--baseline", metavar="DIR", help="another source tree (git archive REF | tar -x -C DIR): "
+                        "its jobs run interleaved with this tree's, each on a local target of its own")
     args = parser.parse_args()
     from emulated import free_port, pid_gone
 
-    home = Path(tempfile.mkdtemp(prefix="wildrydes-bench-home-"))
-    env = dict(os.environ, NO_COLOR="1", WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()))
+    trees = {"this": {}}
+    if args.baseline:   # the other tree's code, for the CLI, the emulator and the job's process alike
+        trees["baseline"] = {"PYTHONPATH": str(Path(args.baseline).resolve())}
+    envs, daemons = {}, {}
+    for tree, extra in trees.items():
+        home = Path(tempfile.mkdtemp(prefix=f"wildrydes-bench-{tree}-"))
+        envs[tree] = dict(os.environ, NO_COLOR="1", WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()),
+                          **extra)
+    env = envs["this"]
+    home = Path(env["WILDRYDES_HOME"])
     report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "load_before": round(os.getloadavg()[0], 2)}
-    _, started = timed_cli(["local", "start"], env)
     try:
-        timed_cli(["bootstrap"], env)
-        jobs = {}
+        for tree in trees:
+            daemons[tree] = timed_cli(["local", "start"], envs[tree])[1]
+            timed_cli(["bootstrap"], envs[tree])
+        started = daemons["this"]
+        jobs: dict = {tree: {} for tree in trees}
         for rows in args.rows:
-            local, job = [], []
-            for _ in range(args.rounds):
-                local.append(timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], env)[0])
-                seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows)], env)
-                assert result["status"] == "Completed", result
-                job.append(seconds)
-            lo, jo = statistics.median(local), statistics.median(job)
-            jobs[rows] = {"local_s": round(lo, 3), "sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
-                          "local_rows_per_s": round(rows / lo), "sagemaker_rows_per_s": round(rows / jo),
-                          "rows_per_s_ratio": round(lo / jo, 2)}
-        report["job"] = jobs
+            local: dict = {tree: [] for tree in trees}
+            job: dict = {tree: [] for tree in trees}
+            for number in range(args.rounds):
+                order = list(trees) if number % 2 == 0 else list(reversed(trees))   # who goes first alternates
+                for tree in order:
+                    local[tree].append(timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], envs[tree])[0])
+                    seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows)], envs[tree])
+                    assert result["status"] == "Completed", result
+                    job[tree].append(seconds)
+            for tree in trees:
+                lo, jo = statistics.median(local[tree]), statistics.median(job[tree])
+                jobs[tree][rows] = {"local_s": round(lo, 3), "sagemaker_s": round(jo, 3),
+                                    "overhead_s": round(jo - lo, 3), "local_rows_per_s": round(rows / lo),
+                                    "sagemaker_rows_per_s": round(rows / jo), "rows_per_s_ratio": round(lo / jo, 2),
+                                    "rounds": {"local": local[tree], "sagemaker": job[tree]}}
+        report["job"] = jobs if args.baseline else jobs["this"]
         report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
         if args.breeds:
             seconds, result = timed_cli(["train", "--on", "sagemaker", "--breeds", str(args.breeds), "--rows",
@@ -111,9 +156,10 @@ def main() -> int:
                                 "concurrent_jobs": args.concurrent_jobs, "most_in_flight": result["most_in_flight"],
                                 "failed": result["failed"]}
     finally:
-        subprocess.run([str(Path(sys.executable).with_name("wildrydes")), "local", "stop"], env=env,
-                       capture_output=True, timeout=60)
-        assert pid_gone(started["pid"]), f"emulator pid {started['pid']} still alive"
+        for tree, daemon in daemons.items():
+            subprocess.run([str(Path(sys.executable).with_name("wildrydes")), "local", "stop"], env=envs[tree],
+                           capture_output=True, timeout=60)
+            assert pid_gone(daemon["pid"]), f"emulator pid {daemon['pid']} still alive"
     report["load_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, indent=2))
     return 0

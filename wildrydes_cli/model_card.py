@@ -54,7 +54,8 @@ def describe_data(labels: Any, source: str, name: str, *, sha256: str | None = N
     if validation_rows is not None:
         data["validation_rows"] = int(validation_rows)
     if classifier and rows:
-        data["label_share"] = round(float(sum(float(v) > 0.5 for v in labels)) / rows, 6)
+        import numpy as np  # here, not at the top: reading a card (models, deploy) needs no numpy
+        data["label_share"] = round(int(np.count_nonzero(np.asarray(labels, dtype=np.float64) > 0.5)) / rows, 6)
     data["date_range"] = list(date_range) if date_range else None
     if sha256 is not None:
         data["sha256"] = sha256

@@ -78,3 +78,30 @@ def test_a_channel_over_the_limit_is_refused(tmp_path):
     write_shards(rides.labels, rides.features, tmp_path / "train", 1)
     with pytest.raises(ValueError, match="more than 40 rows"):
         read_channel(tmp_path / "train", "train", 40)
+
+
+@pytest.mark.parametrize("text", [
+    b"1,2\n", b"1,2", b"-1.5,2e-05\n0,3\n", b"1,,2\n", b"1,2\n\n", b"\n1,2\n", b"1,2\n3\n", b"1,2,3\n",
+    b"1,2\r\n", b'"1",2\n', b"nan,1\n", b"1, 2\n", b"1,x\n", b"",
+])
+def test_the_whole_block_check_agrees_with_the_line_by_line_check(text):
+    # plain_block is the fast reader's gate; plain_lines (a Python loop over the lines) is its oracle,
+    # except that plain_block also sends letters and spaces to the precise reader.
+    from wildrydes_cli.training.streaming import plain_block, plain_lines
+
+    lines = plain_lines(text.decode(), 2)
+    oracle = lines is not None and all(set(line) <= set("0123456789+-.eE,") for line in lines)
+    assert plain_block(text, 2) is oracle
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1,2,3\n1,,3\n", "line 2 is not numbers"),
+    ("1,2,3\n1,2,3\n\n1,2\n", "line 4 has 2 columns"),
+    ("1,2,3\n1,inf,3\n", "line 2 has a value that is not a finite float32"),
+    ("1,2,3\n1,1e39,3\n", "line 2 has a value that is not a finite float32"),
+])
+def test_a_block_the_fast_path_takes_and_numpy_refuses_is_named_by_the_precise_reader(tmp_path, text, message):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "part-00000.csv").write_text(text)
+    with pytest.raises(ChannelError, match=message):
+        read_channel(tmp_path / "train", "train", 10_000)

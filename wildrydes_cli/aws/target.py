@@ -66,7 +66,10 @@ class AwsTarget:
             return configured, f"the region of AWS profile {profile or os.environ.get('AWS_PROFILE') or 'default'}"
         return DEFAULT_REGION, "the default region"
     # A SageMaker training job changes state every few minutes; DescribeTrainingJob is throttled gently.
+    # Waiting looks again after job_poll_first_s, then 1.5x longer each time up to job_poll_s, and
+    # soon again after each status change (as botocore's waiters back off).
     job_poll_s = 10.0
+    job_poll_first_s = 2.0
 
     @staticmethod
     def check_region(region: str, source: str) -> str:
@@ -132,8 +135,10 @@ class LocalTarget:
     # The runner executes the deployed package with this CLI's Python (mxnet needs 3.11 here).
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
-    # The emulator's training jobs take seconds: a quarter of a second between looks is cheap.
+    # The emulator's training jobs take seconds: a look costs the daemon a few ms, so a job that ends
+    # is seen within 0.05-0.25 s of it.
     job_poll_s = 0.25
+    job_poll_first_s = 0.05
     usage_plan_limits = "exact"   # the execute-api front's token bucket and quota counts (usage_plans.py)
     credentials_export = 'eval "$(wildrydes local env)"'   # the local target's credentials, for curl --aws-sigv4
 

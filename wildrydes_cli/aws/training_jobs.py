@@ -30,6 +30,12 @@ class TrainingJobIntents:
     client: Any
     translate: Any
 
+    def training_instance_types(self) -> tuple[str, ...]:
+        """The instance types CreateTrainingJob accepts, from the SageMaker client's own model (the one
+        botocore loads for the client anyway: reading it apart cost a second botocore session and load)."""
+        shape = self.client("sagemaker").meta.service_model.shape_for("TrainingInstanceType")
+        return tuple(shape.enum)
+
     def create_training_job(self, request: dict[str, Any]) -> str:
         """CreateTrainingJob; its ARN. A used name, the quota and a missing PassRole are explained."""
         name = request["TrainingJobName"]

@@ -49,10 +49,30 @@ def seconds_between(description: dict, start: str, end: str) -> float | None:
     return None
 
 
+BACKOFF = 1.5
+
+
+def poll_intervals(first: float, most: float) -> Callable[[str], float]:
+    """The next wait, given the status just seen: ``first``, then 1.5x longer each look up to ``most``;
+    ``first`` again after a change (one state's end is a sign the next is near: Uploading, Completed)."""
+    seen: list[str] = []
+    next_s = [first]
+
+    def interval(status: str) -> float:
+        if seen != [status]:
+            seen[:], next_s[0] = [status], first
+        wait_s = next_s[0]
+        next_s[0] = min(most, wait_s * BACKOFF)
+        return wait_s
+    return interval
+
+
 def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_stop: AskStop | None,
-         sleep: Callable[[float], None] | None = None) -> dict:
-    """Describe the job every ``poll`` seconds until it ends (or the user leaves it running)."""
+         sleep: Callable[[float], None] | None = None, first_poll: float | None = None) -> dict:
+    """Describe the job until it ends (or the user leaves it running): first after ``first_poll``
+    seconds, backing off to every ``poll`` seconds (``poll_intervals``)."""
     stopping = False
+    interval = poll_intervals(min(first_poll or poll, poll), poll)
     while True:
         try:
             description = place.aws.describe_training_job(name) or {}
@@ -60,7 +80,8 @@ def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_s
                 on_status(description)
             if description.get("TrainingJobStatus") in FINISHED:
                 return description
-            (sleep or time.sleep)(poll)
+            status = f"{description.get('TrainingJobStatus')}/{description.get('SecondaryStatus')}"
+            (sleep or time.sleep)(interval(status))
         except KeyboardInterrupt:
             if stopping or ask_stop is None or not ask_stop(name):
                 return place.aws.describe_training_job(name) or {}
@@ -129,7 +150,7 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     service.check_request(replace(train_request, save=None))
     sagemaker_job.check_options(options, train_request.epochs, train_request.predictor_type)
     dataset = read_data(train_request.data) if train_request.data is not None else None   # the user's file first
-    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
     name = options.job_name or sagemaker_job.new_job_name()
     sagemaker_job.check_name_free(place.aws, name)
     if dataset is None:
@@ -140,7 +161,8 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     description: dict = {}
     model = None
     if options.wait:
-        description = wait(place, name, place.aws.target.job_poll_s, on_status, ask_stop)
+        description = wait(place, name, place.aws.target.job_poll_s, on_status, ask_stop,
+                           first_poll=place.aws.target.job_poll_first_s)
         if description.get("TrainingJobStatus") == "Completed":
             model = finish(place, description, train_request.breed,
                            card_of(dataset, train_request.data is None, train_request.predictor_type,
@@ -171,7 +193,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
 
     service.check_breeds_request(replace(train_request, save=None), count)
     sagemaker_job.check_options(replace(options, job_name=None), train_request.epochs, train_request.predictor_type)
-    place = sagemaker_job.prepare(settings, train_request.bucket, options.role)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
     poll = place.aws.target.job_poll_s
     queue = [_Queued(breed) for breed in service.breed_names(count)]
     flying: list[_Queued] = []

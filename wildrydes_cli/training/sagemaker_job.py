@@ -22,10 +22,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wildrydes_cli import linear_learner as ll
@@ -40,7 +38,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 TRAINING_PREFIX = "training/"
-ROWS_PER_SHARD = 1_000_000
+ROWS_PER_SHARD = 250_000     # ~7 MB a channel object: uploaded while the next is written
 JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 ROLE_OUTPUT = "SageMakerExecutionRoleArn"
 
@@ -68,12 +66,8 @@ class SageMakerOptions:
 
 
 def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -> None:
-    """Refuse what SageMaker would refuse, before anything is read, made or uploaded."""
-    types = ll.training_instance_types()
-    if options.instance_type not in types:
-        near = [t for t in types if t.startswith(options.instance_type.rsplit(".", 1)[0])][:6]
-        raise UsageError(f"--instance-type {options.instance_type!r} is not a SageMaker training instance type"
-                         + (f" (e.g. {', '.join(near)})" if near else " (e.g. ml.m5.large, ml.c5.xlarge)"))
+    """Refuse what SageMaker would refuse, before anything is read, made or uploaded (the instance type:
+    ``check_instance_type``, from the SageMaker client's model, when the target is known)."""
     if options.instance_count < 1:
         raise UsageError(f"--instance-count must be at least 1 (got {options.instance_count})")
     if options.instance_count > 100:
@@ -113,6 +107,13 @@ def hyperparameters(options: SageMakerOptions, epochs: int, predictor_type: str,
     return hp
 
 
+def check_instance_type(instance_type: str, types: tuple[str, ...]) -> None:
+    if instance_type not in types:
+        near = [t for t in types if t.startswith(instance_type.rsplit(".", 1)[0])][:6]
+        raise UsageError(f"--instance-type {instance_type!r} is not a SageMaker training instance type"
+                         + (f" (e.g. {', '.join(near)})" if near else " (e.g. ml.m5.large, ml.c5.xlarge)"))
+
+
 def ll_features() -> tuple[str, ...]:
     from wildrydes_cli.layout import FEATURES
     return FEATURES
@@ -144,8 +145,9 @@ class Place:
     image: str
 
 
-def prepare(settings: Settings, bucket: str | None, role: str | None) -> Place:
-    """The target, the region's image, the bucket (in the job's region) and the execution role, checked."""
+def prepare(settings: Settings, bucket: str | None, role: str | None, instance_type: str) -> Place:
+    """The target, the instance type, the region's image, the bucket (in the job's region) and the execution
+    role, checked."""
     from wildrydes_cli.aws.client import Aws
     from wildrydes_cli.aws.data_bucket import require_data_bucket
     from wildrydes_cli.aws.target import resolve
@@ -157,6 +159,7 @@ def prepare(settings: Settings, bucket: str | None, role: str | None) -> Place:
         raise UsageError(f"SageMaker's Linear Learner has no image registry in {region} (the SageMaker SDK's "
                          f"table names {len(ll.REGISTRIES)} regions, e.g. us-east-1, eu-west-1): pass --region")
     aws = Aws(target)
+    check_instance_type(instance_type, aws.training_instance_types())
     bucket = bucket or require_data_bucket(target.settings, aws, "train into")
     if not aws.bucket_exists(bucket):
         raise NotFoundError(f"bucket {bucket} does not exist on target {target.name}: run `wildrydes bootstrap` "
@@ -187,21 +190,42 @@ def check_name_free(aws: Aws, name: str) -> None:
 
 
 def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset, shards: int) -> list[str]:
-    """Write and upload the two channels; returns the keys uploaded (to delete if the job is refused)."""
-    from wildrydes_cli.training.channels import write_shards
+    """Write and upload the two channels; returns the keys uploaded (to delete if the job is refused).
+
+    Each object is formatted in memory and sent by a second thread while the next one is formatted
+    (the emulator's S3 writes and fsyncs what it is sent, as S3 keeps it): at most two objects of
+    ``ROWS_PER_SHARD`` rows are held at once, and no temporary file is written and read back.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from wildrydes_cli.training.channels import csv_bytes, shard_bounds
 
     uploaded: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="wildrydes-channels-") as tmp:
-        for channel, data, count in (("train", train, shards), ("validation", validation, 1)):
-            for path in write_shards(data.labels, data.features, Path(tmp) / channel, count):
-                key = f"{TRAINING_PREFIX}{name}/{channel}/{path.name}"
-                try:
-                    place.aws.upload_file(place.bucket, key, path)
-                except Exception:
-                    delete_channels(place, uploaded)
-                    raise
-                uploaded.append(key)
+    pending: Future | None = None
+    place.aws.client("s3")          # made here, once: the upload thread only uses it
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-upload") as pool:
+            for channel, data, count in (("train", train, shards), ("validation", validation, 1)):
+                for number, (low, high) in enumerate(shard_bounds(data.rows, count)):
+                    body = csv_bytes(data.labels[low:high], data.features[low:high])
+                    if pending is not None:
+                        uploaded.append(pending.result())
+                    pending = pool.submit(_put_channel_object, place,
+                                          f"{TRAINING_PREFIX}{name}/{channel}/part-{number:05d}.csv", body)
+            if pending is not None:
+                uploaded.append(pending.result())
+                pending = None
+    except BaseException:
+        if pending is not None and pending.done() and pending.exception() is None:
+            uploaded.append(pending.result())
+        delete_channels(place, uploaded)
+        raise
     return uploaded
+
+
+def _put_channel_object(place: Place, key: str, body: bytes) -> str:
+    place.aws.put_object(place.bucket, key, body, "text/csv")
+    return key
 
 
 def delete_channels(place: Place, keys: list[str]) -> None:
