@@ -66,8 +66,32 @@ def test_every_package_of_the_source_tree_is_installed():
     assert listed - in_tree - mapped == set(), "setup.cfg lists packages that do not exist"
 
 
+def test_the_e2e_extra_is_part_of_the_test_extra():
+    """.ci/run's second job installs [e2e] only: every requirement of it must be one [test] has, the same."""
+    extras = SETUP["options.extras_require"]
+    test = {r.name: str(r) for r in _requirements(extras["test"])}
+    e2e = {r.name: str(r) for r in _requirements(extras["e2e"])}
+    assert e2e and all(test.get(name) == line for name, line in e2e.items()), (e2e, test)
+    assert {"pytest", "pytest-xdist", "awscli"} <= set(e2e)
+
+
 def test_the_suite_runs_in_parallel_by_default():
     """docs/development.md: `pytest` runs one worker per core and keeps a file's tests on one worker."""
     addopts = SETUP["tool:pytest"]["addopts"].split()
     assert addopts[addopts.index("-n") + 1] == "auto" and addopts[addopts.index("--dist") + 1] == "loadfile"
     assert any(r.name == "pytest-xdist" for r in _requirements(SETUP["options.extras_require"]["test"]))
+
+
+def test_ci_installs_the_newest_pythons_e2e_extra_in_the_background_and_stops_it():
+    """docs/development.md: the second job's environment is installed while the first runs, [e2e] only, and a CI
+    run that ends early (a failing test) stops that install by its pid."""
+    script = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    lines = [line.strip() for line in script.splitlines() if not line.strip().startswith("#")]
+    started = next(i for i, line in enumerate(lines) if line.startswith("setsid ") and "pip install -q '.[e2e]'" in line)
+    assert lines[started + 1].endswith("&")
+    started += 1
+    first_job = next(i for i, line in enumerate(lines) if "pip install '.[test]'" in line and "pytest" in line)
+    assert started < first_job, "the newest Python's install starts before the first job"
+    assert lines[started + 1] == "installer=$!"
+    assert "trap stop_installer EXIT" in lines and any('kill -- "-$installer"' in line for line in lines)
+    assert any(line.startswith('if ! wait "$installer"') for line in lines), "the second job waits for its install"
