@@ -3,9 +3,9 @@
 Why beside ``moto_backends`` (the adapter for everything else): an alias with a
 RoutingConfig is resolved per request, and moto only stores it (GetAlias answers the
 weights, an invoke through moto would always run the primary version). Measured with
-moto 5.2 (NOTES-moto.md, "Lambda versions and aliases"): PublishVersion copies $LATEST,
-so a version keeps the environment it was published with after $LATEST's changes; it
-answers ``State: Active`` at once; it accepts weights Lambda refuses (above 1.0, an
+moto 5.2 and held by tests/local/awsapi/test_lambda_aliases_moto.py: PublishVersion copies
+$LATEST, so a version keeps the environment it was published with after $LATEST's changes;
+it answers ``State: Active`` at once; it accepts weights Lambda refuses (above 1.0, an
 unknown version), which the CLI therefore checks itself.
 
 ``resolve`` picks the version the way Lambda splits an alias's traffic: each request
