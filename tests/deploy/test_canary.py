@@ -36,6 +36,17 @@ def _started(wildrydes, boot, percent: str = "10") -> tuple[dict, dict]:
     return first, wildrydes.json("deploy", "--canary", percent)
 
 
+def test_canary_text_says_which_model_answers_what_share_and_the_ways_on(wildrydes, boot):
+    upload_model(boot["bucket"], KEYS[0], GOOD)
+    wildrydes.json("deploy")
+    upload_model(boot["bucket"], KEYS[1], ALSO_GOOD)
+    text = " ".join(wildrydes("deploy", "--canary", "10", json_output=False).stdout.split())
+    assert f"10% of the requests to s3://{boot['bucket']}/{KEYS[1]} (version 2), 90% to {KEYS[0]} (version 1)" in text
+    assert "`wildrydes promote`" in text and "`wildrydes rollback`" in text
+    back = " ".join(wildrydes("rollback", json_output=False).stdout.split())
+    assert f"Rolled back: every request to s3://{boot['bucket']}/{KEYS[0]} again (version 1)" in back
+
+
 def test_canary_freezes_each_model_in_a_version_and_weights_the_alias_the_api_invokes(wildrydes, boot):
     first, started = _started(wildrydes, boot)
     function, api_id = first["function_name"], first["api_id"]
@@ -66,14 +77,15 @@ def test_canary_freezes_each_model_in_a_version_and_weights_the_alias_the_api_in
 def test_promote_moves_every_request_and_latest_to_the_new_model_and_a_plain_deploy_starts_from_it(wildrydes, boot):
     first, started = _started(wildrydes, boot, "25")
     function, api_id = first["function_name"], first["api_id"]
-    promoted = wildrydes.json("promote")
-    assert promoted["action"] == "promote" and promoted["model_path"] == KEYS[1] and promoted["other_model"] == KEYS[0]
+    said = " ".join(wildrydes("promote", json_output=False).stdout.split())
+    assert f"Promoted: every request to s3://{boot['bucket']}/{KEYS[1]} (version 2;" in said
+    entry = wildrydes.json("history", "--limit", "1")["entries"][0]
+    assert (entry["action"], entry["model_path"], entry["previous_model"]) == ("promote", KEYS[1], KEYS[0])
     alias = boto3.client("lambda").get_alias(FunctionName=function, Name="live")
     assert alias["FunctionVersion"] == started["canary"]["candidate_version"]
     assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     assert _env(function) == KEYS[1]                  # $LATEST matches the promoted version
     assert wildrydes.json("status")["canary"] is None
-    assert wildrydes.json("history", "--limit", "1")["entries"][0]["action"] == "promote"
     # a plain deploy after it serves $LATEST again (the API back on the function), from the promoted model
     again = wildrydes.json("deploy")
     assert again["model_path"] == KEYS[1] and again["gate"] is None

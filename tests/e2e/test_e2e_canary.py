@@ -39,6 +39,9 @@ def test_canary_serves_both_models_then_rollback_and_promote_serve_one(cli):
         assert 0.35 <= seen[new] / REQUESTS <= 0.65, seen   # 50% asked; a binomial of 200 stays well inside
         status = cli.run("status").stdout
         assert "canary: 50% to" in " ".join(status.split())
+        cli.run("local", "stop")            # the versions and the alias's weights are kept across a restart
+        cli.run("local", "start")
+        assert set(_answers(url, 100)) == {served, new}
 
         back = cli.json("rollback")
         assert back["action"] == "rollback" and back["model_path"] == served

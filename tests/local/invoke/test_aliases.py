@@ -68,3 +68,13 @@ def test_pick_counts_the_weight_exactly_at_its_edges():
     assert lambda_aliases.pick("1", None, lambda: 0.0) == "1"
     counted = iter(i / 1000 for i in range(1000))   # an even sweep: exactly 10% go to version 2
     assert sum(lambda_aliases.pick("1", routing, lambda: next(counted)) == "2" for _ in range(1000)) == 100
+
+
+def test_an_alias_of_a_deleted_function_or_a_missing_alias_runs_nothing(deployed):   # noqa: F811
+    first, _ = _two_versions(deployed)
+    lam, arn = deployed["lam"], f"{deployed['arn']}:live"
+    assert functions.find_function(arn) is None                      # no such alias yet
+    lam.create_alias(FunctionName="fn", Name="live", FunctionVersion=first)
+    assert functions.find_function(arn) is not None
+    lam.delete_function(FunctionName="fn")
+    assert functions.find_function(arn) is None
