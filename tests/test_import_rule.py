@@ -29,9 +29,8 @@ ALLOWED = {
 LOCAL_ALLOWED = {
     "front": {"http"},
     "awsapi": {"http"},
-    # moto's backends are read through the adapters (an alias's version: lambda_aliases); functions run
-    # with their role's credentials
-    "invoke": {"http", "awsapi.moto_backends", "awsapi.lambda_aliases", "awsapi.function_credentials"},
+    # moto's backends are read through the one adapter; functions run with their role's credentials
+    "invoke": {"http", "awsapi.moto_backends", "awsapi.function_credentials"},
     # training jobs read S3 and IAM through the adapter; their writes go through callables server.py gives
     "training": {"http", "awsapi.moto_backends"},
 }

@@ -24,8 +24,7 @@ The dependency rule (tests/test_import_rule.py reads every import, lazy ones too
   deploy, observe and training do not import one another
   lambda/ imports nothing of wildrydes_cli: it ships alone in the zip
 Inside local/: front/, awsapi/ and invoke/ meet only in its composition modules
-(server, daemon); invoke/ and training/ read moto through awsapi/moto_backends (invoke/ an
-alias's version through awsapi/lambda_aliases); invoke/ runs functions with their role sessions
-from awsapi/function_credentials; all share local/http.py.
+(server, daemon); invoke/ and training/ read moto through awsapi/moto_backends; invoke/
+runs functions with their role sessions from awsapi/function_credentials; all share local/http.py.
 """
 __version__ = "0.1.0"

@@ -111,8 +111,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from cfn_names import existing_log_group, missing_role
-from moto.core.botocore_stubber import MockRawResponse
 from lambda_version_behaviour import LambdaVersionBehaviour
+from moto.core.botocore_stubber import MockRawResponse
 from sagemaker_behaviour import SageMakerBehaviour
 
 _PARAMS = "awsbehaviour_params"

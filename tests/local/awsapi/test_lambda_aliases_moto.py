@@ -1,4 +1,4 @@
-"""What moto (as installed) does with Lambda versions and aliases: the facts lambda_aliases.py and the canary
+"""What moto (as installed) does with Lambda versions and aliases: the facts moto_backends/lambda_aliases.py and the canary
 rely on, measured here so that a moto upgrade that changes one fails this file first."""
 from __future__ import annotations
 

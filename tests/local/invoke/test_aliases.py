@@ -6,7 +6,7 @@ import random
 import pytest
 from test_functions import deployed  # noqa: F401  (the fixture: a function in moto)
 
-from wildrydes_cli.local.awsapi import lambda_aliases
+from wildrydes_cli.local.awsapi import moto_backends
 from wildrydes_cli.local.invoke import functions
 
 REQUESTS = 10_000
@@ -63,11 +63,11 @@ def test_an_alias_without_weights_runs_its_version_and_moves_in_one_update(deplo
 
 def test_pick_counts_the_weight_exactly_at_its_edges():
     routing = {"AdditionalVersionWeights": {"2": 0.1}}
-    assert lambda_aliases.pick("1", routing, lambda: 0.0999) == "2"
-    assert lambda_aliases.pick("1", routing, lambda: 0.1) == "1"
-    assert lambda_aliases.pick("1", None, lambda: 0.0) == "1"
+    assert moto_backends.pick_version("1", routing, lambda: 0.0999) == "2"
+    assert moto_backends.pick_version("1", routing, lambda: 0.1) == "1"
+    assert moto_backends.pick_version("1", None, lambda: 0.0) == "1"
     counted = iter(i / 1000 for i in range(1000))   # an even sweep: exactly 10% go to version 2
-    assert sum(lambda_aliases.pick("1", routing, lambda: next(counted)) == "2" for _ in range(1000)) == 100
+    assert sum(moto_backends.pick_version("1", routing, lambda: next(counted)) == "2" for _ in range(1000)) == 100
 
 
 def test_an_alias_of_a_deleted_function_or_a_missing_alias_runs_nothing(deployed):   # noqa: F811

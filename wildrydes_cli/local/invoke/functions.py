@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from wildrydes_cli.errors import LocalTargetError
-from wildrydes_cli.local.awsapi import lambda_aliases, moto_backends
+from wildrydes_cli.local.awsapi import moto_backends
 from wildrydes_cli.local.awsapi.moto_backends import LambdaFunction
 
 LOG = logging.getLogger(__name__)
@@ -43,11 +43,11 @@ def find_function(arn: str, draw: Callable[[], float] = random.random) -> Lambda
     """The function an integration points at, or None when it does not exist.
 
     A qualified ARN runs that version's configuration (its own MODEL_PATH), an alias's
-    one of its versions by the alias's weights (``lambda_aliases.resolve``; ``draw`` decides).
+    one of its versions by the alias's weights (``moto_backends.resolve_function``; ``draw`` decides).
     Called on every request: the spec is rebuilt only when moto's function
     object, its last-modified time, code sha or environment map changed.
     """
-    fn = lambda_aliases.resolve(arn, draw)
+    fn = moto_backends.resolve_function(arn, draw)
     if fn is None:
         return None
     version = moto_backends.function_version(fn)
@@ -67,7 +67,7 @@ def fetch_code(spec: LambdaFunction) -> bytes:
         stored = moto_backends.s3_object(spec.account_id, spec.code_bucket, spec.code_key)
         if stored is not None:
             candidates.append((f"s3://{spec.code_bucket}/{spec.code_key}", stored))
-    fn = lambda_aliases.resolve(spec.arn, random.random)   # a version ARN: that version's own snapshot
+    fn = moto_backends.resolve_function(spec.arn, random.random)   # a version ARN: that version's own snapshot
     snapshot = moto_backends.function_code_snapshot(fn) if fn is not None else None
     if snapshot:
         candidates.append(("the function's code snapshot", snapshot))

@@ -1,14 +1,14 @@
 """moto's Lambda versions and aliases as the runner needs them: which version a qualified ARN runs.
 
-Why beside ``moto_backends`` (the adapter for everything else): an alias with a
-RoutingConfig is resolved per request, and moto only stores it (GetAlias answers the
-weights, an invoke through moto would always run the primary version). Measured with
+Why a module of its own beside lambda_functions: an alias with a RoutingConfig is
+resolved per request, and moto only stores it (GetAlias answers the weights, an invoke
+through moto would always run the primary version). Measured with
 moto 5.2 and held by tests/local/awsapi/test_lambda_aliases_moto.py: PublishVersion copies
 $LATEST, so a version keeps the environment it was published with after $LATEST's changes;
 it answers ``State: Active`` at once; it accepts weights Lambda refuses (above 1.0, an
 unknown version), which the CLI therefore checks itself.
 
-``resolve`` picks the version the way Lambda splits an alias's traffic: each request
+``resolve_function`` picks the version the way Lambda splits an alias's traffic: each request
 independently, the additional version with its weight's probability (``draw`` is a
 ``random.random``-like callable, injected so a test can count a seeded split).
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from wildrydes_cli.local.awsapi import moto_backends
+from .lambda_functions import lambda_function
 
 
 def split_arn(arn: str) -> tuple[str, str | None]:
@@ -41,7 +41,7 @@ def _backend(arn: str) -> Any | None:
 _ALIASES: dict[str, tuple[Any, str, Any, dict[str, Any]]] = {}
 
 
-def resolve(arn: str, draw: Callable[[], float]) -> Any | None:
+def resolve_function(arn: str, draw: Callable[[], float]) -> Any | None:
     """moto's function object that serves a request to ``arn``: $LATEST, a version, or an alias's pick.
 
     None when the function, version or alias does not exist (the gateway answers 500, as API
@@ -51,7 +51,7 @@ def resolve(arn: str, draw: Callable[[], float]) -> Any | None:
     """
     unqualified, qualifier = split_arn(arn)
     if qualifier is None or qualifier == "$LATEST":
-        return moto_backends.lambda_function(unqualified)
+        return lambda_function(unqualified)
     backend = _backend(arn)
     if backend is None:
         return None
@@ -70,7 +70,7 @@ def resolve(arn: str, draw: Callable[[], float]) -> Any | None:
         versions = {str(v): _version(backend, name, str(v)) for v in (alias.function_version, *weights)}
         cached = (alias, alias.function_version, _copy(alias.routing_config), versions)
         _ALIASES[arn] = cached
-    return cached[3].get(pick(str(alias.function_version), alias.routing_config, draw))
+    return cached[3].get(pick_version(str(alias.function_version), alias.routing_config, draw))
 
 
 def _alias(backend: Any, unqualified: str, name: str, alias: str) -> Any | None:
@@ -101,7 +101,7 @@ def _version(backend: Any, name: str, version: str) -> Any | None:
         return None
 
 
-def pick(primary: str, routing: Any, draw: Callable[[], float]) -> str:
+def pick_version(primary: str, routing: Any, draw: Callable[[], float]) -> str:
     """The version one request runs: an additional version with its weight's probability, else the primary."""
     weights = (routing or {}).get("AdditionalVersionWeights") or {} if isinstance(routing, dict) else {}
     roll = draw()
