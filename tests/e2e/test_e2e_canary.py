@@ -4,6 +4,7 @@ served model in one step, and promote sends every request to the new one."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 import pytest
@@ -39,6 +40,10 @@ def test_canary_serves_both_models_then_rollback_and_promote_serve_one(cli):
         assert 0.35 <= seen[new] / REQUESTS <= 0.65, seen   # 50% asked; a binomial of 200 stays well inside
         status = cli.run("status").stdout
         assert "canary: 50% to" in " ".join(status.split())
+        time.sleep(0.5)   # the runner writes logs in batches (every 0.2 s), as Lambda delivers them
+        starts = {e["message"] for e in cli.json("logs", "--since", "10m", "--filter", "START")["events"]}
+        for version in (started["canary"]["stable_version"], started["canary"]["candidate_version"]):
+            assert any(m.endswith(f"Version: {version}") for m in starts), starts   # each version's own lines
         cli.run("local", "stop")            # the versions and the alias's weights are kept across a restart
         cli.run("local", "start")
         assert set(_answers(url, 100)) == {served, new}

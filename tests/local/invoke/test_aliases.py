@@ -78,3 +78,15 @@ def test_an_alias_of_a_deleted_function_or_a_missing_alias_runs_nothing(deployed
     assert functions.find_function(arn) is not None
     lam.delete_function(FunctionName="fn")
     assert functions.find_function(arn) is None
+
+
+def test_a_version_runs_with_its_number_in_its_environment_and_log_lines(deployed, tmp_path):   # noqa: F811
+    from wildrydes_cli.local.invoke import lambda_log_lines
+    from wildrydes_cli.local.invoke.runner import worker_environment
+    _, second = _two_versions(deployed)
+    spec = functions.find_function(f"{deployed['arn']}:{second}")
+    assert spec.version == second and functions.find_function(deployed["arn"]).version == "$LATEST"
+    assert worker_environment(spec, "http://127.0.0.1:1", tmp_path, None)["AWS_LAMBDA_FUNCTION_VERSION"] == second
+    lines = lambda_log_lines.invocation_lines(lambda_log_lines.Invocation("r1", (), 1.0, 128, 50, version=second))
+    assert lines[0] == f"START RequestId: r1 Version: {second}"
+    assert f"/[{second}]" in lambda_log_lines.stream_name(version=second)
