@@ -48,9 +48,9 @@ def check_percent(percent: int) -> None:
 
 def function_of(aws: Aws, stack: str) -> str | None:
     """The stack's function, or None when the stack (or its function) is not there."""
-    if aws.stack(stack) is None:
-        return None
-    return aws.stack_outputs(stack).get("FunctionName") or None
+    found = aws.stack(stack)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in (found or {}).get("Outputs", [])}
+    return outputs.get("FunctionName") or None
 
 
 def refuse_while_running(aws: Aws, stack: str, doing: str) -> None:

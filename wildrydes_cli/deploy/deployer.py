@@ -229,9 +229,9 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     if request.canary is not None:   # before anything is checked or made: a canary needs a served model
         canary.check_percent(request.canary)
         canary.check_start(_previous_env(aws, stack), stack, None)
-    canary.refuse_while_running(aws, stack, "another deploy" if request.canary is None else "another canary")
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
+    canary.refuse_while_running(aws, plan.stack, "another deploy" if request.canary is None else "another canary")
     before = _previous_env(aws, plan.stack)
     served = canary.check_start(before, plan.stack, plan.model_path) if request.canary is not None else None
     verdict = run_gate(aws, plan, console, gate, before)
