@@ -42,6 +42,36 @@ class GateResult(Result):
 
 
 @dataclass(frozen=True)
+class CanaryState(Result):
+    """A canary running on the function's alias: two versions, each with its MODEL_PATH, and the new one's share."""
+
+    function_name: str
+    alias_arn: str
+    stable_version: str
+    candidate_version: str
+    percent: int               # of the requests the candidate answers, 1-99
+    stable_model: str | None
+    candidate_model: str | None
+
+
+@dataclass(frozen=True)
+class CanaryEndResult(Result):
+    """``promote`` and a canary's ``rollback``: the alias on one version again, serving ``model_path`` to all."""
+
+    action: str                # promote or rollback
+    stack: str
+    bucket: str
+    function_name: str
+    model_path: str            # what every request gets now
+    other_model: str | None    # what the canary's other side was (no longer served)
+    version: str               # the alias's version now
+    alias_arn: str
+    percent: int               # the canary's share before it ended
+    invoke_url: str | None
+    engine: str = "lean"
+
+
+@dataclass(frozen=True)
 class ScratchpadResult(Result):
     scratchpad: str
     bucket: str
@@ -89,10 +119,14 @@ class DeployResult(Result):
     quota: str | None = None
     limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
     credentials_export: str | None = None   # with iam: the command that puts credentials where curl reads them
+    # deploy --canary, promote and rollback of a canary: the alias's versions, models and weight after it
+    canary: CanaryState | None = None
+    action: str = "deploy"     # deploy, canary, promote or rollback
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "repaired": list(self.repaired), "kept": list(self.kept),
-                "gate": self.gate.to_json() if self.gate else None}
+                "gate": self.gate.to_json() if self.gate else None,
+                "canary": self.canary.to_json() if self.canary else None}
 
 
 @dataclass(frozen=True)
@@ -154,6 +188,7 @@ class StatusResult(Result):
     burst: int | None = None
     quota: str | None = None
     limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
+    canary: CanaryState | None = None    # a canary running on the alias (deploy --canary), else None
 
     @property
     def gone(self) -> bool:

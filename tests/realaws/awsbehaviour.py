@@ -81,6 +81,8 @@ and where the documentation says so:
    allowed iam:PassRole but not iam:GetRolePolicy (``deny``).
 17. SageMaker training jobs: asynchronous states, failure, spot interruption, stop,
     a missing iam:PassRole and the quota (``sagemaker_behaviour.py``, mixed in).
+18. Lambda versions: a published version is Pending until Active, and PublishVersion during
+    an update in progress is a ResourceConflictException (``lambda_version_behaviour.py``, mixed in).
 
 17. API keys and usage plans (API Gateway Developer Guide, "Usage plans and API keys";
    AWS::ApiGateway::ApiKey, UsagePlan, UsagePlanKey): CloudFormation creates the template's
@@ -109,6 +111,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from cfn_names import existing_log_group, missing_role
+from lambda_version_behaviour import LambdaVersionBehaviour
 from moto.core.botocore_stubber import MockRawResponse
 from sagemaker_behaviour import SageMakerBehaviour
 
@@ -150,7 +153,7 @@ class _Stack:
     updated: datetime | None = None                        # LastUpdatedTime
 
 
-class AwsBehaviour(SageMakerBehaviour):
+class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
     """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
 
     def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
@@ -173,6 +176,7 @@ class AwsBehaviour(SageMakerBehaviour):
         self.foreign_buckets: set[str] = set()
         self._local = threading.local()
         self._sagemaker_init()
+        self._lambda_versions_init()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
 
@@ -297,6 +301,10 @@ class AwsBehaviour(SageMakerBehaviour):
                     self.raw("s3").delete_objects(Bucket=params["Bucket"], Delete={"Objects": rest, "Quiet": True})
                 errors = [{"Key": o["Key"], "Code": "AccessDenied", "Message": "Access Denied"} for o in refused]
                 return _response(200), {"Errors": errors, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if service == "lambda" and operation in ("PublishVersion", "CreateAlias", "UpdateAlias"):
+            conflict = self._before_lambda_version(operation, params)
+            if conflict:
+                return _error(409, "ResourceConflictException", conflict)
         if service == "lambda" and operation in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
             name = params.get("FunctionName", "")
             if self.busy_functions.get(name):
@@ -487,6 +495,7 @@ class AwsBehaviour(SageMakerBehaviour):
     def _after_lambda(self, operation: str, params: dict, parsed: dict, http: Any) -> None:
         if http.status_code >= 300:
             return
+        self._after_lambda_version(operation, params, parsed)
         name = params.get("FunctionName", "")
         if operation in ("UpdateFunctionConfiguration", "UpdateFunctionCode"):
             self.busy_functions[name] = self.settle_polls

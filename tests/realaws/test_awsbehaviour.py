@@ -176,3 +176,25 @@ def test_a_region_not_enabled_rejects_the_credentials(real):
         boto3.client("sts", region_name="ap-east-2").get_caller_identity()
     assert caught.value.response["Error"]["Code"] == "InvalidClientTokenId"
     assert boto3.client("sts", region_name="us-east-1").get_caller_identity()["Account"]
+
+
+def test_a_published_version_is_pending_then_active_and_publishing_during_an_update_conflicts(real):
+    iam, awslambda = boto3.client("iam"), boto3.client("lambda")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    import io
+    import zipfile
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(e, c): return 1\n")
+    awslambda.create_function(FunctionName="f", Runtime="python3.13", Role=role, Handler="index.handler",
+                              Code={"ZipFile": buffer.getvalue()}, Environment={"Variables": {"MODEL_PATH": "a"}})
+    published = awslambda.publish_version(FunctionName="f")
+    assert published["State"] == "Pending"
+    states = [awslambda.get_function_configuration(FunctionName="f", Qualifier=published["Version"])["State"]
+              for _ in range(3)]
+    assert states == ["Pending", "Pending", "Active"]
+    awslambda.update_function_configuration(FunctionName="f", Environment={"Variables": {"MODEL_PATH": "b"}})
+    with pytest.raises(ClientError) as caught:
+        awslambda.publish_version(FunctionName="f")
+    assert caught.value.response["Error"]["Code"] == "ResourceConflictException"
+    assert "An update is in progress" in caught.value.response["Error"]["Message"]

@@ -12,6 +12,7 @@
   api_keys.py     the stack's API key (--auth api-key), found by the name its template gives it
   found_deployment.py  the deployment commands read: deploy's record, else what the stacks show (made by hand)
   training_jobs.py  ``Aws``'s SageMaker training-job intents (create, describe, stop, list, the job's log)
+  function_versions.py  ``Aws``'s Lambda version and alias intents (publish, the weighted alias, a canary's state)
 
 Imports the ground and local/ (to start the emulator and read its credentials), nothing above.
 """

@@ -23,6 +23,7 @@ from wildrydes_cli import layout
 from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.boto_errors import code_of, is_missing, message_of, translate
 from wildrydes_cli.aws.call_log import log_calls
+from wildrydes_cli.aws.function_versions import FunctionVersionIntents
 from wildrydes_cli.aws.target import Target
 from wildrydes_cli.aws.training_jobs import TrainingJobIntents
 from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
@@ -31,7 +32,7 @@ LOG = logging.getLogger(__name__)
 
 WAIT_NOTE_EVERY_S = 30.0   # a wait that goes on is said again this often
 
-class Aws(TrainingJobIntents):
+class Aws(TrainingJobIntents, FunctionVersionIntents):
     """Intent-level access to the services one deployment touches, on one target.
 
     ``session`` is injectable (tests pass one; ``None`` builds one as the

@@ -2,7 +2,7 @@
 
   main.py            the ``wildrydes`` group and its commands; exit codes are decided here only
   local_commands.py  ``wildrydes local start|stop|reset|compact|status|env``
-  model_commands.py  ``wildrydes models`` and ``wildrydes evaluate``
+  model_commands.py  ``wildrydes models``, ``evaluate``, ``history``, ``rollback`` and ``promote``
   keys_commands.py   ``wildrydes keys show|list|rotate`` (the API key of ``deploy --auth api-key``)
   options.py         what the command modules share: the settings, option checks (bucket names, local files)
   global_options.py  --target --region --profile --output --scratchpad --debug, before or after the command
@@ -10,6 +10,7 @@
   console.py         all terminal output (rich behind one small class), JSON for --output json
   presentation.py    the text form of every result (``show``)
   model_views.py     the text form of ``models``, ``evaluate`` and the quality gate
+  canary_views.py    the text form of ``deploy --canary``, ``promote`` and a canary's ``rollback``
   explain_view.py    "why this score" as a sorted bar chart
 
 May import every other package; nothing imports it.

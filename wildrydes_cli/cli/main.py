@@ -19,7 +19,7 @@ from wildrydes_cli import __version__
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.keys_commands import keys_group
 from wildrydes_cli.cli.local_commands import local_group
-from wildrydes_cli.cli.model_commands import evaluate_cmd, history_cmd, models_cmd, rollback_cmd
+from wildrydes_cli.cli.model_commands import evaluate_cmd, history_cmd, models_cmd, promote_cmd, rollback_cmd
 from wildrydes_cli.cli.options import aws_context as _aws_context
 from wildrydes_cli.cli.options import bucket_name as _bucket_name
 from wildrydes_cli.cli.options import local_file as _local_file
@@ -51,6 +51,7 @@ cli.add_command(evaluate_cmd)  # the models' own commands: model_commands.py
 cli.add_command(models_cmd)
 cli.add_command(history_cmd)
 cli.add_command(rollback_cmd)
+cli.add_command(promote_cmd)
 cli.add_command(keys_group)    # the API key of a deploy --auth api-key: keys_commands.py
 
 
@@ -183,11 +184,14 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
               help="How much lower the new model's AUC (R² for a regressor) may be than the served one's.")
 @click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")
+@click.option("--canary", type=int, default=None, metavar="N",
+              help="Serve the new model to N% (1-99) of the requests, the served one to the rest (Lambda versions "
+                   "and alias live); then `wildrydes promote` or `wildrydes rollback`.")
 @click.pass_context
 def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_role: bool, model_path: str | None,
                engine: str | None, memory_mb: int | None, complete: bool, auth: str | None, rate: float | None,
                burst: int | None, quota: str | None, yes: bool, gate_data: Path | None,
-               max_regression: float, force: bool) -> None:
+               max_regression: float, force: bool, canary: int | None) -> None:
     """Steps 2-4: package the function, create or update its stack, set MODEL_PATH, wire and deploy the API.
 
     Engine, role, memory, a model chosen with --model-path and --auth (with its --rate, --burst,
@@ -204,8 +208,12 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     check_deploy_options(bucket=bucket, role=role, model_path=model_path)
     if engine is not None:   # before anything starts; a kept engine is checked by deploy
         check_local_engine(engine, target_class(_settings(ctx).target).runs_functions_here)
+    if canary is not None:   # before anything starts
+        from wildrydes_cli.deploy.canary import check_percent
+        check_percent(canary)
     request = DeployRequest(bucket=bucket, role=role, model_path=model_path, engine=engine, yes=yes,
-                            memory_mb=memory_mb, new_role=new_role, auth=auth, rate=rate, burst=burst, quota=quota)
+                            memory_mb=memory_mb, new_role=new_role, auth=auth, rate=rate, burst=burst, quota=quota,
+                            canary=canary)
     check_request(request)
     from wildrydes_cli.training.gate import GateOptions, deploy_gate
     gate = deploy_gate(GateOptions(data=gate_data, max_regression=max_regression, force=force))

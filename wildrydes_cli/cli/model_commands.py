@@ -1,4 +1,5 @@
-"""``wildrydes models``, ``evaluate``, ``history`` and ``rollback``: the models, how good each is, what was served.
+"""``wildrydes models``, ``evaluate``, ``history``, ``rollback`` and ``promote``: the models, how good each is, what
+was served.
 
 Registered on the main group by main.py (kept apart so main.py stays commands of the
 workshop's steps). Imports happen when the command runs, so ``--help`` stays fast.
@@ -82,7 +83,8 @@ def history_cmd(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def rollback_cmd(ctx: click.Context, to: str | None) -> None:
     """Serve the previous model again in one step: a deploy of it, pinned (as --model-path pins; `wildrydes
-    deploy --model-path newest` moves on), without the quality gate. Nothing is deleted."""
+    deploy --model-path newest` moves on), without the quality gate. During a canary (deploy --canary N):
+    every request back to the served model, one alias update. Nothing is deleted."""
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.deploy.deployer import DeployRequest, deploy
     from wildrydes_cli.deploy.history import rollback
@@ -90,3 +92,15 @@ def rollback_cmd(ctx: click.Context, to: str | None) -> None:
     presentation.show(console, rollback(settings, aws, to, console, deploy=lambda key: deploy(
         settings, aws, DeployRequest(model_path=key, yes=True, action="rollback"), console)))
 
+
+
+@click.command("promote", cls=WildrydesCommand, short_help="End a canary: every request to its new model.")
+@click.pass_context
+def promote_cmd(ctx: click.Context) -> None:
+    """End the canary `deploy --canary N` started: alias live moves to the new model's version for every
+    request, and the function's own configuration ($LATEST) serves that model too, so a later deploy
+    starts from it. Without a running canary: a usage error. Nothing is deleted."""
+    from wildrydes_cli.cli import presentation
+    from wildrydes_cli.deploy.canary import promote
+    settings, aws, console = aws_context(ctx, writes_state=True)
+    presentation.show(console, promote(settings, aws))

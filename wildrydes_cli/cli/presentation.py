@@ -16,12 +16,13 @@ import time
 from typing import Any, Callable
 
 from wildrydes_cli.aws.target import KEY_EXPORT
-from wildrydes_cli.cli import model_views
+from wildrydes_cli.cli import canary_views, model_views
 from wildrydes_cli.cli.console import Console
 from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (
     BatchPredictResult,
     BootstrapResult,
+    CanaryEndResult,
     CleanupResult,
     DeployResult,
     EvaluateResult,
@@ -81,8 +82,11 @@ def deploy(console: Console, result: DeployResult) -> None:
     pinned = " (pinned: later deploys keep it; --model-path newest unpins)" if result.pinned else ""
     if result.gate is not None:
         model_views.gate(console, result.gate)
-    console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
-                 f"serving s3://{result.bucket}/{result.model_path}{pinned}")
+    if result.canary is not None:
+        canary_views.started(console, result)
+    else:
+        console.line(f"Deployed {result.function_name} ({result.engine}, {result.runtime}, {result.memory_mb} MB) "
+                     f"serving s3://{result.bucket}/{result.model_path}{pinned}")
     if result.kept:
         console.line(f"Kept from the last deploy: {', '.join(result.kept)} (change with --engine, --role or "
                      "--new-role, --memory, --model-path, --auth).")
@@ -147,6 +151,8 @@ def status(console: Console, result: StatusResult) -> None:
     })
     for flag in (result.deployed_card or {}).get("flags") or ():
         console.line(f"flagged: {flag}")
+    if result.canary is not None:
+        canary_views.running(console, result.canary)
 
 
 def _auth_text(result: StatusResult) -> str:
@@ -508,6 +514,6 @@ _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
     EvaluateResult: model_views.evaluate, HistoryResult: model_views.history,
-    KeysResult: keys,
+    KeysResult: keys, CanaryEndResult: canary_views.ended,
 }
 

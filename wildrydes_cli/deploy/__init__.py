@@ -3,6 +3,7 @@
   deployer.py      ``wildrydes deploy``: preflight, package, stack, environment, wiring, record
   choices.py       what deploy keeps from the last deploy: engine, role, memory, a pinned model, auth
   history.py       the deploy history in the data bucket (``wildrydes history``) and ``wildrydes rollback``
+  canary.py        ``deploy --canary N``, ``promote`` and a canary's rollback: Lambda versions and a weighted alias
   access.py        --auth none|api-key and the usage plan's limits; a switch on a live API asks first
   keys.py          ``wildrydes keys rotate``: a new API key through the stack, the old one deleted
   bootstrap.py     the prerequisites stack (bucket, role) and the scratchpad's Step 1

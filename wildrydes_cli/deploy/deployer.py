@@ -29,9 +29,10 @@ from wildrydes_cli import deployment_record, layout, modelcheck, state_dir
 from wildrydes_cli.aws import checks, settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
+from wildrydes_cli.aws.function_versions import ALIAS
 from wildrydes_cli.aws.regions import partition_of
 from wildrydes_cli.aws.target import curl_command
-from wildrydes_cli.deploy import access, apistage, choices, history, locks, packaging, stacks, wiring
+from wildrydes_cli.deploy import access, apistage, canary, choices, history, locks, packaging, stacks, wiring
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.mxnet_support import check_local_engine
 from wildrydes_cli.progress import Progress
@@ -67,6 +68,7 @@ class DeployRequest:
     burst: int | None = None
     quota: str | None = None           # "N/day|week|month" or "none"; None: kept, else no quota
     limits: access.Limits | None = None   # settled by choices.with_kept
+    canary: int | None = None          # percent of the requests to the new model (canary.py); None: all of them
 
 
 @dataclass(frozen=True)
@@ -223,10 +225,23 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         access.confirm_switch(request.stack or settings.function_stack, last.auth, auth, limits, request.yes,
                               confirm)
     check_local_engine(request.engine or "lean", aws.target.runs_functions_here)   # a kept mxnet too
+    stack = request.stack or settings.function_stack
+    if request.canary is not None:   # before anything is checked or made: a canary needs a served model
+        canary.check_percent(request.canary)
+        canary.check_start(_previous_env(aws, stack), stack, None)
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
+    canary.refuse_while_running(aws, plan.stack, "another deploy" if request.canary is None else "another canary")
     before = _previous_env(aws, plan.stack)
+    served = canary.check_start(before, plan.stack, plan.model_path) if request.canary is not None else None
     verdict = run_gate(aws, plan, console, gate, before)
+    stable = None
+    if served is not None:   # the API on alias live, still serving only the served model, before $LATEST changes
+        with console.step("Canary: the served model frozen as a version, the API on alias " + ALIAS) as note:
+            stable = canary.freeze_served(aws, plan.stack, settings.region, served,
+                                          api_key_required=auth == "api-key",
+                                          authorization=access.METHOD_AUTHORIZATION[auth])
+            note["detail"] = f"version {stable}"
     runtime, memory = packaging.RUNTIMES[plan.engine], plan.memory_mb
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -239,7 +254,7 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         note["detail"] = "uploaded" if uploaded else "already there"
 
     previous_env = before   # read before the gate; the stack update below resets the map
-    spec = stacks.FunctionStack(bucket=plan.bucket, code_key=code_key, model_path=plan.model_path,
+    spec = stacks.FunctionStack(bucket=plan.bucket, code_key=code_key, model_path=served or plan.model_path,
                                 engine=plan.engine, runtime=runtime, memory_mb=memory, role=plan.role,
                                 log_group=stacks.log_group_mode(aws, plan.stack), kms_keys=plan.kms_keys,
                                 s3_dns_suffix=partition_of(settings.region)[1],
@@ -258,12 +273,19 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         extras = {k: v for k, v in previous_env.items() if k not in MANAGED_ENV}
         changed = aws.set_function_env(function_name, managed, keep=extras)
         note["detail"] = "updated" if changed else "unchanged"
+    state = None
+    if served is not None and stable is not None and request.canary is not None:
+        with console.step(f"Canary: {request.canary}% of the requests to the new model") as note:
+            state = canary.start(aws, function_name, stable, served, plan.model_path, request.canary)
+            note["detail"] = (f"version {state.candidate_version} ({state.percent}%) beside version "
+                              f"{state.stable_version}; $LATEST serves {served}")
     with console.step("Wire the API (ANY / -> AWS_PROXY -> function, stage prod)") as note:
         config = aws.function_config(function_name) or {}
         function_arn = config.get("FunctionArn") or outputs.get("FunctionArn", "")
         repaired = wiring.ensure(aws, api_id, function_name, function_arn, settings.region,
                                  api_key_required=auth == "api-key",
-                                 authorization=access.METHOD_AUTHORIZATION[auth])
+                                 authorization=access.METHOD_AUTHORIZATION[auth],
+                                 qualifier=ALIAS if state is not None else None)
         # stage prod keeps its snapshot of the API until a new deployment (API Gateway stage snapshots),
         # also when a deploy was interrupted after its stack update
         stage = f"deployment to stage {wiring.STAGE}"
@@ -279,8 +301,9 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     code_keys = list(dict.fromkeys((old.code_keys if old else []) + [code_key]))
     recorded[plan.stack] = deployment_record.Deployment(
         stack=plan.stack, bucket=plan.bucket, function_name=function_name, api_id=api_id, invoke_url=url,
-        model_path=plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
-        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), pinned=plan.pinned, auth=auth)
+        model_path=served or plan.model_path, engine=plan.engine, runtime=runtime, code_keys=code_keys,
+        deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pinned=(bool(old and old.pinned) if state is not None else plan.pinned), auth=auth)
     try:
         deployment_record.save(settings, recorded, current=plan.stack)
     except UsageError as exc:   # made, but not recorded: say what exists and both ways on
@@ -299,8 +322,9 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         rate=limits.rate if auth == "api-key" else None, burst=limits.burst if auth == "api-key" else None,
         quota=limits.quota_text() if auth == "api-key" else None,
         limits_enforced=aws.target.usage_plan_limits if auth == "api-key" else None,
-        credentials_export=aws.target.credentials_export if auth == "iam" else None)
-    history.record(aws, result, before.get("MODEL_PATH"), request.action)
+        credentials_export=aws.target.credentials_export if auth == "iam" else None, canary=state,
+        action="canary" if state is not None else request.action)
+    history.record(aws, result, before.get("MODEL_PATH"), result.action)
     return result
 
 

@@ -7,7 +7,8 @@ read-modify-write, so two deploys from two machines cannot lose each other's
 line. Who is the caller's ARN (``sts get-caller-identity``), as CloudTrail would
 name them. ``rollback`` serves the model served before the current one (or
 ``--to KEY``) through the same ``deploy`` (pinned, as ``--model-path`` pins),
-without the quality gate: going back to what was served is the point.
+without the quality gate: going back to what was served is the point. During a
+canary it moves the alias back instead (``canary.py``), one call.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 from wildrydes_cli.progress import Progress
-from wildrydes_cli.results import DeployResult, HistoryResult
+from wildrydes_cli.results import CanaryEndResult, DeployResult, HistoryResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -42,17 +43,31 @@ def entry_key(stack: str, now: datetime) -> str:
 def record(aws: Aws, result: DeployResult, previous: str | None, action: str,
            now: datetime | None = None) -> str | None:
     """Write one entry for a deploy that finished; a failure to write is said, never undoes the deploy."""
+    extra = {"canary_percent": result.canary.percent} if result.canary else {}
+    return record_entry(aws, result.bucket, result.stack, result.model_path, previous, action, result.engine,
+                        result.pinned, result.gate.to_json() if result.gate else None, now, extra)
+
+
+def record_end(aws: Aws, result: CanaryEndResult, now: datetime | None = None) -> str | None:
+    """``promote`` or a canary's ``rollback``: the model every request gets now, the canary's other side before."""
+    return record_entry(aws, result.bucket, result.stack, result.model_path, result.other_model, result.action,
+                        result.engine, False, None, now, {"canary_percent": result.percent})
+
+
+def record_entry(aws: Aws, bucket: str, stack: str, model_path: str, previous: str | None, action: str,
+                 engine: str, pinned: bool, gate: dict[str, Any] | None, now: datetime | None = None,
+                 extra: dict[str, Any] | None = None) -> str | None:
     now = now or datetime.now(timezone.utc)
     try:
-        card = model_card.read_card(aws, result.bucket, result.model_path)
+        card = model_card.read_card(aws, bucket, model_path)
         entry = {"deployed_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                 "action": action, "stack": result.stack, "model_path": result.model_path,
-                 "previous_model": previous, "by": aws.caller_arn(), "engine": result.engine,
-                 "pinned": result.pinned, "metrics": (card or {}).get("metrics"),
+                 "action": action, "stack": stack, "model_path": model_path,
+                 "previous_model": previous, "by": aws.caller_arn(), "engine": engine,
+                 "pinned": pinned, "metrics": (card or {}).get("metrics"),
                  "flags": (card or {}).get("flags") or [], "data": (card or {}).get("data"),
-                 "gate": result.gate.to_json() if result.gate else None}
-        key = entry_key(result.stack, now)
-        aws.put_object(result.bucket, key, json.dumps(entry, sort_keys=True).encode("utf-8"), "application/json")
+                 "gate": gate, **(extra or {})}
+        key = entry_key(stack, now)
+        aws.put_object(bucket, key, json.dumps(entry, sort_keys=True).encode("utf-8"), "application/json")
         return key
     except WildrydesError as exc:
         LOG.warning("deployed, but the deploy history was not written: %s", exc)
@@ -84,8 +99,10 @@ def history(settings: Settings, aws: Aws, limit: int) -> HistoryResult:
 
 
 def previous_model(found: list[dict[str, Any]], current: str | None) -> str | None:
-    """The newest model in the history that is not the one served now."""
+    """The newest model in the history that is not the one served now (a canary's model was never served alone)."""
     for entry in found:
+        if entry.get("action") == "canary":
+            continue
         model = entry.get("model_path")
         if isinstance(model, str) and model and model != current:
             return model
@@ -93,11 +110,23 @@ def previous_model(found: list[dict[str, Any]], current: str | None) -> str | No
 
 
 def rollback(settings: Settings, aws: Aws, to: str | None, console: Progress,
-             deploy: Callable[[str], DeployResult]) -> DeployResult:
-    """Serve the model served before the current one (or ``to``); ``deploy(model_path)`` does the deploy."""
+             deploy: Callable[[str], DeployResult]) -> DeployResult | CanaryEndResult:
+    """Serve the model served before the current one (or ``to``); ``deploy(model_path)`` does the deploy.
+
+    During a canary, without ``to``: the alias back on the served model's version alone, one call.
+    """
     deployment, _ = deployment_in_use(settings, aws)
     if deployment is None:
         raise UsageError("Nothing is deployed, so there is nothing to roll back: run `wildrydes deploy`.")
+    if aws.canary_state(deployment.function_name) is not None:
+        from wildrydes_cli.deploy import canary  # canary.py records its entries here: imported when needed
+        if to is not None:
+            raise UsageError("A canary is running: `wildrydes rollback` without --to ends it (every request back to "
+                             "the served model); then `wildrydes rollback --to KEY`.")
+        ended = canary.end_by_rollback(settings, aws)
+        if ended is not None:
+            console.info(f"Canary ended: every request to {ended.model_path} again (version {ended.version}).")
+            return ended
     if to is None:
         config = aws.function_config(deployment.function_name) or {}
         current = ((config.get("Environment") or {}).get("Variables") or {}).get("MODEL_PATH") \

@@ -39,8 +39,12 @@ def _method_ok(resource: dict, uri: str, api_key_required: bool, authorization: 
         (method.get("authorizationType") or "NONE") == authorization
 
 
-def _has_permission(policy: dict, arn: str) -> bool:
+def _has_permission(policy: dict, arn: str, resource: str | None = None) -> bool:
+    """A statement letting API Gateway invoke from ``arn`` (on ``resource`` when given: moto keeps one policy
+    for the function and its aliases, Lambda one per qualifier)."""
     for statement in policy.get("Statement", []):
+        if resource is not None and statement.get("Resource") != resource:
+            continue
         principal = statement.get("Principal")
         service = principal.get("Service") if isinstance(principal, dict) else principal
         condition = (statement.get("Condition") or {}).get("ArnLike", {}).get("AWS:SourceArn")
@@ -50,14 +54,21 @@ def _has_permission(policy: dict, arn: str) -> bool:
 
 
 def ensure(aws: Aws, api_id: str, function_name: str, function_arn: str, region: str,
-           api_key_required: bool = False, authorization: str = "NONE") -> list[str]:
+           api_key_required: bool = False, authorization: str = "NONE", qualifier: str | None = None) -> list[str]:
     """Repair what is missing; returns what was repaired (empty when all was in place).
+
+    ``qualifier``: the methods invoke that alias of the function (a canary's ``live``), with a
+    permission of the alias's own (Lambda keeps one resource policy per qualifier); None: the
+    function itself ($LATEST), which a plain deploy returns the API to.
 
     ``api_key_required``: every method requires an API key (--auth api-key); ``authorization``:
     every method's AuthorizationType (AWS_IAM with --auth iam). A method that says otherwise is
     made again (the emulator does not apply a template update's change of either).
     """
     repaired: list[str] = []
+    target = f"{function_name}:{qualifier}" if qualifier else function_name
+    if qualifier:
+        function_arn = f"{function_arn}:{qualifier}"
     uri = integration_uri(function_arn, region)
     resources = aws.api_resources(api_id)
     for path in ("/", "/breeds", "/breeds/{breed}"):
@@ -69,12 +80,16 @@ def ensure(aws: Aws, api_id: str, function_name: str, function_arn: str, region:
         if not _method_ok(resource, uri, api_key_required, authorization):
             aws.put_proxy_method(api_id, resource["id"], uri, api_key_required=api_key_required,
                                  authorization=authorization)
-            repaired.append(f"ANY {path} -> {function_name}" + (" (API key required)" if api_key_required else "")
+            repaired.append(f"ANY {path} -> {target}" + (" (API key required)" if api_key_required else "")
                             + (" (signed requests only)" if authorization == "AWS_IAM" else ""))
     arn = source_arn(function_arn, region, api_id)
-    if not _has_permission(aws.function_policy(function_name), arn):
-        aws.add_invoke_permission(function_name, arn)
-        repaired.append(f"permission for {arn}")
+    policy = aws.qualified_policy(function_name, qualifier) if qualifier else aws.function_policy(function_name)
+    if not _has_permission(policy, arn, function_arn if qualifier else None):
+        if qualifier:
+            aws.add_qualified_invoke_permission(function_name, qualifier, arn)
+        else:
+            aws.add_invoke_permission(function_name, arn)
+        repaired.append(f"permission for {arn}" + (f" on {target}" if qualifier else ""))
     if repaired or not aws.stage_exists(api_id, STAGE):
         aws.create_deployment(api_id, STAGE)
         repaired.append(f"deployment to stage {STAGE}")

@@ -58,6 +58,7 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         recorded=recorded, pinned=recorded and deployment.pinned,
         deployed_card=model_card.read_card(aws, deployment.bucket, deployed_model)
         if bucket_there and deployed_model else None,
+        canary=aws.canary_state(deployment.function_name) if config else None,
         **_access(aws, deployment.stack))
 
 

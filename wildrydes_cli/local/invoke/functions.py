@@ -18,9 +18,11 @@ import base64
 import hashlib
 import io
 import logging
+import random
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from wildrydes_cli.errors import LocalTargetError
 from wildrydes_cli.local.awsapi import moto_backends
@@ -37,21 +39,24 @@ def code_sha256(data: bytes) -> str:
 _SPECS: dict[str, tuple[tuple, LambdaFunction]] = {}
 
 
-def find_function(arn: str) -> LambdaFunction | None:
+def find_function(arn: str, draw: Callable[[], float] = random.random) -> LambdaFunction | None:
     """The function an integration points at, or None when it does not exist.
 
+    A qualified ARN runs that version's configuration (its own MODEL_PATH), an alias's
+    one of its versions by the alias's weights (``moto_backends.resolve_function``; ``draw`` decides).
     Called on every request: the spec is rebuilt only when moto's function
     object, its last-modified time, code sha or environment map changed.
     """
-    fn = moto_backends.lambda_function(arn)
+    fn = moto_backends.resolve_function(arn, draw)
     if fn is None:
         return None
     version = moto_backends.function_version(fn)
-    cached = _SPECS.get(arn)
+    key = str(fn.function_arn)   # a version's own ARN: each version is cached (and pooled) apart
+    cached = _SPECS.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]
     spec = moto_backends.function_config(fn)
-    _SPECS[arn] = (version, spec)
+    _SPECS[key] = (version, spec)
     return spec
 
 
@@ -62,7 +67,7 @@ def fetch_code(spec: LambdaFunction) -> bytes:
         stored = moto_backends.s3_object(spec.account_id, spec.code_bucket, spec.code_key)
         if stored is not None:
             candidates.append((f"s3://{spec.code_bucket}/{spec.code_key}", stored))
-    fn = moto_backends.lambda_function(spec.arn)
+    fn = moto_backends.resolve_function(spec.arn, random.random)   # a version ARN: that version's own snapshot
     snapshot = moto_backends.function_code_snapshot(fn) if fn is not None else None
     if snapshot:
         candidates.append(("the function's code snapshot", snapshot))

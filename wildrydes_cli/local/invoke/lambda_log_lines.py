@@ -3,7 +3,8 @@
 Why: ``wildrydes logs`` and ``aws logs filter-log-events`` must read the same
 thing on both targets. On AWS, Lambda's runtime writes, per invocation, into
 log group ``/aws/lambda/<function>`` and one stream per execution environment
-(``YYYY/MM/DD/[$LATEST]<32 hex>``)::
+(``YYYY/MM/DD/[$LATEST]<32 hex>``; a published version's number instead of $LATEST when an
+alias or a version ARN was invoked)::
 
     START RequestId: <id> Version: $LATEST
     ...the function's own output...
@@ -32,10 +33,10 @@ LOG = logging.getLogger(__name__)
 MAX_LINE_CHARS = 256 * 1024   # CloudWatch Logs' event size limit is 256 KB
 
 
-def stream_name(now: float | None = None, token: str | None = None) -> str:
-    """A new execution environment's stream name, in Lambda's format."""
+def stream_name(now: float | None = None, token: str | None = None, version: str = "$LATEST") -> str:
+    """A new execution environment's stream name, in Lambda's format (the version it runs in brackets)."""
     day = time.strftime("%Y/%m/%d", time.gmtime(time.time() if now is None else now))
-    return f"{day}/[$LATEST]{token or secrets.token_hex(16)}"
+    return f"{day}/[{version}]{token or secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Invocation:
     memory_size_mb: int
     max_memory_used_mb: int
     init_duration_ms: float | None = None
+    version: str = "$LATEST"         # the published version that ran (a canary's alias runs two)
 
 
 def invocation_lines(invocation: Invocation) -> list[str]:
@@ -60,7 +62,7 @@ def invocation_lines(invocation: Invocation) -> list[str]:
     if invocation.init_duration_ms is not None:
         report += f"\tInit Duration: {invocation.init_duration_ms:.2f} ms"
     output = [line[:MAX_LINE_CHARS] for line in invocation.output]
-    return [f"START RequestId: {rid} Version: $LATEST", *output, f"END RequestId: {rid}", report]
+    return [f"START RequestId: {rid} Version: {invocation.version}", *output, f"END RequestId: {rid}", report]
 
 
 class LogSink:

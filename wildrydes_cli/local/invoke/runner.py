@@ -66,9 +66,10 @@ class WorkerGone(Exception):
 class Worker:
     """One worker process and its pipes."""
 
-    def __init__(self, proc: asyncio.subprocess.Process):
+    def __init__(self, proc: asyncio.subprocess.Process, version: str = "$LATEST"):
         self.proc = proc
-        self.stream = lambda_log_lines.stream_name()   # one log stream per execution environment, as Lambda
+        # one log stream per execution environment, named with its version, as Lambda
+        self.stream = lambda_log_lines.stream_name(version=version)
         self.init_ms: float | None = None        # reported on this environment's first REPORT line
         self.init_output: list[str] = []
 
@@ -78,7 +79,7 @@ class Worker:
             sys.executable, "-m", "wildrydes_cli.local.invoke.worker", "--task-root", str(task_root),
             "--handler", handler, "--memory-mb", str(memory_mb), cwd=str(task_root), env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None)
-        worker = cls(proc)
+        worker = cls(proc, env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"))
         try:
             hello = await asyncio.wait_for(worker._read(), INIT_TIMEOUT)
         except asyncio.TimeoutError:
@@ -216,7 +217,7 @@ class FunctionPool:
             return
         init_ms, init_output = worker.first_report()
         invocation = lambda_log_lines.Invocation(str(context.get("request_id", "")), tuple(output), duration_ms,
-                                           self.spec.memory_size, max_memory_mb, init_ms)
+                                                 self.spec.memory_size, max_memory_mb, init_ms, self.spec.version)
         self.logs.add(self.spec.account_id, self.spec.region, self.spec.name, worker.stream,
                       init_output + lambda_log_lines.invocation_lines(invocation))
 
@@ -273,7 +274,7 @@ def worker_environment(spec: LambdaFunction, endpoint_url: str, task_root: Path,
     env.update(dict(spec.environment))
     env.update({
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",

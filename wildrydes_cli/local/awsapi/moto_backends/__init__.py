@@ -25,7 +25,7 @@ that crashes on every request makes a new environment each time.
 Lookups use ``dict.get`` on moto's ``BackendDict``: its own ``__getitem__``
 would create a backend for any account or region it is asked about.
 
-One module per service (apigateway, lambda_functions, s3, iam, logs, cloudformation),
+One module per service (apigateway, lambda_functions and lambda_aliases, s3, iam, logs, cloudformation),
 plus memory (the weak registry) and replay (the journal's direct writes); callers import
 this package and use the names below.
 """
@@ -58,6 +58,11 @@ from .iam import (  # noqa: F401
     forget_assumed_role,
     role_record,
     role_trust_policy,
+)
+from .lambda_aliases import (  # noqa: F401
+    pick_version,
+    resolve_function,
+    split_arn,
 )
 from .lambda_functions import (  # noqa: F401
     LambdaFunction,

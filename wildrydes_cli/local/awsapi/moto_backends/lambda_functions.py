@@ -32,6 +32,12 @@ class LambdaFunction:
     role: str = ""                              # the execution role's ARN (its credentials are the function's)
 
     @property
+    def version(self) -> str:
+        """The published version this configuration is (its ARN's qualifier), else ``$LATEST``."""
+        parts = self.arn.split(":")
+        return parts[7] if len(parts) == 8 else "$LATEST"
+
+    @property
     def fingerprint(self) -> tuple:
         """What warm workers depend on: a change of any of these retires them."""
         return (self.code_sha256, self.handler, self.environment, self.timeout, self.memory_size,
