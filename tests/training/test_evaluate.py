@@ -184,3 +184,21 @@ def test_auc_equals_the_pairwise_count_with_ties_as_half():
         pos, neg = scores[labels], scores[~labels]
         pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
         assert metric_fns.auc(scores, labels) == pytest.approx(pairs / (pos.size * neg.size), abs=1e-12)
+
+
+def test_evaluation_working_memory_stays_under_the_rows_own_size():
+    """docs/shipping.md and RESULTS.md: scoring and every figure together allocate less than the rows
+    themselves take in float32 (so evaluate's peak, rows included, stays under 2x them)."""
+    import tracemalloc
+
+    from wildrydes_cli.training import evaluate, scoring
+    dataset = generate_rides(500_000, seed=SAMPLE_SEED)
+    loaded = scoring.load(GOOD, "good")
+    rows_bytes = dataset.features.nbytes + dataset.labels.nbytes
+    tracemalloc.start()
+    try:
+        evaluate.measure(loaded, dataset, scoring.score(loaded, dataset))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < rows_bytes, f"{peak / 1e6:.1f} MB working memory for {rows_bytes / 1e6:.1f} MB of rows"
