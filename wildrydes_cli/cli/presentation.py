@@ -32,6 +32,7 @@ from wildrydes_cli.results import (
     LocalDaemonResult,
     LocalEnvResult,
     LogsResult,
+    BreedHistoryResult,
     ModelsResult,
     PackageResult,
     PredictResult,
@@ -503,7 +504,7 @@ def keys(console: Console, result: KeysResult) -> None:
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch,
-    ModelsResult: model_views.models,
+    ModelsResult: model_views.models, BreedHistoryResult: model_views.breed_history,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,
