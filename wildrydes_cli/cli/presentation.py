@@ -22,6 +22,7 @@ from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (
     BatchPredictResult,
     BootstrapResult,
+    BreedHistoryResult,
     CleanupResult,
     DeployResult,
     EvaluateResult,
@@ -32,7 +33,6 @@ from wildrydes_cli.results import (
     LocalDaemonResult,
     LocalEnvResult,
     LogsResult,
-    BreedHistoryResult,
     ModelsResult,
     PackageResult,
     PredictResult,

@@ -65,8 +65,9 @@ def breed_history(aws: Aws, bucket: str, breed: str) -> BreedHistoryResult:
         raise _unknown(aws, bucket, breed)
     latest, problem = _latest(aws, bucket, breed)
     cards = {item["Key"] for item in items if item["Key"].endswith("/" + model_card.CARD_NAME)}
-    found = sorted(((item, layout.model_timestamp(item["Key"])) for item in items
-                    if layout.model_timestamp(item["Key"])), key=lambda m: (m[1], m[0]["Key"]), reverse=True)
+    stamped = [(item, layout.model_timestamp(item["Key"])) for item in items]
+    found = sorted(((item, stamp) for item, stamp in stamped if stamp is not None),
+                   key=lambda m: (m[1], m[0]["Key"]), reverse=True)
     move_keys = sorted((item["Key"] for item in items if item["Key"].startswith(layout.breed_moves_prefix(breed))
                         and item["Key"].endswith(".json")), reverse=True)[:MAX_MOVES]
     with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:

@@ -120,6 +120,15 @@ def write_index(aws: Aws, bucket: str, breed: str, key: str, data: bytes, now: d
     record_move(aws, bucket, breed, key, gate, by)
 
 
+def caller(aws: Aws) -> str | None:
+    """Who moves a breed's latest.json (the caller's ARN), asked once per command; None when STS cannot say."""
+    try:
+        return aws.caller_arn()
+    except WildrydesError as exc:
+        LOG.info("who moved latest.json is not recorded: %s", exc)
+        return None
+
+
 def how_moved(gate: GateResult | None) -> str:
     """Why ``latest.json`` moved: the gate passed, --force over a failed gate, the gate skipped, or not gated."""
     if gate is None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from wildrydes_cli import model_card
 from wildrydes_cli.errors import NotFoundError, UsageError
-from wildrydes_cli.results import TrainBreedsResult, TrainResult
+from wildrydes_cli.results import GateResult, TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training import choose_trainer, publish
 from wildrydes_cli.training.data import Dataset, read_data
@@ -107,7 +107,8 @@ class FileDestination:
     def served_by(self) -> dict | None:
         return None   # a file is served by nothing
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
+                gate: GateResult | None = None) -> dict:
         path = publish.save_model(self.path, data)
         result = {"saved_to": str(path), "location": str(path), "bytes": len(data)}
         if card is not None:   # beside the file, as beside a published model
@@ -125,6 +126,7 @@ class BucketDestination:
     def __init__(self, aws: Aws, bucket: str) -> None:
         self.aws = aws
         self.bucket = bucket
+        self.by: str | None = None   # who moves a breed's latest.json: asked once, at the first breed published
 
     @classmethod
     def prepare(cls, request: TrainRequest, settings: Settings) -> "BucketDestination":
@@ -142,8 +144,12 @@ class BucketDestination:
                                 "`wildrydes bootstrap`, pass an existing --bucket, or use --save PATH")
         return cls(aws, bucket)
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
-        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card)
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
+                gate: GateResult | None = None) -> dict:
+        if breed is not None and self.by is None:
+            self.by = publish.caller(self.aws)
+        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card,
+                                    gate=gate, by=self.by)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
         if card is not None:
             result["metrics_key"] = model_card.card_key(key)
@@ -224,7 +230,7 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
         verdict = gate.breed_gate(destination.aws, destination.bucket, request.breed, data, validation,
                                   gate.GateOptions(max_regression=request.max_regression, force=request.force),
                                   {"flags": model_card.flags(card)})
-    location = destination.deliver(data, request.breed, model.metrics, card)
+    location = destination.deliver(data, request.breed, model.metrics, card, gate=verdict)
     served_by = destination.served_by() if request.breed is not None else None
     return replace(summary(request, dataset, model, location, trainer, served_by), gate=verdict)
 
