@@ -325,6 +325,12 @@ class TrainBreedsResult(Result):
     seconds: float
     breeds: list[dict[str, Any]]
     trainer: str = "mxnet"
+    # Breeds whose latest.json the quality gate kept on the better model ({breed, metrics, reason, gate}):
+    # the new model was not published; exit 3 when any (--force moves them anyway).
+    refused: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "refused": list(self.refused)}
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,27 @@ def test_train_breed_keeps_latest_on_the_better_model_unless_forced(wildrydes, b
     forced = wildrydes.json(*tiny, "--force")
     assert forced["gate"]["forced"] is True and any("trained on only 180 rows" in f for f in forced["gate"]["flags"])
     assert wildrydes.json("models", "--breeds-only")["breeds"][0]["model_path"] == forced["model"]["key"]
+
+
+def test_train_breeds_moves_only_breeds_whose_new_model_is_not_worse(wildrydes, boot):
+    aws = aws_for(Settings(target="aws"))
+    served = publish_model(aws, boot["bucket"], GOOD, breed="breed-0001")   # a better model than 200 rides make
+    tiny = ("train", "--breeds", "2", "--rows", "200", "--epochs", "1", "--trainer", "numpy")
+    refused = wildrydes.json(*tiny, expect=3)
+    assert [item["breed"] for item in refused["refused"]] == ["breed-0001"]
+    verdict = refused["refused"][0]["gate"]
+    assert verdict["served"] == served and verdict["candidate_value"] < verdict["served_value"] - 0.01
+    assert [item["breed"] for item in refused["breeds"]] == ["breed-0002"]   # its first model: nothing to compare
+    assert refused["breeds"][0]["gate"] is None
+    rows = {b["breed"]: b for b in wildrydes.json("models", "--breeds-only")["breeds"]}
+    assert rows["breed-0001"]["model_path"] == served                           # latest.json did not move
+    assert [m["model_path"] for m in wildrydes.json("models", "--breed", "breed-0001")["models"]] == [served]
+
+    text = " ".join(wildrydes(*tiny, expect=3, json_output=False).stdout.split())
+    assert "quality gate REFUSED 1 of 2 breeds" in text and "breed-0001: auc 0." in text and "--force" in text
+
+    forced = wildrydes.json(*tiny, "--force")
+    assert forced["refused"] == [] and forced["breeds"][0]["gate"]["forced"] is True
+    history = wildrydes.json("models", "--breed", "breed-0001")
+    assert history["latest"] == forced["breeds"][0]["key"] and history["moves"][0]["how"] == "forced"
+    assert history["moves"][0]["previous"] == served

@@ -40,6 +40,10 @@ GATE_ROWS = 20_000
 class GateRefusedError(ModelRefusedError):
     """The candidate is worse than the served model by more than allowed (exit 3, nothing changed)."""
 
+    def __init__(self, message: str, verdict: GateResult | None = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict   # both figures, for a summary of many (train --breeds); None: not comparable
+
 
 @dataclass(frozen=True)
 class GateOptions:
@@ -105,7 +109,7 @@ def compare(candidate: scoring.LoadedModel, served: scoring.LoadedModel, dataset
         raise GateRefusedError(
             f"The candidate {candidate.name} has {metric} {ours:.4f} on {dataset.rows:,} rows of {data}, "
             f"the served model {served.name} {theirs:.4f}: worse by {theirs - ours:.4f}, more than "
-            f"--max-regression {options.max_regression:g}. Nothing was changed; --force serves it anyway.")
+            f"--max-regression {options.max_regression:g}. Nothing was changed; --force serves it anyway.", result)
     return result
 
 

@@ -263,18 +263,28 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
     train = choose_trainer.train_function(trainer)
     destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    trained = []
+    from wildrydes_cli.training import gate
+    options = gate.GateOptions(max_regression=request.max_regression, force=request.force)
+    trained, refused = [], []
     seconds = 0.0
     for done, breed in enumerate(breed_names(count), start=1):
         dataset = load_dataset(replace(request, breed=breed))
         model = train(dataset, config)
-        location = destination.deliver(package(model), breed, model.metrics,
-                                       card_fields(dataset, model, trainer, synthetic=True))
         seconds += model.seconds
-        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
-                        "rule": synthetic_rule(breed)})
+        card = card_fields(dataset, model, trainer, synthetic=True)
+        data = package(model)
+        try:   # each breed's latest.json moves only to a model not worse than the one it names
+            verdict = gate.breed_gate(destination.aws, destination.bucket, breed, data, None, options,
+                                      {"flags": model_card.flags(card)})
+        except gate.GateRefusedError as exc:
+            refused.append({"breed": breed, "metrics": model.metrics, "reason": str(exc.message),
+                            "gate": exc.verdict.to_json() if exc.verdict is not None else None})
+        else:
+            location = destination.deliver(data, breed, model.metrics, card, gate=verdict)
+            trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
+                            "rule": synthetic_rule(breed), "gate": verdict.to_json() if verdict else None})
         if on_breed is not None:
             on_breed(done, count)
     return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
                              count=count, rows_per_breed=request.rows, epochs=request.epochs,
-                             seconds=round(seconds, 3), breeds=trained, trainer=trainer)
+                             seconds=round(seconds, 3), breeds=trained, trainer=trainer, refused=tuple(refused))
