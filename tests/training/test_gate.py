@@ -99,3 +99,39 @@ def test_train_breeds_moves_only_breeds_whose_new_model_is_not_worse(wildrydes, 
     history = wildrydes.json("models", "--breed", "breed-0001")
     assert history["latest"] == forced["breeds"][0]["key"] and history["moves"][0]["how"] == "forced"
     assert history["moves"][0]["previous"] == served
+
+
+def _job(bucket: str, name: str) -> dict:
+    return {"TrainingJobName": name, "TrainingJobStatus": "Completed",   # S3OutputPath breeds/pony/, as start_job
+            "ModelArtifacts": {"S3ModelArtifacts": f"s3://{bucket}/breeds/pony/{name}/output/model.tar.gz"},
+            "FinalMetricDataList": [{"MetricName": "validation:roc_auc_score", "Value": 0.5}]}
+
+
+def test_a_sagemaker_jobs_breed_model_moves_latest_only_through_the_gate(wildrydes, boot):
+    import pytest
+
+    from wildrydes_cli.training import gate, job_watch
+    from wildrydes_cli.training.sagemaker_job import Place
+    aws = aws_for(Settings(target="aws"))
+    bucket = boot["bucket"]
+    served = publish_model(aws, bucket, GOOD, breed="pony")
+    place = Place(aws=aws, target="aws", region="us-east-1", bucket=bucket, role="r", image="i")
+    name = "linear-learner-2026-12-03-00-00-00-000"
+    key = f"breeds/pony/{name}/output/model.tar.gz"
+    upload_model(bucket, key, WEAK)   # what the job wrote
+    card = {"data": {"rows": 20000, "source": "synthetic", "name": "s"}, "predictor_type": "binary_classifier",
+            "trainer": "sagemaker", "epochs": 1}
+    with pytest.raises(gate.GateRefusedError) as refused:
+        job_watch.finish(place, _job(bucket, name), "pony", card, gate_options=gate.GateOptions())
+    message = " ".join(str(refused.value.message).split())
+    assert f"the served model {served} 0.99" in message
+    assert f"The job's model stays at s3://{bucket}/{key} (with its metrics.json)" in message
+    history = wildrydes.json("models", "--breed", "pony")
+    assert history["latest"] == served and [m["how"] for m in history["moves"]] == ["not gated"]
+    refused_model = next(m for m in history["models"] if m["model_path"] == key)   # published, with its card
+    assert refused_model["latest"] is False and refused_model["card"]["trainer"] == "sagemaker"
+
+    forced = job_watch.finish(place, _job(bucket, name), "pony", card, gate_options=gate.GateOptions(force=True))
+    assert forced["gate"]["forced"] is True
+    history = wildrydes.json("models", "--breed", "pony")
+    assert history["latest"] == key and history["moves"][0]["how"] == "forced"

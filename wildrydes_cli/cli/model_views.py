@@ -92,6 +92,25 @@ def gate(console: Console, result: GateResult) -> None:
         console.line(f"flagged: {flag}", style="bold")
 
 
+def breeds_gate(console: Console, breeds: list[dict], refused: tuple[dict, ...], count: int) -> None:
+    """``train --breeds N``: which breeds --force moved past a failed gate, which the gate refused, with figures."""
+    forced = [item["breed"] for item in breeds if (item.get("gate") or {}).get("forced")]
+    if forced:
+        console.line(f"quality gate failed but --force moved latest.json of {len(forced)} breeds: "
+                     + ", ".join(forced[:SHOWN_BREEDS]) + (" ..." if len(forced) > SHOWN_BREEDS else ""))
+    if not refused:
+        return
+    console.line(f"quality gate REFUSED {len(refused)} of {count} breeds (not published, latest.json stays on "
+                 "the better model; --force moves it anyway):", style="bold")
+    for item in refused[:SHOWN_BREEDS]:
+        verdict = item.get("gate") or {}
+        figures = (f"{verdict['metric']} {_fmt(verdict['candidate_value'])} against {_fmt(verdict['served_value'])} "
+                   f"on {verdict['rows']:,} rows" if verdict.get("candidate_value") is not None else item["reason"])
+        console.line(f"  {item['breed']}: {figures}")
+    if len(refused) > SHOWN_BREEDS:
+        console.line(f"  ... and {len(refused) - SHOWN_BREEDS} more (--output json lists them all)")
+
+
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
 
 

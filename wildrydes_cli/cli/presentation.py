@@ -311,21 +311,7 @@ def train_breeds(console: Console, result: TrainBreedsResult) -> None:
     if hidden > 0:
         console.line(f"... and {hidden} more (--output json lists them all)")
     console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
-    forced = [item["breed"] for item in result.breeds if (item.get("gate") or {}).get("forced")]
-    if forced:
-        console.line(f"quality gate failed but --force moved latest.json of {len(forced)} breeds: "
-                     + ", ".join(forced[:SHOWN_BREEDS]) + (" ..." if len(forced) > SHOWN_BREEDS else ""))
-    if result.refused:
-        console.line(f"quality gate REFUSED {len(result.refused)} of {result.count} breeds (not published, "
-                     "latest.json stays on the better model; --force moves it anyway):", style="bold")
-        for item in result.refused[:SHOWN_BREEDS]:
-            verdict = item.get("gate") or {}
-            figures = (f"{verdict['metric']} {_fmt(verdict['candidate_value'])} against "
-                       f"{_fmt(verdict['served_value'])}" if verdict.get("candidate_value") is not None
-                       else item["reason"])
-            console.line(f"  {item['breed']}: {figures}")
-        if len(result.refused) > SHOWN_BREEDS:
-            console.line(f"  ... and {len(result.refused) - SHOWN_BREEDS} more (--output json lists them all)")
+    model_views.breeds_gate(console, result.breeds, result.refused, result.count)
 
 
 def local_status(console: Console, status: LocalDaemonResult) -> None:
@@ -470,21 +456,6 @@ def sagemaker_breeds(console: Console, result: SageMakerBreedsResult) -> None:
     if result.failed:
         console.line(f"{result.failed} jobs did not complete: `wildrydes jobs` shows why")
     console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
-    forced = [item["breed"] for item in result.breeds if (item.get("gate") or {}).get("forced")]
-    if forced:
-        console.line(f"quality gate failed but --force moved latest.json of {len(forced)} breeds: "
-                     + ", ".join(forced[:SHOWN_BREEDS]) + (" ..." if len(forced) > SHOWN_BREEDS else ""))
-    if result.refused:
-        console.line(f"quality gate REFUSED {len(result.refused)} of {result.count} breeds (not published, "
-                     "latest.json stays on the better model; --force moves it anyway):", style="bold")
-        for item in result.refused[:SHOWN_BREEDS]:
-            verdict = item.get("gate") or {}
-            figures = (f"{verdict['metric']} {_fmt(verdict['candidate_value'])} against "
-                       f"{_fmt(verdict['served_value'])}" if verdict.get("candidate_value") is not None
-                       else item["reason"])
-            console.line(f"  {item['breed']}: {figures}")
-        if len(result.refused) > SHOWN_BREEDS:
-            console.line(f"  ... and {len(result.refused) - SHOWN_BREEDS} more (--output json lists them all)")
 
 
 def jobs(console: Console, result: JobsResult) -> None:
