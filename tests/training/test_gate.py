@@ -135,3 +135,63 @@ def test_a_sagemaker_jobs_breed_model_moves_latest_only_through_the_gate(wildryd
     assert forced["gate"]["forced"] is True
     history = wildrydes.json("models", "--breed", "pony")
     assert history["latest"] == key and history["moves"][0]["how"] == "forced"
+
+
+# ------------------------------------------------------------------ a model's own validation rows, stored
+
+
+def test_stored_validation_rows_are_bounded_float32_and_the_same_each_time():
+    import numpy as np
+
+    from wildrydes_cli.training import validation_rows
+    from wildrydes_cli.training.synthetic import generate_rides
+    rides = generate_rides(25_000, seed=3)
+    body = validation_rows.encode(rides.features, rides.labels)
+    assert body == validation_rows.encode(rides.features, rides.labels)    # a seeded sample
+    assert len(body) <= validation_rows.MAX_BYTES
+    stored = validation_rows.decode(body, "v.npy")
+    assert stored is not None and stored.rows == validation_rows.MAX_ROWS and stored.features.dtype == np.float32
+    rows = {tuple(r) for r in rides.features.tolist()}
+    assert all(tuple(r) in rows for r in stored.features[:100].tolist())     # rows of the split, not made up
+    small = generate_rides(100, seed=4)
+    assert validation_rows.decode(validation_rows.encode(small.features, small.labels), "v").rows == 100
+
+
+def test_stored_validation_rows_that_are_not_a_table_of_rides_are_not_used():
+    import io
+
+    import numpy as np
+
+    from wildrydes_cli.training import validation_rows
+
+    def npy(array) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=True)
+        return buffer.getvalue()
+    assert validation_rows.decode(npy(np.array([{"a": 1}], dtype=object)), "v") is None   # no pickles
+    assert validation_rows.decode(npy(np.zeros((3, 6), dtype=np.float32)), "v") is None   # six columns
+    assert validation_rows.decode(npy(np.zeros((3, 7), dtype=np.float64)), "v") is None   # not float32
+    assert validation_rows.decode(npy(np.full((3, 7), np.nan, dtype=np.float32)), "v") is None
+    assert validation_rows.decode(b"not numpy", "v") is None
+
+
+def test_deploy_gates_a_model_trained_on_a_file_on_its_own_validation_split(wildrydes, boot, tmp_path):
+    from ride_files import write_csv
+
+    from wildrydes_cli.training.synthetic import generate_rides
+    upload_model(boot["bucket"], KEYS[0], GOOD)       # no validation rows stored with it
+    wildrydes.json("deploy")
+    rides = tmp_path / "rides.csv"
+    write_csv(generate_rides(3000, seed=11), rides)
+    trained = wildrydes.json("train", "--data", str(rides), "--epochs", "3", "--trainer", "numpy")
+    stored = trained["model"]["validation_key"]
+    assert stored == trained["model"]["key"].replace("model.tar.gz", "validation.npy")
+    assert boto3.client("s3").head_object(Bucket=boot["bucket"], Key=stored)["ContentLength"] < 20_000 * 28 + 1024
+    gate = wildrydes.json("deploy", "--force")["gate"]
+    assert gate["data"] == "the candidate's validation split (validation.npy stored beside it)"
+    assert gate["rows"] == trained["rows"]["validation"] == 300
+
+    later = "linear-learner-2099-01-01-00-00-00-000/output/model.tar.gz"   # newer than what train wrote
+    upload_model(boot["bucket"], later, GOOD)         # and without stored rows: synthetic, said so
+    fallback = wildrydes.json("deploy")["gate"]
+    assert fallback["data"].startswith("SYNTHETIC rides") and "the candidate has no validation.npy" in fallback["data"]

@@ -83,11 +83,12 @@ def write_card(aws: Aws, bucket: str, key: str, card: dict) -> str:
 
 def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
                   now: datetime | None = None, metrics: dict | None = None, card: dict | None = None,
-                  gate: GateResult | None = None, by: str | None = None) -> str:
+                  gate: GateResult | None = None, by: str | None = None, validation: bytes | None = None) -> str:
     """Upload ``data`` (a model.tar.gz), its ``metrics.json`` and, for a breed, then its ``latest.json``.
 
     ``card``: the fields of the model's metrics card (model_card.make_card's but the time and sha256);
     every model ``train`` publishes has one. ``gate``, ``by``: the breed's move, as recorded (``record_move``).
+    ``validation``: its held-out rows (validation_rows.encode), written beside it for the deploy gate.
     Returns the model key.
     """
     if breed is not None:
@@ -97,6 +98,9 @@ def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
     key = model_key(now, breed)
     aws.put_object(bucket, key, data, CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
+    if validation is not None:
+        from wildrydes_cli.training import validation_rows
+        validation_rows.write(aws, bucket, key, validation)
     if card is not None:
         write_card(aws, bucket, key, card_for(data, now, card))
     if breed is not None:

@@ -108,7 +108,7 @@ class FileDestination:
         return None   # a file is served by nothing
 
     def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
-                gate: GateResult | None = None) -> dict:
+                gate: GateResult | None = None, validation: bytes | None = None) -> dict:
         path = publish.save_model(self.path, data)
         result = {"saved_to": str(path), "location": str(path), "bytes": len(data)}
         if card is not None:   # beside the file, as beside a published model
@@ -145,12 +145,15 @@ class BucketDestination:
         return cls(aws, bucket)
 
     def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
-                gate: GateResult | None = None) -> dict:
+                gate: GateResult | None = None, validation: bytes | None = None) -> dict:
         if breed is not None and self.by is None:
             self.by = publish.caller(self.aws)
         key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card,
-                                    gate=gate, by=self.by)
+                                    gate=gate, by=self.by, validation=validation)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
+        if validation is not None:
+            from wildrydes_cli.training import validation_rows
+            result["validation_key"] = validation_rows.key_for(key)
         if card is not None:
             result["metrics_key"] = model_card.card_key(key)
         if breed is not None:
@@ -230,7 +233,11 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
         verdict = gate.breed_gate(destination.aws, destination.bucket, request.breed, data, validation,
                                   gate.GateOptions(max_regression=request.max_regression, force=request.force),
                                   {"flags": model_card.flags(card)})
-    location = destination.deliver(data, request.breed, model.metrics, card, gate=verdict)
+    stored = None
+    if request.data is not None and isinstance(destination, BucketDestination):   # for the deploy gate, later
+        from wildrydes_cli.training import validation_rows
+        stored = validation_rows.encode(model.validation_features, model.validation_labels)
+    location = destination.deliver(data, request.breed, model.metrics, card, gate=verdict, validation=stored)
     served_by = destination.served_by() if request.breed is not None else None
     return replace(summary(request, dataset, model, location, trainer, served_by), gate=verdict)
 
