@@ -11,7 +11,11 @@ Measures, each the median of --repeat runs in this one process:
   gate           the deploy gate on moto (two 6-feature models in S3, a 20,000-row synthetic
                  sample), against a whole `deploy` of a new model in the same run (moto in-process)
 
-Run:  python benchmarks/bench_evaluate.py [--rows 1000000] [--repeat 3] [--json]
+  --against DIR  score + metrics and its peak, this tree against another source tree (e.g.
+                 `git archive main | tar -x -C DIR`), each in a fresh process, alternating
+                 --pairs times: ratios from one run
+
+Run:  python benchmarks/bench_evaluate.py [--rows 1000000] [--repeat 3] [--json] [--against DIR [--pairs 3]]
 """
 from __future__ import annotations
 
@@ -123,12 +127,63 @@ def gate(repeat: int) -> dict:
             "runs": len(gate_times)}
 
 
+MEASURE_ONE = """
+import json, sys, time, statistics, tracemalloc
+from wildrydes_cli.training import evaluate, scoring
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+from wildrydes_cli.training.synthetic import generate_rides
+rows, repeat = int(sys.argv[1]), int(sys.argv[2])
+dataset = generate_rides(rows, seed=evaluate.SAMPLE_SEED)
+good = scoring.load(write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0), "good")
+times = []
+for _ in range(repeat):
+    started = time.perf_counter()
+    evaluate.measure(good, dataset, scoring.score(good, dataset))
+    times.append(time.perf_counter() - started)
+tracemalloc.start()
+evaluate.measure(good, dataset, scoring.score(good, dataset))
+peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps({"file": evaluate.__file__, "rows_per_s": rows / statistics.median(times), "peak_bytes": peak}))
+"""
+
+
+def compare(other: str, rows: int, repeat: int, pairs: int) -> list[dict]:
+    """Alternate fresh processes of this tree and ``other``: (ours, theirs) figures per pair."""
+    import subprocess
+    here = str(Path(__file__).resolve().parents[1])
+    found = []
+    for _ in range(pairs):
+        pair = {}
+        for name, tree in (("theirs", other), ("ours", here)):
+            env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+            out = subprocess.run([sys.executable, "-c", MEASURE_ONE, str(rows), str(repeat)], env=env, cwd=tree,
+                                 check=True, capture_output=True, text=True).stdout
+            pair[name] = json.loads(out)
+            assert pair[name]["file"].startswith(str(Path(tree).resolve())), pair[name]["file"]
+        found.append(pair)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", metavar="DIR", default=None)
+    parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
+    if args.against:
+        pairs = compare(args.against, args.rows, args.repeat, args.pairs)
+        if args.json:
+            print(json.dumps(pairs, indent=2))
+            return 0
+        print(f"load average {os.getloadavg()[0]:.1f}; score + metrics on {args.rows:,} rows, {args.against} -> this tree")
+        for pair in pairs:
+            theirs, ours = pair["theirs"], pair["ours"]
+            print(f"rows/s {theirs['rows_per_s']:,.0f} -> {ours['rows_per_s']:,.0f} "
+                  f"(x {ours['rows_per_s'] / theirs['rows_per_s']:.2f}); peak {theirs['peak_bytes'] / 1e6:.1f} -> "
+                  f"{ours['peak_bytes'] / 1e6:.1f} MB")
+        return 0
     found = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
              "load_average": os.getloadavg(), "evaluate": evaluation(args.rows, args.repeat),
              "gate": gate(args.repeat)}
