@@ -8,6 +8,8 @@ Measures, each the median of --repeat runs in this one process:
                  (rows x 7 columns x 4 bytes: the goal is at most 2x, the rows included)
   csv read       reading the same rows from a CSV file (training/data.py's reader): rows/s, and
                  tracemalloc's peak while reading (the rows it returns included)
+  process peak   a fresh process reading that CSV and evaluating it (what `evaluate --data` does):
+                 its peak RSS (ru_maxrss) above its RSS before reading, against the rows in float32
   gate           the deploy gate on moto (two 6-feature models in S3, a 20,000-row synthetic
                  sample), against a whole `deploy` of a new model in the same run (moto in-process)
 
@@ -78,12 +80,32 @@ def evaluation(rows: int, repeat: int) -> dict:
         read_data(path)
         _, csv_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        import subprocess
+        process = json.loads(subprocess.run([sys.executable, "-c", PROCESS_PEAK, str(path)], check=True,
+                                            capture_output=True, text=True).stdout)
     return {"rows": rows, "score_metrics_s": seconds, "rows_per_s": rows / seconds,
             "against_s": against_seconds, "against_rows_per_s": rows / against_seconds,
             "peak_bytes": peak, "float32_bytes": float32_bytes, "peak_ratio": peak / float32_bytes,
             "peak_with_rows_ratio": (peak + float32_bytes) / float32_bytes, "csv_peak_bytes": csv_peak,
             "csv_peak_ratio": csv_peak / float32_bytes,
+            "process_peak_bytes": process["peak_above_start"], "process_peak_ratio":
+            process["peak_above_start"] / float32_bytes,
             "csv_read_s": csv_seconds, "csv_rows_per_s": rows / csv_seconds, "csv_bytes": file_bytes}
+
+
+PROCESS_PEAK = """
+import json, os, resource, sys
+from pathlib import Path
+from wildrydes_cli.training import evaluate, scoring
+from wildrydes_cli.training.data import read_data
+from wildrydes_cli.training.sagemaker_archive import write_model_archive
+good = scoring.load(write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0), "good")
+start = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+dataset = read_data(Path(sys.argv[1]))
+evaluate.measure(good, dataset, scoring.score(good, dataset))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"peak_above_start": peak - start}))
+"""
 
 
 def gate(repeat: int) -> dict:
@@ -198,6 +220,8 @@ def main() -> int:
           f"({e['float32_bytes'] / 1e6:.1f} MB), {e['peak_with_rows_ratio']:.2f}x with the rows; "
           f"CSV read {e['csv_read_s']:.2f} s ({e['csv_rows_per_s']:,.0f} rows/s, "
           f"{e['csv_bytes'] / 1e6:.1f} MB file), its peak {e['csv_peak_ratio']:.2f}x the rows")
+    print(f"a fresh process reading the CSV and evaluating it: peak RSS {e['process_peak_bytes'] / 1e6:.1f} MB "
+          f"above its start = {e['process_peak_ratio']:.2f}x the rows in float32")
     print(f"gate {g['gate_s'] * 1000:.0f} ms, deploy with it {g['deploy_with_gate_s']:.2f} s "
           f"({100 * g['gate_share']:.0f}% of it), median of {g['runs']}")
     return 0
