@@ -195,3 +195,17 @@ def test_deploy_gates_a_model_trained_on_a_file_on_its_own_validation_split(wild
     upload_model(boot["bucket"], later, GOOD)         # and without stored rows: synthetic, said so
     fallback = wildrydes.json("deploy")["gate"]
     assert fallback["data"].startswith("SYNTHETIC rides") and "the candidate has no validation.npy" in fallback["data"]
+
+
+def test_the_help_says_what_the_gate_covers_and_models_breed_shows():
+    from click.testing import CliRunner
+
+    from wildrydes_cli.cli.main import cli
+
+    def help_of(command: str) -> str:
+        return " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    assert "the new model's own validation split when train --data stored it beside the model" in help_of("deploy")
+    train = help_of("train")
+    assert "With --breed or --breeds: move latest.json even when the quality gate refuses" in train
+    assert "before latest.json stays where it is (exit 3)" in train
+    assert "One breed's history: every model published for it" in help_of("models")

@@ -183,7 +183,8 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target, or "
                                                 "before --auth changes who may call a live API).")
 @click.option("--gate-data", default=None, callback=_local_file, metavar="FILE",
-              help="Labelled rides the quality gate scores both models on [default: a SYNTHETIC sample].")
+              help="Labelled rides the quality gate scores both models on [default: the new model's own "
+                   "validation split when train --data stored it beside the model, else a SYNTHETIC sample].")
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
               help="How much lower the new model's AUC (R² for a regressor) may be than the served one's.")
 @click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")
