@@ -9,7 +9,8 @@ Measures, each the median of --repeat runs in this one process:
   csv read       reading the same rows from a CSV file (training/data.py's reader): rows/s, and
                  tracemalloc's peak while reading (the rows it returns included)
   process peak   a fresh process reading that CSV and evaluating it (what `evaluate --data` does):
-                 its peak RSS (ru_maxrss) above its RSS before reading, against the rows in float32
+                 its peak RSS (VmHWM: ru_maxrss would keep this parent's from before the exec) above
+                 its RSS before reading, against the rows in float32
   gate           the deploy gate on moto (two 6-feature models in S3, a 20,000-row synthetic
                  sample), against a whole `deploy` of a new model in the same run (moto in-process)
 
@@ -94,7 +95,7 @@ def evaluation(rows: int, repeat: int) -> dict:
 
 
 PROCESS_PEAK = """
-import json, os, resource, sys
+import json, os, sys
 from pathlib import Path
 from wildrydes_cli.training import evaluate, scoring
 from wildrydes_cli.training.data import read_data
@@ -103,7 +104,7 @@ good = scoring.load(write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0), 
 start = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 dataset = read_data(Path(sys.argv[1]))
 evaluate.measure(good, dataset, scoring.score(good, dataset))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"peak_above_start": peak - start}))
 """
 
