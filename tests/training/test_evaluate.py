@@ -205,9 +205,9 @@ def test_evaluation_working_memory_stays_under_the_rows_own_size():
 
 
 def test_reading_a_csv_peaks_at_the_table_plus_a_quarter_and_one_blocks_parsing(tmp_path):
-    """RESULTS.md (1.47x the rows on 1M rows): the CSV reader grows its two arrays in place and parses
-    1 MiB at a time, so reading holds neither the blocks and the joined table at once, nor a large
-    block's parsing (about 8 MB for a 1 MiB block)."""
+    """RESULTS.md (1.34x the rows on 1M rows): the CSV reader grows its two arrays in place and parses
+    512 KiB at a time, so reading holds neither the blocks and the joined table at once, nor a large
+    block's parsing (a few MB for a 512 KiB block)."""
     import tracemalloc
 
     from wildrydes_cli.training.data import read_data
