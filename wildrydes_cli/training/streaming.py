@@ -25,10 +25,13 @@ from wildrydes_cli.errors import UsageError
 
 LOG = logging.getLogger(__name__)
 
-# A block's parsing holds several times its size (its text, the lines, float64 values): 512 KiB
-# keeps that small beside a million rows (the reader's peak on 1M rows: 1.34x the rows, 1.47x
-# with 1 MiB blocks, 2.13x with 4 MiB; benchmarks/RESULTS.md) and is no slower.
-BLOCK_BYTES = 512 * 1024
+BLOCK_BYTES = 4 * 1024 * 1024
+# The user's table (training/data.py) in smaller blocks: a block's parsing holds several times
+# its size (its text, the lines, float64 values), and beside a million rows 512 KiB keeps that
+# small (the reader's peak on 1M rows: 1.34x the rows, 1.47x with 1 MiB blocks, 2.13x with
+# 4 MiB; benchmarks/RESULTS.md) at the same speed. A training job's channels keep BLOCK_BYTES,
+# measured about 5% faster there (its process holds nothing else).
+TABLE_BLOCK_BYTES = 512 * 1024
 MAX_LINE_CHARS = 1024 * 1024   # a ride is under 200 characters; /dev/zero or a binary file has no line end
 ROW_BYTES = 7 * 4              # six float32 features and a float32 label
 
