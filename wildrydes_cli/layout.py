@@ -8,6 +8,8 @@ equal) on where a breed's models live and what a breed name may be::
     breeds/<breed>/linear-learner-<timestamp>/output/model.tar.gz
     breeds/<breed>/latest.json      {"key": ..., "trained_at": ..., "metrics": {...},
                                      "sha256": ..., "model_base64": ... (models up to 64 KiB)}
+    breeds/<breed>/latest-moves/<UTC time>.json   one object each time latest.json moved:
+                                     {"moved_at", "key", "previous", "how", "gate", "by"}
 
 A breed name is also a path segment and part of an S3 key, so the rule is
 strict: nothing that could climb out of ``breeds/<breed>/``.
@@ -52,6 +54,14 @@ def breed_prefix(breed: str) -> str:
 
 def breed_index_key(breed: str) -> str:
     return f"{breed_prefix(breed)}{INDEX_NAME}"
+
+
+MOVES_NAME = "latest-moves"
+
+
+def breed_moves_prefix(breed: str) -> str:
+    """Where the history of a breed's ``latest.json`` is kept: one object per move, named by its time."""
+    return f"{breed_prefix(breed)}{MOVES_NAME}/"
 
 
 def model_timestamp(key: str) -> str | None:

@@ -294,6 +294,33 @@ class ModelsResult(Result):
 
 
 @dataclass(frozen=True)
+class BreedModel:
+    model_path: str
+    timestamp: str
+    bytes: int | None
+    latest: bool = False       # the model the breed's latest.json names (what the function serves for it)
+    card: dict[str, Any] | None = None   # as DefaultModel's
+
+
+@dataclass(frozen=True)
+class BreedHistoryResult(Result):
+    """``models --breed NAME``: its models newest first, latest.json's, and each move of latest.json, newest first
+    (training/publish.py's records: moved_at, key, previous, how, gate, by)."""
+
+    bucket: str
+    breed: str
+    latest: str | None
+    latest_problem: str | None
+    models: tuple[BreedModel, ...]
+    moves: tuple[dict[str, Any], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "breed": self.breed, "latest": self.latest,
+                "latest_problem": self.latest_problem, "models": [asdict(m) for m in self.models],
+                "moves": list(self.moves)}
+
+
+@dataclass(frozen=True)
 class TrainResult(Result):
     predictor_type: str
     data: str
@@ -333,6 +360,12 @@ class TrainBreedsResult(Result):
     seconds: float
     breeds: list[dict[str, Any]]
     trainer: str = "mxnet"
+    # Breeds whose latest.json the quality gate kept on the better model ({breed, metrics, reason, gate}):
+    # the new model was not published; exit 3 when any (--force moves them anyway).
+    refused: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "refused": list(self.refused)}
 
 
 @dataclass(frozen=True)

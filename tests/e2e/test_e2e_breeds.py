@@ -79,3 +79,17 @@ def test_newer_breed_model_is_served_after_the_refresh_interval(cli, deployed):
         time.sleep(0.5)
     assert after["model_path"] != before["model_path"], "the newer model was not picked up"
     assert curl_post(deployed["url"] + f"breeds/{BREEDS[2]}", RIDE)[1] == other
+
+
+def test_a_breeds_history_shows_its_models_and_each_move_of_latest(cli, deployed):
+    """After the newer model above (or alone: --breeds published the first): every model of the breed,
+    the one latest.json names, and how latest.json moved, read from the emulator's S3."""
+    first = next(b["key"] for b in deployed["trained"]["breeds"] if b["breed"] == BREEDS[1])
+    newer = cli.json("train", "--breed", BREEDS[1], "--seed", "98", "--rows", "2000", "--epochs", "3")
+    history = cli.json("models", "--breed", BREEDS[1])
+    assert [m["model_path"] for m in history["models"]] == [newer["model"]["key"], first]
+    assert history["latest"] == newer["model"]["key"] and history["models"][0]["latest"] is True
+    assert [m["how"] for m in history["moves"]] == ["gate passed", "not gated"]
+    assert history["moves"][0]["previous"] == first and history["moves"][0]["by"].startswith("arn:aws:")
+    unknown = cli.run("models", "--breed", "no-such-breed", check=False)
+    assert unknown.returncode == 3 and "breed 'no-such-breed' has no models" in unknown.stderr

@@ -69,3 +69,52 @@ def test_the_deployed_model_is_marked_and_keys_are_whole_when_piped(wildrydes, d
 def test_nothing_is_marked_without_a_deployment(wildrydes, with_model):
     result = wildrydes.json("models")
     assert result["deployed_model"] is None and not any(m["deployed"] for m in result["default_models"])
+
+
+# ------------------------------------------------------------------ models --breed NAME: a breed's history
+
+GOOD = write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0)   # the workshop's rule
+
+
+def test_breed_history_lists_models_latest_and_how_latest_moved(wildrydes, boot):
+    aws = aws_for(Settings(target="aws"))
+    first = publish_model(aws, boot["bucket"], GOOD, breed="pony", now=datetime(2026, 11, 1, tzinfo=timezone.utc))
+    tiny = ("train", "--breed", "pony", "--rows", "200", "--epochs", "1", "--trainer", "numpy")
+    wildrydes(*tiny, expect=3, json_output=False)        # refused: not published, latest.json stays
+    forced = wildrydes.json(*tiny, "--force")["model"]["key"]
+    history = wildrydes.json("models", "--breed", "pony")
+    assert history["breed"] == "pony" and history["latest"] == forced
+    assert [m["model_path"] for m in history["models"]] == [forced, first]            # newest first
+    assert [m["latest"] for m in history["models"]] == [True, False]
+    assert history["models"][0]["card"]["metrics"]["auc"] > 0 and history["models"][1]["card"] is None
+    newest, oldest = history["moves"]
+    assert newest["key"] == forced and newest["how"] == "forced" and newest["previous"] == first
+    assert newest["gate"]["candidate_value"] < newest["gate"]["served_value"] and newest["by"].startswith("arn:aws:")
+    assert oldest["key"] == first and oldest["how"] == "not gated" and oldest["previous"] is None
+
+    text = " ".join(wildrydes("models", "--breed", "pony", json_output=False).stdout.split())
+    assert "Models of breed pony" in text and "<- latest.json" in text and "no metrics" in text
+    assert "forced" in text and "not gated" in text and "auc 0." in text
+
+
+def test_breed_history_says_when_latest_json_is_missing_or_moves_were_not_recorded(wildrydes, boot):
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=boot["bucket"], Key="breeds/orphan/linear-learner-2026-01-01-00-00-00-000/output/model.tar.gz",
+                  Body=MODEL)
+    result = wildrydes.json("models", "--breed", "orphan")
+    assert result["latest"] is None and "no latest.json" in result["latest_problem"] and result["moves"] == []
+    text = wildrydes("models", "--breed", "orphan", json_output=False).stdout
+    assert "latest.json: no latest.json" in text and "none recorded" in text
+
+
+def test_breed_history_bad_input(wildrydes, boot):
+    aws = aws_for(Settings(target="aws"))
+    publish_model(aws, boot["bucket"], MODEL, breed="appaloosa")
+    unknown = wildrydes("models", "--breed", "pegasus", expect=3, json_output=False)
+    message = " ".join(unknown.stderr.split())
+    assert "breed 'pegasus' has no models in s3://" in message and "breeds here: appaloosa" in message
+    assert "wildrydes train --breed pegasus" in message
+    invalid = wildrydes("models", "--breed", "../x", expect=2, json_output=False)
+    assert "invalid breed name '../x'" in invalid.stderr
+    both = wildrydes("models", "--breed", "appaloosa", "--breeds-only", expect=2, json_output=False)
+    assert "--breed shows one breed's history and --breeds-only lists every breed" in both.stderr

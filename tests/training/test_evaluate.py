@@ -184,3 +184,41 @@ def test_auc_equals_the_pairwise_count_with_ties_as_half():
         pos, neg = scores[labels], scores[~labels]
         pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
         assert metric_fns.auc(scores, labels) == pytest.approx(pairs / (pos.size * neg.size), abs=1e-12)
+
+
+def test_evaluation_working_memory_stays_under_the_rows_own_size():
+    """docs/shipping.md and RESULTS.md: scoring and every figure together allocate less than the rows
+    themselves take in float32 (so evaluate's peak, rows included, stays under 2x them)."""
+    import tracemalloc
+
+    from wildrydes_cli.training import evaluate, scoring
+    dataset = generate_rides(500_000, seed=SAMPLE_SEED)
+    loaded = scoring.load(GOOD, "good")
+    rows_bytes = dataset.features.nbytes + dataset.labels.nbytes
+    tracemalloc.start()
+    try:
+        evaluate.measure(loaded, dataset, scoring.score(loaded, dataset))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < rows_bytes, f"{peak / 1e6:.1f} MB working memory for {rows_bytes / 1e6:.1f} MB of rows"
+
+
+def test_reading_a_csv_peaks_at_the_table_plus_a_quarter_and_one_blocks_parsing(tmp_path):
+    """RESULTS.md (1.34x the rows on 1M rows): the CSV reader grows its two arrays in place and parses
+    512 KiB at a time, so reading holds neither the blocks and the joined table at once, nor a large
+    block's parsing (a few MB for a 512 KiB block)."""
+    import tracemalloc
+
+    from wildrydes_cli.training.data import read_data
+    path = tmp_path / "rides.csv"
+    write_csv(generate_rides(300_000, seed=SAMPLE_SEED), path)
+    tracemalloc.start()
+    try:
+        dataset = read_data(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rows_bytes = dataset.features.nbytes + dataset.labels.nbytes
+    assert dataset.rows == 300_000 and dataset.features.flags.c_contiguous
+    assert peak < 1.25 * rows_bytes + 8 * 2**20, f"{peak / 1e6:.1f} MB peak for {rows_bytes / 1e6:.1f} MB of rows"

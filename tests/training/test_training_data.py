@@ -177,7 +177,7 @@ def test_blocks_of_plain_and_irregular_rows_give_the_same_table(tmp_path, monkey
     lines.insert(700, "")                       # a blank line: that block goes row by row
     lines[1500] = lines[1500].replace(",", ", ", 1)   # a space after a comma: numpy and csv agree
     path.write_text("\r\n".join(lines) + "\r\n")
-    monkeypatch.setattr(streaming, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(streaming, "TABLE_BLOCK_BYTES", 4096)   # the blocks read_data reads
     table = read_data(path)
     assert np.array_equal(table.features, rides.features) and np.array_equal(table.labels, rides.labels)
     lines[2500] = lines[2500].replace(",", ",x", 1)

@@ -78,7 +78,11 @@ def test_breed_model_then_its_index(s3, aws):
     recording.keys = []
     key = publish_model(recording, BUCKET, MODEL, breed="shire-2", now=NOW, metrics={"auc": 0.76})
     assert key == "breeds/shire-2/linear-learner-2026-11-24-21-05-09-123/output/model.tar.gz"
-    assert recording.keys == [key, "breeds/shire-2/latest.json"]   # the index never points at nothing
+    # the index never points at nothing; its move is recorded after it
+    assert recording.keys[:2] == [key, "breeds/shire-2/latest.json"] and len(recording.keys) == 3
+    assert recording.keys[2].startswith("breeds/shire-2/latest-moves/") and recording.keys[2].endswith("Z.json")
+    move = json.loads(s3.get_object(Bucket=BUCKET, Key=recording.keys[2])["Body"].read())
+    assert move["key"] == key and move["how"] == "not gated" and move["previous"] is None and move["gate"] is None
     index = json.loads(s3.get_object(Bucket=BUCKET, Key="breeds/shire-2/latest.json")["Body"].read())
     inline = base64.b64decode(index.pop("model_base64"))
     assert inline == MODEL   # a small model travels inside its index: one GET for the function

@@ -80,10 +80,11 @@ cli.add_command(keys_group)    # the API key of a deploy --auth api-key: keys_co
               help="auto: MXNet where it is installed (Python 3.11), else numpy; both train the same model "
                    "and write the same artifact.")
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
-              help="With --breed: how much lower the new model's AUC (R² for a regressor) may be than the "
-                   "breed's current model's on the same rows (the breed's SYNTHETIC rides, or with --data the "
-                   "new model's validation split) before latest.json stays where it is.")
-@click.option("--force", is_flag=True, help="With --breed: move latest.json even when the quality gate refuses.")
+              help="With --breed or --breeds: how much lower the new model's AUC (R² for a regressor) may be "
+                   "than the breed's current model's on the same rows (the breed's SYNTHETIC rides, or with "
+                   "--data the new model's validation split) before latest.json stays where it is (exit 3).")
+@click.option("--force", is_flag=True, help="With --breed or --breeds: move latest.json even when the quality "
+                                            "gate refuses.")
 @sagemaker_options
 @click.pass_context
 def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed: str | None,
@@ -131,6 +132,9 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
         with console.progress("training", total=epochs) as advance:
             result = service.train_model(request, settings, on_epoch=advance)
     presentation.show(console, result)
+    if isinstance(result, TrainBreedsResult) and result.refused:   # the gate kept some breeds' latest.json
+        from wildrydes_cli.training.gate import GateRefusedError
+        ctx.exit(GateRefusedError.exit_code)
 
 
 @cli.command("scratchpad", short_help="Step 1: record bucket and role in the scratchpad.")
@@ -180,7 +184,8 @@ def bootstrap_cmd(ctx: click.Context) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask (e.g. before bootstrapping on the local target, or "
                                                 "before --auth changes who may call a live API).")
 @click.option("--gate-data", default=None, callback=_local_file, metavar="FILE",
-              help="Labelled rides the quality gate scores both models on [default: a SYNTHETIC sample].")
+              help="Labelled rides the quality gate scores both models on [default: the new model's own "
+                   "validation split when train --data stored it beside the model, else a SYNTHETIC sample].")
 @click.option("--max-regression", type=float, default=0.01, show_default=True,
               help="How much lower the new model's AUC (R² for a regressor) may be than the served one's.")
 @click.option("--force", is_flag=True, help="Serve the model even when the quality gate refuses it.")

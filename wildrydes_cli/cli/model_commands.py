@@ -52,16 +52,20 @@ def evaluate_cmd(ctx: click.Context, data: Path | None, model: str | None, breed
 @click.option("--bucket", default=None, callback=bucket_name,
               help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")
+@click.option("--breed", default=None, metavar="NAME",
+              help="One breed's history: every model published for it (newest first, with metrics), which one "
+                   "its latest.json names, and each time latest.json moved (gate passed or --force, by whom).")
 @click.pass_context
-def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool) -> None:
+def models_cmd(ctx: click.Context, bucket: str | None, breeds_only: bool, breed: str | None) -> None:
     """List the models in the data bucket: default models (the deployed one marked) and each breed's newest,
-    with metrics."""
+    with metrics; --breed NAME shows one breed's history."""
     from wildrydes_cli.aws.data_bucket import require_data_bucket
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import catalog
     settings, aws, console = aws_context(ctx)
     bucket = bucket or require_data_bucket(settings, aws, "list")
-    presentation.show(console, catalog.list_models(aws, bucket, breeds_only=breeds_only, settings=settings))
+    presentation.show(console, catalog.models_view(aws, bucket, breeds_only=breeds_only, breed=breed,
+                                                   settings=settings))
 
 
 @click.command("history", cls=WildrydesCommand, short_help="What each deploy served, when, by whom, its metrics.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from wildrydes_cli.cli.console import Console
-from wildrydes_cli.results import EvaluateResult, GateResult, HistoryResult, ModelsResult
+from wildrydes_cli.results import BreedHistoryResult, EvaluateResult, GateResult, HistoryResult, ModelsResult
 
 SHOWN_BREEDS = 20
 ORDER = ("auc", "accuracy", "precision", "recall", "f1", "log_loss", "rmse", "mae", "r2")
@@ -92,6 +92,25 @@ def gate(console: Console, result: GateResult) -> None:
         console.line(f"flagged: {flag}", style="bold")
 
 
+def breeds_gate(console: Console, breeds: list[dict], refused: tuple[dict, ...], count: int) -> None:
+    """``train --breeds N``: which breeds --force moved past a failed gate, which the gate refused, with figures."""
+    forced = [item["breed"] for item in breeds if (item.get("gate") or {}).get("forced")]
+    if forced:
+        console.line(f"quality gate failed but --force moved latest.json of {len(forced)} breeds: "
+                     + ", ".join(forced[:SHOWN_BREEDS]) + (" ..." if len(forced) > SHOWN_BREEDS else ""))
+    if not refused:
+        return
+    console.line(f"quality gate REFUSED {len(refused)} of {count} breeds (not published, latest.json stays on "
+                 "the better model; --force moves it anyway):", style="bold")
+    for item in refused[:SHOWN_BREEDS]:
+        verdict = item.get("gate") or {}
+        figures = (f"{verdict['metric']} {_fmt(verdict['candidate_value'])} against {_fmt(verdict['served_value'])} "
+                   f"on {verdict['rows']:,} rows" if verdict.get("candidate_value") is not None else item["reason"])
+        console.line(f"  {item['breed']}: {figures}")
+    if len(refused) > SHOWN_BREEDS:
+        console.line(f"  ... and {len(refused) - SHOWN_BREEDS} more (--output json lists them all)")
+
+
 HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
 
 
@@ -138,6 +157,41 @@ def models(console: Console, result: ModelsResult) -> None:
     if not result.default_models and not result.breeds:
         console.line(f"No models in s3://{result.bucket} yet: run `wildrydes train` "
                      "(or `wildrydes train --breed NAME`).")
+
+
+def _gate_cell(gate: dict | None) -> str:
+    if not gate:
+        return "-"
+    if gate.get("skipped"):
+        return "skipped"
+    if gate.get("candidate_value") is None:
+        return "not compared"
+    return f"{gate.get('metric')} {_fmt(gate.get('candidate_value'))} vs {_fmt(gate.get('served_value'))}"
+
+
+def breed_history(console: Console, result: BreedHistoryResult) -> None:
+    """The breed's models (newest first, latest.json's marked), then each move of latest.json."""
+    console.table(["model path", "trained (UTC)", "validation", "latest"],
+                  [[m.model_path, m.timestamp, card_summary(m.card), "<- latest.json" if m.latest else ""]
+                   for m in result.models],
+                  title=f"Models of breed {result.breed} in s3://{result.bucket} (newest first)",
+                  keep=["model path", "latest"])
+    if result.latest_problem:
+        console.line(f"latest.json: {result.latest_problem}")
+    elif result.latest not in {m.model_path for m in result.models}:
+        console.line(f"latest.json names {result.latest}, which is not among the breed's models")
+    if not result.moves:
+        console.line("latest.json moves: none recorded (models published before moves were recorded)")
+        return
+    rows = []
+    for move in result.moves:
+        if "problem" in move:
+            rows.append(["-", f"({move['problem']})", "", "", ""])
+            continue
+        rows.append([move.get("moved_at", "-"), move.get("key", "-"), move.get("how", "-"),
+                     _gate_cell(move.get("gate")), move.get("by") or "-"])
+    console.table(["moved at (UTC)", "latest.json to", "how", "gate", "by"], rows,
+                  title="Moves of latest.json, newest first", keep=["latest.json to"])
 
 
 def history(console: Console, result: HistoryResult) -> None:

@@ -22,6 +22,7 @@ from wildrydes_cli.layout import FEATURES
 from wildrydes_cli.results import (
     BatchPredictResult,
     BootstrapResult,
+    BreedHistoryResult,
     CanaryEndResult,
     CleanupResult,
     DeployResult,
@@ -316,6 +317,7 @@ def train_breeds(console: Console, result: TrainBreedsResult) -> None:
     if hidden > 0:
         console.line(f"... and {hidden} more (--output json lists them all)")
     console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
+    model_views.breeds_gate(console, result.breeds, result.refused, result.count)
 
 
 def local_status(console: Console, status: LocalDaemonResult) -> None:
@@ -509,7 +511,7 @@ def keys(console: Console, result: KeysResult) -> None:
 _RENDERERS: dict[type, Callable[[Console, Any], None]] = {
     ScratchpadResult: scratchpad, BootstrapResult: bootstrap, DeployResult: deploy, StatusResult: status,
     CleanupResult: cleanup, PredictResult: predict, BatchPredictResult: predict_batch,
-    ModelsResult: model_views.models,
+    ModelsResult: model_views.models, BreedHistoryResult: model_views.breed_history,
     TrainResult: train, TrainBreedsResult: train_breeds, LocalEnvResult: local_env, LogsResult: logs,
     LocalCompactResult: local_compact, LocalDaemonResult: local_status, PackageResult: package,
     TrainJobResult: train_job, SageMakerBreedsResult: sagemaker_breeds, JobsResult: jobs,

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from wildrydes_cli import layout, model_card
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployed_model
-from wildrydes_cli.errors import NotFoundError
-from wildrydes_cli.results import BreedRow, DefaultModel, ModelsResult
+from wildrydes_cli.errors import NotFoundError, UsageError
+from wildrydes_cli.results import BreedHistoryResult, BreedRow, DefaultModel, ModelsResult
 from wildrydes_cli.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -61,3 +61,14 @@ def list_models(aws: Aws, bucket: str, breeds_only: bool = False, settings: Sett
             default.sort(key=lambda m: m.timestamp, reverse=True)
         breeds = list(pool.map(lambda name: _read_index(aws, bucket, name), names))
     return ModelsResult(bucket=bucket, default_models=tuple(default), breeds=tuple(breeds), deployed_model=served)
+
+
+def models_view(aws: Aws, bucket: str, breeds_only: bool = False, breed: str | None = None,
+                settings: Settings | None = None) -> ModelsResult | BreedHistoryResult:
+    """``wildrydes models``: the bucket's models, or with ``breed`` that breed's history (observe/breed_history.py)."""
+    if breed is not None and breeds_only:
+        raise UsageError("--breed shows one breed's history and --breeds-only lists every breed: give one of them")
+    if breed is not None:
+        from wildrydes_cli.observe.breed_history import breed_history
+        return breed_history(aws, bucket, breed)
+    return list_models(aws, bucket, breeds_only=breeds_only, settings=settings)

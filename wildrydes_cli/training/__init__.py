@@ -17,7 +17,8 @@
   job_watch.py          waiting for a job (transitions, Ctrl-C), its model, the queue of ``--breeds``
   scoring.py            score rides with a published model: the function's reader, numpy, checked by the lean engine
   evaluate.py           ``wildrydes evaluate``: a model's figures on labelled rides, offline (--against a second)
-  gate.py               the quality gate of ``deploy`` and ``train --breed``: not worse than the served model
+  gate.py               the quality gate of ``deploy`` and ``train --breed(s)``: not worse than the served model
+  validation_rows.py    a model's held-out rows (at most 20,000, float32) stored beside it for the deploy gate
 
 Imports aws/ and the ground; not deploy/ or observe/.
 """

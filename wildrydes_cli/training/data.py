@@ -32,6 +32,7 @@ import numpy as np
 
 from wildrydes_cli.errors import UsageError
 from wildrydes_cli.layout import FEATURES
+from wildrydes_cli.training import streaming
 from wildrydes_cli.training.streaming import ROW_BYTES, Blocks, Table, describe_size, fast_rows, plain_lines, size_of
 
 LOG = logging.getLogger(__name__)
@@ -193,7 +194,8 @@ def read_data(path: Path | str, limit: int | None = None) -> Dataset:
         except OSError as exc:
             raise UsageError(f"cannot read --data {path}: {exc.strerror or exc}") from None
         size = size_of(handle.handle)
-        blocks = Blocks(cast(BinaryIO, handle), path.name, first)   # it reads as the file does
+        blocks = Blocks(cast(BinaryIO, handle), path.name, first,   # it reads as the file does
+                        block_bytes=streaming.TABLE_BLOCK_BYTES)
         start = first.lstrip(b"\xef\xbb\xbf \t\r\n")
         extras = Extras()
         table = Table(len(COLUMNS), limit, _too_many(path.name, size))
@@ -218,7 +220,7 @@ def read_csv(path: Path | str) -> Dataset:
 def _read_as(path: Path | str, rows) -> Dataset:
     path = Path(path)
     with _open(path) as handle:
-        blocks = Blocks(cast(BinaryIO, handle), path.name)
+        blocks = Blocks(cast(BinaryIO, handle), path.name, block_bytes=streaming.TABLE_BLOCK_BYTES)
         extras = Extras()
         features, labels = rows(blocks, path.name, Table(len(COLUMNS), MAX_ROWS,
                                                          _too_many(path.name, size_of(handle.handle))), extras)

@@ -3,8 +3,9 @@
 Why: ``deploy`` served whatever model was newest, so a 2-epoch test model became
 the served one with no warning. Before ``deploy`` switches MODEL_PATH, and
 before ``train --breed`` moves a breed's ``latest.json``, both models are scored
-on the same held-out rows (``--gate-data FILE``; for a breed, the candidate's own
-validation split when it was trained on a file; else a synthetic sample no default model trained on). A
+on the same held-out rows (``--gate-data FILE``; else the candidate's own validation
+split when it was trained on a file — for deploy, the rows ``train --data`` stored beside
+it, ``validation_rows.py``; else a synthetic sample no default model trained on). A
 candidate whose AUC (R² for a regressor) is lower than the served model's by
 more than ``--max-regression`` is refused with both figures (exit 3, nothing
 changed) unless ``--force``. ``deploy`` stands beside ``training`` in the
@@ -39,6 +40,10 @@ GATE_ROWS = 20_000
 
 class GateRefusedError(ModelRefusedError):
     """The candidate is worse than the served model by more than allowed (exit 3, nothing changed)."""
+
+    def __init__(self, message: str, verdict: GateResult | None = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict   # both figures, for a summary of many (train --breeds); None: not comparable
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def compare(candidate: scoring.LoadedModel, served: scoring.LoadedModel, dataset
         raise GateRefusedError(
             f"The candidate {candidate.name} has {metric} {ours:.4f} on {dataset.rows:,} rows of {data}, "
             f"the served model {served.name} {theirs:.4f}: worse by {theirs - ours:.4f}, more than "
-            f"--max-regression {options.max_regression:g}. Nothing was changed; --force serves it anyway.")
+            f"--max-regression {options.max_regression:g}. Nothing was changed; --force serves it anyway.", result)
     return result
 
 
@@ -139,9 +144,20 @@ def deploy_gate(options: GateOptions) -> Callable[[Aws, str, str, str], GateResu
             LOG.info("quality gate skipped: the served model %s cannot be read (%s)", served_key, exc)
             return None
         candidate = read_model(aws, bucket, candidate_key)
-        dataset, data = dataset_once[0] if dataset_once else held_out(options)
+        dataset, data = dataset_once[0] if dataset_once else own_split(aws, bucket, candidate_key, options)
         return compare(candidate, served, dataset, data, options, model_card.read_card(aws, bucket, candidate_key))
     return gate
+
+
+def own_split(aws: Aws, bucket: str, candidate_key: str, options: GateOptions) -> tuple[Dataset, str]:
+    """Without --gate-data: the candidate's own validation rows stored beside it (``train --data``), else
+    a synthetic sample, saying that the candidate has none."""
+    from wildrydes_cli.training import validation_rows
+    stored = validation_rows.read(aws, bucket, candidate_key)
+    if stored is not None:
+        return stored, f"the candidate's validation split ({validation_rows.NAME} stored beside it)"
+    dataset, data = held_out(options)
+    return dataset, f"{data}; the candidate has no {validation_rows.NAME} (trained on synthetic rides or elsewhere)"
 
 
 def breed_gate(aws: Aws, bucket: str, breed: str, candidate: bytes, validation: Dataset | None,

@@ -98,9 +98,15 @@ def card_of(dataset: Any, synthetic: bool, predictor_type: str, epochs: int) -> 
     return {"data": data, "predictor_type": predictor_type, "trainer": "sagemaker", "epochs": epochs}
 
 
-def finish(place: Place, description: dict, breed: str | None, card: dict[str, Any] | None = None) -> dict[str, Any]:
+def finish(place: Place, description: dict, breed: str | None, card: dict[str, Any] | None = None,
+           gate_options: Any = None, validation: Any = None) -> dict[str, Any]:
     """The model a completed job wrote: checked with the function's own reader; its metrics.json (``card``,
-    with the job's validation metrics) beside it, as ``train`` writes one; a breed's index written."""
+    with the job's validation metrics) beside it, as ``train`` writes one; a breed's index written.
+
+    With ``gate_options`` (gate.GateOptions), a breed's index moves only if the quality gate passes
+    (on ``validation``, the job's validation rows, else the breed's synthetic sample); refused, the model
+    stays published under its job key, with its card, and GateRefusedError says so (exit 3).
+    """
     uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "")
     bucket, _, key = uri[len("s3://"):].partition("/")
     size, data = place.aws.read_object(bucket, key, MAX_MODEL_BYTES)
@@ -115,9 +121,28 @@ def finish(place: Place, description: dict, breed: str | None, card: dict[str, A
         fields = {**card, "metrics": metrics_of(description), "threshold": threshold}
         location["metrics_key"] = publish.write_card(place.aws, bucket, key, publish.card_for(data, end, fields))
     if breed is not None:
-        publish.write_index(place.aws, bucket, breed, key, data, end, metrics_of(description))
+        verdict = None
+        if gate_options is not None:
+            verdict = _gate(place, bucket, breed, key, data, validation, gate_options, card)
+        publish.write_index(place.aws, bucket, breed, key, data, end, metrics_of(description), gate=verdict,
+                            by=publish.caller(place.aws))
         location["index"] = publish.latest_key(breed)
+        if verdict is not None:
+            location["gate"] = verdict.to_json()
     return location
+
+
+def _gate(place: Place, bucket: str, breed: str, key: str, data: bytes, validation: Any, options: Any,
+          card: dict[str, Any] | None) -> Any:
+    """The breed gate after the job succeeded, before latest.json is written (training/gate.py)."""
+    from wildrydes_cli.training import gate
+    flags = model_card.flags({**(card or {}), "metrics": {}})
+    try:
+        return gate.breed_gate(place.aws, bucket, breed, data, validation, options, {"flags": flags})
+    except gate.GateRefusedError as exc:
+        raise gate.GateRefusedError(
+            f"{exc.message} The job's model stays at s3://{bucket}/{key} (with its metrics.json); latest.json of "
+            f"breed {breed} was not moved to it.", exc.verdict) from None
 
 
 def result(place: Place, request: dict, description: dict, started: float, *, data: str, synthetic: bool,
@@ -164,9 +189,13 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
         description = wait(place, name, place.aws.target.job_poll_s, on_status, ask_stop,
                            first_poll=place.aws.target.job_poll_first_s)
         if description.get("TrainingJobStatus") == "Completed":
+            from wildrydes_cli.training import gate
             model = finish(place, description, train_request.breed,
                            card_of(dataset, train_request.data is None, train_request.predictor_type,
-                                   train_request.epochs))
+                                   train_request.epochs),
+                           gate_options=gate.GateOptions(max_regression=train_request.max_regression,
+                                                         force=train_request.force),
+                           validation=_validation(dataset, train_request))
     synthetic = train_request.data is None
     outcome = result(place, request, description, started, data=dataset.source, synthetic=synthetic,
                      breed=train_request.breed, epochs=train_request.epochs, options=options, model=model,
@@ -175,6 +204,17 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
         raise AwsError(f"training job {name} failed: {outcome.failure_reason or 'no reason given'}. Its log: "
                        f"wildrydes logs --training {name}")
     return outcome
+
+
+def _validation(dataset: Any, train_request: Any) -> Any:
+    """The job's validation rows (the same split start_job uploaded) when it trained on a file, for the gate;
+    None for synthetic rides (the gate uses a larger sample of the breed's)."""
+    if train_request.breed is None or train_request.data is None:
+        return None
+    from wildrydes_cli.training.gate import validation_set
+    from wildrydes_cli.training.mxnet_trainer import split
+    _, valid_idx = split(dataset.rows, train_request.seed)
+    return validation_set(dataset.features[valid_idx], dataset.labels[valid_idx])
 
 
 @dataclass

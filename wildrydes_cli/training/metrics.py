@@ -10,26 +10,33 @@ from __future__ import annotations
 
 import numpy as np
 
+# Metrics over a million rows go through them this many at a time, so their temporaries
+# stay small (benchmarks/bench_evaluate.py measures the peak against the rows' own size).
+CHUNK_ROWS = 65_536
+
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney U), ties counted as half."""
+    """Area under the ROC curve (Mann-Whitney U), ties counted as half.
+
+    Each positive's score is placed among the sorted negatives' (``searchsorted`` left and
+    right: the negatives below it, and those tied with it counted as half), a block at a time.
+    Working memory is one float64 copy of the scores (split into positives and negatives),
+    not an argsort's order, sorted copy and runs of ties (``benchmarks/bench_evaluate.py``).
+    """
     scores = np.asarray(scores, dtype=np.float64)
-    labels = np.asarray(labels) > 0.5
-    positives = int(labels.sum())
-    negatives = labels.size - positives
+    actual = np.asarray(labels) > 0.5
+    positive_scores, negative_scores = scores[actual], scores[~actual]
+    positive_scores.sort()   # in place: the copies above are all the memory this takes
+    negative_scores.sort()
+    positives, negatives = positive_scores.size, negative_scores.size
     if positives == 0 or negatives == 0:
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    positive_sorted = labels[order]
-    del order   # a million rows: each full array here is 8 MB, so they are let go as soon as possible
-    # Average ranks over runs of equal scores: a run [start, end) has the ranks start+1 .. end.
-    starts = np.flatnonzero(np.concatenate(([True], sorted_scores[1:] != sorted_scores[:-1])))
-    del sorted_scores
-    ends = np.append(starts[1:], scores.size)
-    positives_per_run = np.add.reduceat(positive_sorted, starts, dtype=np.float64)
-    u = float(np.dot(positives_per_run, (starts + ends + 1) / 2.0)) - positives * (positives + 1) / 2.0
-    return float(u / (positives * negatives))
+    twice_u = 0
+    for start in range(0, positives, CHUNK_ROWS):
+        block = positive_scores[start:start + CHUNK_ROWS]
+        twice_u += int(np.searchsorted(negative_scores, block, side="left").sum())
+        twice_u += int(np.searchsorted(negative_scores, block, side="right").sum())
+    return float(twice_u / 2.0 / (positives * negatives))
 
 
 def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -136,11 +143,15 @@ CALIBRATION_BINS = 10
 
 def log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
     """Mean binary cross-entropy of probabilities ``scores`` against 0/1 labels (clipped at 1e-15)."""
-    p = np.clip(np.asarray(scores, dtype=np.float64), LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
-    actual = np.asarray(labels) > 0.5
-    np.subtract(1.0, p, out=p, where=~actual)   # the probability given to what happened, in place:
-    np.log(p, out=p)                            # one copy of the scores, not three (a million rows: 8 MB)
-    return float(-p.mean())
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    if not scores.size:
+        return float("nan")
+    total = 0.0
+    for start in range(0, scores.size, CHUNK_ROWS):   # a block at a time: no full-size temporaries
+        p = np.clip(scores[start:start + CHUNK_ROWS].astype(np.float64), LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON)
+        np.subtract(1.0, p, out=p, where=~(labels[start:start + CHUNK_ROWS] > 0.5))   # what happened's probability
+        total += float(np.log(p, out=p).sum())
+    return -total / scores.size
 
 
 def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, int]:
@@ -156,12 +167,17 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
 def calibration(scores: np.ndarray, labels: np.ndarray,
                 bins: int = CALIBRATION_BINS) -> list[dict[str, float | None]]:
     """Per bin of predicted probability ([0, 0.1), ..., [0.9, 1.0]): rows, mean prediction, observed share."""
-    p = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
-    actual = (np.asarray(labels) > 0.5).astype(np.float64)
-    which = np.minimum((p * bins).astype(np.int64), bins - 1)
-    counts = np.bincount(which, minlength=bins)
-    predicted = np.bincount(which, weights=p, minlength=bins)
-    observed = np.bincount(which, weights=actual, minlength=bins)
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    counts = np.zeros(bins, dtype=np.int64)
+    predicted = np.zeros(bins)
+    observed = np.zeros(bins)
+    for start in range(0, scores.size, CHUNK_ROWS):   # a block at a time: no full-size temporaries
+        p = np.clip(scores[start:start + CHUNK_ROWS].astype(np.float64), 0.0, 1.0)
+        actual = (labels[start:start + CHUNK_ROWS] > 0.5).astype(np.float64)
+        which = np.minimum((p * bins).astype(np.int64), bins - 1)
+        counts += np.bincount(which, minlength=bins)
+        predicted += np.bincount(which, weights=p, minlength=bins)
+        observed += np.bincount(which, weights=actual, minlength=bins)
     table: list[dict[str, float | None]] = []
     for i in range(bins):
         n = int(counts[i])

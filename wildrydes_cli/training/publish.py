@@ -6,6 +6,15 @@ instructions and the function all look for
 newest by that timestamp. A breed's models live under ``breeds/<breed>/`` with
 an index object ``breeds/<breed>/latest.json`` written *after* the model, so a
 reader that follows the index never finds a half-written model.
+
+Each time ``latest.json`` moves, one more object records it beside the index
+(``breeds/<breed>/latest-moves/<UTC time>.json``: the model, the one before, how
+it moved — the gate passed, ``--force``, or nothing to compare against — the
+gate's figures and who). Why there and not in the deploy history: ``latest.json``
+is moved by ``train``, which has no stack (the deploy history is per stack and
+written by ``deploy/``), and a breed's history belongs with the breed, where
+``models --breed`` lists its models anyway. One object per move, never a
+read-modify-write list, so two people training one breed cannot lose a line.
 """
 from __future__ import annotations
 
@@ -18,10 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wildrydes_cli import layout, model_card, modelcheck
-from wildrydes_cli.errors import UsageError
+from wildrydes_cli.errors import UsageError, WildrydesError
 
 if TYPE_CHECKING:
     from wildrydes_cli.aws.client import Aws
+    from wildrydes_cli.results import GateResult
 
 LOG = logging.getLogger(__name__)
 
@@ -72,11 +82,14 @@ def write_card(aws: Aws, bucket: str, key: str, card: dict) -> str:
 
 
 def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
-                  now: datetime | None = None, metrics: dict | None = None, card: dict | None = None) -> str:
+                  now: datetime | None = None, metrics: dict | None = None, card: dict | None = None,
+                  gate: GateResult | None = None, by: str | None = None, validation: bytes | None = None) -> str:
     """Upload ``data`` (a model.tar.gz), its ``metrics.json`` and, for a breed, then its ``latest.json``.
 
     ``card``: the fields of the model's metrics card (model_card.make_card's but the time and sha256);
-    every model ``train`` publishes has one. Returns the model key.
+    every model ``train`` publishes has one. ``gate``, ``by``: the breed's move, as recorded (``record_move``).
+    ``validation``: its held-out rows (validation_rows.encode), written beside it for the deploy gate.
+    Returns the model key.
     """
     if breed is not None:
         validate_breed(breed)
@@ -85,16 +98,20 @@ def publish_model(aws: Aws, bucket: str, data: bytes, breed: str | None = None,
     key = model_key(now, breed)
     aws.put_object(bucket, key, data, CONTENT_TYPE)
     LOG.info("uploaded s3://%s/%s (%d bytes)", bucket, key, len(data))
+    if validation is not None:
+        from wildrydes_cli.training import validation_rows
+        validation_rows.write(aws, bucket, key, validation)
     if card is not None:
         write_card(aws, bucket, key, card_for(data, now, card))
     if breed is not None:
-        write_index(aws, bucket, breed, key, data, now, metrics)
+        write_index(aws, bucket, breed, key, data, now, metrics, gate=gate, by=by)
     return key
 
 
 def write_index(aws: Aws, bucket: str, breed: str, key: str, data: bytes, now: datetime,
-                metrics: dict | None) -> None:
-    """A breed's ``latest.json``, written after its model (``key``, whose bytes are ``data``) is in place."""
+                metrics: dict | None, gate: GateResult | None = None, by: str | None = None) -> None:
+    """A breed's ``latest.json``, written after its model (``key``, whose bytes are ``data``) is in place,
+    then the move recorded (``record_move``)."""
     index = {"key": key, "trained_at": _iso(now), "metrics": metrics or {},
              "sha256": hashlib.sha256(data).hexdigest()}
     if len(data) <= layout.INLINE_MODEL_MAX_BYTES:
@@ -104,6 +121,43 @@ def write_index(aws: Aws, bucket: str, breed: str, key: str, data: bytes, now: d
     aws.put_object(bucket, latest_key(breed), json.dumps(index, sort_keys=True).encode("utf-8"),
                    "application/json")
     LOG.info("updated s3://%s/%s", bucket, latest_key(breed))
+    record_move(aws, bucket, breed, key, gate, by)
+
+
+def caller(aws: Aws) -> str | None:
+    """Who moves a breed's latest.json (the caller's ARN), asked once per command; None when STS cannot say."""
+    try:
+        return aws.caller_arn()
+    except WildrydesError as exc:
+        LOG.info("who moved latest.json is not recorded: %s", exc)
+        return None
+
+
+def how_moved(gate: GateResult | None) -> str:
+    """Why ``latest.json`` moved: the gate passed, --force over a failed gate, the gate skipped, or not gated."""
+    if gate is None:
+        return "not gated"       # the breed's first model, or no model latest.json named could be read
+    if gate.skipped:
+        return "gate skipped"
+    return "forced" if gate.forced else "gate passed"
+
+
+def move_key(breed: str, now: datetime) -> str:
+    now = now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    return f"{layout.breed_moves_prefix(breed)}{now:%Y-%m-%dT%H-%M-%S}.{now.microsecond:06d}Z.json"
+
+
+def record_move(aws: Aws, bucket: str, breed: str, key: str, gate: GateResult | None, by: str | None,
+                now: datetime | None = None) -> None:
+    """One object saying ``latest.json`` now names ``key``; a failure to write it is logged, the move stands."""
+    now = now or datetime.now(timezone.utc)   # when it moved, not when the model was trained
+    entry = {"moved_at": _iso(now), "key": key, "previous": gate.served if gate is not None else None,
+             "how": how_moved(gate), "gate": gate.to_json() if gate is not None else None, "by": by}
+    try:
+        aws.put_object(bucket, move_key(breed, now), json.dumps(entry, sort_keys=True).encode("utf-8"),
+                       "application/json")
+    except WildrydesError as exc:
+        LOG.warning("latest.json of %s moved to %s, but the move was not recorded: %s", breed, key, exc)
 
 
 def save_model(path: Path | str, data: bytes) -> Path:

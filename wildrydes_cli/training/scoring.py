@@ -100,12 +100,15 @@ def score(loaded: LoadedModel, dataset: Dataset) -> np.ndarray:
     model = loaded.model
     weights = np.frombuffer(model.weights, dtype=np.float64)
     features = dataset.features if np.array_equal(order, np.arange(len(FEATURES))) else dataset.features[:, order]
-    margin = np.empty(dataset.rows, dtype=np.float64)
+    scores = np.empty(dataset.rows, dtype=np.float64)
+    logistic = model.head_op == "LogisticRegressionOutput"
     for start in range(0, dataset.rows, CHUNK_ROWS):   # float64 as the lean engine, a chunk at a time: no copy
-        end = start + CHUNK_ROWS                       # of the whole (float32) table in float64
-        np.matmul(features[start:end].astype(np.float64), weights, out=margin[start:end])
-    margin += model.bias
-    scores = _sigmoid(margin) if model.head_op == "LogisticRegressionOutput" else margin
+        end = start + CHUNK_ROWS                       # of the whole (float32) table in float64, and the
+        margin = scores[start:end]                     # sigmoid's temporaries are a chunk's, not the table's
+        np.matmul(features[start:end].astype(np.float64), weights, out=margin)
+        margin += model.bias
+        if logistic:
+            margin[:] = _sigmoid(margin)
     _check_with_lean(loaded, features[:CHECKED_ROWS], scores[:CHECKED_ROWS])
     return scores
 

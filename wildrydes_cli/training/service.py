@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from wildrydes_cli import model_card
 from wildrydes_cli.errors import NotFoundError, UsageError
-from wildrydes_cli.results import TrainBreedsResult, TrainResult
+from wildrydes_cli.results import GateResult, TrainBreedsResult, TrainResult
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training import choose_trainer, publish
 from wildrydes_cli.training.data import Dataset, read_data
@@ -107,7 +107,8 @@ class FileDestination:
     def served_by(self) -> dict | None:
         return None   # a file is served by nothing
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
+                gate: GateResult | None = None, validation: bytes | None = None) -> dict:
         path = publish.save_model(self.path, data)
         result = {"saved_to": str(path), "location": str(path), "bytes": len(data)}
         if card is not None:   # beside the file, as beside a published model
@@ -125,6 +126,7 @@ class BucketDestination:
     def __init__(self, aws: Aws, bucket: str) -> None:
         self.aws = aws
         self.bucket = bucket
+        self.by: str | None = None   # who moves a breed's latest.json: asked once, at the first breed published
 
     @classmethod
     def prepare(cls, request: TrainRequest, settings: Settings) -> "BucketDestination":
@@ -142,9 +144,16 @@ class BucketDestination:
                                 "`wildrydes bootstrap`, pass an existing --bucket, or use --save PATH")
         return cls(aws, bucket)
 
-    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None) -> dict:
-        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card)
+    def deliver(self, data: bytes, breed: str | None, metrics: dict, card: dict | None = None,
+                gate: GateResult | None = None, validation: bytes | None = None) -> dict:
+        if breed is not None and self.by is None:
+            self.by = publish.caller(self.aws)
+        key = publish.publish_model(self.aws, self.bucket, data, breed=breed, metrics=metrics, card=card,
+                                    gate=gate, by=self.by, validation=validation)
         result = {"bucket": self.bucket, "key": key, "location": f"s3://{self.bucket}/{key}", "bytes": len(data)}
+        if validation is not None:
+            from wildrydes_cli.training import validation_rows
+            result["validation_key"] = validation_rows.key_for(key)
         if card is not None:
             result["metrics_key"] = model_card.card_key(key)
         if breed is not None:
@@ -224,7 +233,11 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
         verdict = gate.breed_gate(destination.aws, destination.bucket, request.breed, data, validation,
                                   gate.GateOptions(max_regression=request.max_regression, force=request.force),
                                   {"flags": model_card.flags(card)})
-    location = destination.deliver(data, request.breed, model.metrics, card)
+    stored = None
+    if request.data is not None and isinstance(destination, BucketDestination):   # for the deploy gate, later
+        from wildrydes_cli.training import validation_rows
+        stored = validation_rows.encode(model.validation_features, model.validation_labels)
+    location = destination.deliver(data, request.breed, model.metrics, card, gate=verdict, validation=stored)
     served_by = destination.served_by() if request.breed is not None else None
     return replace(summary(request, dataset, model, location, trainer, served_by), gate=verdict)
 
@@ -257,18 +270,28 @@ def train_breeds(request: TrainRequest, count: int, settings: Settings, on_breed
     train = choose_trainer.train_function(trainer)
     destination = BucketDestination.prepare(request, settings)   # --breeds refuses --save
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
-    trained = []
+    from wildrydes_cli.training import gate
+    options = gate.GateOptions(max_regression=request.max_regression, force=request.force)
+    trained, refused = [], []
     seconds = 0.0
     for done, breed in enumerate(breed_names(count), start=1):
         dataset = load_dataset(replace(request, breed=breed))
         model = train(dataset, config)
-        location = destination.deliver(package(model), breed, model.metrics,
-                                       card_fields(dataset, model, trainer, synthetic=True))
         seconds += model.seconds
-        trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
-                        "rule": synthetic_rule(breed)})
+        card = card_fields(dataset, model, trainer, synthetic=True)
+        data = package(model)
+        try:   # each breed's latest.json moves only to a model not worse than the one it names
+            verdict = gate.breed_gate(destination.aws, destination.bucket, breed, data, None, options,
+                                      {"flags": model_card.flags(card)})
+        except gate.GateRefusedError as exc:
+            refused.append({"breed": breed, "metrics": model.metrics, "reason": str(exc.message),
+                            "gate": exc.verdict.to_json() if exc.verdict is not None else None})
+        else:
+            location = destination.deliver(data, breed, model.metrics, card, gate=verdict)
+            trained.append({"breed": breed, "key": location["key"], "metrics": model.metrics,
+                            "rule": synthetic_rule(breed), "gate": verdict.to_json() if verdict else None})
         if on_breed is not None:
             on_breed(done, count)
     return TrainBreedsResult(predictor_type=request.predictor_type, synthetic=True, bucket=destination.bucket,
                              count=count, rows_per_breed=request.rows, epochs=request.epochs,
-                             seconds=round(seconds, 3), breeds=trained, trainer=trainer)
+                             seconds=round(seconds, 3), breeds=trained, trainer=trainer, refused=tuple(refused))

@@ -26,6 +26,12 @@ from wildrydes_cli.errors import UsageError
 LOG = logging.getLogger(__name__)
 
 BLOCK_BYTES = 4 * 1024 * 1024
+# The user's table (training/data.py) in smaller blocks: a block's parsing holds several times
+# its size (its text, the lines, float64 values), and beside a million rows 512 KiB keeps that
+# small (the reader's peak on 1M rows: 1.34x the rows, 1.47x with 1 MiB blocks, 2.13x with
+# 4 MiB; benchmarks/RESULTS.md) at the same speed. A training job's channels keep BLOCK_BYTES,
+# measured about 5% faster there (its process holds nothing else).
+TABLE_BLOCK_BYTES = 512 * 1024
 MAX_LINE_CHARS = 1024 * 1024   # a ride is under 200 characters; /dev/zero or a binary file has no line end
 ROW_BYTES = 7 * 4              # six float32 features and a float32 label
 
@@ -145,41 +151,55 @@ def fast_rows(lines: list[str] | io.StringIO, columns: list[int], converters: di
 class Table:
     """Rows of (features..., label) as float32, grown block by block, at most ``limit`` rows.
 
-    Blocks are kept as they come and joined once at the end, column by column,
-    each block freed as soon as it is copied: the peak is about one copy of the
-    table, never the two a growing array costs.
+    Each block is copied into two growing arrays (features, labels) and freed. They
+    grow by a quarter with ``ndarray.resize`` (``realloc``: for arrays this large the C
+    library moves pages instead of copying them, so old and new are not both held)
+    and are cut to the rows read at the end: the peak is the table plus at most a
+    quarter, and one block's parsing, not the blocks and the joined table at once
+    (``benchmarks/bench_evaluate.py`` measures it).
     """
+
+    GROWTH = 1.25
+    FIRST_ROWS = 65_536
 
     def __init__(self, width: int, limit: int, too_many: Callable[[int], str]) -> None:
         self.width = width
         self.limit = limit
         self.too_many = too_many
-        self.blocks: list[np.ndarray] = []
         self.rows = 0
+        self._features = np.empty((0, width - 1), dtype=np.float32)
+        self._labels = np.empty(0, dtype=np.float32)
+
+    def _reserve(self, rows: int) -> None:
+        capacity = self._labels.shape[0]
+        if rows <= capacity:
+            return
+        capacity = min(self.limit, max(rows, int(capacity * self.GROWTH), self.FIRST_ROWS))
+        self._features.resize((capacity, self.width - 1), refcheck=False)   # no views of them exist
+        self._labels.resize(capacity, refcheck=False)
 
     def add(self, rows: np.ndarray) -> None:
-        if rows.shape[0] == 0:
+        n = rows.shape[0]
+        if n == 0:
             return
-        if self.rows + rows.shape[0] > self.limit:
+        if self.rows + n > self.limit:
             raise UsageError(self.too_many(self.limit))
-        self.blocks.append(np.ascontiguousarray(rows, dtype=np.float32))
-        self.rows += rows.shape[0]
+        self._reserve(self.rows + n)
+        self._features[self.rows:self.rows + n] = rows[:, :self.width - 1]
+        self._labels[self.rows:self.rows + n] = rows[:, self.width - 1]
+        self.rows += n
 
     def add_values(self, values: list[list[float]]) -> None:
         if values:
             self.add(np.asarray(values, dtype=np.float64).astype(np.float32))
 
     def columns(self) -> tuple[np.ndarray, np.ndarray]:
-        """(features rows x width-1, labels) as contiguous float32 arrays; the blocks are consumed."""
-        features = np.empty((self.rows, self.width - 1), dtype=np.float32)
-        labels = np.empty(self.rows, dtype=np.float32)
-        at = 0
-        while self.blocks:
-            block = self.blocks.pop(0)
-            n = block.shape[0]
-            features[at:at + n] = block[:, :self.width - 1]
-            labels[at:at + n] = block[:, self.width - 1]
-            at += n
+        """(features rows x width-1, labels) as contiguous float32 arrays, cut to the rows read."""
+        features, labels = self._features, self._labels
+        self._features = np.empty((0, self.width - 1), dtype=np.float32)
+        self._labels = np.empty(0, dtype=np.float32)
+        features.resize((self.rows, self.width - 1), refcheck=False)
+        labels.resize(self.rows, refcheck=False)
         return features, labels
 
 
