@@ -16,6 +16,9 @@ Dispatch per request:
                                                          persist.Persistence (mutations journaled,
                                                          replayed at start before the state file is written)
 
+A request the front read only in part (an ``x-api-key`` holding a control character) is answered here
+without running anything: 403 ``{"message":"Forbidden"}`` on a method that requires a key, else 400.
+
 Connections (timeouts, the cap on open connections, HTTP parsing and its
 limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
 
@@ -92,6 +95,8 @@ class Emulator:
             body = json.dumps({"status": "ok", "pid": os.getpid(), "port": self.port, "version": __version__})
             return HttpResponse(200, [("Content-Type", "application/json")], body.encode())
         match = EXECUTE_API.match(path)
+        if request.unreadable is not None:    # read only in part by the front: answered, never run
+            return self.unreadable(request, match)
         if match:
             return await self.execute_api(request, match, client)
         loop = asyncio.get_running_loop()
@@ -102,6 +107,16 @@ class Emulator:
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response
+
+    @staticmethod
+    def unreadable(request: HttpRequest, match: re.Match | None) -> HttpResponse:
+        """A request whose x-api-key holds a control character (front/httpio.py): on a method that requires a
+        key, API Gateway's 403 for a key it cannot use; anywhere else the front's 400."""
+        if match is not None:
+            route = routes.resolve(match.group("api"), match.group("stage"), request.method, match.group("path") or "/")
+            if route is not None and route.api_key_required:
+                return usage_plans.forbidden()
+        return httpio.error_response(httpio.BadRequest(request.unreadable or "malformed HTTP request"))
 
     async def execute_api(self, request: HttpRequest, match: re.Match, client) -> HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
