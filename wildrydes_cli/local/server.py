@@ -3,7 +3,7 @@
 Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, an AWS_IAM method's SigV4
-                                                         (auth.py, service execute-api), the API key and its
+                                                         and caller (execute_api_auth.py), the API key and its
                                                          usage plan (usage_plans.py), proxy event,
                                                          Lambda runner, proxy response
   SageMaker Create/Describe/List/StopTrainingJob       -> the SigV4 gate, then the training jobs (training/api.py)
@@ -49,6 +49,7 @@ from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_keys, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.awsapi.function_credentials import Sessions
+from wildrydes_cli.local.awsapi.iam_users import UserCalls
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -217,7 +218,8 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                     max_workers=daemon_files.resolve_workers(DEFAULT_MAX_WORKERS),
                     root=daemon_files.function_code_dir(daemon_files.tasks_dir(state_dir)),
                     role_credentials=sessions.for_function, logs=function_logs(loop, log_store))
-    gate = auth.Gate(state_dir, credentials, roles=RoleCalls(sessions))   # ... and their calls are checked
+    gate = auth.Gate(state_dir, credentials, roles=RoleCalls(sessions),   # ... and their calls are checked
+                     users=UserCalls())      # the account's IAM users, as callers of AWS_IAM methods
     emulator = Emulator(bound, runner, gate=gate, persistence=persistence,
                         log_store=log_store, training=open_training(state_dir, persistence, bound, log_store))
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)
