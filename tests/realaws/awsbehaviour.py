@@ -93,6 +93,10 @@ and where the documentation says so:
    after the stage is deployed"). Throttling and quotas are applied "on a best-effort basis"
    (same guide, "Usage plans and API keys": not hard limits), which no call to moto can show:
    ``USAGE_PLANS_BEST_EFFORT`` records it for the tests of what the CLI says on this target.
+18. API Gateway's IAM authorization of an invoke URL (``execute_api_behaviour.py``, mixed in): unsigned,
+   an unknown key, a signature over 5 minutes off, a bad signature, a caller without
+   ``execute-api:Invoke``: 403s in API Gateway's words, by the rows of ``tests/execute_api_rules.py``
+   (the table the local target is held to too).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -109,6 +113,7 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from cfn_names import existing_log_group, missing_role
+from execute_api_behaviour import ExecuteApiBehaviour
 from moto.core.botocore_stubber import MockRawResponse
 from sagemaker_behaviour import SageMakerBehaviour
 
@@ -150,7 +155,7 @@ class _Stack:
     updated: datetime | None = None                        # LastUpdatedTime
 
 
-class AwsBehaviour(SageMakerBehaviour):
+class AwsBehaviour(SageMakerBehaviour, ExecuteApiBehaviour):
     """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
 
     def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
@@ -173,6 +178,7 @@ class AwsBehaviour(SageMakerBehaviour):
         self.foreign_buckets: set[str] = set()
         self._local = threading.local()
         self._sagemaker_init()
+        self._execute_api_init()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
 
@@ -180,9 +186,11 @@ class AwsBehaviour(SageMakerBehaviour):
     def __enter__(self) -> AwsBehaviour:
         for index, handler in enumerate(self._handlers):
             BUILTIN_HANDLERS.insert(index, handler)   # ahead of moto's before-send stubber
+        self._execute_api_install()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._execute_api_uninstall()
         for handler in self._handlers:
             BUILTIN_HANDLERS.remove(handler)
 
