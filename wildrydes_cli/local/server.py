@@ -7,6 +7,7 @@ Dispatch per request:
                                                          usage plan (usage_plans.py), proxy event,
                                                          Lambda runner, proxy response
   SageMaker Create/Describe/List/StopTrainingJob       -> the SigV4 gate, then the training jobs (training/api.py)
+  GET /usageplans/{id}/usage (API Gateway's GetUsage)  -> the SigV4 gate, then the front's counts (usage_plans.py)
   anything else                                       -> the SigV4 gate (auth.py; a function role's
                                                          S3 calls checked by role_calls.py), CloudFormation's
                                                          rules (stack_rules.py; a stack's API keys and
@@ -42,7 +43,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
@@ -65,6 +66,7 @@ LOG = logging.getLogger(__name__)
 
 EXECUTE_API = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 HEALTH_PATH = "/_wildrydes/health"
+USAGE = re.compile(r"^/usageplans/(?P<plan>[^/]+)/usage/?$")     # API Gateway's GetUsage
 
 
 class Emulator:
@@ -100,6 +102,8 @@ class Emulator:
             return self.unreadable(request, match)
         if match:
             return await self.execute_api(request, match, client)
+        if request.method == "GET" and (usage := USAGE.match(path)) is not None:
+            return self.get_usage(request, usage.group("plan"))
         loop = asyncio.get_running_loop()
         # AWS API calls pass the SigV4 gate first (auth.py), then the training jobs (training/api.py) or
         # CloudFormation's rules (stack_rules.py, then stack_keys.py), then the journal; in the thread, off the
@@ -108,6 +112,18 @@ class Emulator:
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response
+
+    def get_usage(self, request: HttpRequest, plan_id: str) -> HttpResponse:
+        """API Gateway's GetUsage, which moto lacks, from the front's counts (usage_plans.py); signed as every AWS
+        API call. On the event loop's thread, where the counts are kept."""
+        refused = self.gate.refusal(request)
+        if refused is not None:
+            return refused
+        signed = auth.parse_signature(request)
+        account = moto_backends.account_of(signed.access_key)
+        plan = next((p for p in moto_backends.usage_plans(account, signed.region) if p.plan_id == plan_id), None)
+        query = {k: v for k, v in parse_qsl(request.query, keep_blank_values=True)}
+        return usage_plans.usage_answer(self.limiter, plan, plan_id, query)
 
     @staticmethod
     def unreadable(request: HttpRequest, match: re.Match | None) -> HttpResponse:
