@@ -107,6 +107,7 @@ def test_rotate_replaces_the_key_and_a_restart_keeps_it(cli, keyed):
     cli.run("local", "start")
     assert cli.run("keys", "show", "--value").stdout.strip() == new
     assert _post(keyed["url"], new)[0] == 200 and _post(keyed["url"], None)[0] == 403
+    assert cli.json("status")["usage"]["used"] == 1      # the day's counts start again with the daemon
     gw = _apigateway(cli)
     assert [k["name"] for k in gw.get_api_keys()["items"]] == ["wildrydes-ml-mod3-4-key-2"]
     assert [p["name"] for p in gw.get_usage_plans()["items"]] == ["wildrydes-ml-mod3-4-plan"]

@@ -96,7 +96,8 @@ and where the documentation says so:
 18. API Gateway's IAM authorization of an invoke URL (``execute_api_behaviour.py``, mixed in): unsigned,
    an unknown key, a signature over 5 minutes off, a bad signature, a caller without
    ``execute-api:Invoke``: 403s in API Gateway's words, by the rows of ``tests/execute_api_rules.py``
-   (the table the local target is held to too).
+   (the table the local target is held to too); a method that requires a key: 403 Forbidden without an
+   enabled key, each request let through counted, and GetUsage answered from those counts (moto: 404).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -291,6 +292,10 @@ class AwsBehaviour(SageMakerBehaviour, ExecuteApiBehaviour):
             return _error(403, code, "The security token included in the request is invalid.")
         if service == "sagemaker":
             return self._before_sagemaker(operation, params)
+        if service == "api-gateway" and operation == "GetUsage":     # behaviour 18: moto answers 404
+            status, answer = self.get_usage(params)
+            return (_response(status), {**answer, "ResponseMetadata": {"HTTPStatusCode": status}}) if status == 200 \
+                else _error(status, answer["Error"]["Code"], answer["Error"]["Message"])
         if service == "cloudformation":
             return self._before_cloudformation(operation, params)
         if service == "s3" and params.get("Bucket") in self.foreign_buckets:

@@ -1,4 +1,4 @@
-"""API Gateway's IAM authorization of execute-api requests, which moto lacks, for ``AwsBehaviour`` (mixed in).
+"""API Gateway's side of an invoke URL, which moto lacks, for ``AwsBehaviour`` (mixed in): IAM authorization, keys.
 
 moto's API Gateway stores ``AuthorizationType: AWS_IAM`` and nothing answers an
 invoke URL (``https://API.execute-api.REGION.amazonaws.com/STAGE/...``): the
@@ -21,6 +21,17 @@ as well), each rule's source named there:
    holds them) do not allow ``execute-api:Invoke`` on the method's ARN: 403
    ``{"Message": "User: ARN is not authorized to perform: execute-api:Invoke on
    resource: ARN"}``, "... with an explicit deny" when a Deny decided.
+
+A method that requires an API key: no ``x-api-key``, or no enabled key of that
+value, is 403 ``{"message":"Forbidden"}`` (API Gateway Developer Guide, "Usage
+plans and API keys"); a request let through is counted for its key and UTC day,
+and ``GetUsage`` (which moto answers 404 "Not yet implemented") answers from
+those counts: per key one ``[used, remaining]`` pair per day, remaining being the
+plan's quota left in its period, 0 without one (Developer Guide, "Maintain a
+usage plan for REST APIs in API Gateway"; API reference, GetUsage). No delay is
+scripted: AWS's documentation gives none (a re:Post report says usage can show
+up more than 30 minutes late; status says the figure is API Gateway's count,
+which applies the plan best-effort).
 
 What passes gets a canned answer of the function (``ALLOWED_ANSWER``): running
 the function is not what this layer scripts. A method without AWS_IAM passes
@@ -67,6 +78,7 @@ class ExecuteApiBehaviour:
 
     def _execute_api_init(self) -> None:
         self.execute_api_answers: list[tuple[str, int]] = []     # (url, status) per request answered
+        self.key_usage: dict[tuple[str, str], int] = {}           # (key id, UTC day) -> requests let through
         self._urlopen = urllib.request.urlopen
         self._patch: Any = None
 
@@ -103,7 +115,10 @@ class ExecuteApiBehaviour:
         assert found is not None
         api_id, region, stage = found.group("api"), found.group("region"), found.group("stage")
         path = (found.group("path") or "/").lstrip("/")
-        if not self._requires_iam(api_id, path):
+        authorization_type, key_required = self._method(api_id, path)
+        if key_required:
+            return self._keyed(headers)
+        if authorization_type != "AWS_IAM":
             return 200, None, ALLOWED_ANSWER
         lowered = {k.lower(): v for k, v in headers.items()}
         authorization = lowered.get("authorization")
@@ -146,7 +161,46 @@ class ExecuteApiBehaviour:
             return 403, "AccessDeniedException", {"Message": denied}
         return 200, None, ALLOWED_ANSWER
 
-    def _requires_iam(self, api_id: str, path: str) -> bool:
+    def _keyed(self, headers: dict[str, str]) -> tuple[int, str | None, dict]:
+        value = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
+        keys = self.raw("apigateway").get_api_keys(includeValues=True)["items"]  # type: ignore[attr-defined]
+        key = next((k for k in keys if value and k.get("value") == value and k.get("enabled")), None)
+        if key is None:
+            return 403, "ForbiddenException", {"message": "Forbidden"}
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        self.key_usage[(key["id"], day)] = self.key_usage.get((key["id"], day), 0) + 1
+        return 200, None, ALLOWED_ANSWER
+
+    def get_usage(self, params: dict) -> tuple[int, dict]:
+        """GetUsage from the counts: (HTTP status, parsed answer as botocore gives it)."""
+        import datetime
+
+        gateway = self.raw("apigateway")  # type: ignore[attr-defined]
+        plan = next((p for p in gateway.get_usage_plans()["items"] if p["id"] == params["usagePlanId"]), None)
+        if plan is None:
+            return 404, {"Error": {"Code": "NotFoundException", "Message": "Invalid Usage Plan ID specified"}}
+        start = datetime.date.fromisoformat(params["startDate"])
+        end = datetime.date.fromisoformat(params["endDate"])
+        quota = plan.get("quota") or {}
+        keys = [k["id"] for k in gateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+                if params.get("keyId") in (None, k["id"])]
+        items = {}
+        for key in keys:
+            pairs = []
+            for offset in range((end - start).days + 1):
+                day = start + datetime.timedelta(days=offset)
+                used = self.key_usage.get((key, day.isoformat()), 0)
+                first = {"WEEK": day - datetime.timedelta(days=day.weekday()), "MONTH": day.replace(day=1)}.get(
+                    quota.get("period"), day)
+                in_period = sum(self.key_usage.get((key, (first + datetime.timedelta(days=i)).isoformat()), 0)
+                                for i in range((day - first).days + 1))
+                pairs.append([used, max(0, quota["limit"] - in_period) if quota.get("limit") else 0])
+            items[key] = pairs
+        return 200, {"usagePlanId": plan["id"], "startDate": params["startDate"], "endDate": params["endDate"],
+                     "items": items}
+
+    def _method(self, api_id: str, path: str) -> tuple[str, bool]:
+        """(authorizationType, apiKeyRequired) of the method serving ``path``."""
         gateway = self.raw("apigateway")  # type: ignore[attr-defined]
         wanted = "/" + path
         for resource in gateway.get_resources(restApiId=api_id)["items"]:
@@ -155,10 +209,10 @@ class ExecuteApiBehaviour:
                 methods = resource.get("resourceMethods") or {}
                 name = "ANY" if "ANY" in methods else next(iter(methods), None)
                 if name is None:
-                    return False
+                    return "NONE", False
                 method = gateway.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod=name)
-                return method.get("authorizationType") == "AWS_IAM"
-        return False
+                return method.get("authorizationType") or "NONE", bool(method.get("apiKeyRequired"))
+        return "NONE", False
 
     @staticmethod
     def _caller(access_key: str) -> tuple[str, str, Any] | None:
