@@ -49,7 +49,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from wildrydes_cli.errors import LocalTargetError
-from wildrydes_cli.local.awsapi import aws_errors
+from wildrydes_cli.local.awsapi import aws_errors, execute_api_auth
 from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
 from wildrydes_cli.local.awsapi.function_credentials import RoleSession
 from wildrydes_cli.local.awsapi.iam_users import UserCalls, UserRecord
@@ -224,8 +224,6 @@ class Gate:
     def execute_api_refusal(self, request, method_arn: str) -> tuple[str, str] | None:
         """For a method with AuthorizationType AWS_IAM: None when the caller may invoke ``method_arn``, else
         (x-amzn-ErrorType, message) as API Gateway answers (execute_api_auth.py)."""
-        from wildrydes_cli.local.awsapi import execute_api_auth
-
         return execute_api_auth.refusal(self, request, method_arn)
 
     def _log_refusal(self, request, exc: Refused) -> None:
