@@ -21,76 +21,17 @@ These keys are admitted for execute-api requests only: the AWS API calls the
 emulator serves still take the local target's own credentials or a function's
 role session (auth.py), since nothing checks a user's policy there.
 
-The reading of moto's IAM backend below belongs with ``moto_backends.py``'s
-IAM section; it is kept here so that module's split stays a move.
+moto's IAM is read through the adapter (``moto_backends.user_by_access_key``).
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from wildrydes_cli.local.awsapi import iam_policy
+from wildrydes_cli.local.awsapi.moto_backends import UserRecord, user_by_access_key
 
 MAX_PARSED = 512        # parsed policy documents kept (by their text)
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """An IAM user found by one of its active access keys, with what decides its calls."""
-
-    arn: str
-    name: str
-    user_id: str
-    account_id: str
-    access_key_id: str
-    secret_access_key: str
-    policies: tuple[tuple[str, str], ...]     # (where it comes from, document): inline and managed, groups' too
-
-    def __repr__(self) -> str:                # never print the secret
-        return f"UserRecord(arn={self.arn!r}, access_key_id={self.access_key_id!r})"
-
-
-def _document(value: Any) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _managed(holder: Any, what: str) -> list[tuple[str, str]]:
-    out = []
-    for arn, policy in list(holder.managed_policies.items()):
-        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
-        if version is not None:
-            out.append((f"managed policy {arn} attached to {what}", _document(version.document)))
-    return out
-
-
-def user_by_access_key(access_key: str) -> UserRecord | None:
-    """The user whose *active* access key this is, in any account moto has made, or None."""
-    from moto.iam.models import iam_backends
-
-    for account_id, per_account in list(dict.items(iam_backends)):
-        for backend in list(dict.values(per_account)):
-            for user in list(backend.users.values()):
-                key = next((k for k in list(user.access_keys) if k.access_key_id == access_key), None)
-                if key is None:
-                    continue
-                if key.status != "Active":
-                    return None
-                policies = [(f"inline policy {name} of user {user.name}", _document(doc))
-                            for name, doc in list(user.policies.items())]
-                policies += _managed(user, f"user {user.name}")
-                for group in list(backend.groups.values()):
-                    if any(member is user for member in list(group.users)):
-                        policies += [(f"inline policy {name} of group {group.name}", _document(doc))
-                                     for name, doc in list(group.policies.items())]
-                        policies += _managed(group, f"group {group.name}")
-                return UserRecord(arn=user.arn, name=user.name, user_id=user.id, account_id=account_id,
-                                  access_key_id=access_key, secret_access_key=key.secret_access_key,
-                                  policies=tuple(policies))
-    return None
 
 
 class UserCalls:
