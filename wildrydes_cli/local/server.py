@@ -67,6 +67,7 @@ LOG = logging.getLogger(__name__)
 EXECUTE_API = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 HEALTH_PATH = "/_wildrydes/health"
 USAGE = re.compile(r"^/usageplans/(?P<plan>[^/]+)/usage/?$")     # API Gateway's GetUsage
+SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/apigateway/aws4_request")   # ... signed for API Gateway
 
 
 class Emulator:
@@ -102,7 +103,8 @@ class Emulator:
             return self.unreadable(request, match)
         if match:
             return await self.execute_api(request, match, client)
-        if request.method == "GET" and (usage := USAGE.match(path)) is not None:
+        if request.method == "GET" and (usage := USAGE.match(path)) is not None and \
+                SCOPE.search(request.header("authorization") or "") is not None:   # not S3 bucket "usageplans"
             return self.get_usage(request, usage.group("plan"))
         loop = asyncio.get_running_loop()
         # AWS API calls pass the SigV4 gate first (auth.py), then the training jobs (training/api.py) or
