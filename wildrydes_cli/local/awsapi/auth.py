@@ -202,9 +202,9 @@ class Gate:
         """``handler(request, *args)`` for a correctly signed request (a role session's: if its role
         may), else the refusal."""
         try:
-            signed, session = self._verify(request)
+            signed, session = self.verify(request)
         except Refused as exc:
-            self._log_refusal(request, exc)
+            self.log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc))
         if session is None or self.roles is None:
             return handler(request, *args)
@@ -215,10 +215,10 @@ class Gate:
     def refusal(self, request) -> HttpResponse | None:
         """None when ``request`` is correctly signed, else the AWS-shaped error response."""
         try:
-            self._verify(request)
+            self.verify(request)
             return None
         except Refused as exc:
-            self._log_refusal(request, exc)
+            self.log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc), exc.s3_extra)
 
     def execute_api_refusal(self, request, method_arn: str) -> tuple[str, str] | None:
@@ -226,7 +226,7 @@ class Gate:
         (x-amzn-ErrorType, message) as API Gateway answers (execute_api_auth.py)."""
         return execute_api_auth.refusal(self, request, method_arn)
 
-    def _log_refusal(self, request, exc: Refused) -> None:
+    def log_refusal(self, request, exc: Refused) -> None:
         start, count = self._log_window
         now = time.monotonic()
         if now - start >= 60:
@@ -238,7 +238,7 @@ class Gate:
         if count < LOG_REFUSALS_PER_MINUTE:
             LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
 
-    def _verify(self, request, users: UserCalls | None = None,
+    def verify(self, request, users: UserCalls | None = None,
                 max_skew: int = MAX_SKEW_SECONDS) -> "tuple[SignedRequest, RoleSession | UserRecord | None]":
         """The request's signature checked; the caller when it is not the local target's own credentials.
         ``users``: also admit the keys of the account's IAM users (execute-api only)."""

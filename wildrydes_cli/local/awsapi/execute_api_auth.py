@@ -77,9 +77,9 @@ def refusal(gate: Gate, request, method_arn: str) -> tuple[str, str] | None:
     if request.header("authorization") is None and "X-Amz-Signature=" not in request.query:
         return REFUSALS["missing"]
     try:
-        signed, caller = gate._verify(request, users=gate.users, max_skew=MAX_SKEW_SECONDS)
+        signed, caller = gate.verify(request, users=gate.users, max_skew=MAX_SKEW_SECONDS)
     except Refused as exc:
-        gate._log_refusal(request, exc)
+        gate.log_refusal(request, exc)
         if exc.reason == "skew":
             return "InvalidSignatureException", skew_message(parse_signature(request).amz_date, gate.clock())
         return REFUSALS.get(exc.reason, ("IncompleteSignatureException", str(exc)))
