@@ -118,6 +118,7 @@ class DeployResult(Result):
     burst: int | None = None
     quota: str | None = None
     limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
+    usage: KeyUsage | None = None        # with api-key: the current key's requests today (UTC)
     credentials_export: str | None = None   # with iam: the command that puts credentials where curl reads them
     # deploy --canary, promote and rollback of a canary: the alias's versions, models and weight after it
     canary: CanaryState | None = None
@@ -151,6 +152,16 @@ class FunctionInfo:
     engine: str | None
     model_path: str | None
     last_modified: str | None
+
+
+@dataclass(frozen=True)
+class KeyUsage:
+    """The API key's requests on one UTC day, as API Gateway's GetUsage reports them."""
+
+    day: str                      # YYYY-MM-DD, UTC
+    used: int
+    remaining: int | None         # of the quota's period; None without a quota
+    counted: str                  # "exact" (the local target's front) or "best-effort" (API Gateway)
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,7 @@ class StatusResult(Result):
     quota: str | None = None
     limits_enforced: str | None = None   # with api-key: "exact" (local target) or "best-effort" (API Gateway)
     canary: CanaryState | None = None    # a canary running on the alias (deploy --canary), else None
+    usage: KeyUsage | None = None        # with api-key: the current key's requests today (UTC)
 
     @property
     def gone(self) -> bool:

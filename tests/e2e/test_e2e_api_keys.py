@@ -1,17 +1,20 @@
 """`deploy --auth api-key` on the local target with the real executable, over real HTTP: the printed curl (with
 the command that sets $WILDRYDES_API_KEY) works and fails without the key, predict sends it, throttling and
-quota answer 429, rotate makes the old key stop working, a restart keeps the key, the AWS API shows the key and
+quota answer 429, status shows today's usage (GetUsage, answered by the emulator; in a terminal at 80 columns),
+rotate makes the old key stop working, a restart keeps the key, the AWS API shows the key and
 plan, cleanup removes them, and back to --auth none the endpoint is open again. Each would fail with
 enforcement off."""
 from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timezone
 
 import boto3
 import emulated
 import pytest
 from clitools import WILDRYDES
+from ptytools import plain, run_in_pty
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,10 +69,28 @@ def test_throttling_then_quota_answer_429(cli, keyed):
     value = cli.run("keys", "show", "--value").stdout.strip()
     answers = [_post(keyed["url"], value) for _ in range(5)]
     assert (429, {"message": "Too Many Requests"}) in answers and answers[0][0] == 200
+    used_before = cli.json("status")["usage"]["used"]
     cli.run("deploy", "--rate", "1000", "--burst", "1000", "--quota", "2/day")
     answers = [_post(keyed["url"], value)[0] for _ in range(3)]
     assert answers == [200, 200, 429]
     assert _post(keyed["url"], value)[1] == {"message": "Limit Exceeded"}
+    # today's usage, read through GetUsage (moto has none: the emulator answers it from the front's counts)
+    usage = cli.json("status")["usage"]
+    today = datetime.now(timezone.utc).date().isoformat()
+    assert usage == {"day": today, "used": used_before + 2, "remaining": 0, "counted": "exact"}
+    key_id = cli.json("keys", "show")["keys"][0]["key_id"]
+    gw = _apigateway(cli)
+    plan = gw.get_usage_plans(keyId=key_id)["items"][0]["id"]
+    assert gw.get_usage(usagePlanId=plan, keyId=key_id, startDate=today, endDate=today)["items"] == {
+        key_id: [[used_before + 2, 0]]}
+    with pytest.raises(gw.exceptions.BadRequestException, match="must be dates of the form YYYY-MM-DD"):
+        gw.get_usage(usagePlanId=plan, startDate="today", endDate=today)
+    with pytest.raises(gw.exceptions.NotFoundException, match="Invalid Usage Plan ID specified"):
+        gw.get_usage(usagePlanId="nope", startDate=today, endDate=today)
+    code, out = run_in_pty([str(WILDRYDES), "status"], cli.env, columns=80, cwd=str(cli.home))
+    line = next(line for line in plain(out).splitlines() if line.startswith("usage today"))
+    assert code == 0 and line.split(None, 2)[2] == f"{used_before + 2} requests on {today} UTC, 0 of 2/day left"
+    assert len(line) <= 80          # one line at 80 columns, whole
     cli.run("deploy", "--quota", "none")
     assert _post(keyed["url"], value)[0] == 200
 
@@ -86,6 +107,7 @@ def test_rotate_replaces_the_key_and_a_restart_keeps_it(cli, keyed):
     cli.run("local", "start")
     assert cli.run("keys", "show", "--value").stdout.strip() == new
     assert _post(keyed["url"], new)[0] == 200 and _post(keyed["url"], None)[0] == 403
+    assert cli.json("status")["usage"]["used"] == 1      # the day's counts start again with the daemon
     gw = _apigateway(cli)
     assert [k["name"] for k in gw.get_api_keys()["items"]] == ["wildrydes-ml-mod3-4-key-2"]
     assert [p["name"] for p in gw.get_usage_plans()["items"]] == ["wildrydes-ml-mod3-4-plan"]

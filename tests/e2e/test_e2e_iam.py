@@ -1,6 +1,7 @@
 """`deploy --auth iam` on the local target with the real executable, over real HTTP: unsigned requests get API
 Gateway's 403s, a bad signature or another service's scope too, predict signs with the caller's credentials,
-the printed `curl --aws-sigv4` line works after the command it prints, and back to --auth none it is open."""
+the printed `curl --aws-sigv4` line works after the command it prints, the account's IAM users are allowed or
+refused by their policies (every row of tests/execute_api_rules.py), and back to --auth none it is open."""
 from __future__ import annotations
 
 import json
@@ -61,6 +62,31 @@ def test_predict_signs_and_the_printed_curl_works_after_its_command(cli, signed_
     refused = cli.run(*PREDICT, "--url", signed_only["url"], check=False)
     assert refused.returncode != 0 and "takes signed requests only" in refused.stderr
     assert "iam" in cli.json("status")["auth"]
+
+
+def test_the_accounts_iam_users_and_every_rule_of_the_shared_table_over_real_http(cli, signed_only):
+    """Users made with `iam create-user`/`create-access-key` through the emulator's own AWS API, with inline,
+    attached managed and group policies, an explicit Deny and a resource wildcard; each row of
+    tests/execute_api_rules.py (the table the real-AWS layer scripts AWS by) sent over real HTTP."""
+    import boto3
+    import execute_api_rules as rules
+
+    url, env = signed_only["url"], signed_only["env"]
+    kw = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_DEFAULT_REGION"],
+          "aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
+    account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+    api_id = url.split("/restapis/", 1)[1].split("/", 1)[0]
+    keys = rules.make_callers(boto3.client("iam", **kw), f"arn:aws:execute-api:{env['AWS_DEFAULT_REGION']}:"
+                                                         f"{account}:{api_id}")
+    body = emulated.WORKSHOP_BODY.encode()
+    for rule in rules.RULES:
+        headers = rules.signed_headers(url, body, rules.credentials_for(rule, keys), env["AWS_DEFAULT_REGION"],
+                                       rule.skew)
+        status, answer_headers, raw = emulated.http("POST", url, body, headers)
+        answer = json.loads(raw)
+        assert rules.holds(rule, status, answer_headers.get("x-amzn-ErrorType"), answer), (rule.name, status, answer)
+        if status == 200:
+            assert answer["predicted_label"] == 1      # the function ran for an allowed caller
 
 
 def test_back_to_none_the_endpoint_is_open(cli, signed_only):

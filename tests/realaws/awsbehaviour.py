@@ -83,8 +83,7 @@ and where the documentation says so:
     a missing iam:PassRole and the quota (``sagemaker_behaviour.py``, mixed in).
 18. Lambda versions: a published version is Pending until Active, and PublishVersion during
     an update in progress is a ResourceConflictException (``lambda_version_behaviour.py``, mixed in).
-
-17. API keys and usage plans (API Gateway Developer Guide, "Usage plans and API keys";
+19. API keys and usage plans (API Gateway Developer Guide, "Usage plans and API keys";
    AWS::ApiGateway::ApiKey, UsagePlan, UsagePlanKey): CloudFormation creates the template's
    key (enabled), plan and association, replaces a key whose ``Name`` changed ("If you must
    replace the resource, specify a new name") and deletes them with the stack; moto's
@@ -95,6 +94,11 @@ and where the documentation says so:
    after the stage is deployed"). Throttling and quotas are applied "on a best-effort basis"
    (same guide, "Usage plans and API keys": not hard limits), which no call to moto can show:
    ``USAGE_PLANS_BEST_EFFORT`` records it for the tests of what the CLI says on this target.
+20. API Gateway's IAM authorization of an invoke URL (``execute_api_behaviour.py``, mixed in): unsigned,
+   an unknown key, a signature over 5 minutes off, a bad signature, a caller without
+   ``execute-api:Invoke``: 403s in API Gateway's words, by the rows of ``tests/execute_api_rules.py``
+   (the table the local target is held to too); a method that requires a key: 403 Forbidden without an
+   enabled key, each request let through counted, and GetUsage answered from those counts (moto: 404).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).
@@ -111,12 +115,13 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 from cfn_names import existing_log_group, missing_role
+from execute_api_behaviour import ExecuteApiBehaviour
 from lambda_version_behaviour import LambdaVersionBehaviour
 from moto.core.botocore_stubber import MockRawResponse
 from sagemaker_behaviour import SageMakerBehaviour
 
 _PARAMS = "awsbehaviour_params"
-USAGE_PLANS_BEST_EFFORT = True   # behaviour 17: API Gateway's throttling and quotas are not hard limits
+USAGE_PLANS_BEST_EFFORT = True   # behaviour 19: API Gateway's throttling and quotas are not hard limits
 _THROTTLE = {  # protocol-shaped throttling answers, as the services send them
     "query": (400, {}, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
                        "<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>"),
@@ -153,7 +158,7 @@ class _Stack:
     updated: datetime | None = None                        # LastUpdatedTime
 
 
-class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
+class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour, ExecuteApiBehaviour):
     """Scripted AWS behaviour over moto; use as a context manager (see tests/realaws/conftest.py)."""
 
     def __init__(self, region: str = "us-east-1", settle_polls: int = 2) -> None:
@@ -177,6 +182,7 @@ class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
         self._local = threading.local()
         self._sagemaker_init()
         self._lambda_versions_init()
+        self._execute_api_init()
         self._handlers = [("before-parameter-build", self._remember), ("before-call", self._before_call),
                           ("before-send", self._before_send), ("after-call", self._after_call)]
 
@@ -184,9 +190,11 @@ class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
     def __enter__(self) -> AwsBehaviour:
         for index, handler in enumerate(self._handlers):
             BUILTIN_HANDLERS.insert(index, handler)   # ahead of moto's before-send stubber
+        self._execute_api_install()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._execute_api_uninstall()
         for handler in self._handlers:
             BUILTIN_HANDLERS.remove(handler)
 
@@ -287,6 +295,10 @@ class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
             return _error(403, code, "The security token included in the request is invalid.")
         if service == "sagemaker":
             return self._before_sagemaker(operation, params)
+        if service == "api-gateway" and operation == "GetUsage":     # behaviour 20: moto answers 404
+            status, answer = self.get_usage(params)
+            return (_response(status), {**answer, "ResponseMetadata": {"HTTPStatusCode": status}}) if status == 200 \
+                else _error(status, answer["Error"]["Code"], answer["Error"]["Message"])
         if service == "cloudformation":
             return self._before_cloudformation(operation, params)
         if service == "s3" and params.get("Bucket") in self.foreign_buckets:
@@ -428,7 +440,7 @@ class AwsBehaviour(SageMakerBehaviour, LambdaVersionBehaviour):
         self._keys_and_plans(name)
 
     def _keys_and_plans(self, name: str, deleted: bool = False) -> None:
-        """What CloudFormation makes of the template's ApiKey, UsagePlan and UsagePlanKey (behaviour 17)."""
+        """What CloudFormation makes of the template's ApiKey, UsagePlan and UsagePlanKey (behaviour 19)."""
         from wildrydes_cli.local.awsapi import moto_backends, stack_keys, stack_rules
         gw = self.raw("apigateway")
         mine = [k for k in gw.get_api_keys(includeValues=True)["items"]

@@ -1,4 +1,4 @@
-"""deploy --auth api-key against real AWS behaviour (awsbehaviour.py, behaviour 17): CloudFormation makes the key
+"""deploy --auth api-key against real AWS behaviour (awsbehaviour.py, behaviour 19): CloudFormation makes the key
 and plan, a switch reaches stage prod only through a new deployment (deploy makes it), rotate replaces the key,
 cleanup deletes them, and what the CLI says about the limits on AWS (best effort) differs from the local target."""
 from __future__ import annotations
@@ -51,3 +51,22 @@ def test_on_aws_the_limits_are_said_to_be_best_effort(wildrydes, with_model, rea
     text = wildrydes("deploy", "--auth", "api-key", "--rate", "10", json_output=False).stdout
     assert "best-effort" in " ".join(text.split())
     assert wildrydes.json("status")["limits_enforced"] == "best-effort"
+
+
+def test_status_shows_todays_usage_as_api_gateway_counts_it(wildrydes, with_model, real):
+    """GetUsage (scripted: moto has none) for the key's plan and today's UTC day; a predict counts, a request
+    without the key does not; the quota left comes from API Gateway's second figure."""
+    import datetime
+    wildrydes.json("deploy", "--auth", "api-key", "--quota", "100/day")
+    assert wildrydes.json("status")["usage"]["used"] == 0
+    for _ in range(2):
+        wildrydes.json("predict", "--distance", "30", "--healthpoints", "30", "--magicpoints", "2500",
+                       "--tmax", "333", "--tmin", "300", "--prcp", "0")
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert wildrydes.json("status")["usage"] == {"day": today, "used": 2, "remaining": 98, "counted": "best-effort"}
+    text = " ".join(wildrydes("status", json_output=False).stdout.split())
+    assert f"usage today 2 requests on {today} UTC, 98 of 100/day left (API Gateway's count, best-effort)" in text
+    assert "GetUsage" in real.operations("api-gateway")
+    url = wildrydes.json("status")["invoke_url"]
+    assert real.answer_execute_api("POST", url, {}, b"{}") == (403, "ForbiddenException", {"message": "Forbidden"})
+    assert wildrydes.json("status")["usage"]["used"] == 2

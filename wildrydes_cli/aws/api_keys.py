@@ -5,14 +5,20 @@ Why by name: function.yml names the key ``<stack>-key-<ApiKeyGeneration>`` and
 current on both targets (an output with ``!Ref ApiKey`` would not resolve where the
 emulator's CloudFormation skips the key). ``predict``, ``keys`` and ``status`` read it
 here; only ``keys show`` ever prints its value.
+
+Today's usage (``usage_today``, for ``status``) is read the way AWS exposes it:
+GetUsage for the key's usage plan of this API, from the start to the end of the
+UTC day, one ``[used, remaining]`` pair per day (API Gateway Developer Guide,
+"Maintain a usage plan for REST APIs in API Gateway"; API reference, GetUsage).
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from wildrydes_cli import deployment_record
 from wildrydes_cli.errors import NotFoundError
-from wildrydes_cli.results import ApiKeyInfo
+from wildrydes_cli.results import ApiKeyInfo, KeyUsage
 from wildrydes_cli.settings import Settings
 
 
@@ -74,3 +80,20 @@ def current_key(aws: Any, stack: str, params: dict[str, str]) -> dict:
         raise NotFoundError(f"Stack {stack} should have API key {name}, but there is none: run `wildrydes deploy` "
                             "to make it again.")
     return found
+
+
+def usage_today(aws: Any, api_id: str, key_id: str, quota: str | None, today: date) -> KeyUsage | None:
+    """The key's requests on ``today`` (UTC) through its usage plan for ``api_id``; None when no plan of that API
+    holds the key. ``remaining`` only with a ``quota``: without one GetUsage's second figure means nothing."""
+    gateway = aws.client("apigateway")
+    day = today.isoformat()
+    with aws.translate(f"read today's usage of API key {key_id}"):
+        plans = gateway.get_usage_plans(keyId=key_id).get("items", [])
+        plan = next((p for p in plans if any(s.get("apiId") == api_id for s in p.get("apiStages") or [])), None)
+        if plan is None:
+            return None
+        usage = gateway.get_usage(usagePlanId=plan["id"], keyId=key_id, startDate=day, endDate=day)
+    pairs = (usage.get("items") or {}).get(key_id) or [[0, 0]]
+    used, remaining = (int(n) for n in pairs[-1][:2])
+    return KeyUsage(day=day, used=used, remaining=remaining if quota else None,
+                    counted=aws.target.usage_plan_limits)

@@ -140,16 +140,20 @@ def status(console: Console, result: StatusResult) -> None:
     elif result.gone:
         restarted = f" ({result.gone_hint})" if result.gone_hint else ""
         console.line(f"The recorded deployment is gone: {', '.join(result.missing)} missing{restarted}; {redeploy}.")
-    console.fields({
+    fields = {
         "function": function.name if function else "missing (run `wildrydes deploy`)",
         "runtime": function.runtime if function else None,
         "memory": f"{function.memory_mb} MB" if function else None,
         "engine": function.engine if function else None, "MODEL_PATH": result.deployed_model,
         "last modified": function.last_modified if function else None, "API": result.api_id,
-        "invoke URL": result.invoke_url, "auth": _auth_text(result), "newest model": result.newest_model,
+        "invoke URL": result.invoke_url, "auth": _auth_text(result), "usage today": _usage_text(result),
+        "newest model": result.newest_model,
         "up to date": _up_to_date(result, redeploy),
         "model metrics": model_views.card_summary(result.deployed_card) if result.deployed_model else None,
-    })
+    }
+    if result.auth != "api-key":
+        del fields["usage today"]       # only a key has a usage plan that counts
+    console.fields(fields)
     for flag in (result.deployed_card or {}).get("flags") or ():
         console.line(f"flagged: {flag}")
     if result.canary is not None:
@@ -164,6 +168,15 @@ def _auth_text(result: StatusResult) -> str:
     quota = f", quota {result.quota} per key" if result.quota else ", no quota"
     return (f"api-key (header x-api-key; `wildrydes keys show`): {result.rate:g} requests/s per key, bursts of "
             f"{result.burst}{quota}{_enforced(result.limits_enforced)}")
+
+
+def _usage_text(result: StatusResult) -> str | None:
+    usage = result.usage
+    if usage is None:
+        return None
+    left = f", {usage.remaining} of {result.quota} left" if usage.remaining is not None else ""
+    counted = " (API Gateway's count, best-effort)" if usage.counted == "best-effort" else ""
+    return f"{usage.used} request{'' if usage.used == 1 else 's'} on {usage.day} UTC{left}{counted}"
 
 
 def _enforced(how: str | None) -> str:

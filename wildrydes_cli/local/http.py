@@ -17,6 +17,9 @@ class HttpRequest:
     version: str
     headers: list[tuple[str, str]]
     body: bytes = b""
+    # Set by the front for a request it could not read to the end (a control character in x-api-key):
+    # the 400 it would answer. Such a request is answered without running anything; the connection closes.
+    unreadable: str | None = None
 
     @property
     def path(self) -> str:
@@ -35,6 +38,8 @@ class HttpRequest:
 
     @property
     def keep_alive(self) -> bool:
+        if self.unreadable is not None:
+            return False
         connection = (self.header("connection") or "").lower()
         if self.version == "HTTP/1.0":
             return "keep-alive" in connection

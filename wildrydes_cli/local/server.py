@@ -3,10 +3,11 @@
 Dispatch per request:
   /_wildrydes/health                                  -> our liveness probe (pid, port)
   /restapis/{api}/{stage}/_user_request_/{path}       -> execute-api: route, an AWS_IAM method's SigV4
-                                                         (auth.py, service execute-api), the API key and its
+                                                         and caller (execute_api_auth.py), the API key and its
                                                          usage plan (usage_plans.py), proxy event,
                                                          Lambda runner, proxy response
   SageMaker Create/Describe/List/StopTrainingJob       -> the SigV4 gate, then the training jobs (training/api.py)
+  GET /usageplans/{id}/usage (API Gateway's GetUsage)  -> the SigV4 gate, then the front's counts (usage_plans.py)
   anything else                                       -> the SigV4 gate (auth.py; a function role's
                                                          S3 calls checked by role_calls.py), CloudFormation's
                                                          rules (stack_rules.py; a stack's API keys and
@@ -15,6 +16,9 @@ Dispatch per request:
                                                          IAM, STS), in a thread, through
                                                          persist.Persistence (mutations journaled,
                                                          replayed at start before the state file is written)
+
+A request the front read only in part (an ``x-api-key`` holding a control character) is answered here
+without running anything: 403 ``{"message":"Forbidden"}`` on a method that requires a key, else 400.
 
 Connections (timeouts, the cap on open connections, HTTP parsing and its
 limits) are ``connection.py`` and ``httpio.py``; this module only dispatches.
@@ -39,13 +43,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_keys, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.awsapi.function_credentials import Sessions
+from wildrydes_cli.local.awsapi.iam_users import UserCalls
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -61,6 +66,8 @@ LOG = logging.getLogger(__name__)
 
 EXECUTE_API = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 HEALTH_PATH = "/_wildrydes/health"
+USAGE = re.compile(r"^/usageplans/(?P<plan>[^/]+)/usage/?$")     # API Gateway's GetUsage
+SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/apigateway/aws4_request")   # ... signed for API Gateway
 
 
 class Emulator:
@@ -92,8 +99,13 @@ class Emulator:
             body = json.dumps({"status": "ok", "pid": os.getpid(), "port": self.port, "version": __version__})
             return HttpResponse(200, [("Content-Type", "application/json")], body.encode())
         match = EXECUTE_API.match(path)
+        if request.unreadable is not None:    # read only in part by the front: answered, never run
+            return self.unreadable(request, match)
         if match:
             return await self.execute_api(request, match, client)
+        if request.method == "GET" and (usage := USAGE.match(path)) is not None and \
+                SCOPE.search(request.header("authorization") or "") is not None:   # not S3 bucket "usageplans"
+            return self.get_usage(request, usage.group("plan"))
         loop = asyncio.get_running_loop()
         # AWS API calls pass the SigV4 gate first (auth.py), then the training jobs (training/api.py) or
         # CloudFormation's rules (stack_rules.py, then stack_keys.py), then the journal; in the thread, off the
@@ -102,6 +114,28 @@ class Emulator:
         if self.log_store is not None and request.method not in persist.READ_METHODS and 200 <= response.status < 300:
             self.log_store.prune(moto_backends.log_group_exists)   # a deleted group's kept events go with it
         return response
+
+    def get_usage(self, request: HttpRequest, plan_id: str) -> HttpResponse:
+        """API Gateway's GetUsage, which moto lacks, from the front's counts (usage_plans.py); signed as every AWS
+        API call. On the event loop's thread, where the counts are kept."""
+        refused = self.gate.refusal(request)
+        if refused is not None:
+            return refused
+        signed = auth.parse_signature(request)
+        account = moto_backends.account_of(signed.access_key)
+        plan = next((p for p in moto_backends.usage_plans(account, signed.region) if p.plan_id == plan_id), None)
+        query = {k: v for k, v in parse_qsl(request.query, keep_blank_values=True)}
+        return usage_plans.usage_answer(self.limiter, plan, plan_id, query)
+
+    @staticmethod
+    def unreadable(request: HttpRequest, match: re.Match | None) -> HttpResponse:
+        """A request whose x-api-key holds a control character (front/httpio.py): on a method that requires a
+        key, API Gateway's 403 for a key it cannot use; anywhere else the front's 400."""
+        if match is not None:
+            route = routes.resolve(match.group("api"), match.group("stage"), request.method, match.group("path") or "/")
+            if route is not None and route.api_key_required:
+                return usage_plans.forbidden()
+        return httpio.error_response(httpio.BadRequest(request.unreadable or "malformed HTTP request"))
 
     async def execute_api(self, request: HttpRequest, match: re.Match, client) -> HttpResponse:
         api_id, stage, raw_path = match.group("api"), match.group("stage"), match.group("path") or "/"
@@ -202,7 +236,8 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
                     max_workers=daemon_files.resolve_workers(DEFAULT_MAX_WORKERS),
                     root=daemon_files.function_code_dir(daemon_files.tasks_dir(state_dir)),
                     role_credentials=sessions.for_function, logs=function_logs(loop, log_store))
-    gate = auth.Gate(state_dir, credentials, roles=RoleCalls(sessions))   # ... and their calls are checked
+    gate = auth.Gate(state_dir, credentials, roles=RoleCalls(sessions),   # ... and their calls are checked
+                     users=UserCalls())      # the account's IAM users, as callers of AWS_IAM methods
     emulator = Emulator(bound, runner, gate=gate, persistence=persistence,
                         log_store=log_store, training=open_training(state_dir, persistence, bound, log_store))
     holder["connections"] = connection.Connections(emulator.handle, limits, bound)

@@ -119,7 +119,7 @@ def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
 
 def _error_text(status: int, body: object) -> str:
     if isinstance(body, dict):
-        return str(body.get("error") or body.get("message") or body)
+        return str(body.get("error") or body.get("message") or body.get("Message") or body)
     return str(body)[:300]
 
 
@@ -174,6 +174,13 @@ def _ask(url: str, payload: object, post: Callable[..., tuple[int, object, float
         elif status == 403 and _error_text(status, body) == "Forbidden":
             hint = (" - this API requires an API key (deploy --auth api-key): without --url, predict sends the "
                     "deployment's key; `wildrydes keys show` prints it")
+        elif status == 403 and "execute-api:Invoke" in _error_text(status, body):
+            hint = (" - the credentials predict signs with are not allowed to call this API (deploy --auth iam): "
+                    "give them an IAM policy allowing execute-api:Invoke on the method's ARN (README, "
+                    "\"Protecting the endpoint\"), or use credentials that have one")
+        elif status == 403 and _error_text(status, body).startswith(("Signature expired", "Signature not yet current")):
+            hint = (" - this machine's clock is more than 5 minutes off: API Gateway refuses a signature that old "
+                    "or that new; set the clock (NTP) and try again")
         elif status == 429:
             hint = " - over the usage plan's rate or quota (`wildrydes status` shows them): wait, then try again"
         raise WildrydesError(f"The endpoint answered {status}: {_error_text(status, body)} ({url}){hint}")

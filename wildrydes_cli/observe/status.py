@@ -2,17 +2,20 @@
 
 Reads the state file first (no rediscovery), then asks the services for the
 live picture: stack states, the function's configuration, the API, and the
-newest model in the bucket compared with the deployed MODEL_PATH.
+newest model in the bucket compared with the deployed MODEL_PATH; with
+``--auth api-key``, the plan's limits and the key's requests today (GetUsage).
 """
 from __future__ import annotations
 
 import logging
+from datetime import date, datetime, timezone
 
 from wildrydes_cli import deployment_record, model_card
 from wildrydes_cli.aws import api_keys
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.aws.target import STAGE
+from wildrydes_cli.errors import WildrydesError
 from wildrydes_cli.results import FunctionInfo, StatusResult
 from wildrydes_cli.settings import Settings
 
@@ -59,12 +62,21 @@ def status(settings: Settings, aws: Aws) -> StatusResult:
         deployed_card=model_card.read_card(aws, deployment.bucket, deployed_model)
         if bucket_there and deployed_model else None,
         canary=aws.canary_state(deployment.function_name) if config else None,
-        **_access(aws, deployment.stack))
+        **_access(aws, deployment.stack, deployment.api_id if api_exists else None))
 
 
-def _access(aws, stack: str) -> dict:
-    """The stack's auth mode and its usage plan's limits, from its parameters."""
+def _access(aws, stack: str, api_id: str | None, today: date | None = None) -> dict:
+    """The stack's auth mode, its usage plan's limits (from its parameters) and the key's usage today (UTC)."""
     params = aws.stack_parameters(stack)
     keyed = params.get("Auth") == "api-key"
-    return {"auth": params.get("Auth") or "none", **api_keys.limits(params),
-            "limits_enforced": aws.target.usage_plan_limits if keyed else None}
+    limits = api_keys.limits(params)
+    usage = None
+    if keyed and api_id:
+        try:
+            key = api_keys.current_key(aws, stack, params)
+            usage = api_keys.usage_today(aws, api_id, str(key["id"]), limits["quota"],
+                                         today or datetime.now(timezone.utc).date())
+        except WildrydesError as exc:     # the rest of status still stands; say why the usage is not shown
+            LOG.warning("today's usage of the API key is not shown: %s", exc)
+    return {"auth": params.get("Auth") or "none", **limits,
+            "limits_enforced": aws.target.usage_plan_limits if keyed else None, "usage": usage}

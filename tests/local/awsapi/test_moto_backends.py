@@ -359,6 +359,35 @@ def test_role_record_holds_the_policies_as_the_api_and_cloudformation_make_them(
         assert record.managed == ()   # moto does not attach a template's ManagedPolicyArns (docs/targets.md says so)
 
 
+def test_user_by_access_key_finds_the_user_its_policies_and_its_groups():
+    import json
+    reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    newer = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    with mock_aws():
+        iam = boto3.client("iam")
+        user = iam.create_user(UserName="u")["User"]
+        iam.put_user_policy(UserName="u", PolicyName="own", PolicyDocument=json.dumps(reads))
+        managed = iam.create_policy(PolicyName="m", PolicyDocument=json.dumps(reads))["Policy"]["Arn"]
+        iam.create_policy_version(PolicyArn=managed, PolicyDocument=json.dumps(newer), SetAsDefault=True)
+        iam.attach_user_policy(UserName="u", PolicyArn=managed)
+        iam.create_group(GroupName="g")
+        iam.put_group_policy(GroupName="g", PolicyName="team", PolicyDocument=json.dumps(reads))
+        iam.add_user_to_group(GroupName="g", UserName="u")
+        iam.create_user(UserName="other")
+        iam.create_access_key(UserName="other")
+        key = iam.create_access_key(UserName="u")["AccessKey"]
+        record = moto_backends.user_by_access_key(key["AccessKeyId"])
+        assert record is not None and (record.arn, record.name, record.account_id) == (user["Arn"], "u", ACCOUNT)
+        assert record.user_id == user["UserId"] and record.secret_access_key == key["SecretAccessKey"]
+        assert [(where, json.loads(doc)) for where, doc in record.policies] == [
+            ("inline policy own of user u", reads), (f"managed policy {managed} attached to user u", newer),
+            ("inline policy team of group g", reads)]
+        assert key["SecretAccessKey"] not in repr(record)
+        iam.update_access_key(UserName="u", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+        assert moto_backends.user_by_access_key(key["AccessKeyId"]) is None
+        assert moto_backends.user_by_access_key("AKIANOBODY0000000000") is None
+
+
 def test_assume_role_issues_a_session_sts_and_iam_know_until_it_is_forgotten():
     with mock_aws():
         arn = boto3.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

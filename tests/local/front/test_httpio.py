@@ -215,3 +215,53 @@ def test_chunked_bodies_split_anywhere(sizes, limit, extensions, zeros, cuts):
         for piece in pieces:
             parser.feed(piece)
         assert [r.body for r in parser.ready] == [body]
+
+
+# --- an x-api-key holding a control character: handed over unreadable, not a 400 -------------
+
+KEYED = b"/restapis/api1/prod/_user_request_/"
+
+
+@pytest.mark.parametrize("char", [b"\x00", b"\x01", b"\x08", b"\x0b", b"\x1b", b"\x1f", b"\x7f"])
+def test_a_control_character_in_x_api_key_hands_the_request_over_unreadable(char):
+    parser = parse(b"POST " + KEYED + b" HTTP/1.1\r\nHost: x\r\nX-Api-Key: ab" + char + b"cd\r\nX-After: 1\r\n"
+                   b"Content-Length: 2\r\n\r\n{}")
+    request = parser.ready[0]
+    assert (request.method, request.target, request.headers) == ("POST", KEYED.decode(),
+                                                                 [("Host", "x"), ("x-api-key", "")])
+    assert request.unreadable == "malformed HTTP request: Invalid header value char (in x-api-key)"
+    assert not request.keep_alive and request.body == b""
+    parser.feed(b"GET / HTTP/1.1\r\n\r\n")        # nothing more is read on this connection
+    assert len(parser.ready) == 1
+
+
+def test_the_key_header_split_across_reads_is_still_handed_over():
+    request = one(b"GET " + KEYED + b" HTTP/1.1\r\nHo", b"st: x\r\nx-api-", b"key: a\x01", b"b\r\n\r\n")
+    assert request.unreadable is not None and request.header("host") == "x"
+
+
+@pytest.mark.parametrize("raw, message", [
+    # CR or LF in the key: the shape of header injection, refused as before
+    (b"GET %s HTTP/1.1\r\nx-api-key: a\rInjected: 1\r\n\r\n", "Missing expected LF after header value"),
+    (b"GET %s HTTP/1.1\r\nx-api-key: a\nInjected: 1\r\n\r\n", "Missing expected CR after header value"),
+    # a control character in another header, in a header name, or before the key's own
+    (b"GET %s HTTP/1.1\r\nX-Other: a\x01b\r\n\r\n", "Invalid header value char"),
+    (b"GET %s HTTP/1.1\r\nX-Other: a\x01b\r\nx-api-key: a\x01b\r\n\r\n", "Invalid header value char"),
+    (b"GET %s HTTP/1.1\r\nx-api\x01-key: ab\r\n\r\n", "Invalid header token"),
+    # not an execute-api request
+    (b"GET /bucket/key HTTP/1.1\r\nx-api-key: a\x01b\r\n\r\n", "Invalid header value char"),
+])
+def test_other_malformed_headers_stay_400(raw, message):
+    with pytest.raises(httpio.BadRequest, match=message) as info:
+        parse(raw.replace(b"%s", KEYED))
+    assert info.value.status == 400
+
+
+def test_a_pipelined_request_behind_another_in_the_same_read_stays_400():
+    """Where the second request began in the read is not known, so its bad key is not read: a 400."""
+    first = b"GET " + KEYED + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with pytest.raises(httpio.BadRequest, match="Invalid header value char"):
+        parse(first + b"GET " + KEYED + b" HTTP/1.1\r\nx-api-key: a\x01b\r\n\r\n")
+    # in a read of its own, it is handed over
+    parser = parse(first, b"GET " + KEYED + b" HTTP/1.1\r\nx-api-key: a\x01b\r\n\r\n")
+    assert [r.unreadable is not None for r in parser.ready] == [False, True]

@@ -2,7 +2,9 @@
 
   auth.py           the SigV4 gate: only calls signed with this user's local credentials pass
                     (or with a deployed function's role session, then checked by role_calls.py);
-                    also an AWS_IAM method's execute-api signature (``execute_api_refusal``)
+                    and, for an AWS_IAM method, the signature execute_api_auth.py asks it to check
+  execute_api_auth.py  an AWS_IAM method's caller checked as API Gateway does (5-minute window, its messages)
+  iam_users.py      the account's IAM users as such callers: active access keys, user and group policies
   credentials.py    those credentials (generated per user, 0600)
   function_credentials.py  a function's execution-role session (AssumeRole in moto's STS, as Lambda)
   role_calls.py     a role session's S3 calls checked against its role's policies before moto

@@ -49,9 +49,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from wildrydes_cli.errors import LocalTargetError
-from wildrydes_cli.local.awsapi import aws_errors
+from wildrydes_cli.local.awsapi import aws_errors, execute_api_auth
 from wildrydes_cli.local.awsapi.credentials import Credentials, credentials_file, read_credentials
 from wildrydes_cli.local.awsapi.function_credentials import RoleSession
+from wildrydes_cli.local.awsapi.iam_users import UserCalls, UserRecord
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.http import HttpResponse
 
@@ -83,16 +84,6 @@ _CODES = {
     "expired_token": ("ExpiredToken", "ExpiredToken", "ExpiredTokenException"),
 }
 _STATUS = {"payload": 400, "query": 400}   # every other refusal is a 403
-# API Gateway's words for an AWS_IAM method's refusals (the others keep the gate's message)
-_EXECUTE_API_REFUSALS = {
-    "missing": ("MissingAuthenticationTokenException", "Missing Authentication Token"),
-    "signature": ("InvalidSignatureException", "The request signature we calculated does not match the signature "
-                  "you provided. Check your AWS Secret Access Key and signing method. Consult the service "
-                  "documentation for details."),
-    "unknown_key": ("UnrecognizedClientException", "The security token included in the request is invalid."),
-    "token": ("UnrecognizedClientException", "The security token included in the request is invalid."),
-    "expired_token": ("ExpiredTokenException", "The security token included in the request is expired"),
-}
 _QUERY_AUTH = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
                          "X-Amz-Signature", "X-Amz-Security-Token"})
 
@@ -163,11 +154,12 @@ class Gate:
     """Checks requests against the current credentials; re-reads the file if it was replaced."""
 
     def __init__(self, state_dir: Path, credentials: Credentials, clock: Callable[[], float] = time.time,
-                 roles: RoleCalls | None = None):
+                 roles: RoleCalls | None = None, users: UserCalls | None = None):
         self.path = credentials_file(state_dir)
         self.credentials = credentials
         self.clock = clock
         self.roles = roles      # functions' role sessions, and the check of their calls
+        self.users = users      # the account's IAM users: callers of AWS_IAM methods only (execute_api_auth.py)
         self._file_id = self._stat()
         self._keys: dict[tuple[str, str, str, str], bytes] = {}
         self._log_window = (0.0, 0)  # (minute start, refusals logged in it)
@@ -210,43 +202,31 @@ class Gate:
         """``handler(request, *args)`` for a correctly signed request (a role session's: if its role
         may), else the refusal."""
         try:
-            signed, session = self._verify(request)
+            signed, session = self.verify(request)
         except Refused as exc:
-            self._log_refusal(request, exc)
+            self.log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc))
         if session is None or self.roles is None:
             return handler(request, *args)
+        if not isinstance(session, RoleSession):    # users=None above: only ours or a role session's pass
+            return error_response(request, signed.service, "unknown_key", "Unknown access key. " + FIX)
         return self.roles.call(session, request, signed.service, signed.region, lambda: handler(request, *args))
 
     def refusal(self, request) -> HttpResponse | None:
         """None when ``request`` is correctly signed, else the AWS-shaped error response."""
         try:
-            self._verify(request)
+            self.verify(request)
             return None
         except Refused as exc:
-            self._log_refusal(request, exc)
+            self.log_refusal(request, exc)
             return error_response(request, exc.service, exc.reason, str(exc), exc.s3_extra)
 
     def execute_api_refusal(self, request, method_arn: str) -> tuple[str, str] | None:
-        """For a method with AuthorizationType AWS_IAM: None when the request is signed for execute-api by the
-        local target's credentials, or by a function role allowed ``execute-api:Invoke`` on ``method_arn``;
-        else (x-amzn-ErrorType, message) as API Gateway answers (always a 403)."""
-        if request.header("authorization") is None and "X-Amz-Signature=" not in request.query:
-            return "MissingAuthenticationTokenException", "Missing Authentication Token"
-        try:
-            signed, session = self._verify(request)
-        except Refused as exc:
-            self._log_refusal(request, exc)
-            return _EXECUTE_API_REFUSALS.get(exc.reason, ("IncompleteSignatureException", str(exc)))
-        if signed.service != "execute-api":
-            return "InvalidSignatureException", "Credential should be scoped to correct service: 'execute-api'. "
-        if session is not None and self.roles is not None:
-            denied = self.roles.invoke_refusal(session, signed.region, method_arn)
-            if denied is not None:
-                return "AccessDeniedException", denied
-        return None
+        """For a method with AuthorizationType AWS_IAM: None when the caller may invoke ``method_arn``, else
+        (x-amzn-ErrorType, message) as API Gateway answers (execute_api_auth.py)."""
+        return execute_api_auth.refusal(self, request, method_arn)
 
-    def _log_refusal(self, request, exc: Refused) -> None:
+    def log_refusal(self, request, exc: Refused) -> None:
         start, count = self._log_window
         now = time.monotonic()
         if now - start >= 60:
@@ -258,20 +238,28 @@ class Gate:
         if count < LOG_REFUSALS_PER_MINUTE:
             LOG.info("refused %s %s: %s", request.method, request.path[:200], exc)
 
-    def _verify(self, request) -> "tuple[SignedRequest, RoleSession | None]":
+    def verify(self, request, users: UserCalls | None = None,
+                max_skew: int = MAX_SKEW_SECONDS) -> "tuple[SignedRequest, RoleSession | UserRecord | None]":
+        """The request's signature checked; the caller when it is not the local target's own credentials.
+        ``users``: also admit the keys of the account's IAM users (execute-api only)."""
         signed = parse_signature(request)
         try:
-            return signed, self._check(request, signed)
+            return signed, self._check(request, signed, users, max_skew)
         except Refused as exc:
             exc.service = signed.service
             raise
 
-    def _secret(self, request, s: "SignedRequest") -> tuple[str, RoleSession | None]:
-        """The secret to check the signature with: ours, or a function role session's (its token must match)."""
+    def _secret(self, request, s: "SignedRequest",
+                users: UserCalls | None) -> tuple[str, RoleSession | UserRecord | None]:
+        """The secret to check the signature with: ours, a function role session's (its token must match), or,
+        when ``users`` is given, an IAM user's."""
         session = self.roles.sessions.find(s.access_key) if self.roles is not None else None
         if session is None:
             credentials = self._current(s.access_key)
             if not hmac.compare_digest(s.access_key.encode(), credentials.access_key_id.encode()):
+                user = users.find(s.access_key) if users is not None else None
+                if user is not None:
+                    return user.secret_access_key, user
                 raise Refused("unknown_key", f"The AWS access key id {s.access_key[:64]!r} is not the local "
                                              "target's (the credentials of another account or profile, or another "
                                              "user's emulator on this port?). " + FIX)
@@ -285,10 +273,11 @@ class Gate:
                                            "role credentials are renewed when its worker is replaced.")
         return session.secret_access_key, session
 
-    def _check(self, request, s: "SignedRequest") -> RoleSession | None:
+    def _check(self, request, s: "SignedRequest", users: UserCalls | None,
+               max_skew: int) -> RoleSession | UserRecord | None:
         """Refuse unless the key is known, the time is right and the signature matches (then the body hash)."""
-        secret, session = self._secret(request, s)
-        _check_time(s, self.clock())
+        secret, session = self._secret(request, s, users)
+        _check_time(s, self.clock(), max_skew)
         canonical = canonical_request(request, s)
         to_sign = "\n".join([ALGORITHM, s.amz_date, f"{s.date}/{s.region}/{s.service}/aws4_request",
                              hashlib.sha256(canonical.encode()).hexdigest()])
@@ -377,16 +366,16 @@ def _check_all_amz_headers_signed(request, s: SignedRequest) -> None:
                       s3_extra={"HeadersNotSigned": ", ".join(unsigned)[:1024]})
 
 
-def _check_time(s: SignedRequest, now: float) -> None:
+def _check_time(s: SignedRequest, now: float, max_skew: int = MAX_SKEW_SECONDS) -> None:
     """The request time against the scope's date and this clock (15 minutes' skew; a presigned URL's expiry)."""
     request_time = _amz_time(s.amz_date)
     if not s.amz_date.startswith(s.date) or request_time < 0:
         raise Refused("malformed", f"The credential scope date {s.date[:16]!r} does not match the request time "
                                    f"{s.amz_date[:40]!r}. " + FIX)
     if not s.presigned:
-        if abs(now - request_time) > MAX_SKEW_SECONDS:
+        if abs(now - request_time) > max_skew:
             raise Refused("skew", f"Signature expired or not yet valid: the request time {s.amz_date} is more "
-                                  f"than 15 minutes from the local target's time "
+                                  f"than {max_skew // 60} minutes from the local target's time "
                                   f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(now))}. Check the clock, and "
                                   "sign each request when it is sent.")
         return

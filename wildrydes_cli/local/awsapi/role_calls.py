@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
-from wildrydes_cli.local.awsapi import iam_policy, moto_backends, s3_actions
+from wildrydes_cli.local.awsapi import iam_policy, iam_users, moto_backends, s3_actions
 from wildrydes_cli.local.awsapi.function_credentials import RoleSession, Sessions
 from wildrydes_cli.local.awsapi.moto_backends import RoleRecord
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
@@ -103,8 +103,7 @@ class RoleCalls:
         except (iam_policy.PolicyError, LookupError) as exc:
             return f"User: {session.arn} is not authorized to perform: execute-api:Invoke ({exc})"
         decision = decide(identity, None, session, "execute-api:Invoke", method_arn, self._context(session, region, {}))
-        return None if decision.allowed else (f"User: {session.arn} is not authorized to perform: execute-api:Invoke "
-                                              f"on resource: {method_arn}")
+        return None if decision.allowed else iam_users.denied_message(session.arn, method_arn, decision)
 
     # -- the role's policies ----------------------------------------------------------------
     def _policies(self, session: RoleSession,

@@ -174,6 +174,9 @@ class Connection:
                     self._arm("write")
                     await writer.drain()
                 if not keep:
+                    if request.unreadable is not None:   # its unread bytes must not reset the answer
+                        await writer.drain()
+                        await self._linger()
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

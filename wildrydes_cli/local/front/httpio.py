@@ -27,6 +27,18 @@ contains, the line is the bytes before that data back to the previous LF
 fed bytes and, for a line split across reads, from the end of the previous
 one; a size line over ``MAX_CHUNK_LINE`` bytes (leading zeros or extensions)
 is refused.
+
+One malformed header is read rather than refused with a 400: an ``x-api-key``
+whose value holds a control character other than tab (llhttp: "Invalid header
+value char"), on an execute-api request. API Gateway answers a key it cannot
+use with 403 ``{"message":"Forbidden"}`` on a method that requires one, so the
+parser hands over the request as far as it was read (method, target, the
+headers before the key), marked ``unreadable``: the dispatcher answers it
+without running anything, and the connection closes, since the parser cannot
+go on. Only that case: CR or LF in a value (llhttp's "Missing expected LF/CR",
+the shape of header injection), a control character in any other header or in
+a name, and a request whose start within the bytes is not known exactly (a
+pipelined request behind another in one read) stay 400s.
 """
 from __future__ import annotations
 
@@ -53,6 +65,9 @@ EXECUTE_API_PREFIX = "/restapis/"
 _LOCAL_HOSTS = (b"127.0.0.1", b"localhost")
 _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH")}
+_BAD_VALUE_CHAR = b"Invalid header value char"      # llhttp's reason for a control character in a value
+_CONTROL_BUT_TAB = frozenset(range(0x20)) - {0x09} | {0x7F}
+API_KEY_HEADER = b"x-api-key"
 
 
 class BadRequest(Exception):
@@ -126,7 +141,10 @@ class RequestParser:
         self.phase = "idle"
         self.head_bytes = 0
         self.upgraded = False
+        self.stopped = False            # an unreadable request was handed over: nothing more is parsed
         self._began = False
+        self._messages_begun = 0        # in the current feed
+        self._head_raw: bytes | None = b""   # the current request's bytes from its first, while that is known
         self.expect_continue = False
         self._error: BadRequest | None = None
         self._reset()
@@ -155,6 +173,7 @@ class RequestParser:
     def on_message_begin(self) -> None:
         self._reset()
         self._began = True
+        self._messages_begun += 1
         self.phase = "head"
 
     def on_url(self, url: bytes) -> None:
@@ -237,9 +256,13 @@ class RequestParser:
         incomplete are counted (over-counting by at most the part of one read
         that finished the previous request, which is under the bound).
         """
-        if self.upgraded:
-            return  # bytes after an Upgrade request: we do not switch protocols, the connection closes
+        if self.upgraded or self.stopped:
+            return  # bytes after an Upgrade request or an unreadable one: the connection closes
+        idle_before = self.phase == "idle"
+        if self.phase == "head" and self._head_raw is not None:
+            self._head_raw = self._head_raw + data if len(self._head_raw) <= self.limits.max_header_bytes else None
         self._began = False
+        self._messages_begun = 0
         self._chunk_began_here = False
         try:
             self.parser.feed_data(data)
@@ -248,7 +271,15 @@ class RequestParser:
         except httptools.HttpParserCallbackError:
             raise (self._error or BadRequest("bad request")) from None
         except httptools.HttpParserError as exc:
+            if str(exc) == _BAD_VALUE_CHAR.decode() and self.phase == "head":
+                head = data if idle_before and self._messages_begun == 1 else \
+                    self._head_raw if not idle_before and self._messages_begun == 0 else None
+                if head is not None and self._hand_over_bad_key(head, str(exc)):
+                    return
             raise BadRequest(f"malformed HTTP request: {exc}") from None
+        if self.phase == "head" and (idle_before or self._messages_begun):
+            # a head begun in this read: where it began is known only if it is the read's first request
+            self._head_raw = data if idle_before and self._messages_begun == 1 else None
         if self._chunked and self.phase == "body":
             self._check_open_chunk(data)
         if self.phase == "head":
@@ -256,6 +287,29 @@ class RequestParser:
             if self.head_bytes > self.limits.max_header_bytes:
                 raise BadRequest(f"request head over {self.limits.max_header_bytes} bytes", 431)
 
+
+    def _hand_over_bad_key(self, head: bytes, reason: str) -> bool:
+        """Queue the request llhttp stopped reading, marked unreadable, when what stopped it is a control
+        character in its x-api-key header (see the docstring); False for anything else."""
+        url = self._url
+        if not url.startswith(EXECUTE_API_PREFIX.encode()):
+            return False
+        lines = head.lstrip(b"\r\n").split(b"\r\n")
+        # llhttp read every line before the bad one: the first line holding a control character is it
+        bad = next((line for line in lines[1:] if any(byte in _CONTROL_BUT_TAB for byte in line)), None)
+        if bad is None or bad.partition(b":")[0].lower() != API_KEY_HEADER:
+            return False
+        version = _VERSIONS.get(self.parser.get_http_version())
+        if version is None:
+            return False
+        method = self.parser.get_method()
+        headers = [*self._headers, ("x-api-key", "")]
+        self.ready.append(HttpRequest(_METHODS.get(method) or method.decode("ascii", "replace"),
+                                      url.decode("latin-1"), version, headers,
+                                      unreadable=f"malformed HTTP request: {reason} (in x-api-key)"))
+        self.stopped = True
+        self.phase = "idle"
+        return True
 
     def _check_open_chunk(self, data: bytes) -> None:
         """Refuse a chunk whose declared size takes the body over the limit, before its data comes."""

@@ -53,11 +53,13 @@ from .cloudformation import (  # noqa: F401
 from .iam import (  # noqa: F401
     AssumedCredentials,
     RoleRecord,
+    UserRecord,
     account_of,
     assume_role,
     forget_assumed_role,
     role_record,
     role_trust_policy,
+    user_by_access_key,
 )
 from .lambda_aliases import (  # noqa: F401
     pick_version,

@@ -1,4 +1,5 @@
-"""IAM roles and STS sessions as moto holds them: a role's policies, its credentials, a key's account.
+"""IAM roles, users and STS sessions as moto holds them: a role's policies, its credentials, a key's account,
+the user an access key belongs to.
 
 A function runs with its role's temporary credentials (function_credentials.py assumes the role
 through moto's STS, so GetCallerIdentity knows the session) and its calls are checked against the
@@ -134,3 +135,56 @@ def role_trust_policy(account_id: str, role_name: str) -> str | None:
         return None
     role = next((r for r in list(backend.roles.values()) if r.name == role_name), None)
     return None if role is None else str(role.assume_role_policy_document)
+
+
+# --- the account's IAM users (callers of AWS_IAM methods: iam_users.py) -----------------
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An IAM user found by one of its active access keys, with what decides its calls."""
+
+    arn: str
+    name: str
+    user_id: str
+    account_id: str
+    access_key_id: str
+    secret_access_key: str
+    policies: tuple[tuple[str, str], ...]     # (where it comes from, document): inline and managed, groups' too
+
+    def __repr__(self) -> str:                # never print the secret
+        return f"UserRecord(arn={self.arn!r}, access_key_id={self.access_key_id!r})"
+
+
+def _managed(holder: Any, what: str) -> list[tuple[str, str]]:
+    out = []
+    for arn, policy in list(holder.managed_policies.items()):
+        version = next((v for v in policy.versions if v.version_id == policy.default_version_id), None)
+        if version is not None:
+            out.append((f"managed policy {arn} attached to {what}", _document(version.document)))
+    return out
+
+
+def user_by_access_key(access_key: str) -> UserRecord | None:
+    """The user whose *active* access key this is, in any account moto has made, or None."""
+    from moto.iam.models import iam_backends
+
+    for account_id, per_account in list(dict.items(iam_backends)):
+        for backend in list(dict.values(per_account)):
+            for user in list(backend.users.values()):
+                key = next((k for k in list(user.access_keys) if k.access_key_id == access_key), None)
+                if key is None:
+                    continue
+                if key.status != "Active":
+                    return None
+                policies = [(f"inline policy {name} of user {user.name}", _document(doc))
+                            for name, doc in list(user.policies.items())]
+                policies += _managed(user, f"user {user.name}")
+                for group in list(backend.groups.values()):
+                    if any(member is user for member in list(group.users)):
+                        policies += [(f"inline policy {name} of group {group.name}", _document(doc))
+                                     for name, doc in list(group.policies.items())]
+                        policies += _managed(group, f"group {group.name}")
+                return UserRecord(arn=user.arn, name=user.name, user_id=user.id, account_id=account_id,
+                                  access_key_id=access_key, secret_access_key=key.secret_access_key,
+                                  policies=tuple(policies))
+    return None
