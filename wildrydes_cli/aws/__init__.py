@@ -1,8 +1,12 @@
 """The seam to AWS: where a command acts, and the one wrapper that talks to it.
 
   target.py       AwsTarget or LocalTarget: everything that differs between the two
-  client.py       ``Aws``: the one boto3 wrapper (intent-level methods, one polling loop)
-  boto_errors.py  botocore errors -> project errors that name a fix (used by client.py only)
+  client.py       ``Aws``: the one boto3 wrapper (its plumbing, one polling loop; the intents mixed in below)
+  stacks.py       ``Aws``'s CloudFormation intents (deploy, wait, read, delete a stack)
+  buckets.py      ``Aws``'s S3 intents (objects, keys, the newest model, encryption, emptying a bucket)
+  lambda_functions.py  ``Aws``'s Lambda and IAM intents (a function's configuration and MODEL_PATH, its role)
+  rest_apis.py    ``Aws``'s API Gateway and CloudWatch Logs intents (methods, stages, keys, log events)
+  boto_errors.py  botocore errors -> project errors that name a fix (used by the wrapper only)
   call_log.py     --debug's line per AWS API call, from botocore's event hooks (used by client.py only)
   settle.py       CloudFormation's stack states as rules: in progress, failed, why it failed
   checks.py       preflight checks real AWS needs: the bucket's region, what the function role can read
