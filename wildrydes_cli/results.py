@@ -432,6 +432,12 @@ class SageMakerBreedsResult(Result):
     instance_type: str
     billable_seconds: int
     breeds: list[dict[str, Any]]
+    # Breeds whose latest.json the quality gate kept on the better model ({breed, job, key, metrics, reason,
+    # gate}): the job's model stays under its job key; exit 3 when any (--force moves them anyway).
+    refused: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "refused": list(self.refused)}
 
 
 @dataclass(frozen=True)

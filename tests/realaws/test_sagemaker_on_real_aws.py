@@ -122,6 +122,49 @@ def test_breeds_are_queued_under_the_quota(wildrydes, boot, real):
     assert len(real.training_jobs) == 5
 
 
+def test_breeds_move_latest_only_through_the_quality_gate(wildrydes, boot, real):
+    """Each breed's job, once Completed, is gated before its latest.json moves (the layer's jobs write
+    emulated.workshop_model, AUC about 0.49 on breed-0001's rides; the workshop's rule scores 0.99 there)."""
+    from cli_helpers import aws_for
+
+    from wildrydes_cli.settings import Settings
+    from wildrydes_cli.training.publish import publish_model
+    from wildrydes_cli.training.sagemaker_archive import write_model_archive
+    bucket = boot["bucket"]
+    served = publish_model(aws_for(Settings(target="aws")), bucket,
+                           write_model_archive([-0.5, 0.0, 0.01, 0.0, 0.0, 0.0], 0.0), breed="breed-0001")
+    breeds = ("train", "--on", "sagemaker", "--breeds", "2", *SMALL)
+    refused = wildrydes.json(*breeds, expect=3)
+    assert [item["breed"] for item in refused["refused"]] == ["breed-0001"]
+    item = refused["refused"][0]
+    job_key = f"breeds/breed-0001/{item['job']}/output/model.tar.gz"
+    assert item["key"] == job_key and item["metrics"]["auc"] == 0.9999
+    assert item["gate"]["served"] == served and item["gate"]["served_value"] > 0.99
+    assert item["gate"]["data"].startswith("SYNTHETIC rides") and item["gate"]["rows"] == 20000
+    assert item["gate"]["candidate_value"] < item["gate"]["served_value"] - 0.01
+    assert f"The job's model stays at s3://{bucket}/{job_key}" in " ".join(item["reason"].split())
+    assert [b["status"] for b in refused["breeds"]] == ["Completed", "Completed"]
+    assert refused["breeds"][1]["gate"] is None                  # breed-0002's first model: nothing to compare
+    history = wildrydes.json("models", "--breed", "breed-0001")
+    assert history["latest"] == served and [m["how"] for m in history["moves"]] == ["not gated"]
+    kept = next(m for m in history["models"] if m["model_path"] == job_key)   # published under its job key
+    assert kept["latest"] is False and kept["card"]["trainer"] == "sagemaker"
+    second = wildrydes.json("models", "--breed", "breed-0002")
+    assert second["latest"] == refused["breeds"][1]["key"] and [m["how"] for m in second["moves"]] == ["not gated"]
+
+    text = " ".join(wildrydes(*breeds, expect=3, json_output=False).stdout.split())
+    assert "quality gate REFUSED 1 of 2 breeds (each model stays under its job key, latest.json stays" in text
+    assert "breed-0001: auc 0.4" in text and "against 0.99" in text and "--force" in text
+    passed = wildrydes.json("models", "--breed", "breed-0002")["moves"][0]   # the same model again: not worse
+    assert passed["how"] == "gate passed" and passed["gate"]["candidate_value"] == passed["gate"]["served_value"]
+
+    forced = wildrydes.json(*breeds, "--force")
+    assert forced["refused"] == [] and forced["breeds"][0]["gate"]["forced"] is True
+    history = wildrydes.json("models", "--breed", "breed-0001")
+    assert history["latest"] == forced["breeds"][0]["key"] and history["moves"][0]["how"] == "forced"
+    assert history["moves"][0]["previous"] == served
+
+
 @pytest.mark.parametrize("args, message", [
     (("--instance-type", "ml.m5.huge"), "--instance-type 'ml.m5.huge' is not a SageMaker training instance type"),
     (("--instance-count", "0"), "--instance-count must be at least 1 (got 0)"),

@@ -92,15 +92,18 @@ def gate(console: Console, result: GateResult) -> None:
         console.line(f"flagged: {flag}", style="bold")
 
 
-def breeds_gate(console: Console, breeds: list[dict], refused: tuple[dict, ...], count: int) -> None:
-    """``train --breeds N``: which breeds --force moved past a failed gate, which the gate refused, with figures."""
+def breeds_gate(console: Console, breeds: list[dict], refused: tuple[dict, ...], count: int,
+                kept: str = "not published") -> None:
+    """``train --breeds N``: which breeds --force moved past a failed gate, which the gate refused, with figures.
+
+    ``kept``: what became of a refused breed's new model (SageMaker's jobs leave theirs under the job key)."""
     forced = [item["breed"] for item in breeds if (item.get("gate") or {}).get("forced")]
     if forced:
         console.line(f"quality gate failed but --force moved latest.json of {len(forced)} breeds: "
                      + ", ".join(forced[:SHOWN_BREEDS]) + (" ..." if len(forced) > SHOWN_BREEDS else ""))
     if not refused:
         return
-    console.line(f"quality gate REFUSED {len(refused)} of {count} breeds (not published, latest.json stays on "
+    console.line(f"quality gate REFUSED {len(refused)} of {count} breeds ({kept}, latest.json stays on "
                  "the better model; --force moves it anyway):", style="bold")
     for item in refused[:SHOWN_BREEDS]:
         verdict = item.get("gate") or {}

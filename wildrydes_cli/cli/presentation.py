@@ -475,6 +475,8 @@ def sagemaker_breeds(console: Console, result: SageMakerBreedsResult) -> None:
     if result.failed:
         console.line(f"{result.failed} jobs did not complete: `wildrydes jobs` shows why")
     console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
+    model_views.breeds_gate(console, result.breeds, result.refused, result.count,
+                            kept="each model stays under its job key")
 
 
 def jobs(console: Console, result: JobsResult) -> None:

@@ -91,7 +91,11 @@ def train_on_sagemaker(ctx: click.Context, request, breeds: int | None, given: d
     console = console_for(settings)
     if breeds is not None:
         with console.progress("breeds", total=max(breeds, 1)) as advance:
-            presentation.show(console, job_watch.run_breed_jobs(request, breeds, options, settings, on_breed=advance))
+            result = job_watch.run_breed_jobs(request, breeds, options, settings, on_breed=advance)
+        presentation.show(console, result)
+        if result.refused:   # the gate kept some breeds' latest.json
+            from wildrydes_cli.training.gate import GateRefusedError
+            ctx.exit(GateRefusedError.exit_code)
         return
 
     def ask_stop(name: str) -> bool:

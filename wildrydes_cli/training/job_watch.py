@@ -228,8 +228,12 @@ class _Queued:
 def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, settings: Settings,
                    on_breed: Callable[[int, int], None] | None = None,
                    sleep: Callable[[float], None] | None = None) -> SageMakerBreedsResult:
-    """``--breeds N --on sagemaker``: one job per breed, at most ``concurrent_jobs`` in flight, models indexed."""
-    from wildrydes_cli.training import service
+    """``--breeds N --on sagemaker``: one job per breed, at most ``concurrent_jobs`` in flight, models indexed.
+
+    Each breed's latest.json moves only through the quality gate (``finish``); a refused breed's model
+    stays under its job key and the breed is listed in ``refused`` (the CLI exits 3), as ``--on local``.
+    """
+    from wildrydes_cli.training import gate, service
 
     service.check_breeds_request(replace(train_request, save=None), count)
     sagemaker_job.check_options(replace(options, job_name=None), train_request.epochs, train_request.predictor_type)
@@ -238,6 +242,8 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
     queue = [_Queued(breed) for breed in service.breed_names(count)]
     flying: list[_Queued] = []
     done: list[dict] = []
+    refused: list[dict] = []
+    gate_options = gate.GateOptions(max_regression=train_request.max_regression, force=train_request.force)
     most = 0
     started = time.monotonic()
     base = datetime.now(timezone.utc)
@@ -264,11 +270,11 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
                 continue
             flying.remove(item)
             row = {"breed": item.breed, "job": item.name, "status": description["TrainingJobStatus"],
-                   "metrics": metrics_of(description), "key": None,
+                   "metrics": metrics_of(description), "key": None, "gate": None,
                    "failure_reason": description.get("FailureReason"),
                    "billable_seconds": description.get("BillableTimeInSeconds")}
             if row["status"] == "Completed":
-                row["key"] = finish(place, description, item.breed, item.card)["key"]
+                _finish_breed(place, description, item, row, gate_options, refused)
             done.append(row)
             if on_breed is not None:
                 on_breed(len(done), count)
@@ -278,7 +284,27 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
         rows_per_breed=train_request.rows, epochs=train_request.epochs, seconds=round(time.monotonic() - started, 3),
         concurrent_jobs=options.concurrent_jobs, most_in_flight=most,
         failed=sum(1 for r in done if r["status"] != "Completed"), instance_type=options.instance_type,
-        billable_seconds=sum(int(r["billable_seconds"] or 0) for r in done), breeds=done)
+        billable_seconds=sum(int(r["billable_seconds"] or 0) for r in done), breeds=done,
+        refused=tuple(sorted(refused, key=lambda r: r["breed"])))
+
+
+def _finish_breed(place: Place, description: dict, item: _Queued, row: dict, gate_options: Any,
+                  refused: list[dict]) -> None:
+    """A breed's completed job: its model checked and carded, then latest.json moved if the gate passes
+    (``row`` gets the model's key and the verdict); refused, the breed goes into ``refused`` with both
+    figures, in the shape ``train --breeds N --on local`` gives, and its job key."""
+    from wildrydes_cli.training import gate
+    try:
+        location = finish(place, description, item.breed, item.card, gate_options=gate_options)
+    except gate.GateRefusedError as exc:
+        uri = (description.get("ModelArtifacts") or {}).get("S3ModelArtifacts", "")
+        row["key"] = uri[len("s3://"):].partition("/")[2] or None
+        row["gate"] = exc.verdict.to_json() if exc.verdict is not None else None
+        refused.append({"breed": item.breed, "job": item.name, "key": row["key"], "metrics": row["metrics"],
+                        "reason": str(exc.message), "gate": row["gate"]})
+        return
+    row["key"] = location["key"]
+    row["gate"] = location.get("gate")
 
 
 def _ms(milliseconds: int):
