@@ -17,7 +17,7 @@
   429 {"message":"Too Many Requests"}.
 * signature (``--auth iam``): what the local target's check of an AWS_IAM method costs per
   request: ``Gate.execute_api_refusal`` on a botocore-signed execute-api request, in-process,
-  median of 7 batches of --sig-repeat calls (goal <= 50 us); and the same for an IAM user of
+  median of 15 batches of --sig-repeat calls (goal <= 50 us); and the same for an IAM user of
   the account (its key found among 20 users in moto's IAM, an inline and a managed policy
   evaluated, the answer then cached until IAM is written), its batches interleaved with the
   first's; ``iam_user_over_own_ratio`` compares them (goal <= 1.2). ``--signature-only`` runs
@@ -127,7 +127,7 @@ def signature_cost(repeat: int) -> dict:
         own: list[float] = []
         user: list[float] = []
         with _iam_user_check(url, arn) as user_check:
-            for _ in range(7):      # interleaved, so load from other jobs falls on both alike
+            for _ in range(15):     # interleaved, so load from other jobs falls on both alike
                 own.append(batch(lambda: gate.execute_api_refusal(request, arn)))
                 user.append(batch(user_check))
     return {"us_per_check_median": round(statistics.median(own), 1), "us_per_check_fastest": round(min(own), 1),

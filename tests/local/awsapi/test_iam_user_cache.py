@@ -159,3 +159,19 @@ def test_unknown_keys_cannot_grow_the_cache(world):
     for i in range(iam_users.MAX_CALLERS + 50):
         assert users.find(f"AKIANOBODY{i:010d}") is None
     assert len(users._callers) <= iam_users.MAX_CALLERS
+
+
+def test_the_local_targets_new_credentials_file_is_still_picked_up_on_an_aws_iam_method(world, tmp_path):
+    """An IAM user's key is looked up before the credentials file is asked whether it was replaced: a new
+    file's key (not a user's) still gets there, and the old key is refused."""
+    from wildrydes_cli.local.awsapi.credentials import credentials_file, local_credentials
+
+    assert status(world, world["keys"]["allowed"]) == 200
+    old = world["gate"].credentials
+    credentials_file(tmp_path).unlink()
+    new = local_credentials(tmp_path)
+    assert new.access_key_id != old.access_key_id
+    assert status(world, (new.access_key_id, new.secret_access_key)) == 200
+    assert answer(world["gate"], request((old.access_key_id, old.secret_access_key)))[1] == \
+        "UnrecognizedClientException"
+    assert status(world, world["keys"]["allowed"]) == 200
