@@ -1,7 +1,8 @@
 """`deploy --auth iam` on the local target with the real executable, over real HTTP: unsigned requests get API
 Gateway's 403s, a bad signature or another service's scope too, predict signs with the caller's credentials,
 the printed `curl --aws-sigv4` line works after the command it prints, the account's IAM users are allowed or
-refused by their policies (every row of tests/execute_api_rules.py), and back to --auth none it is open."""
+refused by their policies (every row of tests/execute_api_rules.py), a policy detached or a key deactivated
+counts on the very next request (and a restart keeps it), and back to --auth none it is open."""
 from __future__ import annotations
 
 import json
@@ -87,6 +88,47 @@ def test_the_accounts_iam_users_and_every_rule_of_the_shared_table_over_real_htt
         assert rules.holds(rule, status, answer_headers.get("x-amzn-ErrorType"), answer), (rule.name, status, answer)
         if status == 200:
             assert answer["predicted_label"] == 1      # the function ran for an allowed caller
+
+
+def test_a_detached_policy_refuses_the_very_next_request_and_a_restart_keeps_it(cli, signed_only):
+    """The users' answers are cached between IAM writes: an IAM write through the emulator's own API counts on
+    the next request over real HTTP, and after a restart (the journal's replay) the state is the same."""
+    import boto3
+    import execute_api_rules as rules
+
+    url, env = signed_only["url"], signed_only["env"]
+    kw = {"endpoint_url": env["AWS_ENDPOINT_URL"], "region_name": env["AWS_DEFAULT_REGION"],
+          "aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
+    iam = boto3.client("iam", **kw)
+    iam.create_user(UserName="detached")
+    policy = iam.create_policy(PolicyName="detached-invoke", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke",
+                                                 "Resource": "arn:aws:execute-api:*:*:*/prod/POST/*"}]}))
+    arn = policy["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="detached", PolicyArn=arn)
+    made = iam.create_access_key(UserName="detached")["AccessKey"]
+    body = emulated.WORKSHOP_BODY.encode()
+
+    def status() -> tuple[int, str | None]:
+        headers = rules.signed_headers(url, body, (made["AccessKeyId"], made["SecretAccessKey"]),
+                                       env["AWS_DEFAULT_REGION"])
+        code, answer_headers, _ = emulated.http("POST", url, body, headers)
+        return code, answer_headers.get("x-amzn-ErrorType")
+
+    assert [status(), status()] == [(200, None), (200, None)]
+    iam.detach_user_policy(UserName="detached", PolicyArn=arn)
+    assert status() == (403, "AccessDeniedException")
+    iam.attach_user_policy(UserName="detached", PolicyArn=arn)
+    assert status() == (200, None)
+    iam.update_access_key(UserName="detached", AccessKeyId=made["AccessKeyId"], Status="Inactive")
+    assert status() == (403, "UnrecognizedClientException")
+    iam.update_access_key(UserName="detached", AccessKeyId=made["AccessKeyId"], Status="Active")
+    iam.detach_user_policy(UserName="detached", PolicyArn=arn)
+    cli.run("local", "stop")
+    cli.run("local", "start")
+    assert status() == (403, "AccessDeniedException")
+    iam.attach_user_policy(UserName="detached", PolicyArn=arn)
+    assert status() == (200, None)
 
 
 def test_back_to_none_the_endpoint_is_open(cli, signed_only):

@@ -23,7 +23,8 @@
   wsgi.py           hand a request to moto's WSGI application, in-process
   moto_backends/    every read of moto's in-memory backends, and the AssumeRole (its contract test pins moto);
                     one module per service (apigateway, lambda_functions, s3, iam, logs, cloudformation),
-                    memory (moto's registry made weak) and replay (the journal's direct writes)
+                    memory (moto's registry made weak), replay (the journal's direct writes) and iam_writes
+                    (a generation moved by every IAM or CloudFormation write: what iam_users.py's cache keys on)
   stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
   stack_keys.py     a stack's API keys, usage plans and associations, made from its template (moto skips them)
 

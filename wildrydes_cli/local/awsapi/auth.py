@@ -255,11 +255,14 @@ class Gate:
         when ``users`` is given, an IAM user's."""
         session = self.roles.sessions.find(s.access_key) if self.roles is not None else None
         if session is None:
+            # an IAM user's key first: it is not ours, and asking the credentials file (a stat) on each of
+            # its requests would cost as much as the rest of the user's check
+            user = users.find(s.access_key) if users is not None and s.access_key != self.credentials.access_key_id \
+                else None
+            if user is not None:
+                return user.secret_access_key, user
             credentials = self._current(s.access_key)
             if not hmac.compare_digest(s.access_key.encode(), credentials.access_key_id.encode()):
-                user = users.find(s.access_key) if users is not None else None
-                if user is not None:
-                    return user.secret_access_key, user
                 raise Refused("unknown_key", f"The AWS access key id {s.access_key[:64]!r} is not the local "
                                              "target's (the credentials of another account or profile, or another "
                                              "user's emulator on this port?). " + FIX)

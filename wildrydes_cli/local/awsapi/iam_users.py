@@ -21,6 +21,17 @@ These keys are admitted for execute-api requests only: the AWS API calls the
 emulator serves still take the local target's own credentials or a function's
 role session (auth.py), since nothing checks a user's policy there.
 
+Cached, and still at once: the user found for a key and the decision for
+(key, region, method ARN) are kept until moto's IAM generation moves
+(``moto_backends.iam_generation``: any IAM or CloudFormation write, a reset),
+so a policy attached, detached or given a new default version, a user taken
+out of a group, a key deactivated or deleted all count on the very next
+request, and a request in between costs two dictionary lookups instead of a
+scan of every user and an evaluation of its policies. A decision that could
+change with the clock alone (a policy naming ``aws:EpochTime`` or
+``aws:CurrentTime``) is never kept. Both caches are bounded (``MAX_CALLERS``,
+``MAX_DECISIONS``): unknown keys sent by anyone cannot grow them.
+
 moto's IAM is read through the adapter (``moto_backends.user_by_access_key``).
 """
 from __future__ import annotations
@@ -29,9 +40,18 @@ import time
 from collections.abc import Callable
 
 from wildrydes_cli.local.awsapi import iam_policy
-from wildrydes_cli.local.awsapi.moto_backends import UserRecord, user_by_access_key
+from wildrydes_cli.local.awsapi.moto_backends import (
+    UserRecord,
+    iam_generation,
+    user_by_access_key,
+    watch_iam_writes,
+)
 
 MAX_PARSED = 512        # parsed policy documents kept (by their text)
+MAX_CALLERS = 1024      # access keys -> user (or None: nobody's key) kept for one IAM generation
+MAX_DECISIONS = 4096    # (access key, region, method ARN) -> decision kept for one IAM generation
+CLOCK_KEYS = ("aws:epochtime", "aws:currenttime")   # in a policy, its decision may change with time alone
+_MISSING = object()
 
 
 class UserCalls:
@@ -42,12 +62,44 @@ class UserCalls:
         self._find = find
         self.clock = clock
         self._parsed: dict[tuple[str, str], iam_policy.Policy] = {}
+        self._generation = -1
+        self._callers: dict[str, UserRecord | None] = {}
+        self._decisions: dict[tuple[str, str, str, str], str | None] = {}
+        watch_iam_writes()
+
+    def _current(self) -> None:
+        """Forget every kept answer when moto's IAM was written since they were computed."""
+        generation = iam_generation()
+        if generation != self._generation:
+            self._callers.clear()
+            self._decisions.clear()
+            self._generation = generation
 
     def find(self, access_key: str) -> UserRecord | None:
-        return self._find(access_key)
+        self._current()
+        found = self._callers.get(access_key, _MISSING)
+        if found is _MISSING:
+            found = self._find(access_key)
+            if len(self._callers) >= MAX_CALLERS:
+                self._callers.clear()
+            self._callers[access_key] = found
+        return found      # type: ignore[return-value]
 
     def invoke_refusal(self, user: UserRecord, region: str, method_arn: str) -> str | None:
         """None when the user's policies allow ``execute-api:Invoke`` on the method, else API Gateway's message."""
+        self._current()
+        key = (user.access_key_id, user.arn, region, method_arn)
+        decided = self._decisions.get(key, _MISSING)
+        if decided is not _MISSING:
+            return decided      # type: ignore[return-value]
+        decided = self._decide(user, region, method_arn)
+        if not any(clock in text.lower() for _, text in user.policies for clock in CLOCK_KEYS):
+            if len(self._decisions) >= MAX_DECISIONS:
+                self._decisions.clear()
+            self._decisions[key] = decided
+        return decided
+
+    def _decide(self, user: UserRecord, region: str, method_arn: str) -> str | None:
         try:
             policies = [self._parse(name, text) for name, text in user.policies]
         except iam_policy.PolicyError as exc:

@@ -26,6 +26,7 @@ Lookups use ``dict.get`` on moto's ``BackendDict``: its own ``__getitem__``
 would create a backend for any account or region it is asked about.
 
 One module per service (apigateway, lambda_functions and lambda_aliases, s3, iam, logs, cloudformation),
+iam_writes (the generation a cache of IAM's answers is keyed on),
 plus memory (the weak registry) and replay (the journal's direct writes); callers import
 this package and use the names below.
 """
@@ -61,6 +62,9 @@ from .iam import (  # noqa: F401
     role_trust_policy,
     user_by_access_key,
 )
+from .iam_writes import bump as bump_iam_generation  # noqa: F401
+from .iam_writes import generation as iam_generation  # noqa: F401
+from .iam_writes import watch as watch_iam_writes  # noqa: F401
 from .lambda_aliases import (  # noqa: F401
     pick_version,
     resolve_function,

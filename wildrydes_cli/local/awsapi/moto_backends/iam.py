@@ -115,6 +115,9 @@ def forget_assumed_role(account_id: str, region: str, access_key_id: str) -> Non
     iam = _iam_backend(account_id, partition)
     if iam is not None:
         iam.access_keys.pop(access_key_id, None)
+        from .iam_writes import bump
+
+        bump()     # a write into moto's IAM that no IAM action made
 
 
 def account_of(access_key: str) -> str:
