@@ -8,7 +8,8 @@
   global_options.py  --target --region --profile --output --scratchpad --debug, before or after the command
   sagemaker_commands.py  ``train``'s ``--on sagemaker`` options and its one call; ``wildrydes jobs``
   console.py         all terminal output (rich behind one small class), JSON for --output json
-  presentation.py    the text form of every result (``show``)
+  presentation.py    the text form of every result (``show``), through the views below for some
+  training_views.py  the text form of ``train`` (local, breeds, a SageMaker job and its progress) and ``jobs``
   model_views.py     the text form of ``models``, ``evaluate`` and the quality gate
   canary_views.py    the text form of ``deploy --canary``, ``promote`` and a canary's ``rollback``
   explain_view.py    "why this score" as a sorted bar chart

@@ -101,7 +101,8 @@ def train_on_sagemaker(ctx: click.Context, request, breeds: int | None, given: d
     def ask_stop(name: str) -> bool:
         return console.confirm(f"Stop training job {name}? (No leaves it running)", default=False)
 
-    presentation.show(console, job_watch.run_job(request, options, settings, on_status=presentation.job_progress(
+    from wildrydes_cli.cli import training_views
+    presentation.show(console, job_watch.run_job(request, options, settings, on_status=training_views.job_progress(
         console), ask_stop=ask_stop))
 
 
