@@ -229,7 +229,10 @@ def test_promote_pins_the_promoted_model_so_a_newer_one_waits_for_model_path_new
     assert kept["model_path"] == KEYS[1] and kept["pinned"] is True
     assert f"model {KEYS[1]} (pinned)" in kept["kept"]
     assert wildrydes.json("status")["pinned"] is True
-    assert wildrydes.json("deploy", "--model-path", "newest")["model_path"] == KEYS[2]
+    pinned = " ".join(wildrydes("deploy", "--canary", "10", expect=2, json_output=False).stderr.split())
+    assert f"{KEYS[1]} is the model served now, pinned (later deploys keep it): a canary needs another model: " \
+        "--model-path newest (the newest model) or --model-path KEY." in pinned
+    assert wildrydes.json("deploy", "--canary", "10", "--model-path", "newest")["canary"]["candidate_model"] == KEYS[2]
 
 
 def test_rollback_of_a_canary_pins_the_served_model_so_the_turned_away_newer_one_is_not_served_next(wildrydes,

@@ -100,12 +100,16 @@ def _variables(config: dict | None) -> dict[str, str]:
     return dict(((config or {}).get("Environment") or {}).get("Variables") or {})
 
 
-def check_start(served_env: dict[str, str], stack: str, candidate: str | None) -> str:
-    """The served model a canary is measured against; refused when nothing is served or it is the same model."""
+def check_start(served_env: dict[str, str], stack: str, candidate: str | None, kept_pin: bool = False) -> str:
+    """The served model a canary is measured against; refused when nothing is served or it is the same model
+    (``kept_pin``: the candidate is the pinned model deploy kept, so a newer model is not picked by itself)."""
     served = served_env.get("MODEL_PATH")
     if not served:
         raise UsageError(f"Nothing is served by stack {stack} yet, so a canary has nothing to share the requests "
                          "with: run `wildrydes deploy` (without --canary) first.")
+    if served == candidate and kept_pin:
+        raise UsageError(f"{candidate} is the model served now, pinned (later deploys keep it): a canary needs "
+                         "another model: --model-path newest (the newest model) or --model-path KEY.")
     if served == candidate:
         raise UsageError(f"{candidate} is the model served now: a canary needs another model (--model-path KEY, "
                          "or train a new one).")

@@ -233,7 +233,8 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
     canary.refuse_while_running(aws, plan.stack, "another deploy" if request.canary is None else "another canary")
     before, served_version = canary.served(aws, plan.stack)   # through the alias once the API invokes it
-    served = canary.check_start(before, plan.stack, plan.model_path) if request.canary is not None else None
+    kept_pin = any(item.startswith("model ") for item in request.kept)
+    served = canary.check_start(before, plan.stack, plan.model_path, kept_pin) if request.canary is not None else None
     verdict = run_gate(aws, plan, console, gate, before)
     stable = None
     if served is not None:   # the API on alias live, still serving only the served model, before $LATEST changes
