@@ -52,7 +52,8 @@ def test_canary_serves_both_models_then_rollback_and_promote_serve_one(cli):
         assert back["action"] == "rollback" and back["model_path"] == served
         assert _answers(url, 50) == Counter({served: 50})
 
-        cli.json("deploy", "--yes", "--canary", "50", "--max-regression", "0.05")
+        # the rollback pinned the served model: trying the newest again is asked for by name
+        cli.json("deploy", "--yes", "--canary", "50", "--max-regression", "0.05", "--model-path", "newest")
         assert set(_answers(url, 100)) == {served, new}
         promoted = cli.json("promote")
         assert promoted["model_path"] == new
