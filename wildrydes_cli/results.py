@@ -69,6 +69,7 @@ class CanaryEndResult(Result):
     percent: int               # the canary's share before it ended
     invoke_url: str | None
     engine: str = "lean"
+    pinned: bool = True        # later deploys keep model_path, as after deploy --model-path (newest unpins)
 
 
 @dataclass(frozen=True)

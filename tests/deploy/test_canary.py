@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 from cli_helpers import upload_model
 
 from wildrydes_cli.training.sagemaker_archive import write_model_archive
@@ -154,3 +155,90 @@ def test_the_quality_gate_applies_before_a_canary_starts(wildrydes, boot):
     assert _env(first["function_name"]) == KEYS[0]
     forced = wildrydes.json("deploy", "--canary", "10", "--force")
     assert forced["gate"]["forced"] is True and forced["canary"]["candidate_model"] == KEYS[2]
+
+
+class _Killed(BaseException):
+    """Stands in for the SIGKILL of a named fault point (the e2e test kills the real process there)."""
+
+
+def test_a_canary_interrupted_after_latest_got_the_new_model_is_completed_by_running_it_again(wildrydes, boot,
+                                                                                                monkeypatch):
+    from wildrydes_cli import faults
+
+    def kill(name: str) -> None:
+        if name == "canary-candidate-published" and not passes:
+            passes.append(name)
+            raise _Killed(name)
+
+    passes: list[str] = []
+
+    upload_model(boot["bucket"], KEYS[0], GOOD)
+    first = wildrydes.json("deploy")
+    function, api_id = first["function_name"], first["api_id"]
+    upload_model(boot["bucket"], KEYS[1], ALSO_GOOD)
+    monkeypatch.setattr(faults, "point", kill)
+    with pytest.raises(_Killed):
+        wildrydes("deploy", "--canary", "10")
+    # the state it left: the API on alias live, version 1 alone (the served model); $LATEST on the new model
+    alias = boto3.client("lambda").get_alias(FunctionName=function, Name="live")
+    assert alias["FunctionVersion"] == "1" and not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    assert _env(function, "1") == KEYS[0] and _env(function) == KEYS[1]
+    assert _integration_uris(api_id) == {f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                                         f"{alias['AliasArn']}/invocations"}
+
+    again = wildrydes.json("deploy", "--canary", "10")   # what is served is the alias's model, not $LATEST's
+    state = again["canary"]
+    assert (state["stable_version"], state["stable_model"], state["candidate_model"]) == ("1", KEYS[0], KEYS[1])
+    assert state["percent"] == 10 and _env(function, state["candidate_version"]) == KEYS[1]
+    assert _env(function) == KEYS[0]                    # $LATEST back on the served model
+    entry = wildrydes.json("history", "--limit", "1")["entries"][0]
+    assert (entry["action"], entry["model_path"], entry["previous_model"]) == ("canary", KEYS[1], KEYS[0])
+
+
+def test_a_plain_deploy_after_an_interrupted_canary_compares_and_records_against_the_model_the_alias_served(
+        wildrydes, boot, monkeypatch):
+    from wildrydes_cli import faults
+
+    def kill(name: str) -> None:
+        if name == "canary-candidate-published" and not passes:
+            passes.append(name)
+            raise _Killed(name)
+
+    passes: list[str] = []
+
+    upload_model(boot["bucket"], KEYS[0], GOOD)
+    first = wildrydes.json("deploy")
+    upload_model(boot["bucket"], KEYS[1], ALSO_GOOD)
+    monkeypatch.setattr(faults, "point", kill)
+    with pytest.raises(_Killed):
+        wildrydes("deploy", "--canary", "10")
+    plain = wildrydes.json("deploy")
+    assert plain["model_path"] == KEYS[1] and plain["gate"] is not None   # gated against KEYS[0], the served one
+    assert all(":live/" not in uri for uri in _integration_uris(first["api_id"]))
+    entry = wildrydes.json("history", "--limit", "1")["entries"][0]
+    assert (entry["action"], entry["model_path"], entry["previous_model"]) == ("deploy", KEYS[1], KEYS[0])
+
+
+def test_promote_pins_the_promoted_model_so_a_newer_one_waits_for_model_path_newest(wildrydes, boot):
+    first, _ = _started(wildrydes, boot)
+    promoted = wildrydes.json("promote")
+    assert promoted["pinned"] is True
+    assert wildrydes.json("history", "--limit", "1")["entries"][0]["pinned"] is True
+    upload_model(boot["bucket"], KEYS[2], ALSO_GOOD)   # newer than the promoted model
+    kept = wildrydes.json("deploy")
+    assert kept["model_path"] == KEYS[1] and kept["pinned"] is True
+    assert f"model {KEYS[1]} (pinned)" in kept["kept"]
+    assert wildrydes.json("status")["pinned"] is True
+    pinned = " ".join(wildrydes("deploy", "--canary", "10", expect=2, json_output=False).stderr.split())
+    assert f"{KEYS[1]} is the model served now, pinned (later deploys keep it): a canary needs another model: " \
+        "--model-path newest (the newest model) or --model-path KEY." in pinned
+    assert wildrydes.json("deploy", "--canary", "10", "--model-path", "newest")["canary"]["candidate_model"] == KEYS[2]
+
+
+def test_rollback_of_a_canary_pins_the_served_model_so_the_turned_away_newer_one_is_not_served_next(wildrydes,
+                                                                                                   boot):
+    _started(wildrydes, boot)
+    said = " ".join(wildrydes("rollback", json_output=False).stdout.split())
+    assert f"{KEYS[0]} is pinned: later deploys keep it (`wildrydes deploy --model-path newest`" in said
+    kept = wildrydes.json("deploy")   # KEYS[1] is the newest model, the one just rolled back from
+    assert kept["model_path"] == KEYS[0] and kept["pinned"] is True

@@ -52,13 +52,44 @@ def test_canary_serves_both_models_then_rollback_and_promote_serve_one(cli):
         assert back["action"] == "rollback" and back["model_path"] == served
         assert _answers(url, 50) == Counter({served: 50})
 
-        cli.json("deploy", "--yes", "--canary", "50", "--max-regression", "0.05")
+        # the rollback pinned the served model: trying the newest again is asked for by name
+        cli.json("deploy", "--yes", "--canary", "50", "--max-regression", "0.05", "--model-path", "newest")
         assert set(_answers(url, 100)) == {served, new}
         promoted = cli.json("promote")
         assert promoted["model_path"] == new
         assert _answers(url, 50) == Counter({new: 50})
         actions = [(e["action"], e["model_path"]) for e in cli.json("history")["entries"]]
         assert actions[:4] == [("promote", new), ("canary", new), ("rollback", served), ("canary", new)]
+    finally:
+        cli.run("cleanup", check=False)
+        cli.run("local", "stop", check=False)
+
+
+def test_a_canary_killed_after_latest_got_the_new_model_serves_the_old_one_and_running_it_again_completes_it(cli):
+    try:
+        cli.run("local", "start")
+        cli.run("bootstrap")
+        served = cli.json(*TRAIN)["model"]["key"]
+        url = cli.json("deploy", "--yes")["invoke_url"]
+        new = cli.json(*TRAIN, "--seed", "7")["model"]["key"]
+        cli.env["WILDRYDES_FAULT_KILL_AT"] = "canary-candidate-published"
+        try:
+            killed = cli.run("deploy", "--yes", "--canary", "50", "--max-regression", "0.05", check=False)
+        finally:
+            del cli.env["WILDRYDES_FAULT_KILL_AT"]
+        assert killed.returncode == -9, (killed.returncode, killed.stderr)
+        assert _answers(url, 50) == Counter({served: 50})   # the API on the alias, the served model's version alone
+
+        again = cli.json("deploy", "--yes", "--canary", "50", "--max-regression", "0.05")
+        assert again["canary"]["stable_model"] == served and again["canary"]["candidate_model"] == new
+        assert set(_answers(url, 100)) == {served, new}
+
+        promoted = cli.json("promote")
+        assert promoted["model_path"] == new and promoted["pinned"] is True
+        newer = cli.json(*TRAIN, "--seed", "11")["model"]["key"]
+        kept = cli.json("deploy", "--yes")           # the promoted model stays: a newer one waits for newest
+        assert kept["model_path"] == new and newer != new
+        assert _answers(url, 20) == Counter({new: 20})
     finally:
         cli.run("cleanup", check=False)
         cli.run("local", "stop", check=False)

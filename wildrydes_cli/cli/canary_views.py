@@ -36,5 +36,8 @@ def ended(console: Console, result: CanaryEndResult) -> None:
     else:
         console.line(f"Rolled back: every request to s3://{result.bucket}/{result.model_path} again (version "
                      f"{result.version}); the canary's {result.other_model} is no longer served.")
+    if result.pinned:
+        console.line(f"{result.model_path} is pinned: later deploys keep it (`wildrydes deploy --model-path newest` "
+                     "serves the newest model again).")
     if result.invoke_url:
         console.line(f"Invoke URL: {result.invoke_url}", style="bold")

@@ -18,6 +18,17 @@ MODEL_PATH set back to the served model, and the alias weighted: A with B at N%.
 ``promote`` moves the alias to B alone and gives $LATEST B's model (a later plain deploy
 starts from it); ``rollback`` moves the alias to A alone. A plain deploy points the API
 at the function again, so it is refused while a canary runs.
+
+What is served is read from where the API sends its requests (``served``): the alias's
+version once the API invokes the alias, $LATEST otherwise. A canary deploy killed after
+$LATEST got the new model's MODEL_PATH leaves the API on A alone (the old model, safe) and
+$LATEST on the new one; read from $LATEST, a re-run would take the new model for the served
+one (and freeze it as A). Read from the alias, the re-run keeps A and completes the canary.
+
+Both ends of a canary pin the model they leave served, as ``deploy --model-path KEY`` and
+``rollback`` do: ``promote`` is the user choosing the new model, and after a ``rollback`` the
+newest model is the one just turned away, which a later plain deploy must not serve. During
+the canary the record keeps the served model and its pin (a plain deploy is refused then).
 """
 from __future__ import annotations
 
@@ -25,7 +36,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from wildrydes_cli import deployment_record
+from wildrydes_cli import deployment_record, faults
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.aws.function_versions import ALIAS
@@ -63,12 +74,42 @@ def refuse_while_running(aws: Aws, stack: str, doing: str) -> None:
                          f"or `wildrydes rollback` (all to the served one) before {doing}.")
 
 
-def check_start(served_env: dict[str, str], stack: str, candidate: str | None) -> str:
-    """The served model a canary is measured against; refused when nothing is served or it is the same model."""
+def served(aws: Aws, stack: str) -> tuple[dict[str, str], str | None]:
+    """The environment of what the API serves, and the alias's version when the API invokes the alias (else None:
+    $LATEST). No stack: nothing is served."""
+    if aws.stack(stack) is None:
+        return {}, None
+    outputs = aws.stack_outputs(stack)
+    name, api_id = outputs.get("FunctionName"), outputs.get("ApiId")
+    if not name:
+        return {}, None
+    found = aws.alias(name) if api_id and _api_on_alias(aws, api_id) else None
+    if found is not None:
+        version = str(found["FunctionVersion"])
+        return _variables(aws.version_config(name, version)), version
+    return _variables(aws.function_config(name)), None
+
+
+def _api_on_alias(aws: Aws, api_id: str) -> bool:
+    root = aws.api_resources(api_id).get("/") or {}
+    uri = (((root.get("resourceMethods") or {}).get("ANY") or {}).get("methodIntegration") or {}).get("uri") or ""
+    return uri.endswith(f":{ALIAS}/invocations")
+
+
+def _variables(config: dict | None) -> dict[str, str]:
+    return dict(((config or {}).get("Environment") or {}).get("Variables") or {})
+
+
+def check_start(served_env: dict[str, str], stack: str, candidate: str | None, kept_pin: bool = False) -> str:
+    """The served model a canary is measured against; refused when nothing is served or it is the same model
+    (``kept_pin``: the candidate is the pinned model deploy kept, so a newer model is not picked by itself)."""
     served = served_env.get("MODEL_PATH")
     if not served:
         raise UsageError(f"Nothing is served by stack {stack} yet, so a canary has nothing to share the requests "
                          "with: run `wildrydes deploy` (without --canary) first.")
+    if served == candidate and kept_pin:
+        raise UsageError(f"{candidate} is the model served now, pinned (later deploys keep it): a canary needs "
+                         "another model: --model-path newest (the newest model) or --model-path KEY.")
     if served == candidate:
         raise UsageError(f"{candidate} is the model served now: a canary needs another model (--model-path KEY, "
                          "or train a new one).")
@@ -76,11 +117,15 @@ def check_start(served_env: dict[str, str], stack: str, candidate: str | None) -
 
 
 def freeze_served(aws: Aws, stack: str, region: str, served_model: str, api_key_required: bool,
-                  authorization: str) -> str:
-    """The served configuration as a version, the alias on it alone and the API on the alias; the version."""
+                  authorization: str, served_version: str | None = None) -> str:
+    """The served configuration as a version, the alias on it alone and the API on the alias; the version.
+
+    ``served_version``: the version the API already serves through the alias (an earlier canary's, or one
+    interrupted): kept, never published again from $LATEST, which may hold another model by then.
+    """
     outputs = aws.stack_outputs(stack)
     function_name, api_id = outputs["FunctionName"], outputs["ApiId"]
-    version = aws.publish_version(function_name, f"wildrydes: served {served_model}")
+    version = served_version or aws.publish_version(function_name, f"wildrydes: served {served_model}")
     aws.point_alias(function_name, version)
     function_arn = (aws.function_config(function_name) or {}).get("FunctionArn") or outputs.get("FunctionArn", "")
     repaired = wiring.ensure(aws, api_id, function_name, function_arn, region, api_key_required=api_key_required,
@@ -94,6 +139,7 @@ def start(aws: Aws, function_name: str, stable_version: str, served_model: str, 
     """$LATEST (the candidate's MODEL_PATH now) frozen as a version, $LATEST back on the served model, the weight."""
     check_percent(percent)
     candidate_version = aws.publish_version(function_name, f"wildrydes: canary {candidate_model}")
+    faults.point("canary-candidate-published")   # $LATEST holds the candidate, the alias serves the served model
     aws.set_function_env(function_name, {"MODEL_PATH": served_model})
     aws.point_alias(function_name, stable_version, (candidate_version, percent))
     state = aws.canary_state(function_name)
@@ -142,13 +188,13 @@ def _ended(settings: Settings, aws: Aws, deployment: deployment_record.Deploymen
     version = state.candidate_version if promoted else state.stable_version
     recorded = deployment_record.load(settings)
     if deployment.stack in recorded:
-        recorded[deployment.stack] = replace(recorded[deployment.stack], model_path=model,
+        recorded[deployment.stack] = replace(recorded[deployment.stack], model_path=model, pinned=True,
                                              deployed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         deployment_record.save(settings, recorded, current=deployment.stack)
     result = CanaryEndResult(action=action, stack=deployment.stack, bucket=deployment.bucket,
                              function_name=state.function_name, model_path=model, other_model=other,
                              version=version, alias_arn=alias_arn, percent=state.percent,
                              invoke_url=aws.target.deployment_url(deployment) if deployment.api_id else None,
-                             engine=deployment.engine)
+                             engine=deployment.engine, pinned=True)
     history.record_end(aws, result)
     return result

@@ -228,20 +228,22 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
     stack = request.stack or settings.function_stack
     if request.canary is not None:   # before anything is checked or made: a canary needs a served model
         canary.check_percent(request.canary)
-        canary.check_start(_previous_env(aws, stack), stack, None)
+        canary.check_start(canary.served(aws, stack)[0], stack, None)
     plan = preflight(settings, aws, request, console, confirm, run_bootstrap)
     settle.check_usable(plan.stack, aws.settled_stack(plan.stack))   # a deploy or console action may run
     canary.refuse_while_running(aws, plan.stack, "another deploy" if request.canary is None else "another canary")
-    before = _previous_env(aws, plan.stack)
-    served = canary.check_start(before, plan.stack, plan.model_path) if request.canary is not None else None
+    before, served_version = canary.served(aws, plan.stack)   # through the alias once the API invokes it
+    kept_pin = any(item.startswith("model ") for item in request.kept)
+    served = canary.check_start(before, plan.stack, plan.model_path, kept_pin) if request.canary is not None else None
     verdict = run_gate(aws, plan, console, gate, before)
     stable = None
     if served is not None:   # the API on alias live, still serving only the served model, before $LATEST changes
         with console.step("Canary: the served model frozen as a version, the API on alias " + ALIAS) as note:
             stable = canary.freeze_served(aws, plan.stack, settings.region, served,
                                           api_key_required=auth == "api-key",
-                                          authorization=access.METHOD_AUTHORIZATION[auth])
-            note["detail"] = f"version {stable}"
+                                          authorization=access.METHOD_AUTHORIZATION[auth],
+                                          served_version=served_version)
+            note["detail"] = f"version {stable}" + (", already served through the alias" if served_version else "")
     runtime, memory = packaging.RUNTIMES[plan.engine], plan.memory_mb
 
     first = " (a first mxnet build downloads ~70 MB of wheels)" if plan.engine == "mxnet" else ""
@@ -326,12 +328,3 @@ def _deploy(settings: Settings, aws: Aws, request: DeployRequest, console: Progr
         action="canary" if state is not None else request.action)
     history.record(aws, result, before.get("MODEL_PATH"), result.action)
     return result
-
-
-def _previous_env(aws: Aws, stack: str) -> dict[str, str]:
-    if aws.stack(stack) is None:
-        return {}
-    name = aws.stack_outputs(stack).get("FunctionName")
-    config = aws.function_config(name) if name else None
-    return dict(((config or {}).get("Environment") or {}).get("Variables") or {})
-

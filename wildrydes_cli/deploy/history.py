@@ -51,7 +51,7 @@ def record(aws: Aws, result: DeployResult, previous: str | None, action: str,
 def record_end(aws: Aws, result: CanaryEndResult, now: datetime | None = None) -> str | None:
     """``promote`` or a canary's ``rollback``: the model every request gets now, the canary's other side before."""
     return record_entry(aws, result.bucket, result.stack, result.model_path, result.other_model, result.action,
-                        result.engine, False, None, now, {"canary_percent": result.percent})
+                        result.engine, result.pinned, None, now, {"canary_percent": result.percent})
 
 
 def record_entry(aws: Aws, bucket: str, stack: str, model_path: str, previous: str | None, action: str,
