@@ -36,11 +36,17 @@ LOCAL_ALLOWED = {
 }
 
 
+# Folders that are part of the ground, not layers: the results every layer returns, split by concern.
+GROUND_PACKAGES = {"results"}
+
+
 def layer_of(module: str, package: Path = PACKAGE) -> str:
-    """'wildrydes_cli.deploy.cleanup' -> 'deploy'; a root module -> 'ground'."""
+    """'wildrydes_cli.deploy.cleanup' -> 'deploy'; a root module (or one of GROUND_PACKAGES) -> 'ground'."""
     parts = module.split(".")
     if len(parts) < 2 or parts[0] != "wildrydes_cli":
         raise ValueError(module)
+    if parts[1] in GROUND_PACKAGES:
+        return "ground"
     if (package / parts[1]).is_dir() or parts[1] in ("function", "templates"):
         return parts[1]
     return "ground"
@@ -122,13 +128,17 @@ def test_the_deployed_function_imports_nothing_of_the_cli():
     ("wildrydes_cli/local/front/x.py", "from wildrydes_cli.local.invoke import runner", False),
     ("wildrydes_cli/cli/x.py", "from wildrydes_cli.deploy import cleanup", True),
     ("wildrydes_cli/local/invoke/x.py", "from wildrydes_cli.local.awsapi import moto_backends", True),
+    ("wildrydes_cli/results/x.py", "from wildrydes_cli.deploy import cleanup", False),   # results/ is ground
+    ("wildrydes_cli/local/front/x.py", "from wildrydes_cli.results import deploying", True),
 ])
 def test_the_checker_sees_a_back_arrow(tmp_path, source, target, allowed):
     """The rule's checker itself: a planted import of each kind is caught (or let through)."""
     fake_root = tmp_path / "repo"
-    for folder in ("cli", "deploy", "observe", "training", "aws", "local/front", "local/awsapi", "local/invoke"):
+    for folder in ("cli", "deploy", "observe", "training", "aws", "local/front", "local/awsapi", "local/invoke",
+                   "results"):
         (fake_root / "wildrydes_cli" / folder).mkdir(parents=True, exist_ok=True)
-    for module in ("cli/main", "deploy/cleanup", "aws/target", "local/invoke/runner", "local/awsapi/moto_backends"):
+    for module in ("cli/main", "deploy/cleanup", "aws/target", "local/invoke/runner", "local/awsapi/moto_backends",
+                   "results/deploying"):
         (fake_root / "wildrydes_cli" / f"{module}.py").write_text("")
     (fake_root / source).write_text(target + "\n")
     found = violations(fake_root)

@@ -4,7 +4,7 @@ Why one module: the domain modules (deploy, status, cleanup, predict, catalog,
 training) compute results and never draw, so they stay testable without a
 terminal and none of them imports ``Console``; what a user reads is decided
 here, next to the other commands' wording. The JSON form is each result's
-``to_json()`` (results.py), printed unchanged by ``Console.result``.
+``to_json()`` (the results package), printed unchanged by ``Console.result``.
 """
 from __future__ import annotations
 
