@@ -331,3 +331,17 @@ def test_moto_as_oracle_on_actions_resources_and_denies_without_conditions():
                 assert decide(documents, action, resource).effect == expected, (documents, action, resource)
                 checked += 1
     assert checked == 150 * len(_ACTIONS) * len(_RESOURCES)
+
+
+def test_parsed_policies_parse_a_text_once_and_forget_all_at_their_bound():
+    """The cache both role sessions and IAM users read their policies through: one parse per (name, text)."""
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                             "Resource": "*"}]})
+    cache = ip.ParsedPolicies(limit=2)
+    first = cache.get("p", doc)
+    assert cache.get("p", doc) is first                       # the same text: not parsed again
+    assert cache.get("p", doc.replace("GetObject", "PutObject")) is not first   # a new text is parsed
+    cache.get("q", doc)                                       # a third entry: over the bound, all forgotten
+    assert cache.get("p", doc) is not first
+    with pytest.raises(ip.PolicyError):
+        cache.get("bad", "{not json")

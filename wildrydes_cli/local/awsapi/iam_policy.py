@@ -119,6 +119,26 @@ def context(**keys: str | Sequence[str] | None) -> dict[str, tuple[str, ...]]:
 
 # --- parsing ----------------------------------------------------------------------------
 
+class ParsedPolicies:
+    """Parsed policies kept by (name, document text), at most ``limit`` (then forgotten all at once).
+
+    A policy is parsed again only when its text changes, so a check per request costs a dict
+    lookup; the bound keeps documents that churn (a role edited in a loop) from growing it.
+    """
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._parsed: dict[tuple[str, str], Policy] = {}
+
+    def get(self, name: str, text: str) -> Policy:
+        cached = self._parsed.get((name, text))
+        if cached is None:
+            if len(self._parsed) >= self.limit:
+                self._parsed.clear()
+            cached = self._parsed[(name, text)] = parse(text, name)
+        return cached
+
+
 def parse(document: str | Mapping[str, Any], name: str = "policy") -> Policy:
     """A policy from its JSON text (or the decoded mapping); ``PolicyError`` naming the problem."""
     if isinstance(document, str):

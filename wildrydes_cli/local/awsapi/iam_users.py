@@ -61,7 +61,7 @@ class UserCalls:
                  clock: Callable[[], float] = time.time):
         self._find = find
         self.clock = clock
-        self._parsed: dict[tuple[str, str], iam_policy.Policy] = {}
+        self._parsed = iam_policy.ParsedPolicies(MAX_PARSED)
         self._generation = -1
         self._callers: dict[str, UserRecord | None] = {}
         self._decisions: dict[tuple[str, str, str, str], str | None] = {}
@@ -114,12 +114,7 @@ class UserCalls:
         return None if decision.allowed else denied_message(user.arn, method_arn, decision)
 
     def _parse(self, name: str, text: str) -> iam_policy.Policy:
-        cached = self._parsed.get((name, text))
-        if cached is None:
-            if len(self._parsed) >= MAX_PARSED:
-                self._parsed.clear()
-            cached = self._parsed[(name, text)] = iam_policy.parse(text, name)
-        return cached
+        return self._parsed.get(name, text)
 
 
 def denied_message(caller_arn: str, method_arn: str, decision: iam_policy.Decision) -> str:

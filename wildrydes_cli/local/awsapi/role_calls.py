@@ -60,7 +60,7 @@ class RoleCalls:
         self._role = role
         self._bucket_policy = bucket_policy
         self.clock = clock
-        self._parsed: dict[tuple[str, str], iam_policy.Policy] = {}
+        self._parsed = iam_policy.ParsedPolicies(MAX_PARSED)
         self._unchecked: set[tuple[str, str]] = set()
         self._static: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}   # a session's global keys
 
@@ -118,12 +118,7 @@ class RoleCalls:
         return identity, self._parse(f"the bucket policy of {bucket}", text) if text else None
 
     def _parse(self, name: str, text: str) -> iam_policy.Policy:
-        cached = self._parsed.get((name, text))
-        if cached is None:
-            if len(self._parsed) >= MAX_PARSED:
-                self._parsed.clear()
-            cached = self._parsed[(name, text)] = iam_policy.parse(text, name)
-        return cached
+        return self._parsed.get(name, text)
 
     def _context(self, session: RoleSession, region: str,
                  keys: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
