@@ -37,6 +37,10 @@
   one process, alternating in 15 short batches (median and fastest batch); and
   sequential S3 PutObject calls (boto3, 1 KiB) against a daemon of each tree,
   rounds interleaved with the order alternating: puts per second.
+* ``--large-puts 17 68 --baseline-src DIR`` (alone): large S3 PutObject calls (boto3, one
+  object of each size in MiB, as `train --on sagemaker` uploads its channels) against a
+  daemon of this tree and one of DIR's, rounds interleaved with the order alternating:
+  MiB/s (median of --rounds, 3 puts each).
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -308,6 +312,41 @@ def _puts_per_second(url: str, state_dir: Path, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _large_put_seconds(url: str, state_dir: Path, megabytes: int, puts: int = 3) -> float:
+    s3 = emulated.clients(url, state_dir=state_dir, services=("s3",))["s3"]
+    s3.create_bucket(Bucket="large-puts")
+    s3.put_object(Bucket="large-puts", Key="warm", Body=os.urandom(1 << 20))
+    seconds = []
+    for i in range(puts):
+        body = os.urandom(megabytes << 20)        # new bytes each time: no blob to reuse
+        t0 = time.perf_counter()
+        s3.put_object(Bucket="large-puts", Key=f"k-{megabytes}-{i}", Body=body)
+        seconds.append(time.perf_counter() - t0)
+    return statistics.median(seconds)
+
+
+def bench_large_puts(baseline: Path, sizes: list[int], rounds: int) -> dict:
+    """MiB/s of large PutObjects, this tree's daemon against the baseline's, interleaved rounds."""
+    trees = {"this": HERE.parent, "baseline": baseline.resolve()}
+    found: dict = {tree: {size: [] for size in sizes} for tree in trees}
+    with tempfile.TemporaryDirectory() as tmp:
+        for number in range(rounds):
+            order = list(trees) if number % 2 == 0 else list(reversed(trees))
+            for tree in order:
+                state = Path(tmp) / f"{tree}-{number}"
+                state.mkdir()
+                with baseline_daemon(trees[tree], state) as url:
+                    for size in sizes:
+                        found[tree][size].append(size / _large_put_seconds(url, state, size))
+                shutil.rmtree(state, ignore_errors=True)
+    out: dict = {}
+    for size in sizes:
+        this, base = statistics.median(found["this"][size]), statistics.median(found["baseline"][size])
+        out[f"{size}_MiB"] = {"this_MiB_per_s": round(this, 1), "baseline_MiB_per_s": round(base, 1),
+                              "speedup": round(this / base, 2)}
+    return {"large_puts": out}
+
+
 def bench_hot_path(baseline: Path, appends: int, puts: int, rounds: int) -> dict:
     """This tree against ``baseline``: Journal.append (with and without fsync), and S3 puts/s over HTTP."""
     here = HERE.parent
@@ -364,6 +403,8 @@ def main() -> int:
     parser.add_argument("--retrains", type=int, default=5)
     parser.add_argument("--hot-path", action="store_true",
                         help="only this: Journal.append and S3 puts/s against --baseline-src, interleaved")
+    parser.add_argument("--large-puts", type=int, nargs="+", default=None, metavar="MIB",
+                        help="only this: large PutObject MiB/s against --baseline-src, interleaved")
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--puts", type=int, default=300)
     args = parser.parse_args()
@@ -372,6 +413,14 @@ def main() -> int:
             parser.error("--hot-path compares with another tree: give --baseline-src DIR")
         report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
                   **bench_hot_path(args.baseline_src, args.appends, args.puts, args.rounds),
+                  "load_avg_at_end": os.getloadavg()}
+        print(json.dumps(report, indent=2))
+        return 0
+    if args.large_puts:
+        if not args.baseline_src:
+            parser.error("--large-puts compares with another tree: give --baseline-src DIR")
+        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
+                  **bench_large_puts(args.baseline_src, args.large_puts, args.rounds),
                   "load_avg_at_end": os.getloadavg()}
         print(json.dumps(report, indent=2))
         return 0

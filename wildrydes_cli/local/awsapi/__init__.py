@@ -14,6 +14,7 @@
   persist.py        the one door to moto: mutating calls journaled (fsync) before they are answered
   journal.py        the append-only journal and its blobs; replayed at start; damage refused
   journal_format.py its checksummed frames: a torn last record told apart from damage
+  journal_blobs.py  large bodies as blobs/<sha256>: written durably (ahead of their frame), checked when read
   journal_recovery.py  `local start --recover`: keep every intact record, set the damage aside
   s3_uploads.py     multipart upload ids kept across a restart; 404 NoSuchUpload for unknown ones
   aws_errors.py     errors in each protocol's own shape (S3 XML, query XML, JSON)

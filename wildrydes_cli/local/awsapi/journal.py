@@ -37,7 +37,6 @@ the file that has the journal's name and clears a compaction's leftover temp fil
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -45,6 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wildrydes_cli import faults
+from wildrydes_cli.local.awsapi.journal_blobs import StagedBlob, discard, read_blob, write_blob
+from wildrydes_cli.local.awsapi.journal_blobs import fsync_dir as _fsync_dir
+from wildrydes_cli.local.awsapi.journal_blobs import write_all as _write_all
 from wildrydes_cli.local.awsapi.journal_format import Scan, digests_named, encode_frame, scan, where_damaged
 from wildrydes_cli.state_dir import remove_tree
 
@@ -87,27 +89,6 @@ class Record:
         return f"{self.meta.get('method', self.meta.get('kind', '?'))} {str(self.meta.get('target', ''))[:200]}"
 
 
-def read_blob(blobs: Path, digest: str) -> bytes:
-    data = (blobs / digest).read_bytes()
-    if hashlib.sha256(data).hexdigest() != digest:
-        raise OSError(f"blob {digest} does not match its digest")
-    return data
-
-
-def blob_intact(path: Path, digest: str, size: int | None = None) -> bool:
-    """Whether the file holds exactly the bytes its name (their SHA-256) promises; read in chunks."""
-    try:
-        if size is not None and path.stat().st_size != size:
-            return False
-        sha = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                sha.update(chunk)
-    except OSError:
-        return False
-    return sha.hexdigest() == digest
-
-
 class JournalError(Exception):
     """The journal cannot be opened or written (disk full, permissions): the change is not durable."""
 
@@ -117,20 +98,6 @@ class JournalDamaged(JournalError):
 
     def __init__(self, what: str):
         super().__init__(f"{what}. Starting would leave out changes you made. {WAYS_OUT}")
-
-
-def _fsync_dir(path: Path, fsync: Callable[[int], None]) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 class Journal:
@@ -319,27 +286,19 @@ class Journal:
         return out
 
     # --- appending ----------------------------------------------------------------------------
-    def _write_blob(self, body: bytes) -> tuple[str, bool]:
-        """The body's digest, its blob durable on disk; True when this call wrote it."""
-        digest = hashlib.sha256(body).hexdigest()
-        final = self.blobs / digest
-        if final.exists():
-            if blob_intact(final, digest, len(body)):
-                return digest, False
-            LOG.warning("journal: blob %s does not match its name (damaged): writing it anew", digest)
-        tmp = self.blobs / f".{digest}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            _write_all(fd, body)
-            self._fsync(fd)
-        except BaseException:
-            os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        os.close(fd)
-        os.replace(tmp, final)
-        _fsync_dir(self.blobs, self._fsync)
-        return digest, True
+    def stage(self, body: bytes) -> StagedBlob | None:
+        """Write a large body's blob durably ahead of its frame (None for a body kept inline).
+
+        Safe to run in another thread while the request is applied: it touches only
+        ``blobs/``. Raises OSError (a full disk); ``append`` then writes the blob itself.
+        """
+        if len(body) <= BLOB_THRESHOLD:
+            return None
+        return write_blob(self.blobs, body, self._fsync)
+
+    def discard(self, staged: StagedBlob | None) -> None:
+        """A staged blob whose request was refused: no frame will name it."""
+        discard(self.blobs, staged)
 
     def _cut_back(self) -> None:
         """Cut the file back to its last whole frame (after a failed append), durably."""
@@ -351,11 +310,12 @@ class Journal:
             raise JournalError(f"cannot cut {self.path} back to its last whole record: {exc}") from exc
         self._cut_pending = False
 
-    def append(self, meta: dict, body: bytes = b"") -> None:
+    def append(self, meta: dict, body: bytes = b"", staged: StagedBlob | None = None) -> None:
         """Write one record durably (blob first, then the frame, each fsynced) or raise JournalError.
 
         On failure the file is cut back to its last whole frame (or, when even that
         fails, before the next append), so no later record ever follows a partial one.
+        ``staged``: the body's blob, already written by ``stage``.
         """
         if self._fd is None:
             raise JournalError("journal is not open")
@@ -365,8 +325,10 @@ class Journal:
         try:
             meta = dict(meta)
             if len(body) > BLOB_THRESHOLD:
-                meta["blob"], created = self._write_blob(body)
-                wrote_blob = meta["blob"] if created else None
+                if staged is None:
+                    staged = write_blob(self.blobs, body, self._fsync)
+                meta["blob"] = staged.digest
+                wrote_blob = staged.digest if staged.new else None
                 frame = encode_frame(meta)
             else:
                 frame = encode_frame(meta, body)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from wildrydes_cli import faults
 from wildrydes_cli.local.awsapi import journal as jn
+from wildrydes_cli.local.awsapi import journal_blobs
 from wildrydes_cli.local.awsapi.journal_format import describe
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def _replayable(records: list[jn.Record]) -> tuple[list[jn.Record], list[tuple[j
                 continue
             base, last_seq = seed - seq, seq
         digest = meta.get("blob")
-        if digest and record.blobs is not None and not jn.blob_intact(record.blobs / str(digest), str(digest)):
+        if digest and record.blobs is not None and not journal_blobs.blob_intact(record.blobs / str(digest), str(digest)):
             dropped.append((record, f"its blob {digest} is missing or damaged"))
             continue
         kept.append(record)

@@ -40,6 +40,12 @@ without its header record) is refused (``JournalDamaged``: the daemon does not
 start and says why) unless the start asks to recover: then every intact record
 is kept and the header is rebuilt from the records' own seeds.
 
+A large body's blob (``journal_blobs.py``) is written in a second thread while moto
+applies the request: the two cost about the same (hashing, copying, writing) and
+both release the GIL, so a large PutObject is answered sooner. The order that
+matters holds: the blob is durable before the frame that names it, and the frame
+before the answer; a blob whose request moto refused is removed at once.
+
 The journal is compacted before the replay when that pays (``compact.py``:
 records whose effect a later record replaced are dropped).
 
@@ -55,6 +61,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -158,6 +165,18 @@ class ReplayStats:
     recovery: dict | None = None     # what ``recover`` kept and set aside (None: nothing was damaged)
 
 
+def _staged(staging: Future | None) -> jn.StagedBlob | None:
+    """The blob written ahead, or None when there is none or writing it failed (``append`` then tries
+    again itself and reports the failure as any other)."""
+    if staging is None:
+        return None
+    try:
+        return staging.result()
+    except OSError as exc:
+        LOG.warning("journal: writing a blob ahead failed (%s); the append tries again", exc)
+        return None
+
+
 def _not_saved(request: HttpRequest, exc: Exception, applied: bool) -> HttpResponse:
     """507 in the caller's protocol: the change could not be saved (``applied``) or was refused."""
     if applied:
@@ -194,6 +213,7 @@ class Persistence:
         self.next_seq = 0
         self.unsaved: tuple[dict, bytes] | None = None   # applied in moto, not yet in the journal (disk full)
         self.stats: ReplayStats | None = None            # of the replay at start
+        self._stager: ThreadPoolExecutor | None = None   # writes a large body's blob while moto applies it
 
     # --- live traffic ---------------------------------------------------------------------------
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
@@ -215,9 +235,16 @@ class Persistence:
                 LOG.info("journal: saved the change the disk refused before")
                 self.unsaved = None
             seq = self.next_seq
+            staging = self._stage(request.body)
             self._seed(self.seed_base + seq)
-            response = self._call(request, port, client)
+            try:
+                response = self._call(request, port, client)
+            except BaseException:
+                self.journal.discard(_staged(staging))
+                raise
+            staged = _staged(staging)
             if not 200 <= response.status < 300:
+                self.journal.discard(staged)
                 return response
             target, credential = journal_target(request)
             meta = {"kind": "request", "seq": seq, "seed": self.seed_base + seq, "method": request.method,
@@ -228,13 +255,21 @@ class Persistence:
                 meta["upload_id"] = upload_id
             self.next_seq = seq + 1      # moto drew ids from this seed: the next change must not reuse it
             try:
-                self.journal.append(meta, request.body)
+                self.journal.append(meta, request.body, staged)
             except jn.JournalError as exc:
                 self.unsaved = (meta, request.body)
                 LOG.error("%s; %s %s is applied and will be saved before the next change (changes are refused "
                           "until then)", exc, request.method, request.path[:200])
                 return _not_saved(request, exc, applied=True)
             return response
+
+    def _stage(self, body: bytes) -> Future | None:
+        """Start writing a large body's blob in the second thread (None: the body goes inline)."""
+        if self.journal is None or len(body) <= jn.BLOB_THRESHOLD:
+            return None
+        if self._stager is None:
+            self._stager = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-blob")
+        return self._stager.submit(self.journal.stage, body)
 
     def exclusive(self, change: Callable[[], T]) -> T:
         """Run an in-process change to moto's backends (a function's AssumeRole) between two requests."""
