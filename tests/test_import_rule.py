@@ -147,7 +147,7 @@ def test_the_checker_sees_a_back_arrow(tmp_path, source, target, allowed):
 
 def test_local_names_training_only_as_the_algorithms_entry_point():
     """local/ runs the local Linear Learner as a process (SageMaker's container contract), never imports it:
-    outside docstrings, the one string in local/ that names training/ is that entry point, in runner.py."""
+    outside docstrings, the one string in local/ that names training/ is that entry point, in processes.py."""
     found = []
     for path in sorted((PACKAGE / "local").rglob("*.py")):
         tree = ast.parse(path.read_text())
@@ -159,7 +159,7 @@ def test_local_names_training_only_as_the_algorithms_entry_point():
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings \
                     and "wildrydes_cli.training" in node.value:
                 found.append((path.relative_to(ROOT).as_posix(), node.value))
-    assert found == [("wildrydes_cli/local/training/runner.py", "wildrydes_cli.training.algorithm")]
-    from wildrydes_cli.local.training.runner import ALGORITHM
+    assert found == [("wildrydes_cli/local/training/processes.py", "wildrydes_cli.training.algorithm")]
+    from wildrydes_cli.local.training.processes import ALGORITHM
     from wildrydes_cli.training import algorithm
     assert ALGORITHM[1] == algorithm.MODULE

@@ -184,8 +184,11 @@ def run(root: Path) -> TrainedModel:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["standby"] and len(args) == 2:   # started ahead of its job: ROOT comes on stdin
+        from wildrydes_cli.training import algorithm_standby
+        return algorithm_standby.main(args[1])
     if len(args) != 2 or args[0] != "train":
-        print("usage: python -m wildrydes_cli.training.algorithm train ROOT", file=sys.stderr)
+        print("usage: python -m wildrydes_cli.training.algorithm train ROOT | standby IDLE_SECONDS", file=sys.stderr)
         return 2
     root = Path(args[1])
     (root / "output").mkdir(parents=True, exist_ok=True)

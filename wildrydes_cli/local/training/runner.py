@@ -12,7 +12,7 @@ DescribeTrainingJob's SecondaryStatus):
   distribution itself happens on AWS).
 - ``Training``: the algorithm, as SageMaker runs a container: a process
   (``python -m wildrydes_cli.training.algorithm train ROOT``, see that module for
-  the contract), its output lines into CloudWatch Logs (``/aws/sagemaker/TrainingJobs``,
+  the contract; started ahead as ``... standby`` and handed ROOT, ``processes.py``), its output lines into CloudWatch Logs (``/aws/sagemaker/TrainingJobs``,
   stream ``<job>/algo-1-<epoch seconds>``), its ``#quality_metric`` lines into
   FinalMetricDataList, its ``output/failure`` into FailureReason.
 - ``Uploading``: ``model/`` tarred and gzipped into
@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -44,13 +43,12 @@ from pathlib import Path
 
 from wildrydes_cli import linear_learner
 from wildrydes_cli.local.awsapi import moto_backends
+from wildrydes_cli.local.training import processes
 from wildrydes_cli.local.training.jobs import Job, JobStore
 
 LOG = logging.getLogger(__name__)
 
-# The algorithm's entry point (training/algorithm.py): run as a process, never imported (the
-# dependency rule: local/ imports nothing of training/; tests/test_import_rule.py checks this name).
-ALGORITHM = ("-m", "wildrydes_cli.training.algorithm", "train")
+ALGORITHM = processes.ALGORITHM
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 STOP_GRACE_S = 5.0
 LOG_BATCH = 200
@@ -83,7 +81,7 @@ class Runner:
         self.store = store
         self.write_logs = write_logs
         self.put_object = put_object
-        self.python = python
+        self.algorithm = processes.AlgorithmProcesses(python)
         self.processes: dict[tuple[str, str, str], subprocess.Popen] = {}
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
@@ -105,16 +103,19 @@ class Runner:
         """The emulator stops: end every job's process (their records say so at the next start)."""
         with self.lock:
             self.closing = True
-            processes = list(self.processes.values())
-        for process in processes:
+            running = list(self.processes.values())
+        for process in running:
             if process.poll() is None:
                 process.kill()
+        self.algorithm.shutdown()
 
     # -- one job ------------------------------------------------------------------------------------
     def run(self, job: Job) -> None:
         root = self.store.work_dir(job)
         stream = Streams(self, job)
+        process = None
         try:
+            process = self.algorithm.take()   # its start overlaps the download
             self._step(job, "Starting", "Preparing the instances for training")
             self._check(job)
             with self.store.lock:
@@ -123,7 +124,8 @@ class Runner:
             self._download(job, root, stream)
             self._check(job)
             self._step(job, "Training", "Training image download completed. Training in progress.")
-            self._train(job, root, stream)
+            handed, process = process, None
+            self._train(job, root, stream, handed)
             self._check(job)
             self._step(job, "Uploading", "Uploading generated training model")
             self._upload(job, root)
@@ -149,6 +151,10 @@ class Runner:
             with self.lock:
                 self.processes.pop(job.key, None)
             shutil.rmtree(root, ignore_errors=True)
+            if process is not None:          # the job ended before its training: the process is unused
+                self.algorithm.give_back(process)
+            if not self.closing:
+                self.algorithm.replenish()
         try:
             self.store.update(job)
         except OSError as exc:
@@ -232,12 +238,10 @@ class Runner:
         hosts = [f"algo-{n + 1}" for n in range(instances)]
         (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": hosts}))
 
-    def _train(self, job: Job, root: Path, stream: Streams) -> None:
-        process = subprocess.Popen([self.python, *ALGORITHM, str(root)], cwd=root, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    def _train(self, job: Job, root: Path, stream: Streams, process: subprocess.Popen) -> None:
         with self.lock:
             self.processes[job.key] = process
+        processes.start_job(process, root)
         watchdog = threading.Thread(target=self._watch, args=(job, process), daemon=True)
         watchdog.start()
         metrics: dict[str, float] = {}
