@@ -174,3 +174,13 @@ def test_a_full_disk_on_the_local_target_is_its_error_not_aws_refusing():
     with pytest.raises(LocalTargetError, match="Could not upload: could not save: disk full"):
         with translate("upload"):
             raise refused
+
+
+def test_the_caller_is_asked_of_sts_once_per_command(aws_):
+    """`train --breeds 1000` records who moved each latest.json: one GetCallerIdentity, not 1,000."""
+    calls = []
+    sts = aws_.client("sts")
+    sts.meta.events.register("before-call.sts.GetCallerIdentity", lambda **kw: calls.append(1))
+    arns = {aws_.caller_arn() for _ in range(5)}
+    assert len(arns) == 1 and next(iter(arns)).startswith("arn:aws:")
+    assert len(calls) == 1
