@@ -97,3 +97,27 @@ def test_the_guide_states_the_idle_time_in_use():
 
     text = " ".join((Path(__file__).resolve().parents[3] / "docs" / "training.md").read_text().split())
     assert f"one process waits for the next job, and exits after {processes.IDLE_S:g} s without one" in text
+
+
+def test_a_waiting_process_ends_when_the_emulator_that_started_it_is_killed():
+    """kill -9 of the emulator: no shutdown runs, but the waiting process's input closes and it exits."""
+    import os
+    import signal
+
+    daemon = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from wildrydes_cli.local.training import processes\n"
+        "pool = processes.AlgorithmProcesses()\n"
+        "pool.replenish()\n"
+        "print(pool.waiting.pid, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        waiting = int(daemon.stdout.readline())
+        assert not pid_gone(waiting, timeout=0.5)       # it waits while its emulator lives
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.wait(timeout=10)
+        assert pid_gone(waiting, timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
