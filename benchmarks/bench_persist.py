@@ -386,6 +386,19 @@ def bench_hot_path(baseline: Path, appends: int, puts: int, rounds: int) -> dict
     return report
 
 
+def _alone(args: argparse.Namespace, parser: argparse.ArgumentParser):
+    """The measurement asked to run alone (--hot-path, --large-puts, --retrain-breeds), or None."""
+    if (args.hot_path or args.large_puts) and not args.baseline_src:
+        parser.error("--hot-path and --large-puts compare with another tree: give --baseline-src DIR")
+    if args.hot_path:
+        return lambda: bench_hot_path(args.baseline_src, args.appends, args.puts, args.rounds)
+    if args.large_puts:
+        return lambda: bench_large_puts(args.baseline_src, args.large_puts, args.rounds)
+    if args.retrain_breeds:
+        return lambda: bench_compaction(args.retrain_breeds, args.retrains)
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--breeds", type=int, default=1000)
@@ -408,26 +421,10 @@ def main() -> int:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--puts", type=int, default=300)
     args = parser.parse_args()
-    if args.hot_path:
-        if not args.baseline_src:
-            parser.error("--hot-path compares with another tree: give --baseline-src DIR")
-        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
-                  **bench_hot_path(args.baseline_src, args.appends, args.puts, args.rounds),
-                  "load_avg_at_end": os.getloadavg()}
-        print(json.dumps(report, indent=2))
-        return 0
-    if args.large_puts:
-        if not args.baseline_src:
-            parser.error("--large-puts compares with another tree: give --baseline-src DIR")
-        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
-                  **bench_large_puts(args.baseline_src, args.large_puts, args.rounds),
-                  "load_avg_at_end": os.getloadavg()}
-        print(json.dumps(report, indent=2))
-        return 0
-    if args.retrain_breeds:
-        report = {"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(),
-                  **bench_compaction(args.retrain_breeds, args.retrains), "load_avg_at_end": os.getloadavg()}
-        print(json.dumps(report, indent=2))
+    alone = _alone(args, parser)
+    if alone is not None:
+        print(json.dumps({"cpu_count": os.cpu_count(), "load_avg_at_start": os.getloadavg(), **alone(),
+                          "load_avg_at_end": os.getloadavg()}, indent=2))
         return 0
 
     report: dict = {"cpu_count": os.cpu_count(), "breeds": args.breeds,
