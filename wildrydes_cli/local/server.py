@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
-from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_keys, stack_rules, wsgi
+from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, sigv4, stack_keys, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.awsapi.function_credentials import Sessions
 from wildrydes_cli.local.awsapi.iam_users import UserCalls
@@ -121,7 +121,7 @@ class Emulator:
         refused = self.gate.refusal(request)
         if refused is not None:
             return refused
-        signed = auth.parse_signature(request)
+        signed = sigv4.parse_signature(request)
         account = moto_backends.account_of(signed.access_key)
         plan = next((p for p in moto_backends.usage_plans(account, signed.region) if p.plan_id == plan_id), None)
         query = {k: v for k, v in parse_qsl(request.query, keep_blank_values=True)}
