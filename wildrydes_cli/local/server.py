@@ -54,7 +54,7 @@ from wildrydes_cli.local.awsapi.iam_users import UserCalls
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
-from wildrydes_cli.local.invoke import gateway, kept_logs, routes, usage_plans
+from wildrydes_cli.local.invoke import gateway, kept_logs, kept_logs_restore, routes, usage_plans
 from wildrydes_cli.local.invoke.functions import find_function
 from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
 from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
@@ -314,7 +314,7 @@ def open_log_store(state_dir: Path, persistence: persist.Persistence) -> kept_lo
     def put(account_id: str, region: str, group: str, stream: str, events: list[dict]) -> None:
         moto_backends.restore_log_events(account_id, region, group, stream, events, LogSink.MAX_EVENTS_PER_STREAM)
 
-    kept_logs.restore(store, put, moto_backends.log_groups())
+    kept_logs_restore.restore(store, put, moto_backends.log_groups())
     return store
 
 
