@@ -33,7 +33,7 @@ import emulated  # noqa: E402
 
 from wildrydes_cli.layout import function_log_group  # noqa: E402
 from wildrydes_cli.local.awsapi import moto_backends  # noqa: E402
-from wildrydes_cli.local.invoke import kept_logs, lambda_log_lines  # noqa: E402
+from wildrydes_cli.local.invoke import kept_logs, kept_logs_restore, lambda_log_lines  # noqa: E402
 from wildrydes_cli.local.invoke.lambda_log_lines import Invocation, LogSink, invocation_lines  # noqa: E402
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -93,7 +93,7 @@ def fdatasync_cost(directory: Path, n: int = 50) -> float:
 
 
 def restore_cost(directory: Path, events: int) -> float:
-    """kept_logs.restore of ``events`` events in one group (read, parse, put into moto's backend)."""
+    """kept_logs_restore.restore of ``events`` events in one group (read, parse, put into moto's backend)."""
     store = kept_logs.LogStore(directory)
     store.load()
     now = int(time.time() * 1000) - events
@@ -105,7 +105,7 @@ def restore_cost(directory: Path, events: int) -> float:
     def put(account: str, region: str, group: str, stream: str, kept: list[dict]) -> None:
         moto_backends.restore_log_events(account, region, group, stream, kept, LogSink.MAX_EVENTS_PER_STREAM)
 
-    stats = kept_logs.restore(kept_logs.LogStore(directory), put)
+    stats = kept_logs_restore.restore(kept_logs.LogStore(directory), put)
     assert stats.events == events, stats
     return stats.seconds
 

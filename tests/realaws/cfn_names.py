@@ -1,6 +1,6 @@
 """Names a CloudFormation template gives its resources, resolved as CloudFormation resolves them.
 
-For two rules of the real-AWS layer (awsbehaviour.py, behaviours 10 and 11), checked before moto
+For two rules of the real-AWS layer (behaviours 10 and 11: stack_behaviour.py), checked before moto
 sees a CreateStack/UpdateStack: which log group it would create that exists already, and which
 function role it names that does not exist. Only the forms templates use for names: a literal, a
 Ref, a Sub of parameters, pseudo parameters and resources the stack already has, an If; a

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from answers import error, response
+
 STEPS = (("Starting", "Preparing the instances for training"), ("Downloading", "Downloading input data"),
          ("Training", "Training image download completed. Training in progress."),
          ("Uploading", "Uploading generated training model"), ("Completed", "Training job completed"))
@@ -76,22 +78,21 @@ class SageMakerBehaviour:
 
     # -- handlers -------------------------------------------------------------------------
     def _before_sagemaker(self, operation: str, params: dict) -> tuple | None:
-        from awsbehaviour import _error, _response
         if operation == "CreateTrainingJob":
             if self.pass_role_denied:
-                return _error(400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/workshop is not "
-                              f"authorized to perform: iam:PassRole on resource: {params.get('RoleArn')}")
+                return error(400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/workshop is not "
+                             f"authorized to perform: iam:PassRole on resource: {params.get('RoleArn')}")
             if self.quota_left is not None and self.jobs_in_flight() >= self.quota_left:
                 kind = params["ResourceConfig"]["InstanceType"]
-                return _error(400, "ResourceLimitExceeded", f"The account-level service limit '{kind} for training "
-                              f"job usage' is {self.quota_left} Instances, with current utilization of "
-                              f"{self.jobs_in_flight()} Instances and a request delta of 1 Instances.")
+                return error(400, "ResourceLimitExceeded", f"The account-level service limit '{kind} for training "
+                             f"job usage' is {self.quota_left} Instances, with current utilization of "
+                             f"{self.jobs_in_flight()} Instances and a request delta of 1 Instances.")
         if operation == "StopTrainingJob":
             job = self.training_jobs.get(params["TrainingJobName"])
             if job is None:
-                return _error(400, "ValidationException", "Requested resource not found.")
+                return error(400, "ValidationException", "Requested resource not found.")
             job.stop = True
-            return _response(200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+            return response(200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
         return None
 
     def _after_sagemaker(self, operation: str, params: dict, parsed: dict, http: Any) -> None:

@@ -1,9 +1,9 @@
-"""deploy --auth api-key against real AWS behaviour (awsbehaviour.py, behaviour 19): CloudFormation makes the key
+"""deploy --auth api-key against real AWS behaviour (awsbehaviour.py, behaviour 19: api_stage_behaviour.py): CloudFormation makes the key
 and plan, a switch reaches stage prod only through a new deployment (deploy makes it), rotate replaces the key,
 cleanup deletes them, and what the CLI says about the limits on AWS (best effort) differs from the local target."""
 from __future__ import annotations
 
-import awsbehaviour
+import api_stage_behaviour
 import boto3
 
 
@@ -47,7 +47,7 @@ def test_keys_show_rotate_and_cleanup_on_aws(wildrydes, with_model, real):
 
 
 def test_on_aws_the_limits_are_said_to_be_best_effort(wildrydes, with_model, real):
-    assert awsbehaviour.USAGE_PLANS_BEST_EFFORT
+    assert api_stage_behaviour.USAGE_PLANS_BEST_EFFORT
     text = wildrydes("deploy", "--auth", "api-key", "--rate", "10", json_output=False).stdout
     assert "best-effort" in " ".join(text.split())
     assert wildrydes.json("status")["limits_enforced"] == "best-effort"

@@ -1,6 +1,9 @@
 """The edge: parse the command line, call one core function per command, render its result.
 
-  main.py            the ``wildrydes`` group and its commands; exit codes are decided here only
+  main.py            the ``wildrydes`` group, every command registered on it; exit codes are decided here only
+  train_commands.py  ``wildrydes train`` (here, or ``--on sagemaker`` through sagemaker_commands.py)
+  deploy_commands.py ``wildrydes scratchpad``, ``bootstrap``, ``deploy``, ``package`` and ``cleanup``
+  observe_commands.py  ``wildrydes predict``, ``status`` and ``logs``
   local_commands.py  ``wildrydes local start|stop|reset|compact|status|env``
   model_commands.py  ``wildrydes models``, ``evaluate``, ``history``, ``rollback`` and ``promote``
   keys_commands.py   ``wildrydes keys show|list|rotate`` (the API key of ``deploy --auth api-key``)

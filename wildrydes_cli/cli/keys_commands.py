@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from wildrydes_cli.cli.global_options import WildrydesGroup
+from wildrydes_cli.cli.options import aws_context
 
 
 @click.group("keys", cls=WildrydesGroup)
@@ -25,9 +26,8 @@ def keys_group() -> None:
 def show_cmd(ctx: click.Context, value_only: bool) -> None:
     """Print the current key: its id, name, the usage plan's limits and its value."""
     from wildrydes_cli.cli import presentation
-    from wildrydes_cli.cli.main import _aws_context
     from wildrydes_cli.observe.keys import show
-    settings, aws, console = _aws_context(ctx)
+    settings, aws, console = aws_context(ctx)
     presentation.show(console, show(settings, aws, value_only=value_only))
 
 
@@ -36,9 +36,8 @@ def show_cmd(ctx: click.Context, value_only: bool) -> None:
 def list_cmd(ctx: click.Context) -> None:
     """List the stack's keys (never their values)."""
     from wildrydes_cli.cli import presentation
-    from wildrydes_cli.cli.main import _aws_context
     from wildrydes_cli.observe.keys import list_keys
-    settings, aws, console = _aws_context(ctx)
+    settings, aws, console = aws_context(ctx)
     presentation.show(console, list_keys(settings, aws))
 
 
@@ -47,7 +46,6 @@ def list_cmd(ctx: click.Context) -> None:
 def rotate_cmd(ctx: click.Context) -> None:
     """Replace the key with a new one; the old key stops working (callers need the new value)."""
     from wildrydes_cli.cli import presentation
-    from wildrydes_cli.cli.main import _aws_context
     from wildrydes_cli.deploy.keys import rotate
-    settings, aws, console = _aws_context(ctx, writes_state=True)
+    settings, aws, console = aws_context(ctx, writes_state=True)
     presentation.show(console, rotate(settings, aws, console))

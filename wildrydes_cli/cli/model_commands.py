@@ -1,8 +1,8 @@
 """``wildrydes models``, ``evaluate``, ``history``, ``rollback`` and ``promote``: the models, how good each is, what
 was served.
 
-Registered on the main group by main.py (kept apart so main.py stays commands of the
-workshop's steps). Imports happen when the command runs, so ``--help`` stays fast.
+Registered on the main group by main.py (kept apart from the workshop's steps,
+deploy_commands.py and observe_commands.py). Imports happen when the command runs, so ``--help`` stays fast.
 """
 from __future__ import annotations
 

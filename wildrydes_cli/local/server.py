@@ -47,14 +47,14 @@ from urllib.parse import parse_qsl, unquote
 
 from wildrydes_cli import __version__, faults
 from wildrydes_cli.local import daemon_files, daemon_log
-from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, stack_keys, stack_rules, wsgi
+from wildrydes_cli.local.awsapi import auth, journal, moto_backends, persist, sigv4, stack_keys, stack_rules, wsgi
 from wildrydes_cli.local.awsapi.credentials import local_credentials
 from wildrydes_cli.local.awsapi.function_credentials import Sessions
 from wildrydes_cli.local.awsapi.iam_users import UserCalls
 from wildrydes_cli.local.awsapi.role_calls import RoleCalls
 from wildrydes_cli.local.front import connection, httpio
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
-from wildrydes_cli.local.invoke import gateway, kept_logs, routes, usage_plans
+from wildrydes_cli.local.invoke import gateway, kept_logs, kept_logs_restore, routes, usage_plans
 from wildrydes_cli.local.invoke.functions import find_function
 from wildrydes_cli.local.invoke.lambda_log_lines import LogSink
 from wildrydes_cli.local.invoke.runner import DEFAULT_MAX_WORKERS, Runner
@@ -121,7 +121,7 @@ class Emulator:
         refused = self.gate.refusal(request)
         if refused is not None:
             return refused
-        signed = auth.parse_signature(request)
+        signed = sigv4.parse_signature(request)
         account = moto_backends.account_of(signed.access_key)
         plan = next((p for p in moto_backends.usage_plans(account, signed.region) if p.plan_id == plan_id), None)
         query = {k: v for k, v in parse_qsl(request.query, keep_blank_values=True)}
@@ -314,7 +314,7 @@ def open_log_store(state_dir: Path, persistence: persist.Persistence) -> kept_lo
     def put(account_id: str, region: str, group: str, stream: str, events: list[dict]) -> None:
         moto_backends.restore_log_events(account_id, region, group, stream, events, LogSink.MAX_EVENTS_PER_STREAM)
 
-    kept_logs.restore(store, put, moto_backends.log_groups())
+    kept_logs_restore.restore(store, put, moto_backends.log_groups())
     return store
 
 

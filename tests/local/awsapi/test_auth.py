@@ -28,8 +28,9 @@ from botocore.config import Config
 from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 
-from wildrydes_cli.local.awsapi.auth import Gate, canonical_path, canonical_query
+from wildrydes_cli.local.awsapi.auth import Gate
 from wildrydes_cli.local.awsapi.credentials import credentials_file, local_credentials
+from wildrydes_cli.local.awsapi.sigv4 import canonical_path, canonical_query
 from wildrydes_cli.local.http import HttpRequest
 
 FIX = 'eval "$(wildrydes local env)"'

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from wildrydes_cli.local.awsapi import moto_backends
-from wildrydes_cli.local.invoke import kept_logs, kept_logs_file
+from wildrydes_cli.local.invoke import kept_logs, kept_logs_file, kept_logs_restore
 from wildrydes_cli.local.invoke.kept_logs import LogStore
 
 ACCOUNT, REGION, GROUP = "123456789012", "us-east-1", "/aws/lambda/fn"
@@ -334,7 +334,7 @@ def test_restore_puts_events_back_with_their_timestamps_streams_and_order(tmp_pa
     with mock_aws():
         def put(account, region, group, stream, events):
             moto_backends.restore_log_events(account, region, group, stream, events, keep=100)
-        stats = kept_logs.restore(LogStore(tmp_path), put)
+        stats = kept_logs_restore.restore(LogStore(tmp_path), put)
         assert (stats.groups, stats.events) == (1, 3)
         client = boto3.client("logs", region_name=REGION)
         got = client.filter_log_events(logGroupName=GROUP, interleaved=True)["events"]

@@ -3,6 +3,7 @@
   auth.py           the SigV4 gate: only calls signed with this user's local credentials pass
                     (or with a deployed function's role session, then checked by role_calls.py);
                     and, for an AWS_IAM method, the signature execute_api_auth.py asks it to check
+  sigv4.py          SigV4 as data: the signed request parsed, its canonical request, its time window
   execute_api_auth.py  an AWS_IAM method's caller checked as API Gateway does (5-minute window, its messages)
   iam_users.py      the account's IAM users as such callers: active access keys, user and group policies
   credentials.py    those credentials (generated per user, 0600)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from wildrydes_cli.local.awsapi.function_credentials import RoleSession
 from wildrydes_cli.local.awsapi.iam_users import UserRecord
+from wildrydes_cli.local.awsapi.sigv4 import Refused, parse_signature
 
 if TYPE_CHECKING:
     from wildrydes_cli.local.awsapi.auth import Gate
@@ -72,8 +73,6 @@ def skew_message(amz_date: str, now: float) -> str:
 
 def refusal(gate: Gate, request, method_arn: str) -> tuple[str, str] | None:
     """None when the request may invoke ``method_arn``; else (x-amzn-ErrorType, message), always a 403."""
-    from wildrydes_cli.local.awsapi.auth import Refused, parse_signature
-
     if request.header("authorization") is None and "X-Amz-Signature=" not in request.query:
         return REFUSALS["missing"]
     try:

@@ -9,6 +9,7 @@
   lambda_log_lines.py  what Lambda writes to CloudWatch Logs per invocation (START/END/REPORT)
   kept_logs.py         those events kept on disk across restarts (bounded, synced once a second)
   kept_logs_file.py    the kept events' file format
+  kept_logs_restore.py those events put back into moto at start (after the journal replay)
 
 Imports local/http.py, awsapi/moto_backends/, awsapi/function_credentials.py and the ground only.
 """

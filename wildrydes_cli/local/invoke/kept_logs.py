@@ -34,6 +34,8 @@ A log group that is deleted (``DeleteLogGroup``, or ``cleanup`` deleting the
 stack that owns it) has its file removed (``prune``, called by the daemon
 after each successful AWS API change), so its events are never served again,
 not even to a later group of the same name.
+
+At the next start what is kept is put back into moto by ``kept_logs_restore.py``.
 """
 from __future__ import annotations
 
@@ -45,7 +47,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wildrydes_cli import faults
 from wildrydes_cli.local.invoke.kept_logs_file import (
     PREVIOUS,
     SUFFIX,
@@ -385,42 +386,6 @@ class LogStore:
                 os.close(entry.fd)
             self._open.clear()
             self._dirty.clear()
-
-
-@dataclass(frozen=True)
-class RestoreStats:
-    groups: int
-    events: int
-    seconds: float
-
-
-def restore(store: LogStore, put: Callable[[str, str, str, str, list[dict]], None],
-            known: Iterable[tuple[str, str, str]] = ()) -> RestoreStats:
-    """Put every kept event back into the emulator (after the journal replay), stream by stream.
-
-    ``put(account, region, group, stream, events)`` is
-    ``moto_backends.restore_log_events``; events keep their timestamps and,
-    within a stream, their order.
-    """
-    t0 = time.perf_counter()
-    total = 0
-    kept = store.load(known)
-    faults.point("logs-loaded")
-    for found in kept:
-        streams: dict[str, list[dict]] = {}
-        for event in found.events:
-            streams.setdefault(event["stream"], []).append(
-                {"timestamp": event["timestamp"], "message": event["message"]})
-        for stream, events in streams.items():
-            try:
-                put(found.account_id, found.region, found.group, stream, events)
-            except Exception as exc:  # one group moto refuses must not keep the daemon from starting
-                LOG.warning("log store: could not restore %d events of %s: %s", len(events), found.group, exc)
-                continue
-            total += len(events)
-    stats = RestoreStats(len(kept), total, time.perf_counter() - t0)
-    LOG.info("log store: restored %d events of %d log groups in %.2f s", stats.events, stats.groups, stats.seconds)
-    return stats
 
 
 def erase(directory: Path) -> bool:
