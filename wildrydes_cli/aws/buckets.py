@@ -67,7 +67,7 @@ class BucketIntents:
                 return size, None
             return size, s3.get_object(Bucket=bucket, Key=key)["Body"].read(limit + 1)
 
-    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    def put_object(self, bucket: str, key: str, body: bytes | bytearray, content_type: str) -> None:
         """One small object in one request (models up to a few MB, index files)."""
         with self.translate(f"upload s3://{bucket}/{key}"):
             self.client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

@@ -96,7 +96,8 @@ def train_job(console: Console, result: TrainJobResult) -> None:
                   title=f"{result.predictor_type} on {result.rows['validation']} validation rows "
                         f"({result.rows['train']} trained, {result.epochs} epochs, {where}{billable})")
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
-                                            if result.synthetic else "") + f"; channels in {result.channels}")
+                                            if result.synthetic else "")
+                 + f"; channels ({result.content_type}) in {result.channels}")
     if result.rule:
         console.line(f"labelled by: {result.rule['text']}")
     console.line(f"model published to {result.model.get('location')}")
@@ -136,7 +137,8 @@ def sagemaker_breeds(console: Console, result: SageMakerBreedsResult) -> None:
         console.line(f"... and {hidden} more (--output json lists them all)")
     if result.failed:
         console.line(f"{result.failed} jobs did not complete: `wildrydes jobs` shows why")
-    console.line(f"published to s3://{result.bucket}/breeds/<breed>/ with a latest.json index per breed")
+    console.line(f"channels written as {result.content_type}; published to s3://{result.bucket}/breeds/<breed>/ "
+                 "with a latest.json index per breed")
     model_views.breeds_gate(console, result.breeds, result.refused, result.count,
                             kept="each model stays under its job key")
 

@@ -85,6 +85,7 @@ class TrainJobResult(Result):
     seconds: float              # from the upload to the end of waiting, on this machine's clock
     channels: str               # s3://bucket/training/<job>/
     transitions: list[str] = field(default_factory=list)
+    content_type: str = "application/x-recordio-protobuf"   # the channels' format (train --content-type)
     rule: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +111,7 @@ class SageMakerBreedsResult(Result):
     instance_type: str
     billable_seconds: int
     breeds: list[dict[str, Any]]
+    content_type: str = "application/x-recordio-protobuf"   # the channels' format (train --content-type)
     # Breeds whose latest.json the quality gate kept on the better model ({breed, job, key, metrics, reason,
     # gate}): the job's model stays under its job key; exit 3 when any (--force moves them anyway).
     refused: tuple[dict[str, Any], ...] = ()

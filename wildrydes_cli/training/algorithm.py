@@ -17,7 +17,8 @@ Training Information"):
     ROOT/output/failure                       the FailureReason when the algorithm fails
 
 It validates the hyperparameters as Linear Learner does (``linear_learner.problems``),
-reads the channels (headerless CSV, label first), trains with the project's numpy
+reads the channels (``application/x-recordio-protobuf``, one protobuf Record a row,
+``recordio_protobuf.py``; or headerless CSV, label first, ``channels.py``), trains with the project's numpy
 trainer (the same model ``wildrydes train --trainer numpy`` makes from the same
 rows), logs per epoch and writes the final metrics as Linear Learner's
 ``#quality_metric`` lines, which the platform turns into FinalMetricDataList, and
@@ -31,6 +32,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +46,8 @@ from wildrydes_cli.training.mxnet_trainer import TrainConfig, TrainedModel
 LOG = logging.getLogger(__name__)
 
 MODULE = "wildrydes_cli.training.algorithm"   # the entry point the local target runs (documented contract)
-CONTENT_TYPES = ("text/csv", "text/csv;label_size=1")
+RECORDIO = "application/x-recordio-protobuf"
+CONTENT_TYPES = ("text/csv", "text/csv;label_size=1", RECORDIO)
 
 
 class ClientError(Exception):
@@ -141,8 +144,16 @@ def _channels(root: Path) -> tuple[dict, dict[str, str]]:
         content = str(spec.get("ContentType", "text/csv")).replace(" ", "").lower()
         if content not in CONTENT_TYPES:
             raise ClientError(f"the {name} channel's ContentType {spec.get('ContentType')!r} is not read by the "
-                              "local Linear Learner: use text/csv (label first, no header)")
+                              f"local Linear Learner: use {RECORDIO} or text/csv (label first, no header)")
     return channels, {str(k): str(v) for k, v in hyperparameters.items()}
+
+
+def reader_of(spec: dict) -> Callable[[Path, str, int], Dataset]:
+    """The channel reader for a channel's ContentType (checked by ``_channels``)."""
+    if str(spec.get("ContentType", "text/csv")).replace(" ", "").lower() == RECORDIO:
+        from wildrydes_cli.training.recordio_protobuf import read_recordio_channel
+        return read_recordio_channel
+    return read_channel
 
 
 def run(root: Path) -> TrainedModel:
@@ -155,9 +166,9 @@ def run(root: Path) -> TrainedModel:
     host = json.loads((root / "input" / "config" / "resourceconfig.json").read_text()).get("current_host", "algo-1")
     log(f"Reading the train channel ({channels['train'].get('ContentType', 'text/csv')})")
     try:
-        train = read_channel(root / "input" / "data" / "train", "train", MAX_ROWS)
-        validation = (read_channel(root / "input" / "data" / "validation", "validation", MAX_ROWS)
-                      if "validation" in channels else None)
+        train = reader_of(channels["train"])(root / "input" / "data" / "train", "train", MAX_ROWS)
+        validation = (reader_of(channels["validation"])(root / "input" / "data" / "validation", "validation",
+                                                        MAX_ROWS) if "validation" in channels else None)
     except (ChannelError, UsageError) as exc:
         raise ClientError(f"Unable to read the data: {getattr(exc, 'message', exc)}") from None
     check_data(config, hyperparameters, train, validation)

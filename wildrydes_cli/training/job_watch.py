@@ -163,7 +163,7 @@ def result(place: Place, request: dict, description: dict, started: float, *, da
         seconds=round(time.monotonic() - started, 3),
         channels=f"s3://{place.bucket}/{sagemaker_job.TRAINING_PREFIX}{request['TrainingJobName']}/",
         transitions=[t.get("Status", "") for t in description.get("SecondaryStatusTransitions") or []],
-        rule=rule)
+        rule=rule, content_type=request["InputDataConfig"][0]["ContentType"])
 
 
 def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, on_status: OnStatus | None = None,
@@ -285,6 +285,7 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
         concurrent_jobs=options.concurrent_jobs, most_in_flight=most,
         failed=sum(1 for r in done if r["status"] != "Completed"), instance_type=options.instance_type,
         billable_seconds=sum(int(r["billable_seconds"] or 0) for r in done), breeds=done,
+        content_type=sagemaker_job.CONTENT_TYPES[options.content_type][0],
         refused=tuple(sorted(refused, key=lambda r: r["breed"])))
 
 

@@ -53,7 +53,7 @@ class FrameError(RecordError):
 
 def frames(buffer: np.ndarray | bytes, offset: int = 0) -> Iterator[tuple[int, bytes]]:
     """(byte offset, record data) of each record from ``offset`` to the end, multi-part records joined."""
-    view = memoryview(buffer).cast("B") if not isinstance(buffer, bytes) else memoryview(buffer)
+    view = memoryview(buffer if isinstance(buffer, bytes) else buffer.data).cast("B")
     end = len(view)
     while offset < end:
         start = offset

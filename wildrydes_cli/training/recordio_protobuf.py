@@ -138,6 +138,11 @@ def read_recordio_channel(directory: Path, channel: str, limit: int) -> Dataset:
     return Dataset(features=features, labels=labels, source=f"{channel} channel ({len(files)} files)")
 
 
+def _places(done: int, size: int) -> Callable[[int], tuple[int, int]]:
+    """(record number, byte offset) of the i-th of the records after the first ``done``, each ``size`` bytes."""
+    return lambda i: (done + i + 1, (done + i) * size)
+
+
 class _Reader:
     """A channel's rows, file by file: the template's fast path while it holds, the general parser after."""
 
@@ -200,7 +205,7 @@ class _Reader:
                 rows = np.empty((good, width + 1), dtype=np.float32)
                 rows[:, :width] = block[:good, t.features:t.features + 4 * width].view("<f4")
                 rows[:, width] = block[:good, t.label:t.label + 4].view("<f4")[:, 0]
-                self._add(rows, name, lambda i, at=done: (at + i + 1, (at + i) * t.size))
+                self._add(rows, name, _places(done, t.size))
             done += good
             if good < block.shape[0]:
                 break
@@ -234,7 +239,7 @@ class _Reader:
         places: list[tuple[int, int]] = []
 
         def flush() -> None:
-            self._add(np.vstack(batch), name, lambda i, held=list(places): held[i])
+            self._add(np.vstack(batch), name, list(places).__getitem__)
             batch.clear()
             places.clear()
 

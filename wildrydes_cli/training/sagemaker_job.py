@@ -38,9 +38,11 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 TRAINING_PREFIX = "training/"
-ROWS_PER_SHARD = 250_000     # ~7 MB a channel object: uploaded while the next is written
+ROWS_PER_SHARD = 250_000     # a channel object (17 MB of records, 7 MB of CSV): sent while the next is written
 JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 ROLE_OUTPUT = "SageMakerExecutionRoleArn"
+# --content-type: (the channel's ContentType, the objects' suffix); recordio-protobuf is the SDK's choice
+CONTENT_TYPES = {"recordio-protobuf": ("application/x-recordio-protobuf", ".pbr"), "csv": ("text/csv", ".csv")}
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class SageMakerOptions:
     job_name: str | None = None
     wait: bool = True
     concurrent_jobs: int = 2       # --breeds: jobs in flight at once (SageMaker's quotas are small)
+    content_type: str = "recordio-protobuf"   # the channels' format, a key of CONTENT_TYPES
 
 
 def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -> None:
@@ -82,6 +85,8 @@ def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -
     if options.job_name is not None and not JOB_NAME.match(options.job_name):
         raise UsageError(f"--job-name {options.job_name!r}: 1-63 letters, digits and '-', starting with a letter "
                          "or digit (SageMaker's rule)")
+    if options.content_type not in CONTENT_TYPES:
+        raise UsageError(f"--content-type {options.content_type!r}: one of {', '.join(CONTENT_TYPES)}")
     if not 1 <= options.concurrent_jobs <= 100:
         raise UsageError(f"--concurrent-jobs must be between 1 and 100 (got {options.concurrent_jobs})")
     problems = ll.problems(hyperparameters(options, epochs, predictor_type, None))
@@ -189,7 +194,17 @@ def check_name_free(aws: Aws, name: str) -> None:
                          "are unique; pass another --job-name (or leave it out for a new one)")
 
 
-def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset, shards: int) -> list[str]:
+def channel_body(content_type: str, labels: Any, features: Any) -> bytes | bytearray:
+    """Rows as one channel object in the format of ``--content-type`` (a key of CONTENT_TYPES)."""
+    if content_type == "csv":
+        from wildrydes_cli.training.channels import csv_bytes
+        return csv_bytes(labels, features)
+    from wildrydes_cli.training.recordio_protobuf import recordio_bytes
+    return recordio_bytes(labels, features)
+
+
+def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset, shards: int,
+                    content_type: str = "recordio-protobuf") -> list[str]:
     """Write and upload the two channels; returns the keys uploaded (to delete if the job is refused).
 
     Each object is formatted in memory and sent by a second thread while the next one is formatted
@@ -198,8 +213,9 @@ def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from wildrydes_cli.training.channels import csv_bytes, shard_bounds
+    from wildrydes_cli.training.channels import shard_bounds
 
+    mime, suffix = CONTENT_TYPES[content_type]
     uploaded: list[str] = []
     pending: Future | None = None
     place.aws.client("s3")          # made here, once: the upload thread only uses it
@@ -207,11 +223,11 @@ def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-upload") as pool:
             for channel, data, count in (("train", train, shards), ("validation", validation, 1)):
                 for number, (low, high) in enumerate(shard_bounds(data.rows, count)):
-                    body = csv_bytes(data.labels[low:high], data.features[low:high])
+                    body = channel_body(content_type, data.labels[low:high], data.features[low:high])
                     if pending is not None:
                         uploaded.append(pending.result())
                     pending = pool.submit(_put_channel_object, place,
-                                          f"{TRAINING_PREFIX}{name}/{channel}/part-{number:05d}.csv", body)
+                                          f"{TRAINING_PREFIX}{name}/{channel}/part-{number:05d}{suffix}", body, mime)
             if pending is not None:
                 uploaded.append(pending.result())
                 pending = None
@@ -223,8 +239,8 @@ def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset
     return uploaded
 
 
-def _put_channel_object(place: Place, key: str, body: bytes) -> str:
-    place.aws.put_object(place.bucket, key, body, "text/csv")
+def _put_channel_object(place: Place, key: str, body: bytes | bytearray, content_type: str) -> str:
+    place.aws.put_object(place.bucket, key, body, content_type)
     return key
 
 
@@ -239,6 +255,7 @@ def job_request(place: Place, name: str, options: SageMakerOptions, hp: dict[str
                 breed: str | None) -> dict[str, Any]:
     """The CreateTrainingJob request (botocore checks its shape before it is sent)."""
     channel = f"s3://{place.bucket}/{TRAINING_PREFIX}{name}"
+    mime = CONTENT_TYPES[options.content_type][0]
     output = f"s3://{place.bucket}/" + (f"breeds/{breed}/" if breed else "")
     request: dict[str, Any] = {
         "TrainingJobName": name,
@@ -246,11 +263,11 @@ def job_request(place: Place, name: str, options: SageMakerOptions, hp: dict[str
         "RoleArn": place.role,
         "HyperParameters": hp,
         "InputDataConfig": [
-            {"ChannelName": "train", "ContentType": "text/csv", "InputMode": "File",
+            {"ChannelName": "train", "ContentType": mime, "InputMode": "File",
              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{channel}/train/",
                                              "S3DataDistributionType": "ShardedByS3Key"
                                              if options.instance_count > 1 else "FullyReplicated"}}},
-            {"ChannelName": "validation", "ContentType": "text/csv", "InputMode": "File",
+            {"ChannelName": "validation", "ContentType": mime, "InputMode": "File",
              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{channel}/validation/",
                                              "S3DataDistributionType": "FullyReplicated"}}},
         ],
@@ -280,7 +297,7 @@ def start_job(place: Place, name: str, options: SageMakerOptions, dataset: Datas
     hp = hyperparameters(options, epochs, predictor_type, _batch_size(train.rows))
     shards = max(options.instance_count, math.ceil(train.rows / ROWS_PER_SHARD))
     request = job_request(place, name, options, hp, breed)
-    keys = upload_channels(place, name, train, validation, shards)
+    keys = upload_channels(place, name, train, validation, shards, options.content_type)
     try:
         place.aws.create_training_job(request)
     except BaseException:

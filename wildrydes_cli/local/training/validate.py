@@ -22,6 +22,8 @@ NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 ROLE = re.compile(r"\Aarn:aws[a-z\-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})\Z")
 S3_URI = re.compile(r"\As3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])(?:/(.*))?\Z")
 CHANNEL_NAME = re.compile(r"\A[A-Za-z0-9\.\-_]{1,64}\Z")
+# What the local Linear Learner reads (training/algorithm.py CONTENT_TYPES; local/ may not import it)
+CONTENT_TYPES = ("text/csv", "text/csv;label_size=1", "application/x-recordio-protobuf")
 # Request fields whose meaning the local target cannot reproduce: refused, not ignored.
 UNSUPPORTED = ("VpcConfig", "DebugHookConfig", "DebugRuleConfigurations", "TensorBoardOutputConfig",
                "ExperimentConfig", "ProfilerConfig", "ProfilerRuleConfigurations", "Environment", "RetryStrategy",
@@ -114,14 +116,22 @@ def _channels(channels: list, account: str, region: str, instances: int) -> None
         bucket, _ = _s3(source.get("S3Uri", ""), f"{where} S3Uri")
         _bucket(account, region, bucket, f"{where} S3Uri")
         content = str(channel.get("ContentType", "text/csv")).replace(" ", "").lower()
-        if content not in ("text/csv", "text/csv;label_size=1"):
+        if content not in CONTENT_TYPES:
             raise _invalid(f"{where}: ContentType {channel.get('ContentType')!r} is not supported by the local "
-                           "target's Linear Learner: use text/csv (headerless, label first)")
+                           "target's Linear Learner: use application/x-recordio-protobuf (one protobuf Record a "
+                           "row, as the SageMaker SDK writes) or text/csv (headerless, label first)")
         if channel.get("CompressionType", "None") != "None":
             raise _invalid(f"{where}: CompressionType {channel.get('CompressionType')} is not supported by the "
-                           "local target: upload plain CSV")
-        if channel.get("RecordWrapperType", "None") != "None" or channel.get("ShuffleConfig"):
-            raise _invalid(f"{where}: RecordWrapperType and ShuffleConfig are not supported by the local target")
+                           "local target: upload the objects uncompressed")
+        if channel.get("RecordWrapperType", "None") != "None":
+            # SageMaker's Channel: RecordIO wraps each S3 object in one RecordIO record (for Pipe mode);
+            # "In File mode, leave this field unset or set it to None."
+            raise _invalid(f"{where}: RecordWrapperType {channel.get('RecordWrapperType')} applies to Pipe mode "
+                           "(SageMaker wraps each whole S3 object in one RecordIO record); in File mode, the only "
+                           "mode the local target runs, leave RecordWrapperType unset or None. Data already in "
+                           "RecordIO (application/x-recordio-protobuf) needs no wrapper")
+        if channel.get("ShuffleConfig"):
+            raise _invalid(f"{where}: ShuffleConfig is not supported by the local target")
         if channel.get("InputMode", "File") != "File":
             raise _invalid(f"{where}: InputMode {channel.get('InputMode')}: the local target supports File only")
 
