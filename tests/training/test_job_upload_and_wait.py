@@ -9,6 +9,7 @@ import pytest
 from wildrydes_cli.training import job_watch, sagemaker_job
 from wildrydes_cli.training.channels import csv_bytes
 from wildrydes_cli.training.data import Dataset
+from wildrydes_cli.training.recordio_protobuf import recordio_bytes, template
 from wildrydes_cli.training.synthetic import generate_rides
 
 
@@ -17,6 +18,7 @@ class Bucket:
 
     def __init__(self, fail_at: int | None = None) -> None:
         self.objects: dict[str, bytes] = {}
+        self.types: dict[str, str] = {}
         self.fail_at = fail_at
         self.puts = 0
         self.threads: set[str] = set()
@@ -29,7 +31,8 @@ class Bucket:
         self.threads.add(threading.current_thread().name)
         if self.puts == self.fail_at:
             raise OSError("the disk is full")
-        self.objects[key] = body
+        self.objects[key] = bytes(body)
+        self.types[key] = content_type
 
     def delete_keys_checked(self, bucket: str, keys: list[str]) -> tuple[int, list[str]]:
         for key in keys:
@@ -46,14 +49,21 @@ def data(rows: int, seed: int) -> Dataset:
     return Dataset(rides.features, rides.labels, "synthetic")
 
 
-def test_the_channels_arrive_whole_in_order_from_another_thread():
+@pytest.mark.parametrize("content_type, mime, suffix, write", [
+    ("recordio-protobuf", "application/x-recordio-protobuf", ".pbr", recordio_bytes),   # the default
+    ("csv", "text/csv", ".csv", csv_bytes),
+])
+def test_the_channels_arrive_whole_in_order_from_another_thread(content_type, mime, suffix, write):
     aws = Bucket()
     train, validation = data(1000, 1), data(100, 2)
-    keys = sagemaker_job.upload_channels(place(aws), "job", train, validation, 4)
-    assert keys == [f"training/job/train/part-0000{n}.csv" for n in range(4)] + ["training/job/validation/part-00000.csv"]
+    given = {} if content_type == "recordio-protobuf" else {"content_type": content_type}
+    keys = sagemaker_job.upload_channels(place(aws), "job", train, validation, 4, **given)
+    assert keys == [f"training/job/train/part-0000{n}{suffix}" for n in range(4)] + [
+        f"training/job/validation/part-00000{suffix}"]
     assert sorted(aws.objects) == sorted(keys)
-    assert b"".join(aws.objects[k] for k in keys[:4]) == csv_bytes(train.labels, train.features)
-    assert aws.objects[keys[4]] == csv_bytes(validation.labels, validation.features)
+    assert b"".join(aws.objects[k] for k in keys[:4]) == write(train.labels, train.features)
+    assert aws.objects[keys[4]] == write(validation.labels, validation.features)
+    assert set(aws.types.values()) == {mime}
     assert aws.threads and not aws.threads & {threading.current_thread().name}
 
 
@@ -101,10 +111,14 @@ def test_the_train_channel_is_cut_into_objects_of_at_most_rows_per_shard(monkeyp
             return "arn"
     aws = Jobs()
     options = sagemaker_job.SageMakerOptions(instance_count=instances)
-    sagemaker_job.start_job(place(aws), "job", options, data(rows, 3), 0, 2, "binary_classifier", None)
+    started = sagemaker_job.start_job(place(aws), "job", options, data(rows, 3), 0, 2, "binary_classifier", None)
     train = sorted(k for k in aws.objects if "/train/" in k)
     assert len(train) == objects
-    assert max(aws.objects[k].count(b"\n") for k in train) <= 100
+    record = template(6).size                 # the default format: one fixed-size record a ride
+    assert all(len(aws.objects[k]) % record == 0 for k in train)
+    assert max(len(aws.objects[k]) // record for k in train) <= 100
+    assert sum(len(aws.objects[k]) // record for k in train) == started["rows"]["train"]
+    assert {c["ContentType"] for c in aws.request["InputDataConfig"]} == {"application/x-recordio-protobuf"}
 
 
 def test_the_guide_states_the_object_size_and_the_poll_intervals_in_use():
