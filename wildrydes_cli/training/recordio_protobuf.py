@@ -38,6 +38,7 @@ from wildrydes_cli.training.streaming import Table
 CONTENT_TYPE = "application/x-recordio-protobuf"
 SUFFIX = ".pbr"                   # the SDK's record_set names its objects matrix_N.pbr
 CHUNK_ROWS = 262_144              # rows compared and copied at once (about 18 MB of records)
+WRITE_ROWS = 16_384               # rows written at once from a block of templates (1.1 MB, in cache)
 MAX_VALUES = 80_000_000           # features and labels held for one channel (320 MB of float32)
 
 
@@ -95,10 +96,16 @@ def template(width: int) -> Template:
     return Template(np.frombuffer(frame, dtype=np.uint8), mask, at_features, at_label, width)
 
 
+@lru_cache(maxsize=4)
+def _tiled(width: int, rows: int) -> np.ndarray:
+    """``rows`` copies of the template of ``width`` features, one after another."""
+    return np.tile(template(width).frame, rows)
+
+
 def recordio_bytes(labels: np.ndarray, features: np.ndarray) -> bytearray:
     """Rows as framed ``Record``s (float32 features and label, bit for bit), the SDK's layout, one per row.
 
-    Filled in blocks of rows as 32-bit words (a record is 4-byte aligned and padded) straight into the
+    Filled in blocks of rows (as 32-bit words when the floats are word-aligned) straight into the
     bytearray that is sent: no second copy of the channel (``bytes`` of it would be one).
     """
     matrix = np.ascontiguousarray(features, dtype="<f4")
@@ -110,17 +117,20 @@ def recordio_bytes(labels: np.ndarray, features: np.ndarray) -> bytearray:
     if not rows:
         return out
     t = template(matrix.shape[1])
-    words = np.frombuffer(out, dtype="<u4").reshape(rows, t.size // 4)
-    frame = t.frame.view("<u4")
-    first, last, label = t.features // 4, t.features // 4 + t.width, t.label // 4
-    features_words, label_words = matrix.view("<u4"), column.view("<u4")
-    for low in range(0, rows, CHUNK_ROWS // 4):
-        block = words[low:low + CHUNK_ROWS // 4]
-        block[:, :first] = frame[:first]
-        block[:, first:last] = features_words[low:low + CHUNK_ROWS // 4]
-        block[:, last:label] = frame[last:label]
-        block[:, label] = label_words[low:low + CHUNK_ROWS // 4]
-        block[:, label + 1:] = frame[label + 1:]
+    # 32-bit words when the floats fall on word boundaries (6 features do), bytes otherwise
+    unit = 4 if t.features % 4 == 0 and t.label % 4 == 0 else 1
+    kind = "<u4" if unit == 4 else np.uint8
+    cells = np.frombuffer(out, dtype=kind).reshape(rows, t.size // unit)
+    step = WRITE_ROWS
+    tiled = _tiled(t.width, step).view(kind).reshape(step, -1)   # a block of templates: one memcpy a block
+    first, last, label = t.features // unit, (t.features + 4 * t.width) // unit, t.label // unit
+    features_cells = matrix.view(kind).reshape(rows, -1)
+    label_cells = column.view(kind).reshape(rows, -1)
+    for low in range(0, rows, step):
+        block = cells[low:low + step]
+        block[:] = tiled[:block.shape[0]]
+        block[:, first:last] = features_cells[low:low + step]
+        block[:, label:label + 4 // unit] = label_cells[low:low + step]
     return out
 
 

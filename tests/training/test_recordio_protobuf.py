@@ -1,0 +1,183 @@
+"""The recordio-protobuf channel writer and reader against protobuf itself (record.proto built at test time)
+and against MXNet's RecordIO: the bytes the SageMaker SDK writes, read back as protobuf says."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from record_proto import frame, messages, sdk_record, unframe
+
+from wildrydes_cli.training.record_decode import MAGIC, decode, frames
+from wildrydes_cli.training.recordio_protobuf import read_recordio_channel, recordio_bytes, template
+
+# float32 values whose bits must survive: signed zeros, infinities, the smallest subnormals, the largest
+# finite, a quiet NaN with a payload
+SPECIAL = np.array([0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001, 0x807FFFFF, 0x7F7FFFFF,
+                    0x7FC12345], dtype=np.uint32).view(np.float32)
+
+
+def rides(rows: int, width: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    features = (rng.standard_normal((rows, width)) * 10.0 ** rng.integers(-3, 4, (rows, width))).astype(np.float32)
+    return (rng.random(rows) > 0.5).astype(np.float32), features
+
+
+def bits(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32).view(np.uint32)
+
+
+def channel(tmp_path, *objects: bytes):
+    for number, body in enumerate(objects):
+        (tmp_path / f"part-{number:05d}.pbr").write_bytes(body)
+    return read_recordio_channel(tmp_path, "train", 10_000_000)
+
+
+@pytest.mark.parametrize("width", [1, 6, 31, 32, 33, 300])
+def test_the_writer_writes_exactly_the_sdks_bytes(width):
+    """write_numpy_to_dense_tensor: a Record per row, float32 features and label under "values", framed."""
+    labels, features = rides(50, width, seed=width)
+    expected = b"".join(frame(sdk_record(row, label).SerializeToString()) for row, label in zip(features, labels))
+    assert bytes(recordio_bytes(labels, features)) == expected
+
+
+def test_every_value_parses_with_protobuf_bit_for_bit_including_special_floats():
+    features = np.resize(SPECIAL, (len(SPECIAL) * 2, 6)).astype(np.float32)
+    features[::3] = np.roll(features[::3], 1)
+    labels = np.resize(SPECIAL, features.shape[0])
+    records = [messages()["Record"].FromString(data) for data in unframe(bytes(recordio_bytes(labels, features)))]
+    assert len(records) == features.shape[0]
+    for record, row, label in zip(records, features, labels):
+        assert set(record.features) == {"values"} and set(record.label) == {"values"}
+        assert record.features["values"].WhichOneof("value") == "float32_tensor"
+        assert np.array_equal(bits(record.features["values"].float32_tensor.values), bits(row))
+        assert np.array_equal(bits(record.label["values"].float32_tensor.values), bits([label]))
+
+
+def test_a_6_feature_ride_is_68_bytes():
+    """docs/training.md and --help: about 68 bytes a ride in recordio-protobuf."""
+    labels, features = rides(1000)
+    assert template(6).size == 68 and len(recordio_bytes(labels, features)) == 68 * 1000
+
+
+def test_the_reader_gives_back_what_was_written_over_several_objects(tmp_path):
+    labels, features = rides(3000)
+    read = channel(tmp_path, recordio_bytes(labels[:1000], features[:1000]), b"",
+                   recordio_bytes(labels[1000:], features[1000:]))
+    assert np.array_equal(bits(read.features), bits(features)) and np.array_equal(read.labels, labels)
+
+
+def _expected(record) -> tuple[np.ndarray, float]:
+    """What protobuf says a Record holds: its features dense (sparse spread over its shape) and its label."""
+    tensor = record.features["values"].float32_tensor
+    values = np.asarray(tensor.values, dtype=np.float32)
+    if len(tensor.keys):
+        dense = np.zeros(tensor.shape[0], dtype=np.float32)
+        dense[np.asarray(tensor.keys, dtype=np.int64)] = values
+        values = dense
+    return values, record.label["values"].float32_tensor.values[0]
+
+
+def _variants() -> list[bytes]:
+    """Records protobuf writes (or accepts) that the reader's fast path does not expect."""
+    record_type = messages()["Record"]
+    unpacked = messages(packed=False)["Record"]
+    found = []
+    plain = sdk_record([1.5, -2.0, 3.25, 0.0, 7.0, 1e-3], 1.0)
+    features_only = record_type()
+    features_only.features["values"].float32_tensor.values.extend([4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    label_only = record_type()
+    label_only.label["values"].float32_tensor.values.append(0.0)
+    found.append(label_only.SerializeToString() + features_only.SerializeToString())    # label first
+    extra = sdk_record([2.0] * 6, 1.0)
+    extra.uid, extra.metadata, extra.configuration = "ride-1", '{"source": "test"}', "{}"
+    extra.features["other"].float64_tensor.values.extend([9.0, 9.0])                   # another key: ignored
+    extra.label["weight"].int32_tensor.values.append(3)
+    found.append(extra.SerializeToString() + b"\xa8\x06\x96\x01" + b"\xf5\x3e\x00\x00\x80\x3f")  # unknown 101, 999
+    sparse = record_type()
+    sparse.features["values"].float32_tensor.values.extend([3.0, -1.0])
+    sparse.features["values"].float32_tensor.keys.extend([5, 1])
+    sparse.features["values"].float32_tensor.shape.append(6)
+    sparse.label["values"].float32_tensor.values.append(1.0)
+    found.append(sparse.SerializeToString())
+    loose = unpacked()
+    loose.features["values"].float32_tensor.values.extend([0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+    loose.label["values"].float32_tensor.values.append(1.0)
+    found.append(loose.SerializeToString())                                               # unpacked floats
+    twice = sdk_record([1.0] * 6, 0.0).SerializeToString() + sdk_record([2.0] * 6, 1.0).SerializeToString()
+    found.append(twice)                                                                   # a key again: last wins
+    switched = record_type()
+    switched.features["values"].float64_tensor.values.extend([1.0] * 6)
+    merged = switched.SerializeToString() + plain.SerializeToString()                     # the oneof's last member
+    found.append(merged)
+    value = messages()["Value"]
+    tensor = messages()["Float32Tensor"]
+    halves = (value(float32_tensor=tensor(values=[1.0, 2.0, 3.0])).SerializeToString()
+              + value(float32_tensor=tensor(values=[4.0, 5.0, 6.0])).SerializeToString())   # one Value, given twice
+    entry = b"\x0a\x06values\x12" + bytes([len(halves)]) + halves
+    found.append(b"\x0a" + bytes([len(entry)]) + entry + label_only.SerializeToString())  # merged: values concatenate
+    return found
+
+
+@pytest.mark.parametrize("data", _variants(), ids=["label-first", "extra-fields", "sparse", "unpacked",
+                                                   "key-twice", "oneof-switch", "merged-values"])
+def test_records_the_fast_path_does_not_expect_are_read_as_protobuf_reads_them(tmp_path, data):
+    features, label = _expected(messages()["Record"].FromString(data))
+    mine, my_label = decode(data)
+    assert np.array_equal(bits(mine), bits(features)) and my_label is not None and my_label[0] == label
+    read = channel(tmp_path, recordio_bytes(np.ones(3, np.float32), np.ones((3, 6), np.float32)) + frame(data))
+    assert read.rows == 4 and np.array_equal(bits(read.features[3]), bits(features)) and read.labels[3] == label
+
+
+def test_a_file_that_switches_format_midway_is_read_whole(tmp_path):
+    labels, features = rides(5000)
+    sparse = _variants()[2]
+    body = bytes(recordio_bytes(labels[:4000], features[:4000])) + frame(sparse) + bytes(
+        recordio_bytes(labels[4000:], features[4000:]))
+    read = channel(tmp_path, body)
+    assert read.rows == 5001
+    assert np.array_equal(bits(read.features[:4000]), bits(features[:4000]))
+    assert np.array_equal(bits(read.features[4001:]), bits(features[4000:]))
+    assert np.array_equal(read.features[4000], [0.0, -1.0, 0.0, 0.0, 0.0, 3.0])
+
+
+@pytest.fixture()
+def mxnet_recordio():
+    return pytest.importorskip("mxnet.recordio")
+
+
+def test_the_framing_is_mxnets_recordio(tmp_path, mxnet_recordio):
+    labels, features = rides(200)
+    ours = bytes(recordio_bytes(labels, features))
+    writer = mxnet_recordio.MXRecordIO(str(tmp_path / "mx.rec"), "w")
+    for data in unframe(ours):
+        writer.write(data)
+    writer.close()
+    assert (tmp_path / "mx.rec").read_bytes() == ours
+    reader = mxnet_recordio.MXRecordIO(str(tmp_path / "mx.rec"), "r")
+    assert [reader.read() for _ in range(200)] == unframe(ours) and reader.read() is None
+    reader.close()
+
+
+def test_a_record_mxnet_split_at_the_magic_is_joined(tmp_path, mxnet_recordio):
+    """MXNet's writer splits a record where its data holds the magic at a 4-byte boundary (continuation
+    flags 1..3, the magic dropped between parts); the SDK's does not. Both are read as the same record."""
+    magic_float = np.array([MAGIC], dtype=np.uint32).view(np.float32)[0]
+    features = np.full((2, 6), magic_float, dtype=np.float32)
+    features[1, 2] = 1.0
+    ours = bytes(recordio_bytes(np.array([1.0, 0.0], np.float32), features))
+    writer = mxnet_recordio.MXRecordIO(str(tmp_path / "mx.rec"), "w")
+    for data in unframe(ours):
+        writer.write(data)
+    writer.close()
+    split = (tmp_path / "mx.rec").read_bytes()
+    assert split != ours                                     # MXNet wrote parts, without the inner magics
+    assert [data for _, data in frames(split)] == unframe(ours)
+    assert np.array_equal(bits(decode(unframe(ours)[0])[0]), bits(features[0]))
+
+
+def test_protobufs_own_parser_and_the_fast_path_agree_on_a_million_bytes_of_random_rides(tmp_path):
+    labels, features = rides(20_000, seed=7)
+    body = bytes(recordio_bytes(labels, features))
+    read = channel(tmp_path, body)
+    parsed = [messages()["Record"].FromString(data) for data in unframe(body)[::997]]
+    for index, record in zip(range(0, 20_000, 997), parsed):
+        assert np.array_equal(bits(record.features["values"].float32_tensor.values), bits(read.features[index]))
