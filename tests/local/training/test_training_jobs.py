@@ -11,6 +11,7 @@ from emulated import clients, emulator
 
 from wildrydes_cli import linear_learner as ll
 from wildrydes_cli.training.channels import csv_bytes
+from wildrydes_cli.training.recordio_protobuf import recordio_bytes
 from wildrydes_cli.training.synthetic import generate_rides
 
 BUCKET = "training-data-bucket"
@@ -34,6 +35,9 @@ def local(tmp_path_factory):
             rows = slice(part * 1200, (part + 1) * 1200)
             put(Bucket=BUCKET, Key=f"in/train/part-{part}.csv", Body=csv_bytes(rides.labels[rows], rides.features[rows]))
         put(Bucket=BUCKET, Key="in/validation/part-0.csv", Body=csv_bytes(rides.labels[3600:], rides.features[3600:]))
+        for name, rows in (("train", slice(0, 3600)), ("validation", slice(3600, None))):
+            put(Bucket=BUCKET, Key=f"rio/{name}/part-0.pbr", ContentType="application/x-recordio-protobuf",
+                Body=recordio_bytes(rides.labels[rows], rides.features[rows]))
         big = generate_rides(200_000, seed=1)
         put(Bucket=BUCKET, Key="big/train/part-0.csv", Body=csv_bytes(big.labels, big.features))
         yield {"aws": aws, "role": role, "lambda_role": other, "state": state, "status": status}
@@ -54,8 +58,8 @@ def request(local, name: str, **changes) -> dict:
     return body
 
 
-def channel(name: str, prefix: str, sharded: bool = False) -> dict:
-    return {"ChannelName": name, "ContentType": "text/csv", "DataSource": {"S3DataSource": {
+def channel(name: str, prefix: str, sharded: bool = False, content_type: str = "text/csv") -> dict:
+    return {"ChannelName": name, "ContentType": content_type, "DataSource": {"S3DataSource": {
         "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}",
         "S3DataDistributionType": "ShardedByS3Key" if sharded else "FullyReplicated"}}}
 
@@ -91,6 +95,21 @@ def test_a_job_runs_through_sagemakers_states_to_a_model(local):
     assert any("#quality_metric: host=algo-1, validation roc_auc_score" in e["message"] for e in events)
     listed = sm.list_training_jobs(NameContains="job-completes")["TrainingJobSummaries"]
     assert [j["TrainingJobStatus"] for j in listed] == ["Completed"]
+
+
+def test_a_recordio_protobuf_job_trains_the_same_model_as_a_csv_job_of_the_same_rows(local):
+    sm = local["aws"]["sagemaker"]
+    rio = "application/x-recordio-protobuf"
+    sm.create_training_job(**request(local, "job-rio", InputDataConfig=[
+        channel("train", "rio/train/", content_type=rio), channel("validation", "rio/validation/", content_type=rio)]))
+    sm.create_training_job(**request(local, "job-csv-twin"))
+    done = {name: wait(sm, name) for name in ("job-rio", "job-csv-twin")}
+    assert all(d["TrainingJobStatus"] == "Completed" for d in done.values()), done
+    metrics = {name: {m["MetricName"]: m["Value"] for m in d["FinalMetricDataList"]} for name, d in done.items()}
+    assert metrics["job-rio"] == metrics["job-csv-twin"] and metrics["job-rio"]
+    events = local["aws"]["logs"].filter_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                                    logStreamNamePrefix="job-rio/")["events"]
+    assert any(f"Reading the train channel ({rio})" in e["message"] for e in events)
 
 
 def test_sharded_channels_give_each_instance_its_objects(local):
@@ -147,6 +166,15 @@ def test_what_linear_learner_refuses_fails_the_job_with_its_reason(local):
      "VpcConfig: not supported by the local target"),
     ({"HyperParameters": {"predictor_type": "multiclass_classifier", "num_classes": "3"}}, "ValidationException",
      "multiclass_classifier"),
+    ({"InputDataConfig": [{**channel("train", "rio/train/", content_type="application/x-recordio-protobuf"),
+                           "RecordWrapperType": "RecordIO"}]}, "ValidationException",
+     "InputDataConfig.1 (train): RecordWrapperType RecordIO applies to Pipe mode (SageMaker wraps each whole S3 "
+     "object in one RecordIO record); in File mode, the only mode the local target runs, leave RecordWrapperType "
+     "unset or None"),
+    ({"InputDataConfig": [channel("train", "in/train/", content_type="application/jsonlines")]},
+     "ValidationException", "ContentType 'application/jsonlines' is not supported by the local target's Linear "
+     "Learner: use application/x-recordio-protobuf (one protobuf Record a row, as the SageMaker SDK writes) or "
+     "text/csv"),
 ])
 def test_create_refuses_as_sagemaker_does_and_makes_nothing(local, changes, code, message):
     sm = local["aws"]["sagemaker"]
