@@ -42,10 +42,25 @@ def test_a_job_is_created_waited_for_and_its_model_checked(wildrydes, boot, real
     assert create["HyperParameters"]["feature_dim"] == "6"
     uris = [c["DataSource"]["S3DataSource"]["S3Uri"] for c in create["InputDataConfig"]]
     assert uris == [f"s3://{boot['bucket']}/training/{name}/train/", f"s3://{boot['bucket']}/training/{name}/validation/"]
-    assert sorted(channel_keys(boot["bucket"])) == [f"training/{name}/train/part-00000.csv",
-                                                    f"training/{name}/validation/part-00000.csv"]
+    # the default channels: recordio-protobuf, as the SageMaker SDK sends Linear Learner
+    assert {c["ContentType"] for c in create["InputDataConfig"]} == {"application/x-recordio-protobuf"}
+    assert result["content_type"] == "application/x-recordio-protobuf"
+    keys = sorted(channel_keys(boot["bucket"]))
+    assert keys == [f"training/{name}/train/part-00000.pbr", f"training/{name}/validation/part-00000.pbr"]
+    assert {boto3.client("s3").head_object(Bucket=boot["bucket"], Key=k)["ContentType"] for k in keys} == {
+        "application/x-recordio-protobuf"}
     # the job's model is what deploy serves: the newest linear-learner-* at the root
     assert wildrydes.json("deploy")["model_path"] == f"{name}/output/model.tar.gz"
+
+
+def test_content_type_csv_writes_the_workshops_channels(wildrydes, boot, real):
+    result = wildrydes.json("train", "--on", "sagemaker", "--content-type", "csv", *SMALL)
+    name = result["job_name"]
+    create = next(p for s, op, p in real.calls if op == "CreateTrainingJob")
+    assert {c["ContentType"] for c in create["InputDataConfig"]} == {"text/csv"} and result["content_type"] == "text/csv"
+    keys = sorted(channel_keys(boot["bucket"]))
+    assert keys == [f"training/{name}/train/part-00000.csv", f"training/{name}/validation/part-00000.csv"]
+    assert {boto3.client("s3").head_object(Bucket=boot["bucket"], Key=k)["ContentType"] for k in keys} == {"text/csv"}
 
 
 def test_a_breed_job_writes_its_index_after_success(wildrydes, boot):
