@@ -224,6 +224,14 @@ def test_sagemaker_options_are_refused_with_on_local(wildrydes, tmp_path):
     assert "--instance-count applies to a SageMaker training job: add --on sagemaker" in result.stderr
 
 
+def test_content_type_is_refused_with_on_local(wildrydes, tmp_path):
+    result = wildrydes("train", "--content-type", "csv", "--save", str(tmp_path / "m.tar.gz"), expect=2,
+                       json_output=False)
+    assert "--content-type applies to a SageMaker training job: add --on sagemaker" in result.stderr
+    result = wildrydes("train", "--on", "sagemaker", "--content-type", "json", *SMALL, expect=2, json_output=False)
+    assert "'json' is not one of 'recordio-protobuf', 'csv'" in result.stderr
+
+
 def test_without_the_role_in_the_stack_the_fix_is_named(wildrydes, real):
     boto3.client("s3").create_bucket(Bucket="my-own-bucket")
     result = wildrydes("train", "--on", "sagemaker", "--bucket", "my-own-bucket", *SMALL, expect=3, json_output=False)

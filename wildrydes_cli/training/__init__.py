@@ -11,6 +11,8 @@
   publish.py            put the archive under a training-job key (or a breed's prefix and index), its metrics.json beside it
   streaming.py          reading a table in bounded memory: blocks of lines, numpy's parser, float32 rows
   channels.py           Linear Learner's CSV channels: the fast writer, the reader (a header refused)
+  recordio_protobuf.py  Linear Learner's recordio-protobuf channels (the default): the vectorized writer, the reader
+  record_decode.py      RecordIO frames and protobuf Records decoded by hand: the general, bounded reader
   algorithm.py          the local Linear Learner: ``python -m wildrydes_cli.training.algorithm train ROOT``,
                         SageMaker's container contract around the numpy trainer (the local target runs it)
   sagemaker_job.py      ``train --on sagemaker``: checks, channels uploaded, CreateTrainingJob
