@@ -1,5 +1,6 @@
-"""`train --on sagemaker` with the real executable on the local target: the job runs for real, its model
-is deployed and answers the workshop's ride as label 1, and jobs survive `local stop`/`start`."""
+"""`train --on sagemaker` with the real executable on the local target: the job runs for real (its channels
+recordio-protobuf by default, CSV with --content-type csv), its model is deployed and answers the workshop's
+ride as label 1, and jobs survive `local stop`/`start`."""
 from __future__ import annotations
 
 import pytest
@@ -24,18 +25,20 @@ def test_the_job_completes_with_metrics_and_a_model(trained):
     assert trained["metrics"]["accuracy"] > 0.95 and trained["metrics"]["auc"] > 0.99
     assert trained["model"]["key"] == f"{trained['job_name']}/output/model.tar.gz"
     assert trained["billable_seconds"] >= 1 and trained["instance_count"] == 2
+    assert trained["content_type"] == "application/x-recordio-protobuf"      # the default channels
 
 
-def test_the_progress_display_shows_the_states(cli):
-    shown = cli.run("train", "--on", "sagemaker", "--rows", "2000", "--epochs", "2")
+def test_the_progress_display_shows_the_states_of_a_csv_job(cli):
+    shown = cli.run("train", "--on", "sagemaker", "--rows", "2000", "--epochs", "2", "--content-type", "csv")
     for state in ("Starting", "Downloading", "Training", "Uploading", "Completed"):
         assert state in shown.stderr
     assert "SageMaker job linear-learner-" in shown.stdout and "billable" in shown.stdout
+    assert "channels (text/csv) in s3://" in " ".join(shown.stdout.split())
 
 
 def test_deploy_serves_the_jobs_model_and_the_workshops_ride_is_label_1(cli, trained):
-    deployed = cli.json("deploy", "--yes")
-    assert deployed["model_path"].startswith("linear-learner-")
+    deployed = cli.json("deploy", "--yes", "--model-path", trained["model"]["key"])
+    assert deployed["model_path"] == trained["model"]["key"] and deployed["model_path"].startswith("linear-learner-")
     predicted = cli.json(*PREDICT)
     assert predicted["predicted_label"] == 1 and predicted["label"] == "heavy magic use likely"
 
