@@ -135,6 +135,34 @@ def test_breeds_are_queued_under_the_quota(wildrydes, boot, real):
     assert result["most_in_flight"] == 2       # the third was refused by the quota and waited its turn
     assert len({b["job"] for b in result["breeds"]}) == 5
     assert len(real.training_jobs) == 5
+    assert result["content_type"] == "application/x-recordio-protobuf"
+    creates = [p for s, op, p in real.calls if op == "CreateTrainingJob"]
+    assert {c["ContentType"] for p in creates for c in p["InputDataConfig"]} == {"application/x-recordio-protobuf"}
+    assert all(k.endswith(".pbr") for k in channel_keys(boot["bucket"]))
+
+
+def test_a_data_files_rows_are_sharded_as_records_over_the_instances(wildrydes, boot, real, tmp_path):
+    from ride_files import write_csv
+
+    from wildrydes_cli.training.data import read_data
+    from wildrydes_cli.training.recordio_protobuf import read_recordio_channel
+    from wildrydes_cli.training.synthetic import generate_rides
+
+    write_csv(generate_rides(3000, seed=5), tmp_path / "rides.csv")
+    result = wildrydes.json("train", "--on", "sagemaker", "--data", str(tmp_path / "rides.csv"),
+                            "--instance-count", "3", "--epochs", "2")
+    create = next(p for s, op, p in real.calls if op == "CreateTrainingJob")
+    assert create["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "ShardedByS3Key"
+    s3 = boto3.client("s3")
+    for channel, objects in (("train", 3), ("validation", 1)):
+        keys = sorted(k for k in channel_keys(boot["bucket"]) if f"/{channel}/" in k)
+        assert len(keys) == objects and all(k.endswith(".pbr") for k in keys)
+        folder = tmp_path / channel
+        folder.mkdir()
+        for key in keys:
+            (folder / key.rsplit("/", 1)[1]).write_bytes(s3.get_object(Bucket=boot["bucket"], Key=key)["Body"].read())
+        assert read_recordio_channel(folder, channel, 10_000).rows == result["rows"][channel]
+    assert result["rows"]["train"] + result["rows"]["validation"] == read_data(tmp_path / "rides.csv").rows == 3000
 
 
 def test_breeds_move_latest_only_through_the_quality_gate(wildrydes, boot, real):
