@@ -2,17 +2,21 @@
 
 Measures, with a local target started for the run (free port, its own WILDRYDES_HOME, stopped by pid):
   job       for each --rows N: fresh `wildrydes train --trainer numpy --rows N` and `wildrydes train
-            --on sagemaker --rows N` processes, interleaved --rounds times (medians): seconds from the
-            command to the model in the bucket, rows/s, and the job's overhead (goal: <= 1 s; rows/s
-            within 10% of local). Both train with the numpy trainer on the same rows.
+            --on sagemaker --rows N --content-type T` processes (for each T of --content-type), interleaved
+            --rounds times (medians): seconds from the command to the model in the bucket, rows/s, and the
+            job's overhead (goal: <= 1 s; rows/s within 10% of local). All train with the numpy trainer on
+            the same rows.
   writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
-            (goal: >= 1M rows/s), and writing + uploading 1M rides as one object against --shards objects
-            (temporary files, upload_file) against what the command does (upload_channels: objects from
-            memory, each sent while the next is written)
+            (goal: >= 1M rows/s); the recordio-protobuf writer (training/recordio_protobuf.py, goal:
+            >= 5M rows/s) and the job's readers of both formats, rows/s and bytes a ride; writing +
+            uploading 1M rides as one object against --shards objects (temporary files, upload_file)
+            against what the command does (upload_channels: objects from memory, each sent while the
+            next is written), in each format
   breeds    `wildrydes train --on sagemaker --breeds B --rows R --epochs E --concurrent-jobs C`:
             total seconds, jobs/s, and the most jobs in flight (the queue under the local quota)
 
 Run:  python benchmarks/bench_sagemaker.py [--rows 100000 1000000] [--rounds 3] [--shards 8]
+                                           [--content-type recordio-protobuf csv]
                                            [--breeds 1000] [--breed-rows 2000] [--concurrent-jobs 4]
                                            [--baseline DIR]
 """
@@ -67,13 +71,46 @@ def writer(rows: int, shards: int, url: str, state: Path) -> dict:
             for path in write_shards(rides.labels, rides.features, Path(tmp), count):
                 s3.upload_file(str(path), "bench-writer", f"n{count}/{path.name}")
             uploads[f"{count} object{'s' if count > 1 else ''}, temporary files"] = round(time.perf_counter() - started, 3)
-    uploads["objects of ROWS_PER_SHARD rows from memory, pipelined"] = pipelined(rides, s3)
+    for content_type in ("csv", "recordio-protobuf"):
+        uploads[f"objects of ROWS_PER_SHARD rows from memory, pipelined, {content_type}"] = pipelined(
+            rides, s3, content_type)
     return {"rows": rows, "bytes": len(text), "writer_s": round(fast, 3), "writer_rows_per_s": round(rows / fast),
             "percent_format_rows_per_s": round(rows / slow), "writer_speedup": round(slow / fast, 1),
-            "write_and_upload_s": uploads}
+            "recordio": recordio(rides, text), "write_and_upload_s": uploads}
 
 
-def pipelined(rides, s3) -> float:
+def best_of(runs: int, work) -> float:
+    """The fastest of ``runs`` timings (the machine may be shared: the minimum is the least disturbed)."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def recordio(rides, text: bytes) -> dict:
+    """The recordio-protobuf writer and both channel readers of the job (the same rides, from files)."""
+    from wildrydes_cli.training.channels import read_channel
+    from wildrydes_cli.training.recordio_protobuf import read_recordio_channel, recordio_bytes
+
+    rows = rides.labels.shape[0]
+    records = recordio_bytes(rides.labels, rides.features)
+    write_s = best_of(3, lambda: recordio_bytes(rides.labels, rides.features))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, body in (("csv", text), ("pbr", records)):
+            (Path(tmp) / name).mkdir()
+            (Path(tmp) / name / f"part-00000.{name}").write_bytes(body)
+        read_pbr = best_of(3, lambda: read_recordio_channel(Path(tmp) / "pbr", "train", rows))
+        read_csv = best_of(1, lambda: read_channel(Path(tmp) / "csv", "train", rows))
+    return {"bytes": len(records), "bytes_per_ride": round(len(records) / rows, 1),
+            "csv_bytes_per_ride": round(len(text) / rows, 1), "writer_s": round(write_s, 3),
+            "writer_rows_per_s": round(rows / write_s), "reader_s": round(read_pbr, 3),
+            "reader_rows_per_s": round(rows / read_pbr), "csv_reader_s": round(read_csv, 3),
+            "csv_reader_rows_per_s": round(rows / read_csv)}
+
+
+def pipelined(rides, s3, content_type: str) -> float:
     """What `train --on sagemaker` does (sagemaker_job.upload_channels): the 90/10 channels as objects of
     ROWS_PER_SHARD rows formatted in memory, each uploaded by a second thread while the next is formatted."""
     import math
@@ -85,7 +122,7 @@ def pipelined(rides, s3) -> float:
         def client(self, service: str):
             return s3
 
-        def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        def put_object(self, bucket: str, key: str, body: bytes | bytearray, content_type: str) -> None:
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
     cut = rides.labels.shape[0] * 9 // 10
@@ -93,7 +130,8 @@ def pipelined(rides, s3) -> float:
     validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
     place = sagemaker_job.Place(Emulator(), "local", "", "bench-writer", "", "")
     started = time.perf_counter()
-    sagemaker_job.upload_channels(place, "pipelined", train, validation, math.ceil(cut / sagemaker_job.ROWS_PER_SHARD))
+    sagemaker_job.upload_channels(place, f"pipelined-{content_type}", train, validation,
+                                  math.ceil(cut / sagemaker_job.ROWS_PER_SHARD), content_type)
     return round(time.perf_counter() - started, 3)
 
 
@@ -102,6 +140,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--content-type", nargs="+", choices=("recordio-protobuf", "csv"),
+                        default=["recordio-protobuf"], help="the jobs' channel formats (each measured)")
     parser.add_argument("--breeds", type=int, default=100)
     parser.add_argument("--breed-rows", type=int, default=2000)
     parser.add_argument("--breed-epochs", type=int, default=3)
@@ -131,20 +171,25 @@ def main() -> int:
         jobs: dict = {tree: {} for tree in trees}
         for rows in args.rows:
             local: dict = {tree: [] for tree in trees}
-            job: dict = {tree: [] for tree in trees}
+            job: dict = {tree: {kind: [] for kind in args.content_type} for tree in trees}
             for number in range(args.rounds):
                 order = list(trees) if number % 2 == 0 else list(reversed(trees))   # who goes first alternates
                 for tree in order:
                     local[tree].append(timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], envs[tree])[0])
-                    seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows)], envs[tree])
-                    assert result["status"] == "Completed", result
-                    job[tree].append(seconds)
+                    for kind in args.content_type:
+                        seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows),
+                                                     "--content-type", kind], envs[tree])
+                        assert result["status"] == "Completed", result
+                        job[tree][kind].append(seconds)
             for tree in trees:
-                lo, jo = statistics.median(local[tree]), statistics.median(job[tree])
-                jobs[tree][rows] = {"local_s": round(lo, 3), "sagemaker_s": round(jo, 3),
-                                    "overhead_s": round(jo - lo, 3), "local_rows_per_s": round(rows / lo),
-                                    "sagemaker_rows_per_s": round(rows / jo), "rows_per_s_ratio": round(lo / jo, 2),
-                                    "rounds": {"local": local[tree], "sagemaker": job[tree]}}
+                lo = statistics.median(local[tree])
+                jobs[tree][rows] = {"local_s": round(lo, 3), "local_rows_per_s": round(rows / lo),
+                                    "rounds": {"local": local[tree], **job[tree]}}
+                for kind in args.content_type:
+                    jo = statistics.median(job[tree][kind])
+                    jobs[tree][rows][kind] = {"sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
+                                              "sagemaker_rows_per_s": round(rows / jo),
+                                              "rows_per_s_ratio": round(lo / jo, 2)}
         report["job"] = jobs if args.baseline else jobs["this"]
         report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
         if args.breeds:
