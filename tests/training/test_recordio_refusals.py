@@ -173,3 +173,22 @@ def test_the_emulator_and_the_job_accept_the_same_content_types():
     from wildrydes_cli.local.training import validate
     assert set(validate.CONTENT_TYPES) == set(algorithm.CONTENT_TYPES)
     assert "application/x-recordio-protobuf" in algorithm.CONTENT_TYPES
+
+
+def test_a_label_a_binary_classifier_cannot_learn_is_named_where_recordio_keeps_it(tmp_path):
+    root = tmp_path / "opt-ml"
+    (root / "input" / "config").mkdir(parents=True)
+    (root / "input" / "data" / "train").mkdir(parents=True)
+    labels = np.zeros(200, np.float32)
+    labels[7] = 30.5
+    (root / "input" / "data" / "train" / "part-00000.pbr").write_bytes(
+        recordio_bytes(labels, np.ones((200, 6), np.float32)))
+    config = root / "input" / "config"
+    config.joinpath("hyperparameters.json").write_text(json.dumps({"predictor_type": "binary_classifier"}))
+    config.joinpath("inputdataconfig.json").write_text(json.dumps({"train": {"ContentType":
+                                                                            "application/x-recordio-protobuf"}}))
+    config.joinpath("resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
+    assert algorithm.main(["train", str(root)]) == 2
+    failure = (root / "output" / "failure").read_text()
+    assert ('the train channel\'s label (label["values"]) is 30.5 in row 8, but a binary_classifier needs 0 or 1: '
+            'is the label label["values"]?') in failure, failure

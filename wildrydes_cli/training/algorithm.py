@@ -83,8 +83,9 @@ def config_of(hyperparameters: dict[str, str]) -> TrainConfig:
 
 
 def check_data(config: TrainConfig, hyperparameters: dict[str, str], train: Dataset,
-               validation: Dataset | None) -> None:
-    """What Linear Learner refuses about the data it was given, in its terms (ClientError)."""
+               validation: Dataset | None, label: str = "the first column") -> None:
+    """What Linear Learner refuses about the data it was given, in its terms (ClientError); ``label`` says
+    where the label is in the channel's format."""
     dimension = train.features.shape[1]
     feature_dim = ll.value(hyperparameters, "feature_dim")
     if feature_dim != "auto" and int(feature_dim) != dimension:
@@ -99,9 +100,9 @@ def check_data(config: TrainConfig, hyperparameters: dict[str, str], train: Data
                 continue
             bad = np.flatnonzero((data.labels != 0.0) & (data.labels != 1.0))
             if bad.size:
-                raise ClientError(f"the {name} channel's label (the first column) is {data.labels[bad[0]]:g} in row "
-                                  f"{int(bad[0]) + 1}, but a binary_classifier needs 0 or 1: is the label the "
-                                  "first column?")
+                raise ClientError(f"the {name} channel's label ({label}) is {data.labels[bad[0]]:g} in row "
+                                  f"{int(bad[0]) + 1}, but a binary_classifier needs 0 or 1: is the label "
+                                  f"{label}?")
     if config.mini_batch_size is not None and config.mini_batch_size > train.rows:
         raise ClientError(f"mini_batch_size {config.mini_batch_size} is larger than the {train.rows:,} rows of "
                           "the train channel: use a mini_batch_size of at most the number of training rows")
@@ -171,7 +172,8 @@ def run(root: Path) -> TrainedModel:
                                                         MAX_ROWS) if "validation" in channels else None)
     except (ChannelError, UsageError) as exc:
         raise ClientError(f"Unable to read the data: {getattr(exc, 'message', exc)}") from None
-    check_data(config, hyperparameters, train, validation)
+    recordio = reader_of(channels["train"]) is not read_channel
+    check_data(config, hyperparameters, train, validation, 'label["values"]' if recordio else "the first column")
     log(f"{train.rows:,} training rows, {train.features.shape[1]} features; "
         + (f"{validation.rows:,} validation rows" if validation else "no validation channel: 10% held out"))
 
