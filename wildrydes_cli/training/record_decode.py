@@ -35,6 +35,7 @@ LENGTH_MASK = (1 << 29) - 1
 MAX_RECORD_BYTES = 1024 * 1024     # a dense record of 6 features is 60 bytes; of MAX_FEATURES, 40 KB
 MAX_FEATURES = 10_000
 MAX_DEPTH = 32
+SMALL_RUN = 64                      # bytes of packed varints decoded in Python rather than with numpy
 FLOAT32, FLOAT64, INT32, BYTES = 2, 3, 7, 9      # Value's oneof members (record.proto)
 KIND = {FLOAT32: "float32_tensor", FLOAT64: "float64_tensor", INT32: "int32_tensor", BYTES: "bytes"}
 
@@ -172,9 +173,13 @@ def _skip_group(data: bytes, pos: int, end: int, number: int, depth: int) -> int
 
 def packed_varints(data: bytes, start: int, end: int) -> np.ndarray:
     """A packed run of varints as uint64, decoded with numpy (sparse keys may be many)."""
+    if end - start <= SMALL_RUN:           # a few keys: numpy's per-call cost is more than the loop
+        found = []
+        while start < end:
+            value, start = _varint(data, start, end)
+            found.append(value)
+        return np.asarray(found, dtype=np.uint64)
     raw = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
-    if raw.size == 0:
-        return np.empty(0, dtype=np.uint64)
     if raw[-1] >= 0x80:
         raise RecordError("a packed varint runs past the end of its field: the record is corrupt")
     ends = np.flatnonzero(raw < 0x80)
@@ -187,27 +192,30 @@ def packed_varints(data: bytes, start: int, end: int) -> np.ndarray:
     return np.add.reduceat(parts, starts)
 
 
-def _scalars(data: bytes, spans: list[tuple[int, int, int]], number: int, unpacked_wire: int) -> np.ndarray:
-    """A repeated scalar field of a tensor, its packed and unpacked occurrences in order."""
-    found: list[np.ndarray] = []
+def _tensor_fields(data: bytes, spans: list[tuple[int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A Float32Tensor's values, keys and shape, each from its packed and unpacked occurrences in order."""
+    values: list[np.ndarray] = []
+    ints: dict[int, list[np.ndarray]] = {2: [], 3: []}
     for start, end, _ in spans:
         for field, wire, low, high in fields(data, start, end):
-            if field != number:
-                continue
-            if wire == 2 and unpacked_wire == 5:
+            if field == 1 and wire == 2:
                 if (high - low) % 4:
                     raise RecordError(f"a packed float field of {high - low} bytes, not a multiple of 4: the "
                                       "record is corrupt")
-                found.append(np.frombuffer(data, dtype="<f4", count=(high - low) // 4, offset=low))
-            elif wire == 2:
-                found.append(packed_varints(data, low, high))
-            elif wire == unpacked_wire == 5:
-                found.append(np.frombuffer(data, dtype="<f4", count=1, offset=low))
-            elif wire == unpacked_wire == 0:
-                found.append(np.asarray([_varint(data, low, high)[0]], dtype=np.uint64))
-    if not found:
-        return np.empty(0, dtype=np.float32 if unpacked_wire == 5 else np.uint64)
-    return np.concatenate(found)
+                values.append(np.frombuffer(data, dtype="<f4", count=(high - low) // 4, offset=low))
+            elif field == 1 and wire == 5:
+                values.append(np.frombuffer(data, dtype="<f4", count=1, offset=low))
+            elif field in ints and wire == 2:
+                ints[field].append(packed_varints(data, low, high))
+            elif field in ints and wire == 0:
+                ints[field].append(np.asarray([_varint(data, low, high)[0]], dtype=np.uint64))
+    return _joined(values, np.float32), _joined(ints[2], np.uint64), _joined(ints[3], np.uint64)
+
+
+def _joined(parts: list[np.ndarray], kind: type) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=kind)
 
 
 def _value(data: bytes, spans: list[tuple[int, int, int]]) -> tuple[int | None, list[tuple[int, int, int]]]:
@@ -262,9 +270,7 @@ def _tensor(data: bytes, spans: list[tuple[int, int, int]], where: str) -> np.nd
         raise RecordError(f"{where} holds {held}: Linear Learner reads only float32 tensors from "
                           "application/x-recordio-protobuf; write the values as float32 (the SageMaker SDK's "
                           "write_numpy_to_dense_tensor does for a float32 array)")
-    values = _scalars(data, members, 1, 5)
-    keys = _scalars(data, members, 2, 0)
-    shape = _scalars(data, members, 3, 0)
+    values, keys, shape = _tensor_fields(data, members)
     if keys.size == 0:
         if values.size > MAX_FEATURES:
             raise RecordError(f"{where} has {values.size:,} values, more than the {MAX_FEATURES:,} features the "
