@@ -131,3 +131,10 @@ def test_the_guide_states_the_object_size_and_the_poll_intervals_in_use():
     assert (f"after {AwsTarget.job_poll_first_s:g} s (the local target: {LocalTarget.job_poll_first_s:g} s), then "
             f"{job_watch.BACKOFF:g}× longer each time up to every {AwsTarget.job_poll_s:g} s "
             f"({LocalTarget.job_poll_s:g} s)") in text
+
+
+def test_an_unknown_content_type_is_refused_before_anything_is_made():
+    from wildrydes_cli.errors import UsageError
+    with pytest.raises(UsageError, match="--content-type 'json': one of recordio-protobuf, csv"):
+        sagemaker_job.check_options(sagemaker_job.SageMakerOptions(content_type="json"), 2, "binary_classifier")
+    sagemaker_job.check_options(sagemaker_job.SageMakerOptions(), 2, "binary_classifier")   # the default passes
