@@ -40,3 +40,17 @@ def test_no_jobs_says_how_to_make_one():
     out = Tty()
     presentation.show(Console(out=out, err=io.StringIO()), JobsResult("local", "us-east-1", []))
     assert "No training jobs on target local (us-east-1) yet: wildrydes train --on sagemaker" in out.getvalue()
+
+
+def test_a_breeds_run_on_sagemaker_names_its_channels_format():
+    from wildrydes_cli.results import SageMakerBreedsResult
+
+    out = Tty()
+    breeds = [{"breed": "breed-0001", "job": "linear-learner-2026-12-03-10-09-16-451", "status": "Completed",
+               "metrics": {"auc": 0.99, "accuracy": 0.98}, "key": "k", "gate": None}]
+    for content_type in ("application/x-recordio-protobuf", "text/csv"):
+        presentation.show(Console(out=out, err=io.StringIO()), SageMakerBreedsResult(
+            "binary_classifier", True, "bucket", 1, 2000, 2, 3.0, 2, 1, 0, "ml.m5.large", 4, breeds,
+            content_type=content_type))
+        assert f"channels written as {content_type}; published to s3://bucket/breeds/<breed>/" in " ".join(
+            out.getvalue().split())
