@@ -188,7 +188,7 @@ def test_the_guide_and_help_state_the_bytes_a_ride_as_measured():
     (synthetic rides, as the job writes them), 2.5 times the bytes."""
     from pathlib import Path
 
-    from wildrydes_cli.cli.main import train_cmd
+    from wildrydes_cli.cli.train_commands import train_cmd
     from wildrydes_cli.training.channels import csv_bytes
     from wildrydes_cli.training.synthetic import generate_rides
 

@@ -20,7 +20,7 @@ import os
 import select
 import sys
 
-from wildrydes_cli.training import algorithm, numpy_trainer  # noqa: F401  (imported ahead: the point)
+from wildrydes_cli.training import algorithm, numpy_trainer, recordio_protobuf  # noqa: F401  (imported ahead: the point)
 
 MAX_ROOT_BYTES = 4096
 MAX_IDLE_S = 24 * 3600.0
