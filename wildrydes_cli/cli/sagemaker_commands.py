@@ -1,6 +1,6 @@
 """The SageMaker side of the command line: ``train``'s ``--on sagemaker`` options and ``wildrydes jobs``.
 
-Kept apart from main.py so that the train command there only gains a decorator and
+Kept apart from train_commands.py so that the train command there only gains a decorator and
 one branch; the options users of the SageMaker SDK expect (instance type and
 count, spot, limits, Linear Learner's hyperparameters) are parsed here and handed
 to ``training.job_watch`` as one ``SageMakerOptions``.
