@@ -5,7 +5,8 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             --on sagemaker --rows N --content-type T` processes (for each T of --content-type), interleaved
             --rounds times (medians): seconds from the command to the model in the bucket, rows/s, and the
             job's overhead (goal: <= 1 s; rows/s within 10% of local). All train with the numpy trainer on
-            the same rows.
+            the same rows. With two or more --rows, "marginal": each path's rows/s over the rows added
+            from the smallest to the largest (the fixed cost paid once), and their ratio.
   writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
             (goal: >= 1M rows/s); the recordio-protobuf writer (training/recordio_protobuf.py, goal:
             >= 5M rows/s) and the job's readers of both formats, rows/s and bytes a ride; writing +
@@ -135,6 +136,22 @@ def pipelined(rides, s3, content_type: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
+def marginal(found: dict, rows: list[int], kinds: list[str]) -> dict:
+    """Rows/s of each path over the rows added between the smallest and the largest --rows: what a row
+    costs once the fixed cost (process start, the job's states, the model read back) is paid, the reading
+    of "rows/s within 10% of local" that the overhead allowance leaves room for."""
+    if len(rows) < 2:
+        return {}
+    low, high = found[rows[0]], found[rows[-1]]
+    added = rows[-1] - rows[0]
+    local = added / (high["local_s"] - low["local_s"])
+    out: dict = {"rows": f"{rows[0]}-{rows[-1]}", "local_rows_per_s": round(local)}
+    for kind in kinds:
+        job = added / (high[kind]["sagemaker_s"] - low[kind]["sagemaker_s"])
+        out[kind] = {"sagemaker_rows_per_s": round(job), "ratio": round(job / local, 2)}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -190,6 +207,8 @@ def main() -> int:
                     jobs[tree][rows][kind] = {"sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
                                               "sagemaker_rows_per_s": round(rows / jo),
                                               "rows_per_s_ratio": round(lo / jo, 2)}
+        for tree in trees:
+            jobs[tree]["marginal"] = marginal(jobs[tree], sorted(args.rows), args.content_type)
         report["job"] = jobs if args.baseline else jobs["this"]
         report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
         if args.breeds:
