@@ -113,7 +113,7 @@ def recordio(rides, text: bytes) -> dict:
 
 def pipelined(rides, s3, content_type: str) -> float:
     """What `train --on sagemaker` does (sagemaker_job.upload_channels): the 90/10 channels as objects of
-    ROWS_PER_SHARD rows formatted in memory, each uploaded by a second thread while the next is formatted."""
+    ROWS_PER_SHARD rows formatted in memory, uploaded UPLOADS_IN_FLIGHT at a time while the next is formatted."""
     import math
 
     from wildrydes_cli.training import sagemaker_job

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -75,6 +76,49 @@ def test_a_refused_object_leaves_nothing_behind(fail_at):
     assert aws.objects == {}
 
 
+class SlowBucket(Bucket):
+    """Each PutObject takes a while; counts how many run at once."""
+
+    def __init__(self, fail_at: int | None = None, seconds: float = 0.05) -> None:
+        super().__init__(fail_at)
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+
+    def put_object(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.puts += 1
+            number = self.puts
+        try:
+            time.sleep(self.seconds if number != self.fail_at else 0)
+            if number == self.fail_at:
+                raise OSError("the disk is full")
+            with self.lock:
+                self.objects[key] = bytes(body)
+                self.types[key] = content_type
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_uploads_overlap_at_most_uploads_in_flight_at_once():
+    aws = SlowBucket()
+    keys = sagemaker_job.upload_channels(place(aws), "job", data(1000, 1), data(100, 2), 6)
+    assert aws.most == sagemaker_job.UPLOADS_IN_FLIGHT == 2
+    assert sorted(aws.objects) == sorted(keys) and len(keys) == 7
+
+
+def test_a_refused_object_leaves_nothing_behind_even_what_arrived_after_it():
+    """Object 2 is refused at once while object 1 is still on its way: 1 arrives, then is deleted."""
+    aws = SlowBucket(fail_at=2, seconds=0.3)
+    with pytest.raises(OSError, match="disk is full"):
+        sagemaker_job.upload_channels(place(aws), "job", data(1000, 1), data(100, 2), 4)
+    assert aws.objects == {} and aws.running == 0
+
+
 def test_polls_back_off_and_start_short_again_after_a_change():
     interval = job_watch.poll_intervals(2.0, 10.0)
     seen = [interval("InProgress/Training") for _ in range(6)]
@@ -128,6 +172,7 @@ def test_the_guide_states_the_object_size_and_the_poll_intervals_in_use():
 
     text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text().split())
     assert f"objects of at most {sagemaker_job.ROWS_PER_SHARD:,} rows" in text
+    assert f"{sagemaker_job.UPLOADS_IN_FLIGHT} uploads at a time" in text
     assert (f"after {AwsTarget.job_poll_first_s:g} s (the local target: {LocalTarget.job_poll_first_s:g} s), then "
             f"{job_watch.BACKOFF:g}× longer each time up to every {AwsTarget.job_poll_s:g} s "
             f"({LocalTarget.job_poll_s:g} s)") in text

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 TRAINING_PREFIX = "training/"
+UPLOADS_IN_FLIGHT = 2      # channel objects sent at once (upload_channels)
 ROWS_PER_SHARD = 250_000     # a channel object (17 MB of records, 7 MB of CSV): sent while the next is written
 JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 ROLE_OUTPUT = "SageMakerExecutionRoleArn"
@@ -207,36 +208,40 @@ def upload_channels(place: Place, name: str, train: Dataset, validation: Dataset
                     content_type: str = "recordio-protobuf") -> list[str]:
     """Write and upload the two channels; returns the keys uploaded (to delete if the job is refused).
 
-    Each object is formatted in memory and sent by a second thread while the next one is formatted
-    (the emulator's S3 writes and fsyncs what it is sent, as S3 keeps it): at most two objects of
-    ``ROWS_PER_SHARD`` rows are held at once, and no temporary file is written and read back.
+    Each object is formatted in memory and sent by an upload thread while the next one is formatted,
+    ``UPLOADS_IN_FLIGHT`` at a time (the emulator's S3 reads one body while it stores and fsyncs the one
+    before, as S3 takes parallel PUTs): at most ``UPLOADS_IN_FLIGHT + 1`` objects of ``ROWS_PER_SHARD``
+    rows are held at once, and no temporary file is written and read back. If one fails, every object
+    that did arrive is deleted, after the others in flight have ended.
     """
+    from collections import deque
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from wildrydes_cli.training.channels import shard_bounds
 
     mime, suffix = CONTENT_TYPES[content_type]
-    uploaded: list[str] = []
-    pending: Future | None = None
-    place.aws.client("s3")          # made here, once: the upload thread only uses it
+    submitted: list[Future] = []
+    in_flight: deque[Future] = deque()
+    place.aws.client("s3")          # made here, once: the upload threads only use it
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel-upload") as pool:
+        with ThreadPoolExecutor(max_workers=UPLOADS_IN_FLIGHT, thread_name_prefix="channel-upload") as pool:
             for channel, data, count in (("train", train, shards), ("validation", validation, 1)):
                 for number, (low, high) in enumerate(shard_bounds(data.rows, count)):
                     body = channel_body(content_type, data.labels[low:high], data.features[low:high])
-                    if pending is not None:
-                        uploaded.append(pending.result())
-                    pending = pool.submit(_put_channel_object, place,
-                                          f"{TRAINING_PREFIX}{name}/{channel}/part-{number:05d}{suffix}", body, mime)
-            if pending is not None:
-                uploaded.append(pending.result())
-                pending = None
+                    while len(in_flight) >= UPLOADS_IN_FLIGHT:
+                        in_flight.popleft().result()
+                    future = pool.submit(_put_channel_object, place,
+                                         f"{TRAINING_PREFIX}{name}/{channel}/part-{number:05d}{suffix}", body, mime)
+                    submitted.append(future)
+                    in_flight.append(future)
+                    del body
+            while in_flight:
+                in_flight.popleft().result()
     except BaseException:
-        if pending is not None and pending.done() and pending.exception() is None:
-            uploaded.append(pending.result())
-        delete_channels(place, uploaded)
+        # The pool has waited for every upload in flight: what arrived is known, and is deleted.
+        delete_channels(place, [f.result() for f in submitted if f.done() and f.exception() is None])
         raise
-    return uploaded
+    return [f.result() for f in submitted]
 
 
 def _put_channel_object(place: Place, key: str, body: bytes | bytearray, content_type: str) -> str:
