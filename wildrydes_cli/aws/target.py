@@ -136,8 +136,8 @@ class LocalTarget:
     runs_functions_here = True
     gone_hint = "the local emulator started empty since that deploy"
     # The emulator's training jobs take seconds: a look costs the daemon a few ms, so a job that ends
-    # is seen within 0.05-0.25 s of it.
-    job_poll_s = 0.25
+    # is seen within 0.05-0.1 s of it.
+    job_poll_s = 0.1
     job_poll_first_s = 0.05
     usage_plan_limits = "exact"   # the execute-api front's token bucket and quota counts (usage_plans.py)
     credentials_export = 'eval "$(wildrydes local env)"'   # the local target's credentials, for curl --aws-sigv4
