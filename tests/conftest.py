@@ -46,9 +46,10 @@ def _ship_source_subpackages() -> None:
 _ship_source_subpackages()
 
 
-@pytest.fixture(autouse=True)
-def aws_safety(monkeypatch, tmp_path_factory):
-    """Dummy credentials and a private state dir for every test."""
+def isolate_from_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dummy credentials, no profile or config files, no endpoint overrides and a private state dir, set
+    through ``monkeypatch``: ``aws_safety`` below for every test, and fixtures of a wider scope that must
+    hold the same guarantee while they set up (``pytest.MonkeyPatch.context()``) call it too."""
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
             monkeypatch.delenv(name, raising=False)
@@ -64,7 +65,19 @@ def aws_safety(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path_factory.mktemp("wildrydes-home")))
     monkeypatch.delenv("WILDRYDES_TARGET", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def aws_safety(monkeypatch, tmp_path_factory):
+    """Dummy credentials and a private state dir for every test."""
+    isolate_from_aws(monkeypatch, tmp_path_factory)
     yield
+
+
+@pytest.fixture(scope="session")
+def aws_isolation():
+    """``isolate_from_aws`` for a fixture of class or module scope (test modules do not import conftest)."""
+    return isolate_from_aws
 
 
 @pytest.fixture
