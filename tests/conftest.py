@@ -46,9 +46,10 @@ def _ship_source_subpackages() -> None:
 _ship_source_subpackages()
 
 
-@pytest.fixture(autouse=True)
-def aws_safety(monkeypatch, tmp_path_factory):
-    """Dummy credentials and a private state dir for every test."""
+def isolate_from_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Dummy credentials, no profile or config files, no endpoint overrides and a private state dir, set
+    through ``monkeypatch``: ``aws_safety`` below for every test, and fixtures of a wider scope that must
+    hold the same guarantee while they set up (``pytest.MonkeyPatch.context()``) call it too."""
     for name in list(os.environ):
         if name.startswith("AWS_ENDPOINT_URL") or name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
             monkeypatch.delenv(name, raising=False)
@@ -64,7 +65,53 @@ def aws_safety(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("WILDRYDES_HOME", str(tmp_path_factory.mktemp("wildrydes-home")))
     monkeypatch.delenv("WILDRYDES_TARGET", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def aws_safety(monkeypatch, tmp_path_factory):
+    """Dummy credentials and a private state dir for every test."""
+    isolate_from_aws(monkeypatch, tmp_path_factory)
     yield
+
+
+class _SearchPaths(list):
+    """A loader's search paths that each boto3 session adds its data folder to once, not once per session."""
+
+    def append(self, path) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def botocore_models_read_once():
+    """One botocore data loader per data path for the test process, instead of one per session.
+
+    Each in-process CLI run (tests/cli, deploy, observe, aws, realaws) makes new boto3 sessions, and each
+    session's loader reads and parses the JSON model of every service it calls again: measured, ~40% of a
+    deploy test's time. botocore's Loader already caches what it returns per instance and hands the same
+    objects to every client of its session, so sharing it hands each session the data it would have read;
+    what the product does in one process is unchanged."""
+    import botocore.loaders
+    import botocore.session
+
+    loaders: dict[str | None, botocore.loaders.Loader] = {}
+
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string not in loaders:
+            loader = botocore.loaders.create_loader(search_path_string)
+            loader._search_paths = _SearchPaths(loader.search_paths)
+            loaders[search_path_string] = loader
+        return loaders[search_path_string]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
+
+
+@pytest.fixture(scope="session")
+def aws_isolation():
+    """``isolate_from_aws`` for a fixture of class or module scope (test modules do not import conftest)."""
+    return isolate_from_aws
 
 
 @pytest.fixture

@@ -179,15 +179,24 @@ def _can_hide_libs() -> str | None:
     return None
 
 
+@pytest.fixture(scope="module")
+def real_mxnet_package(aws_isolation, tmp_path_factory) -> packaging.Package:
+    """The real mxnet build (pinned manylinux wheels from PyPI), made once for the tests that check it: the
+    build is most of their time, and they only read the zip it leaves (each extracts its own copy)."""
+    with pytest.MonkeyPatch.context() as patch:
+        aws_isolation(patch, tmp_path_factory)
+        return packaging.build("mxnet", tmp_path_factory.mktemp("mxnet-cache"))
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(bool(os.environ.get("WILDRYDES_OFFLINE_TESTS")),
                     reason="WILDRYDES_OFFLINE_TESTS is set: this test downloads ~85 MB of wheels from PyPI")
-def test_real_mxnet_package_fits_and_runs(tmp_path, sagemaker_regressor_bytes):
+def test_real_mxnet_package_fits_and_runs(tmp_path, real_mxnet_package, sagemaker_regressor_bytes):
     """The real build: pinned manylinux wheels, pruned under 250 MiB, self-contained (every library
     an ELF file needs is in the zip or on the manylinux2014 allowlist), and the MXNet engine runs
     from the zip alone with the host's libgomp and libquadmath hidden."""
     from wildrydes_cli.deploy import elfdeps
-    package = packaging.build("mxnet", tmp_path / "cache")
+    package = real_mxnet_package
     assert package.unzipped_bytes <= packaging.LAMBDA_UNZIPPED_LIMIT
     assert {"mxnet/libgomp.so.1", "mxnet/libquadmath.so.0"} <= set(package.files)
     assert not any(name.startswith(("scikit_learn", "sklearn")) for name in package.files)  # donor only
@@ -241,12 +250,12 @@ def test_real_mxnet_package_fits_and_runs(tmp_path, sagemaker_regressor_bytes):
 @pytest.mark.slow
 @pytest.mark.skipif(bool(__import__("os").environ.get("WILDRYDES_OFFLINE_TESTS")),
                     reason="WILDRYDES_OFFLINE_TESTS is set: this test downloads ~70 MB of wheels from PyPI")
-def test_real_mxnet_package_is_for_lambdas_python_whatever_python_builds_it(tmp_path):
+def test_real_mxnet_package_is_for_lambdas_python_whatever_python_builds_it(real_mxnet_package):
     """On 3.12/3.13 (no MXNet here) the package still carries MXNet and CPython 3.11 manylinux numpy.
 
     .ci/run runs this on the newest Python present as well as on 3.11.
     """
-    package = packaging.build("mxnet", tmp_path / "cache")
+    package = real_mxnet_package
     assert package.runtime == "python3.11"
     names = set(package.files)
     assert "index.py" in names and "mxnet/libmxnet.so" in names

@@ -160,8 +160,9 @@ def test_model_algo_declared_over_its_limit_is_refused_at_its_header():
 
 
 def test_300000_members_are_refused_after_the_member_limit():
-    """A good model first, then 300,000 empty members (150 MB of headers in ~300 KB of gzip)."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    """A good model first, then 300,000 empty members (150 MB of headers in ~1.6 MB of gzip: level 1
+    compresses them in a fifth of level 9's time, for 2.4 times its ~670 KB)."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 31)
     pads = _header("pad") * 10_000
     chunks = [compressor.compress(_algo())] + [compressor.compress(pads) for _ in range(30)]
     bomb = b"".join(chunks) + compressor.compress(_TAR_END) + compressor.flush()
