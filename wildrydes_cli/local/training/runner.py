@@ -129,23 +129,18 @@ class Runner:
             self._check(job)
             self._step(job, "Uploading", "Uploading generated training model")
             self._upload(job, root)
-            with self.store.lock:
-                job.finish("Completed", "Completed", "Training job completed")
+            self._end(job, stream, "Completed", "Completed", "Training job completed")
         except Stopped as stop:
             if self.closing:     # not a stop anyone asked for: the next start fails the job, saying why
                 LOG.info("training job %s ends with the emulator", job.name)
                 return
-            with self.store.lock:    # Describe reads the record meanwhile: change it whole
-                job.record["TrainingJobStatus"] = "Stopping"
-                job.finish("Stopped", stop.secondary, stop.message)
+            self._end(job, stream, "Stopped", stop.secondary, stop.message, stopping=True)
         except JobFailed as failure:
-            with self.store.lock:
-                job.finish("Failed", "Failed", "Training job failed", str(failure))
+            self._end(job, stream, "Failed", "Failed", "Training job failed", str(failure))
         except Exception as exc:  # the emulator's own fault: the job says so, the daemon goes on
             LOG.exception("training job %s failed in the emulator", job.name)
-            with self.store.lock:
-                job.finish("Failed", "Failed", "Training job failed",
-                           f"InternalServerError: {type(exc).__name__}: {exc}")
+            self._end(job, stream, "Failed", "Failed", "Training job failed",
+                      f"InternalServerError: {type(exc).__name__}: {exc}")
         finally:
             stream.flush()
             with self.lock:
@@ -160,6 +155,16 @@ class Runner:
         except OSError as exc:
             LOG.error("training job %s: cannot keep its final record (%s)", job.name, exc)
         LOG.info("training job %s: %s %s", job.name, job.status, job.record.get("FailureReason", ""))
+
+    def _end(self, job: Job, stream: Streams, status: str, secondary: str, message: str,
+             reason: str | None = None, stopping: bool = False) -> None:
+        """The job's last state, after its log lines are written: a client that sees it ended finds
+        the whole log (a short job's lines are written in one batch at its end)."""
+        stream.flush()
+        with self.store.lock:    # Describe reads the record meanwhile: change it whole
+            if stopping:
+                job.record["TrainingJobStatus"] = "Stopping"
+            job.finish(status, secondary, message, reason)
 
     def _step(self, job: Job, status: str, message: str) -> None:
         with self.store.lock:
