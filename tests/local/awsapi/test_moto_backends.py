@@ -141,6 +141,25 @@ def test_a_plain_put_goes_straight_into_the_s3_backend():
         assert not moto_backends.put_s3_object("AKIAEXAMPLE", REGION, "no-such-bucket", "k", b"", {}, None, None)
 
 
+def test_an_object_is_copied_to_a_file_whole_in_pieces(tmp_path):
+    """A training job's channel object, larger than moto keeps in memory and than one piece of the copy."""
+    import os
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="channels")
+        body = os.urandom((6 << 20) + 12345)
+        s3.put_object(Bucket="channels", Key="train/part-0.pbr", Body=body)
+        account = boto3.client("sts", region_name=REGION).get_caller_identity()["Account"]
+        out = tmp_path / "part-0.pbr"
+        assert moto_backends.copy_s3_object(account, "channels", "train/part-0.pbr", out) == len(body)
+        assert out.read_bytes() == body
+        assert s3.get_object(Bucket="channels", Key="train/part-0.pbr")["Body"].read() == body   # still whole
+        assert moto_backends.copy_s3_object(account, "channels", "train/gone.pbr", tmp_path / "gone") is None
+        assert moto_backends.copy_s3_object(account, "no-such-bucket", "k", tmp_path / "gone") is None
+        assert not (tmp_path / "gone").exists()
+
+
 def test_a_multipart_upload_is_found_and_renamed_through_the_public_api():
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)

@@ -229,10 +229,9 @@ class Runner:
             target.mkdir(parents=True, exist_ok=True)
             for number, (key, _) in enumerate(keys):
                 self._check(job)
-                body = moto_backends.s3_object(account, bucket, key)
-                if body is None:
+                if moto_backends.copy_s3_object(account, bucket, key,
+                                                target / f"{number:06d}-{key.rsplit('/', 1)[-1]}") is None:
                     raise JobFailed(f"ClientError: Data download failed: s3://{bucket}/{key} disappeared")
-                (target / f"{number:06d}-{key.rsplit('/', 1)[-1]}").write_bytes(body)
             channels[name] = {"ContentType": channel.get("ContentType", "text/csv"), "TrainingInputMode": "File",
                               "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
                               "RecordWrapperType": "None"}

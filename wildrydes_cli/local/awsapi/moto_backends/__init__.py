@@ -97,6 +97,7 @@ from .replay import (  # noqa: F401
 )
 from .s3 import (  # noqa: F401
     bucket_policy,
+    copy_s3_object,
     s3_bucket_region,
     s3_keys,
     s3_object,

@@ -24,6 +24,30 @@ def s3_object(account_id: str, bucket: str, key: str) -> bytes | None:
     return found.value if found is not None else None
 
 
+def copy_s3_object(account_id: str, bucket: str, key: str, path) -> int | None:
+    """Write an object's bytes to the file ``path``, 1 MiB at a time; its size, or None when the bucket
+    or key does not exist.
+
+    Why not ``s3_object`` and a write: a training job's channel object is tens of MB, and reading it
+    whole first makes a second copy in fresh memory (moto keeps it in a spooled temporary file).
+    """
+    import shutil
+
+    from moto.s3.models import s3_backends
+
+    try:
+        found = s3_backends[account_id]["aws"].get_object(bucket, key)
+    except Exception as exc:  # moto's MissingBucket / MissingKey
+        LOG.info("s3://%s/%s not readable: %s", bucket, key, exc)
+        return None
+    if found is None:
+        return None
+    with found.lock, open(path, "wb") as out:
+        found._value_buffer.seek(0)
+        shutil.copyfileobj(found._value_buffer, out, 1 << 20)
+        return out.tell()
+
+
 def bucket_policy(account_id: str, region: str, bucket: str) -> str | None:
     """The bucket's policy document, or None when the bucket has none (or does not exist)."""
     from moto.s3.models import s3_backends
