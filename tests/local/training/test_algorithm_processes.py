@@ -8,12 +8,10 @@ import time
 
 import pytest
 from emulated import pid_gone
+from job_roots import HP, job_root
 
 from wildrydes_cli.local.training import processes
 from wildrydes_cli.training import algorithm
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "training"))
-from test_algorithm import HP, job_root  # noqa: E402
 
 
 @pytest.fixture

@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wildrydes_cli import faults
-from wildrydes_cli.local.awsapi.journal_blobs import StagedBlob, discard, read_blob, write_blob
+from wildrydes_cli.local.awsapi.journal_blobs import StagedBlob, read_blob, write_blob
+from wildrydes_cli.local.awsapi.journal_blobs import discard as discard_blob
 from wildrydes_cli.local.awsapi.journal_blobs import fsync_dir as _fsync_dir
 from wildrydes_cli.local.awsapi.journal_blobs import write_all as _write_all
 from wildrydes_cli.local.awsapi.journal_format import Scan, digests_named, encode_frame, scan, where_damaged
@@ -298,7 +299,7 @@ class Journal:
 
     def discard(self, staged: StagedBlob | None) -> None:
         """A staged blob whose request was refused: no frame will name it."""
-        discard(self.blobs, staged)
+        discard_blob(self.blobs, staged)
 
     def _cut_back(self) -> None:
         """Cut the file back to its last whole frame (after a failed append), durably."""

@@ -363,6 +363,9 @@ class Persistence:
         return stats
 
     def close(self) -> None:
+        if self._stager is not None:       # its thread, idle between large bodies, ends with the journal
+            self._stager.shutdown(wait=True)
+            self._stager = None
         if self.journal is not None:
             if self.unsaved is not None:   # one last try: there may be room now
                 try:
