@@ -57,7 +57,12 @@ def test_unresolved_names_file_and_library(tmp_path):
 
 
 def _host_library(soname: str) -> Path:
-    out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+    # ldconfig lives in /sbin, which a user's PATH (or `env -i PATH=/usr/bin:/bin`) may leave out
+    ldconfig = shutil.which("ldconfig") or next((p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig")
+                                                 if Path(p).exists()), None)
+    if ldconfig is None:
+        pytest.skip("no ldconfig on this host to find the host's copy of the library")
+    out = subprocess.run([ldconfig, "-p"], capture_output=True, text=True).stdout
     for line in out.splitlines():
         if line.strip().startswith(soname + " ") and "x86-64" in line:
             return Path(line.rsplit("=> ", 1)[1].strip())
