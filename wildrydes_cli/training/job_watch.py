@@ -27,6 +27,7 @@ from wildrydes_cli.errors import AwsError
 from wildrydes_cli.results import SageMakerBreedsResult, TrainJobResult
 from wildrydes_cli.settings import Settings
 from wildrydes_cli.training import publish, sagemaker_job
+from wildrydes_cli.training.made_ahead import MadeAhead
 from wildrydes_cli.training.sagemaker_job import Place, SageMakerOptions
 
 LOG = logging.getLogger(__name__)
@@ -175,11 +176,13 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     service.check_request(replace(train_request, save=None))
     sagemaker_job.check_options(options, train_request.epochs, train_request.predictor_type)
     dataset = read_data(train_request.data) if train_request.data is not None else None   # the user's file first
+    # Synthetic rides are made while the target is checked (made_ahead.py); a refusal still comes at once.
+    rides = (MadeAhead(service.load_dataset, train_request, name="rides") if dataset is None
+             else MadeAhead.done(dataset))
     place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
     name = options.job_name or sagemaker_job.new_job_name()
     sagemaker_job.check_name_free(place.aws, name)
-    if dataset is None:
-        dataset = service.load_dataset(train_request)
+    dataset = rides.result()
     started = time.monotonic()
     request = sagemaker_job.start_job(place, name, options, dataset, train_request.seed, train_request.epochs,
                                       train_request.predictor_type, train_request.breed)
