@@ -183,3 +183,13 @@ def test_an_unknown_content_type_is_refused_before_anything_is_made():
     with pytest.raises(UsageError, match="--content-type 'json': one of recordio-protobuf, csv"):
         sagemaker_job.check_options(sagemaker_job.SageMakerOptions(content_type="json"), 2, "binary_classifier")
     sagemaker_job.check_options(sagemaker_job.SageMakerOptions(), 2, "binary_classifier")   # the default passes
+
+
+def test_rows_at_gathers_the_same_rows_in_the_same_order_as_indexing():
+    from wildrydes_cli.training.mxnet_trainer import split
+    dataset = data(1000, 4)
+    for indices in split(dataset.rows, 0):
+        taken = sagemaker_job.rows_at(dataset, indices)
+        assert np.array_equal(taken.features, dataset.features[indices])
+        assert np.array_equal(taken.labels, dataset.labels[indices])
+        assert taken.features.dtype == dataset.features.dtype and taken.source == dataset.source
