@@ -220,3 +220,16 @@ print(code, model.dimension, sys.modules["mxnet"])
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-3:] == ["0", "6", "None"], done.stdout
+
+
+def test_a_group_of_batches_is_the_standardised_rows_at_its_indices_in_order():
+    from wildrydes_cli.training.mxnet_trainer import Scaled
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(1000, 6)).astype(np.float32)
+    labels = (rng.random(1000) > 0.5).astype(np.float32)
+    data = Scaled(features, labels, features.mean(axis=0, dtype=np.float64), features.std(axis=0, dtype=np.float64),
+                  0.25, 2.0)
+    index = rng.permutation(1000)[:300]
+    assert np.array_equal(data.rows(index), (features[index] - data.mean) / data.std)
+    assert data.rows(index).dtype == np.float64
+    assert np.array_equal(data.targets(index), (labels[index].astype(np.float64) - 0.25) / 2.0)

@@ -130,10 +130,12 @@ class Scaled:
     target_std: float = 1.0
 
     def rows(self, index: np.ndarray) -> np.ndarray:
-        return (self.features[index] - self.mean) / self.std
+        # np.take, not features[index]: numpy 1.23 gathers a group of 65,536 shuffled rows of a 2-D array in
+        # half the time (the same values); it was a third of a 1M-row training run
+        return (np.take(self.features, index, axis=0) - self.mean) / self.std
 
     def targets(self, index: np.ndarray) -> np.ndarray:
-        return (self.labels[index].astype(np.float64) - self.target_mean) / self.target_std
+        return (np.take(self.labels, index).astype(np.float64) - self.target_mean) / self.target_std
 
 
 def _standardiser(values: np.ndarray, index: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
