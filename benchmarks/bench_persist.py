@@ -40,7 +40,8 @@
 * ``--large-puts 17 68 --baseline-src DIR`` (alone): large S3 PutObject calls (boto3, one
   object of each size in MiB, as `train --on sagemaker` uploads its channels) against a
   daemon of this tree and one of DIR's, rounds interleaved with the order alternating:
-  MiB/s (median of --rounds, 3 puts each).
+  MiB/s (median of --rounds, 3 puts each). ``--in-flight 2``: 4 puts of each size sent 2 at
+  a time, as the command sends its channel objects (MiB/s of the 4 together).
 Every daemon started here is stopped by pid.
 """
 from __future__ import annotations
@@ -312,10 +313,18 @@ def _puts_per_second(url: str, state_dir: Path, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _large_put_seconds(url: str, state_dir: Path, megabytes: int, puts: int = 3) -> float:
+def _large_put_seconds(url: str, state_dir: Path, megabytes: int, puts: int = 3, in_flight: int = 1) -> float:
     s3 = emulated.clients(url, state_dir=state_dir, services=("s3",))["s3"]
     s3.create_bucket(Bucket="large-puts")
     s3.put_object(Bucket="large-puts", Key="warm", Body=os.urandom(1 << 20))
+    if in_flight > 1:                             # seconds per object of 2 * in_flight sent in_flight at a time
+        from concurrent.futures import ThreadPoolExecutor
+        bodies = [os.urandom(megabytes << 20) for _ in range(2 * in_flight)]
+        with ThreadPoolExecutor(in_flight) as pool:
+            t0 = time.perf_counter()
+            list(pool.map(lambda i: s3.put_object(Bucket="large-puts", Key=f"k-{megabytes}-{i}", Body=bodies[i]),
+                          range(len(bodies))))
+            return (time.perf_counter() - t0) / len(bodies)
     seconds = []
     for i in range(puts):
         body = os.urandom(megabytes << 20)        # new bytes each time: no blob to reuse
@@ -325,7 +334,7 @@ def _large_put_seconds(url: str, state_dir: Path, megabytes: int, puts: int = 3)
     return statistics.median(seconds)
 
 
-def bench_large_puts(baseline: Path, sizes: list[int], rounds: int) -> dict:
+def bench_large_puts(baseline: Path, sizes: list[int], rounds: int, in_flight: int = 1) -> dict:
     """MiB/s of large PutObjects, this tree's daemon against the baseline's, interleaved rounds."""
     trees = {"this": HERE.parent, "baseline": baseline.resolve()}
     found: dict = {tree: {size: [] for size in sizes} for tree in trees}
@@ -337,14 +346,14 @@ def bench_large_puts(baseline: Path, sizes: list[int], rounds: int) -> dict:
                 state.mkdir()
                 with baseline_daemon(trees[tree], state) as url:
                     for size in sizes:
-                        found[tree][size].append(size / _large_put_seconds(url, state, size))
+                        found[tree][size].append(size / _large_put_seconds(url, state, size, in_flight=in_flight))
                 shutil.rmtree(state, ignore_errors=True)
     out: dict = {}
     for size in sizes:
         this, base = statistics.median(found["this"][size]), statistics.median(found["baseline"][size])
         out[f"{size}_MiB"] = {"this_MiB_per_s": round(this, 1), "baseline_MiB_per_s": round(base, 1),
                               "speedup": round(this / base, 2)}
-    return {"large_puts": out}
+    return {"large_puts": out, "in_flight": in_flight}
 
 
 def bench_hot_path(baseline: Path, appends: int, puts: int, rounds: int) -> dict:
@@ -393,7 +402,7 @@ def _alone(args: argparse.Namespace, parser: argparse.ArgumentParser):
     if args.hot_path:
         return lambda: bench_hot_path(args.baseline_src, args.appends, args.puts, args.rounds)
     if args.large_puts:
-        return lambda: bench_large_puts(args.baseline_src, args.large_puts, args.rounds)
+        return lambda: bench_large_puts(args.baseline_src, args.large_puts, args.rounds, args.in_flight)
     if args.retrain_breeds:
         return lambda: bench_compaction(args.retrain_breeds, args.retrains)
     return None
@@ -418,6 +427,8 @@ def main() -> int:
                         help="only this: Journal.append and S3 puts/s against --baseline-src, interleaved")
     parser.add_argument("--large-puts", type=int, nargs="+", default=None, metavar="MIB",
                         help="only this: large PutObject MiB/s against --baseline-src, interleaved")
+    parser.add_argument("--in-flight", type=int, default=1,
+                        help="with --large-puts: objects sent at a time (2: as train --on sagemaker sends them)")
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--puts", type=int, default=300)
     args = parser.parse_args()
