@@ -67,3 +67,16 @@ def test_jobs_survive_a_restart(cli, trained):
     assert listed[trained["job_name"]]["status"] == "Completed"
     assert cli.json(*PREDICT)["predicted_label"] == 1
     cli.run("local", "stop")
+
+
+def test_the_training_log_at_80_columns_names_each_lines_instance(cli, trained):
+    from clitools import WILDRYDES
+    from ptytools import plain, run_in_pty
+    code, out = run_in_pty([str(WILDRYDES), "logs", "--training", trained["job_name"]], cli.env, columns=80,
+                           cwd=str(cli.home))
+    lines = plain(out).replace("\r\n", "\n").splitlines()
+    assert code == 0, lines
+    hosts = {line[26:34].strip() for line in lines if line[:4].isdigit()}
+    assert hosts == {"algo-1", "algo-2"}, lines[:5]     # --instance-count 2: both instances' streams
+    accuracy = next(line for line in lines if "validation binary_classification_accuracy" in line)
+    assert accuracy.index("#quality_metric") == 36      # time, instance, then the message from column 37

@@ -319,7 +319,8 @@ def _stamp(timestamp_ms: int) -> str:
 
 
 def logs(console: Console, result: LogsResult) -> None:
-    """One line per event: UTC time, request id, message (as ``sam logs`` prints them); --compact: per request."""
+    """One line per event: UTC time, request id, message (as ``sam logs`` prints them); --compact: per request;
+    --training: UTC time, instance, message."""
     if not result.events and not result.follow:
         console.info(f"No events in {result.log_group} in that time: invoke the function, or widen --since.")
     if result.compact:
@@ -327,6 +328,11 @@ def logs(console: Console, result: LogsResult) -> None:
             breed = f"breed={request.breed}" if request.breed else "-"
             console.line(f"{_stamp(request.timestamp)}  {request.status}  {breed:24}  {request.ms:8.2f} ms  "
                          f"{request.method} {request.path}")
+        return
+    if result.training:   # SageMaker's streams are JOB/algo-N-<epoch seconds>: the instance, not a request
+        for event in result.events:
+            host = event.stream.partition("/")[2].rsplit("-", 1)[0] or "-"
+            console.line(f"{_stamp(event.timestamp)}  {host:8}  {event.message}")
         return
     for event in result.events:
         console.line(f"{_stamp(event.timestamp)}  {event.request_id or '-':36}  {event.message}")

@@ -95,7 +95,7 @@ def show_training_logs(aws, job: str, show: Callable[[LogsResult], None]) -> Non
             break
     events = [LogEvent(e.get("timestamp", 0), e.get("message", "").rstrip("\n"), e.get("logStreamName", ""),
                        e.get("eventId", ""), None) for e in sorted(raw[:MAX_EVENTS], key=lambda e: e.get("timestamp", 0))]
-    show(LogsResult(TRAINING_LOG_GROUP, events))
+    show(LogsResult(TRAINING_LOG_GROUP, events, training=True))
 
 
 TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"

@@ -186,6 +186,7 @@ class LogsResult(Result):
     compact: bool = False      # --compact: one line per request instead of every event
     requests: list[Any] = field(default_factory=list)   # with compact: logs.RequestLine, parsed from the events
     waiting: bool = False      # --follow before its first poll: a note on stderr, nothing on stdout
+    training: bool = False     # logs --training: each line's instance (algo-N) instead of a request id
 
     def to_json(self) -> dict[str, Any]:
         if self.compact:
