@@ -34,6 +34,7 @@ def test_the_progress_display_shows_the_states_of_a_csv_job(cli):
         assert state in shown.stderr
     assert "SageMaker job linear-learner-" in shown.stdout and "billable" in shown.stdout
     assert "channels (text/csv) in s3://" in " ".join(shown.stdout.split())
+    assert "on 200 validation rows (1,800 trained, 2 epochs" in " ".join(shown.stdout.split())
 
 
 def test_deploy_serves_the_jobs_model_and_the_workshops_ride_is_label_1(cli, trained):

@@ -215,9 +215,10 @@ def test_cli_trains_on_a_csv_and_saves_the_artifact(tmp_path):
 
 
 def test_cli_text_report_says_the_data_is_synthetic(tmp_path):
-    result = run(["train", "--rows", "1000", "--epochs", "2", "--save", str(tmp_path / "m.tar.gz")])
+    result = run(["train", "--rows", "10000", "--epochs", "2", "--save", str(tmp_path / "m.tar.gz")])
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.stdout and "AUC" in result.stdout and "model saved to" in result.stdout
+    assert "on 1,000 validation rows (9,000 trained, 2 epochs" in " ".join(result.stdout.split())
     assert "SYNTHETIC" in run(["train", "--help"]).stdout
 
 

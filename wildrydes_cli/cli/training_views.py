@@ -30,8 +30,8 @@ def _fmt(value: Any) -> str:
 def train(console: Console, result: TrainResult) -> None:
     """Metrics table, then where the model went and what to do next."""
     rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result.metrics.items()]
-    title = (f"{result.predictor_type} on {result.rows['validation']} validation rows "
-             f"({result.rows['train']} trained, {result.epochs} epochs, {result.trainer} trainer, "
+    title = (f"{result.predictor_type} on {result.rows['validation']:,} validation rows "
+             f"({result.rows['train']:,} trained, {result.epochs} epochs, {result.trainer} trainer, "
              f"{result.seconds:.1f} s)")
     console.table(["metric", "value"], rows, title=title)
     for flag in result.flags:
@@ -93,8 +93,8 @@ def train_job(console: Console, result: TrainJobResult) -> None:
     rows = [(METRIC_LABELS.get(name, name), _fmt(value)) for name, value in result.metrics.items()]
     billable = f", billable {result.billable_seconds} s" if result.billable_seconds is not None else ""
     console.table(["metric", "value"], rows,
-                  title=f"{result.predictor_type} on {result.rows['validation']} validation rows "
-                        f"({result.rows['train']} trained, {result.epochs} epochs, {where}{billable})")
+                  title=f"{result.predictor_type} on {result.rows['validation']:,} validation rows "
+                        f"({result.rows['train']:,} trained, {result.epochs} epochs, {where}{billable})")
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else "")
                  + f"; channels ({result.content_type}) in {result.channels}")
