@@ -329,13 +329,11 @@ def logs(console: Console, result: LogsResult) -> None:
             console.line(f"{_stamp(request.timestamp)}  {request.status}  {breed:24}  {request.ms:8.2f} ms  "
                          f"{request.method} {request.path}")
         return
-    if result.training:   # SageMaker's streams are JOB/algo-N-<epoch seconds>: the instance, not a request
-        for event in result.events:
-            host = event.stream.partition("/")[2].rsplit("-", 1)[0] or "-"
-            console.line(f"{_stamp(event.timestamp)}  {host:8}  {event.message}")
-        return
+    width = 8 if result.training else 36
     for event in result.events:
-        console.line(f"{_stamp(event.timestamp)}  {event.request_id or '-':36}  {event.message}")
+        # SageMaker's streams are JOB/algo-N-<epoch seconds>: a training line's instance, not a request
+        who = event.stream.partition("/")[2].rsplit("-", 1)[0] if result.training else event.request_id
+        console.line(f"{_stamp(event.timestamp)}  {who or '-':{width}}  {event.message}")
 
 
 def local_env(console: Console, result: LocalEnvResult) -> None:
