@@ -18,6 +18,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from wildrydes_cli.cli.help_format import Context
 from wildrydes_cli.settings import OUTPUTS, TARGETS, Settings
 
 GIVEN = "wildrydes.global_options"        # ctx.meta: {name: value}, shared by the whole context tree
@@ -98,6 +99,8 @@ def _with_globals(command: click.Command) -> None:
 class WildrydesCommand(click.Command):
     """A command that also takes the global options."""
 
+    context_class = Context     # its --help wraps at spaces only (help_format.py)
+
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
         _with_globals(self)
         return super().get_params(ctx)
@@ -110,6 +113,7 @@ class WildrydesGroup(click.Group):
     """A group whose commands take the global options; a sub-group (``local``) takes them itself too."""
 
     command_class = WildrydesCommand
+    context_class = Context
     root = False   # the root group declares the global options itself, with their defaults
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:

@@ -33,11 +33,12 @@ def cli() -> None:
 
     \b
     The Wild Rydes workshop's inference module, one command per step:
-      wildrydes bootstrap      create the data bucket and role (modules 1-2)
-      wildrydes train          train a model locally and publish it where SageMaker would
-      wildrydes deploy         package the function, create the stack, wire and deploy the API
-      wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 --prcp 0
-      wildrydes cleanup        delete what deploy made
+      wildrydes bootstrap   create the data bucket and role (modules 1-2)
+      wildrydes train       train a model, publish it where SageMaker would
+      wildrydes deploy      package the function, create the stack, wire the API
+      wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 \\
+          --tmin 300 --tmax 333 --prcp 0
+      wildrydes cleanup     delete what deploy made
 
     Runs on this machine with no AWS account by default (--target local). The global options
     below are also accepted after the command (wildrydes status --output json).

@@ -33,7 +33,6 @@ def evaluate_cmd(ctx: click.Context, data: Path | None, model: str | None, breed
                  against: str | None, bucket: str | None, rows: int) -> None:
     """Score labelled rides with a model as the function would, without an endpoint.
 
-    \b
     Classifiers: accuracy, precision, recall, F1, ROC AUC, log loss, the confusion
     matrix at the model's threshold and calibration in ten bins (per breed when the
     file has a breed column); regressors: RMSE, MAE, R². --output json for scripts.

@@ -76,11 +76,13 @@ def logs_cmd(ctx: click.Context, since: str, follow: bool, breed: str | None, fi
     duration, memory) and the function's own line per request (route, breed, status, latency).
 
     \b
-    Same command on both targets: on AWS it reads log group /aws/lambda/<function>; on the
-    local target the Lambda runner writes the same lines into the emulator's CloudWatch Logs,
-    where `aws logs filter-log-events` (after eval "$(wildrydes local env)") reads them too.
-    Without a deployment recorded by `wildrydes deploy`, the function is the one in stack
-    wildrydes-ml-mod3-4 (or wildrydes-ml-mod0-4), e.g. made by hand with the AWS CLI.
+    Same command on both targets: on AWS it reads log group
+    /aws/lambda/<function>; on the local target the Lambda runner writes
+    the same lines into the emulator's CloudWatch Logs, where
+    `aws logs filter-log-events` (after eval "$(wildrydes local env)")
+    reads them too. Without a deployment recorded by `wildrydes deploy`,
+    the function is the one in stack wildrydes-ml-mod3-4 (or
+    wildrydes-ml-mod0-4), e.g. made by hand with the AWS CLI.
     """
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.observe import logs
