@@ -274,5 +274,10 @@ def test_a_jobs_model_has_its_metrics_card_beside_it(wildrydes, boot):
                       ["Body"].read())
     assert card["trainer"] == "sagemaker" and card["metrics"] == result["metrics"] and card["epochs"] == 2
     assert card["data"]["source"] == "synthetic" and card["data"]["rows"] == 2000
+    # the channels' rows, as a local run's card gives its split: the metrics are the validation rows'
+    assert (card["data"]["train_rows"], card["data"]["validation_rows"]) == (1800, 200) == (
+        result["rows"]["train"], result["rows"]["validation"])
     listed = {m["model_path"]: m for m in wildrydes.json("models")["default_models"]}
     assert listed[key]["card"]["metrics"]["auc"] == 0.9999
+    assert "on 200 validation rows (of 2,000 synthetic)" in " ".join(
+        wildrydes("models", json_output=False).stdout.split())

@@ -133,8 +133,13 @@ def card_summary(card: dict | None) -> str:
     if "problem" in card:
         return f"({card['problem']})"
     data = card.get("data") or {}
-    rows = data.get("rows")
-    where = f" on {rows:,} {data.get('source', '')} rows" if isinstance(rows, int) else ""
+    rows, validation = data.get("rows"), data.get("validation_rows")
+    if isinstance(rows, int) and isinstance(validation, int):   # a trained model: measured on its held-out rows
+        where = f" on {validation:,} validation rows (of {rows:,} {data.get('source', '')})"
+    elif isinstance(rows, int):                                  # an evaluation: on every row it read
+        where = f" on {rows:,} {data.get('source', '')} rows"
+    else:
+        where = ""
     return metric_summary(card.get("metrics") or {}) + where + (" (flagged)" if card.get("flags") else "")
 
 

@@ -90,11 +90,13 @@ def wait(place: Place, name: str, poll: float, on_status: OnStatus | None, ask_s
             stopping = True
 
 
-def card_of(dataset: Any, synthetic: bool, predictor_type: str, epochs: int) -> dict[str, Any]:
-    """What the job's model card will say of its data (finish adds the job's metrics)."""
+def card_of(dataset: Any, synthetic: bool, predictor_type: str, epochs: int, split: dict[str, int]) -> dict[str, Any]:
+    """What the job's model card will say of its data (finish adds the job's metrics); ``split``: the rows
+    of the train and validation channels, as a local run's card gives them."""
     name = dataset.source if synthetic else Path(dataset.source).name
     data = model_card.describe_data(dataset.labels, "synthetic" if synthetic else "file", name,
                                     sha256=dataset.sha256, date_range=dataset.date_range,
+                                    train_rows=split["train"], validation_rows=split["validation"],
                                     classifier=predictor_type == "binary_classifier")
     return {"data": data, "predictor_type": predictor_type, "trainer": "sagemaker", "epochs": epochs}
 
@@ -195,7 +197,7 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
             from wildrydes_cli.training import gate
             model = finish(place, description, train_request.breed,
                            card_of(dataset, train_request.data is None, train_request.predictor_type,
-                                   train_request.epochs),
+                                   train_request.epochs, request["rows"]),
                            gate_options=gate.GateOptions(max_regression=train_request.max_regression,
                                                          force=train_request.force),
                            validation=_validation(dataset, train_request))
@@ -263,7 +265,8 @@ def run_breed_jobs(train_request: Any, count: int, options: SageMakerOptions, se
                 if not flying:
                     raise                      # not even one job fits the quota: say so
                 break                          # SageMaker's quota: the job waits for one in flight to end
-            item.card = card_of(dataset, True, train_request.predictor_type, train_request.epochs)
+            item.card = card_of(dataset, True, train_request.predictor_type, train_request.epochs,
+                                item.request["rows"])
             flying.append(queue.pop(0))
         most = max(most, len(flying))
         (sleep or time.sleep)(poll)
