@@ -172,26 +172,37 @@ def test_progress_bar_draws_by_default_on_a_terminal(monkeypatch):
 KEY = "breeds/unicorn-breed-0001/linear-learner-2026-12-03-09-41-12-345/output/model.tar.gz"   # 84 characters
 
 
-def test_a_kept_column_is_never_cut_at_80_columns(monkeypatch):
-    """Model keys are what a rollback needs: other columns wrap, then go, before a key is cut."""
+def test_a_table_too_wide_for_80_columns_becomes_one_block_per_row(monkeypatch):
+    """Model keys are what a rollback needs and metrics what `models` is for: when no box holds every
+    column whole (the key) or wrapped (the rest), each row is a block, the key on a line of its own
+    and whole, every other column named and wrapped at spaces; no column is left out."""
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "80")
     out, err = Tty(), io.StringIO()
-    rows = [["breed-0001", KEY, "2026-12-03T09:41:12Z", "auc 0.998, accuracy 0.981"]]
+    rows = [["breed-0001", KEY, "2026-12-03T09:41:12Z", "auc 0.998, accuracy 0.981 on 2,000 validation rows "
+                                                        "(of 20,000 synthetic) (flagged)"],
+            ["breed-0002", KEY.replace("0001", "0002"), None, ""]]
     Console(out=out, err=err).table(["breed", "newest model", "trained at", "validation"], rows, title="t",
                                     keep=["newest model"])
-    drawn = out.getvalue()
-    # the key fits no box at 80 columns: plain columns, the key whole (the terminal wraps)
-    assert KEY in drawn and "…" not in drawn and "│" not in drawn
-    short = "breeds/b-1/linear-learner-2026-12-03-09-41-12-345/output/m.gz"   # 62: breed and key fit a box
+    assert out.getvalue() == (
+        "t\n"
+        "\n"
+        f"{KEY}\n"
+        "  breed       breed-0001\n"
+        "  trained at  2026-12-03T09:41:12Z\n"
+        "  validation  auc 0.998, accuracy 0.981 on 2,000 validation rows (of 20,000\n"
+        "              synthetic) (flagged)\n"
+        "\n"
+        f"{KEY.replace('0001', '0002')}\n"
+        "  breed       breed-0002\n"
+        "  trained at  -\n")                # None shows as "-"; an empty cell is not listed
+    assert err.getvalue() == ""
+    short = "breeds/b-1/linear-learner-2026-12-03-09-41-12-345/output/m.gz"   # 62: a box still fits 80
     out = Tty()
-    Console(out=out, err=err).table(["breed", "newest model", "trained at", "validation"],
-                                    [["b-1", short, "2026-12-03T09:41:12Z", "auc 0.998, accuracy 0.981"]],
-                                    keep=["newest model"])
+    Console(out=out, err=err).table(["breed", "newest model"], [["b-1", short]], keep=["newest model"])
     drawn = out.getvalue()
     assert short in drawn and "…" not in drawn and "│" in drawn
     assert all(len(line) <= 80 for line in drawn.splitlines())
-    assert "not shown at this width: trained at, validation" in err.getvalue()
 
 
 def test_a_piped_table_is_plain_and_complete():
@@ -205,13 +216,11 @@ def test_a_piped_table_is_plain_and_complete():
                               "longer name  -\n")
 
 
-def test_fitting_columns_drops_the_rightmost_other_columns_first():
-    from wildrydes_cli.cli.console import fitting_columns
+def test_box_width_counts_kept_columns_whole_and_the_others_by_their_longest_word():
+    from wildrydes_cli.cli.console import box_width
     cells = [["b", "k" * 60, "2026-12-03", "auc 0.9"]]
     columns = ["breed", "key", "trained", "validation"]
-    assert fitting_columns(columns, cells, {"key"}, 200) == [0, 1, 2, 3]
     # 3 per column and 1: key 63, breed 8, trained 13 (its longest word), validation 13
-    assert fitting_columns(columns, cells, {"key"}, 98) == [0, 1, 2, 3]
-    assert fitting_columns(columns, cells, {"key"}, 97) == [0, 1, 2]
-    assert fitting_columns(columns, cells, {"key"}, 80) == [0, 1]
-    assert fitting_columns(columns, cells, {"key"}, 20) == [1]      # the key stays, whatever the width
+    assert box_width(columns, cells, {"key"}) == 98
+    assert box_width(columns, cells, set()) == 98           # the key's one word is as wide either way
+    assert box_width(columns, [["b", "k " * 30, "x", "y"]], set()) == 8 + 6 + 10 + 13 + 1

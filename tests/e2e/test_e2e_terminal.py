@@ -46,8 +46,13 @@ def test_models_at_80_columns_shows_every_key_whole_and_marks_the_deployed_one(c
     for key in (made["first"], made["second"], *made["breeds"]):
         assert key in shown, f"{key} cut at 80 columns:\n{shown}"
     assert "…" not in shown
-    marked = [line for line in shown.splitlines() if "<- deployed" in line]
-    assert len(marked) == 1 and made["first"] in marked[0]
+    # too wide for a box at 80 columns: a block per model, its key first, then every column (none left out)
+    blocks = {block.splitlines()[0]: block for block in shown.split("\n\n") if KEY.fullmatch(block.splitlines()[0])}
+    assert set(blocks) >= {made["first"], made["second"]}, shown
+    assert [key for key, block in blocks.items() if "<- deployed" in block] == [made["first"]]
+    for key in (made["first"], made["second"]):
+        assert re.search(r"validation +auc \d\.\d{3}, accuracy \d\.\d{3} on 200 validation rows", blocks[key]), shown
+    assert "not shown at this width" not in shown
 
 
 def test_models_piped_is_plain_and_complete(cli, made):

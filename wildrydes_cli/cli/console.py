@@ -148,33 +148,53 @@ class Console:
               keep: Sequence[str] = ()) -> None:
         """A table; the ``keep`` columns (model keys, URLs: what users copy) are never cut.
 
-        At a terminal the other columns wrap, and when even that does not fit the width they are
-        left out, rightmost first, with a note saying so. Redirected, the table is plain text
-        columns as wide as their widest cell: nothing is cut, whatever the width.
+        At a terminal the other columns wrap; when even that does not fit the width, each row
+        becomes a block of its own (``_records``), so no column is left out at 80 columns.
+        Redirected, the table is plain text columns as wide as their widest cell: nothing is cut,
+        whatever the width.
         """
         cells = [["-" if cell is None else str(cell) for cell in row] for row in rows]
         console = self._rich(self.out) if self.is_terminal else None
-        shown = fitting_columns(list(columns), cells, set(keep), console.width) if console else []
-        if console is None or box_width(columns, cells, shown, set(keep)) > console.width:
-            # piped, or a kept cell wider than any box the terminal can hold: plain columns, whole
+        if console is None:
             self._plain_table(list(columns), cells, title)
+            return
+        if box_width(columns, cells, set(keep)) > console.width:
+            self._records(list(columns), cells, title, set(keep), console.width)
             return
         from rich.table import Table
         table = Table(title=title, show_lines=False)
-        for index in shown:
-            name = columns[index]
+        for index, name in enumerate(columns):
             if name in keep:
                 widest = max([len(name)] + [len(row[index]) for row in cells])
                 table.add_column(name, no_wrap=True, min_width=widest)
             else:
                 table.add_column(name, overflow="fold")
         for row in cells:
-            table.add_row(*(row[index] for index in shown))
+            table.add_row(*row)
         console.print(table)
-        left_out = [columns[i] for i in range(len(columns)) if i not in shown]
-        if left_out:
-            self.info(f"(not shown at this width: {', '.join(left_out)}; widen the terminal, or pipe or "
-                      "use --output json for every column)")
+
+    def _records(self, columns: list[str], cells: list[list[str]], title: str | None, keep: set[str],
+                 width: int) -> None:
+        """A table too wide for the terminal, one block per row: its first kept cell (a key: what the
+        user copies) on a line of its own and whole, then every other non-empty cell under its column's
+        name, wrapped at spaces. Why not leave columns out: at 80 columns `models` would then show
+        no metrics, which is what the command is for."""
+        import textwrap
+        head = next((i for i, name in enumerate(columns) if name in keep), 0)
+        label = max((len(name) for i, name in enumerate(columns) if i != head), default=0)
+        room = max(width - label - 4, 20)
+        lines = [title, ""] if title else []
+        for row in cells:
+            lines.append(row[head])
+            for index, name in enumerate(columns):
+                if index == head or not row[index]:
+                    continue
+                wrapped = textwrap.wrap(row[index], room, break_on_hyphens=False, break_long_words=False) or ["-"]
+                lines.append(f"  {name.ljust(label)}  {wrapped[0]}")
+                lines.extend(" " * (label + 4) + more for more in wrapped[1:])
+            lines.append("")
+        self.out.write("\n".join(lines))
+        self.out.flush()
 
     def _plain_table(self, columns: list[str], cells: list[list[str]], title: str | None) -> None:
         """Columns padded to their widest cell, no borders, nothing cut (for pipes, files and scripts)."""
@@ -214,28 +234,19 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-def fitting_columns(columns: list[str], cells: list[list[str]], keep: set[str], width: int) -> list[int]:
-    """Indexes of the columns to draw in ``width``: every kept one whole, the others as long as they fit.
+def box_width(columns: Sequence[str], cells: list[list[str]], keep: set[str]) -> int:
+    """The narrowest box table: kept columns whole, the others wrapped at spaces.
 
     A rich box table needs 3 characters per column (padding and a border) plus one; a kept column
-    its widest cell, another column at least its longest word (it wraps at spaces).
+    its widest cell, another column at least its longest word.
     """
-    shown = list(range(len(columns)))
-    droppable = [i for i in reversed(shown) if columns[i] not in keep]
-    while box_width(columns, cells, shown, keep) > width and droppable:
-        shown.remove(droppable.pop(0))
-    return shown
-
-
-def box_width(columns: Sequence[str], cells: list[list[str]], shown: list[int], keep: set[str]) -> int:
-    """The narrowest box table of the ``shown`` columns: kept ones whole, others wrapped at spaces."""
     def need(index: int) -> int:
         texts = [columns[index]] + [row[index] for row in cells]
         if columns[index] in keep:
             return max(len(text) for text in texts)
         return max((len(word) for text in texts for word in text.split()), default=1)
 
-    return sum(need(i) + 3 for i in shown) + 1
+    return sum(need(i) + 3 for i in range(len(columns))) + 1
 
 
 def render_error(exc: Exception | None, json_output: bool, out: TextIO | None = None,
