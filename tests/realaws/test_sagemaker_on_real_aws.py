@@ -266,6 +266,16 @@ def test_without_the_role_in_the_stack_the_fix_is_named(wildrydes, real):
     assert "no SageMaker execution role" in result.stderr and "wildrydes bootstrap" in result.stderr
 
 
+def test_a_jobs_flags_are_shown_as_a_local_runs_are(wildrydes, boot):
+    """The card's flags (model_card.flags) under the metrics: 800 rides leave 720 to train on."""
+    result = wildrydes.json("train", "--on", "sagemaker", "--rows", "800", "--epochs", "2")
+    assert result["flags"] == ["trained on only 720 rows (under 1,000): its metrics are noisy"]
+    assert "flags" not in result["model"]
+    text = " ".join(wildrydes("train", "--on", "sagemaker", "--rows", "800", "--epochs", "2",
+                              json_output=False).stdout.split())
+    assert "flagged: trained on only 720 rows (under 1,000): its metrics are noisy data: " in text
+
+
 def test_a_jobs_model_has_its_metrics_card_beside_it(wildrydes, boot):
     result = wildrydes.json("train", "--on", "sagemaker", *SMALL)
     key = result["model"]["key"]

@@ -95,6 +95,8 @@ def train_job(console: Console, result: TrainJobResult) -> None:
     console.table(["metric", "value"], rows,
                   title=f"{result.predictor_type} on {result.rows['validation']:,} validation rows "
                         f"({result.rows['train']:,} trained, {result.epochs} epochs, {where}{billable})")
+    for flag in result.flags:
+        console.line(f"flagged: {flag}", style="bold")
     console.line(f"data: {result.data}" + (" - SYNTHETIC rides, pass --data FILE.csv for real ones"
                                             if result.synthetic else "")
                  + f"; channels ({result.content_type}) in {result.channels}")

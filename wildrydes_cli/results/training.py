@@ -87,9 +87,11 @@ class TrainJobResult(Result):
     transitions: list[str] = field(default_factory=list)
     content_type: str = "application/x-recordio-protobuf"   # the channels' format (train --content-type)
     rule: dict[str, Any] | None = None
+    flags: tuple[str, ...] = ()          # the model card's (model_card.flags), as TrainResult has them
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["flags"] = list(self.flags)
         if self.rule is None:
             del data["rule"]
         return data

@@ -122,7 +122,9 @@ def finish(place: Place, description: dict, breed: str | None, card: dict[str, A
     if card is not None:
         threshold = modelcheck._function_module("artifact").read_model_archive(data).threshold
         fields = {**card, "metrics": metrics_of(description), "threshold": threshold}
-        location["metrics_key"] = publish.write_card(place.aws, bucket, key, publish.card_for(data, end, fields))
+        published = publish.card_for(data, end, fields)
+        location["metrics_key"] = publish.write_card(place.aws, bucket, key, published)
+        location["flags"] = published["flags"]      # shown under the metrics, as a local run shows its own
     if breed is not None:
         verdict = None
         if gate_options is not None:
@@ -160,7 +162,8 @@ def result(place: Place, request: dict, description: dict, started: float, *, da
         instance_type=resources["InstanceType"], instance_count=int(resources["InstanceCount"]),
         spot=bool(request.get("EnableManagedSpotTraining")), predictor_type=request["HyperParameters"]["predictor_type"],
         data=data, synthetic=synthetic, breed=breed, rows=request["rows"], epochs=epochs,
-        metrics=metrics_of(description), model=model or {},
+        metrics=metrics_of(description), model={k: v for k, v in (model or {}).items() if k != "flags"},
+        flags=tuple((model or {}).get("flags", ())),
         training_seconds=description.get("TrainingTimeInSeconds"),
         billable_seconds=description.get("BillableTimeInSeconds"),
         seconds=round(time.monotonic() - started, 3),
