@@ -67,8 +67,17 @@ def stack_keys(aws: Any, stack: str) -> list[dict]:
                   else 0)
 
 
+def require_stack(aws: Any, stack: str) -> None:
+    """A NotFoundError when nothing is deployed in ``stack``: no key, and no --auth to speak of either."""
+    if aws.stack(stack) is None:
+        raise NotFoundError(f"Nothing is deployed in stack {stack} on this target and region, so it has no API "
+                            "key: `wildrydes deploy --auth api-key` deploys the API with one.")
+
+
 def current_key(aws: Any, stack: str, params: dict[str, str]) -> dict:
     """The key the stack's parameters name, or a NotFoundError saying how to get one."""
+    if not params:                     # no stack has no parameters: is there a stack at all?
+        require_stack(aws, stack)
     if params.get("Auth") != "api-key":
         mode = params.get("Auth") or "none"
         who = "signed requests only" if mode == "iam" else "anyone with the URL may call it"

@@ -30,6 +30,8 @@ def list_keys(settings: Settings, aws: Any) -> KeysResult:
     """The stack's keys, without values (empty with --auth none)."""
     stack = stack_of(settings)
     params = aws.stack_parameters(stack)
+    if not params:
+        api_keys.require_stack(aws, stack)
     keys = [info(k) for k in api_keys.stack_keys(aws, stack)] if params.get("Auth") == "api-key" else []
     return KeysResult(action="list", stack=stack, keys=keys, auth=params.get("Auth") or "none", **limits(params))
 
