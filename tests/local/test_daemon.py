@@ -85,6 +85,59 @@ def test_cli_taken_port_exits_5_naming_both_ways_to_choose_another(tmp_path, mon
     assert daemon_files.read_state(tmp_path) is None
 
 
+def test_a_port_taken_by_another_homes_emulator_says_so(tmp_path, monkeypatch):
+    """Two state directories (two HOMEs, or two users), one port: the second start names the first
+    emulator's pid instead of "another program", and both ways out."""
+    monkeypatch.delenv(daemon_files.PORT_ENV, raising=False)
+    port = emulated.free_port()
+    first, second = tmp_path / "first", tmp_path / "second"
+    started = daemon.start(settings(first, port))
+    try:
+        with pytest.raises(LocalTargetError) as refused:
+            daemon.start(settings(second, port))
+    finally:
+        daemon.stop(settings(first, port))
+    message = str(refused.value)
+    assert (f"Port {port} on 127.0.0.1 is already in use by another wildrydes emulator (pid {started.pid}), not "
+            f"the one that keeps its state in {second}") in message
+    assert "`wildrydes local stop`" in message and "--port N" in message and "WILDRYDES_LOCAL_PORT=N" in message
+    assert daemon_files.read_state(second) is None and emulated.pid_gone(started.pid)
+
+
+@pytest.mark.parametrize("answer", [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n{\"pid\": true}",
+                                    b"HTTP/1.1 200 OK\r\nContent-Length: 9000\r\n\r\n{\"pid\": 7, " + b" " * 8980 + b"}",
+                                    b"not http at all\r\n\r\n", b""])
+def test_another_program_that_answers_is_not_taken_for_an_emulator(answer):
+    """Whatever listens on the port is untrusted: only a JSON object with an int pid counts, read
+    within 4 KiB and half a second; anything else is "another program"."""
+    import threading
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def reply() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(4096)
+                connection.sendall(answer)
+        thread = threading.Thread(target=reply, daemon=True)
+        thread.start()
+        assert daemon.other_emulator(port) is None
+        thread.join(5)
+
+
+def test_a_listener_that_never_answers_does_not_hang_the_start():
+    import time
+    with socket.socket() as server:        # listens, never accepts: the probe connects, then waits
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        t0 = time.monotonic()
+        assert daemon.other_emulator(server.getsockname()[1], timeout=0.3) is None
+        assert time.monotonic() - t0 < 5
+
+
 def _time_wait_on(port: int) -> bool:
     """Whether a TIME_WAIT socket has ``port`` as its local port (Linux /proc; state 06)."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:

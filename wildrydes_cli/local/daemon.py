@@ -54,6 +54,28 @@ def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
         return False
 
 
+def other_emulator(port: int, timeout: float = 0.5) -> int | None:
+    """The pid of a wildrydes emulator that answers on ``port`` but is not ours (another HOME,
+    WILDRYDES_HOME or user started it), else None: whatever else listens there is "another program".
+
+    http.client rather than urllib: no proxy from the environment between us and 127.0.0.1. What
+    answers is untrusted: at most 4 KiB read, the pid taken only as an int, and a listener that never
+    answers costs ``timeout``.
+    """
+    import http.client
+    connection = http.client.HTTPConnection(daemon_files.HOST, port, timeout=timeout)
+    try:
+        connection.request("GET", "/_wildrydes/health")
+        response = connection.getresponse()
+        body = json.loads(response.read(4096)) if response.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    finally:
+        connection.close()
+    pid = body.get("pid") if isinstance(body, dict) else None
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+
+
 def _live_state(settings: Settings) -> tuple[daemon_files.DaemonState | None, int | None]:
     """(state of a live daemon, None) or (None, stale pid removed from the state file)."""
     state = daemon_files.read_state(settings.state_dir)
@@ -133,6 +155,14 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
             _check_same_port(state, explicit_port, port)
             return _running("start", state, already_running=True)
         if port and daemon_files.port_in_use(port):
+            other = other_emulator(port)
+            if other is not None:
+                raise LocalTargetError(
+                    f"Port {port} on {daemon_files.HOST} is already in use by another wildrydes emulator (pid "
+                    f"{other}), not the one that keeps its state in {settings.state_dir}: another HOME, "
+                    "WILDRYDES_HOME or user started it. Stop it where it was started (`wildrydes local stop`), "
+                    f"or start this one on another port: `wildrydes local start --port N` or "
+                    f"{daemon_files.PORT_ENV}=N.")
             raise LocalTargetError(
                 f"Port {port} on {daemon_files.HOST} is already in use by another program; choose another with "
                 f"`wildrydes local start --port N` or {daemon_files.PORT_ENV}=N.")
