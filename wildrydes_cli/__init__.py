@@ -10,8 +10,9 @@ The packages, by concern (each ``__init__.py`` lists its modules):
   (root)      the ground every layer stands on: settings, errors, results, the bucket layout,
               the deployment record, the state directory, progress, the scratchpad format,
               what needs MXNet, the model check shared by train and deploy, a model's metrics.json
-              (model_card), the crash tests' kill points (faults), and Linear Learner as data (images
-              per region, hyperparameters, metrics) for train and local
+              (model_card), the crash tests' kill points (faults), Linear Learner as data (images
+              per region, hyperparameters, metrics) for train and local, and the loopback that no
+              proxy from the environment may take (loopback)
   function/   ``lambda/`` as installed: the deployed function's code (the zip's root)
   templates/  ``cloudformation/`` as installed
 

@@ -32,6 +32,7 @@ from wildrydes_cli.aws.stacks import StackIntents
 from wildrydes_cli.aws.target import Target
 from wildrydes_cli.aws.training_jobs import TrainingJobIntents
 from wildrydes_cli.errors import AwsError, NotFoundError
+from wildrydes_cli.loopback import is_loopback
 
 LOG = logging.getLogger(__name__)
 
@@ -82,9 +83,12 @@ class Aws(StackIntents, BucketIntents, FunctionIntents, RestApiIntents, Training
         """A cached boto3 client honouring the target's endpoint, profile and region."""
         if service not in self._clients:
             with self.translate(f"create the {service} client"):
+                endpoint = self.target.endpoint_url
+                # the local target is this machine's loopback: no proxy from the environment (loopback.py)
+                proxies: dict[str, str] | None = {} if endpoint and is_loopback(endpoint) else None
                 self._clients[service] = log_calls(self.session.client(
-                    service, region_name=self.settings.region, endpoint_url=self.target.endpoint_url,
-                    config=Config(retries={"max_attempts": 3, "mode": "standard"})))
+                    service, region_name=self.settings.region, endpoint_url=endpoint,
+                    config=Config(retries={"max_attempts": 3, "mode": "standard"}, proxies=proxies)))
         return self._clients[service]
 
     def translate(self, doing: str):

@@ -105,6 +105,7 @@ def local_env_cmd(ctx: click.Context, unset: bool) -> None:
     from wildrydes_cli.cli import presentation
     from wildrydes_cli.cli.console import console_for
     from wildrydes_cli.local.awsapi.credentials import SHELL_VARIABLES, local_credentials, shell_environment
+    from wildrydes_cli.loopback import proxy_in_the_way
     from wildrydes_cli.results import LocalEnvResult
     if unset:
         presentation.show(console_for(settings_of(ctx)), LocalEnvResult({}, unset=SHELL_VARIABLES))
@@ -113,7 +114,13 @@ def local_env_cmd(ctx: click.Context, unset: bool) -> None:
     target = resolve(settings_of(ctx, target="local"))
     settings = target.settings
     env = shell_environment(target.endpoint_url or "", local_credentials(settings.state_dir), settings.region)
-    presentation.show(console_for(settings), LocalEnvResult(env))
+    console = console_for(settings)
+    proxy = proxy_in_the_way(env["AWS_ENDPOINT_URL"])
+    if proxy:   # wildrydes itself never proxies its loopback; the AWS CLI does, unless NO_PROXY says not to
+        console.info(f"note: this shell has a proxy set ({proxy}) and NO_PROXY does not name 127.0.0.1, so the "
+                     "AWS CLI and SDKs would send the local target's requests to that proxy, which cannot reach "
+                     'it: export NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1" (and no_proxy) first.')
+    presentation.show(console, LocalEnvResult(env))
 
 
 def _local_result(ctx: click.Context, action) -> None:

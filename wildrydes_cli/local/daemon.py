@@ -19,8 +19,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
@@ -47,20 +45,15 @@ def _running(action: str, state: daemon_files.DaemonState, **extra) -> LocalDaem
 
 def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
     """True when the daemon recorded in ``state`` answers its health probe with its own pid."""
-    try:
-        with urllib.request.urlopen(f"{state.url}/_wildrydes/health", timeout=timeout) as resp:
-            return json.loads(resp.read()).get("pid") == state.pid
-    except (OSError, ValueError, urllib.error.URLError):
-        return False
+    return _health_pid(state.port, timeout) == state.pid
 
 
-def other_emulator(port: int, timeout: float = 0.5) -> int | None:
-    """The pid of a wildrydes emulator that answers on ``port`` but is not ours (another HOME,
-    WILDRYDES_HOME or user started it), else None: whatever else listens there is "another program".
+def _health_pid(port: int, timeout: float) -> int | None:
+    """The pid the emulator on ``port`` gives in its health probe, else None.
 
-    http.client rather than urllib: no proxy from the environment between us and 127.0.0.1. What
-    answers is untrusted: at most 4 KiB read, the pid taken only as an int, and a listener that never
-    answers costs ``timeout``.
+    http.client rather than urllib: no proxy from the environment between us and 127.0.0.1
+    (wildrydes_cli/loopback.py). What answers is untrusted: at most 4 KiB read, the pid taken
+    only as an int, and a listener that never answers costs ``timeout``.
     """
     import http.client
     connection = http.client.HTTPConnection(daemon_files.HOST, port, timeout=timeout)
@@ -74,6 +67,12 @@ def other_emulator(port: int, timeout: float = 0.5) -> int | None:
         connection.close()
     pid = body.get("pid") if isinstance(body, dict) else None
     return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
+
+
+def other_emulator(port: int, timeout: float = 0.5) -> int | None:
+    """The pid of a wildrydes emulator that answers on ``port`` but is not ours (another HOME,
+    WILDRYDES_HOME or user started it), else None: whatever else listens there is "another program"."""
+    return _health_pid(port, timeout)
 
 
 def _live_state(settings: Settings) -> tuple[daemon_files.DaemonState | None, int | None]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from wildrydes_cli import layout
+from wildrydes_cli import layout, loopback
 from wildrydes_cli.deployment_record import Deployment
 from wildrydes_cli.errors import NotFoundError, UsageError, WildrydesError
 from wildrydes_cli.layout import FEATURES
@@ -101,7 +101,7 @@ def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
     request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     started = clock()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with loopback.opener_for(url).open(request, timeout=timeout) as response:   # the local target: no proxy
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
