@@ -224,3 +224,19 @@ def test_box_width_counts_kept_columns_whole_and_the_others_by_their_longest_wor
     assert box_width(columns, cells, {"key"}) == 98
     assert box_width(columns, cells, set()) == 98           # the key's one word is as wide either way
     assert box_width(columns, [["b", "k " * 30, "x", "y"]], set()) == 8 + 6 + 10 + 13 + 1
+
+
+def test_the_bar_says_what_it_waits_for_until_its_first_step(monkeypatch):
+    """`train` checks the target and reads the rides before its first epoch: until the first advance
+    (the trainer's start, epoch 0) the bar is labelled `preparing`, then `training`."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    err = Tty()
+    with Console(out=io.StringIO(), err=err).progress("training", total=2, waiting="preparing"):
+        pass                                               # nothing started: the last frame still waits
+    assert "preparing" in err.getvalue() and "training" not in err.getvalue()
+    err = Tty()
+    with Console(out=io.StringIO(), err=err).progress("training", total=2, waiting="preparing") as advance:
+        advance(0, 2)
+        advance(2, 2)
+    last = err.getvalue().rsplit("\r", 1)[-1]
+    assert "training" in last and "2/2" in last and "preparing" not in last

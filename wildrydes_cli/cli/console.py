@@ -91,12 +91,14 @@ class Console:
         console.print(f"   [green]done[/green] ({elapsed:.1f} s){_escape(detail)}")
 
     @contextmanager
-    def progress(self, description: str, total: int,
-                 enabled: bool | None = None) -> Iterator[Callable[..., None]]:
+    def progress(self, description: str, total: int, enabled: bool | None = None,
+                 waiting: str | None = None) -> Iterator[Callable[..., None]]:
         """A progress bar on stderr; yields ``advance(done, total=None, loss=None)``.
 
         Drawn only on a terminal by default (a bar in a log file is noise); stdout is
-        never touched, so ``--output json`` still prints its one object.
+        never touched, so ``--output json`` still prints its one object. ``waiting``: the
+        label until the first ``advance`` (``train`` checks the target and reads the rides
+        first, which can take seconds: the bar does not say "training" before it is).
         """
         stream = self.err
         if enabled is None:
@@ -111,10 +113,11 @@ class Console:
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[note]}"), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(description, total=total, note="")
+            task = bar.add_task(waiting or description, total=total, note="")
 
             def advance(done: int, _total: int | None = None, loss: float | None = None) -> None:
-                bar.update(task, completed=done, note=f"loss {loss:.4f}" if loss is not None else "")
+                bar.update(task, completed=done, description=description,
+                           note=f"loss {loss:.4f}" if loss is not None else "")
 
             yield advance
 

@@ -92,7 +92,7 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
         with console.progress("breeds", total=max(breeds, 1)) as advance:
             result = service.train_breeds(request, breeds, settings, on_breed=advance)
     else:
-        with console.progress("training", total=epochs) as advance:
+        with console.progress("training", total=epochs, waiting="preparing") as advance:
             result = service.train_model(request, settings, on_epoch=advance)
     presentation.show(console, result)
     if isinstance(result, TrainBreedsResult) and result.refused:   # the gate kept some breeds' latest.json

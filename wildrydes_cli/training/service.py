@@ -222,6 +222,8 @@ def train_model(request: TrainRequest, settings: Settings, on_epoch=None) -> Tra
     if dataset is None:  # synthetic: generated only once the bucket is known to exist
         dataset = load_dataset(request)
     config = TrainConfig(predictor_type=request.predictor_type, epochs=request.epochs, seed=request.seed)
+    if on_epoch is not None:
+        on_epoch(0, request.epochs, None)     # training starts now (the target is checked, the rides read)
     model = choose_trainer.train_function(trainer)(dataset, config, on_epoch=on_epoch)
     card = card_fields(dataset, model, trainer, synthetic=request.data is None)
     data = package(model)
