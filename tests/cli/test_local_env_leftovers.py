@@ -77,3 +77,49 @@ def test_local_env_unset_prints_the_line_that_undoes_local_env():
     code, out, _ = run_main(["local", "env", "--unset", "--output", "json"])
     assert code == 0 and json.loads(out) == {"unset": list(SHELL_VARIABLES)}
     assert daemon_files.read_state(default_state_dir()) is None   # nothing was started
+
+
+def _config(tmp_path, monkeypatch, text: str):
+    path = tmp_path / "aws-config"
+    path.write_text(text)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
+    monkeypatch.delenv("WILDRYDES_LOCAL_PORT", raising=False)
+    return path
+
+
+@pytest.mark.parametrize("text, where", [
+    ("[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:4566\n", "endpoint_url in [default]"),
+    ("[default]\nservices = localstack\n[services localstack]\ns3 =\n  endpoint_url = http://localhost:4566\n"
+     "sts =\n  region = us-east-1\n", "endpoint_url of s3 in [services localstack]"),
+])
+def test_an_aws_config_that_sends_requests_to_the_local_target_is_refused_on_aws(tmp_path, monkeypatch, text,
+                                                                                 where):
+    """A LocalStack user's profile (endpoint_url on 127.0.0.1:4566, the local target's port): --target aws used
+    to reach the emulator with the user's AWS keys and report "credentials rejected"."""
+    path = _config(tmp_path, monkeypatch, text)
+    code, out, err = run_main(["--target", "aws", "--output", "json", "status"])
+    assert code == 2 and json.loads(out)["exit_code"] == 2, err
+    message = " ".join(err.split())
+    assert f"your AWS config sends requests to the local target: {where} of {path} is " in message
+    assert "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true" in message and "--target local" in message
+
+
+def test_configured_endpoints_that_are_not_the_local_target_are_left_alone(tmp_path, monkeypatch):
+    from wildrydes_cli.aws.target import configured_local_endpoints
+    from wildrydes_cli.settings import Settings
+    settings = Settings(state_dir=tmp_path)
+    local = "[default]\nendpoint_url = http://127.0.0.1:4566\n"
+    _config(tmp_path, monkeypatch, local)
+    assert configured_local_endpoints(settings) != []
+    assert configured_local_endpoints(settings, {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+                                                 "AWS_CONFIG_FILE": str(tmp_path / "aws-config")}) == []
+    _config(tmp_path, monkeypatch, local.replace("[default]", "[default]\nignore_configured_endpoint_urls = true"))
+    assert configured_local_endpoints(settings) == []
+    for elsewhere in ("http://127.0.0.1:4567", "https://s3.us-east-1.amazonaws.com", "http://[::1"):
+        _config(tmp_path, monkeypatch, f"[default]\nendpoint_url = {elsewhere}\n")
+        assert configured_local_endpoints(settings) == [], elsewhere
+    _config(tmp_path, monkeypatch, "[profile other]\nendpoint_url = http://127.0.0.1:4566\n")
+    assert configured_local_endpoints(settings) == []                      # not the profile in use
+    assert configured_local_endpoints(Settings(state_dir=tmp_path, profile="other")) != []
+    _config(tmp_path, monkeypatch, "not an ini file [\n")
+    assert configured_local_endpoints(settings) == []

@@ -90,6 +90,12 @@ class AwsTarget:
                 f"--target aws, but this shell still points AWS clients at the local target: {'; '.join(reasons)} "
                 "(left by `eval \"$(wildrydes local env)\"`). Undo it with: eval \"$(wildrydes local env --unset)\" "
                 "- or use --target local.")
+        configured = configured_local_endpoints(self.settings)
+        if configured:
+            raise UsageError(
+                f"--target aws, but your AWS config sends requests to the local target: {'; '.join(configured)}. "
+                "Remove that line (or point it elsewhere), or run this command with "
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true - or use --target local.")
 
     def session_args(self) -> dict[str, Any]:
         return {"profile_name": self.settings.profile or None, "region_name": self.settings.region}
@@ -250,17 +256,9 @@ def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None
     (WILDRYDES_LOCAL_PORT, else 4566) or at the port a daemon recorded; the key when it is the
     one in the local target's credentials file, or has its prefix.
     """
-    from wildrydes_cli.local import daemon_files
     from wildrydes_cli.local.awsapi.credentials import ACCESS_KEY_PREFIX, credentials_file, read_credentials
     env = os.environ if environ is None else environ
-    ports: set[int] = set()
-    try:
-        ports.add(daemon_files.resolve_port(None, settings.local_port))
-    except WildrydesError:
-        pass
-    state = daemon_files.read_state(settings.state_dir)
-    if state is not None:
-        ports.add(state.port)
+    ports = local_ports(settings)
     reasons = []
     for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
         try:
@@ -278,6 +276,65 @@ def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None
             local_key = None
         if key == local_key or key.startswith(ACCESS_KEY_PREFIX):
             reasons.append("AWS_ACCESS_KEY_ID is the local target's key")
+    return reasons
+
+
+def local_ports(settings: Settings) -> set[int]:
+    """The local target's ports: the configured one (WILDRYDES_LOCAL_PORT, else 4566) and a daemon's recorded one."""
+    from wildrydes_cli.local import daemon_files
+    ports: set[int] = set()
+    try:
+        ports.add(daemon_files.resolve_port(None, settings.local_port))
+    except WildrydesError:
+        pass
+    state = daemon_files.read_state(settings.state_dir)
+    if state is not None:
+        ports.add(state.port)
+    return ports
+
+
+def configured_local_endpoints(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """``endpoint_url`` lines of the AWS config file that botocore would follow to the local target.
+
+    botocore (1.31+) reads ``endpoint_url`` in the profile and, per service, in the ``[services NAME]``
+    section the profile names, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the profile's
+    ``ignore_configured_endpoint_urls`` is true. A LocalStack user's profile often has one on
+    127.0.0.1:4566, the local target's own port: --target aws then talked to the emulator with the
+    user's AWS keys, and said "credentials rejected". An endpoint elsewhere is the user's choice.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
+        return []
+    name = settings.profile or env.get("AWS_PROFILE") or "default"
+    path = Path(env.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser()
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (OSError, configparser.Error, UnicodeDecodeError):
+        return []
+    section = name if name == "default" else f"profile {name}"
+    if not parser.has_section(section):
+        return []
+    if parser.get(section, "ignore_configured_endpoint_urls", fallback="").strip().lower() == "true":
+        return []
+    found = [(f"endpoint_url in [{section}]", parser.get(section, "endpoint_url", fallback=""))]
+    services = parser.get(section, "services", fallback="").strip()
+    if services and parser.has_section(f"services {services}"):
+        for service, nested in parser.items(f"services {services}"):
+            for line in nested.splitlines():       # "s3 =\n  endpoint_url = URL": a nested block of lines
+                key, _, value = line.partition("=")
+                if key.strip() == "endpoint_url":
+                    found.append((f"endpoint_url of {service} in [services {services}]", value))
+    ports = local_ports(settings)
+    reasons = []
+    for where, url in found:
+        try:
+            parts = urlsplit(url.strip())
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            continue
+        if host in _LOOPBACK and port in ports:
+            reasons.append(f"{where} of {path} is {url.strip()}, the local emulator")
     return reasons
 
 
