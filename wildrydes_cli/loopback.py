@@ -20,11 +20,12 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def opener_for(url: str) -> urllib.request.OpenerDirector:
-    """urllib's opener for ``url``: without proxies for a loopback address, else the default one."""
+def direct_opener(url: str) -> urllib.request.OpenerDirector | None:
+    """An opener without proxies for a loopback ``url``; None for any other (urllib.request.urlopen then,
+    which follows the environment's proxy as the user set it up)."""
     if is_loopback(url):
         return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+    return None
 
 
 def proxy_in_the_way(url: str) -> str | None:

@@ -101,7 +101,9 @@ def post_json(url: str, payload: object, timeout: float = TIMEOUT_S,
     request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     started = clock()
     try:
-        with loopback.opener_for(url).open(request, timeout=timeout) as response:   # the local target: no proxy
+        direct = loopback.direct_opener(url)             # the local target: never through a proxy
+        with (direct.open(request, timeout=timeout) if direct is not None
+              else urllib.request.urlopen(request, timeout=timeout)) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
