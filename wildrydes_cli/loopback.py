@@ -7,6 +7,7 @@ every command failed. Real AWS endpoints still use the proxy, as the user set it
 """
 from __future__ import annotations
 
+import functools
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -23,9 +24,13 @@ def is_loopback(url: str) -> bool:
 def direct_opener(url: str) -> urllib.request.OpenerDirector | None:
     """An opener without proxies for a loopback ``url``; None for any other (urllib.request.urlopen then,
     which follows the environment's proxy as the user set it up)."""
-    if is_loopback(url):
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return None
+    return _no_proxies() if is_loopback(url) else None
+
+
+@functools.cache
+def _no_proxies() -> urllib.request.OpenerDirector:
+    """Built once: `predict --file` posts ride after ride."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def proxy_in_the_way(url: str) -> str | None:

@@ -124,7 +124,7 @@ def test_another_program_that_answers_is_not_taken_for_an_emulator(answer):
                 connection.sendall(answer)
         thread = threading.Thread(target=reply, daemon=True)
         thread.start()
-        assert daemon.other_emulator(port) is None
+        assert daemon.health_pid(port) is None
         thread.join(5)
 
 
@@ -134,7 +134,7 @@ def test_a_listener_that_never_answers_does_not_hang_the_start():
         server.bind(("127.0.0.1", 0))
         server.listen()
         t0 = time.monotonic()
-        assert daemon.other_emulator(server.getsockname()[1], timeout=0.3) is None
+        assert daemon.health_pid(server.getsockname()[1], timeout=0.3) is None
         assert time.monotonic() - t0 < 5
 
 

@@ -67,17 +67,18 @@ def stack_keys(aws: Any, stack: str) -> list[dict]:
                   else 0)
 
 
-def require_stack(aws: Any, stack: str) -> None:
-    """A NotFoundError when nothing is deployed in ``stack``: no key, and no --auth to speak of either."""
-    if aws.stack(stack) is None:
+def stack_params(aws: Any, stack: str) -> dict[str, str]:
+    """The deployed stack's parameters, or a NotFoundError when nothing is deployed in ``stack`` (no key,
+    and no --auth to speak of either)."""
+    params = aws.stack_parameters(stack)
+    if not params and aws.stack(stack) is None:    # a stack has parameters: only then ask whether there is one
         raise NotFoundError(f"Nothing is deployed in stack {stack} on this target and region, so it has no API "
                             "key: `wildrydes deploy --auth api-key` deploys the API with one.")
+    return params
 
 
 def current_key(aws: Any, stack: str, params: dict[str, str]) -> dict:
-    """The key the stack's parameters name, or a NotFoundError saying how to get one."""
-    if not params:                     # no stack has no parameters: is there a stack at all?
-        require_stack(aws, stack)
+    """The key the stack's parameters (``stack_params``) name, or a NotFoundError saying how to get one."""
     if params.get("Auth") != "api-key":
         mode = params.get("Auth") or "none"
         who = "signed requests only" if mode == "iam" else "anyone with the URL may call it"

@@ -246,7 +246,14 @@ def resolve(settings: Settings) -> Target:
     return target_for(settings.with_endpoint(endpoint_url))
 
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+def _is_local_target(url: str, ports: set[int]) -> bool:
+    """Whether ``url`` is a loopback address at one of the local target's ``ports``."""
+    from wildrydes_cli.loopback import LOOPBACK_HOSTS
+    try:
+        parts = urlsplit(url.strip())
+        return parts.hostname in LOOPBACK_HOSTS and parts.port in ports
+    except ValueError:
+        return False
 
 
 def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -261,12 +268,7 @@ def local_leftovers(settings: Settings, environ: Mapping[str, str] | None = None
     ports = local_ports(settings)
     reasons = []
     for name in sorted(n for n in env if n == "AWS_ENDPOINT_URL" or n.startswith("AWS_ENDPOINT_URL_")):
-        try:
-            parts = urlsplit(env[name].strip())
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            continue
-        if host in _LOOPBACK and port in ports:
+        if _is_local_target(env[name], ports):
             reasons.append(f"{name}={env[name].strip()} is the local emulator")
     key = env.get("AWS_ACCESS_KEY_ID", "")
     if key:
@@ -326,16 +328,8 @@ def configured_local_endpoints(settings: Settings, environ: Mapping[str, str] | 
                 if key.strip() == "endpoint_url":
                     found.append((f"endpoint_url of {service} in [services {services}]", value))
     ports = local_ports(settings)
-    reasons = []
-    for where, url in found:
-        try:
-            parts = urlsplit(url.strip())
-            host, port = parts.hostname, parts.port
-        except ValueError:
-            continue
-        if host in _LOOPBACK and port in ports:
-            reasons.append(f"{where} of {path} is {url.strip()}, the local emulator")
-    return reasons
+    return [f"{where} of {path} is {url.strip()}, the local emulator" for where, url in found
+            if _is_local_target(url, ports)]
 
 
 KEY_VARIABLE = "WILDRYDES_API_KEY"

@@ -23,7 +23,7 @@ def rotate(settings: Settings, aws: Aws, console: Progress) -> KeysResult:
     with locks.held(locks.lock_path(settings.state_dir, settings.target, account, settings.region),
                     sleep=aws.sleep, on_wait=console.info):
         stack = api_keys.stack_of(settings)
-        params = aws.stack_parameters(stack)
+        params = api_keys.stack_params(aws, stack)
         old = api_keys.current_key(aws, stack, params)
         params = {**params, "ApiKeyGeneration": str(api_keys.generation_of(params) + 1)}
         with console.step(f"Replace the API key of stack {stack}") as note:

@@ -45,11 +45,13 @@ def _running(action: str, state: daemon_files.DaemonState, **extra) -> LocalDaem
 
 def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
     """True when the daemon recorded in ``state`` answers its health probe with its own pid."""
-    return _health_pid(state.port, timeout) == state.pid
+    return health_pid(state.port, timeout) == state.pid
 
 
-def _health_pid(port: int, timeout: float) -> int | None:
-    """The pid the emulator on ``port`` gives in its health probe, else None.
+def health_pid(port: int, timeout: float = 0.5) -> int | None:
+    """The pid the wildrydes emulator on ``port`` gives in its health probe, else None: ours (``healthy``),
+    or another HOME's, WILDRYDES_HOME's or user's (``start`` names it); anything else there is "another
+    program".
 
     http.client rather than urllib: no proxy from the environment between us and 127.0.0.1
     (wildrydes_cli/loopback.py). What answers is untrusted: at most 4 KiB read, the pid taken
@@ -67,12 +69,6 @@ def _health_pid(port: int, timeout: float) -> int | None:
         connection.close()
     pid = body.get("pid") if isinstance(body, dict) else None
     return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
-
-
-def other_emulator(port: int, timeout: float = 0.5) -> int | None:
-    """The pid of a wildrydes emulator that answers on ``port`` but is not ours (another HOME,
-    WILDRYDES_HOME or user started it), else None: whatever else listens there is "another program"."""
-    return _health_pid(port, timeout)
 
 
 def _live_state(settings: Settings) -> tuple[daemon_files.DaemonState | None, int | None]:
@@ -154,7 +150,7 @@ def start(settings: Settings, port: int | None = None, *, timeout: float = START
             _check_same_port(state, explicit_port, port)
             return _running("start", state, already_running=True)
         if port and daemon_files.port_in_use(port):
-            other = other_emulator(port)
+            other = health_pid(port)
             if other is not None:
                 raise LocalTargetError(
                     f"Port {port} on {daemon_files.HOST} is already in use by another wildrydes emulator (pid "

@@ -20,7 +20,7 @@ from wildrydes_cli.settings import Settings
 def show(settings: Settings, aws: Any, value_only: bool = False) -> KeysResult:
     """The current key with its value (the one thing that prints it)."""
     stack = stack_of(settings)
-    params = aws.stack_parameters(stack)
+    params = api_keys.stack_params(aws, stack)
     key = api_keys.current_key(aws, stack, params)
     return KeysResult(action="show", stack=stack, keys=[info(key)], value=str(key.get("value") or ""),
                       value_only=value_only, **limits(params))
@@ -29,13 +29,11 @@ def show(settings: Settings, aws: Any, value_only: bool = False) -> KeysResult:
 def list_keys(settings: Settings, aws: Any) -> KeysResult:
     """The stack's keys, without values (empty with --auth none)."""
     stack = stack_of(settings)
-    params = aws.stack_parameters(stack)
-    if not params:
-        api_keys.require_stack(aws, stack)
+    params = api_keys.stack_params(aws, stack)
     keys = [info(k) for k in api_keys.stack_keys(aws, stack)] if params.get("Auth") == "api-key" else []
     return KeysResult(action="list", stack=stack, keys=keys, auth=params.get("Auth") or "none", **limits(params))
 
 
 def key_value(aws: Any, stack: str) -> str:
     """The value ``predict`` sends as x-api-key (an error saying how to get a key when there is none)."""
-    return str(api_keys.current_key(aws, stack, aws.stack_parameters(stack)).get("value") or "")
+    return str(api_keys.current_key(aws, stack, api_keys.stack_params(aws, stack)).get("value") or "")
