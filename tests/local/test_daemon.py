@@ -128,6 +128,37 @@ def test_another_program_that_answers_is_not_taken_for_an_emulator(answer):
         thread.join(5)
 
 
+def test_a_listener_that_drips_its_answer_does_not_hang_the_start():
+    """A byte every 0.05 s keeps each read within any per-read timeout (http.client's kind): the probe's
+    deadline is for the whole exchange."""
+    import threading
+    import time
+    stop = threading.Event()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def drip() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not stop.is_set():
+                    try:
+                        connection.sendall(b"a")
+                    except OSError:
+                        return
+                    time.sleep(0.05)
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        t0 = time.monotonic()
+        try:
+            assert daemon.health_pid(server.getsockname()[1], timeout=0.5) is None
+            assert time.monotonic() - t0 < 5
+        finally:
+            stop.set()
+            thread.join(5)
+
+
 def test_a_listener_that_never_answers_does_not_hang_the_start():
     import time
     with socket.socket() as server:        # listens, never accepts: the probe connects, then waits

@@ -48,25 +48,55 @@ def healthy(state: daemon_files.DaemonState, timeout: float = 2.0) -> bool:
     return health_pid(state.port, timeout) == state.pid
 
 
+HEALTH_REPLY_BYTES = 8192    # the probe reads no more of whatever answers than this
+
+
 def health_pid(port: int, timeout: float = 0.5) -> int | None:
     """The pid the wildrydes emulator on ``port`` gives in its health probe, else None: ours (``healthy``),
     or another HOME's, WILDRYDES_HOME's or user's (``start`` names it); anything else there is "another
     program".
 
-    http.client rather than urllib: no proxy from the environment between us and 127.0.0.1
-    (wildrydes_cli/loopback.py). What answers is untrusted: at most 4 KiB read, the pid taken
-    only as an int, and a listener that never answers costs ``timeout``.
+    A socket and httptools' response parser rather than urllib or http.client: no proxy from the
+    environment between us and 127.0.0.1 (wildrydes_cli/loopback.py), and what answers is untrusted:
+    the whole exchange takes at most ``timeout`` (http.client's timeout is per read, so a listener
+    dripping a byte at a time could hold every command), at most HEALTH_REPLY_BYTES are read, and the
+    pid counts only as a positive int in a JSON object with status 200.
     """
-    import http.client
-    connection = http.client.HTTPConnection(daemon_files.HOST, port, timeout=timeout)
+    import socket
+
+    import httptools
+
+    class Reply:
+        body = b""
+        complete = False
+
+        def on_body(self, data: bytes) -> None:
+            self.body += data
+
+        def on_message_complete(self) -> None:
+            self.complete = True
+
+    reply = Reply()
+    parser = httptools.HttpResponseParser(reply)
+    deadline = time.monotonic() + timeout
+    received = 0
     try:
-        connection.request("GET", "/_wildrydes/health")
-        response = connection.getresponse()
-        body = json.loads(response.read(4096)) if response.status == 200 else None
-    except (OSError, ValueError, http.client.HTTPException):
+        with socket.create_connection((daemon_files.HOST, port), timeout=timeout) as sock:
+            sock.sendall(f"GET /_wildrydes/health HTTP/1.1\r\nHost: {daemon_files.HOST}:{port}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            while not reply.complete:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                sock.settimeout(left)
+                chunk = sock.recv(4096)
+                received += len(chunk)
+                if not chunk or received > HEALTH_REPLY_BYTES:
+                    return None
+                parser.feed_data(chunk)
+        body = json.loads(reply.body) if parser.get_status_code() == 200 else None
+    except (OSError, ValueError, httptools.HttpParserError):
         return None
-    finally:
-        connection.close()
     pid = body.get("pid") if isinstance(body, dict) else None
     return pid if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 else None
 
