@@ -79,3 +79,40 @@ def test_the_first_help_a_user_sees_fits_a_terminal_of_80_columns(tmp_path):
     pasted = lines[example].removesuffix("\\").strip() + " " + lines[example + 1].strip()
     assert pasted == ("wildrydes predict --distance 30 --healthpoints 30 --magicpoints 2500 --tmin 300 --tmax 333 "
                       "--prcp 0")
+
+
+def _groups(group: click.Group = cli, path: tuple[str, ...] = ()):
+    yield path, group
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _groups(command, (*path, name))
+
+
+def _commands_section(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("Commands:") + 1
+    end = next((n for n in range(start, len(lines)) if not lines[n].strip()), len(lines))
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("path", [path for path, _ in _groups()], ids=lambda path: " ".join(path) or "wildrydes")
+def test_each_command_is_summed_up_whole_on_one_line_at_80_columns(path):
+    """Before: click cut eight summaries short ("Train a linear-learner model locally (MXNet, or numpy...",
+    "The embedded AWS emulator on 127.0.0.1 (started...") and wrapped two onto a second line."""
+    group = dict(_groups())[path]
+    rows = _commands_section(_help(path, 80))
+    assert [row.split()[0] for row in rows] == sorted(group.commands), rows   # one line each
+    assert [row for row in rows if row.rstrip().endswith("...")] == [], rows
+
+
+def test_a_group_lists_its_commands_before_the_options_every_command_shares():
+    text = _help(("local",), 80)
+    assert text.index("Commands:") < text.index("Global options")
+    assert "  start " in text[:text.index("Global options")]
+
+
+def test_trains_summary_names_both_places_it_trains():
+    """`train --on sagemaker` exists: the summary no longer says it trains locally only."""
+    (row,) = [row for row in _commands_section(_help((), 80)) if row.split()[0] == "train"]
+    assert "SageMaker job" in row
+    assert "--on sagemaker" in _help(("train",), 80).split("Options:")[0]

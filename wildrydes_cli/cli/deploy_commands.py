@@ -111,7 +111,7 @@ def deploy_cmd(ctx: click.Context, bucket: str | None, role: str | None, new_rol
     presentation.show(console, result)
 
 
-@click.command("package", cls=WildrydesCommand, short_help="Build and upload the function's zip; print its key (for CodeKey).")
+@click.command("package", cls=WildrydesCommand, short_help="Build and upload the function's zip; print its key.")
 @click.option("--engine", type=click.Choice(["lean", "mxnet"]), default="lean", show_default=True,
               help="lean: standard library only, python3.13; mxnet: the workshop's MXNet, python3.11.")
 @click.option("--bucket", callback=bucket_name,

@@ -12,6 +12,7 @@ each target reads).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,12 @@ def _options() -> list[click.Option]:
     ]
 
 
-def _format_split(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-    """``--help``: the command's own options, then the global ones under a heading of their own."""
+def _format_split(command: click.Command, ctx: click.Context, formatter: click.HelpFormatter,
+                  before_globals: Callable[[], None] | None = None) -> None:
+    """``--help``: the command's own options, then the global ones under a heading of their own.
+
+    ``before_globals`` writes what comes between (a group's commands: what `wildrydes local --help`
+    is read for, so not below twenty lines of options every command shares)."""
     own: list[tuple[str, str]] = []
     shared: list[tuple[str, str]] = []
     for param in command.get_params(ctx):
@@ -80,6 +85,8 @@ def _format_split(command: click.Command, ctx: click.Context, formatter: click.H
     if own:
         with formatter.section("Options"):
             formatter.write_dl(own)
+    if before_globals is not None:
+        before_globals()
     if shared:
         with formatter.section("Global options (also accepted before the command)"):
             formatter.write_dl(shared)
@@ -122,8 +129,7 @@ class WildrydesGroup(click.Group):
         return super().get_params(ctx)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        _format_split(self, ctx, formatter)
-        self.format_commands(ctx, formatter)
+        _format_split(self, ctx, formatter, lambda: self.format_commands(ctx, formatter))
 
 
 WildrydesGroup.group_class = WildrydesGroup

@@ -11,7 +11,7 @@ from wildrydes_cli.cli.global_options import WildrydesGroup
 from wildrydes_cli.cli.options import aws_context
 
 
-@click.group("keys", cls=WildrydesGroup)
+@click.group("keys", cls=WildrydesGroup, short_help="The API's key (deploy --auth api-key): show, list, rotate.")
 def keys_group() -> None:
     """The deployed API's key (after `wildrydes deploy --auth api-key`): callers send it as header x-api-key.
 
@@ -19,7 +19,7 @@ def keys_group() -> None:
     """
 
 
-@keys_group.command("show")
+@keys_group.command("show", short_help="Print the current key: id, name, usage plan limits and value.")
 @click.option("--value", "value_only", is_flag=True,
               help='Print the value alone (export WILDRYDES_API_KEY="$(wildrydes keys show --value)").')
 @click.pass_context
@@ -31,7 +31,7 @@ def show_cmd(ctx: click.Context, value_only: bool) -> None:
     presentation.show(console, show(settings, aws, value_only=value_only))
 
 
-@keys_group.command("list")
+@keys_group.command("list", short_help="List the stack's keys (never their values).")
 @click.pass_context
 def list_cmd(ctx: click.Context) -> None:
     """List the stack's keys (never their values)."""
@@ -41,7 +41,7 @@ def list_cmd(ctx: click.Context) -> None:
     presentation.show(console, list_keys(settings, aws))
 
 
-@keys_group.command("rotate")
+@keys_group.command("rotate", short_help="Replace the key with a new one; the old one stops working.")
 @click.pass_context
 def rotate_cmd(ctx: click.Context) -> None:
     """Replace the key with a new one; the old key stops working (callers need the new value)."""

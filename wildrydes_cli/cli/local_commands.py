@@ -11,7 +11,7 @@ from wildrydes_cli.cli.global_options import WildrydesGroup
 from wildrydes_cli.cli.options import settings_of
 
 
-@click.group("local", cls=WildrydesGroup)
+@click.group("local", cls=WildrydesGroup, short_help="The embedded AWS emulator on 127.0.0.1: start, stop, env, reset.")
 def local_group() -> None:
     """The embedded AWS emulator on 127.0.0.1 (started automatically by commands that need it).
 
@@ -20,7 +20,7 @@ def local_group() -> None:
     """
 
 
-@local_group.command("start")
+@local_group.command("start", short_help="Start the emulator; what you made on it before is restored.")
 @click.option("--port", type=int, default=None, help="Port on 127.0.0.1 [default: WILDRYDES_LOCAL_PORT or 4566].")
 @click.option("--fresh", is_flag=True, help="Start empty: erase everything the local target kept (buckets, "
                                             "models, stacks, functions, APIs, log events).")
@@ -40,7 +40,7 @@ def local_start_cmd(ctx: click.Context, port: int | None, fresh: bool, recover: 
     _local_result(ctx, lambda settings: daemon.start(settings, port, fresh=fresh, recover=recover))
 
 
-@local_group.command("stop")
+@local_group.command("stop", short_help="Stop the emulator and its Lambda workers (what you made is kept).")
 @click.pass_context
 def local_stop_cmd(ctx: click.Context) -> None:
     """Stop the emulator daemon and its Lambda workers (what you made is kept for the next start)."""
@@ -48,7 +48,7 @@ def local_stop_cmd(ctx: click.Context) -> None:
     _local_result(ctx, daemon.stop)
 
 
-@local_group.command("reset")
+@local_group.command("reset", short_help="Stop the emulator and erase everything it keeps.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask.")
 @click.pass_context
 def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
@@ -62,7 +62,7 @@ def local_reset_cmd(ctx: click.Context, yes: bool) -> None:
     _local_result(ctx, daemon.reset)
 
 
-@local_group.command("compact")
+@local_group.command("compact", short_help="Shrink what the stopped emulator keeps on disk.")
 @click.pass_context
 def local_compact_cmd(ctx: click.Context) -> None:
     """Shrink what the stopped emulator keeps: drop the saved S3 writes later ones replaced.
@@ -76,7 +76,7 @@ def local_compact_cmd(ctx: click.Context) -> None:
     presentation.show(console_for(settings), daemon.compact(settings))
 
 
-@local_group.command("status")
+@local_group.command("status", short_help="Is the emulator running? Its pid, endpoint URL and log file.")
 @click.pass_context
 def local_status_cmd(ctx: click.Context) -> None:
     """Show whether the emulator runs, its pid, endpoint URL and log file (exit 3 when it is not running)."""
@@ -91,7 +91,7 @@ def local_status_cmd(ctx: click.Context) -> None:
         ctx.exit(NotFoundError.exit_code)
 
 
-@local_group.command("env")
+@local_group.command("env", short_help="Print the exports that point the AWS CLI and SDKs at it.")
 @click.option("--unset", is_flag=True, help="Print the line that removes them again: "
                                             'eval "$(wildrydes local env --unset)" (starts nothing).')
 @click.pass_context

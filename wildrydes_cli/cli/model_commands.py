@@ -14,7 +14,7 @@ from wildrydes_cli.cli.global_options import WildrydesCommand
 from wildrydes_cli.cli.options import aws_context, bucket_name, local_file, settings_of
 
 
-@click.command("evaluate", cls=WildrydesCommand, short_help="Score labelled rides with a model, offline: AUC, F1, calibration, ...")
+@click.command("evaluate", cls=WildrydesCommand, short_help="Score labelled rides with a model offline: AUC, F1, calibration.")
 @click.option("--data", default=None, callback=local_file, metavar="FILE",
               help="Labelled rides: CSV or JSON Lines with the six features and heavy_utilization (as train "
                    "reads them; a breed column gives per-breed figures). Without it: a fresh SYNTHETIC sample.")
@@ -47,7 +47,8 @@ def evaluate_cmd(ctx: click.Context, data: Path | None, model: str | None, breed
     presentation.show(console_for(settings), evaluate(request, settings))
 
 
-@click.command("models", cls=WildrydesCommand)
+@click.command("models", cls=WildrydesCommand,
+               short_help="The data bucket's models, their metrics, the one deployed.")
 @click.option("--bucket", default=None, callback=bucket_name,
               help="Data bucket holding the models (default: stack wildrydes-ml-mod1-3's, else the scratchpad's DataBucket when it exists on this target).")
 @click.option("--breeds-only", is_flag=True, help="List only the per-breed models.")

@@ -18,7 +18,8 @@ from wildrydes_cli.cli.options import bucket_name, local_file, settings_of
 from wildrydes_cli.cli.sagemaker_commands import refuse_on_local, sagemaker_options, train_on_sagemaker
 
 
-@click.command("train", cls=WildrydesCommand)
+@click.command("train", cls=WildrydesCommand,
+               short_help="Train a model here or as a SageMaker job; publish it in S3.")
 @click.option("--data", default=None, callback=local_file, metavar="FILE",
               help="The workshop's processed CSV (columns distance, healthpoints, magicpoints, TMIN, TMAX, PRCP, "
                    "heavy_utilization; any case and order; extra columns ignored) or JSON Lines of rides. "
@@ -54,7 +55,8 @@ def train_cmd(ctx: click.Context, data: Path | None, rows: int, seed: int, breed
               predictor_type: str, epochs: int, bucket: str | None, save: Path | None,
               breeds: int | None, trainer: str, max_regression: float, force: bool, on: str,
               **sagemaker: object) -> None:
-    """Train a linear-learner model locally (MXNet, or numpy without it) and publish it where SageMaker would.
+    """Train a linear-learner model on this machine (MXNet, or numpy without it), or as a SageMaker training
+    job with --on sagemaker, and publish it where SageMaker would.
 
     \b
     DEFAULT DATA IS SYNTHETIC: without --data, rides like the workshop's
