@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from wildrydes_cli import __version__
+from wildrydes_cli import __version__, notices
 from wildrydes_cli.cli.deploy_commands import bootstrap_cmd, cleanup_cmd, deploy_cmd, package_cmd, scratchpad_cmd
 from wildrydes_cli.cli.global_options import RootGroup
 from wildrydes_cli.cli.keys_commands import keys_group
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
-    with _debug_log(debug):
+    with _debug_log(debug), notices.listening(notices.to_stderr):
         return _run(args, argv, debug)
 
 

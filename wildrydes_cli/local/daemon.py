@@ -23,6 +23,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
 
+from wildrydes_cli import notices
 from wildrydes_cli.errors import LocalTargetError, UsageError
 from wildrydes_cli.local import daemon_files, daemon_log
 from wildrydes_cli.local.awsapi import journal
@@ -329,7 +330,11 @@ def ensure_running(settings: Settings) -> str:
     state, _ = _live_state(settings)
     if state is not None and healthy(state):
         return state.url
-    url = start(settings).endpoint_url
+    started = start(settings)
+    url = started.endpoint_url
+    if not started.already_running:   # another command may have started it meanwhile: then it says so
+        notices.tell(f"Started the local emulator (pid {started.pid}, port {started.port}) in the background.\n"
+                     "It keeps running for the next commands: `wildrydes local stop` stops it.")
     if url is None:   # start() reports a running daemon or raises: a None here is our bug
         raise LocalTargetError("The local emulator started but reported no endpoint; see `wildrydes local status`.")
     return url
