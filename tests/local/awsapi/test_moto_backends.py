@@ -378,6 +378,45 @@ def test_role_record_holds_the_policies_as_the_api_and_cloudformation_make_them(
         assert record.managed == ()   # moto does not attach a template's ManagedPolicyArns (docs/targets.md says so)
 
 
+def test_a_stack_update_gives_a_role_the_policies_its_template_now_names():
+    """moto 5.2's update of an AWS::IAM::Role keeps its old inline and trust policies (the first half pins
+    that: when moto learns it, apply_role_updates can go); apply_role_updates gives the role the template's,
+    resolved against the stack's parameters, and drops the ones the template no longer has."""
+    import json
+
+    def template(sid: str, trusted: str, extra: bool) -> str:
+        statement = {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject",
+                     "Resource": {"Fn::Sub": "arn:aws:s3:::${Bucket}/training/*"}}
+        policies = [{"PolicyName": "Reads", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]
+        if extra:
+            policies.append({"PolicyName": "Extra", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}})
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}]}
+        return json.dumps({"Parameters": {"Bucket": {"Type": "String"}}, "Resources": {"R": {
+            "Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust, "Policies": policies}}}})
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        cfn.create_stack(StackName="s", TemplateBody=template("Before", "lambda.amazonaws.com", True),
+                         Parameters=[{"ParameterKey": "Bucket", "ParameterValue": "b1"}])
+        arn = next(r["Arn"] for r in boto3.client("iam").list_roles()["Roles"] if r["RoleName"].startswith("s-R-"))
+        cfn.update_stack(StackName="s", TemplateBody=template("After", "sagemaker.amazonaws.com", False),
+                         Parameters=[{"ParameterKey": "Bucket", "ParameterValue": "b2"}])
+        record = moto_backends.role_record(arn)
+        assert record is not None and {n for n, _ in record.inline} == {"Reads", "Extra"}   # moto: unchanged
+        assert "lambda.amazonaws.com" in record.trust_policy
+        assert moto_backends.apply_role_updates(ACCOUNT, REGION, "s") == [arn.rsplit("/", 1)[1]]
+        record = moto_backends.role_record(arn)
+        assert record is not None and [n for n, _ in record.inline] == ["Reads"]
+        statement = json.loads(record.inline[0][1])["Statement"][0]
+        assert statement["Sid"] == "After" and statement["Resource"] == "arn:aws:s3:::b2/training/*"
+        assert json.loads(record.trust_policy)["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+        policy = boto3.client("iam").get_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyName="Reads")
+        assert policy["PolicyDocument"]["Statement"][0]["Sid"] == "After"   # JSON through the API too
+        assert moto_backends.apply_role_updates(ACCOUNT, REGION, "no-such-stack") == []
+
+
 def test_user_by_access_key_finds_the_user_its_policies_and_its_groups():
     import json
     reads = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}

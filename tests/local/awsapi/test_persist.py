@@ -396,3 +396,44 @@ def test_a_change_the_disk_refused_is_saved_at_stop_when_there_is_room_again(tmp
     p.journal._fsync = real_fsync
     p.close()
     assert [m.get("target") for m in iter_records(tmp_path / "j")] == [None, "/applied"]
+
+
+def test_a_stack_updates_role_policies_are_applied_live_and_again_on_replay(tmp_path, moto_reset):
+    """The journal's door to moto applies what CloudFormation's UpdateStack does to a role and moto's does
+    not (stack_updates.py): the new inline policy, live, and after a restart's replay."""
+    import json
+    from urllib.parse import urlencode
+
+    from wildrydes_cli.local.awsapi import moto_backends
+
+    def template(sid: str) -> str:
+        return json.dumps({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                "Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "P", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}]}}}})
+
+    def stack_call(action: str, sid: str) -> HttpRequest:
+        form = urlencode({"Action": action, "Version": "2010-05-15", "StackName": "s", "TemplateBody": template(sid),
+                          "Capabilities.member.1": "CAPABILITY_IAM"})
+        return req("POST", "/", form.encode(), "cloudformation", Content_Type=FORM)
+
+    def sid_of_the_roles_policy() -> str:
+        facts = moto_backends.stack_facts(moto_backends.account_of("AKIDEXAMPLE"), "us-east-1", "s")
+        assert facts is not None
+        arn = f"arn:aws:iam::{moto_backends.account_of('AKIDEXAMPLE')}:role/{facts.resources['R']}"
+        record = moto_backends.role_record(arn)
+        assert record is not None
+        return json.loads(record.inline[0][1])["Statement"][0]["Sid"]
+
+    live = persist.Persistence(jn.Journal(tmp_path / "j"))          # the daemon's: the default call
+    live.replay(0)
+    assert live.call(stack_call("CreateStack", "Before"), 0).status == 200
+    assert live.call(stack_call("UpdateStack", "After"), 0).status == 200
+    assert sid_of_the_roles_policy() == "After"
+    live.close()
+    moto_reset()
+    again = persist.Persistence(jn.Journal(tmp_path / "j"))
+    assert again.replay(0).failed == 0
+    again.close()
+    assert sid_of_the_roles_policy() == "After"

@@ -28,6 +28,7 @@
                     memory (moto's registry made weak), replay (the journal's direct writes) and iam_writes
                     (a generation moved by every IAM or CloudFormation write: what iam_users.py's cache keys on)
   stack_rules.py    CloudFormation's AlreadyExists (a log group that exists), and its errors as XML
+  stack_updates.py  an UpdateStack's new role policies applied (moto keeps the old), live and on replay
   stack_keys.py     a stack's API keys, usage plans and associations, made from its template (moto skips them)
 
 Imports local/http.py and the ground only.

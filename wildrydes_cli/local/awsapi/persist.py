@@ -198,9 +198,9 @@ class Persistence:
 
     def __init__(self, journal: jn.Journal | None, call: MotoCall | None = None,
                  seed: Callable[[int | None], None] | None = None, fast_s3: bool = True):
-        if call is None:
-            from wildrydes_cli.local.awsapi import wsgi
-            call = wsgi.call_moto
+        if call is None:   # moto, and what CloudFormation's updates do that moto's do not
+            from wildrydes_cli.local.awsapi import stack_updates
+            call = stack_updates.call_moto
         if seed is None:
             from wildrydes_cli.local.awsapi import moto_backends
             seed = moto_backends.seed_ids

@@ -47,6 +47,7 @@ from .apigateway import (  # noqa: F401
 )
 from .cloudformation import (  # noqa: F401
     StackFacts,
+    apply_role_updates,
     fail_stack_operation,
     parse_template,
     stack_facts,

@@ -95,3 +95,38 @@ def fail_stack_operation(account_id: str, region: str, name: str, template: str,
                                   resource_status=status, resource_status_reason=why, resource_properties=None))
     stack.status = f"{rollback}_COMPLETE"
     return str(stack.stack_id)
+
+
+def apply_role_updates(account_id: str, region: str, name: str) -> list[str]:
+    """After an update: each ``AWS::IAM::Role`` of the stack gets the inline policies and trust policy its
+    template now gives (CloudFormation updates both in place, "Update requires: No interruption"; moto
+    5.2's update of a role changes only its description). Returns the roles' names it rewrote.
+
+    The documents are resolved by moto's own template parser against the stack's resources, and kept
+    as JSON text, as IAM's PutRolePolicy keeps them (moto keeps CloudFormation's as a dict).
+    """
+    import json
+
+    from moto.cloudformation.parsing import clean_json
+    from moto.iam.models import Role
+
+    stack = _live_stack(account_id, region, name)
+    if stack is None:
+        return []
+    resource_map = stack.resource_map
+    made = resource_map._parsed_resources
+    rewritten = []
+    for logical, declared in list(resource_map._resource_json_map.items()):
+        role = made.get(logical)
+        if not isinstance(role, Role) or not isinstance(declared, dict):
+            continue
+        properties = clean_json(declared.get("Properties") or {}, resource_map)
+        policies = {str(p["PolicyName"]): p["PolicyDocument"] for p in properties.get("Policies") or []
+                    if isinstance(p, dict) and "PolicyName" in p and "PolicyDocument" in p}
+        role.policies = {key: value if isinstance(value, str) else json.dumps(value)
+                         for key, value in policies.items()}
+        trust = properties.get("AssumeRolePolicyDocument")
+        if trust is not None:
+            role.assume_role_policy_document = trust if isinstance(trust, str) else json.dumps(trust)
+        rewritten.append(role.name)
+    return rewritten
