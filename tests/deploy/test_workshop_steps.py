@@ -240,23 +240,72 @@ def _template_before_the_sagemaker_role() -> str:
     return json.dumps(template, default=str)
 
 
-@pytest.mark.parametrize("ours", [True, False])
-def test_bootstrap_adds_the_sagemaker_role_to_its_own_earlier_stack_only(wildrydes, ours):
-    """A stack an earlier `bootstrap` made (tagged wildrydes) gains the role by an update; a stack someone
-    else made under that name (the workshop's module 1) is left as it is."""
+def _outputs(stack: str) -> dict[str, str]:
     import boto3
+    described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def _role_may(arn: str, action: str, resource: str) -> bool:
+    """IAM's decision on the role's own policies (the local target's evaluator; moto evaluates none)."""
+    from wildrydes_cli.local.awsapi import iam_policy
+    from wildrydes_cli.local.awsapi.moto_backends.iam import role_record
+
+    role = role_record(arn)
+    assert role is not None and "sagemaker.amazonaws.com" in role.trust_policy
+    policies = [iam_policy.parse(text, name) for name, text in (*role.inline, *role.managed)]
+    return iam_policy.evaluate(policies, iam_policy.Request(action, resource, {})).allowed
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_bootstrap_adds_the_sagemaker_role_to_its_own_earlier_stack_or_beside_anothers(wildrydes, ours):
+    """A stack an earlier `bootstrap` made (tagged wildrydes) gains the role by an update; a stack someone
+    else made under that name (the workshop's module 1) is left as it is, and the role goes into a stack of
+    its own beside it, allowed on that stack's bucket (before: no role at all, and `train --on sagemaker`
+    sent the workshop's participants to write an IAM role by hand)."""
+    import boto3
+    cfn = boto3.client("cloudformation")
     tags = [{"Key": "wildrydes", "Value": "true"}] if ours else []
-    boto3.client("cloudformation").create_stack(StackName="wildrydes-ml-mod1-3", Tags=tags,
-                                                TemplateBody=_template_before_the_sagemaker_role(),
-                                                Capabilities=["CAPABILITY_IAM"])
+    cfn.create_stack(StackName="wildrydes-ml-mod1-3", Tags=tags, TemplateBody=_template_before_the_sagemaker_role(),
+                     Capabilities=["CAPABILITY_IAM"])
+    theirs = cfn.get_template(StackName="wildrydes-ml-mod1-3")["TemplateBody"]
     result = wildrydes.json("bootstrap")
     assert result["created"] is False and result["updated"] is ours
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in boto3.client("cloudformation").describe_stacks(
-        StackName="wildrydes-ml-mod1-3")["Stacks"][0].get("Outputs", [])}
-    if not ours:
-        assert result["sagemaker_role"] is None and "SageMakerExecutionRoleArn" not in outputs
-        return
-    assert result["sagemaker_role"] == outputs["SageMakerExecutionRoleArn"]
-    role = boto3.client("iam").get_role(RoleName=result["sagemaker_role"].rsplit("/", 1)[1])["Role"]
-    assert "sagemaker.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
-    assert wildrydes.json("bootstrap")["updated"] is False      # the next bootstrap has nothing to add
+    bucket = _outputs("wildrydes-ml-mod1-3")["DataBucket"]
+    if ours:
+        assert result["sagemaker_role"] == _outputs("wildrydes-ml-mod1-3")["SageMakerExecutionRoleArn"]
+        assert result["sagemaker_role_stack"] is None
+    else:
+        assert "SageMakerExecutionRoleArn" not in _outputs("wildrydes-ml-mod1-3")
+        assert cfn.get_template(StackName="wildrydes-ml-mod1-3")["TemplateBody"] == theirs   # untouched
+        assert result["sagemaker_role_stack"] == "wildrydes-ml-mod1-3-training"
+        beside = _outputs("wildrydes-ml-mod1-3-training")
+        assert beside == {"DataBucket": bucket, "SageMakerExecutionRoleArn": result["sagemaker_role"]}
+        made = [r["LogicalResourceId"] for r in cfn.list_stack_resources(      # moto lists a resource whose
+            StackName="wildrydes-ml-mod1-3-training")["StackResourceSummaries"]    # Condition is false as a
+                if r["LogicalResourceId"]]                                           # blank entry: not made
+        assert made == ["SageMakerExecutionRole"]    # no second bucket, no second data processing role
+    role = result["sagemaker_role"]
+    assert _role_may(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/training/job/train/part-00000.pbr")
+    for key in ("linear-learner-2026-12-04-18-00-00-000", "my-job", "breeds/b1/my-job"):   # any --job-name
+        assert _role_may(role, "s3:PutObject", f"arn:aws:s3:::{bucket}/{key}/output/model.tar.gz")
+    assert not _role_may(role, "s3:PutObject", f"arn:aws:s3:::{bucket}/code/wildrydes-lean.zip")
+    assert not _role_may(role, "s3:GetObject", "arn:aws:s3:::another-bucket/training/job/train/part-00000.pbr")
+    again = wildrydes.json("bootstrap")                          # the next bootstrap has nothing to add
+    assert again["updated"] is False and again["sagemaker_role"] == result["sagemaker_role"]
+
+
+def test_deleting_the_workshops_bucket_deletes_the_role_stack_made_for_it(wildrydes):
+    """`cleanup --delete-bucket`: the SageMaker role bootstrap made beside a module 1 stack it did not make
+    serves only that bucket, so it goes with it; module 1's own stack (the workshop's outputs name no
+    DataBucket) stays, as before."""
+    import boto3
+    workshop = json.loads(_template_before_the_sagemaker_role())
+    workshop["Outputs"] = {"DataBucketName": {"Value": {"Ref": "DataBucket"}}}     # as the workshop's template
+    boto3.client("cloudformation").create_stack(StackName="wildrydes-ml-mod1-3", TemplateBody=json.dumps(workshop),
+                                                Capabilities=["CAPABILITY_IAM"])
+    boot = wildrydes.json("bootstrap")
+    assert "wildrydes-ml-mod1-3-training" in _stack_names()
+    result = wildrydes.json("cleanup", "--delete-bucket", "--yes")
+    assert result["buckets"] == [boot["bucket"]] and result["stacks"] == ["wildrydes-ml-mod1-3-training"]
+    assert "wildrydes-ml-mod1-3-training" not in _stack_names() and "wildrydes-ml-mod1-3" in _stack_names()

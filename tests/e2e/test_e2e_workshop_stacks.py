@@ -130,3 +130,25 @@ def test_the_workshop_stack_update_that_would_remake_the_log_group_fails_as_on_a
     assert failed["LogicalResourceId"] == "Group" and "HandlerErrorCode: AlreadyExists" in failed["ResourceStatusReason"]
     assert cfn.get_template(StackName=account.stack)["TemplateBody"] == template
     cfn.delete_stack(StackName=account.stack)
+
+
+def test_a_participant_trains_on_sagemaker_with_the_role_bootstrap_puts_beside_module_1(cli, local):
+    """Module 1's stack has no SageMaker role and is not wildrydes' to change: `bootstrap` makes the role
+    in a stack of its own, and the participant's first `train --on sagemaker` runs, its model is deployed
+    into their own stack and answers the workshop's ride."""
+    account = workshop_account.build(local, "never-invoked")
+    cfn = local("cloudformation")
+    module1 = cfn.get_template(StackName=MODULE1_STACK)["TemplateBody"]
+    boot = cli.json("bootstrap")
+    assert boot["stack"] == MODULE1_STACK and boot["bucket"] == account.bucket and boot["created"] is False
+    assert boot["sagemaker_role_stack"] == "wildrydes-ml-mod1-3-training"
+    assert cfn.get_template(StackName=MODULE1_STACK)["TemplateBody"] == module1      # left as it was
+    trained = cli.json("train", "--on", "sagemaker", "--rows", "4000")
+    assert trained["status"] == "Completed"
+    job = local("sagemaker").describe_training_job(TrainingJobName=trained["job_name"])
+    assert job["RoleArn"] == boot["sagemaker_role"]
+    deployed = cli.json("deploy", "--yes")
+    assert deployed["stack"] == account.stack and deployed["model_path"] == f"{trained['job_name']}/output/model.tar.gz"
+    predicted = cli.json(*PREDICT)
+    assert predicted["label"] == "heavy magic use likely" and predicted["model_path"] == deployed["model_path"]
+    assert cli.json("cleanup")["stacks"] == [account.stack]

@@ -58,7 +58,8 @@ and where the documentation says so (a mixed-in module says it for its own):
    Guide, "Troubleshoot access denied error messages"), e.g. a deployer
    allowed iam:PassRole but not iam:GetRolePolicy (``deny``).
 17. SageMaker training jobs: asynchronous states, failure, spot interruption, stop,
-    a missing iam:PassRole and the quota (``sagemaker_behaviour.py``, mixed in).
+    a missing iam:PassRole, the quota, and a job failing when its execution role may not read its
+    channels or write its model (``sagemaker_behaviour.py``, mixed in).
 18. Lambda versions: a published version is Pending until Active, and PublishVersion during
     an update in progress is a ResourceConflictException (``lambda_version_behaviour.py``, mixed in).
 19. API keys and usage plans: what CloudFormation makes of a template's ApiKey, UsagePlan and
@@ -70,6 +71,8 @@ and where the documentation says so (a mixed-in module says it for its own):
    ``execute-api:Invoke``: 403s in API Gateway's words, by the rows of ``tests/execute_api_rules.py``
    (the table the local target is held to too); a method that requires a key: 403 Forbidden without an
    enabled key, each request let through counted, and GetUsage answered from those counts (moto: 404).
+21. A stack update changes an IAM role's inline policies and trust policy in place (moto's keeps the
+   old ones) (``stack_behaviour.py``).
 
 Every call is logged in ``calls`` as (service, operation, params) so tests
 can assert what was *not* done (no upload before a failing preflight).

@@ -21,6 +21,13 @@ Permissions") does this instead, and so does this layer:
 5. CreateTrainingJob by a caller without ``iam:PassRole`` on the role:
    AccessDeniedException "... is not authorized to perform: iam:PassRole on resource: ..."
    (``deny_pass_role``); past the account's quota: ResourceLimitExceeded (``quota``).
+6. The job reads its channels and writes its model as its execution role (Developer Guide,
+   "CreateTrainingJob API: Execution Role Permissions"): a role whose policies (inline and
+   attached, evaluated by the local target's IAM evaluator) do not allow s3:ListBucket on a
+   channel's prefix and s3:GetObject on its objects fails the job at Downloading, "ClientError:
+   Data download failed:Unable to download object s3://... (AccessDenied: Access Denied)" (the
+   form of aws/amazon-sagemaker-examples#4384); one that may not s3:PutObject the model fails at
+   Uploading. CreateTrainingJob itself succeeds: SageMaker does not check this up front.
 """
 from __future__ import annotations
 
@@ -41,6 +48,7 @@ class _Job:
     polls: int = 0
     stop: bool = False
     fail: str | None = None
+    fail_at: str = "Training"      # the secondary status the job fails after
     interrupt: bool = False
     statuses: list[str] = field(default_factory=list)
 
@@ -101,6 +109,9 @@ class SageMakerBehaviour:
         if operation == "CreateTrainingJob":
             job = _Job(dict(params), fail=self.fail_next_job, interrupt=self.interrupt_next_job)
             self.fail_next_job, self.interrupt_next_job = None, False
+            denied = self._role_denies(params)
+            if denied is not None:
+                job.fail_at, job.fail = denied
             self.training_jobs[params["TrainingJobName"]] = job
         elif operation == "DescribeTrainingJob":
             job = self.training_jobs.get(params["TrainingJobName"])
@@ -119,7 +130,7 @@ class SageMakerBehaviour:
             pass
         elif job.stop:
             job.statuses += ["Stopping", "Stopped"] if last != "Stopping" else ["Stopped"]
-        elif job.fail and last == "Training":
+        elif job.fail and last == job.fail_at:
             job.statuses.append("Failed")
         else:
             plan = [step for step, _ in STEPS]
@@ -151,6 +162,46 @@ class SageMakerBehaviour:
                 {"MetricName": "validation:roc_auc_score", "Value": 0.9999, "Timestamp": created},
                 {"MetricName": "validation:objective_loss", "Value": 0.04, "Timestamp": created}]
             parsed["ModelArtifacts"] = {"S3ModelArtifacts": self._write_model(job.params)}
+
+    def _role_denies(self, params: dict) -> tuple[str, str] | None:
+        """(where the job fails, its FailureReason) when its role may not read a channel or write the model."""
+        from wildrydes_cli.local.awsapi import iam_policy
+
+        policies = self._role_policies(params["RoleArn"])
+
+        def may(action: str, resource: str, **keys: str) -> bool:
+            request = iam_policy.Request(action, resource, iam_policy.context(**keys))
+            return iam_policy.evaluate(policies, request).allowed
+
+        s3 = self.raw("s3")   # type: ignore[attr-defined]
+        for channel in params["InputDataConfig"]:
+            bucket, _, prefix = channel["DataSource"]["S3DataSource"]["S3Uri"][len("s3://"):].partition("/")
+            listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+            if not may("s3:ListBucket", f"arn:aws:s3:::{bucket}", **{"s3:prefix": prefix}):
+                return "Downloading", (f"ClientError: Data download failed:Unable to list s3://{bucket}/{prefix} "
+                                       "(AccessDenied: Access Denied)")
+            for item in listed:
+                if not may("s3:GetObject", f"arn:aws:s3:::{bucket}/{item['Key']}"):
+                    return "Downloading", (f"ClientError: Data download failed:Unable to download object "
+                                           f"s3://{bucket}/{item['Key']} (AccessDenied: Access Denied)")
+        output = params["OutputDataConfig"]["S3OutputPath"].rstrip("/")
+        bucket, _, prefix = output[len("s3://"):].partition("/")
+        key = "/".join(p for p in (prefix, params["TrainingJobName"], "output", "model.tar.gz") if p)
+        if not may("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"):
+            return "Uploading", (f"ClientError: Failed to upload the model to s3://{bucket}/{key} "
+                                 "(AccessDenied: Access Denied)")
+        return None
+
+    def _role_policies(self, arn: str) -> list:
+        """The role's inline and attached policies, parsed. Read from moto's IAM backend (as the local target
+        reads them): through the API, moto gives a policy CloudFormation made as a Python repr, not JSON."""
+        from wildrydes_cli.local.awsapi import iam_policy
+        from wildrydes_cli.local.awsapi.moto_backends.iam import role_record
+
+        role = role_record(arn)
+        if role is None:
+            return []
+        return [iam_policy.parse(text, name) for name, text in (*role.inline, *role.managed)]
 
     def _write_model(self, params: dict) -> str:
         from emulated import workshop_model

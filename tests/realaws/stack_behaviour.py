@@ -34,6 +34,10 @@ index):
 13. DeleteStack refused while another operation runs on the stack
    (ValidationError "... cannot be deleted while in status UPDATE_IN_PROGRESS",
    CloudFormation User Guide, "Stack status codes"): with ``stack_in_progress``.
+21. An update that changes an ``AWS::IAM::Role``'s ``Policies`` or
+   ``AssumeRolePolicyDocument`` changes them in place (AWS::IAM::Role reference: both
+   "Update requires: No interruption"): always on; moto's update keeps the old ones (the
+   local target's fix, ``moto_backends.apply_role_updates``, applied here too).
 And the stack's half of behaviour 5: a Lambda ``Code.S3Bucket`` outside the
 stack's region fails the create with PermanentRedirect (AWS::Lambda::Function
 Code: "must be in the same region") (``bucket_in_region``).
@@ -148,6 +152,8 @@ class StackBehaviour:
         if operation in ("CreateStack", "UpdateStack"):
             if operation == "UpdateStack":
                 self._stack(name).updated = datetime.now(UTC)
+                from wildrydes_cli.local.awsapi.moto_backends import apply_role_updates
+                apply_role_updates("123456789012", self.region, name)
             self._started(name, "CREATE" if operation == "CreateStack" else "UPDATE", params)
         elif operation == "DeleteStack":
             self._keys_and_plans(name, deleted=True)

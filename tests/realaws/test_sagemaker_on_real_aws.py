@@ -291,3 +291,85 @@ def test_a_jobs_model_has_its_metrics_card_beside_it(wildrydes, boot):
     assert listed[key]["card"]["metrics"]["auc"] == 0.9999
     assert "on 200 validation rows (of 2,000 synthetic)" in " ".join(
         wildrydes("models", json_output=False).stdout.split())
+
+
+# -- the execution role: where it lives, and what it may do (behaviour 6 of sagemaker_behaviour.py) --------
+
+def test_a_workshop_participants_account_trains_with_the_role_bootstrap_puts_beside_its_stack(wildrydes, real,
+                                                                                                slept):
+    """Module 1's stack as the workshop made it has no SageMaker role, and wildrydes does not change it:
+    `bootstrap` makes the role in stack wildrydes-ml-mod1-3-training, allowed on the workshop's bucket, and
+    `train --on sagemaker` finds it there. Before, it refused and sent the participant to write a role."""
+    import workshop_account
+    account = workshop_account.build(boto3.client, "invoked", sleep=slept.append)
+    refused = wildrydes("train", "--on", "sagemaker", *SMALL, expect=3, json_output=False)
+    assert "Run `wildrydes bootstrap`" in refused.stderr and "wildrydes-ml-mod1-3-training" in refused.stderr
+    boot = wildrydes.json("bootstrap")
+    assert boot["sagemaker_role_stack"] == "wildrydes-ml-mod1-3-training" and boot["bucket"] == account.bucket
+    result = wildrydes.json("train", "--on", "sagemaker", *SMALL)
+    assert result["status"] == "Completed"        # the layer fails a job whose role may not read or write
+    create = next(p for s, op, p in real.calls if op == "CreateTrainingJob")
+    assert create["RoleArn"] == boot["sagemaker_role"]
+    assert create["OutputDataConfig"] == {"S3OutputPath": f"s3://{account.bucket}/"}
+
+
+def test_a_bucket_the_stacks_role_may_not_use_is_refused_before_anything_is_made(wildrydes, boot, real):
+    boto3.client("s3").create_bucket(Bucket="my-own-bucket")
+    result = wildrydes("train", "--on", "sagemaker", "--bucket", "my-own-bucket", *SMALL, expect=2,
+                       json_output=False)
+    said = " ".join(result.stderr.split())
+    assert (f"the SageMaker execution role of stack wildrydes-ml-mod1-3 may only read and write bucket "
+            f"{boot['bucket']}, so a job on bucket my-own-bucket would fail with AccessDenied") in said
+    assert "--role ARN" in said
+    assert "CreateTrainingJob" not in real.operations("sagemaker")
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket="my-own-bucket")
+
+
+def test_what_the_check_prevents_a_job_whose_role_may_not_read_its_channels_fails_at_downloading(wildrydes, boot,
+                                                                                                real):
+    """The same job with the role given by hand (--role: not checked, it may be any role): SageMaker takes
+    it, and it fails once the instances read the channels, as the layer plays it."""
+    boto3.client("s3").create_bucket(Bucket="my-own-bucket")
+    result = wildrydes("train", "--on", "sagemaker", "--bucket", "my-own-bucket", "--role", boot["sagemaker_role"],
+                       *SMALL, expect=4, json_output=False)
+    said = " ".join(result.stderr.split())
+    assert "Failed" in said and "ClientError: Data download failed:Unable to list s3://my-own-bucket/training/" in said
+
+
+def _template_of_an_earlier_version() -> str:
+    """prerequisites.yml as wildrydes made it before --job-name's models were allowed: output under
+    linear-learner-*/ only, no ExistingDataBucket."""
+    from cfnlint.decode import decode_str
+
+    from wildrydes_cli.deploy import stacks
+    template, _ = decode_str(stacks.template_body(stacks.PREREQUISITES))
+    del template["Parameters"], template["Conditions"]
+    for resource in template["Resources"].values():
+        resource.pop("Condition", None)
+    bucket = {"Fn::GetAtt": ["DataBucket", "Arn"]}
+    statements = template["Resources"]["SageMakerExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"]
+    for statement in statements:
+        if statement["Sid"] == "ListChannelsAndCheckpoints":
+            statement["Resource"] = bucket
+        elif statement["Sid"] in ("ReadChannelsAndCheckpoints", "WriteModelsAndCheckpoints"):
+            suffixes = (["/training/*", "/checkpoints/*"] if statement["Sid"].startswith("Read")
+                        else ["/linear-learner-*/output/*", "/breeds/*/linear-learner-*/output/*", "/checkpoints/*"])
+            statement["Resource"] = [{"Fn::Sub": ["${B}" + s, {"B": bucket}]} for s in suffixes]
+    template["Outputs"]["DataBucket"]["Value"] = {"Ref": "DataBucket"}
+    for name in ("DataProcessingExecutionRoleName", "DataProcessingExecutionRoleArn"):
+        template["Outputs"][name].pop("Condition")
+    return json.dumps(template, default=str)
+
+
+def test_a_job_name_an_earlier_stacks_role_cannot_write_is_refused_until_bootstrap_updates_it(wildrydes, real):
+    boto3.client("cloudformation").create_stack(
+        StackName="wildrydes-ml-mod1-3", TemplateBody=_template_of_an_earlier_version(),
+        Capabilities=["CAPABILITY_IAM"], Tags=[{"Key": "wildrydes", "Value": "true"}])
+    assert wildrydes.json("train", "--on", "sagemaker", *SMALL)["status"] == "Completed"   # linear-learner-*
+    refused = wildrydes("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL, expect=2, json_output=False)
+    said = " ".join(refused.stderr.split())
+    assert "job my-job would fail at Uploading with AccessDenied" in said and "Run `wildrydes bootstrap`" in said
+    assert real.operations("sagemaker").count("CreateTrainingJob") == 1
+    assert wildrydes.json("bootstrap")["updated"] is True
+    assert wildrydes.json("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL)["status"] == "Completed"

@@ -104,6 +104,11 @@ class StackIntents:
         self.wait_stack(name, "update")
         return "updated"
 
+    def stack_is_current(self, name: str, template_body: str, parameters: dict[str, str]) -> bool:
+        """Whether the stack exists and was last made from this template with these parameters."""
+        stack = self.stack(name)
+        return stack is not None and self._stack_matches(name, stack, template_body, parameters)
+
     def _stack_matches(self, name: str, stack: dict, template_body: str, parameters: dict[str, str]) -> bool:
         """Same template and parameters: skip the update (the emulator would 'update' anyway)."""
         current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}

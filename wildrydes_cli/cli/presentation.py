@@ -74,8 +74,8 @@ def bootstrap(console: Console, result: BootstrapResult) -> None:
     state = "created" if result.created else "updated" if result.updated else "already there"
     console.fields({"stack": f"{result.stack} ({state})",
                     "DataBucket": result.bucket, "DataProcessingExecutionRole": result.role,
-                    "SageMakerExecutionRole": result.sagemaker_role or "- (not in this stack: train --on sagemaker "
-                                                                      "--role ARN)",
+                    "SageMakerExecutionRole": (result.sagemaker_role or "-") + (
+                        f" (stack {result.sagemaker_role_stack})" if result.sagemaker_role_stack else ""),
                     "scratchpad": result.scratchpad})
 
 

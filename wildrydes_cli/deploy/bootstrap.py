@@ -1,8 +1,11 @@
 """``wildrydes bootstrap``: what the workshop's modules 1-2 leave behind, for those who skipped them.
 
-Creates stack wildrydes-ml-mod1-3 (data bucket + DataProcessingExecutionRole)
-from cloudformation/prerequisites.yml, or reuses it, and records both names in
-the scratchpad so later commands find them. On the local target ``deploy``
+Creates stack wildrydes-ml-mod1-3 (data bucket + DataProcessingExecutionRole +
+SageMakerExecutionRole) from cloudformation/prerequisites.yml, or reuses it, and
+records the bucket and role in the scratchpad so later commands find them. A
+module 1 stack the workshop made is never changed: the SageMaker execution role
+it lacks goes into a stack of its own beside it (``role_stack_name``, the same
+template with ExistingDataBucket). On the local target ``deploy``
 calls it when the bucket is missing. ``record_prerequisites`` is the workshop's
 Step 1 alone (``wildrydes scratchpad``): read the names from an existing stack.
 """
@@ -31,21 +34,46 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
         with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole, SageMakerExecutionRole)"):
             aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {})
         created = True
-    elif made_by_wildrydes(existing) and SAGEMAKER_ROLE_OUTPUT not in aws.stack_outputs(name):
-        # An earlier bootstrap's stack: the same template plus the SageMaker execution role. A stack
-        # someone else made (the workshop's own module 1) is left as it is.
-        with console.step(f"Update stack {name} (add SageMakerExecutionRole for `train --on sagemaker`)"):
+    elif made_by_wildrydes(existing) and not aws.stack_is_current(name, stacks.template_body(stacks.PREREQUISITES), {}):
+        # An earlier bootstrap's stack: brought up to this version's template (the SageMaker execution
+        # role, or its policy as it is now). A stack someone else made (the workshop's own module 1) is
+        # left as it is.
+        with console.step(f"Update stack {name} (SageMakerExecutionRole for `train --on sagemaker`, as this "
+                          "version makes it)"):
             updated = aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {}) == "updated"
     outputs = aws.stack_outputs(name)
     bucket = outputs.get("DataBucket") or aws.stack_resource_physical_id(name, "DataBucket")
     role = (outputs.get("DataProcessingExecutionRoleName")
             or aws.stack_resource_physical_id(name, "DataProcessingExecutionRole"))
     scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
+    sagemaker_role, role_stack = outputs.get(SAGEMAKER_ROLE_OUTPUT), None
+    if sagemaker_role is None:     # the workshop's own module 1 stack: the role goes in a stack beside it
+        role_stack = role_stack_name(settings)
+        sagemaker_role = _role_beside(aws, console, role_stack, name, bucket)
     return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad),
-                           updated=updated, sagemaker_role=outputs.get(SAGEMAKER_ROLE_OUTPUT))
+                           updated=updated, sagemaker_role=sagemaker_role, sagemaker_role_stack=role_stack)
 
 
 SAGEMAKER_ROLE_OUTPUT = "SageMakerExecutionRoleArn"
+EXISTING_BUCKET_PARAMETER = "ExistingDataBucket"
+
+
+def role_stack_name(settings: Settings) -> str:
+    """Where `train --on sagemaker`'s execution role lives when the prerequisites stack is not wildrydes'."""
+    return f"{settings.prereq_stack}-training"
+
+
+def _role_beside(aws: Aws, console: Progress, name: str, beside: str, bucket: str) -> str:
+    """The SageMaker execution role for ``bucket`` in stack ``name`` (prerequisites.yml with only that role),
+    made, or brought up to this template and ``bucket`` (the stack it is beside may have another now); its ARN."""
+    existing = aws.usable_prerequisites(name)
+    parameters = {EXISTING_BUCKET_PARAMETER: bucket}
+    if existing is None or not aws.stack_is_current(name, stacks.template_body(stacks.PREREQUISITES), parameters):
+        verb = "Create" if existing is None else "Update"
+        with console.step(f"{verb} stack {name} (SageMakerExecutionRole for bucket {bucket}; stack {beside}, "
+                          "which wildrydes did not make, stays as it is)"):
+            aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), parameters)
+    return aws.stack_outputs(name)[SAGEMAKER_ROLE_OUTPUT]
 
 
 def made_by_wildrydes(stack: dict) -> bool:

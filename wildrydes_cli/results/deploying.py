@@ -80,6 +80,7 @@ class BootstrapResult(Result):
     scratchpad: str
     updated: bool = False               # an earlier bootstrap's stack gained what this version adds
     sagemaker_role: str | None = None   # the execution role `train --on sagemaker` passes (ARN)
+    sagemaker_role_stack: str | None = None   # its stack, when not ``stack`` (beside the workshop's own)
 
 @dataclass(frozen=True)
 class DeployResult(Result):

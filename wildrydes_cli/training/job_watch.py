@@ -184,7 +184,8 @@ def run_job(train_request: Any, options: SageMakerOptions, settings: Settings, o
     # Synthetic rides are made while the target is checked (made_ahead.py); a refusal still comes at once.
     rides = (MadeAhead(service.load_dataset, train_request, name="rides") if dataset is None
              else MadeAhead.done(dataset))
-    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type)
+    place = sagemaker_job.prepare(settings, train_request.bucket, options.role, options.instance_type,
+                                  options.job_name)
     name = options.job_name or sagemaker_job.new_job_name()
     sagemaker_job.check_name_free(place.aws, name)
     dataset = rides.result()

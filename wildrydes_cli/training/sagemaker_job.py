@@ -151,7 +151,8 @@ class Place:
     image: str
 
 
-def prepare(settings: Settings, bucket: str | None, role: str | None, instance_type: str) -> Place:
+def prepare(settings: Settings, bucket: str | None, role: str | None, instance_type: str,
+            job_name: str | None = None) -> Place:
     """The target, the instance type, the region's image, the bucket (in the job's region) and the execution
     role, checked."""
     from wildrydes_cli.aws.client import Aws
@@ -175,14 +176,39 @@ def prepare(settings: Settings, bucket: str | None, role: str | None, instance_t
         raise UsageError(f"bucket {bucket} is in {where}, but the training job would run in {region}: SageMaker "
                          f"reads channels and writes models in its own region; pass --region {where}")
     if role is None:
-        stack = target.settings.prereq_stack
+        role = _stack_role(target.settings, aws, bucket, job_name)
+    return Place(aws, target.name, region, bucket, role, image)
+
+
+def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None) -> str:
+    """The execution role ``bootstrap`` made (in its stack, or beside the workshop's module 1 stack), checked to
+    be allowed what the job will do: a job it may not do fails on AWS only at Downloading or Uploading (with
+    AccessDenied, its instance time billed)."""
+    from wildrydes_cli.deploy import stacks
+    from wildrydes_cli.deploy.bootstrap import EXISTING_BUCKET_PARAMETER, role_stack_name
+
+    for stack in (settings.prereq_stack, role_stack_name(settings)):
         outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
         role = outputs.get(ROLE_OUTPUT)
         if not role:
-            raise NotFoundError(f"no SageMaker execution role: stack {stack} has no {ROLE_OUTPUT} output. Run "
-                                "`wildrydes bootstrap` (it adds SageMakerExecutionRole to a stack it made), or "
-                                "pass --role ARN of a role that trusts sagemaker.amazonaws.com")
-    return Place(aws, target.name, region, bucket, role, image)
+            continue
+        if outputs.get("DataBucket") not in (None, bucket):
+            raise UsageError(f"the SageMaker execution role of stack {stack} may only read and write bucket "
+                             f"{outputs['DataBucket']}, so a job on bucket {bucket} would fail with AccessDenied: "
+                             f"leave --bucket out to train into {outputs['DataBucket']}, or pass --role ARN of a "
+                             f"role that may read s3://{bucket}/training/ and write its models")
+        parameters = {} if stack == settings.prereq_stack else {EXISTING_BUCKET_PARAMETER: bucket}
+        if (job_name and not job_name.startswith("linear-learner-")
+                and not aws.stack_is_current(stack, stacks.template_body(stacks.PREREQUISITES), parameters)):
+            raise UsageError(f"stack {stack} was made by an earlier wildrydes, whose SageMaker execution role may "
+                             f"write models only under linear-learner-*/: job {job_name} would fail at Uploading "
+                             "with AccessDenied, after its training is billed. Run `wildrydes bootstrap` (it brings "
+                             "the stack up to date), or leave --job-name out")
+        return role
+    raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no {ROLE_OUTPUT} output. "
+                        "Run `wildrydes bootstrap` (it adds SageMakerExecutionRole: to a stack it made, or in stack "
+                        f"{role_stack_name(settings)} beside one it did not), or pass --role ARN of a role that "
+                        "trusts sagemaker.amazonaws.com")
 
 
 def new_job_name(now: datetime | None = None) -> str:
