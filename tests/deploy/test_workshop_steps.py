@@ -233,8 +233,8 @@ def _template_before_the_sagemaker_role() -> str:
     """prerequisites.yml as an earlier bootstrap created it: without SageMakerExecutionRole."""
     from cfnlint.decode import decode_str
 
-    from wildrydes_cli.deploy import stacks
-    template, _ = decode_str(stacks.template_body(stacks.PREREQUISITES))
+    from wildrydes_cli import prerequisites
+    template, _ = decode_str(prerequisites.template_body())
     del template["Resources"]["SageMakerExecutionRole"]
     del template["Outputs"]["SageMakerExecutionRoleArn"]
     return json.dumps(template, default=str)

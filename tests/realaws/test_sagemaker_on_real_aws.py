@@ -341,8 +341,8 @@ def _template_of_an_earlier_version() -> str:
     linear-learner-*/ only, no ExistingDataBucket."""
     from cfnlint.decode import decode_str
 
-    from wildrydes_cli.deploy import stacks
-    template, _ = decode_str(stacks.template_body(stacks.PREREQUISITES))
+    from wildrydes_cli import prerequisites
+    template, _ = decode_str(prerequisites.template_body())
     del template["Parameters"], template["Conditions"]
     for resource in template["Resources"].values():
         resource.pop("Condition", None)

@@ -4,19 +4,18 @@ Creates stack wildrydes-ml-mod1-3 (data bucket + DataProcessingExecutionRole +
 SageMakerExecutionRole) from cloudformation/prerequisites.yml, or reuses it, and
 records the bucket and role in the scratchpad so later commands find them. A
 module 1 stack the workshop made is never changed: the SageMaker execution role
-it lacks goes into a stack of its own beside it (``role_stack_name``, the same
-template with ExistingDataBucket). On the local target ``deploy``
-calls it when the bucket is missing. ``record_prerequisites`` is the workshop's
+it lacks goes into a stack of its own beside it (``prerequisites.py`` says
+where). On the local target ``deploy`` calls it when the bucket is missing. ``record_prerequisites`` is the workshop's
 Step 1 alone (``wildrydes scratchpad``): read the names from an existing stack.
 """
 from __future__ import annotations
 
 import logging
 
-from wildrydes_cli import scratchpad
+from wildrydes_cli import prerequisites, scratchpad
 from wildrydes_cli.aws.client import Aws
-from wildrydes_cli.deploy import stacks
 from wildrydes_cli.errors import NotFoundError
+from wildrydes_cli.prerequisites import EXISTING_BUCKET_PARAMETER, SAGEMAKER_ROLE_OUTPUT, role_stack_name
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult, ScratchpadResult
 from wildrydes_cli.settings import Settings
@@ -26,21 +25,21 @@ LOG = logging.getLogger(__name__)
 
 def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResult:
     """Create (or find) the prerequisites stack; returns bucket, role and whether it was created."""
-    name = settings.prereq_stack
+    name, template = settings.prereq_stack, prerequisites.template_body()
     existing = aws.usable_prerequisites(name)   # a failed stack's bucket was never made: never reuse it
     created = updated = False
     if existing is None:
         aws.account_id()
         with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole, SageMakerExecutionRole)"):
-            aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {})
+            aws.deploy_stack(name, template, {})
         created = True
-    elif made_by_wildrydes(existing) and not aws.stack_is_current(name, stacks.template_body(stacks.PREREQUISITES), {}):
+    elif made_by_wildrydes(existing) and not aws.stack_is_current(name, template, {}):
         # An earlier bootstrap's stack: brought up to this version's template (the SageMaker execution
         # role, or its policy as it is now). A stack someone else made (the workshop's own module 1) is
         # left as it is.
         with console.step(f"Update stack {name} (SageMakerExecutionRole for `train --on sagemaker`, as this "
                           "version makes it)"):
-            updated = aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), {}) == "updated"
+            updated = aws.deploy_stack(name, template, {}) == "updated"
     outputs = aws.stack_outputs(name)
     bucket = outputs.get("DataBucket") or aws.stack_resource_physical_id(name, "DataBucket")
     role = (outputs.get("DataProcessingExecutionRoleName")
@@ -48,31 +47,22 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
     scratchpad.write(settings.scratchpad, {scratchpad.BUCKET_KEY: bucket, scratchpad.ROLE_KEY: role})
     sagemaker_role, role_stack = outputs.get(SAGEMAKER_ROLE_OUTPUT), None
     if sagemaker_role is None:     # the workshop's own module 1 stack: the role goes in a stack beside it
-        role_stack = role_stack_name(settings)
-        sagemaker_role = _role_beside(aws, console, role_stack, name, bucket)
+        role_stack = role_stack_name(settings.prereq_stack)
+        sagemaker_role = _role_beside(aws, console, role_stack, name, bucket, template)
     return BootstrapResult(stack=name, created=created, bucket=bucket, role=role, scratchpad=str(settings.scratchpad),
                            updated=updated, sagemaker_role=sagemaker_role, sagemaker_role_stack=role_stack)
 
 
-SAGEMAKER_ROLE_OUTPUT = "SageMakerExecutionRoleArn"
-EXISTING_BUCKET_PARAMETER = "ExistingDataBucket"
-
-
-def role_stack_name(settings: Settings) -> str:
-    """Where `train --on sagemaker`'s execution role lives when the prerequisites stack is not wildrydes'."""
-    return f"{settings.prereq_stack}-training"
-
-
-def _role_beside(aws: Aws, console: Progress, name: str, beside: str, bucket: str) -> str:
+def _role_beside(aws: Aws, console: Progress, name: str, beside: str, bucket: str, template: str) -> str:
     """The SageMaker execution role for ``bucket`` in stack ``name`` (prerequisites.yml with only that role),
     made, or brought up to this template and ``bucket`` (the stack it is beside may have another now); its ARN."""
     existing = aws.usable_prerequisites(name)
     parameters = {EXISTING_BUCKET_PARAMETER: bucket}
-    if existing is None or not aws.stack_is_current(name, stacks.template_body(stacks.PREREQUISITES), parameters):
+    if existing is None or not aws.stack_is_current(name, template, parameters):
         verb = "Create" if existing is None else "Update"
         with console.step(f"{verb} stack {name} (SageMakerExecutionRole for bucket {bucket}; stack {beside}, "
                           "which wildrydes did not make, stays as it is)"):
-            aws.deploy_stack(name, stacks.template_body(stacks.PREREQUISITES), parameters)
+            aws.deploy_stack(name, template, parameters)
     return aws.stack_outputs(name)[SAGEMAKER_ROLE_OUTPUT]
 
 

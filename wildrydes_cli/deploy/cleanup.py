@@ -24,8 +24,8 @@ from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.aws.found_deployment import api_of
-from wildrydes_cli.deploy.bootstrap import role_stack_name
 from wildrydes_cli.errors import AwsError
+from wildrydes_cli.prerequisites import role_stack_name
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import CleanupResult
 from wildrydes_cli.settings import Settings
@@ -130,7 +130,7 @@ def _remove_bucket(settings: Settings, aws: Aws, console: Progress, bucket: str,
 def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, removed: dict) -> None:
     """The bootstrap stacks of the bucket about to be deleted would point at nothing: remove them too (its
     own, and the SageMaker execution role's beside a module 1 stack the workshop made, which stays)."""
-    for name in (role_stack_name(settings), settings.prereq_stack):
+    for name in (role_stack_name(settings.prereq_stack), settings.prereq_stack):
         stack = aws.settled_stack(name)
         if stack is None:
             continue

@@ -22,7 +22,6 @@ from wildrydes_cli.deploy.access import Limits
 
 LOG = logging.getLogger(__name__)
 
-PREREQUISITES = "prerequisites.yml"   # stack wildrydes-ml-mod1-3
 FUNCTION = "function.yml"             # stack wildrydes-ml-mod3-4, and wildrydes-ml-mod0-4 (--complete)
 FUNCTION_LOG_GROUP = "ModelInferenceFunctionLogGroup"   # the template's logical id for /aws/lambda/<function>
 

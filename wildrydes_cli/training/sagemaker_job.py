@@ -41,7 +41,6 @@ TRAINING_PREFIX = "training/"
 UPLOADS_IN_FLIGHT = 2      # channel objects sent at once (upload_channels)
 ROWS_PER_SHARD = 250_000     # a channel object (17 MB of records, 7 MB of CSV): sent while the next is written
 JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
-ROLE_OUTPUT = "SageMakerExecutionRoleArn"
 # --content-type: (the channel's ContentType, the objects' suffix); recordio-protobuf is the SDK's choice
 CONTENT_TYPES = {"recordio-protobuf": ("application/x-recordio-protobuf", ".pbr"), "csv": ("text/csv", ".csv")}
 
@@ -184,12 +183,11 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
     """The execution role ``bootstrap`` made (in its stack, or beside the workshop's module 1 stack), checked to
     be allowed what the job will do: a job it may not do fails on AWS only at Downloading or Uploading (with
     AccessDenied, its instance time billed)."""
-    from wildrydes_cli.deploy import stacks
-    from wildrydes_cli.deploy.bootstrap import EXISTING_BUCKET_PARAMETER, role_stack_name
+    from wildrydes_cli import prerequisites
 
-    for stack in (settings.prereq_stack, role_stack_name(settings)):
+    for stack in (settings.prereq_stack, prerequisites.role_stack_name(settings.prereq_stack)):
         outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
-        role = outputs.get(ROLE_OUTPUT)
+        role = outputs.get(prerequisites.SAGEMAKER_ROLE_OUTPUT)
         if not role:
             continue
         if outputs.get("DataBucket") not in (None, bucket):
@@ -197,18 +195,19 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
                              f"{outputs['DataBucket']}, so a job on bucket {bucket} would fail with AccessDenied: "
                              f"leave --bucket out to train into {outputs['DataBucket']}, or pass --role ARN of a "
                              f"role that may read s3://{bucket}/training/ and write its models")
-        parameters = {} if stack == settings.prereq_stack else {EXISTING_BUCKET_PARAMETER: bucket}
+        parameters = {} if stack == settings.prereq_stack else {prerequisites.EXISTING_BUCKET_PARAMETER: bucket}
         if (job_name and not job_name.startswith("linear-learner-")
-                and not aws.stack_is_current(stack, stacks.template_body(stacks.PREREQUISITES), parameters)):
+                and not aws.stack_is_current(stack, prerequisites.template_body(), parameters)):
             raise UsageError(f"stack {stack} was made by an earlier wildrydes, whose SageMaker execution role may "
                              f"write models only under linear-learner-*/: job {job_name} would fail at Uploading "
                              "with AccessDenied, after its training is billed. Run `wildrydes bootstrap` (it brings "
                              "the stack up to date), or leave --job-name out")
         return role
-    raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no {ROLE_OUTPUT} output. "
-                        "Run `wildrydes bootstrap` (it adds SageMakerExecutionRole: to a stack it made, or in stack "
-                        f"{role_stack_name(settings)} beside one it did not), or pass --role ARN of a role that "
-                        "trusts sagemaker.amazonaws.com")
+    raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no "
+                        f"{prerequisites.SAGEMAKER_ROLE_OUTPUT} output. Run `wildrydes bootstrap` (it adds "
+                        "SageMakerExecutionRole: to a stack it made, or in stack "
+                        f"{prerequisites.role_stack_name(settings.prereq_stack)} beside one it did not), or pass "
+                        "--role ARN of a role that trusts sagemaker.amazonaws.com")
 
 
 def new_job_name(now: datetime | None = None) -> str:
