@@ -381,7 +381,8 @@ def test_role_record_holds_the_policies_as_the_api_and_cloudformation_make_them(
 def test_a_stack_update_gives_a_role_the_policies_its_template_now_names():
     """moto 5.2's update of an AWS::IAM::Role keeps its old inline and trust policies (the first half pins
     that: when moto learns it, apply_role_updates can go); apply_role_updates gives the role the template's,
-    resolved against the stack's parameters, and drops the ones the template no longer has."""
+    resolved against the stack's parameters. A policy the template does not name stays: it may be an
+    AWS::IAM::Policy resource's (function.yml's DecryptModels) or one put by hand."""
     import json
 
     def template(sid: str, trusted: str, extra: bool) -> str:
@@ -393,8 +394,12 @@ def test_a_stack_update_gives_a_role_the_policies_its_template_now_names():
                 {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}})
         trust = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}]}
+        attached = {"Type": "AWS::IAM::Policy", "Properties": {"PolicyName": "Attached", "Roles": [{"Ref": "R"}],
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}}}
         return json.dumps({"Parameters": {"Bucket": {"Type": "String"}}, "Resources": {"R": {
-            "Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust, "Policies": policies}}}})
+            "Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust, "Policies": policies}},
+            "Attached": attached}})
 
     with mock_aws():
         cfn = boto3.client("cloudformation", region_name=REGION)
@@ -404,12 +409,12 @@ def test_a_stack_update_gives_a_role_the_policies_its_template_now_names():
         cfn.update_stack(StackName="s", TemplateBody=template("After", "sagemaker.amazonaws.com", False),
                          Parameters=[{"ParameterKey": "Bucket", "ParameterValue": "b2"}])
         record = moto_backends.role_record(arn)
-        assert record is not None and {n for n, _ in record.inline} == {"Reads", "Extra"}   # moto: unchanged
+        assert record is not None and {n for n, _ in record.inline} == {"Reads", "Extra", "Attached"}   # moto
         assert "lambda.amazonaws.com" in record.trust_policy
         assert moto_backends.apply_role_updates(ACCOUNT, REGION, "s") == [arn.rsplit("/", 1)[1]]
         record = moto_backends.role_record(arn)
-        assert record is not None and [n for n, _ in record.inline] == ["Reads"]
-        statement = json.loads(record.inline[0][1])["Statement"][0]
+        assert record is not None and sorted(n for n, _ in record.inline) == ["Attached", "Extra", "Reads"]
+        statement = json.loads(dict(record.inline)["Reads"])["Statement"][0]
         assert statement["Sid"] == "After" and statement["Resource"] == "arn:aws:s3:::b2/training/*"
         assert json.loads(record.trust_policy)["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
         policy = boto3.client("iam").get_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyName="Reads")

@@ -103,7 +103,11 @@ def apply_role_updates(account_id: str, region: str, name: str) -> list[str]:
     5.2's update of a role changes only its description). Returns the roles' names it rewrote.
 
     The documents are resolved by moto's own template parser against the stack's resources, and kept
-    as JSON text, as IAM's PutRolePolicy keeps them (moto keeps CloudFormation's as a dict).
+    as JSON text, as IAM's PutRolePolicy keeps them (moto keeps CloudFormation's as a dict). Only the
+    policies the role's ``Policies`` names are written: others on the role stay, since they may come
+    from an ``AWS::IAM::Policy`` resource (function.yml's DecryptModels) or from PutRolePolicy. A
+    policy a new template no longer names stays too (CloudFormation would delete it; no template of
+    ours drops one).
     """
     import json
 
@@ -123,8 +127,8 @@ def apply_role_updates(account_id: str, region: str, name: str) -> list[str]:
         properties = clean_json(declared.get("Properties") or {}, resource_map)
         policies = {str(p["PolicyName"]): p["PolicyDocument"] for p in properties.get("Policies") or []
                     if isinstance(p, dict) and "PolicyName" in p and "PolicyDocument" in p}
-        role.policies = {key: value if isinstance(value, str) else json.dumps(value)
-                         for key, value in policies.items()}
+        role.policies.update({key: value if isinstance(value, str) else json.dumps(value)
+                              for key, value in policies.items()})
         trust = properties.get("AssumeRolePolicyDocument")
         if trust is not None:
             role.assume_role_policy_document = trust if isinstance(trust, str) else json.dumps(trust)
