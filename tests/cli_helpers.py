@@ -57,6 +57,17 @@ def upload_model(bucket: str, key: str = MODEL_KEY, data: bytes | None = None) -
     return key
 
 
+def kms_bucket(bucket: str) -> str:
+    """Give ``bucket`` a customer managed KMS key as its default encryption (named by an alias, as a company's
+    rule would); the key's ARN."""
+    kms = boto3.client("kms")
+    key = kms.create_key(Description="company policy")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/data", TargetKeyId=key["KeyId"])
+    boto3.client("s3").put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/data"}}]})
+    return key["Arn"]
+
+
 def function_stack_resources(stack: str = "wildrydes-ml-mod3-4") -> dict[str, dict]:
     resources = boto3.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
     # moto lists a resource its Condition left out as an entry without a logical id

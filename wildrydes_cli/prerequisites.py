@@ -7,6 +7,8 @@ and what ``train --on sagemaker`` and ``cleanup`` read from it.
   never changes): the SageMaker execution role alone, in stack ``role_stack_name(...)``, made from
   the same template with ``EXISTING_BUCKET_PARAMETER`` set to that stack's bucket. Its outputs are
   ``DataBucket`` (that bucket) and ``SAGEMAKER_ROLE_OUTPUT``.
+- Either stack's ``TRAINING_KMS_PARAMETER``: the bucket's default KMS key, which the execution role
+  may use (bootstrap sets it from GetBucketEncryption; empty when the bucket is not SSE-KMS).
 
 A ground module (no layer's): bootstrap and cleanup (deploy) and the training job (training) all
 need these names, and neither layer may import the other.
@@ -18,6 +20,7 @@ from importlib import resources
 TEMPLATE = "prerequisites.yml"
 SAGEMAKER_ROLE_OUTPUT = "SageMakerExecutionRoleArn"
 EXISTING_BUCKET_PARAMETER = "ExistingDataBucket"
+TRAINING_KMS_PARAMETER = "TrainingKmsKeyArns"    # the bucket's default KMS key(s), for the execution role
 
 
 def role_stack_name(prereq_stack: str) -> str:

@@ -235,7 +235,7 @@ def _template_before_the_sagemaker_role() -> str:
 
     from wildrydes_cli import prerequisites
     template, _ = decode_str(prerequisites.template_body())
-    del template["Resources"]["SageMakerExecutionRole"]
+    del template["Resources"]["SageMakerExecutionRole"], template["Resources"]["TrainingKeyPolicy"]
     del template["Outputs"]["SageMakerExecutionRoleArn"]
     return json.dumps(template, default=str)
 

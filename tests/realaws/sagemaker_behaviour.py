@@ -27,7 +27,10 @@ Permissions") does this instead, and so does this layer:
    channel's prefix and s3:GetObject on its objects fails the job at Downloading, "ClientError:
    Data download failed:Unable to download object s3://... (AccessDenied: Access Denied)" (the
    form of aws/amazon-sagemaker-examples#4384); one that may not s3:PutObject the model fails at
-   Uploading. CreateTrainingJob itself succeeds: SageMaker does not check this up front.
+   Uploading. In an SSE-KMS bucket reading also needs kms:Decrypt on an object's customer managed
+   key, and writing kms:GenerateDataKey on the bucket's default key (S3 User Guide, "Using
+   server-side encryption with AWS KMS keys"). CreateTrainingJob itself succeeds: SageMaker does
+   not check this up front.
 """
 from __future__ import annotations
 
@@ -181,16 +184,34 @@ class SageMakerBehaviour:
                 return "Downloading", (f"ClientError: Data download failed:Unable to list s3://{bucket}/{prefix} "
                                        "(AccessDenied: Access Denied)")
             for item in listed:
-                if not may("s3:GetObject", f"arn:aws:s3:::{bucket}/{item['Key']}"):
+                encrypted = self._customer_key(s3.head_object(Bucket=bucket, Key=item["Key"]).get("SSEKMSKeyId"))
+                if not may("s3:GetObject", f"arn:aws:s3:::{bucket}/{item['Key']}") or (
+                        encrypted and not may("kms:Decrypt", encrypted)):
                     return "Downloading", (f"ClientError: Data download failed:Unable to download object "
                                            f"s3://{bucket}/{item['Key']} (AccessDenied: Access Denied)")
         output = params["OutputDataConfig"]["S3OutputPath"].rstrip("/")
         bucket, _, prefix = output[len("s3://"):].partition("/")
         key = "/".join(p for p in (prefix, params["TrainingJobName"], "output", "model.tar.gz") if p)
-        if not may("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"):
+        try:
+            default = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0][
+                "ApplyServerSideEncryptionByDefault"]
+        except Exception:   # noqa: BLE001 - no default encryption configured
+            default = {}
+        encrypting = self._customer_key(default.get("KMSMasterKeyID"))
+        if not may("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}") or (
+                encrypting and not may("kms:GenerateDataKey", encrypting)):
             return "Uploading", (f"ClientError: Failed to upload the model to s3://{bucket}/{key} "
                                  "(AccessDenied: Access Denied)")
         return None
+
+    def _customer_key(self, key_id: str | None) -> str | None:
+        """The ARN of a customer managed KMS key S3 names (alias, id or ARN); None for none or an AWS managed
+        one (aws/s3's key policy lets S3 use it for any principal of the account: S3 User Guide, "Using
+        server-side encryption with AWS KMS keys")."""
+        if not key_id:
+            return None
+        metadata = self.raw("kms").describe_key(KeyId=key_id)["KeyMetadata"]   # type: ignore[attr-defined]
+        return None if metadata.get("KeyManager") == "AWS" else metadata["Arn"]
 
     def _role_policies(self, arn: str) -> list:
         """The role's inline and attached policies, parsed. Read from moto's IAM backend (as the local target

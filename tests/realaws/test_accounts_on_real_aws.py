@@ -10,7 +10,7 @@ import json
 import boto3
 import pytest
 import workshop_account
-from cli_helpers import MODEL_KEY, upload_model
+from cli_helpers import MODEL_KEY, kms_bucket, upload_model
 
 from wildrydes_cli.settings import default_state_dir
 
@@ -64,17 +64,8 @@ def test_a_role_path_that_is_not_the_roles_is_refused(wildrydes, with_model, rea
 
 # -- 2. models encrypted with a customer-managed KMS key ---------------------------------------
 
-def _kms_bucket(bucket: str) -> str:
-    kms = boto3.client("kms")
-    key = kms.create_key(Description="company policy")["KeyMetadata"]
-    kms.create_alias(AliasName="alias/data", TargetKeyId=key["KeyId"])
-    boto3.client("s3").put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/data"}}]})
-    return key["Arn"]
-
-
 def test_the_function_role_may_decrypt_a_kms_encrypted_model(wildrydes, boot, real):
-    key_arn = _kms_bucket(boot["bucket"])
+    key_arn = kms_bucket(boot["bucket"])
     upload_model(boot["bucket"])                        # encrypted with the bucket's default key
     deployed = wildrydes.json("deploy")
     iam = boto3.client("iam")
@@ -85,7 +76,7 @@ def test_the_function_role_may_decrypt_a_kms_encrypted_model(wildrydes, boot, re
 
 
 def test_a_given_role_and_a_kms_encrypted_model_are_named_together(wildrydes, boot, real):
-    key_arn = _kms_bucket(boot["bucket"])
+    key_arn = kms_bucket(boot["bucket"])
     upload_model(boot["bucket"])
     result = wildrydes("deploy", "--role", boot["role"], json_output=False)
     assert key_arn in _said(result) and "kms:Decrypt" in _said(result) and boot["role"] in _said(result)

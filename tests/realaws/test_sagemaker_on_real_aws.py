@@ -10,7 +10,7 @@ import time
 
 import boto3
 import pytest
-from cli_helpers import interactive
+from cli_helpers import interactive, kms_bucket
 
 from wildrydes_cli import linear_learner as ll
 
@@ -343,7 +343,7 @@ def _template_of_an_earlier_version() -> str:
 
     from wildrydes_cli import prerequisites
     template, _ = decode_str(prerequisites.template_body())
-    del template["Parameters"], template["Conditions"]
+    del template["Parameters"], template["Conditions"], template["Resources"]["TrainingKeyPolicy"]
     for resource in template["Resources"].values():
         resource.pop("Condition", None)
     bucket = {"Fn::GetAtt": ["DataBucket", "Arn"]}
@@ -373,3 +373,29 @@ def test_a_job_name_an_earlier_stacks_role_cannot_write_is_refused_until_bootstr
     assert real.operations("sagemaker").count("CreateTrainingJob") == 1
     assert wildrydes.json("bootstrap")["updated"] is True
     assert wildrydes.json("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL)["status"] == "Completed"
+
+
+def test_an_sse_kms_bucket_is_refused_until_bootstrap_lets_the_role_use_its_key(wildrydes, boot, real):
+    """A bucket whose default encryption became a customer managed KMS key after bootstrap (a company's
+    rule): the job would fail at Downloading (the channels cannot be decrypted by its role), so it is
+    refused before anything is made; the next bootstrap grants the role that key, and the job runs."""
+    key = kms_bucket(boot["bucket"])
+    refused = wildrydes("train", "--on", "sagemaker", *SMALL, expect=2, json_output=False)
+    said = " ".join(refused.stderr.split())
+    assert f"bucket {boot['bucket']} encrypts new objects with KMS key {key}" in said
+    assert "Run `wildrydes bootstrap`" in said and "CreateTrainingJob" not in real.operations("sagemaker")
+    updated = wildrydes.json("bootstrap")
+    assert updated["updated"] is True
+    role = updated["sagemaker_role"].rsplit("/", 1)[1]
+    granted = boto3.client("iam").get_role_policy(RoleName=role, PolicyName="TrainingDataKeys")["PolicyDocument"]
+    assert granted["Statement"] == [{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                                     "Resource": [key]}]
+    assert wildrydes.json("train", "--on", "sagemaker", *SMALL)["status"] == "Completed"
+    assert wildrydes.json("bootstrap")["updated"] is False          # nothing more to grant
+
+
+def test_a_role_given_by_hand_that_may_not_use_the_buckets_key_fails_the_job_at_downloading(wildrydes, boot, real):
+    kms_bucket(boot["bucket"])
+    result = wildrydes("train", "--on", "sagemaker", "--role", boot["sagemaker_role"], *SMALL, expect=4,
+                       json_output=False)
+    assert "ClientError: Data download failed:Unable to download object" in " ".join(result.stderr.split())

@@ -170,18 +170,30 @@ def model_kms_keys(aws: Any, bucket: str, key: str) -> tuple[str, ...]:
     managed key aws/s3 may be among them: its key policy already lets S3 use it for any
     principal of the account, and granting it too is harmless.
     """
-    from wildrydes_cli.aws.regions import partition_of
-    account, partition = aws.account_id(), partition_of(aws.settings.region)[0]
     found: list[str] = []
     for algorithm, key_id in (aws.object_encryption(bucket, key), aws.bucket_encryption(bucket)):
-        if not (algorithm or "").startswith("aws:kms") or not key_id:
-            continue
-        arn = kms_key_arn(key_id, partition, aws.settings.region, account) or aws.kms_key_arn(key_id)
-        if arn is None:
-            LOG.warning("cannot resolve KMS key %s of s3://%s to an ARN: not granted", key_id, bucket)
-        elif arn not in found:
+        arn = _sse_kms_key_arn(aws, bucket, algorithm, key_id)
+        if arn is not None and arn not in found:
             found.append(arn)
     return tuple(found)
+
+
+def bucket_kms_key(aws: Any, bucket: str) -> str | None:
+    """The ARN of the KMS key the bucket encrypts new objects with by default (SSE-KMS), else None: what a
+    SageMaker job's role needs to read the channels written there and write its model (GetBucketEncryption
+    unreadable, or an alias that cannot be described: None, with a log line)."""
+    return _sse_kms_key_arn(aws, bucket, *aws.bucket_encryption(bucket))
+
+
+def _sse_kms_key_arn(aws: Any, bucket: str, algorithm: str | None, key_id: str | None) -> str | None:
+    from wildrydes_cli.aws.regions import partition_of
+    if not (algorithm or "").startswith("aws:kms") or not key_id:
+        return None
+    arn = kms_key_arn(key_id, partition_of(aws.settings.region)[0], aws.settings.region, aws.account_id()) \
+        or aws.kms_key_arn(key_id)
+    if arn is None:
+        LOG.warning("cannot resolve KMS key %s of s3://%s to an ARN: not granted", key_id, bucket)
+    return arn
 
 
 def check_bucket_region(bucket: str, bucket_region: str | None, target_region: str) -> None:

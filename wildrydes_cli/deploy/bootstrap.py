@@ -13,9 +13,15 @@ from __future__ import annotations
 import logging
 
 from wildrydes_cli import prerequisites, scratchpad
+from wildrydes_cli.aws import checks
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.errors import NotFoundError
-from wildrydes_cli.prerequisites import EXISTING_BUCKET_PARAMETER, SAGEMAKER_ROLE_OUTPUT, role_stack_name
+from wildrydes_cli.prerequisites import (
+    EXISTING_BUCKET_PARAMETER,
+    SAGEMAKER_ROLE_OUTPUT,
+    TRAINING_KMS_PARAMETER,
+    role_stack_name,
+)
 from wildrydes_cli.progress import Progress
 from wildrydes_cli.results import BootstrapResult, ScratchpadResult
 from wildrydes_cli.settings import Settings
@@ -33,13 +39,15 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
         with console.step(f"Create stack {name} (data bucket, DataProcessingExecutionRole, SageMakerExecutionRole)"):
             aws.deploy_stack(name, template, {})
         created = True
-    elif made_by_wildrydes(existing) and not aws.stack_is_current(name, template, {}):
+    elif made_by_wildrydes(existing):
         # An earlier bootstrap's stack: brought up to this version's template (the SageMaker execution
-        # role, or its policy as it is now). A stack someone else made (the workshop's own module 1) is
-        # left as it is.
-        with console.step(f"Update stack {name} (SageMakerExecutionRole for `train --on sagemaker`, as this "
-                          "version makes it)"):
-            updated = aws.deploy_stack(name, template, {}) == "updated"
+        # role, or its policy as it is now) and to the bucket's default KMS key. A stack someone else made
+        # (the workshop's own module 1) is left as it is.
+        parameters = training_parameters(aws, _outputs(existing).get("DataBucket"))
+        if not aws.stack_is_current(name, template, parameters):
+            with console.step(f"Update stack {name} (SageMakerExecutionRole for `train --on sagemaker`"
+                              f"{_with_key(parameters)}, as this version makes it)"):
+                updated = aws.deploy_stack(name, template, parameters) == "updated"
     outputs = aws.stack_outputs(name)
     bucket = outputs.get("DataBucket") or aws.stack_resource_physical_id(name, "DataBucket")
     role = (outputs.get("DataProcessingExecutionRoleName")
@@ -57,13 +65,28 @@ def _role_beside(aws: Aws, console: Progress, name: str, beside: str, bucket: st
     """The SageMaker execution role for ``bucket`` in stack ``name`` (prerequisites.yml with only that role),
     made, or brought up to this template and ``bucket`` (the stack it is beside may have another now); its ARN."""
     existing = aws.usable_prerequisites(name)
-    parameters = {EXISTING_BUCKET_PARAMETER: bucket}
+    parameters = {EXISTING_BUCKET_PARAMETER: bucket, **training_parameters(aws, bucket)}
     if existing is None or not aws.stack_is_current(name, template, parameters):
         verb = "Create" if existing is None else "Update"
-        with console.step(f"{verb} stack {name} (SageMakerExecutionRole for bucket {bucket}; stack {beside}, "
-                          "which wildrydes did not make, stays as it is)"):
+        with console.step(f"{verb} stack {name} (SageMakerExecutionRole for bucket {bucket}{_with_key(parameters)}; "
+                          f"stack {beside}, which wildrydes did not make, stays as it is)"):
             aws.deploy_stack(name, template, parameters)
     return aws.stack_outputs(name)[SAGEMAKER_ROLE_OUTPUT]
+
+
+def training_parameters(aws: Aws, bucket: str | None) -> dict[str, str]:
+    """The template's TrainingKmsKeyArns: the bucket's default KMS key, which the execution role must use to
+    read the channels and write the model in an SSE-KMS bucket (empty: not KMS-encrypted, or unknown)."""
+    return {TRAINING_KMS_PARAMETER: (checks.bucket_kms_key(aws, bucket) if bucket else None) or ""}
+
+
+def _with_key(parameters: dict[str, str]) -> str:
+    key = parameters.get(TRAINING_KMS_PARAMETER)
+    return f" and KMS key {key}" if key else ""
+
+
+def _outputs(stack: dict) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
 
 
 def made_by_wildrydes(stack: dict) -> bool:

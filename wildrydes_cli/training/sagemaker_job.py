@@ -184,6 +184,7 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
     be allowed what the job will do: a job it may not do fails on AWS only at Downloading or Uploading (with
     AccessDenied, its instance time billed)."""
     from wildrydes_cli import prerequisites
+    from wildrydes_cli.aws import checks
 
     for stack in (settings.prereq_stack, prerequisites.role_stack_name(settings.prereq_stack)):
         outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
@@ -195,6 +196,12 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
                              f"{outputs['DataBucket']}, so a job on bucket {bucket} would fail with AccessDenied: "
                              f"leave --bucket out to train into {outputs['DataBucket']}, or pass --role ARN of a "
                              f"role that may read s3://{bucket}/training/ and write its models")
+        key = checks.bucket_kms_key(aws, bucket)
+        if key and key not in aws.stack_parameters(stack).get(prerequisites.TRAINING_KMS_PARAMETER, "").split(","):
+            raise UsageError(f"bucket {bucket} encrypts new objects with KMS key {key}, which the SageMaker "
+                             f"execution role of stack {stack} may not use: the job would fail at Downloading with "
+                             "AccessDenied. Run `wildrydes bootstrap` (it lets the role use the bucket's key: "
+                             "kms:Decrypt and kms:GenerateDataKey), or pass --role ARN of a role allowed to use it")
         parameters = {} if stack == settings.prereq_stack else {prerequisites.EXISTING_BUCKET_PARAMETER: bucket}
         if (job_name and not job_name.startswith("linear-learner-")
                 and not aws.stack_is_current(stack, prerequisites.template_body(), parameters)):
