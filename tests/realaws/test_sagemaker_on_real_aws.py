@@ -319,7 +319,7 @@ def test_a_bucket_the_stacks_role_may_not_use_is_refused_before_anything_is_made
                        json_output=False)
     said = " ".join(result.stderr.split())
     assert (f"the SageMaker execution role of stack wildrydes-ml-mod1-3 may only read and write bucket "
-            f"{boot['bucket']}, so a job on bucket my-own-bucket would fail with AccessDenied") in said
+            f"{boot['bucket']}, so SageMaker would fail a job on bucket my-own-bucket with AccessDenied") in said
     assert "--role ARN" in said
     assert "CreateTrainingJob" not in real.operations("sagemaker")
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket="my-own-bucket")
@@ -369,7 +369,8 @@ def test_a_job_name_an_earlier_stacks_role_cannot_write_is_refused_until_bootstr
     assert wildrydes.json("train", "--on", "sagemaker", *SMALL)["status"] == "Completed"   # linear-learner-*
     refused = wildrydes("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL, expect=2, json_output=False)
     said = " ".join(refused.stderr.split())
-    assert "job my-job would fail at Uploading with AccessDenied" in said and "Run `wildrydes bootstrap`" in said
+    assert "SageMaker would fail job my-job at Uploading with AccessDenied" in said
+    assert "Run `wildrydes bootstrap`" in said
     assert real.operations("sagemaker").count("CreateTrainingJob") == 1
     assert wildrydes.json("bootstrap")["updated"] is True
     assert wildrydes.json("train", "--on", "sagemaker", "--job-name", "my-job", *SMALL)["status"] == "Completed"

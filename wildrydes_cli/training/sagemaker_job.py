@@ -181,40 +181,49 @@ def prepare(settings: Settings, bucket: str | None, role: str | None, instance_t
 
 def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None) -> str:
     """The execution role ``bootstrap`` made (in its stack, or beside the workshop's module 1 stack), checked to
-    be allowed what the job will do: a job it may not do fails on AWS only at Downloading or Uploading (with
-    AccessDenied, its instance time billed)."""
+    be allowed what the job will do: a job its role may not do fails on SageMaker only at Downloading or
+    Uploading (AccessDenied, its instance time billed). The local target does not check a job's role, so
+    these checks are what keeps a job that works there from failing on AWS."""
     from wildrydes_cli import prerequisites
-    from wildrydes_cli.aws import checks
 
     for stack in (settings.prereq_stack, prerequisites.role_stack_name(settings.prereq_stack)):
         outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
         role = outputs.get(prerequisites.SAGEMAKER_ROLE_OUTPUT)
-        if not role:
-            continue
-        if outputs.get("DataBucket") not in (None, bucket):
-            raise UsageError(f"the SageMaker execution role of stack {stack} may only read and write bucket "
-                             f"{outputs['DataBucket']}, so a job on bucket {bucket} would fail with AccessDenied: "
-                             f"leave --bucket out to train into {outputs['DataBucket']}, or pass --role ARN of a "
-                             f"role that may read s3://{bucket}/training/ and write its models")
-        key = checks.bucket_kms_key(aws, bucket)
-        if key and key not in aws.stack_parameters(stack).get(prerequisites.TRAINING_KMS_PARAMETER, "").split(","):
-            raise UsageError(f"bucket {bucket} encrypts new objects with KMS key {key}, which the SageMaker "
-                             f"execution role of stack {stack} may not use: the job would fail at Downloading with "
-                             "AccessDenied. Run `wildrydes bootstrap` (it lets the role use the bucket's key: "
-                             "kms:Decrypt and kms:GenerateDataKey), or pass --role ARN of a role allowed to use it")
-        parameters = {} if stack == settings.prereq_stack else {prerequisites.EXISTING_BUCKET_PARAMETER: bucket}
-        if (job_name and not job_name.startswith("linear-learner-")
-                and not aws.stack_is_current(stack, prerequisites.template_body(), parameters)):
-            raise UsageError(f"stack {stack} was made by an earlier wildrydes, whose SageMaker execution role may "
-                             f"write models only under linear-learner-*/: job {job_name} would fail at Uploading "
-                             "with AccessDenied, after its training is billed. Run `wildrydes bootstrap` (it brings "
-                             "the stack up to date), or leave --job-name out")
-        return role
+        if role:
+            _check_role_stack(aws, stack, outputs.get("DataBucket"), bucket, job_name,
+                              {} if stack == settings.prereq_stack else {prerequisites.EXISTING_BUCKET_PARAMETER: bucket})
+            return role
     raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no "
                         f"{prerequisites.SAGEMAKER_ROLE_OUTPUT} output. Run `wildrydes bootstrap` (it adds "
                         "SageMakerExecutionRole: to a stack it made, or in stack "
                         f"{prerequisites.role_stack_name(settings.prereq_stack)} beside one it did not), or pass "
                         "--role ARN of a role that trusts sagemaker.amazonaws.com")
+
+
+def _check_role_stack(aws: Aws, stack: str, allowed_bucket: str | None, bucket: str, job_name: str | None,
+                      parameters: dict[str, str]) -> None:
+    """What the role of ``stack`` may not do for this job: another bucket, the bucket's KMS key, or (a stack from
+    an earlier wildrydes) the output of a job not named linear-learner-*."""
+    from wildrydes_cli import prerequisites
+    from wildrydes_cli.aws import checks
+
+    if allowed_bucket not in (None, bucket):
+        raise UsageError(f"the SageMaker execution role of stack {stack} may only read and write bucket "
+                         f"{allowed_bucket}, so SageMaker would fail a job on bucket {bucket} with AccessDenied: "
+                         f"leave --bucket out to train into {allowed_bucket}, or pass --role ARN of a role that may "
+                         f"read s3://{bucket}/training/ and write its models")
+    key = checks.bucket_kms_key(aws, bucket)
+    if key and key not in aws.stack_parameters(stack).get(prerequisites.TRAINING_KMS_PARAMETER, "").split(","):
+        raise UsageError(f"bucket {bucket} encrypts new objects with KMS key {key}, which the SageMaker execution "
+                         f"role of stack {stack} may not use: SageMaker would fail the job at Downloading with "
+                         "AccessDenied. Run `wildrydes bootstrap` (it lets the role use the bucket's key: "
+                         "kms:Decrypt and kms:GenerateDataKey), or pass --role ARN of a role allowed to use it")
+    if (job_name and not job_name.startswith("linear-learner-")
+            and not aws.stack_is_current(stack, prerequisites.template_body(), parameters)):
+        raise UsageError(f"stack {stack} was made by an earlier wildrydes, whose SageMaker execution role may write "
+                         f"models only under linear-learner-*/: SageMaker would fail job {job_name} at Uploading "
+                         "with AccessDenied, after billing its training. Run `wildrydes bootstrap` (it brings the "
+                         "stack up to date), or leave --job-name out")
 
 
 def new_job_name(now: datetime | None = None) -> str:
