@@ -190,8 +190,9 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
         outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
         role = outputs.get(prerequisites.SAGEMAKER_ROLE_OUTPUT)
         if role:
+            beside = stack != settings.prereq_stack
             _check_role_stack(aws, stack, outputs.get("DataBucket"), bucket, job_name,
-                              {} if stack == settings.prereq_stack else {prerequisites.EXISTING_BUCKET_PARAMETER: bucket})
+                              {prerequisites.EXISTING_BUCKET_PARAMETER: bucket} if beside else {})
             return role
     raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no "
                         f"{prerequisites.SAGEMAKER_ROLE_OUTPUT} output. Run `wildrydes bootstrap` (it adds "
