@@ -25,6 +25,9 @@ from collections.abc import Mapping
 
 REPOSITORY = "linear-learner"
 IMAGE_TAG = "1"
+# A training job's name, as CreateTrainingJob takes it (TrainingJobName: 1-63 characters, pattern below).
+JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
+JOB_NAME_RULE = "1-63 letters, digits and '-', starting with a letter or digit (SageMaker's rule)"
 
 # region -> the account of its ECR registry for linear-learner:1 (SageMaker Python SDK data).
 REGISTRIES = {

@@ -70,3 +70,12 @@ def test_ctrl_c_ends_logs_follow_cleanly_after_what_it_showed(wildrydes, deploye
     result = wildrydes("logs", "-f", json_output=False)      # exit 0
     assert "Ctrl-C to stop" in result.stderr and f"START RequestId: {rid}" in result.stdout
     assert len(polls) == 2
+
+
+def test_logs_training_refuses_what_is_not_a_job_name_and_names_a_job_that_is_not_there(wildrydes):
+    """Before: any string up to 63 characters went to DescribeTrainingJob and came back "No training job"."""
+    for bad in ("bad name!", "-starts-with-a-dash", "x" * 64):
+        result = wildrydes("logs", "--training", bad, expect=2, json_output=False)
+        assert f"--training {bad!r} is not a training job's name: 1-63 letters, digits and '-'" in result.stderr
+    missing = wildrydes("logs", "--training", "linear-learner-2026-12-04-00-00-00-000", expect=3, json_output=False)
+    assert "No training job linear-learner-2026-12-04-00-00-00-000 in this account and region" in missing.stderr

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from wildrydes_cli import layout
+from wildrydes_cli import linear_learner as ll
 from wildrydes_cli.aws.found_deployment import deployment_in_use
 from wildrydes_cli.errors import NotFoundError, UsageError
 from wildrydes_cli.results import LogsResult
@@ -81,8 +82,9 @@ def function_name(settings: Settings, aws, request: LogsRequest) -> str:
 
 def show_training_logs(aws, job: str, show: Callable[[LogsResult], None]) -> None:
     """``logs --training JOB``: every line of the job's log streams (one per instance), oldest first."""
-    if not job or len(job) > 63:
-        raise UsageError(f"--training {job!r}: give a training job's name (see `wildrydes jobs`)")
+    if not ll.JOB_NAME.match(job):
+        raise UsageError(f"--training {job!r} is not a training job's name: {ll.JOB_NAME_RULE}; "
+                         "`wildrydes jobs` lists them")
     if aws.describe_training_job(job) is None:
         raise NotFoundError(f"No training job {job} in this account and region: `wildrydes jobs` lists them.")
     raw: list[dict] = []

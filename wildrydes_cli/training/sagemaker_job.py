@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,6 @@ LOG = logging.getLogger(__name__)
 TRAINING_PREFIX = "training/"
 UPLOADS_IN_FLIGHT = 2      # channel objects sent at once (upload_channels)
 ROWS_PER_SHARD = 250_000     # a channel object (17 MB of records, 7 MB of CSV): sent while the next is written
-JOB_NAME = re.compile(r"\A[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\Z")
 # --content-type: (the channel's ContentType, the objects' suffix); recordio-protobuf is the SDK's choice
 CONTENT_TYPES = {"recordio-protobuf": ("application/x-recordio-protobuf", ".pbr"), "csv": ("text/csv", ".csv")}
 
@@ -82,9 +80,8 @@ def check_options(options: SageMakerOptions, epochs: int, predictor_type: str) -
     if options.spot and options.max_wait is not None and options.max_wait < options.max_runtime:
         raise UsageError(f"--max-wait ({options.max_wait} s) must be at least --max-runtime "
                          f"({options.max_runtime} s): it includes the time spent waiting for spot capacity")
-    if options.job_name is not None and not JOB_NAME.match(options.job_name):
-        raise UsageError(f"--job-name {options.job_name!r}: 1-63 letters, digits and '-', starting with a letter "
-                         "or digit (SageMaker's rule)")
+    if options.job_name is not None and not ll.JOB_NAME.match(options.job_name):
+        raise UsageError(f"--job-name {options.job_name!r}: {ll.JOB_NAME_RULE}")
     if options.content_type not in CONTENT_TYPES:
         raise UsageError(f"--content-type {options.content_type!r}: one of {', '.join(CONTENT_TYPES)}")
     if not 1 <= options.concurrent_jobs <= 100:
