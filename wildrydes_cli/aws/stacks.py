@@ -19,6 +19,16 @@ from wildrydes_cli.errors import AwsError, NotFoundError, WildrydesError
 LOG = logging.getLogger(__name__)
 
 
+def outputs_of(stack: dict | None) -> dict[str, str]:
+    """A DescribeStacks entry's outputs by key ({} for no stack)."""
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs") or []}
+
+
+def parameters_of(stack: dict | None) -> dict[str, str]:
+    """A DescribeStacks entry's parameters by key ({} for no stack)."""
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters") or []}
+
+
 class StackIntents:
     """Mixed into ``Aws``: ``client``, ``translate``, ``poll_until``, ``settings``, ``target`` come from there."""
 
@@ -43,11 +53,10 @@ class StackIntents:
         stack = self.stack(name)
         if stack is None:
             raise NotFoundError(f"Stack {name} does not exist in {self.settings.region}.")
-        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        return outputs_of(stack)
 
     def stack_parameters(self, name: str) -> dict[str, str]:
-        stack = self.stack(name)
-        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in (stack or {}).get("Parameters", [])}
+        return parameters_of(self.stack(name))
 
     def stack_resource_ids(self, stack: str) -> dict[str, str]:
         """Physical ids of the stack's resources, by logical id ({} without a stack)."""
@@ -111,7 +120,7 @@ class StackIntents:
 
     def _stack_matches(self, name: str, stack: dict, template_body: str, parameters: dict[str, str]) -> bool:
         """Same template and parameters: skip the update (the emulator would 'update' anyway)."""
-        current = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+        current = parameters_of(stack)
         if any(current.get(k) != v for k, v in parameters.items()):
             return False
         with self.translate(f"read the template of stack {name}"):

@@ -15,6 +15,7 @@ import logging
 from wildrydes_cli import prerequisites, scratchpad
 from wildrydes_cli.aws import checks
 from wildrydes_cli.aws.client import Aws
+from wildrydes_cli.aws.stacks import outputs_of
 from wildrydes_cli.errors import NotFoundError
 from wildrydes_cli.prerequisites import (
     EXISTING_BUCKET_PARAMETER,
@@ -43,7 +44,7 @@ def bootstrap(settings: Settings, aws: Aws, console: Progress) -> BootstrapResul
         # An earlier bootstrap's stack: brought up to this version's template (the SageMaker execution
         # role, or its policy as it is now) and to the bucket's default KMS key. A stack someone else made
         # (the workshop's own module 1) is left as it is.
-        parameters = training_parameters(aws, _outputs(existing).get("DataBucket"))
+        parameters = training_parameters(aws, outputs_of(existing).get("DataBucket"))
         if not aws.stack_is_current(name, template, parameters):
             with console.step(f"Update stack {name} (SageMakerExecutionRole for `train --on sagemaker`"
                               f"{_with_key(parameters)}, as this version makes it)"):
@@ -84,9 +85,6 @@ def _with_key(parameters: dict[str, str]) -> str:
     key = parameters.get(TRAINING_KMS_PARAMETER)
     return f" and KMS key {key}" if key else ""
 
-
-def _outputs(stack: dict) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
 
 
 def made_by_wildrydes(stack: dict) -> bool:

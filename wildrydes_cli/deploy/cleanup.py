@@ -24,6 +24,7 @@ from wildrydes_cli.aws import settle
 from wildrydes_cli.aws.client import Aws
 from wildrydes_cli.aws.data_bucket import find_data_bucket
 from wildrydes_cli.aws.found_deployment import api_of
+from wildrydes_cli.aws.stacks import outputs_of
 from wildrydes_cli.errors import AwsError
 from wildrydes_cli.prerequisites import role_stack_name
 from wildrydes_cli.progress import Progress
@@ -131,11 +132,7 @@ def _drop_prerequisites_if_theirs(settings: Settings, aws: Aws, bucket: str, rem
     """The bootstrap stacks of the bucket about to be deleted would point at nothing: remove them too (its
     own, and the SageMaker execution role's beside a module 1 stack the workshop made, which stays)."""
     for name in (role_stack_name(settings.prereq_stack), settings.prereq_stack):
-        stack = aws.settled_stack(name)
-        if stack is None:
-            continue
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        if outputs.get("DataBucket") == bucket:
+        if outputs_of(aws.settled_stack(name)).get("DataBucket") == bucket:
             aws.delete_stack(name)
             removed["stacks"].append(name)
 

@@ -182,13 +182,14 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
     Uploading (AccessDenied, its instance time billed). The local target does not check a job's role, so
     these checks are what keeps a job that works there from failing on AWS."""
     from wildrydes_cli import prerequisites
+    from wildrydes_cli.aws.stacks import outputs_of
 
     for stack in (settings.prereq_stack, prerequisites.role_stack_name(settings.prereq_stack)):
-        outputs = aws.stack_outputs(stack) if aws.stack(stack) is not None else {}
-        role = outputs.get(prerequisites.SAGEMAKER_ROLE_OUTPUT)
-        if role:
+        found = aws.stack(stack)        # one DescribeStacks: its outputs and parameters are all the checks need
+        role = outputs_of(found).get(prerequisites.SAGEMAKER_ROLE_OUTPUT)
+        if found is not None and role:
             beside = stack != settings.prereq_stack
-            _check_role_stack(aws, stack, outputs.get("DataBucket"), bucket, job_name,
+            _check_role_stack(aws, stack, found, bucket, job_name,
                               {prerequisites.EXISTING_BUCKET_PARAMETER: bucket} if beside else {})
             return role
     raise NotFoundError(f"no SageMaker execution role: stack {settings.prereq_stack} has no "
@@ -198,12 +199,15 @@ def _stack_role(settings: Settings, aws: Aws, bucket: str, job_name: str | None)
                         "--role ARN of a role that trusts sagemaker.amazonaws.com")
 
 
-def _check_role_stack(aws: Aws, stack: str, allowed_bucket: str | None, bucket: str, job_name: str | None,
+def _check_role_stack(aws: Aws, stack: str, found: dict, bucket: str, job_name: str | None,
                       parameters: dict[str, str]) -> None:
-    """What the role of ``stack`` may not do for this job: another bucket, the bucket's KMS key, or (a stack from
-    an earlier wildrydes) the output of a job not named linear-learner-*."""
+    """What the role of ``stack`` (described as ``found``) may not do for this job: another bucket, the bucket's
+    KMS key, or (a stack from an earlier wildrydes) the output of a job not named linear-learner-*."""
     from wildrydes_cli import prerequisites
     from wildrydes_cli.aws import checks
+    from wildrydes_cli.aws.stacks import outputs_of, parameters_of
+
+    allowed_bucket = outputs_of(found).get("DataBucket")
 
     if allowed_bucket not in (None, bucket):
         raise UsageError(f"the SageMaker execution role of stack {stack} may only read and write bucket "
@@ -211,7 +215,7 @@ def _check_role_stack(aws: Aws, stack: str, allowed_bucket: str | None, bucket: 
                          f"leave --bucket out to train into {allowed_bucket}, or pass --role ARN of a role that may "
                          f"read s3://{bucket}/training/ and write its models")
     key = checks.bucket_kms_key(aws, bucket)
-    if key and key not in aws.stack_parameters(stack).get(prerequisites.TRAINING_KMS_PARAMETER, "").split(","):
+    if key and key not in parameters_of(found).get(prerequisites.TRAINING_KMS_PARAMETER, "").split(","):
         raise UsageError(f"bucket {bucket} encrypts new objects with KMS key {key}, which the SageMaker execution "
                          f"role of stack {stack} may not use: SageMaker would fail the job at Downloading with "
                          "AccessDenied. Run `wildrydes bootstrap` (it lets the role use the bucket's key: "
