@@ -20,6 +20,10 @@ class HttpRequest:
     # Set by the front for a request it could not read to the end (a control character in x-api-key):
     # the 400 it would answer. Such a request is answered without running anything; the connection closes.
     unreadable: str | None = None
+    # (body, its SHA-256) once the SigV4 gate has checked the body against x-amz-content-sha256: the
+    # journal names a large body's blob by that digest instead of hashing the same bytes again.
+    # Kept with the body it was computed from, so a request rebuilt with another body never inherits it.
+    checked_digest: tuple[bytes, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -28,6 +32,11 @@ class HttpRequest:
     @property
     def query(self) -> str:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
+
+    def body_sha256(self) -> str | None:
+        """The body's SHA-256 (hex) when the gate computed it for exactly this body, else None."""
+        checked = self.checked_digest
+        return checked[1] if checked is not None and checked[0] is self.body else None
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()

@@ -10,6 +10,7 @@ code an SDK expects and the fix in the message.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -427,3 +428,18 @@ def test_functions_get_their_role_session_and_never_the_local_credentials(tmp_pa
     assert keys.access_key_id not in env.values() and keys.secret_access_key not in env.values()
     bare = worker_environment(spec, "http://127.0.0.1:1", tmp_path)
     assert bare["AWS_ACCESS_KEY_ID"] == "testing" and "AWS_SESSION_TOKEN" not in bare
+
+def test_a_checked_body_keeps_its_digest_only_while_it_is_the_same_body(tmp_path, keys):
+    """The journal names a blob by the digest the gate computed: right for the body checked, and never
+    carried to another body (a request rebuilt or changed after the check hashes its own bytes)."""
+    put = captured("s3", lambda c: c.put_object(Bucket="data-bucket", Key="k", Body=b"rides" * 1000),
+                   keys.access_key_id, keys.secret_access_key)
+    assert put.body_sha256() is None
+    assert gate_for(tmp_path, keys).refusal(put) is None
+    assert put.body_sha256() == hashlib.sha256(b"rides" * 1000).hexdigest()
+    put.body = b"other"
+    assert put.body_sha256() is None
+    refused = captured("s3", lambda c: c.put_object(Bucket="data-bucket", Key="k", Body=b"x"),
+                       keys.access_key_id, keys.secret_access_key)
+    refused.body = b"y"
+    assert gate_for(tmp_path, keys).refusal(refused) is not None and refused.body_sha256() is None

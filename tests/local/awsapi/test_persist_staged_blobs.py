@@ -132,3 +132,21 @@ def test_small_bodies_stay_inline_and_stage_nothing(tmp_path):
     assert p._stager is None
     p.close()
     assert _blobs(tmp_path / "j") == set()
+
+
+def test_a_digest_the_gate_checked_names_the_blob_without_hashing_again(tmp_path, monkeypatch):
+    """The body's SHA-256 from the SigV4 check is passed to the blob writer: the blob is named by it and
+    the writer hashes nothing (the same 60 MB channel object was hashed twice before)."""
+    moto = FakeMoto()
+    p = _persistence(tmp_path / "j", moto)
+    request = req("PUT", "/b/k", BIG)
+    digest = hashlib.sha256(BIG).hexdigest()
+    request.checked_digest = (request.body, digest)
+    hashed: list[int] = []
+    real = hashlib.sha256
+    monkeypatch.setattr(journal_blobs.hashlib, "sha256", lambda data=b"": hashed.append(len(data)) or real(data))
+    assert p.call(request, 0).status == 201
+    p.close()
+    assert BIG.__len__() not in hashed
+    assert _blobs(tmp_path / "j") == {digest}
+    assert journal_blobs.blob_intact(tmp_path / "j" / "blobs" / digest, digest)

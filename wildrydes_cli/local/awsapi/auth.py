@@ -214,10 +214,12 @@ class Gate:
                                        "provided. Check your secret access key and signing method. " + FIX)
         check_all_amz_headers_signed(request, s)
         declared = request.header("x-amz-content-sha256")
-        if (declared is not None and HEX64.match(declared)
-                and not hmac.compare_digest(hashlib.sha256(request.body).hexdigest(), declared)):
-            raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
-                                     "computed from the body.")
+        if declared is not None and HEX64.match(declared):
+            digest = hashlib.sha256(request.body).hexdigest()
+            if not hmac.compare_digest(digest, declared):
+                raise Refused("payload", "The provided 'x-amz-content-sha256' header does not match what was "
+                                         "computed from the body.")
+            request.checked_digest = (request.body, digest)
         return session
 
 

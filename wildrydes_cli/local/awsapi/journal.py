@@ -287,15 +287,16 @@ class Journal:
         return out
 
     # --- appending ----------------------------------------------------------------------------
-    def stage(self, body: bytes) -> StagedBlob | None:
+    def stage(self, body: bytes, digest: str | None = None) -> StagedBlob | None:
         """Write a large body's blob durably ahead of its frame (None for a body kept inline).
 
         Safe to run in another thread while the request is applied: it touches only
         ``blobs/``. Raises OSError (a full disk); ``append`` then writes the blob itself.
+        ``digest``: the body's SHA-256 when already known (``write_blob``).
         """
         if len(body) <= BLOB_THRESHOLD:
             return None
-        return write_blob(self.blobs, body, self._fsync)
+        return write_blob(self.blobs, body, self._fsync, digest)
 
     def discard(self, staged: StagedBlob | None) -> None:
         """A staged blob whose request was refused: no frame will name it."""

@@ -67,9 +67,12 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def write_blob(blobs: Path, body: bytes, fsync: Callable[[int], None]) -> StagedBlob:
-    """The body durable on disk under its digest (an intact existing blob is reused); raises OSError."""
-    digest = hashlib.sha256(body).hexdigest()
+def write_blob(blobs: Path, body: bytes, fsync: Callable[[int], None], digest: str | None = None) -> StagedBlob:
+    """The body durable on disk under its digest (an intact existing blob is reused); raises OSError.
+
+    ``digest``: the body's SHA-256 when the caller already computed it from these very bytes (the
+    SigV4 gate checks every signed body's hash): not computed again."""
+    digest = digest or hashlib.sha256(body).hexdigest()
     final = blobs / digest
     existed = final.exists()
     if existed:

@@ -235,7 +235,7 @@ class Persistence:
                 LOG.info("journal: saved the change the disk refused before")
                 self.unsaved = None
             seq = self.next_seq
-            staging = self._stage(request.body)
+            staging = self._stage(request.body, request.body_sha256())
             self._seed(self.seed_base + seq)
             try:
                 response = self._call(request, port, client)
@@ -263,13 +263,13 @@ class Persistence:
                 return _not_saved(request, exc, applied=True)
             return response
 
-    def _stage(self, body: bytes) -> Future | None:
+    def _stage(self, body: bytes, digest: str | None = None) -> Future | None:
         """Start writing a large body's blob in the second thread (None: the body goes inline)."""
         if self.journal is None or len(body) <= jn.BLOB_THRESHOLD:
             return None
         if self._stager is None:
             self._stager = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-blob")
-        return self._stager.submit(self.journal.stage, body)
+        return self._stager.submit(self.journal.stage, body, digest)
 
     def exclusive(self, change: Callable[[], T]) -> T:
         """Run an in-process change to moto's backends (a function's AssumeRole) between two requests."""
