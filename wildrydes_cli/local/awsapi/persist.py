@@ -261,6 +261,8 @@ class Persistence:
                 LOG.error("%s; %s %s is applied and will be saved before the next change (changes are refused "
                           "until then)", exc, request.method, request.path[:200])
                 return _not_saved(request, exc, applied=True)
+            if staged is not None:      # a training job's Downloading links this file (moto_backends.s3)
+                replay_s3.remember_blob(meta, self.journal.blobs / staged.digest, staged.size)
             return response
 
     def _stage(self, body: bytes, digest: str | None = None) -> Future | None:
@@ -338,6 +340,8 @@ class Persistence:
                 self._seed(int(meta["seed"]))
                 try:
                     if self.fast_s3 and replay_s3.put_object(meta, body):
+                        if meta.get("blob"):
+                            replay_s3.remember_blob(meta, self.journal.blobs / str(meta["blob"]), len(body))
                         continue
                     response = self._call(request, port, None)
                 except Exception:  # one bad record must not keep the user from the rest of their work

@@ -99,6 +99,7 @@ from .replay import (  # noqa: F401
 from .s3 import (  # noqa: F401
     bucket_policy,
     copy_s3_object,
+    remember_object_file,
     s3_bucket_region,
     s3_keys,
     s3_object,
