@@ -184,3 +184,31 @@ def test_the_caller_is_asked_of_sts_once_per_command(aws_):
     arns = {aws_.caller_arn() for _ in range(5)}
     assert len(arns) == 1 and next(iter(arns)).startswith("arn:aws:")
     assert len(calls) == 1
+
+
+def _sent_headers(wrapper) -> dict[str, str]:
+    """The headers the wrapper's S3 client sends for a PutObject (caught before it leaves)."""
+    client = wrapper.client("s3")
+    sent: dict[str, str] = {}
+
+    class Caught(Exception):
+        pass
+
+    def grab(request, **_):
+        sent.update({k.lower(): v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()})
+        raise Caught()
+
+    client.meta.events.register("before-send", grab)
+    with pytest.raises(Caught):
+        client.put_object(Bucket="b", Key="k", Body=b"rides" * 1000)
+    return sent
+
+
+def test_the_local_target_sends_s3_bodies_without_the_crc_and_aws_with_it(aws):
+    """On loopback the body is checked against its signed SHA-256 (the gate refuses a mismatch); real
+    S3 gets botocore's CRC32 as it would from any SDK."""
+    local = _sent_headers(aws_for(Settings(target="local", endpoint_url="http://127.0.0.1:1")))
+    assert not [name for name in local if name.startswith("x-amz-checksum-")] and "x-amz-trailer" not in local
+    assert len(local["x-amz-content-sha256"]) == 64
+    real = _sent_headers(aws_for(SETTINGS))   # over HTTPS: a trailing checksum after the chunked body
+    assert real.get("x-amz-trailer") == "x-amz-checksum-crc32" or "x-amz-checksum-crc32" in real

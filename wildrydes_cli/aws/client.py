@@ -88,7 +88,8 @@ class Aws(StackIntents, BucketIntents, FunctionIntents, RestApiIntents, Training
                 proxies: dict[str, str] | None = {} if endpoint and is_loopback(endpoint) else None
                 self._clients[service] = log_calls(self.session.client(
                     service, region_name=self.settings.region, endpoint_url=endpoint,
-                    config=Config(retries={"max_attempts": 3, "mode": "standard"}, proxies=proxies)))
+                    config=Config(retries={"max_attempts": 3, "mode": "standard"}, proxies=proxies,
+                                  **self.target.checksums)))
         return self._clients[service]
 
     def translate(self, doing: str):
