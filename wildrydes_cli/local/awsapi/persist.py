@@ -55,6 +55,7 @@ journaled.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -62,13 +63,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote
 
 from wildrydes_cli import faults
-from wildrydes_cli.local.awsapi import aws_errors, compact, journal_recovery, replay_s3, s3_uploads
+from wildrydes_cli.local.awsapi import aws_errors, compact, journal_recovery, moto_backends, replay_s3, s3_uploads
 from wildrydes_cli.local.awsapi import journal as jn
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
@@ -218,6 +220,7 @@ class Persistence:
     # --- live traffic ---------------------------------------------------------------------------
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
         """Blocking (the server runs it in a thread): moto's answer, journaled first when it changed state."""
+        etag = self._etag_ahead(request)    # before the lock: another upload's turn goes on meanwhile
         with self._lock:
             if "uploadId=" in request.query:
                 missing = s3_uploads.missing_upload(request)
@@ -238,7 +241,8 @@ class Persistence:
             staging = self._stage(request.body, request.body_sha256())
             self._seed(self.seed_base + seq)
             try:
-                response = self._call(request, port, client)
+                with moto_backends.known_etag(*etag) if etag else nullcontext():
+                    response = self._call(request, port, client)
             except BaseException:
                 self.journal.discard(_staged(staging))
                 raise
@@ -264,6 +268,18 @@ class Persistence:
             if staged is not None:      # a training job's Downloading links this file (moto_backends.s3)
                 replay_s3.remember_blob(meta, self.journal.blobs / staged.digest, staged.size)
             return response
+
+    def _etag_ahead(self, request: HttpRequest) -> tuple[str, int, str] | None:
+        """(key, size, MD5) of a large plain PutObject's body, for moto to take as the object's ETag
+        (``moto_backends.s3_etags``); None for anything else, which moto hashes itself."""
+        if self.journal is None or len(request.body) <= jn.BLOB_THRESHOLD or request.method != "PUT":
+            return None
+        target, credential = journal_target(request)
+        plain = replay_s3.plain_put({"method": request.method, "target": target,
+                                     "headers": journal_headers(request.headers, credential)})
+        if plain is None:
+            return None
+        return plain[3], len(request.body), hashlib.md5(request.body, usedforsecurity=False).hexdigest()
 
     def _stage(self, body: bytes, digest: str | None = None) -> Future | None:
         """Start writing a large body's blob in the second thread (None: the body goes inline)."""

@@ -104,3 +104,4 @@ from .s3 import (  # noqa: F401
     s3_keys,
     s3_object,
 )
+from .s3_etags import known_etag  # noqa: F401

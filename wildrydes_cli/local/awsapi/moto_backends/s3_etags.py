@@ -1,0 +1,56 @@
+"""A plain PutObject's ETag (the MD5 of its bytes) computed before moto stores the object, outside
+the emulator's one lock.
+
+Why: moto computes a new object's ETag after storing it, by reading the body back from its
+spooled file and hashing it (25 ms per 17 MB), inside the lock that every change to the local
+target takes (``persist.Persistence``). The CLI sends a training channel's objects two at a time,
+so each waited for the other's hashing. The daemon now hashes such a body in the request's own
+thread before taking the lock (hashlib releases the GIL: the hashing overlaps the other request),
+and the object moto makes for that request takes the value instead of hashing the same bytes
+again. The ETag is the same; only where it is computed changes.
+
+The value is handed over per thread and taken by one object only: the one with the request's key
+name and size (``known_etag``). moto's ``FakeKey.etag`` is wrapped once, at first use;
+``tests/local/awsapi/test_s3_etags.py`` holds it to moto's own value.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_HINT = threading.local()
+_INSTALL_LOCK = threading.Lock()
+_installed = False
+
+
+@contextmanager
+def known_etag(key_name: str, size: int, etag: str) -> Iterator[None]:
+    """While moto applies this thread's PutObject of ``key_name`` (``size`` bytes): its ETag is ``etag``."""
+    _install()
+    _HINT.value = (key_name, size, etag)
+    try:
+        yield
+    finally:
+        _HINT.value = None
+
+
+def _install() -> None:
+    global _installed
+    with _INSTALL_LOCK:
+        if _installed:
+            return
+        from moto.s3.models import FakeKey
+
+        computed = FakeKey.etag.fget   # type: ignore[attr-defined]
+
+        def etag(self: FakeKey) -> str:
+            if self._etag is None:
+                hint = getattr(_HINT, "value", None)
+                if hint is not None and hint[0] == self.name and hint[1] == self.contentsize:
+                    self._etag = hint[2]
+                    _HINT.value = None     # one object per request
+            return computed(self)
+
+        FakeKey.etag = property(etag)   # type: ignore[assignment,method-assign]
+        _installed = True
