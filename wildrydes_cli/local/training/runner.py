@@ -5,8 +5,9 @@ DescribeTrainingJob's SecondaryStatus):
 
 - ``Starting``: the instances; nothing to launch here, so it passes at once.
 - ``Downloading``: TrainingStartTime (billing starts). Each channel's objects under
-  its S3 prefix are copied from the emulator's S3 into the job's ``/opt/ml``
-  (``input/data/<channel>/``). ``ShardedByS3Key`` gives instance k of N every N-th
+  its S3 prefix are put in the job's ``/opt/ml`` (``input/data/<channel>/``): the
+  journal's blob of the object hard-linked, read-only, or else a copy out of the
+  emulator's S3 (``moto_backends.copy_s3_object``). ``ShardedByS3Key`` gives instance k of N every N-th
   object; fewer objects than instances fails the job; each instance's shard is
   written to its own log stream, then one process trains on all of them (the
   distribution itself happens on AWS).
