@@ -13,18 +13,21 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             uploading 1M rides as one object against --shards objects (temporary files, upload_file)
             against what the command does (upload_channels: objects from memory, each sent while the
             next is written), in each format
+  upload    with --baseline: 1M rides uploaded as the command does (this tree's client) to each tree's
+            emulator, interleaved: each emulator's side of the upload
   breeds    `wildrydes train --on sagemaker --breeds B --rows R --epochs E --concurrent-jobs C`:
             total seconds, jobs/s, and the most jobs in flight (the queue under the local quota)
 
 Run:  python benchmarks/bench_sagemaker.py [--rows 100000 1000000] [--rounds 3] [--shards 8]
                                            [--content-type recordio-protobuf csv]
                                            [--breeds 1000] [--breed-rows 2000] [--concurrent-jobs 4]
-                                           [--baseline DIR]
+                                           [--baseline DIR [--upload-rounds 9] [--no-jobs]]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -136,6 +139,47 @@ def pipelined(rides, s3, content_type: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
+def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
+    """The channel upload of 1M rides (upload_channels, recordio-protobuf, this tree's client) to each tree's
+    emulator, interleaved ``rounds`` times: what each tree's side of the upload (the SigV4 check, the journal,
+    moto) costs, the client held the same."""
+    from emulated import clients
+
+    from wildrydes_cli.training import sagemaker_job
+    from wildrydes_cli.training.data import Dataset
+    from wildrydes_cli.training.synthetic import generate_rides
+
+    rides = generate_rides(1_000_000, seed=1)
+    cut = 900_000
+    train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
+    validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
+    places, seconds = {}, {}
+    for tree, daemon in daemons.items():
+        s3 = clients(daemon["endpoint_url"], state_dir=homes[tree], services=("s3",))["s3"]
+        s3.create_bucket(Bucket="bench-upload")
+
+        class Emulator:   # the part of Aws that upload_channels uses
+            def __init__(self, s3) -> None:
+                self.s3 = s3
+
+            def client(self, service: str):
+                return self.s3
+
+            def put_object(self, bucket: str, key: str, body, content_type: str) -> None:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+        places[tree] = sagemaker_job.Place(Emulator(s3), "local", "", "bench-upload", "", "")
+        seconds[tree] = []
+    for number in range(rounds):
+        order = list(daemons) if number % 2 == 0 else list(reversed(list(daemons)))
+        for tree in order:
+            started = time.perf_counter()
+            sagemaker_job.upload_channels(places[tree], f"round-{number}", train, validation,
+                                          math.ceil(cut / sagemaker_job.ROWS_PER_SHARD))
+            seconds[tree].append(round(time.perf_counter() - started, 3))
+    return {tree: {"median_s": round(statistics.median(times), 3), "rounds": times} for tree, times in seconds.items()}
+
+
 def marginal(found: dict, rows: list[int], kinds: list[str]) -> dict:
     """Rows/s of each path over the rows added between the smallest and the largest --rows: what a row
     costs once the fixed cost (process start, the job's states, the model read back) is paid, the reading
@@ -163,6 +207,9 @@ def main() -> int:
     parser.add_argument("--breed-rows", type=int, default=2000)
     parser.add_argument("--breed-epochs", type=int, default=3)
     parser.add_argument("--concurrent-jobs", type=int, default=4)
+    parser.add_argument("--upload-rounds", type=int, default=9,
+                        help="with --baseline: 1M rides uploaded to each tree's emulator this many times")
+    parser.add_argument("--no-jobs", action="store_true", help="skip the jobs (with --baseline: the upload only)")
     parser.add_argument("--baseline", metavar="DIR", help="another source tree (git archive REF | tar -x -C DIR): "
                         "its jobs run interleaved with this tree's, each on a local target of its own")
     args = parser.parse_args()
@@ -186,7 +233,10 @@ def main() -> int:
             timed_cli(["bootstrap"], envs[tree])
         started = daemons["this"]
         jobs: dict = {tree: {} for tree in trees}
-        for rows in args.rows:
+        if args.baseline:
+            report["upload_by_emulator"] = upload_by_emulator(
+                daemons, {tree: Path(envs[tree]["WILDRYDES_HOME"]) for tree in trees}, args.upload_rounds)
+        for rows in ([] if args.no_jobs else args.rows):
             local: dict = {tree: [] for tree in trees}
             job: dict = {tree: {kind: [] for kind in args.content_type} for tree in trees}
             for number in range(args.rounds):
@@ -207,10 +257,11 @@ def main() -> int:
                     jobs[tree][rows][kind] = {"sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
                                               "sagemaker_rows_per_s": round(rows / jo),
                                               "rows_per_s_ratio": round(lo / jo, 2)}
-        for tree in trees:
-            jobs[tree]["marginal"] = marginal(jobs[tree], sorted(args.rows), args.content_type)
-        report["job"] = jobs if args.baseline else jobs["this"]
-        report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
+        if not args.no_jobs:
+            for tree in trees:
+                jobs[tree]["marginal"] = marginal(jobs[tree], sorted(args.rows), args.content_type)
+            report["job"] = jobs if args.baseline else jobs["this"]
+            report["writer"] = writer(1_000_000, args.shards, started["endpoint_url"], home)
         if args.breeds:
             seconds, result = timed_cli(["train", "--on", "sagemaker", "--breeds", str(args.breeds), "--rows",
                                          str(args.breed_rows), "--epochs", str(args.breed_epochs),

@@ -64,30 +64,3 @@ def test_a_hint_is_taken_only_by_the_object_of_its_key_and_size(moto_reset):  # 
         assert _etag(wsgi.call_moto(req("PUT", "/bkt/k", b"abc"), 0)) == f'"{"0" * 32}"'
         assert _etag(wsgi.call_moto(req("PUT", "/bkt/k2", b"abc"), 0)) == f'"{hashlib.md5(b"abc").hexdigest()}"'
 
-
-def test_a_body_larger_than_moto_buffer_goes_to_its_file_without_a_copy_in_memory(moto_reset, monkeypatch):  # noqa: F811
-    """The buffer moves to its file before the body is written (it held nothing then): the object is
-    the same, on disk as moto would have put it, and small objects stay in memory."""
-    import tempfile
-
-    from moto.s3.models import s3_backends
-
-    moto_backends.install_s3_puts()
-    held_at_rollover: list[int] = []
-    real = tempfile.SpooledTemporaryFile.rollover
-
-    def rollover(self):
-        if not self._rolled:
-            held_at_rollover.append(self._file.tell())
-        return real(self)
-
-    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", rollover)
-    assert wsgi.call_moto(req("PUT", "/bkt"), 0).status == 200
-    large = b"L" * (6 * 1024 * 1024)
-    assert wsgi.call_moto(req("PUT", "/bkt/large", large), 0).status == 200
-    assert wsgi.call_moto(req("PUT", "/bkt/small", b"s" * 1000), 0).status == 200
-    assert held_at_rollover == [0]
-    keys = s3_backends["123456789012"]["aws"].buckets["bkt"].keys
-    assert keys["large"]._value_buffer._rolled and not keys["small"]._value_buffer._rolled
-    assert wsgi.call_moto(req("GET", "/bkt/large"), 0).body == large
-    assert wsgi.call_moto(req("GET", "/bkt/small"), 0).body == b"s" * 1000
