@@ -6,7 +6,9 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             --rounds times (medians): seconds from the command to the model in the bucket, rows/s, and the
             job's overhead (goal: <= 1 s; rows/s within 10% of local). All train with the numpy trainer on
             the same rows. With two or more --rows, "marginal": each path's rows/s over the rows added
-            from the smallest to the largest (the fixed cost paid once), and their ratio.
+            from the smallest to the largest (the fixed cost paid once), and their ratio. "training":
+            the job's SecondaryStatus Training phase (channels read, trained, model written) against
+            `--on local`'s own training seconds: the training rows/s ratio, apart from the upload.
   writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
             (goal: >= 1M rows/s); the recordio-protobuf writer (training/recordio_protobuf.py, goal:
             >= 5M rows/s) and the job's readers of both formats, rows/s and bytes a ride; writing +
@@ -139,6 +141,17 @@ def pipelined(rides, s3, content_type: str) -> float:
     return round(time.perf_counter() - started, 3)
 
 
+def training_phase(daemon: dict, env: dict, job: str) -> float:
+    """Seconds the job spent in SecondaryStatus Training (reading its channels, training, writing the model):
+    against `--on local`'s own training seconds, the job's training rows/s, apart from its upload."""
+    from emulated import clients
+
+    sagemaker = clients(daemon["endpoint_url"], state_dir=Path(env["WILDRYDES_HOME"]), services=("sagemaker",))
+    found = sagemaker["sagemaker"].describe_training_job(TrainingJobName=job)
+    started = {t["Status"]: t["StartTime"].timestamp() for t in found["SecondaryStatusTransitions"]}
+    return round(started["Uploading"] - started["Training"], 3)
+
+
 def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     """The channel upload of 1M rides (upload_channels, recordio-protobuf, this tree's client) to each tree's
     emulator, interleaved ``rounds`` times: what each tree's side of the upload (the SigV4 check, the journal,
@@ -238,25 +251,36 @@ def main() -> int:
                 daemons, {tree: Path(envs[tree]["WILDRYDES_HOME"]) for tree in trees}, args.upload_rounds)
         for rows in ([] if args.no_jobs else args.rows):
             local: dict = {tree: [] for tree in trees}
+            fits: dict = {tree: [] for tree in trees}
             job: dict = {tree: {kind: [] for kind in args.content_type} for tree in trees}
+            phases: dict = {tree: {kind: [] for kind in args.content_type} for tree in trees}
             for number in range(args.rounds):
                 order = list(trees) if number % 2 == 0 else list(reversed(trees))   # who goes first alternates
                 for tree in order:
-                    local[tree].append(timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], envs[tree])[0])
+                    seconds, result = timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], envs[tree])
+                    local[tree].append(seconds)
+                    fits[tree].append(result["seconds"])
                     for kind in args.content_type:
                         seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows),
                                                      "--content-type", kind], envs[tree])
                         assert result["status"] == "Completed", result
                         job[tree][kind].append(seconds)
+                        phases[tree][kind].append(training_phase(daemons[tree], envs[tree], result["job_name"]))
             for tree in trees:
                 lo = statistics.median(local[tree])
+                fit = statistics.median(fits[tree])
                 jobs[tree][rows] = {"local_s": round(lo, 3), "local_rows_per_s": round(rows / lo),
-                                    "rounds": {"local": local[tree], **job[tree]}}
+                                    "local_training_s": round(fit, 3),
+                                    "rounds": {"local": local[tree], "local_training": fits[tree], **job[tree]}}
                 for kind in args.content_type:
                     jo = statistics.median(job[tree][kind])
+                    phase = statistics.median(phases[tree][kind])
                     jobs[tree][rows][kind] = {"sagemaker_s": round(jo, 3), "overhead_s": round(jo - lo, 3),
                                               "sagemaker_rows_per_s": round(rows / jo),
-                                              "rows_per_s_ratio": round(lo / jo, 2)}
+                                              "rows_per_s_ratio": round(lo / jo, 2),
+                                              "training_phase_s": round(phase, 3),
+                                              "training_rows_per_s_ratio": round(fit / phase, 2),
+                                              "training_phases": phases[tree][kind]}
         if not args.no_jobs:
             for tree in trees:
                 jobs[tree]["marginal"] = marginal(jobs[tree], sorted(args.rows), args.content_type)
