@@ -92,3 +92,43 @@ def test_a_blob_removed_since_is_copied_from_moto(tmp_path, moto_reset):  # noqa
 def test_a_missing_object_is_none(tmp_path, moto_reset, missing):  # noqa: F811
     _live(tmp_path).close()
     assert moto_backends.copy_s3_object(ACCOUNT, *missing, tmp_path / "x") is None
+
+
+def test_what_the_cli_sends_for_a_channel_object_is_linked_and_hashed_ahead(tmp_path, moto_reset, monkeypatch):  # noqa: F811
+    """The PutObject the CLI's own client sends to the local target (its headers: Content-Type, Expect,
+    no CRC32) is of the plain shape: its MD5 is computed before the lock and its blob is linked."""
+    import boto3
+    from botocore.config import Config
+    from test_auth import _Captured
+
+    from wildrydes_cli.aws.target import LocalTarget
+    from wildrydes_cli.local.http import HttpRequest
+
+    client = boto3.client("s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
+                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
+                          config=Config(**LocalTarget.checksums))
+    grabbed = {}
+
+    def grab(request, **_):
+        grabbed["request"] = request
+        raise _Captured()
+
+    client.meta.events.register("before-send", grab)
+    with pytest.raises(_Captured):
+        client.put_object(Bucket="channels", Key="training/job/train/part-00000.pbr", Body=BIG,
+                          ContentType="application/x-recordio-protobuf")
+    sent = grabbed["request"]
+    headers = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in sent.headers.items()]
+    body = sent.body.read() if hasattr(sent.body, "read") else bytes(sent.body)
+    request = HttpRequest("PUT", sent.url.split("4566", 1)[1], "HTTP/1.1", headers + [("Host", "127.0.0.1:4566")],
+                          body)
+    hashed: list[int] = []
+    real_md5 = hashlib.md5
+    monkeypatch.setattr(persist.hashlib, "md5", lambda data=b"", **kw: hashed.append(len(data)) or real_md5(data, **kw))
+    p = _live(tmp_path)
+    assert p.call(request, 0).status == 200
+    dest = tmp_path / "part"
+    assert moto_backends.copy_s3_object(ACCOUNT, "channels", "training/job/train/part-00000.pbr", dest) == len(BIG)
+    p.close()
+    assert hashed == [len(BIG)]
+    assert os.path.samefile(dest, _blob(tmp_path, BIG))

@@ -271,7 +271,7 @@ class Persistence:
 
     def _etag_ahead(self, request: HttpRequest) -> tuple[str, int, str] | None:
         """(key, size, MD5) of a large plain PutObject's body, for moto to take as the object's ETag
-        (``moto_backends.s3_etags``); None for anything else, which moto hashes itself."""
+        (``moto_backends.s3_puts``); None for anything else, which moto hashes itself."""
         if self.journal is None or len(request.body) <= jn.BLOB_THRESHOLD or request.method != "PUT":
             return None
         target, credential = journal_target(request)
