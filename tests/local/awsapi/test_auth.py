@@ -47,10 +47,11 @@ class _Captured(Exception):
     pass
 
 
-def captured(service: str, call, key: str, secret: str, host: str = "127.0.0.1:4566") -> Req:
+def captured(service: str, call, key: str, secret: str, host: str = "127.0.0.1:4566",
+             config: Config | None = None) -> Req:
     """The request botocore would send for ``call(client)``, signed with (key, secret), not sent."""
     client = boto3.client(service, endpoint_url=f"http://{host}", region_name="us-east-1",
-                          aws_access_key_id=key, aws_secret_access_key=secret)
+                          aws_access_key_id=key, aws_secret_access_key=secret, config=config)
     holder = {}
 
     def grab(request, **_):

@@ -97,31 +97,15 @@ def test_a_missing_object_is_none(tmp_path, moto_reset, missing):  # noqa: F811
 def test_what_the_cli_sends_for_a_channel_object_is_linked_and_hashed_ahead(tmp_path, moto_reset, monkeypatch):  # noqa: F811
     """The PutObject the CLI's own client sends to the local target (its headers: Content-Type, Expect,
     no CRC32) is of the plain shape: its MD5 is computed before the lock and its blob is linked."""
-    import boto3
     from botocore.config import Config
-    from test_auth import _Captured
+    from test_auth import captured
 
     from wildrydes_cli.aws.target import LocalTarget
-    from wildrydes_cli.local.http import HttpRequest
 
-    client = boto3.client("s3", endpoint_url="http://127.0.0.1:4566", region_name="us-east-1",
-                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret",
-                          config=Config(**LocalTarget.checksums))
-    grabbed = {}
-
-    def grab(request, **_):
-        grabbed["request"] = request
-        raise _Captured()
-
-    client.meta.events.register("before-send", grab)
-    with pytest.raises(_Captured):
-        client.put_object(Bucket="channels", Key="training/job/train/part-00000.pbr", Body=BIG,
-                          ContentType="application/x-recordio-protobuf")
-    sent = grabbed["request"]
-    headers = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in sent.headers.items()]
-    body = sent.body.read() if hasattr(sent.body, "read") else bytes(sent.body)
-    request = HttpRequest("PUT", sent.url.split("4566", 1)[1], "HTTP/1.1", headers + [("Host", "127.0.0.1:4566")],
-                          body)
+    request = captured("s3", lambda c: c.put_object(Bucket="channels", Key="training/job/train/part-00000.pbr",
+                                                    Body=BIG, ContentType="application/x-recordio-protobuf"),
+                       "AKIDEXAMPLE", "secret", config=Config(**LocalTarget.checksums))
+    assert request.header("expect") and request.header("content-type") and not request.header("x-amz-checksum-crc32")
     hashed: list[int] = []
     real_md5 = hashlib.md5
     monkeypatch.setattr(persist.hashlib, "md5", lambda data=b"", **kw: hashed.append(len(data)) or real_md5(data, **kw))
