@@ -151,7 +151,8 @@ class LocalTarget:
     credentials_export = 'eval "$(wildrydes local env)"'   # the local target's credentials, for curl --aws-sigv4
     # S3 bodies without botocore's CRC32 (only where an operation requires a checksum): on loopback
     # the emulator checks each body against the signed SHA-256 (x-amz-content-sha256) and moto
-    # never checks the CRC, so it cost the CLI 85 ms of CPU per 1M-ride channel for nothing.
+    # never checks the CRC, so it cost the CLI CPU for nothing (3% of `train --on sagemaker --rows
+    # 1000000 --no-wait`, farm-bench; RESULTS.md).
     checksums = {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"}
 
     @property

@@ -220,7 +220,10 @@ class Persistence:
     # --- live traffic ---------------------------------------------------------------------------
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
         """Blocking (the server runs it in a thread): moto's answer, journaled first when it changed state."""
-        etag = self._etag_ahead(request)    # before the lock: another upload's turn goes on meanwhile
+        plain = self._large_plain_put(request)
+        etag = None
+        if plain is not None:   # its ETag before the lock: another upload's turn goes on (moto_backends.s3_puts)
+            etag = (plain.key, len(request.body), hashlib.md5(request.body, usedforsecurity=False).hexdigest())
         with self._lock:
             if "uploadId=" in request.query:
                 missing = s3_uploads.missing_upload(request)
@@ -265,21 +268,17 @@ class Persistence:
                 LOG.error("%s; %s %s is applied and will be saved before the next change (changes are refused "
                           "until then)", exc, request.method, request.path[:200])
                 return _not_saved(request, exc, applied=True)
-            if staged is not None:      # a training job's Downloading links this file (moto_backends.s3)
-                replay_s3.remember_blob(meta, self.journal.blobs / staged.digest, staged.size)
+            if staged is not None and plain is not None:   # a training job's Downloading links this file
+                replay_s3.remember_blob(plain, self.journal.blobs / staged.digest, staged.size)
             return response
 
-    def _etag_ahead(self, request: HttpRequest) -> tuple[str, int, str] | None:
-        """(key, size, MD5) of a large plain PutObject's body, for moto to take as the object's ETag
-        (``moto_backends.s3_puts``); None for anything else, which moto hashes itself."""
+    def _large_plain_put(self, request: HttpRequest) -> replay_s3.PlainPut | None:
+        """A PutObject of the plain shape (``replay_s3``) with a body the journal keeps as a blob, else None."""
         if self.journal is None or len(request.body) <= jn.BLOB_THRESHOLD or request.method != "PUT":
             return None
         target, credential = journal_target(request)
-        plain = replay_s3.plain_put({"method": request.method, "target": target,
-                                     "headers": journal_headers(request.headers, credential)})
-        if plain is None:
-            return None
-        return plain[3], len(request.body), hashlib.md5(request.body, usedforsecurity=False).hexdigest()
+        return replay_s3.plain_put({"method": request.method, "target": target,
+                                    "headers": journal_headers(request.headers, credential)})
 
     def _stage(self, body: bytes, digest: str | None = None) -> Future | None:
         """Start writing a large body's blob in the second thread (None: the body goes inline)."""
@@ -355,9 +354,8 @@ class Persistence:
                                       [(k, v) for k, v in meta["headers"]], body)
                 self._seed(int(meta["seed"]))
                 try:
-                    if self.fast_s3 and replay_s3.put_object(meta, body):
-                        if meta.get("blob"):
-                            replay_s3.remember_blob(meta, self.journal.blobs / str(meta["blob"]), len(body))
+                    blob = self.journal.blobs / str(meta["blob"]) if meta.get("blob") else None
+                    if self.fast_s3 and replay_s3.put_object(meta, body, blob):
                         continue
                     response = self._call(request, port, None)
                 except Exception:  # one bad record must not keep the user from the rest of their work

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from wildrydes_cli.local.awsapi import moto_backends
@@ -48,8 +49,18 @@ def _plain_headers(headers: list[list[str]]) -> dict[str, str] | None:
     return out
 
 
-def plain_put(meta: dict) -> tuple[str, str, str, str, dict[str, str]] | None:
-    """(access key, region, bucket, key, headers) of a journaled PutObject of the plain shape, else None."""
+class PlainPut(NamedTuple):
+    """A PutObject of the plain shape: whose credential scope, where, and its headers as moto sees them."""
+
+    access_key: str
+    region: str
+    bucket: str
+    key: str
+    headers: dict[str, str]
+
+
+def plain_put(meta: dict) -> PlainPut | None:
+    """A journaled (or journal-shaped) PutObject of the plain shape, else None."""
     target = meta.get("target", "")
     if meta.get("method") != "PUT" or "?" in target or "#" in target:
         return None
@@ -62,30 +73,31 @@ def plain_put(meta: dict) -> tuple[str, str, str, str, dict[str, str]] | None:
     bucket_name, _, key_name = unquote(target).lstrip("/").partition("/")
     if not bucket_name or not key_name:
         return None
-    return scope.group(1), scope.group(2), bucket_name, key_name, headers
+    return PlainPut(scope.group(1), scope.group(2), bucket_name, key_name, headers)
 
 
-def put_object(meta: dict, body: bytes) -> bool:
-    """Apply a journaled PutObject to the backend; False when the fast path does not apply."""
+def put_object(meta: dict, body: bytes, blob: Path | None = None) -> bool:
+    """Apply a journaled PutObject to the backend; False when the fast path does not apply.
+
+    ``blob``: the journal's file of this body, which then holds the object's bytes (``remember_blob``)."""
     plain = plain_put(meta)
     if plain is None:
         return False
-    access_key, region, bucket_name, key_name, headers = plain
-    algorithm = headers.get("X-Amz-Sdk-Checksum-Algorithm", "")
-    checksum = headers.get(f"X-Amz-Checksum-{algorithm.title()}") if algorithm else None
+    algorithm = plain.headers.get("X-Amz-Sdk-Checksum-Algorithm", "")
+    checksum = plain.headers.get(f"X-Amz-Checksum-{algorithm.title()}") if algorithm else None
     if algorithm and not checksum:
         return False  # moto computes it from the body: leave that to moto
-    return moto_backends.put_s3_object(access_key, region, bucket_name, key_name, body, headers,
-                                       algorithm or None, checksum)
+    if not moto_backends.put_s3_object(plain.access_key, plain.region, plain.bucket, plain.key, body,
+                                       plain.headers, algorithm or None, checksum):
+        return False
+    if blob is not None:
+        remember_blob(plain, blob, len(body))
+    return True
 
 
-def remember_blob(meta: dict, blob: Path, size: int) -> bool:
+def remember_blob(plain: PlainPut, blob: Path, size: int) -> bool:
     """After a plain PutObject (live or replayed) whose body the journal keeps as ``blob``: tell the S3
     adapter that file holds the object's bytes (a training job's Downloading links it, see
     ``moto_backends.copy_s3_object``). The body of the plain shape is the object as is (no aws-chunked
     framing); the adapter also checks the sizes agree."""
-    plain = plain_put(meta)
-    if plain is None:
-        return False
-    access_key, region, bucket_name, key_name, _ = plain
-    return moto_backends.remember_object_file(access_key, region, bucket_name, key_name, blob, size)
+    return moto_backends.remember_object_file(plain.access_key, plain.region, plain.bucket, plain.key, blob, size)

@@ -6,8 +6,9 @@ output bucket, and a role's calls are checked against the bucket's policy.
 
 Why a file per object: the journal keeps a large PutObject's body as a blob, byte for byte the
 object moto stores. A training job's Downloading (``copy_s3_object``) hard-links that file into
-the job's input directory instead of copying tens of MB out of moto's buffer (0.15 s of the
-daemon's time for a 1M-ride channel). The link is made read-only: the algorithm must not change
+the job's input directory instead of copying tens of MB out of moto's buffer (Downloading 1M
+rides: 0.00–0.01 s instead of 0.02–0.05 s, and no second copy of the channel on disk; RESULTS.md).
+The link is made read-only: the algorithm must not change
 what the journal relies on. Anything else (no blob, another filesystem, a replaced object) is
 copied as before.
 
@@ -96,13 +97,12 @@ def _link_file(found, path: Path) -> bool:
         if source.stat().st_size != size:   # a blob rewritten or removed since: copy instead
             return False
         os.link(source, path)
+        try:
+            os.chmod(path, 0o400)
+        except OSError:
+            path.unlink(missing_ok=True)   # the copy that follows must not write into the blob
+            raise
     except OSError as exc:   # another filesystem, a compaction removed the blob, links not allowed
-        LOG.debug("copying s3 object instead of linking %s: %s", source, exc)
-        return False
-    try:
-        os.chmod(path, 0o400)
-    except OSError as exc:
-        path.unlink(missing_ok=True)   # the copy that follows must not write into the blob
         LOG.debug("copying s3 object instead of linking %s: %s", source, exc)
         return False
     return True
