@@ -116,25 +116,29 @@ def recordio(rides, text: bytes) -> dict:
             "csv_reader_rows_per_s": round(rows / read_csv)}
 
 
+class EmulatorS3:
+    """The part of Aws that upload_channels uses, over an emulator's S3 client."""
+
+    def __init__(self, s3) -> None:
+        self.s3 = s3
+
+    def client(self, service: str):
+        return self.s3
+
+    def put_object(self, bucket: str, key: str, body: bytes | bytearray, content_type: str) -> None:
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
 def pipelined(rides, s3, content_type: str) -> float:
     """What `train --on sagemaker` does (sagemaker_job.upload_channels): the 90/10 channels as objects of
     ROWS_PER_SHARD rows formatted in memory, uploaded UPLOADS_IN_FLIGHT at a time while the next is formatted."""
-    import math
-
     from wildrydes_cli.training import sagemaker_job
     from wildrydes_cli.training.data import Dataset
-
-    class Emulator:   # the part of Aws that upload_channels uses, over the emulator's S3
-        def client(self, service: str):
-            return s3
-
-        def put_object(self, bucket: str, key: str, body: bytes | bytearray, content_type: str) -> None:
-            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
 
     cut = rides.labels.shape[0] * 9 // 10
     train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
     validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
-    place = sagemaker_job.Place(Emulator(), "local", "", "bench-writer", "", "")
+    place = sagemaker_job.Place(EmulatorS3(s3), "local", "", "bench-writer", "", "")
     started = time.perf_counter()
     sagemaker_job.upload_channels(place, f"pipelined-{content_type}", train, validation,
                                   math.ceil(cut / sagemaker_job.ROWS_PER_SHARD), content_type)
@@ -171,17 +175,7 @@ def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
         s3 = clients(daemon["endpoint_url"], state_dir=homes[tree], services=("s3",))["s3"]
         s3.create_bucket(Bucket="bench-upload")
 
-        class Emulator:   # the part of Aws that upload_channels uses
-            def __init__(self, s3) -> None:
-                self.s3 = s3
-
-            def client(self, service: str):
-                return self.s3
-
-            def put_object(self, bucket: str, key: str, body, content_type: str) -> None:
-                self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-
-        places[tree] = sagemaker_job.Place(Emulator(s3), "local", "", "bench-upload", "", "")
+        places[tree] = sagemaker_job.Place(EmulatorS3(s3), "local", "", "bench-upload", "", "")
         seconds[tree] = []
     for number in range(rounds):
         order = list(daemons) if number % 2 == 0 else list(reversed(list(daemons)))
