@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from record_proto import frame, messages, sdk_record, unframe
 
-from wildrydes_cli.training.record_decode import MAGIC, decode, frames
+from wildrydes_cli.training.channels import ChannelError
+from wildrydes_cli.training.record_decode import MAGIC, FrameError, RecordError, decode, frames
 from wildrydes_cli.training.recordio_protobuf import read_recordio_channel, recordio_bytes, template
 
 # float32 values whose bits must survive: signed zeros, infinities, the smallest subnormals, the largest
@@ -125,6 +126,49 @@ def test_records_the_fast_path_does_not_expect_are_read_as_protobuf_reads_them(t
     assert np.array_equal(bits(mine), bits(features)) and my_label is not None and my_label[0] == label
     read = channel(tmp_path, recordio_bytes(np.ones(3, np.float32), np.ones((3, 6), np.float32)) + frame(data))
     assert read.rows == 4 and np.array_equal(bits(read.features[3]), bits(features)) and read.labels[3] == label
+
+
+def _read_by_the_general_parser(body: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """The channel as record_decode's parser alone reads it (checked against protobuf above), None where it
+    refuses a record."""
+    features, labels = [], []
+    try:
+        for _, data in frames(body):
+            row, label = decode(data)
+            if label is None or label.size != 1:
+                return None
+            features.append(row)
+            labels.append(label[0])
+    except (FrameError, RecordError):
+        return None
+    if len({row.size for row in features}) != 1:
+        return None
+    return np.asarray(features, np.float32), np.asarray(labels, np.float32)
+
+
+@pytest.mark.parametrize("width", [1, 6, 33])
+def test_a_record_with_any_byte_but_its_floats_changed_leaves_the_fast_path(tmp_path, width):
+    """The fast path compares each record with the template on the bytes every row shares (32-bit words at a
+    time): a change to any one of them, in any record, is read as the general parser reads it, or refused."""
+    labels, features = rides(3, width, seed=width)
+    original = bytes(recordio_bytes(labels, features))
+    t = template(width)
+    shared = [at for at in range(t.size) if t.mask[at]]
+    assert len(shared) == t.size - 4 * (width + 1)
+    for record in range(3):
+        for at in shared:
+            body = bytearray(original)
+            body[record * t.size + at] ^= 0x01
+            (tmp_path / "part-00000.pbr").write_bytes(body)
+            expected = _read_by_the_general_parser(bytes(body))
+            try:
+                read = read_recordio_channel(tmp_path, "train", 10_000_000)
+            except ChannelError:
+                assert expected is None, (record, at)
+                continue
+            assert expected is not None, (record, at)
+            assert np.array_equal(bits(read.features), bits(expected[0])), (record, at)
+            assert np.array_equal(bits(read.labels), bits(expected[1])), (record, at)
 
 
 def test_a_file_that_switches_format_midway_is_read_whole(tmp_path):

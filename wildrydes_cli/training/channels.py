@@ -162,7 +162,7 @@ def read_channel(directory: Path, channel: str, limit: int) -> Dataset:
                 assert table is not None
                 rows = _rows(block, text, width, channel, path.name, blocks.lines_before)
                 try:
-                    table.add(np.column_stack([rows[:, 1:], rows[:, :1]]))
+                    table.add_columns(rows[:, 1:], rows[:, 0])   # the label first in the file
                 except UsageError as exc:   # the row limit
                     raise ChannelError(exc.message) from None
     if table is None or not table.rows:

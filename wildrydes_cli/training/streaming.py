@@ -179,14 +179,20 @@ class Table:
         self._labels.resize(capacity, refcheck=False)
 
     def add(self, rows: np.ndarray) -> None:
-        n = rows.shape[0]
+        """Rows of (features..., label)."""
+        self.add_columns(rows[:, :self.width - 1], rows[:, self.width - 1])
+
+    def add_columns(self, features: np.ndarray, labels: np.ndarray) -> None:
+        """Rows given as their features (rows x width-1) and labels, each copied once, straight from the
+        reader's views (a recordio channel's records, a CSV block's label column)."""
+        n = labels.shape[0]
         if n == 0:
             return
         if self.rows + n > self.limit:
             raise UsageError(self.too_many(self.limit))
         self._reserve(self.rows + n)
-        self._features[self.rows:self.rows + n] = rows[:, :self.width - 1]
-        self._labels[self.rows:self.rows + n] = rows[:, self.width - 1]
+        self._features[self.rows:self.rows + n] = features
+        self._labels[self.rows:self.rows + n] = labels
         self.rows += n
 
     def add_values(self, values: list[list[float]]) -> None:
