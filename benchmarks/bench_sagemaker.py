@@ -9,6 +9,9 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             from the smallest to the largest (the fixed cost paid once), and their ratio. "training":
             the job's SecondaryStatus Training phase (channels read, trained, model written) against
             `--on local`'s own training seconds: the training rows/s ratio, apart from the upload.
+            Each round trains on rides of its own (--seed: the round's number, the same for both paths
+            of a round), so every job uploads new bytes, as a user's new data would (the same bytes
+            again would find their journal blobs already written, and flatter the job).
   writer    the channel CSV writer (training/channels.py) on 1M rides against %.9g formatting
             (goal: >= 1M rows/s); the recordio-protobuf writer (training/recordio_protobuf.py, goal:
             >= 5M rows/s) and the job's readers of both formats, rows/s and bytes a ride; writing +
@@ -166,10 +169,7 @@ def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     from wildrydes_cli.training.data import Dataset
     from wildrydes_cli.training.synthetic import generate_rides
 
-    rides = generate_rides(1_000_000, seed=1)
     cut = 900_000
-    train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
-    validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
     places, seconds = {}, {}
     for tree, daemon in daemons.items():
         s3 = clients(daemon["endpoint_url"], state_dir=homes[tree], services=("s3",))["s3"]
@@ -178,6 +178,9 @@ def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
         places[tree] = sagemaker_job.Place(EmulatorS3(s3), "local", "", "bench-upload", "", "")
         seconds[tree] = []
     for number in range(rounds):
+        rides = generate_rides(1_000_000, seed=number + 1)   # new bytes each round (no journal blob reused)
+        train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
+        validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
         order = list(daemons) if number % 2 == 0 else list(reversed(list(daemons)))
         for tree in order:
             started = time.perf_counter()
@@ -251,12 +254,14 @@ def main() -> int:
             for number in range(args.rounds):
                 order = list(trees) if number % 2 == 0 else list(reversed(trees))   # who goes first alternates
                 for tree in order:
-                    seconds, result = timed_cli(["train", "--trainer", "numpy", "--rows", str(rows)], envs[tree])
+                    seed = str(number + 1)   # the round's own rides: the job uploads new bytes
+                    seconds, result = timed_cli(["train", "--trainer", "numpy", "--rows", str(rows), "--seed", seed],
+                                                envs[tree])
                     local[tree].append(seconds)
                     fits[tree].append(result["seconds"])
                     for kind in args.content_type:
                         seconds, result = timed_cli(["train", "--on", "sagemaker", "--rows", str(rows),
-                                                     "--content-type", kind], envs[tree])
+                                                     "--content-type", kind, "--seed", seed], envs[tree])
                         assert result["status"] == "Completed", result
                         job[tree][kind].append(seconds)
                         phases[tree][kind].append(training_phase(daemons[tree], envs[tree], result["job_name"]))

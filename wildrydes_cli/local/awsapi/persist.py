@@ -63,7 +63,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -221,10 +221,11 @@ class Persistence:
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
         """Blocking (the server runs it in a thread): moto's answer, journaled first when it changed state."""
         plain = self._large_plain_put(request)
-        etag = None
+        large: AbstractContextManager[moto_backends.LargePut | None] = nullcontext(None)
         if plain is not None:   # its ETag before the lock: another upload's turn goes on (moto_backends.s3_puts)
-            etag = (plain.key, len(request.body), hashlib.md5(request.body, usedforsecurity=False).hexdigest())
-        with self._lock:
+            large = moto_backends.large_put(plain.key, len(request.body),
+                                            hashlib.md5(request.body, usedforsecurity=False).hexdigest())
+        with self._lock, large as put:
             if "uploadId=" in request.query:
                 missing = s3_uploads.missing_upload(request)
                 if missing is not None:
@@ -244,8 +245,7 @@ class Persistence:
             staging = self._stage(request.body, request.body_sha256())
             self._seed(self.seed_base + seq)
             try:
-                with moto_backends.known_etag(*etag) if etag else nullcontext():
-                    response = self._call(request, port, client)
+                response = self._call(request, port, client)
             except BaseException:
                 self.journal.discard(_staged(staging))
                 raise
@@ -268,8 +268,10 @@ class Persistence:
                 LOG.error("%s; %s %s is applied and will be saved before the next change (changes are refused "
                           "until then)", exc, request.method, request.path[:200])
                 return _not_saved(request, exc, applied=True)
-            if staged is not None and plain is not None:   # a training job's Downloading links this file
+            if staged is not None and plain is not None:   # a training job's Downloading links this file,
                 replay_s3.remember_blob(plain, self.journal.blobs / staged.digest, staged.size)
+                if put is not None:                         # and moto's object reads its bytes from it
+                    put.keep_in(self.journal.blobs / staged.digest)
             return response
 
     def _large_plain_put(self, request: HttpRequest) -> replay_s3.PlainPut | None:

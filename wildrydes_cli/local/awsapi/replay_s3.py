@@ -87,11 +87,15 @@ def put_object(meta: dict, body: bytes, blob: Path | None = None) -> bool:
     checksum = plain.headers.get(f"X-Amz-Checksum-{algorithm.title()}") if algorithm else None
     if algorithm and not checksum:
         return False  # moto computes it from the body: leave that to moto
-    if not moto_backends.put_s3_object(plain.access_key, plain.region, plain.bucket, plain.key, body,
-                                       plain.headers, algorithm or None, checksum):
-        return False
-    if blob is not None:
+    if blob is None:
+        return moto_backends.put_s3_object(plain.access_key, plain.region, plain.bucket, plain.key, body,
+                                           plain.headers, algorithm or None, checksum)
+    with moto_backends.large_put(plain.key, len(body)) as put:   # moto's object reads its bytes from the blob
+        if not moto_backends.put_s3_object(plain.access_key, plain.region, plain.bucket, plain.key, body,
+                                           plain.headers, algorithm or None, checksum):
+            return False
         remember_blob(plain, blob, len(body))
+        put.keep_in(blob)
     return True
 
 

@@ -104,5 +104,5 @@ from .s3 import (  # noqa: F401
     s3_keys,
     s3_object,
 )
+from .s3_puts import LargePut, large_put  # noqa: F401
 from .s3_puts import install as install_s3_puts  # noqa: F401
-from .s3_puts import known_etag  # noqa: F401
