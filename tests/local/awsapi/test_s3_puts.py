@@ -18,9 +18,7 @@ def _etag(response) -> str:
 
 
 def test_the_etag_of_a_large_plain_put_is_moto_own_value(tmp_path, moto_reset):  # noqa: F811
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     hinted = p.call(req("PUT", "/bkt/plain", BIG), 0)
     unhinted = p.call(req("PUT", "/bkt/tagged", BIG, x_amz_tagging="a=b"), 0)   # not the plain shape
     p.close()
@@ -31,9 +29,7 @@ def test_the_etag_of_a_large_plain_put_is_moto_own_value(tmp_path, moto_reset): 
 
 def test_the_hint_is_hashed_outside_the_lock(tmp_path, moto_reset, monkeypatch):  # noqa: F811
     """The MD5 is computed before the request waits for the lock another request holds."""
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     hashed_while_locked: list[bool] = []
     real_md5 = hashlib.md5
 
@@ -91,15 +87,21 @@ def _get(target: str) -> bytes:
     return got.body
 
 
+def _with_bucket(journal):
+    """A journaled emulator (moto in this process) holding bucket ``bkt``."""
+    p = persist.Persistence(jn.Journal(journal), call=wsgi.call_moto)
+    p.replay(0)
+    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    return p
+
+
 def _same_file(buffer, path) -> bool:
     import os
     return os.path.samestat(os.fstat(buffer.fileno()), os.stat(path))
 
 
 def test_a_large_plain_put_reads_its_bytes_from_the_journals_blob(tmp_path, moto_reset):  # noqa: F811
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     assert p.call(req("PUT", "/bkt/channel", HUGE), 0).status == 200
     assert p.call(req("PUT", "/bkt/tagged", HUGE, x_amz_tagging="a=b"), 0).status == 200   # not the plain shape
     blob = tmp_path / "j" / "blobs" / hashlib.sha256(HUGE).hexdigest()
@@ -115,9 +117,7 @@ def test_a_large_plain_put_reads_its_bytes_from_the_journals_blob(tmp_path, moto
 
 
 def test_after_a_restart_the_replayed_object_reads_its_blob(tmp_path, moto_reset):  # noqa: F811
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     assert p.call(req("PUT", "/bkt/channel", HUGE), 0).status == 200
     p.close()
     moto_reset()
@@ -136,9 +136,7 @@ def test_bytes_the_journal_refused_go_to_moto_own_file_and_stay_whole(tmp_path, 
 
     from wildrydes_cli.local.awsapi import journal_blobs
 
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -154,9 +152,7 @@ def test_bytes_the_journal_refused_go_to_moto_own_file_and_stay_whole(tmp_path, 
 
 def test_a_versioned_objects_older_bytes_stay_readable(tmp_path, moto_reset):  # noqa: F811
     """moto deep-copies every version to list them; the blob-held ones copy as moto's own do."""
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     versioning = b'<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>'
     assert p.call(req("PUT", "/bkt?versioning", versioning), 0).status == 200
     first = p.call(req("PUT", "/bkt/channel", HUGE), 0)
@@ -175,9 +171,7 @@ def test_objects_moto_keeps_in_memory_are_left_to_moto(tmp_path, moto_reset):  #
     from moto.settings import get_s3_default_key_buffer_size
 
     assert len(BIG) < get_s3_default_key_buffer_size() == 5 * 1024**2 - 1024 < len(HUGE)
-    p = persist.Persistence(jn.Journal(tmp_path / "j"), call=wsgi.call_moto)
-    p.replay(0)
-    assert p.call(req("PUT", "/bkt"), 0).status == 200
+    p = _with_bucket(tmp_path / "j")
     assert p.call(req("PUT", "/bkt/k", BIG), 0).status == 200
     buffer = _key("k")._value_buffer
     assert hasattr(buffer, "rollover") and not buffer._rolled
