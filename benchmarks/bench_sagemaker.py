@@ -19,7 +19,8 @@ Measures, with a local target started for the run (free port, its own WILDRYDES_
             against what the command does (upload_channels: objects from memory, each sent while the
             next is written), in each format
   upload    with --baseline: 1M rides uploaded as the command does (this tree's client) to each tree's
-            emulator, interleaved: each emulator's side of the upload
+            emulator, interleaved: each emulator's side of the upload, and the CPU seconds the emulator's
+            process and the client spent on it (Linux: /proc)
   breeds    `wildrydes train --on sagemaker --breeds B --rows R --epochs E --concurrent-jobs C`:
             total seconds, jobs/s, and the most jobs in flight (the queue under the local quota)
 
@@ -162,7 +163,10 @@ def training_phase(daemon: dict, env: dict, job: str) -> float:
 def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     """The channel upload of 1M rides (upload_channels, recordio-protobuf, this tree's client) to each tree's
     emulator, interleaved ``rounds`` times: what each tree's side of the upload (the SigV4 check, the journal,
-    moto) costs, the client held the same."""
+    moto) costs, the client held the same. With each round's seconds, the CPU seconds the emulator's process
+    and this one (the client: formatting, signing, sending) spent on it: the upload is bound by CPU when
+    their sum nears the wall seconds times the machine's cores. (The tests' S3 client adds a CRC32 of each
+    body, about 16 ms of client CPU per 1M rides, that the CLI's client on the local target does not.)"""
     from emulated import clients
 
     from wildrydes_cli.training import sagemaker_job
@@ -170,24 +174,50 @@ def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     from wildrydes_cli.training.synthetic import generate_rides
 
     cut = 900_000
-    places, seconds = {}, {}
+    places, seconds, cpu = {}, {}, {}
     for tree, daemon in daemons.items():
         s3 = clients(daemon["endpoint_url"], state_dir=homes[tree], services=("s3",))["s3"]
         s3.create_bucket(Bucket="bench-upload")
 
         places[tree] = sagemaker_job.Place(EmulatorS3(s3), "local", "", "bench-upload", "", "")
         seconds[tree] = []
+        cpu[tree] = {"emulator": [], "client": []}
     for number in range(rounds):
         rides = generate_rides(1_000_000, seed=number + 1)   # new bytes each round (no journal blob reused)
         train = Dataset(rides.features[:cut], rides.labels[:cut], "synthetic")
         validation = Dataset(rides.features[cut:], rides.labels[cut:], "synthetic")
         order = list(daemons) if number % 2 == 0 else list(reversed(list(daemons)))
         for tree in order:
+            emulator, client = process_cpu_s(daemons[tree]["pid"]), own_cpu_s()
             started = time.perf_counter()
             sagemaker_job.upload_channels(places[tree], f"round-{number}", train, validation,
                                           math.ceil(cut / sagemaker_job.ROWS_PER_SHARD))
             seconds[tree].append(round(time.perf_counter() - started, 3))
-    return {tree: {"median_s": round(statistics.median(times), 3), "rounds": times} for tree, times in seconds.items()}
+            after = process_cpu_s(daemons[tree]["pid"])
+            if emulator is not None and after is not None:
+                cpu[tree]["emulator"].append(round(after - emulator, 3))
+            cpu[tree]["client"].append(round(own_cpu_s() - client, 3))
+    return {tree: {"median_s": round(statistics.median(times), 3), "rounds": times,
+                   **{f"{side}_cpu_median_s": round(statistics.median(spent), 3)
+                      for side, spent in cpu[tree].items() if spent}}
+            for tree, times in seconds.items()}
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` (all its threads) from /proc; None where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """User + system CPU seconds of this process, its upload threads included."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def marginal(found: dict, rows: list[int], kinds: list[str]) -> dict:
