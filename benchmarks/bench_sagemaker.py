@@ -36,6 +36,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -236,6 +237,19 @@ def marginal(found: dict, rows: list[int], kinds: list[str]) -> dict:
     return out
 
 
+def stop_targets(daemons: dict, envs: dict) -> None:
+    """Stop each local target the run started (checked gone by its pid), then remove every tree's
+    WILDRYDES_HOME: its journal holds each channel uploaded (GBs at --rows 10000000)."""
+    from emulated import pid_gone
+
+    for tree, daemon in daemons.items():
+        subprocess.run([str(Path(sys.executable).with_name("wildrydes")), "local", "stop"], env=envs[tree],
+                       capture_output=True, timeout=60)
+        assert pid_gone(daemon["pid"]), f"emulator pid {daemon['pid']} still alive"
+    for env in envs.values():
+        shutil.rmtree(env["WILDRYDES_HOME"], ignore_errors=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -253,7 +267,7 @@ def main() -> int:
     parser.add_argument("--baseline", metavar="DIR", help="another source tree (git archive REF | tar -x -C DIR): "
                         "its jobs run interleaved with this tree's, each on a local target of its own")
     args = parser.parse_args()
-    from emulated import free_port, pid_gone
+    from emulated import free_port
 
     trees = {"this": {}}
     if args.baseline:   # the other tree's code, for the CLI, the emulator and the job's process alike
@@ -324,10 +338,7 @@ def main() -> int:
                                 "concurrent_jobs": args.concurrent_jobs, "most_in_flight": result["most_in_flight"],
                                 "failed": result["failed"]}
     finally:
-        for tree, daemon in daemons.items():
-            subprocess.run([str(Path(sys.executable).with_name("wildrydes")), "local", "stop"], env=envs[tree],
-                           capture_output=True, timeout=60)
-            assert pid_gone(daemon["pid"]), f"emulator pid {daemon['pid']} still alive"
+        stop_targets(daemons, envs)
     report["load_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, indent=2))
     return 0

@@ -48,9 +48,10 @@ def run(command: list[str], env: dict[str, str]) -> dict:
             "train_s": result["seconds"], "train_rows": result["rows"]["train"], "epochs": result["epochs"]}
 
 
-def cli(tree: Path | None) -> tuple[list[str], dict[str, str]]:
-    """How to run `wildrydes` from this install, or from another source tree (PYTHONPATH)."""
-    env = dict(os.environ, NO_COLOR="1", WILDRYDES_HOME=tempfile.mkdtemp(prefix="wildrydes-bench-home-"))
+def cli(tree: Path | None, under: Path) -> tuple[list[str], dict[str, str]]:
+    """How to run `wildrydes` from this install, or from another source tree (PYTHONPATH), with a
+    WILDRYDES_HOME of its own inside ``under`` (the run's temporary directory, removed at its end)."""
+    env = dict(os.environ, NO_COLOR="1", WILDRYDES_HOME=tempfile.mkdtemp(prefix="home-", dir=under))
     if tree is None:
         return [str(Path(sys.executable).with_name("wildrydes"))], env
     env["PYTHONPATH"] = str(tree)
@@ -89,7 +90,7 @@ def main() -> int:
         if args.big_rows:
             data = Path(tmp) / "rides.csv"
             write_big_csv(data, args.big_rows)
-            command, env = cli(None)
+            command, env = cli(None, Path(tmp))
             big = run(command + ["--output", "json", "train", "--data", str(data), "--trainer", "numpy",
                                  "--epochs", str(args.epochs), "--save", str(Path(tmp) / "m.tar.gz")], env)
             report["big"] = {"rows": args.big_rows, "file_mb": round(data.stat().st_size / 1e6),
@@ -103,7 +104,7 @@ def main() -> int:
         for _ in range(args.rounds):
             for trainer in args.trainers:
                 for tree, path in trees.items():    # interleaved: load falls on both alike
-                    command, env = cli(path)
+                    command, env = cli(path, Path(tmp))
                     samples[(trainer, tree)].append(run(command + [
                         "--output", "json", "train", "--rows", str(args.rows), "--trainer", trainer,
                         "--epochs", str(args.epochs), "--save", str(Path(tmp) / "m.tar.gz")], env))
