@@ -72,6 +72,8 @@ from urllib.parse import parse_qs, unquote
 from wildrydes_cli import faults
 from wildrydes_cli.local.awsapi import aws_errors, compact, journal_recovery, moto_backends, replay_s3, s3_uploads
 from wildrydes_cli.local.awsapi import journal as jn
+from wildrydes_cli.local.awsapi.s3_digests import declared_md5
+from wildrydes_cli.local.awsapi.s3_digests import refusal as refusal_of_digests
 from wildrydes_cli.local.http import HttpRequest, HttpResponse
 
 LOG = logging.getLogger(__name__)
@@ -220,11 +222,14 @@ class Persistence:
     # --- live traffic ---------------------------------------------------------------------------
     def call(self, request: HttpRequest, port: int, client: tuple[str, int] | None = None) -> HttpResponse:
         """Blocking (the server runs it in a thread): moto's answer, journaled first when it changed state."""
+        refused = refusal_of_digests(request)     # a body its Content-MD5 or checksum does not describe
+        if refused is not None:
+            return refused
         plain = self._large_plain_put(request)
         large: AbstractContextManager[moto_backends.LargePut | None] = nullcontext(None)
         if plain is not None:   # its ETag before the lock: another upload's turn goes on (moto_backends.s3_puts)
-            large = moto_backends.large_put(plain.key, len(request.body),
-                                            hashlib.md5(request.body, usedforsecurity=False).hexdigest())
+            etag = declared_md5(request) or hashlib.md5(request.body, usedforsecurity=False).hexdigest()
+            large = moto_backends.large_put(plain.key, len(request.body), etag)
         with self._lock, large as put:
             if "uploadId=" in request.query:
                 missing = s3_uploads.missing_upload(request)
