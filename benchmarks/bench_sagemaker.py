@@ -58,8 +58,6 @@ def timed_cli(args: list[str], env: dict[str, str], timeout: float = 7200) -> tu
 
 
 def writer(rows: int, shards: int, url: str, state: Path) -> dict:
-    from emulated import clients
-
     from wildrydes_cli.training.channels import csv_bytes, write_shards
     from wildrydes_cli.training.synthetic import generate_rides
 
@@ -73,7 +71,7 @@ def writer(rows: int, shards: int, url: str, state: Path) -> dict:
     started = time.perf_counter()
     "".join(line % tuple(v) for v in values)
     slow = (time.perf_counter() - started) * rows / sample
-    s3 = clients(url, state_dir=state, services=("s3",))["s3"]
+    s3 = cli_s3(url, state)
     s3.create_bucket(Bucket="bench-writer")
     uploads: dict[str, float] = {}
     for count in (1, shards):
@@ -121,6 +119,20 @@ def recordio(rides, text: bytes) -> dict:
             "csv_reader_rows_per_s": round(rows / read_csv)}
 
 
+def cli_s3(url: str, state: Path):
+    """An S3 client of the emulator at ``url`` configured as the CLI's is on the local target (no CRC32 of each
+    body: ``LocalTarget.checksums``), signed with the local target's credentials."""
+    import boto3
+    from botocore.config import Config
+    from emulated import credentials
+
+    from wildrydes_cli.aws.target import LocalTarget
+
+    creds = credentials(url, state)
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id=creds.access_key_id,
+                        aws_secret_access_key=creds.secret_access_key, config=Config(**LocalTarget.checksums))
+
+
 class EmulatorS3:
     """The part of Aws that upload_channels uses, over an emulator's S3 client."""
 
@@ -164,12 +176,9 @@ def training_phase(daemon: dict, env: dict, job: str) -> float:
 def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     """The channel upload of 1M rides (upload_channels, recordio-protobuf, this tree's client) to each tree's
     emulator, interleaved ``rounds`` times: what each tree's side of the upload (the SigV4 check, the journal,
-    moto) costs, the client held the same. With each round's seconds, the CPU seconds the emulator's process
-    and this one (the client: formatting, signing, sending) spent on it: the upload is bound by CPU when
-    their sum nears the wall seconds times the machine's cores. (The tests' S3 client adds a CRC32 of each
-    body, about 16 ms of client CPU per 1M rides, that the CLI's client on the local target does not.)"""
-    from emulated import clients
-
+    moto) costs, the client held the same (configured as the CLI's: ``cli_s3``). With each round's seconds, the
+    CPU seconds the emulator's process and this one (the client: formatting, signing, sending) spent on it:
+    the upload is bound by CPU when their sum nears the wall seconds times the machine's cores."""
     from wildrydes_cli.training import sagemaker_job
     from wildrydes_cli.training.data import Dataset
     from wildrydes_cli.training.synthetic import generate_rides
@@ -177,7 +186,7 @@ def upload_by_emulator(daemons: dict, homes: dict, rounds: int) -> dict:
     cut = 900_000
     places, seconds, cpu = {}, {}, {}
     for tree, daemon in daemons.items():
-        s3 = clients(daemon["endpoint_url"], state_dir=homes[tree], services=("s3",))["s3"]
+        s3 = cli_s3(daemon["endpoint_url"], homes[tree])
         s3.create_bucket(Bucket="bench-upload")
 
         places[tree] = sagemaker_job.Place(EmulatorS3(s3), "local", "", "bench-upload", "", "")

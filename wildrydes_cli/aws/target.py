@@ -150,9 +150,9 @@ class LocalTarget:
     usage_plan_limits = "exact"   # the execute-api front's token bucket and quota counts (usage_plans.py)
     credentials_export = 'eval "$(wildrydes local env)"'   # the local target's credentials, for curl --aws-sigv4
     # S3 bodies without botocore's CRC32 (only where an operation requires a checksum): on loopback
-    # the emulator checks each body against the signed SHA-256 (x-amz-content-sha256) and moto
-    # never checks the CRC, so it cost the CLI CPU for nothing (3% of `train --on sagemaker --rows
-    # 1000000 --no-wait`, farm-bench; RESULTS.md).
+    # the emulator checks each body against the signed SHA-256 (x-amz-content-sha256) already, so
+    # a CRC32 as well (which the emulator would also check, s3_digests.py) cost the CLI CPU for no
+    # more safety (3% of `train --on sagemaker --rows 1000000 --no-wait`, farm-bench; RESULTS.md).
     checksums = {"request_checksum_calculation": "when_required", "response_checksum_validation": "when_required"}
 
     @property
