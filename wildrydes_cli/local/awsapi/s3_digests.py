@@ -23,7 +23,8 @@ Not checked:
   a trailer;
 - CompleteMultipartUpload, whose ``x-amz-checksum-*`` is the whole object's, not its XML
   body's;
-- CopyObject, which has no body.
+- CopyObject, which has no body;
+- a presigned URL that carries ``x-amz-checksum-*`` in its query string, not in a header.
 """
 from __future__ import annotations
 
