@@ -45,12 +45,15 @@ def test_deploy_serves_the_jobs_model_and_the_workshops_ride_is_label_1(cli, tra
 
 
 def test_jobs_and_the_training_log(cli, trained):
+    other = cli.json("train", "--on", "sagemaker", "--rows", "1000", "--epochs", "1")["job_name"]   # its log too
     listed = cli.json("jobs")["jobs"]
     mine = next(j for j in listed if j["name"] == trained["job_name"])
     assert mine["status"] == "Completed" and mine["model"].endswith("/output/model.tar.gz")
     logs = cli.json("logs", "--training", trained["job_name"])
     messages = [e["message"] for e in logs["events"]]
     assert logs["log_group"] == "/aws/sagemaker/TrainingJobs"
+    assert {e["logStreamName"].split("/")[0] for e in logs["events"]} == {trained["job_name"]}   # only this job's
+    assert not any(other in m for m in messages)
     assert any("ShardedByS3Key" in m and "algo-2" in m for m in messages)
     assert any(m.startswith("#quality_metric: host=algo-1, validation binary_classification_accuracy")
                for m in messages)

@@ -538,3 +538,34 @@ def test_api_keys_usage_plans_and_a_methods_key_requirement(made):
     assert moto_backends.api_key_by_value(ACCOUNT, REGION, "v" * 40).key_id == key["id"]
     assert moto_backends.api_key_by_value(ACCOUNT, REGION, "w" * 40) is None
     assert moto_backends.api_keys(ACCOUNT, "eu-west-3") == [] and moto_backends.usage_plans("000000000000", REGION) == []
+
+
+def test_filter_log_events_searches_only_the_streams_its_prefix_names(monkeypatch):
+    """moto ignores FilterLogEvents' logStreamNamePrefix (`logs --training JOB` showed every job's lines); once
+    the daemon's patch is in, the prefix selects streams as CloudWatch Logs does."""
+    import time
+
+    from botocore.exceptions import ClientError
+    from moto.logs.responses import LogsResponse
+
+    monkeypatch.setattr(LogsResponse, "filter_log_events", LogsResponse.filter_log_events)   # put back after
+    moto_backends.honour_stream_prefix()
+    now = int(time.time() * 1000)
+    with mock_aws():
+        group = "/aws/sagemaker/TrainingJobs"
+        for number, (stream, message) in enumerate([("job-1/algo-1-1", "one"), ("job-10/algo-1-2", "ten"),
+                                                    ("job-1/algo-2-1", "one, second instance"),
+                                                    ("job-2/algo-1-3", "two")]):
+            moto_backends.append_log_events(ACCOUNT, REGION, group, stream,
+                                            [{"timestamp": now + number, "message": message}], keep=10)
+        logs = boto3.client("logs", region_name=REGION)
+        found = logs.filter_log_events(logGroupName=group, logStreamNamePrefix="job-1/")
+        assert [e["message"] for e in found["events"]] == ["one", "one, second instance"]
+        assert logs.filter_log_events(logGroupName=group, logStreamNamePrefix="job-3/")["events"] == []
+        assert len(logs.filter_log_events(logGroupName=group)["events"]) == 4      # no prefix: moto's own answer
+        with pytest.raises(ClientError) as both:
+            logs.filter_log_events(logGroupName=group, logStreamNamePrefix="job-1/", logStreamNames=["job-2/algo-1-3"])
+        assert both.value.response["Error"]["Code"] == "InvalidParameterException"
+        with pytest.raises(ClientError) as missing:
+            logs.filter_log_events(logGroupName="/aws/sagemaker/Nothing", logStreamNamePrefix="job-1/")
+        assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"

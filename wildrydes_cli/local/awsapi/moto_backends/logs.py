@@ -83,3 +83,44 @@ def log_groups() -> list[tuple[str, str, str]]:
 
     return [(account_id, region, group) for account_id, per_account in list(dict.items(logs_backends))
             for region, backend in list(dict.items(per_account)) for group in list(backend.groups)]
+
+
+def honour_stream_prefix() -> None:
+    """FilterLogEvents' ``logStreamNamePrefix``, which moto ignores: it answered every stream's events, so
+    `wildrydes logs --training JOB` (streams ``JOB/algo-N-<time>``) showed every job's lines.
+
+    CloudWatch Logs (FilterLogEvents, API Reference): only the streams whose names start with the prefix are
+    searched, none when no stream does; the prefix together with ``logStreamNames`` is an
+    InvalidParameterException. Installed once, by the daemon, on moto's response handler; without a prefix
+    moto's own handler answers as before.
+    """
+    import json
+
+    from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+    from moto.logs.responses import LogsResponse
+
+    moto_filter = LogsResponse.filter_log_events
+    if getattr(moto_filter, "honours_stream_prefix", False):
+        return
+
+    def filter_log_events(self: LogsResponse) -> str:
+        prefix = self._get_param("logStreamNamePrefix")
+        if prefix is None:
+            return moto_filter(self)
+        if self._get_param("logStreamNames"):
+            raise InvalidParameterException(msg="logStreamNamePrefix and logStreamNames are mutually exclusive: "
+                                                "pass one of them")
+        group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+        if group is None:
+            raise ResourceNotFoundException()
+        names = [name for name in group.streams if name.startswith(prefix)]
+        if not names:      # moto reads an empty list as "every stream"
+            return json.dumps({"events": [], "searchedLogStreams": []})
+        events, next_token, searched = self.logs_backend.filter_log_events(
+            self._get_param("logGroupName"), names, self._get_param("startTime"), self._get_param("endTime"),
+            self._get_param("limit"), self._get_param("nextToken"), self._get_param("filterPattern"),
+            self._get_param("interleaved", False))
+        return json.dumps({"events": events, "nextToken": next_token, "searchedLogStreams": searched})
+
+    filter_log_events.honours_stream_prefix = True   # type: ignore[attr-defined]
+    LogsResponse.filter_log_events = filter_log_events   # type: ignore[method-assign]
