@@ -122,6 +122,10 @@ def test_logs_show_lambdas_lines_and_the_functions_request_line(cli, deployed):
     assert "Init Duration: " in next(m for m in messages if m.startswith("REPORT"))   # a cold start came first
     assert cli.json("logs", "--filter", "REPORT")["events"] and all(
         "REPORT" in e["message"] for e in cli.json("logs", "--filter", "REPORT")["events"])
+    either = {e["message"].split(" ")[0] for e in cli.json("logs", "--filter", "?START ?END")["events"]}
+    assert either == {"START", "END"}      # CloudWatch's "any of" (moto answered every line)
+    refused = cli.run("logs", "--filter", "{ $.status = 503 }", check=False)
+    assert refused.returncode != 0 and "the local target does not evaluate JSON" in refused.stderr
     text = cli.run("logs", "--since", "1h").stdout
     assert f"  {request[-1]['requestId']}  [INFO]" in text
     if not AWS.exists():

@@ -213,7 +213,7 @@ async def serve(port: int, state_dir: Path, ready_hook=None, limits: httpio.Limi
     wsgi.moto_app()  # import moto before we announce readiness
     moto_backends.track_instances_weakly()   # or moto keeps every object it ever made
     moto_backends.install_s3_puts()          # a large PutObject: ETag hashed outside the lock, bytes in its blob
-    moto_backends.honour_stream_prefix()     # FilterLogEvents' logStreamNamePrefix (logs --training JOB)
+    moto_backends.install_filter_log_events()   # its stream prefix and filter pattern, as CloudWatch reads them
     moto_backends.stamp_configuration_updates()   # LastModified follows configuration changes, as on Lambda
     credentials = local_credentials(state_dir)  # this user's; the gate admits AWS API calls signed with them
     loop = asyncio.get_running_loop()

@@ -540,16 +540,19 @@ def test_api_keys_usage_plans_and_a_methods_key_requirement(made):
     assert moto_backends.api_keys(ACCOUNT, "eu-west-3") == [] and moto_backends.usage_plans("000000000000", REGION) == []
 
 
-def test_filter_log_events_searches_only_the_streams_its_prefix_names(monkeypatch):
-    """moto ignores FilterLogEvents' logStreamNamePrefix (`logs --training JOB` showed every job's lines); once
-    the daemon's patch is in, the prefix selects streams as CloudWatch Logs does."""
+def test_filter_log_events_reads_the_stream_prefix_and_the_pattern_as_cloudwatch_does(monkeypatch):
+    """moto ignores FilterLogEvents' logStreamNamePrefix (`logs --training JOB` showed every job's lines) and
+    matches a pattern it cannot read to every event; once the daemon's patch is in, both are read as CloudWatch
+    Logs reads them (the patterns themselves: test_log_filter_pattern.py)."""
     import time
 
     from botocore.exceptions import ClientError
+    from moto.logs import models as logs_models
     from moto.logs.responses import LogsResponse
 
     monkeypatch.setattr(LogsResponse, "filter_log_events", LogsResponse.filter_log_events)   # put back after
-    moto_backends.honour_stream_prefix()
+    monkeypatch.setattr(logs_models, "EventMessageFilter", logs_models.EventMessageFilter)
+    moto_backends.install_filter_log_events()
     now = int(time.time() * 1000)
     with mock_aws():
         group = "/aws/sagemaker/TrainingJobs"
@@ -569,3 +572,14 @@ def test_filter_log_events_searches_only_the_streams_its_prefix_names(monkeypatc
         with pytest.raises(ClientError) as missing:
             logs.filter_log_events(logGroupName="/aws/sagemaker/Nothing", logStreamNamePrefix="job-1/")
         assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        def messages(**kw) -> list[str]:
+            return [e["message"] for e in logs.filter_log_events(logGroupName=group, **kw)["events"]]
+
+        assert messages(filterPattern="?two ?ten") == ["ten", "two"]            # moto: every event
+        assert messages(filterPattern="-one") == ["ten", "two"]
+        assert messages(filterPattern="one", logStreamNamePrefix="job-1/algo-2") == ["one, second instance"]
+        for unread in ("{ $.status = 503 }", "[ip, user]"):
+            with pytest.raises(ClientError) as refused:
+                logs.filter_log_events(logGroupName=group, filterPattern=unread)
+            assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+            assert "the local target does not evaluate" in refused.value.response["Error"]["Message"]

@@ -19,6 +19,7 @@
   journal_recovery.py  `local start --recover`: keep every intact record, set the damage aside
   s3_uploads.py     multipart upload ids kept across a restart; 404 NoSuchUpload for unknown ones
   s3_digests.py     Content-MD5 and x-amz-checksum-* checked against the body: S3's 400s
+  log_filter_pattern.py  FilterLogEvents' filter patterns read as CloudWatch reads them (pure; moto_backends.logs)
   aws_errors.py     errors in each protocol's own shape (S3 XML, query XML, JSON)
   replay_s3.py      a journaled plain PutObject replayed straight into moto's S3 backend
   compact.py        drop the records a later one wholly replaced (S3 objects), when it pays

@@ -82,7 +82,7 @@ from .lambda_functions import (  # noqa: F401
 from .logs import (  # noqa: F401
     MAX_STREAMS_PER_GROUP,
     append_log_events,
-    honour_stream_prefix,
+    install_filter_log_events,
     log_group_exists,
     log_groups,
     restore_log_events,

@@ -85,25 +85,45 @@ def log_groups() -> list[tuple[str, str, str]]:
             for region, backend in list(dict.items(per_account)) for group in list(backend.groups)]
 
 
-def honour_stream_prefix() -> None:
-    """FilterLogEvents' ``logStreamNamePrefix``, which moto ignores: it answered every stream's events, so
-    `wildrydes logs --training JOB` (streams ``JOB/algo-N-<time>``) showed every job's lines.
 
-    CloudWatch Logs (FilterLogEvents, API Reference): only the streams whose names start with the prefix are
-    searched, none when no stream does; the prefix together with ``logStreamNames`` is an
-    InvalidParameterException. Installed once, by the daemon, on moto's response handler; without a prefix
-    moto's own handler answers as before.
+def install_filter_log_events() -> None:
+    """FilterLogEvents as CloudWatch Logs answers it, where moto does not (installed once, by the daemon):
+
+    - ``logStreamNamePrefix``, which moto ignores: it answered every stream's events, so `wildrydes logs
+      --training JOB` (streams ``JOB/algo-N-<time>``) showed every job's lines. Now only the streams whose
+      names start with the prefix are searched, none when no stream does. The prefix together with
+      ``logStreamNames`` is an InvalidParameterException (FilterLogEvents, API Reference);
+    - ``filterPattern``, which moto evaluates only when it starts with a letter or a quote, and otherwise
+      matches every event. Now it is read by ``log_filter_pattern`` (terms, phrases, ``?any``, ``-excluded``,
+      ``%regex%``), and a pattern it does not read is an InvalidParameterException that says so.
     """
     import json
 
+    from moto.logs import models
     from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
     from moto.logs.responses import LogsResponse
 
+    from wildrydes_cli.local.awsapi import log_filter_pattern
+
     moto_filter = LogsResponse.filter_log_events
-    if getattr(moto_filter, "honours_stream_prefix", False):
+    if getattr(moto_filter, "installed_by_wildrydes", False):
         return
 
+    class EventMessageFilter:     # what moto's streams call for each event, with the request's pattern
+        def __init__(self, pattern: str | None) -> None:
+            self.pattern = _checked(pattern)     # parsed once per pattern (cached)
+
+        def matches(self, message: str) -> bool:
+            return self.pattern.matches(message)
+
+    def _checked(pattern: str | None) -> log_filter_pattern.Pattern:
+        try:
+            return log_filter_pattern.parse(pattern)
+        except ValueError as exc:
+            raise InvalidParameterException(msg=f"Invalid filter pattern: {exc}") from None
+
     def filter_log_events(self: LogsResponse) -> str:
+        _checked(self._get_param("filterPattern"))      # refused before any stream is read, events or not
         prefix = self._get_param("logStreamNamePrefix")
         if prefix is None:
             return moto_filter(self)
@@ -122,5 +142,6 @@ def honour_stream_prefix() -> None:
             self._get_param("interleaved", False))
         return json.dumps({"events": events, "nextToken": next_token, "searchedLogStreams": searched})
 
-    filter_log_events.honours_stream_prefix = True   # type: ignore[attr-defined]
+    filter_log_events.installed_by_wildrydes = True   # type: ignore[attr-defined]
+    models.EventMessageFilter = EventMessageFilter   # type: ignore[misc,assignment]
     LogsResponse.filter_log_events = filter_log_events   # type: ignore[method-assign]
