@@ -30,9 +30,6 @@ def kept(pattern: str) -> list[str]:
     ("503", EVENTS[3:4]),                                           # a number (moto matched everything)
     ("error", []),                                                  # case-sensitive
     ('""', EVENTS),
-    ("%ERROR|WARN%", EVENTS[:3]),
-    ("%[Ii]NFO%", EVENTS[4:]),
-    ("%^\\[INFO\\]%", EVENTS[4:]),
 ])
 def test_the_user_guides_forms(pattern, expected):
     assert kept(pattern) == expected
@@ -43,8 +40,7 @@ def test_the_user_guides_forms(pattern, expected):
     ("[ip, user, status=503, ...]", "space-delimited"),
     ('ERROR "unterminated', "unterminated quote"),
     ("ERROR ? WARN", "lone '?'"),
-    ("%(ERROR|WARN)%", "parentheses"),
-    ("%[%", "not a valid expression"),
+    ("%a*a*b%", "%regex%"),          # Python's backtracking re: tens of seconds on one long line
     ("x" * (MAX_PATTERN_CHARS + 1), f"at most {MAX_PATTERN_CHARS} characters"),
 ])
 def test_a_pattern_not_read_here_is_refused_saying_why(pattern, says):

@@ -15,17 +15,16 @@ FilterLogEvents' ``filterPattern``):
   message, as moto matched them;
 - a term written ``-TERM``: events without it (``-ERROR``: every other event);
 - terms written ``?TERM``: events with at least one of them (``?ERROR ?Exception``). Mixed
-  with plain terms, all the plain ones are needed too;
-- ``%regex%``: events the expression finds (Python's ``re.search``). Parentheses are
-  refused, as CloudWatch refuses them.
+  with plain terms, all the plain ones are needed too.
 
-JSON (``{ ... }``) and space-delimited (``[ ... ]``) patterns are refused with a ValueError
-that names the form. The local target does not evaluate them, and matching every event, as
-moto did, would look like an answer.
+JSON (``{ ... }``), space-delimited (``[ ... ]``) and ``%regex%`` patterns are refused with a
+ValueError that names the form. The local target does not evaluate them, and matching every
+event, as moto did, would look like an answer. A regex is refused rather than handed to
+Python's backtracking ``re``: ``%a*a*b%`` over a 256 KiB log line runs for tens of seconds
+(a search that never ends, to the caller), where CloudWatch's own engine does not backtrack.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,11 +36,8 @@ class Pattern:
     required: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
-    regex: re.Pattern | None = None
 
     def matches(self, message: str) -> bool:
-        if self.regex is not None:
-            return self.regex.search(message) is not None
         return (all(term in message for term in self.required)
                 and not any(term in message for term in self.excluded)
                 and (not self.any_of or any(term in message for term in self.any_of)))
@@ -54,25 +50,14 @@ def parse(text: str | None) -> Pattern:
     if len(text) > MAX_PATTERN_CHARS:
         raise ValueError(f"a filter pattern is at most {MAX_PATTERN_CHARS} characters")
     stripped = text.strip()
-    if stripped.startswith("{") or stripped.startswith("["):
-        form = "JSON ({ ... })" if stripped.startswith("{") else "space-delimited ([ ... ])"
-        raise ValueError(f"the local target does not evaluate {form} filter patterns: use terms, \"quoted "
-                         "phrases\", ?any, -excluded or %regex%, or run against --target aws")
-    if len(stripped) >= 2 and stripped.startswith("%") and stripped.endswith("%"):
-        return Pattern(regex=_regex(stripped[1:-1]))
+    forms = {"{": "JSON ({ ... })", "[": "space-delimited ([ ... ])", "%": "%regex%"}
+    if stripped[:1] in forms:
+        raise ValueError(f"the local target does not evaluate {forms[stripped[0]]} filter patterns: use terms, "
+                         "\"quoted phrases\", ?any or -excluded, or run against --target aws")
     groups: dict[str, list[str]] = {"": [], "-": [], "?": []}
     for prefix, term in _terms(text):
         groups[prefix].append(term)
     return Pattern(tuple(groups[""]), tuple(groups["-"]), tuple(groups["?"]))
-
-
-def _regex(expression: str) -> re.Pattern:
-    if "(" in expression or ")" in expression:
-        raise ValueError("a %regex% filter pattern cannot use parentheses (CloudWatch Logs does not support them)")
-    try:
-        return re.compile(expression)
-    except re.error as exc:
-        raise ValueError(f"the %regex% filter pattern is not a valid expression: {exc}") from None
 
 
 def _terms(text: str) -> list[tuple[str, str]]:

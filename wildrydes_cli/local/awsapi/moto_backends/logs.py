@@ -94,8 +94,8 @@ def install_filter_log_events() -> None:
       names start with the prefix are searched, none when no stream does. The prefix together with
       ``logStreamNames`` is an InvalidParameterException (FilterLogEvents, API Reference);
     - ``filterPattern``, which moto evaluates only when it starts with a letter or a quote, and otherwise
-      matches every event. Now it is read by ``log_filter_pattern`` (terms, phrases, ``?any``, ``-excluded``,
-      ``%regex%``), and a pattern it does not read is an InvalidParameterException that says so.
+      matches every event. Now it is read by ``log_filter_pattern`` (terms, phrases, ``?any``, ``-excluded``;
+      refusing ``%regex%``), and a pattern it does not read is an InvalidParameterException that says so.
     """
     import json
 
