@@ -85,7 +85,6 @@ def log_groups() -> list[tuple[str, str, str]]:
             for region, backend in list(dict.items(per_account)) for group in list(backend.groups)]
 
 
-
 def install_filter_log_events() -> None:
     """FilterLogEvents as CloudWatch Logs answers it, where moto does not (installed once, by the daemon):
 
@@ -130,14 +129,15 @@ def install_filter_log_events() -> None:
         if self._get_param("logStreamNames"):
             raise InvalidParameterException(msg="logStreamNamePrefix and logStreamNames are mutually exclusive: "
                                                 "pass one of them")
-        group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+        group_name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(group_name)
         if group is None:
             raise ResourceNotFoundException()
         names = [name for name in group.streams if name.startswith(prefix)]
         if not names:      # moto reads an empty list as "every stream"
             return json.dumps({"events": [], "searchedLogStreams": []})
         events, next_token, searched = self.logs_backend.filter_log_events(
-            self._get_param("logGroupName"), names, self._get_param("startTime"), self._get_param("endTime"),
+            group_name, names, self._get_param("startTime"), self._get_param("endTime"),
             self._get_param("limit"), self._get_param("nextToken"), self._get_param("filterPattern"),
             self._get_param("interleaved", False))
         return json.dumps({"events": events, "nextToken": next_token, "searchedLogStreams": searched})
